@@ -1,0 +1,1 @@
+"""privalytics: self-hosted, privacy-first web analytics."""

@@ -1,0 +1,1 @@
+"""Adapters: the technologies around the domain, each behind a port."""

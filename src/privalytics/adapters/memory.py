@@ -1,0 +1,177 @@
+"""In-memory adapters: real implementations of the ports, for one process.
+
+Usable for embedding and tests; the contract suites run them beside the SQL stores so
+they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from privalytics.domain.models import (
+    Action,
+    AdminKeyRecord,
+    Bucket,
+    Event,
+    PageStats,
+    Project,
+    RateDecision,
+    TimeRange,
+    TokenRecord,
+)
+from privalytics.domain.ports import Clock
+from privalytics.domain.ratelimit import Policy, decide
+
+
+def _in(event: Event, project_id: str, span: TimeRange) -> bool:
+    return event.project_id == project_id and span.start <= event.timestamp < span.end
+
+
+class InMemoryEventStore:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def add(self, events: Sequence[Event]) -> None:
+        self.events.extend(events)
+
+    async def count_by_action(self, project_id: str, span: TimeRange) -> dict[Action, int]:
+        counts: dict[Action, int] = defaultdict(int)
+        for event in self.events:
+            if _in(event, project_id, span):
+                counts[event.action] += 1
+        return dict(counts)
+
+    async def unique_visitors(self, project_id: str, span: TimeRange) -> int:
+        return len({e.visitor_hash for e in self.events if _in(e, project_id, span)})
+
+    async def top_pages(self, project_id: str, span: TimeRange, limit: int) -> list[PageStats]:
+        visits: dict[str, int] = defaultdict(int)
+        visitors: dict[str, set[str]] = defaultdict(set)
+        for event in self.events:
+            if event.action is Action.VISIT and _in(event, project_id, span):
+                visits[event.path] += 1
+                visitors[event.path].add(event.visitor_hash)
+        ranked = sorted(visits, key=lambda path: (-visits[path], path))[:limit]
+        return [
+            PageStats(path=p, visits=visits[p], unique_visitors=len(visitors[p])) for p in ranked
+        ]
+
+    async def hourly(self, project_id: str, span: TimeRange) -> list[Bucket]:
+        visits: dict[datetime, int] = defaultdict(int)
+        visitors: dict[datetime, set[str]] = defaultdict(set)
+        for event in self.events:
+            if event.action is Action.VISIT and _in(event, project_id, span):
+                hour = event.timestamp.replace(minute=0, second=0, microsecond=0)
+                visits[hour] += 1
+                visitors[hour].add(event.visitor_hash)
+        return [
+            Bucket(start=h, visits=visits[h], unique_visitors=len(visitors[h]))
+            for h in sorted(visits)
+        ]
+
+    async def delete_project_events(self, project_id: str) -> int:
+        kept = [e for e in self.events if e.project_id != project_id]
+        removed = len(self.events) - len(kept)
+        self.events = kept
+        return removed
+
+    async def ping(self) -> None:
+        return None
+
+
+class InMemoryTokenStore:
+    def __init__(self) -> None:
+        self.projects: dict[str, Project] = {}
+        self.tokens: dict[str, TokenRecord] = {}
+        self.admin_keys: dict[str, AdminKeyRecord] = {}
+
+    async def add_project(self, project: Project, token: TokenRecord) -> None:
+        self.projects[project.id] = project
+        self.tokens[token.id] = token
+
+    async def get_project(self, project_id: str) -> Project | None:
+        return self.projects.get(project_id)
+
+    async def list_projects(self) -> list[Project]:
+        return sorted(self.projects.values(), key=lambda p: (p.created_at, p.id))
+
+    async def update_project(self, project: Project) -> bool:
+        if project.id not in self.projects:
+            return False
+        self.projects[project.id] = project
+        return True
+
+    async def delete_project(self, project_id: str) -> bool:
+        if self.projects.pop(project_id, None) is None:
+            return False
+        for token_id in [t.id for t in self.tokens.values() if t.project_id == project_id]:
+            del self.tokens[token_id]
+        return True
+
+    async def add_token(self, token: TokenRecord) -> None:
+        self.tokens[token.id] = token
+
+    async def get_token(self, token_id: str) -> TokenRecord | None:
+        return self.tokens.get(token_id)
+
+    async def list_tokens(self, project_id: str) -> list[TokenRecord]:
+        found = [t for t in self.tokens.values() if t.project_id == project_id]
+        return sorted(found, key=lambda t: (t.created_at, t.id))
+
+    async def revoke_token(self, token_id: str, at: datetime) -> bool:
+        token = self.tokens.get(token_id)
+        if token is None or token.revoked_at is not None:
+            return False
+        self.tokens[token_id] = TokenRecord(
+            id=token.id,
+            project_id=token.project_id,
+            secret_hash=token.secret_hash,
+            created_at=token.created_at,
+            revoked_at=at,
+        )
+        return True
+
+    async def add_admin_key(self, key: AdminKeyRecord) -> None:
+        self.admin_keys[key.id] = key
+
+    async def get_admin_key(self, key_id: str) -> AdminKeyRecord | None:
+        return self.admin_keys.get(key_id)
+
+
+class InMemorySaltStore:
+    def __init__(self) -> None:
+        self.salts: dict[int, bytes] = {}
+
+    async def get_or_create(self, window: int, candidate: bytes) -> bytes:
+        return self.salts.setdefault(window, candidate)
+
+    async def delete_before(self, window: int) -> int:
+        old = [w for w in self.salts if w < window]
+        for w in old:
+            del self.salts[w]
+        return len(old)
+
+
+class InMemoryRateLimiter:
+    """GCRA state per key in this process only: the limit holds per process."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._tats: dict[str, float] = {}
+
+    async def acquire(self, key: str, policy: Policy, cost: int = 1) -> RateDecision:
+        now = self._clock.now().timestamp()
+        decision, tat = decide(self._tats.get(key), now, policy, cost)
+        self._tats[key] = tat
+        if len(self._tats) > 100_000:
+            self._evict(now)
+        return decision
+
+    def _evict(self, now: float) -> None:
+        for key in [k for k, tat in self._tats.items() if tat <= now]:
+            del self._tats[key]
+
+    async def reset(self, key: str) -> None:
+        self._tats.pop(key, None)

@@ -1,0 +1,64 @@
+"""Visitor hashing over rotating salts.
+
+A visitor is ``SHA-256(salt || project id || client IP || user agent)``, each field
+length-prefixed so that no two different inputs share an encoding. The salt is 32 random
+bytes per window and is deleted once its window is over: without it, nobody (the operator
+included) can link a visitor across windows or test guesses of an IP against a stored hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta
+
+from privalytics.domain.errors import InvalidInput
+
+SALT_BYTES = 32
+DEFAULT_ROTATION = timedelta(days=1)
+MAX_ROTATION = timedelta(days=30)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _field(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+def visitor_hash(salt: bytes, project_id: str, ip: str, user_agent: str) -> str:
+    """The stored visitor id: 128 bits of the digest, hex."""
+    digest = hashlib.sha256(
+        _field(salt)
+        + _field(project_id.encode())
+        + _field(ip.encode())
+        + _field(user_agent.encode("utf-8", "surrogatepass"))
+    )
+    return digest.hexdigest()[:32]
+
+
+def window_of(moment: datetime, rotation: timedelta) -> int:
+    """The number of the salt window holding ``moment``; windows start at UTC midnight."""
+    return int((moment - _EPOCH) // rotation)
+
+
+def window_start(window: int, rotation: timedelta) -> datetime:
+    return _EPOCH + window * rotation
+
+
+_DURATION = re.compile(r"^\s*(\d{1,4})\s*(d|day|days|h|hour|hours)\s*$")
+
+
+def parse_rotation(text: str) -> timedelta:
+    """Parse a salt rotation such as ``1d``, ``7d`` or ``24h``: whole hours dividing into
+    whole days or whole days, between one day and 30 days."""
+    match = _DURATION.match(text.lower())
+    if match is None:
+        raise InvalidInput(
+            f"{text!r} is not a duration; write e.g. 1d, 7d or 48h", field="salt_rotation"
+        )
+    amount = int(match.group(1))
+    rotation = timedelta(days=amount) if match.group(2).startswith("d") else timedelta(hours=amount)
+    if rotation < DEFAULT_ROTATION or rotation > MAX_ROTATION or rotation % DEFAULT_ROTATION:
+        raise InvalidInput(
+            "the salt rotation must be a whole number of days from 1 to 30", field="salt_rotation"
+        )
+    return rotation

@@ -1,0 +1,171 @@
+"""The domain's values: frozen, keyword-only msgspec Structs.
+
+Times are timezone-aware UTC datetimes everywhere in the domain; adapters convert to
+whatever their storage prefers.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import msgspec
+
+
+class Action(enum.StrEnum):
+    """What a visitor did."""
+
+    VISIT = "visit"
+    CLICK = "click"
+    SCROLL = "scroll"
+    DOWNLOAD = "download"
+    SHARE = "share"
+
+
+class RateLimit(msgspec.Struct, frozen=True, kw_only=True):
+    """At most ``events`` events per ``period_seconds``, with a burst of ``events``."""
+
+    events: int
+    period_seconds: int
+
+    def __str__(self) -> str:
+        names = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
+        unit = names.get(self.period_seconds)
+        return f"{self.events}/{unit}" if unit else f"{self.events}/{self.period_seconds}s"
+
+
+class Project(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    rate_limit: RateLimit
+    # Origins (scheme://host[:port]) allowed to send browser events; empty means any.
+    allowed_origins: tuple[str, ...] = ()
+    created_at: datetime
+
+
+class TokenRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """What is stored of a project token: its public id and a bcrypt hash of its secret."""
+
+    id: str
+    project_id: str
+    secret_hash: bytes
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class TokenInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """What may be shown of a token after it was issued: never its secret."""
+
+    id: str
+    project_id: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class AdminKeyRecord(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    secret_hash: bytes
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class IssuedToken(msgspec.Struct, frozen=True, kw_only=True):
+    """A token as issued: the only moment its full text exists."""
+
+    info: TokenInfo
+    token: str
+
+
+class CreatedProject(msgspec.Struct, frozen=True, kw_only=True):
+    project: Project
+    token: IssuedToken
+
+
+class ProjectUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    """Fields to change; ``None`` leaves a field as it is."""
+
+    name: str | None = None
+    rate_limit: RateLimit | None = None
+    allowed_origins: tuple[str, ...] | None = None
+
+
+class IncomingEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event as a sender describes it, before validation and hashing."""
+
+    action: Action
+    path: str
+    referrer: str | None = None
+    target: str | None = None
+    value: float | None = None
+    timestamp: datetime | None = None
+    props: dict[str, str] = msgspec.field(default_factory=dict)
+    # Server-side senders pass their visitor's address and agent; they are hashed, never kept.
+    visitor_ip: str | None = None
+    user_agent: str | None = None
+
+
+class ClientInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """The request's own client, used when an event names no visitor of its own."""
+
+    ip: str
+    user_agent: str = ""
+    origin: str | None = None
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """An event as stored: no IP address, no user agent, only the visitor hash."""
+
+    project_id: str
+    action: Action
+    path: str
+    timestamp: datetime
+    visitor_hash: str
+    referrer: str | None = None
+    target: str | None = None
+    value: float | None = None
+    props: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class Salt(msgspec.Struct, frozen=True, kw_only=True):
+    window: int
+    value: bytes
+
+
+class TimeRange(msgspec.Struct, frozen=True, kw_only=True):
+    """Half-open: ``start <= t < end``."""
+
+    start: datetime
+    end: datetime
+
+
+class PageStats(msgspec.Struct, frozen=True, kw_only=True):
+    path: str
+    visits: int
+    unique_visitors: int
+
+
+class Bucket(msgspec.Struct, frozen=True, kw_only=True):
+    start: datetime
+    visits: int
+    unique_visitors: int
+
+
+class Stats(msgspec.Struct, frozen=True, kw_only=True):
+    range: TimeRange
+    visits: int
+    unique_visitors: int
+    top_pages: list[PageStats]
+    actions: dict[Action, int]
+    recent: list[Bucket]
+
+
+class RateDecision(msgspec.Struct, frozen=True, kw_only=True):
+    """A limiter's answer, with what the RateLimit-* headers report."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    # Seconds until the bucket is full again.
+    reset_after: float
+    # Seconds to wait before this request could pass; 0 when allowed.
+    retry_after: float

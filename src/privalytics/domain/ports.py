@@ -1,0 +1,130 @@
+"""The ports: what the domain needs from the world, named by role.
+
+Every store raises :class:`~privalytics.domain.errors.StorageUnavailable` when its backend
+cannot be reached, and writes all or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from privalytics.domain.models import (
+    Action,
+    AdminKeyRecord,
+    Bucket,
+    Event,
+    PageStats,
+    Project,
+    RateDecision,
+    TimeRange,
+    TokenRecord,
+)
+from privalytics.domain.ratelimit import Policy
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class EventStore(Protocol):
+    async def add(self, events: Sequence[Event]) -> None:
+        """Store all of ``events`` in one transaction, or none of them."""
+        ...
+
+    async def count_by_action(self, project_id: str, span: TimeRange) -> dict[Action, int]:
+        """Events per action in ``span``; actions with no event are left out."""
+        ...
+
+    async def unique_visitors(self, project_id: str, span: TimeRange) -> int:
+        """Distinct visitor hashes over events of any action in ``span``."""
+        ...
+
+    async def top_pages(self, project_id: str, span: TimeRange, limit: int) -> list[PageStats]:
+        """Paths by visit count (then path, ascending), with distinct visitors of visits."""
+        ...
+
+    async def hourly(self, project_id: str, span: TimeRange) -> list[Bucket]:
+        """Visits and distinct visitors of visits per hour with at least one visit, in order.
+
+        ``span`` starts and ends on whole hours.
+        """
+        ...
+
+    async def delete_project_events(self, project_id: str) -> int:
+        """Delete every event of the project; returns how many there were."""
+        ...
+
+    async def ping(self) -> None:
+        """Return when the store answers; raise StorageUnavailable otherwise."""
+        ...
+
+
+class TokenStore(Protocol):
+    """Projects, their tokens and the admin keys."""
+
+    async def add_project(self, project: Project, token: TokenRecord) -> None:
+        """Store a new project with its first token, atomically."""
+        ...
+
+    async def get_project(self, project_id: str) -> Project | None: ...
+
+    async def list_projects(self) -> list[Project]:
+        """All projects, oldest first."""
+        ...
+
+    async def update_project(self, project: Project) -> bool:
+        """Replace the stored project of the same id; False when there is none."""
+        ...
+
+    async def delete_project(self, project_id: str) -> bool:
+        """Delete the project and its tokens; False when there was none."""
+        ...
+
+    async def add_token(self, token: TokenRecord) -> None: ...
+
+    async def get_token(self, token_id: str) -> TokenRecord | None: ...
+
+    async def list_tokens(self, project_id: str) -> list[TokenRecord]:
+        """The project's tokens, oldest first, revoked ones included."""
+        ...
+
+    async def revoke_token(self, token_id: str, at: datetime) -> bool:
+        """Mark the token revoked; False when it does not exist or is already revoked."""
+        ...
+
+    async def add_admin_key(self, key: AdminKeyRecord) -> None: ...
+
+    async def get_admin_key(self, key_id: str) -> AdminKeyRecord | None: ...
+
+
+class SaltStore(Protocol):
+    async def get_or_create(self, window: int, candidate: bytes) -> bytes:
+        """The salt of ``window``: the stored one, or ``candidate`` stored atomically.
+
+        When several processes race, exactly one candidate wins and all of them get it.
+        """
+        ...
+
+    async def delete_before(self, window: int) -> int:
+        """Delete the salts of every window before ``window``; returns how many."""
+        ...
+
+
+class RateLimiter(Protocol):
+    async def acquire(self, key: str, policy: Policy, cost: int = 1) -> RateDecision:
+        """Take ``cost`` units from ``key``'s allowance when they fit, atomically."""
+        ...
+
+    async def reset(self, key: str) -> None:
+        """Forget ``key``'s state (a token revoked, a limit changed)."""
+        ...
+
+
+class SecretHasher(Protocol):
+    async def hash(self, secret: bytes) -> bytes: ...
+
+    async def verify(self, secret: bytes, hashed: bytes) -> bool: ...
