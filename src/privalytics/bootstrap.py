@@ -1,0 +1,177 @@
+"""The composition root: settings -> adapters -> services. The only place that picks adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from privalytics.adapters.bcrypt import BcryptSecretHasher
+from privalytics.adapters.clock import SystemClock
+from privalytics.config import Settings, load_settings
+from privalytics.domain.errors import ConfigError
+from privalytics.domain.ports import Clock, EventStore, RateLimiter, SaltStore, TokenStore
+from privalytics.domain.services import IngestSettings, Services, build_services
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+Closer = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Storage:
+    events: EventStore
+    tokens: TokenStore
+    salts: SaltStore
+    ping: Closer
+    closers: tuple[Closer, ...]
+
+
+def _memory_storage(url: str) -> _Storage:
+    from privalytics.adapters.memory import (
+        InMemoryEventStore,
+        InMemorySaltStore,
+        InMemoryTokenStore,
+    )
+
+    events = InMemoryEventStore()
+    return _Storage(
+        events=events,
+        tokens=InMemoryTokenStore(),
+        salts=InMemorySaltStore(),
+        ping=events.ping,
+        closers=(),
+    )
+
+
+def _sql_storage(url: str) -> _Storage:
+    from privalytics.adapters.groupcommit import GroupCommitEventStore
+    from privalytics.adapters.sqlalchemy import open_stores
+
+    stores = open_stores(url)
+    events = GroupCommitEventStore(stores.events)
+    return _Storage(
+        events=events,
+        tokens=stores.tokens,
+        salts=stores.salts,
+        ping=stores.events.ping,
+        closers=(events.aclose, stores.dispose),
+    )
+
+
+# The one table from a URL's backend to the storage adapter.
+STORAGE_BACKENDS: dict[str, Callable[[str], _Storage]] = {
+    "memory": _memory_storage,
+    "sqlite+aiosqlite": _sql_storage,
+    "postgresql+asyncpg": _sql_storage,
+}
+STORAGE_FORMS = (
+    "memory://",
+    "sqlite+aiosqlite:///PATH",
+    "postgresql+asyncpg://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
+)
+
+
+def _memory_limiter(url: str, clock: Clock) -> tuple[RateLimiter, tuple[Closer, ...]]:
+    from privalytics.adapters.memory import InMemoryRateLimiter
+
+    return InMemoryRateLimiter(clock), ()
+
+
+def _redis_limiter(url: str, clock: Clock) -> tuple[RateLimiter, tuple[Closer, ...]]:
+    from privalytics.adapters.redis import RedisRateLimiter
+
+    limiter = RedisRateLimiter.from_url(url, clock)
+    return limiter, (limiter.aclose,)
+
+
+LIMITER_BACKENDS: dict[str, Callable[[str, Clock], tuple[RateLimiter, tuple[Closer, ...]]]] = {
+    "memory": _memory_limiter,
+    "redis": _redis_limiter,
+    "rediss": _redis_limiter,
+}
+LIMITER_FORMS = ("memory://", "redis://HOST[:PORT][/DB]", "rediss://HOST[:PORT][/DB]")
+
+
+def backend_of(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else ""
+
+
+def check_backends(settings: Settings) -> None:
+    """Refuse URLs no adapter serves, and combinations that cannot keep their promises."""
+    if backend_of(settings.database_url) not in STORAGE_BACKENDS:
+        raise ConfigError(
+            "PRIVALYTICS_DATABASE_URL: unsupported database; accepted forms: "
+            + ", ".join(STORAGE_FORMS)
+        )
+    if backend_of(settings.rate_limit_url) not in LIMITER_BACKENDS:
+        raise ConfigError(
+            "PRIVALYTICS_RATE_LIMIT_URL: unsupported rate limiter; accepted forms: "
+            + ", ".join(LIMITER_FORMS)
+        )
+    if settings.workers > 1:
+        if backend_of(settings.rate_limit_url) == "memory":
+            raise ConfigError(
+                f"--workers {settings.workers} needs a shared rate limiter: the in-memory one "
+                "would let each worker admit the full limit. Set PRIVALYTICS_RATE_LIMIT_URL="
+                "redis://HOST:6379/0 (or run one worker)."
+            )
+        if backend_of(settings.database_url) == "memory":
+            raise ConfigError(
+                f"--workers {settings.workers} cannot share a memory:// database; "
+                "use SQLite or PostgreSQL"
+            )
+
+
+def build(settings: Settings, *, clock: Clock | None = None) -> Services:
+    """Services for ``settings``. Opening is lazy: nothing connects until first use."""
+    check_backends(settings)
+    clock = clock or SystemClock()
+    storage = STORAGE_BACKENDS[backend_of(settings.database_url)](settings.database_url)
+    limiter, limiter_closers = LIMITER_BACKENDS[backend_of(settings.rate_limit_url)](
+        settings.rate_limit_url, clock
+    )
+    return build_services(
+        events=storage.events,
+        tokens=storage.tokens,
+        salts=storage.salts,
+        limiter=limiter,
+        hasher=BcryptSecretHasher(settings.bcrypt_rounds),
+        clock=clock,
+        settings=IngestSettings(
+            salt_rotation=settings.rotation,
+            max_event_age=timedelta(hours=settings.max_event_age_hours),
+            cache_ttl=settings.cache_ttl,
+        ),
+        health_checks=(storage.ping,),
+        closers=(*storage.closers, *limiter_closers),
+    )
+
+
+async def migrate(settings: Settings) -> None:
+    """Bring the database schema to the newest revision (no-op for memory://)."""
+    check_backends(settings)
+    if backend_of(settings.database_url) == "memory":
+        return
+    from privalytics.adapters.sqlalchemy import migrate as migrate_sql
+
+    await migrate_sql(settings.database_url)
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Litestar:
+    from privalytics.adapters.http import HttpOptions
+    from privalytics.adapters.http import create_app as create_http_app
+
+    return create_http_app(
+        services or build(settings), HttpOptions(trusted_proxies=settings.proxies)
+    )
+
+
+def asgi_app() -> Litestar:
+    """The ASGI application factory each server worker calls: settings from the environment.
+
+    ``privalytics serve`` runs migrations once before starting workers.
+    """
+    return create_app(load_settings())

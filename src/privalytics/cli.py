@@ -1,0 +1,431 @@
+"""The ``privalytics`` command: serve, migrate, manage projects, tokens and admin keys.
+
+Every command that opens the database brings its schema up to date first, so a new user
+can run them in any order. Domain errors become one-line messages in :func:`_fail`; no
+command prints a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+import click
+import msgspec
+
+from privalytics import bootstrap
+from privalytics.config import Settings, load_settings
+from privalytics.domain.errors import (
+    ConfigError,
+    InvalidInput,
+    PrivalyticsError,
+)
+from privalytics.domain.models import Project, ProjectUpdate, TokenInfo
+from privalytics.domain.ratelimit import parse_rate_limit
+from privalytics.domain.services import Services
+
+T = TypeVar("T")
+
+
+class _BadInput(click.ClickException):
+    """Bad input or settings: click's usage exit code."""
+
+    exit_code = 2
+
+
+def _fail(exc: PrivalyticsError) -> click.ClickException:
+    """The one place that turns a domain error into a CLI message (exit 2 for bad input
+    or settings, 1 for a refused operation: not found, unauthenticated, storage down)."""
+    if isinstance(exc, InvalidInput | ConfigError):
+        return _BadInput(str(exc))
+    return click.ClickException(str(exc))
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except PrivalyticsError as exc:
+        raise _fail(exc) from None
+
+
+async def _with_services(settings: Settings, use: Callable[[Services], Awaitable[T]]) -> T:
+    await bootstrap.migrate(settings)
+    services = bootstrap.build(settings)
+    try:
+        return await use(services)
+    finally:
+        await services.aclose()
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    try:
+        return load_settings(database_url=ctx.obj.get("database_url"), **overrides)
+    except PrivalyticsError as exc:
+        raise _fail(exc) from None
+
+
+def _project_json(project: Project) -> dict[str, Any]:
+    return {
+        "id": project.id,
+        "name": project.name,
+        "rate_limit": str(project.rate_limit),
+        "allowed_origins": list(project.allowed_origins),
+        "created_at": project.created_at.isoformat(),
+    }
+
+
+def _token_json(info: TokenInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "created_at": info.created_at.isoformat(),
+        "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
+    }
+
+
+def _echo_json(data: object) -> None:
+    click.echo(msgspec.json.format(msgspec.json.encode(data), indent=2))
+
+
+def _describe(project: Project) -> str:
+    origins = ", ".join(project.allowed_origins) or "any (set --allowed-origin to restrict)"
+    return (
+        f"{project.name}\n  id:              {project.id}\n"
+        f"  rate limit:      {project.rate_limit}\n  allowed origins: {origins}"
+    )
+
+
+def _rate(value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return parse_rate_limit(value)
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.message, param_hint="--rate-limit") from None
+
+
+@click.group()
+@click.version_option(package_name="privalytics")
+@click.option(
+    "--database-url",
+    metavar="URL",
+    default=None,
+    help="Database URL (env PRIVALYTICS_DATABASE_URL; "
+    "default sqlite+aiosqlite:///./privalytics.db).",
+)
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None) -> None:
+    """privalytics: self-hosted, privacy-first web analytics."""
+    ctx.ensure_object(dict)
+    ctx.obj["database_url"] = database_url
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Worker processes (default 1; more need a Redis rate limiter).",
+)
+@click.option(
+    "--rate-limit-url",
+    default=None,
+    metavar="URL",
+    help="memory:// (default) or redis://HOST:PORT/DB.",
+)
+@click.option(
+    "--log-level",
+    default=None,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+@click.option(
+    "--demo", is_flag=True, help="Create a demo project with sample events if there is none."
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    rate_limit_url: str | None,
+    log_level: str | None,
+    demo: bool,
+) -> None:
+    """Run the HTTP service (migrating the database first)."""
+    import uvicorn
+
+    settings = _settings(
+        ctx,
+        host=host,
+        port=port,
+        workers=workers,
+        rate_limit_url=rate_limit_url,
+        log_level=log_level,
+    )
+    try:
+        bootstrap.check_backends(settings)
+    except PrivalyticsError as exc:
+        raise _fail(exc) from None
+    if demo and bootstrap.backend_of(settings.database_url) == "memory":
+        raise click.UsageError(
+            "--demo needs a database that outlives the command; use SQLite or PostgreSQL"
+        )
+    _run(bootstrap.migrate(settings))
+    if demo:
+        from privalytics.demo import ensure_demo
+
+        message = _run(_with_services(settings, ensure_demo))
+        click.echo(message)
+    # Worker processes build their own services from the environment.
+    for name, value in msgspec.structs.asdict(settings).items():
+        os.environ[f"PRIVALYTICS_{name.upper()}"] = str(value)
+    click.echo(
+        f"privalytics listening on http://{settings.host}:{settings.port} "
+        f"({settings.workers} worker{'s' if settings.workers > 1 else ''})"
+    )
+    uvicorn.run(
+        "privalytics.bootstrap:asgi_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        # Access logs would write client addresses; privalytics never logs them.
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+    )
+
+
+@main.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Create or upgrade the database schema to the newest revision."""
+    settings = _settings(ctx)
+    _run(bootstrap.migrate(settings))
+    click.echo("database is up to date")
+
+
+@main.group()
+def project() -> None:
+    """Create, list, change and delete projects."""
+
+
+@project.command("create")
+@click.argument("name")
+@click.option(
+    "--rate-limit",
+    default=None,
+    metavar="N/UNIT",
+    help="Events per token, e.g. 1000/minute (default 1000/minute).",
+)
+@click.option(
+    "--allowed-origin",
+    "origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Origin allowed to send browser events (repeatable); none means any.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def project_create(
+    ctx: click.Context, name: str, rate_limit: str | None, origins: tuple[str, ...], as_json: bool
+) -> None:
+    """Create a project and print its tracking token (shown only this once)."""
+    rate = _rate(rate_limit)
+    created = _run(
+        _with_services(
+            _settings(ctx),
+            lambda s: s.admin.create_project(name, rate_limit=rate, allowed_origins=origins),
+        )
+    )
+    if as_json:
+        _echo_json({"project": _project_json(created.project), "token": created.token.token})
+        return
+    click.echo(f"Created project {_describe(created.project)}\n")
+    click.echo(f"Tracking token (shown only once, store it now):\n  {created.token.token}")
+
+
+@project.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def project_list(ctx: click.Context, as_json: bool) -> None:
+    """List projects."""
+    projects = _run(_with_services(_settings(ctx), lambda s: s.admin.list_projects()))
+    if as_json:
+        _echo_json({"projects": [_project_json(p) for p in projects]})
+        return
+    if not projects:
+        click.echo("no projects yet: privalytics project create NAME")
+    for item in projects:
+        click.echo(f"{item.id}  {item.name}  ({item.rate_limit})")
+
+
+@project.command("show")
+@click.argument("project_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def project_show(ctx: click.Context, project_id: str, as_json: bool) -> None:
+    """Show one project."""
+    found = _run(_with_services(_settings(ctx), lambda s: s.admin.get_project(project_id)))
+    if as_json:
+        _echo_json({"project": _project_json(found)})
+    else:
+        click.echo(_describe(found))
+
+
+@project.command("update")
+@click.argument("project_id")
+@click.option("--name", default=None)
+@click.option("--rate-limit", default=None, metavar="N/UNIT")
+@click.option(
+    "--allowed-origin",
+    "origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Replaces the allowed origins (repeatable).",
+)
+@click.option("--any-origin", is_flag=True, help="Clear the allowed origins: accept any.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def project_update(
+    ctx: click.Context,
+    project_id: str,
+    name: str | None,
+    rate_limit: str | None,
+    origins: tuple[str, ...],
+    any_origin: bool,
+    as_json: bool,
+) -> None:
+    """Change a project's name, rate limit or allowed origins."""
+    if origins and any_origin:
+        raise click.UsageError("give --allowed-origin or --any-origin, not both")
+    update = ProjectUpdate(
+        name=name,
+        rate_limit=_rate(rate_limit),
+        allowed_origins=() if any_origin else (origins or None),
+    )
+    changed = _run(
+        _with_services(_settings(ctx), lambda s: s.admin.update_project(project_id, update))
+    )
+    if as_json:
+        _echo_json({"project": _project_json(changed)})
+    else:
+        click.echo(f"Updated {_describe(changed)}")
+
+
+@project.command("delete")
+@click.argument("project_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def project_delete(ctx: click.Context, project_id: str, yes: bool) -> None:
+    """Delete a project, its tokens and all of its events."""
+    if not yes and not click.confirm(
+        f"Delete project {project_id} and all of its events? This cannot be undone"
+    ):
+        raise click.Abort
+    _run(_with_services(_settings(ctx), lambda s: s.admin.delete_project(project_id)))
+    click.echo(f"deleted project {project_id}")
+
+
+@project.group("token")
+def token() -> None:
+    """Rotate, list and revoke a project's tracking tokens."""
+
+
+@token.command("rotate")
+@click.argument("project_id")
+@click.option("--revoke-others", is_flag=True, help="Revoke every other token of the project.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def token_rotate(ctx: click.Context, project_id: str, revoke_others: bool, as_json: bool) -> None:
+    """Issue a new token (shown only once)."""
+    issued = _run(
+        _with_services(
+            _settings(ctx), lambda s: s.admin.issue_token(project_id, revoke_others=revoke_others)
+        )
+    )
+    if as_json:
+        _echo_json({**_token_json(issued.info), "token": issued.token})
+        return
+    click.echo(f"New token (shown only once):\n  {issued.token}")
+
+
+@token.command("list")
+@click.argument("project_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def token_list(ctx: click.Context, project_id: str, as_json: bool) -> None:
+    """List a project's tokens (ids only: secrets are never stored)."""
+    infos = _run(_with_services(_settings(ctx), lambda s: s.admin.list_tokens(project_id)))
+    if as_json:
+        _echo_json({"tokens": [_token_json(i) for i in infos]})
+        return
+    for info in infos:
+        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+        click.echo(f"{info.id}  created {info.created_at:%Y-%m-%d %H:%M}  {state}")
+
+
+@token.command("revoke")
+@click.argument("project_id")
+@click.argument("token_id")
+@click.pass_context
+def token_revoke(ctx: click.Context, project_id: str, token_id: str) -> None:
+    """Revoke a token: refused everywhere within the cache TTL (30 s by default)."""
+    _run(_with_services(_settings(ctx), lambda s: s.admin.revoke_token(project_id, token_id)))
+    click.echo(f"revoked token {token_id}")
+
+
+@main.group()
+def admin() -> None:
+    """Administration credentials."""
+
+
+@admin.group("key")
+def key() -> None:
+    """Admin API keys."""
+
+
+@key.command("create")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def key_create(ctx: click.Context, as_json: bool) -> None:
+    """Create an admin API key (shown only once)."""
+    text = _run(_with_services(_settings(ctx), lambda s: s.admin.create_admin_key()))
+    if as_json:
+        _echo_json({"key": text})
+    else:
+        click.echo(f"Admin API key (shown only once, store it now):\n  {text}")
+
+
+@main.command()
+@click.argument("project_id")
+@click.option("--period", default="24h", type=click.Choice(["24h", "7d", "30d", "12m"]))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def stats(ctx: click.Context, project_id: str, period: str, as_json: bool) -> None:
+    """Print a project's numbers for a period."""
+
+    async def read(services: Services) -> Any:
+        span = services.reporting.span(period=period)
+        return await services.reporting.stats(project_id, span)
+
+    result = _run(_with_services(_settings(ctx), read))
+    if as_json:
+        _echo_json(result)
+        return
+    click.echo(f"last {period}: {result.visits} visits, {result.unique_visitors} unique visitors")
+    for action, count in result.actions.items():
+        click.echo(f"  {action.value:<9} {count}")
+    if result.top_pages:
+        click.echo("top pages:")
+        for page in result.top_pages:
+            click.echo(f"  {page.visits:>7} {page.unique_visitors:>7}  {page.path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
