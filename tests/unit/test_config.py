@@ -1,0 +1,97 @@
+"""Settings: defaults, environment, flags, and clear refusals naming the variable."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import msgspec
+import pytest
+
+import privalytics
+from privalytics import bootstrap
+from privalytics.config import Settings, load_settings
+from privalytics.domain.errors import ConfigError
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+
+
+def test_defaults_use_the_embedded_sqlite_database_and_a_daily_salt() -> None:
+    settings = load_settings({})
+    assert settings.database_url == "sqlite+aiosqlite:///./privalytics.db"
+    assert settings.rate_limit_url == "memory://"
+    assert settings.rotation.days == 1
+    assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8000, 1)
+
+
+def test_environment_is_read_and_flags_win_over_it() -> None:
+    env = {"PRIVALYTICS_PORT": "9000", "PRIVALYTICS_SALT_ROTATION": "7d",
+           "PRIVALYTICS_TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16"}
+    settings = load_settings(env, port=9100, host=None)
+    assert settings.port == 9100
+    assert settings.host == "127.0.0.1"
+    assert settings.rotation.days == 7
+    assert settings.proxies == ("10.0.0.1", "192.168.0.0/16")
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"PRIVALYTICS_PORT": "eighty"}, "PRIVALYTICS_PORT"),
+        ({"PRIVALYTICS_PORT": "70000"}, "PRIVALYTICS_PORT"),
+        ({"PRIVALYTICS_SALT_ROTATION": "31d"}, "PRIVALYTICS_SALT_ROTATION"),
+        ({"PRIVALYTICS_SALT_ROTATION": "12h"}, "PRIVALYTICS_SALT_ROTATION"),
+        ({"PRIVALYTICS_TRUSTED_PROXIES": "not-an-ip"}, "PRIVALYTICS_TRUSTED_PROXIES"),
+        ({"PRIVALYTICS_WORKERS": "0"}, "PRIVALYTICS_WORKERS"),
+        ({"PRIVALYTICS_BCRYPT_ROUNDS": "40"}, "PRIVALYTICS_BCRYPT_ROUNDS"),
+        ({"PRIVALYTICS_LOG_LEVEL": "loud"}, "PRIVALYTICS_LOG_LEVEL"),
+        ({"PRIVALYTICS_CACHE_TTL": "-1"}, "PRIVALYTICS_CACHE_TTL"),
+        ({"PRIVALYTICS_MAX_EVENT_AGE_HOURS": "0"}, "PRIVALYTICS_MAX_EVENT_AGE_HOURS"),
+    ],
+)
+def test_a_bad_setting_is_refused_naming_its_variable(env: dict[str, str], names: str) -> None:
+    with pytest.raises(ConfigError, match=names):
+        load_settings(env)
+
+
+@pytest.mark.parametrize("url", ["mysql://localhost/db", "sqlite:///x.db", "nonsense", ""])
+def test_an_unsupported_database_url_lists_the_accepted_forms(url: str) -> None:
+    with pytest.raises(ConfigError, match=r"sqlite\+aiosqlite:///PATH.*postgresql\+asyncpg"):
+        bootstrap.check_backends(Settings(database_url=url))
+
+
+def test_an_unsupported_rate_limiter_url_lists_the_accepted_forms() -> None:
+    with pytest.raises(ConfigError, match=r"memory://.*redis://"):
+        bootstrap.check_backends(Settings(rate_limit_url="memcached://x"))
+
+
+def test_several_workers_refuse_the_in_memory_rate_limiter() -> None:
+    with pytest.raises(ConfigError, match=r"--workers 2 needs a shared rate limiter"):
+        bootstrap.check_backends(Settings(workers=2))
+    bootstrap.check_backends(Settings(workers=2, rate_limit_url="redis://127.0.0.1:6379/0"))
+
+
+def test_a_database_url_with_a_password_is_not_echoed_in_errors() -> None:
+    with pytest.raises(ConfigError) as caught:
+        bootstrap.check_backends(Settings(database_url="mysql://user:s3cret@host/db"))
+    assert "s3cret" not in str(caught.value)
+
+
+def test_every_setting_is_documented_with_its_variable_and_default() -> None:
+    text = DOCS.read_text()
+    for name, default in msgspec.structs.asdict(Settings()).items():
+        row = re.search(rf"^\|\s*`PRIVALYTICS_{name.upper()}`.*$", text, re.MULTILINE)
+        assert row is not None, f"PRIVALYTICS_{name.upper()} is not in docs/configuration.md"
+        assert str(default) in row.group(0), f"the default of {name} is not documented"
+
+
+def test_the_public_api_is_pinned() -> None:
+    assert sorted(privalytics.__all__) == [
+        "Action", "Bucket", "ClientInfo", "ConfigError", "CreatedProject", "IncomingEvent",
+        "InvalidInput", "IssuedToken", "NotFound", "OriginNotAllowed", "PageStats",
+        "Privalytics", "PrivalyticsError", "Project", "ProjectUpdate", "RateLimit",
+        "RateLimited", "Settings", "Stats", "StorageUnavailable", "TimeRange", "TokenInfo",
+        "Unauthenticated", "__version__",
+    ]  # fmt: skip
+    for name in privalytics.__all__:
+        assert hasattr(privalytics, name)
