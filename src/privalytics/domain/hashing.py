@@ -44,13 +44,14 @@ def window_start(window: int, rotation: timedelta) -> datetime:
     return _EPOCH + window * rotation
 
 
-_DURATION = re.compile(r"^\s*(\d{1,4})\s*(d|day|days|h|hour|hours)\s*$")
+# ASCII only: otherwise \d takes other scripts' digits and \s any Unicode space.
+_DURATION = re.compile(r"\s*(\d{1,4})\s*(d|day|days|h|hour|hours)\s*", re.ASCII)
 
 
 def parse_rotation(text: str) -> timedelta:
     """Parse a salt rotation such as ``1d``, ``7d`` or ``24h``: whole hours dividing into
     whole days or whole days, between one day and 30 days."""
-    match = _DURATION.match(text.lower())
+    match = _DURATION.fullmatch(text.lower())
     if match is None:
         raise InvalidInput(
             f"{text!r} is not a duration; write e.g. 1d, 7d or 48h", field="salt_rotation"

@@ -1,0 +1,59 @@
+"""Hypothesis strategies, in one place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import strategies as st
+
+from privalytics.domain.hashing import SALT_BYTES
+from privalytics.domain.models import Action, IncomingEvent
+
+salts = st.binary(min_size=SALT_BYTES, max_size=SALT_BYTES)
+project_ids = st.text(alphabet="0123456789abcdef", min_size=16, max_size=16)
+ipv4s = st.ip_addresses(v=4).map(str)
+ips = st.ip_addresses().map(str)
+user_agents = st.text(max_size=200)
+# Any text at all, lone surrogates included, as a client may send in a header.
+any_text = st.text(st.characters(exclude_categories=()), max_size=300)
+
+printable = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
+path_texts = st.text(printable, max_size=60).map(lambda tail: "/" + tail)
+# Paths that come out of reduction unchanged.
+clean_paths = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters="?#"), max_size=40
+).map(lambda tail: "/" + tail)
+hex_chars = "0123456789abcdef"
+
+moments = st.datetimes(
+    min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+)
+rotation_days = st.integers(min_value=1, max_value=30)
+windows = st.integers(min_value=0, max_value=100_000)
+# Offsets a sender's clock may have, within what is accepted.
+accepted_ages = st.timedeltas(min_value=timedelta(hours=-23, minutes=-59), max_value=timedelta())
+
+prop_dicts = st.dictionaries(
+    st.text(printable, min_size=1, max_size=64),
+    st.text(printable, max_size=256),
+    max_size=20,
+)
+
+
+@st.composite
+def incoming_events(draw: st.DrawFn, action: Action | None = None) -> IncomingEvent:
+    """A valid incoming event (its timestamp left for the server to set)."""
+    chosen = draw(st.sampled_from(Action)) if action is None else action
+    value = (
+        draw(st.floats(min_value=0, max_value=100))
+        if chosen is Action.SCROLL
+        else draw(st.none() | st.floats(allow_nan=False, allow_infinity=False))
+    )
+    return IncomingEvent(
+        action=chosen,
+        path=draw(clean_paths),
+        referrer=draw(st.none() | st.just("https://example.org/from")),
+        target=draw(st.none() | st.text(printable, max_size=30)),
+        value=value,
+        props=draw(st.dictionaries(st.sampled_from(["plan", "ab"]), st.just("x"), max_size=2)),
+    )
