@@ -19,7 +19,8 @@ import msgspec
 TOKEN_PREFIX = "pvt"  # noqa: S105 (a public prefix, not a secret)
 ADMIN_KEY_PREFIX = "pak"
 SECRET_BYTES = 32
-_PATTERN = re.compile(r"^(pvt|pak)_([0-9a-f]{16})_([0-9a-f]{64})([0-9a-f]{8})$")
+# fullmatch, not match with "$": "$" also matches before a trailing newline.
+_PATTERN = re.compile(r"(pvt|pak)_([0-9a-f]{16})_([0-9a-f]{64})([0-9a-f]{8})")
 
 
 class Credential(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,10 +47,10 @@ def parse(text: str, prefix: str) -> Credential | None:
     """The credential in ``text``, or None when it is not a well-formed one of ``prefix``."""
     if len(text) > 128:
         return None
-    match = _PATTERN.match(text)
+    match = _PATTERN.fullmatch(text)
     if match is None or match.group(1) != prefix:
         return None
-    body = text[:-8]
+    body = text[: match.start(4)]
     if not secrets.compare_digest(_check(body), match.group(4)):
         return None
     return Credential(prefix=prefix, id=match.group(2), secret=bytes.fromhex(match.group(3)))
