@@ -1,0 +1,377 @@
+"""The real thing, as a new user runs it: `privalytics` commands and `privalytics serve`
+in subprocesses, on a SQLite file and on the PostgreSQL server, spoken to over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import REDIS_URL, require_server
+
+pytestmark = pytest.mark.slow
+
+# Distinctive values that must never be written anywhere.
+VISITOR_IPS = ["203.0.113.77", "198.51.100.203", "2001:db8::beef"]
+AGENTS = ["PrivacyProbe/1.0 (ua-canary-7f3a)", "PrivacyProbe/2.0 (ua-canary-91c2)"]
+CLI = [sys.executable, "-m", "privalytics.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVALYTICS_")}
+    env["PRIVALYTICS_DATABASE_URL"] = database_url
+    env.update(extra)
+    return env
+
+
+def cli(database_url: str, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        env=_env(database_url, **extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def cli_json(database_url: str, *args: str) -> Any:
+    done = cli(database_url, *args, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+class Server:
+    def __init__(self, database_url: str, log: Path, *args: str, **extra: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self._out = log.open("w")
+        self.process = subprocess.Popen(
+            [*CLI, "serve", "--port", str(self.port), *args],
+            env=_env(database_url, **extra),
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"server did not become ready: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._out.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'analytics.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    # The test client stands for a reverse proxy on loopback that forwards visitors.
+    running = Server(
+        database_url, tmp_path / "server.log", PRIVALYTICS_TRUSTED_PROXIES="127.0.0.1,::1"
+    )
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+def _send(server: Server, token: str, event: dict[str, Any], ip: str, agent: str) -> httpx.Response:
+    return httpx.post(
+        f"{server.url}/api/v1/events",
+        json=event,
+        timeout=10,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "X-Forwarded-For": ip,
+            "User-Agent": agent,
+        },
+    )
+
+
+def test_a_new_user_creates_a_project_sends_every_action_and_reads_correct_numbers(
+    server: Server, database_url: str, tmp_path: Path
+) -> None:
+    created = cli_json(
+        database_url,
+        "project",
+        "create",
+        "My blog",
+        "--rate-limit",
+        "1000/minute",
+        "--allowed-origin",
+        "https://blog.example",
+    )
+    assert created["project"]["name"] == "My blog"
+    assert created["project"]["rate_limit"] == "1000/minute"
+    token, project_id = created["token"], created["project"]["id"]
+    admin_key = cli_json(database_url, "admin", "key", "create")["key"]
+
+    # Three visitors (by address and agent) browse; a backend reports a fourth.
+    visits = [("/", 0, 0), ("/", 1, 0), ("/pricing", 0, 0), ("/", 2, 1), ("/blog/", 2, 1)]
+    for path, ip, agent in visits:
+        response = _send(
+            server,
+            token,
+            {"action": "visit", "path": path, "referrer": "https://duckduckgo.com/?q=x"},
+            VISITOR_IPS[ip],
+            AGENTS[agent],
+        )
+        assert response.status_code == 202, response.text
+        assert response.json() == {"accepted": 1}
+    others = [
+        {"action": "click", "path": "/", "target": "Sign up"},
+        {"action": "scroll", "path": "/pricing", "value": 80},
+        {"action": "download", "path": "/", "target": "/files/guide.pdf"},
+        {"action": "share", "path": "/blog/", "target": "mastodon"},
+    ]
+    batch = httpx.post(
+        f"{server.url}/api/v1/events/batch",
+        timeout=10,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Origin": "https://blog.example",
+            "X-Forwarded-For": VISITOR_IPS[0],
+            "User-Agent": AGENTS[0],
+        },
+        json={"events": others},
+    )
+    assert batch.status_code == 202, batch.text
+    assert batch.json() == {"accepted": 4}
+    backend = httpx.post(
+        f"{server.url}/api/v1/events",
+        timeout=10,
+        content=json.dumps(
+            {
+                "token": token,
+                "action": "visit",
+                "path": "https://blog.example/pricing?ref=mail",
+                "visitor_ip": "192.0.2.55",
+                "user_agent": "BackendSeenAgent/3.1 (ua-canary-00aa)",
+            }
+        ),
+        headers={"Content-Type": "text/plain"},
+    )
+    assert backend.status_code == 202, backend.text
+
+    stats = httpx.get(
+        f"{server.url}/api/v1/projects/{project_id}/stats?period=24h",
+        headers={"Authorization": f"Bearer {admin_key}"},
+        timeout=10,
+    )
+    assert stats.status_code == 200, stats.text
+    body = stats.json()
+    assert body["visits"] == 6
+    assert body["unique_visitors"] == 4
+    assert body["actions"] == {"visit": 6, "click": 1, "scroll": 1, "download": 1, "share": 1}
+    assert body["top_pages"] == [
+        {"path": "/", "visits": 3, "unique_visitors": 3},
+        {"path": "/pricing", "visits": 2, "unique_visitors": 2},
+        {"path": "/blog/", "visits": 1, "unique_visitors": 1},
+    ]
+    assert len(body["recent"]) == 24
+    assert sum(bucket["visits"] for bucket in body["recent"]) == 6
+
+    # The CLI reads the same numbers from the same database.
+    printed = cli_json(database_url, "stats", project_id)
+    assert printed["visits"] == 6
+    assert printed["unique_visitors"] == 4
+
+    server.stop()
+    _assert_never_written(database_url, tmp_path, server.log)
+
+
+def _assert_never_written(database_url: str, tmp_path: Path, log: Path) -> None:
+    """No raw address or agent in the database (file bytes, or every row as text) or logs."""
+    secrets = [*VISITOR_IPS, "192.0.2.55", *AGENTS, "ua-canary"]
+    dumps = [log.read_bytes()]
+    if database_url.startswith("sqlite"):
+        dumps += [path.read_bytes() for path in tmp_path.glob("analytics.db*")]
+    else:
+        dumps.append(_postgres_dump(database_url).encode())
+    for dump in dumps:
+        for secret in secrets:
+            assert secret.encode() not in dump, f"{secret!r} was written"
+    assert b"Traceback" not in dumps[0]
+
+
+def _postgres_dump(database_url: str) -> str:
+    import asyncio
+
+    import asyncpg
+
+    async def dump() -> str:
+        conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            tables = [
+                r["tablename"]
+                for r in await conn.fetch(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                )
+            ]
+            rows = []
+            for table in tables:
+                rows += [str(dict(r)) for r in await conn.fetch(f'SELECT * FROM "{table}"')]
+            return "\n".join(rows)
+        finally:
+            await conn.close()
+
+    return asyncio.run(dump())
+
+
+def test_bad_requests_get_their_4xx_and_nothing_is_half_written(
+    server: Server, database_url: str
+) -> None:
+    created = cli_json(
+        database_url,
+        "project",
+        "create",
+        "Shop",
+        "--rate-limit",
+        "5/minute",
+        "--allowed-origin",
+        "https://shop.example",
+    )
+    token, project_id = created["token"], created["project"]["id"]
+    admin_key = cli_json(database_url, "admin", "key", "create")["key"]
+    auth = {"Authorization": f"Bearer {token}"}
+    url = f"{server.url}/api/v1/events"
+    cases: list[tuple[str, dict[str, str], bytes, int]] = [
+        ("malformed JSON", auth, b'{"action": "visit", ', 400),
+        ("unknown action", auth, b'{"action": "teleport", "path": "/"}', 400),
+        ("scroll out of range", auth, b'{"action": "scroll", "path": "/", "value": 150}', 400),
+        ("no token", {}, b'{"action": "visit", "path": "/"}', 401),
+        (
+            "forged token",
+            {"Authorization": "Bearer pvt_0000000000000000_" + "0" * 72},
+            b'{"action": "visit", "path": "/"}',
+            401,
+        ),
+        (
+            "other origin",
+            {**auth, "Origin": "https://evil.example"},
+            b'{"action": "visit", "path": "/"}',
+            403,
+        ),
+        (
+            "too large",
+            auth,
+            b'{"action": "visit", "path": "/", "target": "' + b"x" * 3_000_000 + b'"}',
+            413,
+        ),
+    ]
+    for what, headers, body, status in cases:
+        response = httpx.post(
+            url, content=body, timeout=10, headers={"Content-Type": "application/json", **headers}
+        )
+        assert response.status_code == status, f"{what}: {response.status_code} {response.text}"
+        assert response.json()["message"], what
+    half = {
+        "events": [
+            {"action": "visit", "path": "/ok"},
+            {"action": "scroll", "path": "/bad", "value": -1},
+        ]
+    }
+    refused = httpx.post(f"{url}/batch", json=half, headers=auth, timeout=10)
+    assert refused.status_code == 400
+    assert "event 1" in refused.json()["message"]
+    statuses = [
+        httpx.post(url, json={"action": "visit", "path": "/"}, headers=auth, timeout=10).status_code
+        for _ in range(7)
+    ]
+    assert statuses == [202] * 5 + [429] * 2
+    stats = httpx.get(
+        f"{server.url}/api/v1/projects/{project_id}/stats",
+        headers={"Authorization": f"Bearer {admin_key}"},
+        timeout=10,
+    ).json()
+    assert stats["actions"] == {"visit": 5, "click": 0, "scroll": 0, "download": 0, "share": 0}
+
+
+def test_several_workers_refuse_the_in_memory_rate_limiter(tmp_path: Path) -> None:
+    done = cli(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}", "serve", "--workers", "2")
+    assert done.returncode == 2
+    assert "needs a shared rate limiter" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.redis
+def test_the_rate_limit_holds_across_worker_processes_with_redis(tmp_path: Path) -> None:
+    require_server(REDIS_URL, 6379, "Redis")
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}"
+    created = cli_json(database_url, "project", "create", "Busy", "--rate-limit", "20/hour")
+    running = Server(
+        database_url, tmp_path / "workers.log", "--workers", "2", "--rate-limit-url", REDIS_URL
+    )
+    try:
+        running.wait_ready()
+        statuses = []
+        # New connections each time, so the kernel spreads them over both workers.
+        for _ in range(60):
+            response = httpx.post(
+                f"{running.url}/api/v1/events",
+                timeout=10,
+                json={"action": "visit", "path": "/"},
+                headers={"Authorization": f"Bearer {created['token']}"},
+            )
+            statuses.append(response.status_code)
+    finally:
+        running.stop()
+    assert statuses.count(202) == 20
+    assert statuses.count(429) == 40
+
+
+def test_a_bad_database_url_is_a_clear_message_not_a_traceback() -> None:
+    done = cli("mysql://root:hunter2@localhost/x", "project", "list")
+    assert done.returncode == 2
+    assert "accepted forms" in done.stderr
+    assert "hunter2" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unreachable_database_is_a_clear_message_without_its_password() -> None:
+    done = cli("postgresql+asyncpg://u:hunter2@127.0.0.1:1/x", "project", "list")
+    assert done.returncode == 1
+    assert "unavailable" in done.stderr.lower()
+    assert "hunter2" not in done.stderr
+    assert "Traceback" not in done.stderr
