@@ -1,0 +1,126 @@
+"""The admin API: projects, their tokens and their stats, behind an admin key.
+
+Every route needs ``Authorization: Bearer pak_...``, checked by the domain
+(:meth:`Administration.check_admin_key`) in a guard on the router.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Router, delete, get, patch, post
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from litestar.params import Parameter
+
+from privalytics.adapters.http.ingest import bearer
+from privalytics.adapters.http.schemas import (
+    ProjectCreatedOut,
+    ProjectCreateIn,
+    ProjectListOut,
+    ProjectOut,
+    ProjectPatchIn,
+    StatsOut,
+    TokenIssuedOut,
+    TokenListOut,
+    TokenOut,
+)
+from privalytics.domain.errors import Unauthenticated
+from privalytics.domain.models import ProjectUpdate
+from privalytics.domain.ratelimit import parse_rate_limit
+from privalytics.domain.services import DEFAULT_TOP, Services
+
+ADMIN_BODY_LIMIT = 64 * 1024
+_NO_KEY = "an admin key is needed: send 'Authorization: Bearer pak_...'"
+
+
+def admin_router(services: Services) -> Router:
+    admin = services.admin
+    reporting = services.reporting
+
+    async def require_admin_key(
+        connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    ) -> None:
+        key = bearer(connection.headers.get("authorization"))
+        if key is None:
+            raise Unauthenticated(_NO_KEY)
+        await admin.check_admin_key(key)
+
+    @post("/", status_code=201, summary="Create a project and its first token")
+    async def create_project(data: ProjectCreateIn) -> ProjectCreatedOut:
+        rate_limit = None if data.rate_limit is None else parse_rate_limit(data.rate_limit)
+        created = await admin.create_project(
+            data.name, rate_limit=rate_limit, allowed_origins=data.allowed_origins
+        )
+        return ProjectCreatedOut(project=ProjectOut.of(created.project), token=created.token.token)
+
+    @get("/", summary="List the projects, oldest first")
+    async def list_projects() -> ProjectListOut:
+        return ProjectListOut(projects=[ProjectOut.of(p) for p in await admin.list_projects()])
+
+    @get("/{project_id:str}", summary="Read a project")
+    async def get_project(project_id: str) -> ProjectOut:
+        return ProjectOut.of(await admin.get_project(project_id))
+
+    @patch("/{project_id:str}", summary="Change a project's name, rate limit or origins")
+    async def update_project(project_id: str, data: ProjectPatchIn) -> ProjectOut:
+        update = ProjectUpdate(
+            name=data.name,
+            rate_limit=None if data.rate_limit is None else parse_rate_limit(data.rate_limit),
+            allowed_origins=None if data.allowed_origins is None else tuple(data.allowed_origins),
+        )
+        return ProjectOut.of(await admin.update_project(project_id, update))
+
+    @delete("/{project_id:str}", status_code=204, summary="Delete a project and its events")
+    async def delete_project(project_id: str) -> None:
+        await admin.delete_project(project_id)
+
+    @get("/{project_id:str}/tokens", summary="List a project's tokens, revoked ones included")
+    async def list_tokens(project_id: str) -> TokenListOut:
+        return TokenListOut(tokens=[TokenOut.of(t) for t in await admin.list_tokens(project_id)])
+
+    @post("/{project_id:str}/tokens", status_code=201, summary="Issue a new token")
+    async def issue_token(project_id: str, revoke_others: bool = False) -> TokenIssuedOut:
+        issued = await admin.issue_token(project_id, revoke_others=revoke_others)
+        return TokenIssuedOut.of(issued)
+
+    @delete("/{project_id:str}/tokens/{token_id:str}", status_code=200, summary="Revoke a token")
+    async def revoke_token(project_id: str, token_id: str) -> TokenOut:
+        return TokenOut.of(await admin.revoke_token(project_id, token_id))
+
+    @get("/{project_id:str}/stats", summary="Read a project's numbers")
+    async def stats(
+        project_id: str,
+        period: Annotated[
+            str | None, Parameter(description="24h, 7d, 30d or 12m; default 24h")
+        ] = None,
+        start: Annotated[
+            datetime | None, Parameter(query="from", description="RFC 3339; instead of period")
+        ] = None,
+        end: Annotated[
+            datetime | None, Parameter(query="to", description="RFC 3339; default now")
+        ] = None,
+        limit: Annotated[int, Parameter(description="top pages, 1 to 100")] = DEFAULT_TOP,
+    ) -> StatsOut:
+        span = reporting.span(period=period, start=start, end=end)
+        return StatsOut.of(await reporting.stats(project_id, span, top=limit))
+
+    return Router(
+        path="/api/v1/projects",
+        route_handlers=[
+            create_project,
+            list_projects,
+            get_project,
+            update_project,
+            delete_project,
+            list_tokens,
+            issue_token,
+            revoke_token,
+            stats,
+        ],
+        guards=[require_admin_key],
+        request_max_body_size=ADMIN_BODY_LIMIT,
+        tags=["admin"],
+        security=[{"adminKey": []}],
+    )

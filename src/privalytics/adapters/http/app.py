@@ -1,0 +1,91 @@
+"""The Litestar application: ``create_app(services, options)``.
+
+It receives everything it needs and reads no environment or file; the composition root
+builds the services and the options.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Litestar, MediaType, Response, get
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from privalytics.adapters.http.admin import admin_router
+from privalytics.adapters.http.clientip import TrustedProxies
+from privalytics.adapters.http.errors import exception_handlers
+from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, ingest_handlers
+from privalytics.adapters.http.schemas import HealthOut
+from privalytics.domain.errors import StorageUnavailable
+from privalytics.domain.services import Services
+
+
+class HttpOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """How the HTTP adapter runs.
+
+    ``trusted_proxies``: addresses or CIDR networks of the reverse proxies whose
+    ``X-Forwarded-For`` is believed; empty means the socket peer is always the client.
+    ``debug``: Litestar's debug mode.
+    """
+
+    trusted_proxies: tuple[str, ...] = ()
+    debug: bool = False
+
+
+def _health_handler(services: Services) -> HTTPRouteHandler:
+    @get("/healthz", tags=["health"], summary="Whether the storage answers")
+    async def healthz() -> Response[HealthOut]:
+        try:
+            await services.health()
+        except StorageUnavailable:
+            return Response(
+                HealthOut(status="unavailable"),
+                status_code=503,
+                media_type=MediaType.JSON,
+                headers={"Retry-After": "5"},
+            )
+        return Response(HealthOut(status="ok"), status_code=200, media_type=MediaType.JSON)
+
+    return healthz
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="privalytics",
+        version="1",
+        description="Privacy-first web analytics: ingestion and admin API.",
+        components=Components(
+            security_schemes={
+                "projectToken": SecurityScheme(
+                    type="http", scheme="bearer", description="A project token, pvt_..."
+                ),
+                "adminKey": SecurityScheme(
+                    type="http", scheme="bearer", description="An admin key, pak_..."
+                ),
+            }
+        ),
+    )
+
+
+def create_app(services: Services, options: HttpOptions | None = None) -> Litestar:
+    """The HTTP API over ``services``; awaits ``services.aclose()`` on shutdown."""
+    options = options or HttpOptions()
+    trusted = TrustedProxies(options.trusted_proxies)
+    handlers: list[Any] = [
+        *ingest_handlers(services, trusted),
+        admin_router(services),
+        _health_handler(services),
+    ]
+    return Litestar(
+        route_handlers=handlers,
+        exception_handlers=exception_handlers(),
+        on_shutdown=[services.aclose],
+        debug=options.debug,
+        # Logging is the host's to configure; the app only writes to "privalytics.http".
+        logging_config=None,
+        openapi_config=_openapi(),
+        request_max_body_size=SINGLE_BODY_LIMIT,
+    )

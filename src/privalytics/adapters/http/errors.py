@@ -1,0 +1,221 @@
+"""The one place where errors become HTTP responses.
+
+Every error answers ``{"error": "<code>", "message": "..."}`` (plus ``field`` and
+``index`` when the input names them):
+
+=====================================  ======  =========================================
+error                                  status  notes
+=====================================  ======  =========================================
+InvalidInput                           400     ``invalid_input``; ``field``, ``index``
+a body msgspec cannot decode           400     ``invalid_json`` (syntax) or
+                                               ``invalid_input`` (shape), with msgspec's
+                                               message and its ``$.events[3].value`` path
+Unauthenticated                        401     ``WWW-Authenticate: Bearer``
+OriginNotAllowed                       403
+NotFound                               404
+body over the route's limit            413     ``body_too_large``
+RateLimited                            429     ``Retry-After`` (whole seconds, rounded
+                                               up) and ``RateLimit-Limit/-Remaining/
+                                               -Reset``; see below
+StorageUnavailable                     503     ``Retry-After: 5``
+Litestar's own (404, 405, 400, ...)    theirs  same shape
+anything else                          500     logged by type and path only
+=====================================  ======  =========================================
+
+A batch larger than the project's whole burst can never pass, however long the sender
+waits: it is still a 429 (one domain error, one status), whose message says the batch
+exceeds the limit, with the RateLimit-* headers but without ``Retry-After``, which would
+promise something untrue. 413 is kept for bodies too large in bytes.
+
+Messages come from the domain or from msgspec; neither repeats a token secret, an IP
+address or a user agent. msgspec's "Invalid enum value" repeats the value it refused, so
+that message is rewritten. The catch-all never logs a body, a header or an address.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from privalytics.adapters.http.schemas import ErrorOut
+from privalytics.domain.errors import (
+    InvalidInput,
+    NotFound,
+    OriginNotAllowed,
+    RateLimited,
+    StorageUnavailable,
+    Unauthenticated,
+)
+from privalytics.domain.models import Action
+
+logger = logging.getLogger("privalytics.http")
+
+STORAGE_RETRY_AFTER = 5
+
+_encoder = msgspec.json.Encoder()
+_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_BATCH_PATH = re.compile(r"^\.events\[(?P<index>\d+)\](?:\.(?P<field>\w+))?")
+_FIELD_PATH = re.compile(r"^\.(?P<field>\w+)")
+_MISSING = re.compile(r"^Object missing required field `(?P<field>\w+)`")
+_ENUM = re.compile(r"^Invalid enum value .*")
+_ACTIONS = ", ".join(action.value for action in Action)
+_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class MalformedBody(Exception):
+    """A request body that does not decode into its wire schema."""
+
+    def __init__(
+        self, message: str, *, code: str, field: str | None = None, index: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.field = field
+        self.index = index
+
+    @classmethod
+    def of(cls, exc: msgspec.DecodeError) -> MalformedBody:
+        """Translate msgspec's error, naming the event and the field it found wrong."""
+        message = str(exc)
+        if not isinstance(exc, msgspec.ValidationError):
+            return cls(message, code="invalid_json")
+        at = _AT.search(message)
+        path = at.group("path") if at else ""
+        head = message[: at.start()] if at else message
+        field: str | None = None
+        index: int | None = None
+        if (batch := _BATCH_PATH.match(path)) is not None:
+            index = int(batch.group("index"))
+            field = batch.group("field")
+        elif (single := _FIELD_PATH.match(path)) is not None:
+            field = single.group("field")
+        if field is None and (missing := _MISSING.match(head)) is not None:
+            field = missing.group("field")
+        if _ENUM.match(head):
+            head = f"must be one of {_ACTIONS}" if field == "action" else "Invalid enum value"
+        where = f" - at `${path}`" if path else ""
+        prefix = f"event {index}: " if index is not None else ""
+        return cls(f"{prefix}{head}{where}", code="invalid_input", field=field, index=index)
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    index: int | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response[bytes]:
+    body = _encoder.encode(ErrorOut(error=code, message=message, field=field, index=index))
+    return Response(
+        content=body, status_code=status, media_type=MediaType.JSON, headers=dict(headers or {})
+    )
+
+
+def _ceil(seconds: float) -> str:
+    return str(max(0, math.ceil(seconds)))
+
+
+def _invalid_input(_: Request[Any, Any, Any], exc: InvalidInput) -> Response[bytes]:
+    return error_response(400, "invalid_input", str(exc), field=exc.field, index=exc.index)
+
+
+def _malformed(_: Request[Any, Any, Any], exc: MalformedBody) -> Response[bytes]:
+    return error_response(400, exc.code, exc.message, field=exc.field, index=exc.index)
+
+
+def _unauthenticated(_: Request[Any, Any, Any], exc: Unauthenticated) -> Response[bytes]:
+    return error_response(401, "unauthenticated", str(exc), headers={"WWW-Authenticate": "Bearer"})
+
+
+def _origin(_: Request[Any, Any, Any], exc: OriginNotAllowed) -> Response[bytes]:
+    return error_response(403, "origin_not_allowed", str(exc))
+
+
+def _not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[bytes]:
+    return error_response(404, "not_found", str(exc))
+
+
+def _rate_limited(_: Request[Any, Any, Any], exc: RateLimited) -> Response[bytes]:
+    headers = {
+        "RateLimit-Limit": str(exc.limit),
+        "RateLimit-Remaining": str(exc.remaining),
+        "RateLimit-Reset": _ceil(exc.reset_after),
+    }
+    if math.isfinite(exc.retry_after):
+        headers["Retry-After"] = _ceil(exc.retry_after)
+    return error_response(429, "rate_limited", str(exc), headers=headers)
+
+
+def _unavailable(_: Request[Any, Any, Any], exc: StorageUnavailable) -> Response[bytes]:
+    return error_response(
+        503, "unavailable", str(exc), headers={"Retry-After": str(STORAGE_RETRY_AFTER)}
+    )
+
+
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    if status >= 500:
+        _log_unexpected(request, exc)
+    code = _CODES.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "_")
+    message = exc.detail or HTTPStatus(status).phrase
+    field: str | None = None
+    if isinstance(exc, ValidationException):
+        code = "invalid_input"
+        problems = [item for item in exc.extra or [] if isinstance(item, dict)]
+        if problems:
+            message = "; ".join(
+                f"{item['key']}: {item.get('message', '')}"
+                if "key" in item
+                else str(item.get("message"))
+                for item in problems
+            )
+            field = problems[0].get("key")
+    return error_response(status, code, message, field=field, headers=exc.headers)
+
+
+def _log_unexpected(request: Request[Any, Any, Any], exc: Exception) -> None:
+    # Type and path only: a body, a header or an address could identify a visitor.
+    logger.error(
+        "unexpected %s handling %s %s", type(exc).__name__, request.method, request.url.path
+    )
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    _log_unexpected(request, exc)
+    return error_response(500, "internal_error", "an unexpected error occurred")
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    return {
+        InvalidInput: _invalid_input,
+        MalformedBody: _malformed,
+        Unauthenticated: _unauthenticated,
+        OriginNotAllowed: _origin,
+        NotFound: _not_found,
+        RateLimited: _rate_limited,
+        StorageUnavailable: _unavailable,
+        HTTPException: _http,
+        Exception: _unexpected,
+    }

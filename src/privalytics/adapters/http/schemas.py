@@ -1,0 +1,211 @@
+"""Wire schemas: the JSON the HTTP API reads and writes, separate from the domain models.
+
+Ingestion bodies ignore unknown fields, so that trackers written for a newer server keep
+working against an older one (forward compatibility); a misspelt optional field is
+therefore silently dropped. Admin bodies forbid unknown fields: an operator's typo
+(``allowed_origin``) must not be mistaken for "leave unchanged".
+
+Only the JSON shapes are checked here (types, required fields, RFC 3339 timestamps with an
+offset). Lengths, ranges and formats are the domain's rules
+(:mod:`privalytics.domain.validation`), so every adapter refuses the same inputs with the
+same messages, and an over-long path names its event and field like any other mistake.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from privalytics.domain.models import (
+    Action,
+    Bucket,
+    IncomingEvent,
+    IssuedToken,
+    PageStats,
+    Project,
+    Stats,
+    TokenInfo,
+)
+
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
+
+# ---- ingestion -------------------------------------------------------------------------
+
+
+class EventIn(msgspec.Struct, frozen=True, kw_only=True):
+    """One event as a tracker or a server-side sender writes it."""
+
+    action: Action
+    path: str
+    referrer: str | None = None
+    target: str | None = None
+    value: float | None = None
+    timestamp: Timestamp | None = None
+    props: dict[str, str] = msgspec.field(default_factory=dict)
+    visitor_ip: str | None = None
+    user_agent: str | None = None
+
+    def to_incoming(self) -> IncomingEvent:
+        return IncomingEvent(
+            action=self.action,
+            path=self.path,
+            referrer=self.referrer,
+            target=self.target,
+            value=self.value,
+            timestamp=self.timestamp,
+            props=self.props,
+            visitor_ip=self.visitor_ip,
+            user_agent=self.user_agent,
+        )
+
+
+class SingleEventIn(EventIn, frozen=True, kw_only=True):
+    """The body of ``POST /api/v1/events``; ``token`` serves ``navigator.sendBeacon``."""
+
+    token: str | None = None
+
+
+class BatchIn(msgspec.Struct, frozen=True, kw_only=True):
+    """The body of ``POST /api/v1/events/batch``."""
+
+    events: list[EventIn]
+    token: str | None = None
+
+
+class AcceptedOut(msgspec.Struct, frozen=True, kw_only=True):
+    accepted: int
+
+
+# ---- errors and health -----------------------------------------------------------------
+
+
+class ErrorOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    error: str
+    message: str
+    field: str | None = None
+    index: int | None = None
+
+
+class HealthOut(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+
+
+# ---- admin -----------------------------------------------------------------------------
+
+
+class ProjectCreateIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    # "1000/minute"; units: second, minute, hour, day. Default: 1000/minute.
+    rate_limit: str | None = None
+    # Origins allowed to send browser events (scheme://host[:port]); empty means any.
+    allowed_origins: list[str] = msgspec.field(default_factory=list)
+
+
+class ProjectPatchIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Fields to change; an absent or null field is left as it is."""
+
+    name: str | None = None
+    rate_limit: str | None = None
+    allowed_origins: list[str] | None = None
+
+
+class ProjectOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    rate_limit: str
+    allowed_origins: list[str]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, project: Project) -> ProjectOut:
+        return cls(
+            id=project.id,
+            name=project.name,
+            rate_limit=str(project.rate_limit),
+            allowed_origins=list(project.allowed_origins),
+            created_at=project.created_at,
+        )
+
+
+class ProjectCreatedOut(msgspec.Struct, frozen=True, kw_only=True):
+    project: ProjectOut
+    # The project's first token: shown once, never again.
+    token: str
+
+
+class ProjectListOut(msgspec.Struct, frozen=True, kw_only=True):
+    projects: list[ProjectOut]
+
+
+class TokenOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, info: TokenInfo) -> TokenOut:
+        return cls(id=info.id, created_at=info.created_at, revoked_at=info.revoked_at)
+
+
+class TokenListOut(msgspec.Struct, frozen=True, kw_only=True):
+    tokens: list[TokenOut]
+
+
+class TokenIssuedOut(msgspec.Struct, frozen=True, kw_only=True):
+    # The token's full text: shown once, never again.
+    token: str
+    id: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, issued: IssuedToken) -> TokenIssuedOut:
+        return cls(token=issued.token, id=issued.info.id, created_at=issued.info.created_at)
+
+
+class RangeOut(msgspec.Struct, frozen=True, kw_only=True):
+    start: datetime = msgspec.field(name="from")
+    end: datetime = msgspec.field(name="to")
+
+
+class PageOut(msgspec.Struct, frozen=True, kw_only=True):
+    path: str
+    visits: int
+    unique_visitors: int
+
+    @classmethod
+    def of(cls, page: PageStats) -> PageOut:
+        return cls(path=page.path, visits=page.visits, unique_visitors=page.unique_visitors)
+
+
+class HourOut(msgspec.Struct, frozen=True, kw_only=True):
+    hour: datetime
+    visits: int
+    unique_visitors: int
+
+    @classmethod
+    def of(cls, bucket: Bucket) -> HourOut:
+        return cls(hour=bucket.start, visits=bucket.visits, unique_visitors=bucket.unique_visitors)
+
+
+class StatsOut(msgspec.Struct, frozen=True, kw_only=True):
+    range: RangeOut
+    visits: int
+    unique_visitors: int
+    top_pages: list[PageOut]
+    # Every action, zero included.
+    actions: dict[str, int]
+    # The last 24 hours, oldest first, one bucket per hour, the current one last.
+    recent: list[HourOut]
+
+    @classmethod
+    def of(cls, stats: Stats) -> StatsOut:
+        return cls(
+            range=RangeOut(start=stats.range.start, end=stats.range.end),
+            visits=stats.visits,
+            unique_visitors=stats.unique_visitors,
+            top_pages=[PageOut.of(page) for page in stats.top_pages],
+            actions={action.value: stats.actions.get(action, 0) for action in Action},
+            recent=[HourOut.of(bucket) for bucket in stats.recent],
+        )
