@@ -1,0 +1,150 @@
+"""Group commit: many concurrent ``add()`` calls share one transaction.
+
+Each commit of a durable store costs a disk flush (SQLite ``synchronous=FULL``) or a
+round trip and a WAL flush (PostgreSQL). Under load, a single writer task takes everything
+queued while the previous transaction was committing and stores it in the next one, so
+the flushes per second stay bounded while every caller still returns only once its own
+events are committed. No wait window: an idle store commits a lone event at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Sequence
+
+from privalytics.domain.errors import StorageUnavailable
+from privalytics.domain.models import Action, Bucket, Event, PageStats, TimeRange
+from privalytics.domain.ports import EventStore
+
+_Waiter = tuple[Sequence[Event], "asyncio.Future[None]"]
+
+
+class GroupCommitEventStore:
+    """An EventStore that batches the ``add()`` calls of concurrent callers.
+
+    Queries go straight to ``inner``. ``add()`` returns once the transaction holding its
+    events has committed, or raises what that transaction raised; either all of a call's
+    events are stored or none. A transaction holds at most ``max_rows`` events, except
+    that one call's events are never split.
+    """
+
+    def __init__(self, inner: EventStore, *, max_rows: int = 5000) -> None:
+        if max_rows < 1:
+            raise ValueError("max_rows must be at least 1")
+        self._inner = inner
+        self._max_rows = max_rows
+        self._queue: deque[_Waiter] = deque()
+        self._wakeup = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def add(self, events: Sequence[Event]) -> None:
+        if self._closed:
+            raise StorageUnavailable("the event writer is closed")
+        if not events:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((events, future))
+        self._start_writer()
+        self._wakeup.set()
+        # A caller cancelled while waiting does not learn the outcome; its events are
+        # skipped if the writer has not taken them yet, and may be stored otherwise.
+        await future
+
+    def _start_writer(self) -> None:
+        if self._writer is None or self._writer.done():
+            # A fresh Event: the previous one may belong to another (closed) loop.
+            self._wakeup = asyncio.Event()
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_forever(), name="privalytics-group-commit"
+            )
+
+    async def aclose(self) -> None:
+        """Store what is queued, then stop the writer; later ``add()`` calls fail."""
+        self._closed = True
+        self._wakeup.set()
+        if self._writer is not None:
+            await self._writer
+            self._writer = None
+
+    async def _write_forever(self) -> None:
+        while True:
+            while not self._queue:
+                if self._closed:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            await self._commit(self._take())
+
+    def _take(self) -> list[_Waiter]:
+        """The oldest waiting calls, up to max_rows events (at least one call)."""
+        batch: list[_Waiter] = []
+        rows = 0
+        while self._queue:
+            events, future = self._queue[0]
+            if future.done():  # cancelled before its turn: never stored
+                self._queue.popleft()
+                continue
+            if batch and rows + len(events) > self._max_rows:
+                break
+            self._queue.popleft()
+            batch.append((events, future))
+            rows += len(events)
+        return batch
+
+    async def _commit(self, batch: list[_Waiter]) -> None:
+        if not batch:
+            return
+        try:
+            if not await self._store_together(batch):
+                # Not the database being away but something in the data: store each call
+                # on its own, so one caller's bad events do not fail everyone else's.
+                for waiter in batch:
+                    await self._commit([waiter])
+        finally:
+            # Only reached with waiters left when the writer itself is cancelled.
+            _fail(batch, StorageUnavailable("the event writer stopped"))
+
+    async def _store_together(self, batch: list[_Waiter]) -> bool:
+        """Store the batch in one transaction and settle its waiters; False when it should
+        be retried call by call."""
+        try:
+            await self._inner.add([event for events, _ in batch for event in events])
+        except StorageUnavailable as error:
+            _fail(batch, error)
+        except Exception as error:
+            if len(batch) > 1:
+                return False
+            _fail(batch, error)
+        else:
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+        return True
+
+    # Queries are not batched.
+
+    async def count_by_action(self, project_id: str, span: TimeRange) -> dict[Action, int]:
+        return await self._inner.count_by_action(project_id, span)
+
+    async def unique_visitors(self, project_id: str, span: TimeRange) -> int:
+        return await self._inner.unique_visitors(project_id, span)
+
+    async def top_pages(self, project_id: str, span: TimeRange, limit: int) -> list[PageStats]:
+        return await self._inner.top_pages(project_id, span, limit)
+
+    async def hourly(self, project_id: str, span: TimeRange) -> list[Bucket]:
+        return await self._inner.hourly(project_id, span)
+
+    async def delete_project_events(self, project_id: str) -> int:
+        return await self._inner.delete_project_events(project_id)
+
+    async def ping(self) -> None:
+        await self._inner.ping()
+
+
+def _fail(batch: list[_Waiter], error: BaseException) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(error)

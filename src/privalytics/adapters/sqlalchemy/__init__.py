@@ -1,0 +1,54 @@
+"""SQL storage (SQLite via aiosqlite, PostgreSQL via asyncpg) over SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from privalytics.adapters.sqlalchemy.engine import ACCEPTED_URLS, create_engine
+from privalytics.adapters.sqlalchemy.migrate import current_revision, migrate
+from privalytics.adapters.sqlalchemy.stores import (
+    SqlAlchemyEventStore,
+    SqlAlchemySaltStore,
+    SqlAlchemyTokenStore,
+)
+
+__all__ = [
+    "ACCEPTED_URLS",
+    "SqlAlchemyEventStore",
+    "SqlAlchemySaltStore",
+    "SqlAlchemyTokenStore",
+    "SqlStores",
+    "create_engine",
+    "current_revision",
+    "migrate",
+    "open_stores",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SqlStores:
+    """The three SQL stores over one engine; ``dispose()`` closes its connections."""
+
+    engine: AsyncEngine
+    events: SqlAlchemyEventStore
+    tokens: SqlAlchemyTokenStore
+    salts: SqlAlchemySaltStore
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def open_stores(url: str) -> SqlStores:
+    """Stores over a new engine for ``url``; connects lazily, never migrates.
+
+    Raises ConfigError for an unsupported URL or a SQLite file whose folder is missing.
+    """
+    engine = create_engine(url)
+    return SqlStores(
+        engine=engine,
+        events=SqlAlchemyEventStore(engine),
+        tokens=SqlAlchemyTokenStore(engine),
+        salts=SqlAlchemySaltStore(engine),
+    )

@@ -1,0 +1,435 @@
+"""The SQL stores: EventStore, TokenStore and SaltStore over SQLAlchemy Core.
+
+Each store shares one AsyncEngine. Failures to reach the database (or its refusal to
+write, e.g. a full disk) become StorageUnavailable, whose message names the operation and
+the kind of failure but never the URL (it may hold a password) nor any stored data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import msgspec
+from sqlalchemy import ColumnElement, RowMapping, delete, distinct, func, select, text, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from privalytics.adapters.sqlalchemy import tables
+from privalytics.domain.errors import StorageUnavailable
+from privalytics.domain.models import (
+    Action,
+    AdminKeyRecord,
+    Bucket,
+    Event,
+    PageStats,
+    Project,
+    RateLimit,
+    TimeRange,
+    TokenRecord,
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_HOUR_MS = 3_600_000
+
+# SQLSTATE classes meaning "the server cannot serve now": connection exception,
+# insufficient resources (disk full, too many connections), operator intervention
+# (shutdown, starting up), system error.
+_UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58"})
+
+_UNAVAILABLE_TYPES: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,  # no pooled connection free in time
+    sa_exc.DisconnectionError,
+    OSError,  # refused / unreachable / reset; TimeoutError is one too
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+)
+
+
+# --- time ------------------------------------------------------------------------------
+
+
+def to_micros(moment: datetime) -> int:
+    """Epoch microseconds of an aware datetime, exactly."""
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def to_millis(moment: datetime) -> int:
+    """Epoch milliseconds, truncated (floored): what an event's timestamp is stored as."""
+    return to_micros(moment) // 1000
+
+
+def from_millis(value: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=value)
+
+
+def _bound_millis(moment: datetime) -> int:
+    # A stored ts (whole ms) lies at or after ``moment`` iff ts >= ceil(moment in ms); the
+    # same bound serves the exclusive end. So half-open ranges with sub-millisecond bounds
+    # select exactly the events whose truncated timestamps fall inside them.
+    return -(-to_micros(moment) // 1000)
+
+
+def _optional_micros(moment: datetime | None) -> int | None:
+    return None if moment is None else to_micros(moment)
+
+
+def _optional_datetime(value: int | None) -> datetime | None:
+    return None if value is None else from_micros(value)
+
+
+# --- errors ----------------------------------------------------------------------------
+
+
+def _is_unavailable(error: BaseException) -> bool:
+    if isinstance(error, _UNAVAILABLE_TYPES):
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        return isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+    return False
+
+
+def _kind(error: BaseException) -> str:
+    """The failure's class and code: never its message, which may quote the SQL, its
+    parameters, the host's address or the URL."""
+    origin = error.orig if isinstance(error, sa_exc.DBAPIError) else error
+    code = getattr(origin, "sqlite_errorname", None) or getattr(origin, "sqlstate", None)
+    name = type(origin).__name__
+    return f"{name} {code}" if isinstance(code, str) else name
+
+
+@asynccontextmanager
+async def unavailable_on_failure(operation: str) -> AsyncIterator[None]:
+    """Turn a failure to reach or write the database into StorageUnavailable."""
+    try:
+        yield
+    except Exception as error:
+        if not _is_unavailable(error):
+            raise
+        # ``from None``: the original's text may hold the URL or stored data.
+        raise StorageUnavailable(
+            f"the database is unavailable: could not {operation} ({_kind(error)})"
+        ) from None
+
+
+async def _ping(engine: AsyncEngine) -> None:
+    async with unavailable_on_failure("reach it"), engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+# --- events ----------------------------------------------------------------------------
+
+_events = tables.events
+
+
+def _event_row(event: Event) -> dict[str, Any]:
+    return {
+        "project_id": event.project_id,
+        "action": event.action.value,
+        "path": event.path,
+        "ts": to_millis(event.timestamp),
+        "visitor_hash": event.visitor_hash,
+        "referrer": event.referrer,
+        "target": event.target,
+        "value": event.value,
+        "props": msgspec.json.encode(event.props).decode() if event.props else None,
+    }
+
+
+def event_from_row(row: RowMapping) -> Event:
+    """The Event a stored row holds (its timestamp at millisecond precision)."""
+    props = row["props"]
+    return Event(
+        project_id=row["project_id"],
+        action=Action(row["action"]),
+        path=row["path"],
+        timestamp=from_millis(row["ts"]),
+        visitor_hash=row["visitor_hash"],
+        referrer=row["referrer"],
+        target=row["target"],
+        value=row["value"],
+        props=msgspec.json.decode(props, type=dict[str, str]) if props else {},
+    )
+
+
+def _within(project_id: str, span: TimeRange) -> ColumnElement[bool]:
+    return (
+        (_events.c.project_id == project_id)
+        & (_events.c.ts >= _bound_millis(span.start))
+        & (_events.c.ts < _bound_millis(span.end))
+    )
+
+
+class SqlAlchemyEventStore:
+    """Events in one table; timestamps stored at millisecond precision (truncated)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        # PostgreSQL sorts text by the database's locale; "C" sorts by code point, as
+        # SQLite and Python do, so top_pages ties break the same way everywhere.
+        self._path_order: ColumnElement[str] = (
+            _events.c.path.collate("C") if engine.dialect.name == "postgresql" else _events.c.path
+        )
+
+    async def add(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        rows = [_event_row(event) for event in events]
+        async with unavailable_on_failure("store events"), self.engine.begin() as connection:
+            await connection.execute(_events.insert(), rows)
+
+    async def count_by_action(self, project_id: str, span: TimeRange) -> dict[Action, int]:
+        query = (
+            select(_events.c.action, func.count())
+            .where(_within(project_id, span))
+            .group_by(_events.c.action)
+        )
+        async with unavailable_on_failure("count events"), self.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return {Action(action): count for action, count in rows}
+
+    async def unique_visitors(self, project_id: str, span: TimeRange) -> int:
+        query = select(func.count(distinct(_events.c.visitor_hash))).where(
+            _within(project_id, span)
+        )
+        async with unavailable_on_failure("count visitors"), self.engine.connect() as connection:
+            return int((await connection.execute(query)).scalar_one())
+
+    async def top_pages(self, project_id: str, span: TimeRange, limit: int) -> list[PageStats]:
+        if limit <= 0:
+            return []
+        visits = func.count().label("visits")
+        query = (
+            select(_events.c.path, visits, func.count(distinct(_events.c.visitor_hash)))
+            .where(_within(project_id, span) & (_events.c.action == Action.VISIT.value))
+            .group_by(_events.c.path)
+            .order_by(visits.desc(), self._path_order.asc())
+            .limit(limit)
+        )
+        async with unavailable_on_failure("rank pages"), self.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [PageStats(path=path, visits=n, unique_visitors=u) for path, n, u in rows]
+
+    async def hourly(self, project_id: str, span: TimeRange) -> list[Bucket]:
+        # Hours counted from the hour holding span.start: never negative, so integer
+        # division floors the same way on every backend.
+        base = to_millis(span.start) // _HOUR_MS * _HOUR_MS
+        visits = (
+            select(
+                ((_events.c.ts - base) // _HOUR_MS).label("hour"),
+                _events.c.visitor_hash,
+            )
+            .where(_within(project_id, span) & (_events.c.action == Action.VISIT.value))
+            .subquery()
+        )
+        query = (
+            select(visits.c.hour, func.count(), func.count(distinct(visits.c.visitor_hash)))
+            .group_by(visits.c.hour)
+            .order_by(visits.c.hour)
+        )
+        async with unavailable_on_failure("count visits"), self.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [
+            Bucket(start=from_millis(base + hour * _HOUR_MS), visits=n, unique_visitors=u)
+            for hour, n, u in rows
+        ]
+
+    async def delete_project_events(self, project_id: str) -> int:
+        statement = delete(_events).where(_events.c.project_id == project_id)
+        async with unavailable_on_failure("delete events"), self.engine.begin() as connection:
+            return (await connection.execute(statement)).rowcount
+
+    async def ping(self) -> None:
+        await _ping(self.engine)
+
+
+# --- projects, tokens, admin keys ------------------------------------------------------
+
+_projects = tables.projects
+_tokens = tables.tokens
+_admin_keys = tables.admin_keys
+
+
+def _project_row(project: Project) -> dict[str, Any]:
+    return {
+        "id": project.id,
+        "name": project.name,
+        "rate_limit_events": project.rate_limit.events,
+        "rate_limit_period": project.rate_limit.period_seconds,
+        "allowed_origins": msgspec.json.encode(project.allowed_origins).decode(),
+        "created_at": to_micros(project.created_at),
+    }
+
+
+def _project(row: RowMapping) -> Project:
+    return Project(
+        id=row["id"],
+        name=row["name"],
+        rate_limit=RateLimit(
+            events=row["rate_limit_events"], period_seconds=row["rate_limit_period"]
+        ),
+        allowed_origins=msgspec.json.decode(row["allowed_origins"], type=tuple[str, ...]),
+        created_at=from_micros(row["created_at"]),
+    )
+
+
+def _token_row(token: TokenRecord) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "project_id": token.project_id,
+        "secret_hash": token.secret_hash,
+        "created_at": to_micros(token.created_at),
+        "revoked_at": _optional_micros(token.revoked_at),
+    }
+
+
+def _token(row: RowMapping) -> TokenRecord:
+    return TokenRecord(
+        id=row["id"],
+        project_id=row["project_id"],
+        secret_hash=bytes(row["secret_hash"]),
+        created_at=from_micros(row["created_at"]),
+        revoked_at=_optional_datetime(row["revoked_at"]),
+    )
+
+
+class SqlAlchemyTokenStore:
+    """Projects, their tokens (deleted with their project) and the admin keys."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def add_project(self, project: Project, token: TokenRecord) -> None:
+        async with unavailable_on_failure("store a project"), self.engine.begin() as connection:
+            await connection.execute(_projects.insert(), [_project_row(project)])
+            await connection.execute(_tokens.insert(), [_token_row(token)])
+
+    async def get_project(self, project_id: str) -> Project | None:
+        query = select(_projects).where(_projects.c.id == project_id)
+        async with unavailable_on_failure("read a project"), self.engine.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        return None if row is None else _project(row)
+
+    async def list_projects(self) -> list[Project]:
+        query = select(_projects).order_by(_projects.c.created_at, _projects.c.id)
+        async with unavailable_on_failure("list projects"), self.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_project(row) for row in rows]
+
+    async def update_project(self, project: Project) -> bool:
+        values = _project_row(project)
+        del values["id"]
+        statement = update(_projects).where(_projects.c.id == project.id).values(values)
+        async with unavailable_on_failure("update a project"), self.engine.begin() as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
+    async def delete_project(self, project_id: str) -> bool:
+        # The tokens go with it: ON DELETE CASCADE (SQLite: foreign_keys=ON per connection).
+        statement = delete(_projects).where(_projects.c.id == project_id)
+        async with unavailable_on_failure("delete a project"), self.engine.begin() as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
+    async def add_token(self, token: TokenRecord) -> None:
+        async with unavailable_on_failure("store a token"), self.engine.begin() as connection:
+            await connection.execute(_tokens.insert(), [_token_row(token)])
+
+    async def get_token(self, token_id: str) -> TokenRecord | None:
+        query = select(_tokens).where(_tokens.c.id == token_id)
+        async with unavailable_on_failure("read a token"), self.engine.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        return None if row is None else _token(row)
+
+    async def list_tokens(self, project_id: str) -> list[TokenRecord]:
+        query = (
+            select(_tokens)
+            .where(_tokens.c.project_id == project_id)
+            .order_by(_tokens.c.created_at, _tokens.c.id)
+        )
+        async with unavailable_on_failure("list tokens"), self.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_token(row) for row in rows]
+
+    async def revoke_token(self, token_id: str, at: datetime) -> bool:
+        statement = (
+            update(_tokens)
+            .where((_tokens.c.id == token_id) & _tokens.c.revoked_at.is_(None))
+            .values(revoked_at=to_micros(at))
+        )
+        async with unavailable_on_failure("revoke a token"), self.engine.begin() as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
+    async def add_admin_key(self, key: AdminKeyRecord) -> None:
+        row = {
+            "id": key.id,
+            "secret_hash": key.secret_hash,
+            "created_at": to_micros(key.created_at),
+            "revoked_at": _optional_micros(key.revoked_at),
+        }
+        async with unavailable_on_failure("store an admin key"), self.engine.begin() as connection:
+            await connection.execute(_admin_keys.insert(), [row])
+
+    async def get_admin_key(self, key_id: str) -> AdminKeyRecord | None:
+        query = select(_admin_keys).where(_admin_keys.c.id == key_id)
+        async with unavailable_on_failure("read an admin key"), self.engine.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return AdminKeyRecord(
+            id=row["id"],
+            secret_hash=bytes(row["secret_hash"]),
+            created_at=from_micros(row["created_at"]),
+            revoked_at=_optional_datetime(row["revoked_at"]),
+        )
+
+    async def ping(self) -> None:
+        await _ping(self.engine)
+
+
+# --- salts -----------------------------------------------------------------------------
+
+_salts = tables.salts
+
+
+class SqlAlchemySaltStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._insert = sqlite_insert if engine.dialect.name == "sqlite" else postgresql_insert
+
+    async def get_or_create(self, window: int, candidate: bytes) -> bytes:
+        # Insert-if-absent, then read: whichever process inserted first, every racer reads
+        # its row. The INSERT comes first so that SQLite takes the write lock (waiting
+        # busy_timeout) before reading, and PostgreSQL's read sees the committed winner.
+        statement = (
+            self._insert(_salts)
+            .values(salt_window=window, salt=candidate, created_at=time.time_ns() // 1000)
+            .on_conflict_do_nothing(index_elements=[_salts.c.salt_window])
+        )
+        query = select(_salts.c.salt).where(_salts.c.salt_window == window)
+        async with unavailable_on_failure("store a salt"), self.engine.begin() as connection:
+            await connection.execute(statement)
+            stored = (await connection.execute(query)).scalar_one()
+        return bytes(stored)
+
+    async def delete_before(self, window: int) -> int:
+        statement = delete(_salts).where(_salts.c.salt_window < window)
+        async with unavailable_on_failure("delete salts"), self.engine.begin() as connection:
+            return (await connection.execute(statement)).rowcount
+
+    async def ping(self) -> None:
+        await _ping(self.engine)
