@@ -48,7 +48,9 @@ from privalytics.domain.validation import (
     clean_event,
     clean_name,
     clean_origins,
+    clean_rate_limit,
     normalize_ip,
+    normalize_origin,
 )
 from privalytics.domain.verification import VerificationCache
 
@@ -104,6 +106,9 @@ class Credentials:
         self._clock = clock
         self._cache = VerificationCache(ttl=ttl)
         self._inflight: dict[bytes, asyncio.Future[str | None]] = {}
+        # Bumped by every forget(): a check that was under way when a credential was revoked
+        # must not put it back into the cache.
+        self._epoch = 0
 
     async def check(
         self, text: str, prefix: str, load: Callable[[str], Awaitable[tuple[str, bytes] | None]]
@@ -121,27 +126,36 @@ class Credentials:
             return known
         pending = self._inflight.get(digest)
         if pending is None:
-            pending = asyncio.get_running_loop().create_future()
+            # The check runs in a task of its own: when the request that started it is
+            # cancelled (its client went away), the others waiting on it still get the answer.
+            pending = asyncio.ensure_future(self._verify_and_remember(credential, digest, load))
             self._inflight[digest] = pending
-            try:
-                owner = await self._verify(credential, load)
-                now = _seconds(self._clock.now())
-                if owner is None:
-                    self._cache.remember_refused(digest, now)
-                else:
-                    self._cache.remember_verified(credential.id, digest, owner, now)
-                pending.set_result(owner)
-            except BaseException as exc:
-                pending.set_exception(exc)
-                # The waiters, if any, retrieve it; mark it retrieved for the lone caller.
-                pending.exception()
-                raise
-            finally:
-                del self._inflight[digest]
-        else:
-            owner = await asyncio.shield(pending)
+            pending.add_done_callback(lambda done: self._settle(digest, done))
+        owner = await asyncio.shield(pending)
         if owner is None:
             raise Unauthenticated("the credential is unknown or revoked")
+        return owner
+
+    def _settle(self, digest: bytes, done: asyncio.Future[str | None]) -> None:
+        del self._inflight[digest]
+        if not done.cancelled():
+            # Retrieved here so that a failure nobody awaited any more is not reported as lost;
+            # every caller still awaiting gets it raised.
+            done.exception()
+
+    async def _verify_and_remember(
+        self,
+        credential: credentials.Credential,
+        digest: bytes,
+        load: Callable[[str], Awaitable[tuple[str, bytes] | None]],
+    ) -> str | None:
+        epoch = self._epoch
+        owner = await self._verify(credential, load)
+        now = _seconds(self._clock.now())
+        if owner is None:
+            self._cache.remember_refused(digest, now)
+        elif epoch == self._epoch:
+            self._cache.remember_verified(credential.id, digest, owner, now)
         return owner
 
     async def _verify(
@@ -156,6 +170,7 @@ class Credentials:
         return owner if await self._hasher.verify(credential.secret, hashed) else None
 
     def forget(self, cred_id: str) -> None:
+        self._epoch += 1
         self._cache.forget(cred_id)
 
 
@@ -243,7 +258,7 @@ class Ingestion:
         if (
             client.origin is not None
             and project.allowed_origins
-            and client.origin.lower() not in project.allowed_origins
+            and normalize_origin(client.origin) not in project.allowed_origins
         ):
             raise OriginNotAllowed("this origin may not send events to the project")
         now = self._clock.now()
@@ -349,7 +364,7 @@ class Administration:
         project = Project(
             id=secrets.token_hex(8),
             name=clean_name(name),
-            rate_limit=rate_limit or DEFAULT_RATE_LIMIT,
+            rate_limit=DEFAULT_RATE_LIMIT if rate_limit is None else clean_rate_limit(rate_limit),
             allowed_origins=clean_origins(tuple(allowed_origins)),
             created_at=self._clock.now(),
         )
@@ -371,7 +386,11 @@ class Administration:
         changed = Project(
             id=project.id,
             name=project.name if update.name is None else clean_name(update.name),
-            rate_limit=project.rate_limit if update.rate_limit is None else update.rate_limit,
+            rate_limit=(
+                project.rate_limit
+                if update.rate_limit is None
+                else clean_rate_limit(update.rate_limit)
+            ),
             allowed_origins=(
                 project.allowed_origins
                 if update.allowed_origins is None
@@ -397,6 +416,7 @@ class Administration:
         self._privacy.projects.forget(project.id)
         for record in tokens:
             self._privacy.credentials.forget(record.id)
+            await self._limiter.reset(f"token:{record.id}")
 
     async def issue_token(self, project_id: str, *, revoke_others: bool = False) -> IssuedToken:
         """A new token for the project; with ``revoke_others``, the only live one."""

@@ -10,10 +10,10 @@ import ipaddress
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from privalytics.domain.errors import InvalidInput
-from privalytics.domain.models import Action, IncomingEvent
+from privalytics.domain.models import Action, IncomingEvent, RateLimit
 
 MAX_BATCH = 1000
 MAX_PATH = 2048
@@ -67,15 +67,26 @@ def reduce_referrer(raw: str, index: int | None = None) -> str | None:
         parts = urlsplit(raw)
     except ValueError:
         raise InvalidInput("is not a valid URL", field="referrer", index=index) from None
-    if parts.scheme and parts.hostname:
-        port = f":{parts.port}" if _safe_port(parts) else ""
-        return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+    if parts.netloc:
+        # Rebuilt from the host alone, so that userinfo never survives, with or without a
+        # scheme ("//user:secret@host/" is as much a credential as "https://user:secret@...").
+        host = _host(parts.hostname or "")
+        if not host:
+            return None
+        port = _safe_port(parts)
+        scheme = f"{parts.scheme}:" if parts.scheme else ""
+        return f"{scheme}//{host}{'' if port is None else f':{port}'}{parts.path}"
     return raw.split("#", 1)[0].split("?", 1)[0]
 
 
-def _safe_port(parts: object) -> int | None:
+def _host(hostname: str) -> str:
+    """``hostname`` as written in a URL: an IPv6 address keeps its brackets."""
+    return f"[{hostname}]" if ":" in hostname else hostname
+
+
+def _safe_port(parts: SplitResult) -> int | None:
     try:
-        return parts.port  # type: ignore[attr-defined, no-any-return]
+        return parts.port
     except ValueError:
         return None
 
@@ -115,7 +126,8 @@ def clean_event(
         target=event.target,
         value=value,
         timestamp=timestamp,
-        props=event.props,
+        # A copy: the stored event must not change when the caller's dict does.
+        props=dict(event.props),
         visitor_ip=visitor_ip,
         user_agent=event.user_agent,
     )
@@ -135,14 +147,14 @@ def normalize_ip(raw: str, index: int | None = None) -> str:
 def _bounded(moment: datetime, now: datetime, max_age: timedelta, index: int | None) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
+    # Bounds first: converting a moment near datetime.min or .max to UTC can overflow.
     if moment > now + FUTURE_SKEW:
         raise InvalidInput("is in the future", field="timestamp", index=index)
     if moment < now - max_age:
         raise InvalidInput(
             f"is older than the accepted {_describe(max_age)}", field="timestamp", index=index
         )
-    return moment
+    return moment.astimezone(UTC)
 
 
 def _describe(age: timedelta) -> str:
@@ -157,14 +169,25 @@ def clean_name(name: str) -> str:
     return _text(name, "name", MAX_NAME, None)
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOSTNAME = re.compile(r"[a-z0-9._-]+|[0-9a-f:.]+", re.ASCII)
+
+
 def clean_origin(origin: str) -> str:
-    """``scheme://host[:port]``, lowercase, nothing else."""
+    """``scheme://host[:port]`` as a browser sends it in ``Origin``: lowercase, the host in
+    ASCII (IDNA), no default port, nothing else."""
     raw = origin.strip()
+    invalid = InvalidInput(
+        f"{origin!r} is not an origin; write scheme://host[:port], e.g. https://example.com",
+        field="allowed_origins",
+    )
+    if len(raw) > MAX_PATH or _CONTROL.search(raw):
+        raise invalid
     try:
         parts = urlsplit(raw)
         port = parts.port
     except ValueError:
-        raise InvalidInput(f"{origin!r} is not an origin", field="allowed_origins") from None
+        raise invalid from None
     if (
         parts.scheme not in ("http", "https")
         or not parts.hostname
@@ -173,15 +196,44 @@ def clean_origin(origin: str) -> str:
         or parts.fragment
         or parts.username is not None
     ):
-        raise InvalidInput(
-            f"{origin!r} is not an origin; write scheme://host[:port], e.g. https://example.com",
-            field="allowed_origins",
-        )
-    suffix = f":{port}" if port is not None else ""
-    return f"{parts.scheme}://{parts.hostname.lower()}{suffix}"
+        raise invalid
+    hostname = parts.hostname
+    if not hostname.isascii():
+        try:
+            hostname = hostname.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise invalid from None
+    if not _HOSTNAME.fullmatch(hostname):
+        raise invalid
+    suffix = f":{port}" if port is not None and port != _DEFAULT_PORTS[parts.scheme] else ""
+    return f"{parts.scheme}://{_host(hostname.lower())}{suffix}"
+
+
+def normalize_origin(origin: str) -> str | None:
+    """The origin a request names, in the form of :func:`clean_origin`; None when it is not
+    one (e.g. ``null``), which matches no allowed origin."""
+    try:
+        return clean_origin(origin)
+    except InvalidInput:
+        return None
 
 
 def clean_origins(origins: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     if len(origins) > MAX_ORIGINS:
         raise InvalidInput(f"at most {MAX_ORIGINS} origins", field="allowed_origins")
     return tuple(dict.fromkeys(clean_origin(origin) for origin in origins))
+
+
+MAX_RATE_EVENTS = 10_000_000
+MAX_RATE_PERIOD = 366 * 86400
+
+
+def clean_rate_limit(rate: RateLimit) -> RateLimit:
+    """A rate limit the limiter can run: a zero would divide by zero, a negative invert it."""
+    if not 1 <= rate.events <= MAX_RATE_EVENTS:
+        raise InvalidInput(f"events must be between 1 and {MAX_RATE_EVENTS}", field="rate_limit")
+    if not 1 <= rate.period_seconds <= MAX_RATE_PERIOD:
+        raise InvalidInput(
+            f"the period must be between 1 and {MAX_RATE_PERIOD} seconds", field="rate_limit"
+        )
+    return rate

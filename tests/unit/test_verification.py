@@ -1,0 +1,378 @@
+"""Credential checks: bcrypt rarely, answers remembered, revocation felt in time."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import pytest
+
+from privalytics.adapters.memory import (
+    InMemoryEventStore,
+    InMemoryRateLimiter,
+    InMemorySaltStore,
+    InMemoryTokenStore,
+)
+from privalytics.domain.errors import Unauthenticated
+from privalytics.domain.models import Action, ClientInfo, IncomingEvent, Project
+from privalytics.domain.services import IngestSettings, Services, build_services
+from privalytics.domain.tokens import TOKEN_PREFIX, Credential, parse
+from privalytics.domain.verification import VerificationCache
+from privalytics.testing import ManualClock, PlaintextSecretHasher
+
+TTL = 30.0
+
+
+class CountingHasher:
+    """The plaintext hasher, counting its checks; while ``gate`` is clear, checks wait on it."""
+
+    def __init__(self) -> None:
+        self._inner = PlaintextSecretHasher()
+        self.verifies = 0
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.started = asyncio.Event()
+        self.fail_with: Exception | None = None
+
+    async def hash(self, secret: bytes) -> bytes:
+        return await self._inner.hash(secret)
+
+    async def verify(self, secret: bytes, hashed: bytes) -> bool:
+        self.verifies += 1
+        self.started.set()
+        await self.gate.wait()
+        if self.fail_with is not None:
+            raise self.fail_with
+        return await self._inner.verify(secret, hashed)
+
+
+@dataclass
+class Stores:
+    events: InMemoryEventStore
+    tokens: InMemoryTokenStore
+    salts: InMemorySaltStore
+
+
+def stores() -> Stores:
+    return Stores(InMemoryEventStore(), InMemoryTokenStore(), InMemorySaltStore())
+
+
+def process(shared: Stores, hasher: CountingHasher, clock: ManualClock) -> Services:
+    """One server process over ``shared`` stores: its own caches, limiter and cache key."""
+    return build_services(
+        events=shared.events,
+        tokens=shared.tokens,
+        salts=shared.salts,
+        limiter=InMemoryRateLimiter(clock),
+        hasher=hasher,
+        clock=clock,
+        settings=IngestSettings(cache_ttl=TTL),
+    )
+
+
+@pytest.fixture
+def hasher() -> CountingHasher:
+    return CountingHasher()
+
+
+@pytest.fixture
+def shared() -> Stores:
+    return stores()
+
+
+@pytest.fixture
+def one(shared: Stores, hasher: CountingHasher, clock: ManualClock) -> Services:
+    return process(shared, hasher, clock)
+
+
+async def new_token(services: Services) -> tuple[Project, str]:
+    created = await services.admin.create_project("site")
+    return created.project, created.token.token
+
+
+def with_other_secret(token: str) -> str:
+    """A well-formed token (checksum right) with the same id and a different secret."""
+    credential = parse(token, TOKEN_PREFIX)
+    assert credential is not None
+    other = bytes(b ^ 0xFF for b in credential.secret)
+    return Credential(prefix=TOKEN_PREFIX, id=credential.id, secret=other).text
+
+
+async def test_a_good_credential_is_checked_once_then_served_from_memory_until_ttl(
+    one: Services, hasher: CountingHasher, clock: ManualClock
+) -> None:
+    project, token = await new_token(one)
+    for _ in range(5):
+        assert await one.ingestion.authenticate(token) == project
+    assert hasher.verifies == 1
+    clock.advance(TTL - 0.5)
+    await one.ingestion.authenticate(token)
+    assert hasher.verifies == 1
+    clock.advance(1)
+    await one.ingestion.authenticate(token)
+    assert hasher.verifies == 2
+
+
+async def test_recording_events_checks_the_token_once(
+    one: Services, hasher: CountingHasher
+) -> None:
+    _, token = await new_token(one)
+    event = IncomingEvent(action=Action.VISIT, path="/")
+    for _ in range(10):
+        await one.ingestion.record(token, [event], ClientInfo(ip="192.0.2.1"))
+    assert hasher.verifies == 1
+
+
+async def test_a_wrong_secret_for_a_known_id_is_refused_without_the_hasher(
+    one: Services, hasher: CountingHasher
+) -> None:
+    _, token = await new_token(one)
+    await one.ingestion.authenticate(token)
+    with pytest.raises(Unauthenticated):
+        await one.ingestion.authenticate(with_other_secret(token))
+    assert hasher.verifies == 1
+
+
+async def test_a_refused_credential_is_remembered_until_ttl(
+    one: Services, hasher: CountingHasher, clock: ManualClock
+) -> None:
+    _, token = await new_token(one)
+    wrong = with_other_secret(token)
+    for _ in range(3):
+        with pytest.raises(Unauthenticated):
+            await one.ingestion.authenticate(wrong)
+    assert hasher.verifies == 1
+    clock.advance(TTL + 1)
+    with pytest.raises(Unauthenticated):
+        await one.ingestion.authenticate(wrong)
+    assert hasher.verifies == 2
+    # Remembering the wrong one does not stand in the way of the right one.
+    await one.ingestion.authenticate(token)
+    assert hasher.verifies == 3
+
+
+async def test_a_malformed_or_unknown_credential_never_reaches_the_hasher(
+    one: Services, hasher: CountingHasher
+) -> None:
+    _, token = await new_token(one)
+    for text in ["", "pvt_", token[:-1], token + "0", token.replace("pvt", "pak", 1)]:
+        with pytest.raises(Unauthenticated, match="malformed"):
+            await one.ingestion.authenticate(text)
+    unknown = Credential(prefix=TOKEN_PREFIX, id="0" * 16, secret=b"\x01" * 32).text
+    with pytest.raises(Unauthenticated, match="unknown or revoked"):
+        await one.ingestion.authenticate(unknown)
+    assert hasher.verifies == 0
+
+
+async def test_concurrent_checks_of_one_new_credential_run_the_hasher_once(
+    one: Services, hasher: CountingHasher
+) -> None:
+    project, token = await new_token(one)
+    hasher.gate.clear()
+    checks = [asyncio.create_task(one.ingestion.authenticate(token)) for _ in range(25)]
+    await hasher.started.wait()
+    await asyncio.sleep(0)
+    hasher.gate.set()
+    assert await asyncio.gather(*checks) == [project] * 25
+    assert hasher.verifies == 1
+
+
+async def test_concurrent_checks_of_one_wrong_credential_run_the_hasher_once(
+    one: Services, hasher: CountingHasher
+) -> None:
+    _, token = await new_token(one)
+    hasher.gate.clear()
+    checks = [
+        asyncio.create_task(one.ingestion.authenticate(with_other_secret(token))) for _ in range(10)
+    ]
+    await hasher.started.wait()
+    hasher.gate.set()
+    outcomes = await asyncio.gather(*checks, return_exceptions=True)
+    assert all(isinstance(outcome, Unauthenticated) for outcome in outcomes)
+    assert hasher.verifies == 1
+
+
+async def test_cancelling_the_first_check_does_not_fail_the_others_waiting_on_it(
+    one: Services, hasher: CountingHasher
+) -> None:
+    """The first request's client may go away mid-check; the rest still get their answer."""
+    project, token = await new_token(one)
+    hasher.gate.clear()
+    first = asyncio.create_task(one.ingestion.authenticate(token))
+    await hasher.started.wait()
+    others = [asyncio.create_task(one.ingestion.authenticate(token)) for _ in range(5)]
+    await asyncio.sleep(0)
+    first.cancel()
+    await asyncio.sleep(0)
+    hasher.gate.set()
+    assert await asyncio.gather(*others) == [project] * 5
+    assert first.cancelled()
+    assert hasher.verifies == 1
+
+
+async def test_a_failing_check_reaches_every_waiter_and_is_not_remembered(
+    one: Services, hasher: CountingHasher
+) -> None:
+    project, token = await new_token(one)
+    hasher.gate.clear()
+    hasher.fail_with = ConnectionError("hasher down")
+    checks = [asyncio.create_task(one.ingestion.authenticate(token)) for _ in range(3)]
+    await hasher.started.wait()
+    hasher.gate.set()
+    outcomes = await asyncio.gather(*checks, return_exceptions=True)
+    assert all(isinstance(outcome, ConnectionError) for outcome in outcomes)
+    hasher.fail_with = None
+    assert await one.ingestion.authenticate(token) == project
+    assert hasher.verifies == 2
+
+
+async def test_a_lone_failing_check_raises_and_leaves_nothing_behind(
+    one: Services, hasher: CountingHasher
+) -> None:
+    _, token = await new_token(one)
+    hasher.fail_with = ConnectionError("hasher down")
+    with pytest.raises(ConnectionError):
+        await one.ingestion.authenticate(token)
+    # Let the check's own task finish its bookkeeping.
+    await asyncio.sleep(0)
+    hasher.fail_with = None
+    await one.ingestion.authenticate(token)
+
+
+async def test_a_revoked_token_is_refused_at_once_by_the_process_that_revoked_it(
+    one: Services, hasher: CountingHasher
+) -> None:
+    project, token = await new_token(one)
+    await one.ingestion.authenticate(token)
+    token_id = token.split("_")[1]
+    await one.admin.revoke_token(project.id, token_id)
+    with pytest.raises(Unauthenticated):
+        await one.ingestion.authenticate(token)
+    assert hasher.verifies == 1
+
+
+async def test_another_process_refuses_a_revoked_token_within_cache_ttl(
+    one: Services, shared: Stores, hasher: CountingHasher, clock: ManualClock
+) -> None:
+    two = process(shared, hasher, clock)
+    project, token = await new_token(one)
+    assert await two.ingestion.authenticate(token) == project
+    await one.admin.revoke_token(project.id, token.split("_")[1])
+    # Until its memory expires, the other process may still accept the token ...
+    clock.advance(TTL - 1)
+    assert await two.ingestion.authenticate(token) == project
+    # ... and no later than cache_ttl after its check it refuses it.
+    clock.advance(1)
+    with pytest.raises(Unauthenticated):
+        await two.ingestion.authenticate(token)
+
+
+async def test_a_revocation_during_a_check_is_not_undone_by_that_check(
+    one: Services, hasher: CountingHasher
+) -> None:
+    """The check loaded the token before the revocation; it must not cache it as good."""
+    project, token = await new_token(one)
+    hasher.gate.clear()
+    check = asyncio.create_task(one.ingestion.authenticate(token))
+    await hasher.started.wait()
+    await one.admin.revoke_token(project.id, token.split("_")[1])
+    hasher.gate.set()
+    await check  # begun before the revocation: may pass
+    with pytest.raises(Unauthenticated):
+        await one.ingestion.authenticate(token)
+
+
+async def test_a_deleted_projects_token_is_refused_by_another_process_within_ttl(
+    one: Services, shared: Stores, hasher: CountingHasher, clock: ManualClock
+) -> None:
+    two = process(shared, hasher, clock)
+    project, token = await new_token(one)
+    await two.ingestion.authenticate(token)
+    await one.admin.delete_project(project.id)
+    with pytest.raises(Unauthenticated):
+        await one.ingestion.authenticate(token)
+    clock.advance(TTL)
+    with pytest.raises(Unauthenticated):
+        await two.ingestion.authenticate(token)
+
+
+async def test_a_token_whose_project_vanished_is_refused(
+    one: Services, shared: Stores, clock: ManualClock
+) -> None:
+    """A token row left behind without its project (a store out of step) opens nothing."""
+    project, token = await new_token(one)
+    del shared.tokens.projects[project.id]
+    with pytest.raises(Unauthenticated):
+        await one.ingestion.authenticate(token)
+
+
+async def test_admin_keys_are_checked_with_their_own_memory(
+    one: Services, hasher: CountingHasher
+) -> None:
+    key = await one.admin.create_admin_key()
+    key_id = key.split("_")[1]
+    assert await one.admin.check_admin_key(key) == key_id
+    assert await one.admin.check_admin_key(key) == key_id
+    assert hasher.verifies == 1
+    _, token = await new_token(one)
+    with pytest.raises(Unauthenticated):
+        await one.admin.check_admin_key(token)
+    with pytest.raises(Unauthenticated):
+        await one.ingestion.authenticate(key)
+
+
+# --- the cache itself --------------------------------------------------------------------
+
+
+def test_digests_are_keyed_per_process_and_do_not_contain_the_credential() -> None:
+    one, two = VerificationCache(), VerificationCache()
+    text = Credential(prefix=TOKEN_PREFIX, id="1" * 16, secret=b"\x02" * 32).text
+    assert one.digest(text) == one.digest(text)
+    assert one.digest(text) != two.digest(text)
+    assert text.encode() not in one.digest(text)
+    assert len(one.digest(text)) == 32
+
+
+def test_the_cache_answers_owner_false_or_none() -> None:
+    cache = VerificationCache(ttl=10)
+    good, bad = cache.digest("good"), cache.digest("bad")
+    assert cache.lookup("id", good, now=0) is None
+    cache.remember_verified("id", good, "project", now=0)
+    assert cache.lookup("id", good, now=9.9) == "project"
+    assert cache.lookup("id", bad, now=9.9) is False
+    assert cache.lookup("id", good, now=10) is None
+    cache.remember_refused(bad, now=0)
+    assert cache.lookup("other", bad, now=5) is False
+    assert cache.lookup("other", bad, now=10) is None
+    assert cache.lookup("other", bad, now=5) is None
+
+
+def test_forget_drops_what_was_known_of_an_id() -> None:
+    cache = VerificationCache(ttl=10)
+    digest = cache.digest("x")
+    cache.remember_verified("id", digest, "p", now=0)
+    cache.forget("id")
+    cache.forget("never-seen")
+    assert cache.lookup("id", digest, now=1) is None
+
+
+def test_the_cache_keeps_at_most_size_entries_dropping_the_oldest() -> None:
+    cache = VerificationCache(ttl=100, size=3)
+    digests = [cache.digest(str(n)) for n in range(5)]
+    for n, digest in enumerate(digests):
+        cache.remember_verified(f"id{n}", digest, "p", now=0)
+        cache.remember_refused(digest + b"!", now=0)
+    assert [cache.lookup(f"id{n}", d, now=1) for n, d in enumerate(digests)] == [
+        None,
+        None,
+        "p",
+        "p",
+        "p",
+    ]
+    assert [cache.lookup("x", d + b"!", now=1) for d in digests] == [
+        None,
+        None,
+        False,
+        False,
+        False,
+    ]
