@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from litestar import Router, delete, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from privalytics.adapters.http.ingest import bearer
 from privalytics.adapters.http.schemas import (
@@ -26,13 +26,23 @@ from privalytics.adapters.http.schemas import (
     TokenListOut,
     TokenOut,
 )
-from privalytics.domain.errors import Unauthenticated
+from privalytics.domain.errors import InvalidInput, Unauthenticated
 from privalytics.domain.models import ProjectUpdate
 from privalytics.domain.ratelimit import parse_rate_limit
 from privalytics.domain.services import DEFAULT_TOP, Services
 
 ADMIN_BODY_LIMIT = 64 * 1024
 _NO_KEY = "an admin key is needed: send 'Authorization: Bearer pak_...'"
+
+
+def _moment(text: str | None, field: str) -> datetime | None:
+    """An RFC 3339 date-time of the query string (without an offset: UTC)."""
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("is not an RFC 3339 date-time", field=field) from None
 
 
 def admin_router(services: Services) -> Router:
@@ -48,7 +58,7 @@ def admin_router(services: Services) -> Router:
         await admin.check_admin_key(key)
 
     @post("/", status_code=201, summary="Create a project and its first token")
-    async def create_project(data: ProjectCreateIn) -> ProjectCreatedOut:
+    async def create_project(data: JSONBody[ProjectCreateIn]) -> ProjectCreatedOut:
         rate_limit = None if data.rate_limit is None else parse_rate_limit(data.rate_limit)
         created = await admin.create_project(
             data.name, rate_limit=rate_limit, allowed_origins=data.allowed_origins
@@ -60,11 +70,13 @@ def admin_router(services: Services) -> Router:
         return ProjectListOut(projects=[ProjectOut.of(p) for p in await admin.list_projects()])
 
     @get("/{project_id:str}", summary="Read a project")
-    async def get_project(project_id: str) -> ProjectOut:
+    async def get_project(project_id: FromPath[str]) -> ProjectOut:
         return ProjectOut.of(await admin.get_project(project_id))
 
     @patch("/{project_id:str}", summary="Change a project's name, rate limit or origins")
-    async def update_project(project_id: str, data: ProjectPatchIn) -> ProjectOut:
+    async def update_project(
+        project_id: FromPath[str], data: JSONBody[ProjectPatchIn]
+    ) -> ProjectOut:
         update = ProjectUpdate(
             name=data.name,
             rate_limit=None if data.rate_limit is None else parse_rate_limit(data.rate_limit),
@@ -73,37 +85,39 @@ def admin_router(services: Services) -> Router:
         return ProjectOut.of(await admin.update_project(project_id, update))
 
     @delete("/{project_id:str}", status_code=204, summary="Delete a project and its events")
-    async def delete_project(project_id: str) -> None:
+    async def delete_project(project_id: FromPath[str]) -> None:
         await admin.delete_project(project_id)
 
     @get("/{project_id:str}/tokens", summary="List a project's tokens, revoked ones included")
-    async def list_tokens(project_id: str) -> TokenListOut:
+    async def list_tokens(project_id: FromPath[str]) -> TokenListOut:
         return TokenListOut(tokens=[TokenOut.of(t) for t in await admin.list_tokens(project_id)])
 
     @post("/{project_id:str}/tokens", status_code=201, summary="Issue a new token")
-    async def issue_token(project_id: str, revoke_others: bool = False) -> TokenIssuedOut:
+    async def issue_token(
+        project_id: FromPath[str], revoke_others: FromQuery[bool] = False
+    ) -> TokenIssuedOut:
         issued = await admin.issue_token(project_id, revoke_others=revoke_others)
         return TokenIssuedOut.of(issued)
 
     @delete("/{project_id:str}/tokens/{token_id:str}", status_code=200, summary="Revoke a token")
-    async def revoke_token(project_id: str, token_id: str) -> TokenOut:
+    async def revoke_token(project_id: FromPath[str], token_id: FromPath[str]) -> TokenOut:
         return TokenOut.of(await admin.revoke_token(project_id, token_id))
 
     @get("/{project_id:str}/stats", summary="Read a project's numbers")
     async def stats(
-        project_id: str,
+        project_id: FromPath[str],
         period: Annotated[
-            str | None, Parameter(description="24h, 7d, 30d or 12m; default 24h")
+            str | None, QueryParameter(description="24h, 7d, 30d or 12m; default 24h")
         ] = None,
         start: Annotated[
-            datetime | None, Parameter(query="from", description="RFC 3339; instead of period")
+            str | None, QueryParameter(name="from", description="RFC 3339; instead of period")
         ] = None,
         end: Annotated[
-            datetime | None, Parameter(query="to", description="RFC 3339; default now")
+            str | None, QueryParameter(name="to", description="RFC 3339; default now")
         ] = None,
-        limit: Annotated[int, Parameter(description="top pages, 1 to 100")] = DEFAULT_TOP,
+        limit: Annotated[int, QueryParameter(description="top pages, 1 to 100")] = DEFAULT_TOP,
     ) -> StatsOut:
-        span = reporting.span(period=period, start=start, end=end)
+        span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
         return StatsOut.of(await reporting.stats(project_id, span, top=limit))
 
     return Router(

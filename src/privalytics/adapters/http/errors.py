@@ -185,14 +185,21 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes
         code = "invalid_input"
         problems = [item for item in exc.extra or [] if isinstance(item, dict)]
         if problems:
-            message = "; ".join(
-                f"{item['key']}: {item.get('message', '')}"
-                if "key" in item
-                else str(item.get("message"))
-                for item in problems
-            )
-            field = problems[0].get("key")
+            message = "; ".join(_problem(item) for item in problems)
+            field = _problem_key(problems[0])
     return error_response(status, code, message, field=field, headers=exc.headers)
+
+
+def _problem_key(item: dict[str, Any]) -> str | None:
+    key = item.get("key")
+    # Litestar names a body that is wrong as a whole "data", a name of its own making.
+    return None if key in (None, "data") else str(key)
+
+
+def _problem(item: dict[str, Any]) -> str:
+    key = _problem_key(item)
+    message = str(item.get("message", "invalid"))
+    return f"{key}: {message}" if key else message
 
 
 def _log_unexpected(request: Request[Any, Any, Any], exc: Exception) -> None:
