@@ -192,8 +192,11 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes
 
 def _problem_key(item: dict[str, Any]) -> str | None:
     key = item.get("key")
+    if key not in (None, "data"):
+        return str(key)
     # Litestar names a body that is wrong as a whole "data", a name of its own making.
-    return None if key in (None, "data") else str(key)
+    missing = _MISSING.match(str(item.get("message", "")))
+    return missing.group("field") if missing else None
 
 
 def _problem(item: dict[str, Any]) -> str:
