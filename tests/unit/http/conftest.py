@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import msgspec
@@ -29,9 +29,9 @@ def with_peer(app: ASGIApp, host: str) -> ASGIApp:
     """The app as reached from ``host`` (the TestClient's own peer is not an address)."""
 
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope = {**scope, "client": (host, 40000)}  # type: ignore[typeddict-item]
-        await app(scope, receive, send)
+        patched = dict(scope)
+        patched["client"] = (host, 40000)
+        await app(cast("Scope", patched), receive, send)
 
     return wrapped
 

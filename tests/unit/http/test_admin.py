@@ -25,7 +25,7 @@ ROUTES = [
 def _call(api: Api, method: str, route: str, project: tuple[str, str], **kw: Any) -> Any:
     project_id, token = project
     url = route.format(id=project_id, token_id=token.split("_")[1])
-    body = {"json": {"name": "x"}} if method in ("POST", "PATCH") else {}
+    body: dict[str, Any] = {"json": {"name": "x"}} if method in ("POST", "PATCH") else {}
     return api.client.request(method, url, **body, **kw)
 
 
@@ -206,6 +206,7 @@ class TestTokens:
 
     def test_issue_with_revoke_others(self, api: Api, project: tuple[str, str]) -> None:
         project_id, first = project
+        api.clock.advance(1)  # tokens are listed oldest first
         response = api.client.post(
             f"/api/v1/projects/{project_id}/tokens",
             params={"revoke_others": "true"},

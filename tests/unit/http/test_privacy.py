@@ -1,0 +1,84 @@
+"""No IP address and no user agent leaves the request: not in a log, not in a response."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from tests.unit.http.conftest import PROXY, Api, running_api
+
+FORWARDED_IP = "198.51.100.173"
+VISITOR_IP = "203.0.113.219"
+AGENT = "PrivacyProbe/7.3 (distinctive-agent)"
+BODY_AGENT = "BodyProbe/1.1 (another-distinctive-agent)"
+SECRETS = (FORWARDED_IP, VISITOR_IP, AGENT, BODY_AGENT)
+
+
+def _requests(api: Api, token: str, project_id: str) -> list[httpx.Response]:
+    headers = {"X-Forwarded-For": f"{FORWARDED_IP}, {PROXY}", "User-Agent": AGENT}
+    good = {"action": "visit", "path": "/"}
+    with_visitor = {**good, "visitor_ip": VISITOR_IP, "user_agent": BODY_AGENT}
+    return [
+        api.send(good, token, headers=headers),
+        api.send(with_visitor, token, headers=headers),
+        api.send({"events": [good, with_visitor]}, token, batch=True, headers=headers),
+        # Refusals that could be tempted to repeat what they refused.
+        api.send({**good, "action": VISITOR_IP}, token, headers=headers),
+        api.send({**good, "visitor_ip": VISITOR_IP + "x"}, token, headers=headers),
+        api.send({**good, "user_agent": AGENT * 100}, token, headers=headers),
+        api.send({**good, "path": VISITOR_IP}, token, headers=headers),
+        api.send({"events": [with_visitor, {"path": AGENT}]}, token, batch=True, headers=headers),
+        api.send({**good, "value": AGENT}, token, headers=headers),
+        api.send(good, "pvt_" + VISITOR_IP, headers=headers),
+        api.send(good, headers=headers),
+        api.client.get("/nowhere", headers=headers),
+        api.client.get(f"/api/v1/projects/{project_id}/stats", headers=api.admin),
+        api.client.get("/api/v1/projects", headers=headers),
+    ]
+
+
+def test_addresses_and_agents_appear_in_no_log_and_no_response(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with running_api(peer=PROXY) as api:
+        project_id, token = api.create_project()
+        responses = _requests(api, token, project_id)
+    assert [r.status_code for r in responses] == [
+        *(202, 202, 202),
+        *(400, 400, 400, 400, 400, 400),
+        *(401, 401),
+        404,
+        200,
+        401,
+    ]
+    for response in responses:
+        exposed = response.text + str(response.headers)
+        for secret in SECRETS:
+            assert secret not in exposed
+    for record in caplog.records:
+        logged = record.getMessage() + repr(record.args) + repr(record.__dict__)
+        for secret in SECRETS:
+            assert secret not in logged
+
+
+def test_a_trusted_proxy_tells_visitors_apart() -> None:
+    with running_api(peer=PROXY) as behind_proxy:
+        project_id, token = behind_proxy.create_project()
+        for client in ("198.51.100.1", "198.51.100.2"):
+            headers = {"X-Forwarded-For": client, "User-Agent": AGENT}
+            behind_proxy.send({"action": "visit", "path": "/"}, token, headers=headers)
+        behind_proxy.clock.advance(1)
+        assert behind_proxy.stats(project_id)["unique_visitors"] == 2
+
+
+def test_a_spoofed_header_from_an_untrusted_peer_changes_nothing() -> None:
+    with running_api(peer="192.0.2.80") as direct:
+        project_id, token = direct.create_project()
+        for forged in ("198.51.100.1", "198.51.100.2"):
+            headers = {"X-Forwarded-For": forged, "User-Agent": AGENT}
+            direct.send({"action": "visit", "path": "/"}, token, headers=headers)
+        direct.clock.advance(1)
+        assert direct.stats(project_id)["unique_visitors"] == 1
