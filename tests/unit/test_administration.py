@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from privalytics.domain.errors import (
     NotFound,
     OriginNotAllowed,
     RateLimited,
+    StorageUnavailable,
     Unauthenticated,
 )
 from privalytics.domain.models import (
@@ -29,7 +31,12 @@ from privalytics.domain.models import (
     ProjectUpdate,
     RateLimit,
 )
-from privalytics.domain.services import DEFAULT_RATE_LIMIT, Services, build_services
+from privalytics.domain.services import (
+    DEFAULT_RATE_LIMIT,
+    Services,
+    _ProjectCache,
+    build_services,
+)
 from privalytics.testing import ManualClock, PlaintextSecretHasher
 
 VISIT = IncomingEvent(action=Action.VISIT, path="/")
@@ -375,3 +382,72 @@ async def test_a_project_token_is_not_an_admin_key(w: World) -> None:
     created = await w.services.admin.create_project("site")
     with pytest.raises(Unauthenticated):
         await w.services.admin.check_admin_key(created.token.token)
+
+
+# --- the services object -----------------------------------------------------------------
+
+
+class CountingProjectStore(InMemoryTokenStore):
+    """A store that has every project asked for, counting the reads."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__()
+        self.reads = 0
+        self._clock = clock
+
+    async def get_project(self, project_id: str) -> Project | None:
+        self.reads += 1
+        return Project(
+            id=project_id,
+            name=project_id,
+            rate_limit=DEFAULT_RATE_LIMIT,
+            created_at=self._clock.now(),
+        )
+
+
+async def test_the_project_cache_stays_bounded(clock: ManualClock) -> None:
+    store = CountingProjectStore(clock)
+    cache = _ProjectCache(store, clock, ttl=60)
+    for n in range(10_002):
+        await cache.get(f"p{n}")
+    assert store.reads == 10_002
+    # The cache was emptied on the way: the first projects are read again, the last not.
+    await cache.get("p0")
+    await cache.get("p10001")
+    assert store.reads == 10_003
+
+
+async def test_health_asks_every_backend_and_aclose_closes_everything(
+    clock: ManualClock,
+) -> None:
+    calls: list[str] = []
+
+    async def healthy() -> None:
+        calls.append("healthy")
+
+    async def down() -> None:
+        calls.append("down")
+        raise StorageUnavailable("the database does not answer")
+
+    async def close() -> None:
+        calls.append("closed")
+
+    def services(*checks: Callable[[], Awaitable[None]]) -> Services:
+        return build_services(
+            events=InMemoryEventStore(),
+            tokens=InMemoryTokenStore(),
+            salts=InMemorySaltStore(),
+            limiter=InMemoryRateLimiter(clock),
+            hasher=PlaintextSecretHasher(),
+            clock=clock,
+            health_checks=checks,
+            closers=(close, close),
+        )
+
+    await services().health()  # the event store's ping by default
+    await services(healthy).health()
+    with pytest.raises(StorageUnavailable):
+        await services(healthy, down).health()
+    assert calls == ["healthy", "healthy", "down"]
+    await services().aclose()
+    assert calls[3:] == ["closed", "closed"]

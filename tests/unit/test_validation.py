@@ -416,6 +416,7 @@ def test_origins_are_normalised_to_what_a_browser_sends(raw: str, origin: str) -
         "https://example.com:port",
         "https://exa mple.com",
         "https://a\x00b.com",
+        "https://" + "\u00fc" * 64 + ".example",
         "null",
         "",
         "https://" + "a" * MAX_PATH + ".com",
@@ -475,3 +476,10 @@ def test_rate_limits_the_limiter_cannot_run_are_refused(rate: RateLimit) -> None
     with pytest.raises(InvalidInput) as caught:
         clean_rate_limit(rate)
     assert caught.value.field == "rate_limit"
+
+
+def test_an_error_names_the_event_and_field_it_is_about() -> None:
+    assert str(InvalidInput("bad", index=4)) == "event 4: bad"
+    assert str(InvalidInput("bad", field="path")) == "path: bad"
+    assert str(InvalidInput("bad", field="path", index=0)) == "event 0: path: bad"
+    assert str(InvalidInput("bad")) == "bad"

@@ -376,3 +376,24 @@ def test_the_cache_keeps_at_most_size_entries_dropping_the_oldest() -> None:
         False,
         False,
     ]
+
+
+def test_a_check_cancelled_with_its_loop_leaves_nothing_to_report(
+    shared: Stores, clock: ManualClock
+) -> None:
+    """At shutdown the loop cancels the check's own task; that is not a lost failure."""
+    hasher_box: list[CountingHasher] = []
+
+    async def scenario() -> None:
+        hasher = CountingHasher()
+        hasher_box.append(hasher)
+        services = process(shared, hasher, clock)
+        _, token = await new_token(services)
+        hasher.gate.clear()
+        waiting = asyncio.create_task(services.ingestion.authenticate(token))
+        await hasher.started.wait()
+        waiting.cancel()
+        # Return with the check still running: asyncio.run cancels it.
+
+    asyncio.run(scenario())
+    assert hasher_box[0].verifies == 1
