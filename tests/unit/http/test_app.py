@@ -127,6 +127,10 @@ def test_openapi_is_served(api: Api) -> None:
         "/healthz",
     ):
         assert path in schema["paths"]
+    body = schema["paths"]["/api/v1/events/batch"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", "text/plain"}
+    event = body["text/plain"]["schema"]["properties"]["events"]["items"]
+    assert event["required"] == ["action", "path"]
     schemes = schema["components"]["securitySchemes"]
     assert set(schemes) == {"projectToken", "adminKey"}
 

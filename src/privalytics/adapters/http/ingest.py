@@ -21,6 +21,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from privalytics.adapters.http.clientip import TrustedProxies, client_ip
 from privalytics.adapters.http.errors import MalformedBody
+from privalytics.adapters.http.openapi import operation_with_body
 from privalytics.adapters.http.schemas import AcceptedOut, BatchIn, SingleEventIn
 from privalytics.domain.errors import Unauthenticated
 from privalytics.domain.models import ClientInfo
@@ -89,6 +90,7 @@ def ingest_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
             'Content-Type application/json, text/plain or none. Answers 202 {"accepted": 1}.'
         ),
         security=[{"projectToken": []}],
+        operation_class=operation_with_body(SingleEventIn, "One event."),
     )
     async def record_event(request: Request[Any, Any, Any]) -> Response[bytes]:
         try:
@@ -109,6 +111,7 @@ def ingest_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
             "checked before any is stored; the first invalid one is named by its index."
         ),
         security=[{"projectToken": []}],
+        operation_class=operation_with_body(BatchIn, "1 to 1000 events, all or nothing."),
     )
     async def record_batch(request: Request[Any, Any, Any]) -> Response[bytes]:
         try:
