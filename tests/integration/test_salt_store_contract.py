@@ -1,0 +1,96 @@
+"""The SaltStore contract, over memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from privalytics.adapters.sqlalchemy import SqlStores, open_stores
+from privalytics.domain.errors import StorageUnavailable
+from privalytics.domain.ports import SaltStore
+from tests.integration.conftest import assert_discreet
+
+WINDOW = 20_500
+
+
+async def test_the_first_candidate_is_stored_and_later_ones_are_ignored(
+    salt_store: SaltStore,
+) -> None:
+    assert await salt_store.get_or_create(WINDOW, b"first") == b"first"
+    assert await salt_store.get_or_create(WINDOW, b"second") == b"first"
+
+
+async def test_each_window_has_its_own_salt(salt_store: SaltStore) -> None:
+    assert await salt_store.get_or_create(WINDOW, b"a") == b"a"
+    assert await salt_store.get_or_create(WINDOW + 1, b"b") == b"b"
+    assert await salt_store.get_or_create(WINDOW, b"c") == b"a"
+
+
+async def test_salts_are_binary_and_windows_may_be_large(salt_store: SaltStore) -> None:
+    salt = bytes(range(256)) * 2
+    assert await salt_store.get_or_create(2**40, salt) == salt
+    assert await salt_store.get_or_create(2**40, b"x") == salt
+
+
+async def test_delete_before_removes_only_earlier_windows_and_counts_them(
+    salt_store: SaltStore,
+) -> None:
+    for window in (WINDOW - 2, WINDOW - 1, WINDOW, WINDOW + 1):
+        await salt_store.get_or_create(window, f"salt-{window}".encode())
+    assert await salt_store.delete_before(WINDOW) == 2
+    assert await salt_store.delete_before(WINDOW) == 0
+    # The kept windows keep their salts; the deleted ones take a new candidate.
+    assert await salt_store.get_or_create(WINDOW, b"new") == f"salt-{WINDOW}".encode()
+    assert await salt_store.get_or_create(WINDOW + 1, b"new") == f"salt-{WINDOW + 1}".encode()
+    assert await salt_store.get_or_create(WINDOW - 1, b"new") == b"new"
+
+
+async def test_racing_callers_all_get_the_one_stored_salt(salt_store: SaltStore) -> None:
+    candidates = [f"candidate-{n}".encode() for n in range(40)]
+    results = await asyncio.gather(*(salt_store.get_or_create(WINDOW, c) for c in candidates))
+    assert len(set(results)) == 1
+    assert results[0] in candidates
+
+
+async def test_two_engines_racing_agree_on_one_salt(sql_url: str) -> None:
+    """Two engines stand in for two processes: exactly one candidate wins."""
+    first, second = open_stores(sql_url), open_stores(sql_url)
+    try:
+        for window in range(WINDOW, WINDOW + 5):
+            calls = [
+                stores.salts.get_or_create(window, f"{n}-{window}".encode())
+                for n in range(12)
+                for stores in (first, second)
+            ]
+            results = await asyncio.gather(*calls)
+            assert len(set(results)) == 1, f"window {window}: {len(set(results))} salts"
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_sql_salt_store_pings(sql_stores: SqlStores) -> None:
+    await sql_stores.salts.ping()
+
+
+async def test_unreachable_postgres_raises_storage_unavailable_without_the_url(
+    unreachable_stores: SqlStores,
+) -> None:
+    with pytest.raises(StorageUnavailable) as raised:
+        await unreachable_stores.salts.get_or_create(WINDOW, b"salt")
+    assert_discreet(raised.value)
+    with pytest.raises(StorageUnavailable):
+        await unreachable_stores.salts.delete_before(WINDOW)
+    with pytest.raises(StorageUnavailable):
+        await unreachable_stores.salts.ping()
+
+
+async def test_vanished_sqlite_folder_raises_storage_unavailable(
+    vanished_sqlite_stores: SqlStores,
+) -> None:
+    with pytest.raises(StorageUnavailable) as raised:
+        await vanished_sqlite_stores.salts.get_or_create(WINDOW, b"salt")
+    assert_discreet(raised.value)
+    with pytest.raises(StorageUnavailable):
+        await vanished_sqlite_stores.salts.delete_before(WINDOW)
