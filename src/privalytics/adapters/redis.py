@@ -85,15 +85,22 @@ class RedisRateLimiter:
         *,
         prefix: str = DEFAULT_PREFIX,
         timeout: float = 2.0,
+        max_connections: int = 50,
     ) -> Self:
         """A limiter on its own client for ``url`` (``redis://``, ``rediss://``, ``unix://``).
 
-        It owns that client: ``aclose()`` closes it.
+        It owns that client: ``aclose()`` closes it. Requests beyond ``max_connections``
+        wait up to ``timeout`` for a free connection (redis-py's default pool would fail
+        them at once), then raise StorageUnavailable.
         """
-        client = redis.asyncio.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=timeout,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
         )
-        return cls(client, clock, prefix=prefix, owns_client=True)
+        return cls(redis.asyncio.Redis.from_pool(pool), clock, prefix=prefix, owns_client=True)
 
     async def acquire(self, key: str, policy: Policy, cost: int = 1) -> RateDecision:
         if cost < 0:

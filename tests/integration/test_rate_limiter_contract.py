@@ -1,0 +1,329 @@
+"""The RateLimiter contract, over the in-memory limiter and the Redis limiter.
+
+Both run on a ManualClock, so they must give the very same decisions. Each Redis test
+works under its own random key prefix and deletes those keys afterwards (never FLUSHDB:
+the database may be shared).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import secrets
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+import redis.asyncio
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from privalytics.adapters.memory import InMemoryRateLimiter
+from privalytics.adapters.redis import RedisRateLimiter
+from privalytics.domain.errors import StorageUnavailable
+from privalytics.domain.models import RateDecision
+from privalytics.domain.ports import RateLimiter
+from privalytics.domain.ratelimit import Policy, datetime_to_us
+from privalytics.testing import ManualClock
+from tests.conftest import REDIS_URL, require_server
+
+FIVE_PER_SECOND = Policy(limit=5, period=1.0, burst=5)
+THOUSAND_PER_MINUTE = Policy(limit=1000, period=60.0, burst=1000)
+
+LIMITERS = ["memory", pytest.param("redis", marks=pytest.mark.redis)]
+
+# --- strategies: policies and (clock step, cost) sequences ------------------------------
+
+policies = st.builds(
+    Policy,
+    limit=st.integers(min_value=1, max_value=1000),
+    period=st.sampled_from([1.0, 60.0, 3600.0, 0.25, 7.5]),
+    burst=st.integers(min_value=1, max_value=20),
+)
+# Clock steps in µs: mostly forwards, sometimes standing still or stepping back.
+clock_steps = st.one_of(
+    st.integers(min_value=0, max_value=2_000_000),
+    st.just(0),
+    st.integers(min_value=-5_000_000, max_value=-1),
+)
+sequences = st.lists(
+    st.tuples(clock_steps, st.integers(min_value=0, max_value=25)), min_size=1, max_size=30
+)
+# From 1970 to 2199: Redis' Lua must keep every microsecond of all of them.
+start_times = st.datetimes(
+    min_value=datetime(1970, 1, 2), max_value=datetime(2199, 1, 1), timezones=st.just(UTC)
+)
+
+
+def prefix() -> str:
+    return f"privalytics:test:rl:{secrets.token_hex(8)}:"
+
+
+async def drop_keys(client: redis.asyncio.Redis, key_prefix: str) -> None:
+    keys = [key async for key in client.scan_iter(match=key_prefix + "*", count=1000)]
+    if keys:
+        await client.delete(*keys)
+
+
+def redis_client() -> redis.asyncio.Redis:
+    """A client whose pool makes surplus requests wait (the default one fails them)."""
+    pool = redis.asyncio.BlockingConnectionPool.from_url(REDIS_URL, max_connections=20)
+    return redis.asyncio.Redis.from_pool(pool)
+
+
+@pytest.fixture
+async def limiter(request: pytest.FixtureRequest, clock: ManualClock) -> AsyncIterator[RateLimiter]:
+    if request.param == "memory":
+        yield InMemoryRateLimiter(clock)
+        return
+    require_server(REDIS_URL, 6379, "Redis")
+    client = redis_client()
+    key_prefix = prefix()
+    try:
+        yield RedisRateLimiter(client, clock, prefix=key_prefix)
+    finally:
+        await drop_keys(client, key_prefix)
+        await client.aclose()
+
+
+def allowed(remaining: int, reset_after: float, limit: int = 5) -> RateDecision:
+    return RateDecision(
+        allowed=True, limit=limit, remaining=remaining, reset_after=reset_after, retry_after=0.0
+    )
+
+
+def refused(remaining: int, reset_after: float, retry_after: float, limit: int = 5) -> RateDecision:
+    return RateDecision(
+        allowed=False,
+        limit=limit,
+        remaining=remaining,
+        reset_after=reset_after,
+        retry_after=retry_after,
+    )
+
+
+# --- the contract ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limiter", LIMITERS, indirect=True)
+async def test_a_burst_is_admitted_then_refused(limiter: RateLimiter) -> None:
+    decisions = [await limiter.acquire("k", FIVE_PER_SECOND) for _ in range(7)]
+    assert decisions == [
+        allowed(4, 0.2),
+        allowed(3, 0.4),
+        allowed(2, 0.6),
+        allowed(1, 0.8),
+        allowed(0, 1.0),
+        refused(0, 1.0, 0.2),
+        refused(0, 1.0, 0.2),
+    ]
+
+
+@pytest.mark.parametrize("limiter", LIMITERS, indirect=True)
+async def test_the_allowance_refills_at_the_configured_rate(
+    limiter: RateLimiter, clock: ManualClock
+) -> None:
+    for _ in range(1000):
+        assert (await limiter.acquire("k", THOUSAND_PER_MINUTE)).allowed
+    assert not (await limiter.acquire("k", THOUSAND_PER_MINUTE)).allowed
+    clock.advance(0.059999)
+    assert not (await limiter.acquire("k", THOUSAND_PER_MINUTE)).allowed
+    clock.advance(0.000001)
+    assert await limiter.acquire("k", THOUSAND_PER_MINUTE) == allowed(0, 60.0, limit=1000)
+    clock.advance(0.6)
+    passed = [(await limiter.acquire("k", THOUSAND_PER_MINUTE)).allowed for _ in range(11)]
+    assert passed == [True] * 10 + [False]
+
+
+@pytest.mark.parametrize("limiter", LIMITERS, indirect=True)
+async def test_a_cost_of_k_counts_k(limiter: RateLimiter, clock: ManualClock) -> None:
+    assert await limiter.acquire("k", FIVE_PER_SECOND, 3) == allowed(2, 0.6)
+    assert await limiter.acquire("k", FIVE_PER_SECOND, 3) == refused(2, 0.6, 0.2)
+    assert await limiter.acquire("k", FIVE_PER_SECOND, 2) == allowed(0, 1.0)
+    clock.advance(0.4)
+    assert await limiter.acquire("k", FIVE_PER_SECOND, 2) == allowed(0, 1.0)
+
+
+@pytest.mark.parametrize("limiter", LIMITERS, indirect=True)
+async def test_a_cost_beyond_the_burst_is_refused_for_good(limiter: RateLimiter) -> None:
+    assert await limiter.acquire("k", FIVE_PER_SECOND, 6) == refused(5, 0.0, math.inf)
+    # ...and took nothing.
+    assert await limiter.acquire("k", FIVE_PER_SECOND, 5) == allowed(0, 1.0)
+
+
+@pytest.mark.parametrize("limiter", LIMITERS, indirect=True)
+async def test_a_zero_cost_reports_without_taking(limiter: RateLimiter) -> None:
+    await limiter.acquire("k", FIVE_PER_SECOND, 2)
+    assert await limiter.acquire("k", FIVE_PER_SECOND, 0) == allowed(3, 0.4)
+    assert await limiter.acquire("k", FIVE_PER_SECOND, 0) == allowed(3, 0.4)
+
+
+@pytest.mark.parametrize("limiter", LIMITERS, indirect=True)
+async def test_reset_forgets_the_key(limiter: RateLimiter) -> None:
+    await limiter.acquire("k", FIVE_PER_SECOND, 5)
+    await limiter.reset("k")
+    assert await limiter.acquire("k", FIVE_PER_SECOND) == allowed(4, 0.2)
+    await limiter.reset("never-used")
+
+
+@pytest.mark.parametrize("limiter", LIMITERS, indirect=True)
+async def test_keys_are_independent(limiter: RateLimiter) -> None:
+    await limiter.acquire("a", FIVE_PER_SECOND, 5)
+    assert await limiter.acquire("b", FIVE_PER_SECOND) == allowed(4, 0.2)
+    assert not (await limiter.acquire("a", FIVE_PER_SECOND)).allowed
+    await limiter.reset("b")
+    assert not (await limiter.acquire("a", FIVE_PER_SECOND)).allowed
+
+
+@pytest.mark.parametrize("limiter", LIMITERS, indirect=True)
+async def test_a_clock_stepping_back_neither_refills_nor_blocks_for_long(
+    limiter: RateLimiter, clock: ManualClock
+) -> None:
+    await limiter.acquire("k", FIVE_PER_SECOND, 5)
+    clock.advance(-3600)
+    # No free burst for stepping back...
+    assert await limiter.acquire("k", FIVE_PER_SECOND) == refused(0, 1.0, 0.2)
+    clock.advance(-1)
+    assert not (await limiter.acquire("k", FIVE_PER_SECOND)).allowed
+    # ...and one refill later, not an hour later, the whole burst is back.
+    clock.advance(1.0)
+    assert await limiter.acquire("k", FIVE_PER_SECOND, 5) == allowed(0, 1.0)
+
+
+@pytest.mark.parametrize("limiter", LIMITERS, indirect=True)
+async def test_far_future_times_and_long_buckets_keep_every_microsecond(
+    limiter: RateLimiter, clock: ManualClock
+) -> None:
+    clock.set(datetime(2199, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC))
+    slow = Policy(limit=3, period=86400.0 * 365, burst=10)
+    assert (await limiter.acquire("k", slow, 10)).allowed
+    decision = await limiter.acquire("k", slow)
+    assert decision.retry_after == 10_512_000.0  # a year / 3, to the microsecond
+    clock.advance(10_511_999.999999)
+    assert not (await limiter.acquire("k", slow)).allowed
+    clock.advance(0.000001)
+    assert (await limiter.acquire("k", slow)).allowed
+
+
+@pytest.mark.parametrize("limiter", LIMITERS, indirect=True)
+async def test_concurrent_requests_at_one_instant_never_exceed_the_burst(
+    limiter: RateLimiter,
+) -> None:
+    decisions = await asyncio.gather(
+        *(limiter.acquire("hot", THOUSAND_PER_MINUTE) for _ in range(1500))
+    )
+    assert sum(d.allowed for d in decisions) == 1000
+    assert sorted(d.remaining for d in decisions if d.allowed) == list(range(1000))
+
+
+# --- Redis only --------------------------------------------------------------------------
+
+
+@pytest.mark.redis
+async def test_two_processes_share_one_allowance(clock: ManualClock) -> None:
+    """Two clients (as two processes would have) hammering one key at a frozen time."""
+    require_server(REDIS_URL, 6379, "Redis")
+    key_prefix = prefix()
+    first, second = redis_client(), redis_client()
+    limiters = [
+        RedisRateLimiter(first, clock, prefix=key_prefix),
+        RedisRateLimiter(second, clock, prefix=key_prefix),
+    ]
+    try:
+        decisions = await asyncio.gather(
+            *(limiters[i % 2].acquire("hot", THOUSAND_PER_MINUTE, 1 + i % 3) for i in range(1200))
+        )
+        units = sum(1 + i % 3 for i, d in enumerate(decisions) if d.allowed)
+        assert units <= 1000
+        # Requests of 1 always fit while anything is left, so the bucket ends up empty.
+        assert units >= 998
+        assert not (await limiters[0].acquire("hot", THOUSAND_PER_MINUTE)).allowed
+    finally:
+        await drop_keys(first, key_prefix)
+        await first.aclose()
+        await second.aclose()
+
+
+@pytest.mark.redis
+@settings(max_examples=40, deadline=None)
+@given(policy=policies, start=start_times, sequence=sequences)
+async def test_memory_and_redis_decide_alike(
+    policy: Policy, start: datetime, sequence: list[tuple[int, int]]
+) -> None:
+    require_server(REDIS_URL, 6379, "Redis")
+    memory_clock, redis_clock = ManualClock(start), ManualClock(start)
+    memory = InMemoryRateLimiter(memory_clock)
+    client = redis_client()
+    key_prefix = prefix()
+    shared = RedisRateLimiter(client, redis_clock, prefix=key_prefix)
+    try:
+        for step_us, cost in sequence:
+            memory_clock.advance(microseconds=step_us)
+            redis_clock.advance(microseconds=step_us)
+            assert await shared.acquire("k", policy, cost) == await memory.acquire(
+                "k", policy, cost
+            )
+    finally:
+        await drop_keys(client, key_prefix)
+        await client.aclose()
+
+
+@pytest.mark.redis
+async def test_the_state_expires_about_one_refill_after_the_bucket_is_full(
+    clock: ManualClock,
+) -> None:
+    require_server(REDIS_URL, 6379, "Redis")
+    client = redis_client()
+    key_prefix = prefix()
+    try:
+        limiter = RedisRateLimiter(client, clock, prefix=key_prefix)
+        await limiter.acquire("k", THOUSAND_PER_MINUTE, 500)
+        ttl_ms = await client.pttl(key_prefix + "k")
+        # 30 s until full, one more refill (60 s) for clocks that step back, 1 s of slack.
+        assert 90_000 < ttl_ms <= 91_000
+        # The TAT, in whole microseconds, as a decimal string.
+        expected = datetime_to_us(clock.now()) + 500 * THOUSAND_PER_MINUTE.interval_us
+        assert await client.get(key_prefix + "k") == str(expected).encode()
+    finally:
+        await drop_keys(client, key_prefix)
+        await client.aclose()
+
+
+@pytest.mark.redis
+async def test_from_url_makes_a_limiter_that_closes_its_client(clock: ManualClock) -> None:
+    require_server(REDIS_URL, 6379, "Redis")
+    key_prefix = prefix()
+    limiter = RedisRateLimiter.from_url(REDIS_URL, clock, prefix=key_prefix)
+    try:
+        assert await limiter.acquire("k", FIVE_PER_SECOND) == allowed(4, 0.2)
+        await limiter.reset("k")
+    finally:
+        await limiter.aclose()
+
+
+async def test_an_unreachable_server_is_storage_unavailable_and_names_no_secret(
+    clock: ManualClock,
+) -> None:
+    # Nothing listens on port 1: connecting is refused at once.
+    url = "redis://user:hunter2secret@127.0.0.1:1/0"
+    limiter = RedisRateLimiter.from_url(url, clock, timeout=1.0)
+    try:
+        with pytest.raises(StorageUnavailable) as caught:
+            await limiter.acquire("k", FIVE_PER_SECOND)
+        message = str(caught.value)
+        assert "hunter2secret" not in message
+        assert "127.0.0.1" not in message
+        assert "redis://" not in message
+        with pytest.raises(StorageUnavailable):
+            await limiter.reset("k")
+    finally:
+        await limiter.aclose()
+
+
+async def test_a_negative_cost_is_refused_before_any_io(clock: ManualClock) -> None:
+    limiter = RedisRateLimiter.from_url("redis://127.0.0.1:1/0", clock)
+    try:
+        with pytest.raises(ValueError, match="cost"):
+            await limiter.acquire("k", FIVE_PER_SECOND, -1)
+    finally:
+        await limiter.aclose()
