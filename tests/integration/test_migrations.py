@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from privalytics.adapters.sqlalchemy import create_engine, current_revision, migrate, open_stores
 from privalytics.adapters.sqlalchemy.tables import metadata
@@ -111,6 +111,26 @@ def test_create_engine_refuses_other_urls_naming_the_accepted_forms(url: str) ->
     assert "sqlite+aiosqlite://" in message
     assert "postgresql+asyncpg://" in message
     assert "hunter2" not in message
+
+
+def test_a_postgres_url_may_set_the_connect_timeout_in_seconds() -> None:
+    create_engine("postgresql+asyncpg://user@db/analytics?timeout=2.5")
+    with pytest.raises(ConfigError, match="timeout"):
+        create_engine("postgresql+asyncpg://user@db/analytics?timeout=soon")
+
+
+@pytest.mark.postgres
+async def test_an_unknown_postgres_database_or_role_is_storage_unavailable(
+    postgres_url: str,
+) -> None:
+    base = make_url(postgres_url)
+    for url in (base.set(database="privalytics_no_such_db"), base.set(username="no_such_role")):
+        stores = open_stores(url.render_as_string(hide_password=False))
+        try:
+            with pytest.raises(StorageUnavailable, match=r"could not reach it \(\w+Error"):
+                await stores.tokens.ping()
+        finally:
+            await stores.dispose()
 
 
 def test_create_engine_refuses_a_sqlite_file_in_a_missing_folder(tmp_path: Path) -> None:

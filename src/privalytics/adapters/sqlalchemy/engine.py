@@ -1,16 +1,26 @@
-"""URL -> AsyncEngine, with the SQLite settings that make a 202 mean "stored"."""
+"""URL -> AsyncEngine (with the SQLite settings that make a 202 mean "stored"), and what
+the engine's failures mean to the domain.
+
+A failure to reach the database, or its refusal to write (a full disk, a server shutting
+down), becomes StorageUnavailable, whose message names the operation and the kind of
+failure but never the URL (it may hold a password), an address, or any stored data.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from privalytics.domain.errors import ConfigError
+from privalytics.domain.errors import ConfigError, StorageUnavailable
 
 ACCEPTED_URLS = (
     "sqlite+aiosqlite:///relative/path.db",
@@ -101,13 +111,71 @@ def _on_sqlite_begin(connection: Connection) -> None:
 
 
 def _postgres_engine(url: URL) -> AsyncEngine:
-    connect_args: dict[str, Any] = {}
-    if "timeout" not in url.query:
-        connect_args["timeout"] = _POSTGRES_CONNECT_TIMEOUT
+    # asyncpg takes the connect timeout as a number; the URL can only carry text.
+    timeout = _POSTGRES_CONNECT_TIMEOUT
+    if "timeout" in url.query:
+        given = url.query["timeout"]
+        try:
+            timeout = float(given if isinstance(given, str) else given[-1])
+        except ValueError:
+            raise ConfigError("the database URL's timeout must be a number of seconds") from None
+        url = url.difference_update_query(["timeout"])
     # pre_ping: after a server restart the pooled connections are dead; test each one on
     # checkout instead of failing the first request of every pooled connection.
-    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_async_engine(url, pool_pre_ping=True, connect_args={"timeout": timeout})
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "sqlite"
+# SQLSTATE classes meaning "the server cannot serve us now": connection exception, invalid
+# authorization (unknown role, wrong password), unknown database, insufficient resources
+# (disk full, too many connections), operator intervention (shutdown, starting up),
+# system error.
+_UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "28", "3D", "53", "57", "58"})
+
+_UNAVAILABLE_TYPES: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,  # no pooled connection free in time
+    sa_exc.DisconnectionError,
+    OSError,  # refused / unreachable / reset; TimeoutError is one too
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+)
+
+
+def _is_unavailable(error: BaseException) -> bool:
+    if isinstance(error, _UNAVAILABLE_TYPES):
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        return isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+    return False
+
+
+def _kind(error: BaseException) -> str:
+    """The failure's class and code: never its message, which may quote the SQL, its
+    parameters, the host's address or the URL."""
+    origin: BaseException = error
+    if isinstance(error, sa_exc.DBAPIError) and error.orig is not None:
+        origin = error.orig
+    # SQLAlchemy's asyncpg adapter raises its own generic class from the driver's.
+    if isinstance(origin.__cause__, asyncpg.exceptions.PostgresError):
+        origin = origin.__cause__
+    code = getattr(origin, "sqlite_errorname", None) or getattr(origin, "sqlstate", None)
+    name = type(origin).__name__
+    return f"{name} {code}" if isinstance(code, str) else name
+
+
+@asynccontextmanager
+async def unavailable_on_failure(operation: str) -> AsyncIterator[None]:
+    """Turn a failure to reach or write the database into StorageUnavailable."""
+    try:
+        yield
+    except Exception as error:
+        if not _is_unavailable(error):
+            raise
+        # ``from None``: the original's text may hold the URL or stored data.
+        raise StorageUnavailable(
+            f"the database is unavailable: could not {operation} ({_kind(error)})"
+        ) from None

@@ -11,8 +11,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from privalytics.adapters.sqlalchemy.engine import create_engine
-from privalytics.adapters.sqlalchemy.stores import unavailable_on_failure
+from privalytics.adapters.sqlalchemy.engine import create_engine, unavailable_on_failure
 
 SCRIPT_LOCATION = "privalytics.adapters.sqlalchemy:migrations"
 

@@ -1,28 +1,25 @@
 """The SQL stores: EventStore, TokenStore and SaltStore over SQLAlchemy Core.
 
-Each store shares one AsyncEngine. Failures to reach the database (or its refusal to
-write, e.g. a full disk) become StorageUnavailable, whose message names the operation and
-the kind of failure but never the URL (it may hold a password) nor any stored data.
+The stores share one AsyncEngine. Every call runs inside ``unavailable_on_failure``, so a
+database that cannot be reached (or refuses to write) raises StorageUnavailable.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-import asyncpg
 import msgspec
 from sqlalchemy import ColumnElement, RowMapping, delete, distinct, func, select, text, update
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
-from privalytics.domain.errors import StorageUnavailable
+from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
+from privalytics.adapters.sqlalchemy.tables import from_micros, from_millis, to_micros, to_millis
 from privalytics.domain.models import (
     Action,
     AdminKeyRecord,
@@ -35,45 +32,7 @@ from privalytics.domain.models import (
     TokenRecord,
 )
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HOUR_MS = 3_600_000
-
-# SQLSTATE classes meaning "the server cannot serve now": connection exception,
-# insufficient resources (disk full, too many connections), operator intervention
-# (shutdown, starting up), system error.
-_UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58"})
-
-_UNAVAILABLE_TYPES: tuple[type[BaseException], ...] = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.TimeoutError,  # no pooled connection free in time
-    sa_exc.DisconnectionError,
-    OSError,  # refused / unreachable / reset; TimeoutError is one too
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-)
-
-
-# --- time ------------------------------------------------------------------------------
-
-
-def to_micros(moment: datetime) -> int:
-    """Epoch microseconds of an aware datetime, exactly."""
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_micros(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
-
-
-def to_millis(moment: datetime) -> int:
-    """Epoch milliseconds, truncated (floored): what an event's timestamp is stored as."""
-    return to_micros(moment) // 1000
-
-
-def from_millis(value: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=value)
 
 
 def _bound_millis(moment: datetime) -> int:
@@ -89,43 +48,6 @@ def _optional_micros(moment: datetime | None) -> int | None:
 
 def _optional_datetime(value: int | None) -> datetime | None:
     return None if value is None else from_micros(value)
-
-
-# --- errors ----------------------------------------------------------------------------
-
-
-def _is_unavailable(error: BaseException) -> bool:
-    if isinstance(error, _UNAVAILABLE_TYPES):
-        return True
-    if isinstance(error, sa_exc.DBAPIError):
-        if error.connection_invalidated:
-            return True
-        sqlstate = getattr(error.orig, "sqlstate", None)
-        return isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
-    return False
-
-
-def _kind(error: BaseException) -> str:
-    """The failure's class and code: never its message, which may quote the SQL, its
-    parameters, the host's address or the URL."""
-    origin = error.orig if isinstance(error, sa_exc.DBAPIError) else error
-    code = getattr(origin, "sqlite_errorname", None) or getattr(origin, "sqlstate", None)
-    name = type(origin).__name__
-    return f"{name} {code}" if isinstance(code, str) else name
-
-
-@asynccontextmanager
-async def unavailable_on_failure(operation: str) -> AsyncIterator[None]:
-    """Turn a failure to reach or write the database into StorageUnavailable."""
-    try:
-        yield
-    except Exception as error:
-        if not _is_unavailable(error):
-            raise
-        # ``from None``: the original's text may hold the URL or stored data.
-        raise StorageUnavailable(
-            f"the database is unavailable: could not {operation} ({_kind(error)})"
-        ) from None
 
 
 async def _ping(engine: AsyncEngine) -> None:

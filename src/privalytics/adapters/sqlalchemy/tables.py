@@ -10,6 +10,8 @@ Storage conventions:
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import (
     CHAR,
     BigInteger,
@@ -24,6 +26,28 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_micros(moment: datetime) -> int:
+    """Epoch microseconds of an aware datetime, exactly."""
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def to_millis(moment: datetime) -> int:
+    """Epoch milliseconds, truncated (floored): what an event's timestamp is stored as."""
+    return to_micros(moment) // 1000
+
+
+def from_millis(value: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=value)
+
 
 # Deterministic constraint names: the same on SQLite and PostgreSQL, so later migrations
 # can name what they alter.
