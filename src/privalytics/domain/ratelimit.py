@@ -8,7 +8,8 @@ All arithmetic is on integer microseconds. Float seconds cannot do it: at today'
 double resolves only about 0.24 µs, so a float TAT drifts by a rounding error on every
 request (a "5/second" burst admitted 4, a "1000000/hour" burst was off by dozens, rates
 above ~4 million a second were not limited at all). Integers stay exact, in Python and in
-Redis' Lua alike (its doubles hold integers exactly up to 2**53 µs, i.e. until 2255).
+Redis' Lua alike (its doubles hold integers exactly up to 2**53 µs: a TAT up to a
+century ahead stays exact until 2155).
 The price: the interval is rounded *up* to a whole microsecond, so the limiter is never
 more permissive than the policy and at most 1 µs per event stricter; a rate over 1,000,000
 events per second cannot be expressed (``parse_rate_limit`` refuses it).
