@@ -25,8 +25,11 @@ def test_defaults_use_the_embedded_sqlite_database_and_a_daily_salt() -> None:
 
 
 def test_environment_is_read_and_flags_win_over_it() -> None:
-    env = {"PRIVALYTICS_PORT": "9000", "PRIVALYTICS_SALT_ROTATION": "7d",
-           "PRIVALYTICS_TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16"}
+    env = {
+        "PRIVALYTICS_PORT": "9000",
+        "PRIVALYTICS_SALT_ROTATION": "7d",
+        "PRIVALYTICS_TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16",
+    }
     settings = load_settings(env, port=9100, host=None)
     assert settings.port == 9100
     assert settings.host == "127.0.0.1"

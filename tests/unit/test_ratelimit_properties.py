@@ -137,7 +137,9 @@ def test_no_window_of_a_monotonic_clock_admits_more_than_burst_plus_refill(
             # Exactly GCRA's bound, with the interval the limiter runs...
             assert units * policy.interval_us <= policy.tolerance_us + elapsed
             # ...and so never above the configured rate.
-            configured = Fraction(policy.limit) / Fraction(policy.period) / US_PER_SECOND
+            # The period as the limiter reads it: whole microseconds (a float such as 3e-06
+            # is not exactly 3 µs, and the limiter does not pretend it is).
+            configured = Fraction(policy.limit, seconds_to_us(policy.period))
             assert units <= policy.burst + elapsed * configured
 
 

@@ -470,6 +470,8 @@ def test_rate_limits_within_bounds_are_accepted(rate: RateLimit) -> None:
         RateLimit(events=10, period_seconds=0),
         RateLimit(events=10, period_seconds=-60),
         RateLimit(events=10, period_seconds=MAX_RATE_PERIOD + 1),
+        # More than one event per microsecond cannot be spaced by the limiter.
+        RateLimit(events=MAX_RATE_EVENTS, period_seconds=1),
     ],
 )
 def test_rate_limits_the_limiter_cannot_run_are_refused(rate: RateLimit) -> None:

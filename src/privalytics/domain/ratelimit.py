@@ -159,6 +159,7 @@ _UNITS = {
 _RATE = re.compile(r"^\s*(\d{1,9})\s*/\s*([a-z]+)\s*$")
 MAX_EVENTS = 10_000_000
 MAX_PER_SECOND = US_PER_SECOND
+MAX_PERIOD = 366 * 86400
 
 
 def parse_rate_limit(text: str) -> RateLimit:
@@ -169,12 +170,22 @@ def parse_rate_limit(text: str) -> RateLimit:
             f"{text!r} is not a rate limit; write N/second, N/minute, N/hour or N/day",
             field="rate_limit",
         )
-    events = int(match.group(1))
-    if not 1 <= events <= MAX_EVENTS:
+    return check_rate_limit(
+        RateLimit(events=int(match.group(1)), period_seconds=_UNITS[match.group(2)])
+    )
+
+
+def check_rate_limit(rate: RateLimit) -> RateLimit:
+    """A rate limit the limiter can run exactly: a zero would divide by zero, a negative
+    invert it, and more than one event per microsecond cannot be spaced."""
+    if not 1 <= rate.events <= MAX_EVENTS:
         raise InvalidInput(f"events must be between 1 and {MAX_EVENTS}", field="rate_limit")
-    period = _UNITS[match.group(2)]
-    if events > MAX_PER_SECOND * period:
+    if not 1 <= rate.period_seconds <= MAX_PERIOD:
+        raise InvalidInput(
+            f"the period must be between 1 and {MAX_PERIOD} seconds", field="rate_limit"
+        )
+    if rate.events > MAX_PER_SECOND * rate.period_seconds:
         raise InvalidInput(
             f"at most {MAX_PER_SECOND} events per second can be limited", field="rate_limit"
         )
-    return RateLimit(events=events, period_seconds=period)
+    return rate

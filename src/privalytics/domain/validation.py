@@ -14,6 +14,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, IncomingEvent, RateLimit
+from privalytics.domain.ratelimit import check_rate_limit
 
 MAX_BATCH = 1000
 MAX_PATH = 2048
@@ -224,16 +225,6 @@ def clean_origins(origins: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(clean_origin(origin) for origin in origins))
 
 
-MAX_RATE_EVENTS = 10_000_000
-MAX_RATE_PERIOD = 366 * 86400
-
-
 def clean_rate_limit(rate: RateLimit) -> RateLimit:
-    """A rate limit the limiter can run: a zero would divide by zero, a negative invert it."""
-    if not 1 <= rate.events <= MAX_RATE_EVENTS:
-        raise InvalidInput(f"events must be between 1 and {MAX_RATE_EVENTS}", field="rate_limit")
-    if not 1 <= rate.period_seconds <= MAX_RATE_PERIOD:
-        raise InvalidInput(
-            f"the period must be between 1 and {MAX_RATE_PERIOD} seconds", field="rate_limit"
-        )
-    return rate
+    """A rate limit the limiter can run (see :func:`ratelimit.check_rate_limit`)."""
+    return check_rate_limit(rate)

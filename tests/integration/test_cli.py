@@ -1,0 +1,156 @@
+"""The `privalytics` command on a real SQLite file: output, JSON shapes and clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from privalytics.cli import main
+from privalytics.domain import tokens
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name in ("DATABASE_URL", "RATE_LIMIT_URL", "BCRYPT_ROUNDS"):
+        monkeypatch.delenv(f"PRIVALYTICS_{name}", raising=False)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+
+    def invoke(*args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(main, ["--database-url", url, *args], input=input)
+
+    return invoke
+
+
+def _json(result: Result) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_project_create_prints_the_project_and_its_token_once_as_json(run: Any) -> None:
+    created = _json(
+        run(
+            "project",
+            "create",
+            "My blog",
+            "--rate-limit",
+            "1000/minute",
+            "--allowed-origin",
+            "https://Blog.Example",
+            "--json",
+        )
+    )
+    assert set(created) == {"project", "token"}
+    assert created["project"]["name"] == "My blog"
+    assert created["project"]["rate_limit"] == "1000/minute"
+    assert created["project"]["allowed_origins"] == ["https://blog.example"]
+    assert tokens.parse(created["token"], tokens.TOKEN_PREFIX) is not None
+    listed = _json(run("project", "list", "--json"))
+    assert [p["id"] for p in listed["projects"]] == [created["project"]["id"]]
+    assert created["token"] not in json.dumps(listed)
+
+
+def test_project_create_without_json_is_friendly_text(run: Any) -> None:
+    result = run("project", "create", "Docs")
+    assert result.exit_code == 0
+    assert "Tracking token (shown only once" in result.output
+    assert "pvt_" in result.output
+    assert "any (set --allowed-origin to restrict)" in result.output
+
+
+def test_admin_key_create_prints_a_key_as_json(run: Any) -> None:
+    key = _json(run("admin", "key", "create", "--json"))["key"]
+    assert tokens.parse(key, tokens.ADMIN_KEY_PREFIX) is not None
+
+
+def test_projects_are_updated_rotated_revoked_and_deleted(run: Any) -> None:
+    project_id = _json(run("project", "create", "Shop", "--json"))["project"]["id"]
+    updated = _json(
+        run(
+            "project",
+            "update",
+            project_id,
+            "--name",
+            "Shop 2",
+            "--rate-limit",
+            "50/second",
+            "--allowed-origin",
+            "https://a.example",
+            "--json",
+        )
+    )["project"]
+    assert (updated["name"], updated["rate_limit"], updated["allowed_origins"]) == (
+        "Shop 2",
+        "50/second",
+        ["https://a.example"],
+    )
+    cleared = _json(run("project", "update", project_id, "--any-origin", "--json"))
+    assert cleared["project"]["allowed_origins"] == []
+    rotated = _json(run("project", "token", "rotate", project_id, "--revoke-others", "--json"))
+    listed = _json(run("project", "token", "list", project_id, "--json"))["tokens"]
+    assert len(listed) == 2
+    assert [t["revoked_at"] is None for t in listed] == [False, True]
+    assert listed[1]["id"] == rotated["id"]
+    revoked = run("project", "token", "revoke", project_id, rotated["id"])
+    assert revoked.exit_code == 0
+    assert _json(run("project", "token", "list", project_id, "--json"))["tokens"][1]["revoked_at"]
+    assert run("project", "delete", project_id, input="n\n").exit_code == 1
+    assert run("project", "delete", project_id, "--yes").exit_code == 0
+    assert _json(run("project", "list", "--json")) == {"projects": []}
+
+
+def test_stats_reads_the_numbers(run: Any) -> None:
+    project_id = _json(run("project", "create", "Empty", "--json"))["project"]["id"]
+    printed = _json(run("stats", project_id, "--period", "7d", "--json"))
+    assert printed["visits"] == 0
+    assert printed["actions"] == {"visit": 0, "click": 0, "scroll": 0, "download": 0, "share": 0}
+    text = run("stats", project_id)
+    assert "0 visits, 0 unique visitors" in text.output
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("project", "create", "X", "--rate-limit", "lots"), 2, "not a rate limit"),
+        (("project", "create", "   "), 2, "name: must not be empty"),
+        (
+            ("project", "create", "X", "--allowed-origin", "https://x.example/path"),
+            2,
+            "is not an origin",
+        ),
+        (("project", "show", "nope"), 1, "no project 'nope'"),
+        (("project", "token", "revoke", "nope", "t"), 1, "no token"),
+        (
+            ("project", "update", "nope", "--any-origin", "--allowed-origin", "https://a.b"),
+            2,
+            "not both",
+        ),
+        (("stats", "nope"), 1, "no project"),
+        (("stats", "nope", "--period", "1y"), 2, "Invalid value"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_no_traceback(
+    run: Any, args: tuple[str, ...], code: int, message: str
+) -> None:
+    result = run(*args)
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+def test_a_bad_environment_setting_is_reported_by_name(
+    run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRIVALYTICS_SALT_ROTATION", "90d")
+    result = run("project", "list")
+    assert result.exit_code == 2
+    assert "PRIVALYTICS_SALT_ROTATION" in result.output
+
+
+def test_migrate_is_idempotent(run: Any) -> None:
+    assert run("migrate").output.strip() == "database is up to date"
+    assert run("migrate").exit_code == 0

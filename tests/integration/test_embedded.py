@@ -1,0 +1,43 @@
+"""The library API: a Python application embeds the core over a real SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from privalytics import (
+    Action,
+    IncomingEvent,
+    InvalidInput,
+    Privalytics,
+    RateLimited,
+    Unauthenticated,
+)
+
+
+async def test_an_app_records_events_and_reads_stats_through_the_library(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'embedded.db'}"
+    async with await Privalytics.open(url, bcrypt_rounds=4) as analytics:
+        created = await analytics.create_project("App", rate_limit="10/minute")
+        token = created.token.token
+        visit = IncomingEvent(action=Action.VISIT, path="https://app.example/docs?x=1")
+        assert await analytics.record(token, [visit, visit], ip="203.0.113.1", user_agent="A") == 2
+        assert await analytics.record(token, [visit], ip="203.0.113.2", user_agent="A") == 1
+        with pytest.raises(InvalidInput, match="event 1: value"):
+            await analytics.record(
+                token, [visit, IncomingEvent(action=Action.SCROLL, path="/")], ip="203.0.113.2"
+            )
+        forged = token[:-1] + ("1" if token[-1] != "1" else "2")
+        with pytest.raises(Unauthenticated):
+            await analytics.record(forged, [visit], ip="203.0.113.2")
+        with pytest.raises(RateLimited):
+            await analytics.record(token, [visit] * 8, ip="203.0.113.3")
+        stats = await analytics.stats(created.project.id, period="24h")
+    assert stats.visits == 3
+    assert stats.unique_visitors == 2
+    assert [(p.path, p.visits) for p in stats.top_pages] == [("/docs", 3)]
+
+    # The data outlives the process: a new instance over the same file reads it.
+    async with await Privalytics.open(url) as again:
+        assert (await again.stats(created.project.id, period="7d")).visits == 3
