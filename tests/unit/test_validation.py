@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, IncomingEvent, RateLimit
+from privalytics.domain.ratelimit import MAX_EVENTS as MAX_RATE_EVENTS
+from privalytics.domain.ratelimit import MAX_PERIOD as MAX_RATE_PERIOD
 from privalytics.domain.validation import (
     DEFAULT_MAX_AGE,
     FUTURE_SKEW,
@@ -22,8 +24,6 @@ from privalytics.domain.validation import (
     MAX_PROP_KEY,
     MAX_PROP_VALUE,
     MAX_PROPS,
-    MAX_RATE_EVENTS,
-    MAX_RATE_PERIOD,
     MAX_TARGET,
     MAX_USER_AGENT,
     clean_event,
