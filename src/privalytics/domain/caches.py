@@ -1,0 +1,162 @@
+"""What one process remembers: the current salt, credential checks, project settings.
+
+Each cache is bounded in size and in time (``ttl``), so that a change made by another
+process (a revoked token, a new rate limit) is seen within ``ttl`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from privalytics.domain import tokens as credentials
+from privalytics.domain.errors import Unauthenticated
+from privalytics.domain.hashing import SALT_BYTES, window_of
+from privalytics.domain.models import Project
+from privalytics.domain.ports import Clock, SaltStore, SecretHasher, TokenStore
+from privalytics.domain.verification import VerificationCache
+
+
+def _seconds(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+class Salts:
+    """The salt of the current window, created once across processes, old ones deleted."""
+
+    def __init__(self, store: SaltStore, rotation: timedelta) -> None:
+        self._store = store
+        self._rotation = rotation
+        self._current: tuple[int, bytes] | None = None
+        self._lock = asyncio.Lock()
+
+    async def current(self, now: datetime) -> bytes:
+        window = window_of(now, self._rotation)
+        cached = self._current
+        if cached is not None and cached[0] == window:
+            return cached[1]
+        async with self._lock:
+            cached = self._current
+            if cached is not None and cached[0] == window:
+                return cached[1]
+            salt = await self._store.get_or_create(window, secrets.token_bytes(SALT_BYTES))
+            await self._store.delete_before(window)
+            self._current = (window, salt)
+            return salt
+
+
+class Credentials:
+    """Checks credentials against their bcrypt hashes, remembering outcomes (see
+    :mod:`privalytics.domain.verification`) and checking each one once when many
+    requests bring the same new credential at the same moment."""
+
+    def __init__(self, hasher: SecretHasher, clock: Clock, ttl: float) -> None:
+        self._hasher = hasher
+        self._clock = clock
+        self._cache = VerificationCache(ttl=ttl)
+        self._inflight: dict[bytes, asyncio.Future[str | None]] = {}
+        # Bumped by every forget(): a check that was under way when a credential was revoked
+        # must not put it back into the cache.
+        self._epoch = 0
+
+    async def check(
+        self, text: str, prefix: str, load: Callable[[str], Awaitable[tuple[str, bytes] | None]]
+    ) -> str:
+        """The owner of the credential ``text``; ``load(id)`` gives (owner, hash) of a live one."""
+        credential = credentials.parse(text, prefix)
+        if credential is None:
+            raise Unauthenticated("the credential is malformed")
+        digest = self._cache.digest(text)
+        now = _seconds(self._clock.now())
+        known = self._cache.lookup(credential.id, digest, now)
+        if known is False:
+            raise Unauthenticated("the credential is unknown or revoked")
+        if isinstance(known, str):
+            return known
+        pending = self._inflight.get(digest)
+        if pending is None:
+            # The check runs in a task of its own: when the request that started it is
+            # cancelled (its client went away), the others waiting on it still get the answer.
+            pending = asyncio.ensure_future(self._verify_and_remember(credential, digest, load))
+            self._inflight[digest] = pending
+            pending.add_done_callback(lambda done: self._settle(digest, done))
+        owner = await asyncio.shield(pending)
+        if owner is None:
+            raise Unauthenticated("the credential is unknown or revoked")
+        return owner
+
+    def _settle(self, digest: bytes, done: asyncio.Future[str | None]) -> None:
+        del self._inflight[digest]
+        if not done.cancelled():
+            # Retrieved here so that a failure nobody awaited any more is not reported as lost;
+            # every caller still awaiting gets it raised.
+            done.exception()
+
+    async def _verify_and_remember(
+        self,
+        credential: credentials.Credential,
+        digest: bytes,
+        load: Callable[[str], Awaitable[tuple[str, bytes] | None]],
+    ) -> str | None:
+        epoch = self._epoch
+        owner = await self._verify(credential, load)
+        now = _seconds(self._clock.now())
+        if owner is None:
+            self._cache.remember_refused(digest, now)
+        elif epoch == self._epoch:
+            self._cache.remember_verified(credential.id, digest, owner, now)
+        return owner
+
+    async def _verify(
+        self,
+        credential: credentials.Credential,
+        load: Callable[[str], Awaitable[tuple[str, bytes] | None]],
+    ) -> str | None:
+        found = await load(credential.id)
+        if found is None:
+            return None
+        owner, hashed = found
+        return owner if await self._hasher.verify(credential.secret, hashed) else None
+
+    def forget(self, cred_id: str) -> None:
+        self._epoch += 1
+        self._cache.forget(cred_id)
+
+
+class ProjectCache:
+    """Projects by id, as the ingestion path needs them on every request."""
+
+    def __init__(self, store: TokenStore, clock: Clock, ttl: float) -> None:
+        self._store = store
+        self._clock = clock
+        self._ttl = ttl
+        self._entries: dict[str, tuple[Project, float]] = {}
+
+    async def get(self, project_id: str) -> Project | None:
+        now = _seconds(self._clock.now())
+        entry = self._entries.get(project_id)
+        if entry is not None and entry[1] > now:
+            return entry[0]
+        project = await self._store.get_project(project_id)
+        if project is None:
+            self._entries.pop(project_id, None)
+        else:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[project_id] = (project, now + self._ttl)
+        return project
+
+    def forget(self, project_id: str) -> None:
+        self._entries.pop(project_id, None)
+
+
+@dataclass(kw_only=True)
+class Privacy:
+    """Shared by the use cases of one process: caches that must agree with each other."""
+
+    credentials: Credentials
+    admin_keys: Credentials
+    projects: ProjectCache
