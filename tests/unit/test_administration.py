@@ -33,8 +33,8 @@ from privalytics.domain.models import (
 )
 from privalytics.domain.services import (
     DEFAULT_RATE_LIMIT,
+    ProjectCache,
     Services,
-    _ProjectCache,
     build_services,
 )
 from privalytics.testing import ManualClock, PlaintextSecretHasher
@@ -407,7 +407,7 @@ class CountingProjectStore(InMemoryTokenStore):
 
 async def test_the_project_cache_stays_bounded(clock: ManualClock) -> None:
     store = CountingProjectStore(clock)
-    cache = _ProjectCache(store, clock, ttl=60)
+    cache = ProjectCache(store, clock, ttl=60)
     for n in range(10_002):
         await cache.get(f"p{n}")
     assert store.reads == 10_002
