@@ -5,11 +5,6 @@ in subprocesses, on a SQLite file and on the PostgreSQL server, spoken to over H
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,81 +13,13 @@ import httpx
 import pytest
 
 from tests.conftest import REDIS_URL, require_server
+from tests.servers import Server, cli, cli_json
 
 pytestmark = pytest.mark.slow
 
 # Distinctive values that must never be written anywhere.
 VISITOR_IPS = ["203.0.113.77", "198.51.100.203", "2001:db8::beef"]
 AGENTS = ["PrivacyProbe/1.0 (ua-canary-7f3a)", "PrivacyProbe/2.0 (ua-canary-91c2)"]
-CLI = [sys.executable, "-m", "privalytics.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _env(database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVALYTICS_")}
-    env["PRIVALYTICS_DATABASE_URL"] = database_url
-    env.update(extra)
-    return env
-
-
-def cli(database_url: str, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args],
-        env=_env(database_url, **extra),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def cli_json(database_url: str, *args: str) -> Any:
-    done = cli(database_url, *args, "--json")
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
-class Server:
-    def __init__(self, database_url: str, log: Path, *args: str, **extra: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self._out = log.open("w")
-        self.process = subprocess.Popen(
-            [*CLI, "serve", "--port", str(self.port), *args],
-            env=_env(database_url, **extra),
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited: {self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"server did not become ready: {self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._out.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
