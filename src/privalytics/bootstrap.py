@@ -11,7 +11,14 @@ from privalytics.adapters.bcrypt import BcryptSecretHasher
 from privalytics.adapters.clock import SystemClock
 from privalytics.config import Settings, load_settings
 from privalytics.domain.errors import ConfigError
-from privalytics.domain.ports import Clock, EventStore, RateLimiter, SaltStore, TokenStore
+from privalytics.domain.ports import (
+    Clock,
+    EventStore,
+    RateLimiter,
+    SaltStore,
+    TokenStore,
+    UserStore,
+)
 from privalytics.domain.services import IngestSettings, Services, build_services
 
 if TYPE_CHECKING:
@@ -27,6 +34,7 @@ class _Storage:
     salts: SaltStore
     ping: Closer
     closers: tuple[Closer, ...]
+    users: UserStore
 
 
 def _memory_storage(url: str) -> _Storage:
@@ -34,6 +42,7 @@ def _memory_storage(url: str) -> _Storage:
         InMemoryEventStore,
         InMemorySaltStore,
         InMemoryTokenStore,
+        InMemoryUserStore,
     )
 
     events = InMemoryEventStore()
@@ -43,6 +52,7 @@ def _memory_storage(url: str) -> _Storage:
         salts=InMemorySaltStore(),
         ping=events.ping,
         closers=(),
+        users=InMemoryUserStore(),
     )
 
 
@@ -58,6 +68,7 @@ def _sql_storage(url: str) -> _Storage:
         salts=stores.salts,
         ping=stores.events.ping,
         closers=(events.aclose, stores.dispose),
+        users=stores.users,
     )
 
 
@@ -147,6 +158,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         ),
         health_checks=(storage.ping,),
         closers=(*storage.closers, *limiter_closers),
+        users=storage.users,
     )
 
 

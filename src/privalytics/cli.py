@@ -18,6 +18,7 @@ import msgspec
 
 from privalytics import bootstrap
 from privalytics.config import Settings, load_settings
+from privalytics.domain.accounts import Accounts
 from privalytics.domain.errors import (
     ConfigError,
     InvalidInput,
@@ -400,6 +401,66 @@ def key_create(ctx: click.Context, as_json: bool) -> None:
         _echo_json({"key": text})
     else:
         click.echo(f"Admin API key (shown only once, store it now):\n  {text}")
+
+
+@admin.group("user")
+def user() -> None:
+    """Dashboard users (sign in at /dashboard)."""
+
+
+def _accounts(services: Services) -> Accounts:
+    if services.accounts is None:  # pragma: no cover (bootstrap always gives a user store)
+        raise click.ClickException("this storage keeps no dashboard users")
+    return services.accounts
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_context
+def user_create(ctx: click.Context, username: str, password_stdin: bool) -> None:
+    """Create a dashboard user; the password is read from a prompt (or standard input)."""
+    password = _read_password(password_stdin)
+    _run(_with_services(_settings(ctx), lambda s: _accounts(s).create_user(username, password)))
+    click.echo(f"created user {username}")
+
+
+@user.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_context
+def user_password(ctx: click.Context, username: str, password_stdin: bool) -> None:
+    """Set a dashboard user's password."""
+    password = _read_password(password_stdin)
+    _run(_with_services(_settings(ctx), lambda s: _accounts(s).set_password(username, password)))
+    click.echo(f"changed the password of {username}")
+
+
+@user.command("list")
+@click.pass_context
+def user_list(ctx: click.Context) -> None:
+    """List dashboard users."""
+    users = _run(_with_services(_settings(ctx), lambda s: _accounts(s).list_users()))
+    if not users:
+        click.echo("no users yet: privalytics admin user create NAME")
+    for item in users:
+        click.echo(f"{item.username}  created {item.created_at:%Y-%m-%d %H:%M}")
+
+
+@user.command("delete")
+@click.argument("username")
+@click.pass_context
+def user_delete(ctx: click.Context, username: str) -> None:
+    """Delete a dashboard user."""
+    _run(_with_services(_settings(ctx), lambda s: _accounts(s).delete_user(username)))
+    click.echo(f"deleted user {username}")
 
 
 @main.command()

@@ -9,6 +9,7 @@ from privalytics.adapters.memory import (
     InMemoryRateLimiter,
     InMemorySaltStore,
     InMemoryTokenStore,
+    InMemoryUserStore,
 )
 from privalytics.domain.services import IngestSettings, Services, build_services
 
@@ -52,4 +53,5 @@ def make_services(
         hasher=PlaintextSecretHasher(),
         clock=clock,
         settings=settings,
+        users=InMemoryUserStore(),
     )

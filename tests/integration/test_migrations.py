@@ -17,8 +17,8 @@ from privalytics.domain.errors import ConfigError, StorageUnavailable
 from privalytics.domain.models import Action, Event
 from tests.integration.conftest import UNREACHABLE_POSTGRES_URL, assert_discreet, sqlite_url
 
-HEAD = "0001"
-TABLES = {"projects", "tokens", "admin_keys", "salts", "events"}
+HEAD = "0002"
+TABLES = {"projects", "tokens", "admin_keys", "salts", "events", "users"}
 
 
 def _tables(connection: Connection) -> set[str]:

@@ -20,6 +20,7 @@ from privalytics.domain.models import (
     RateDecision,
     TimeRange,
     TokenRecord,
+    User,
 )
 from privalytics.domain.ports import Clock
 from privalytics.domain.ratelimit import Policy, decide
@@ -175,3 +176,32 @@ class InMemoryRateLimiter:
 
     async def reset(self, key: str) -> None:
         self._tats.pop(key, None)
+
+
+class InMemoryUserStore:
+    def __init__(self) -> None:
+        self.users: dict[str, User] = {}
+
+    async def add_user(self, user: User) -> bool:
+        if user.username in self.users:
+            return False
+        self.users[user.username] = user
+        return True
+
+    async def get_user(self, username: str) -> User | None:
+        return self.users.get(username)
+
+    async def set_password(self, username: str, password_hash: bytes) -> bool:
+        user = self.users.get(username)
+        if user is None:
+            return False
+        self.users[username] = User(
+            username=username, password_hash=password_hash, created_at=user.created_at
+        )
+        return True
+
+    async def list_users(self) -> list[User]:
+        return [self.users[name] for name in sorted(self.users)]
+
+    async def delete_user(self, username: str) -> bool:
+        return self.users.pop(username, None) is not None

@@ -169,3 +169,11 @@ class RateDecision(msgspec.Struct, frozen=True, kw_only=True):
     reset_after: float
     # Seconds to wait before this request could pass; 0 when allowed.
     retry_after: float
+
+
+class User(msgspec.Struct, frozen=True, kw_only=True):
+    """A dashboard user: a name and a bcrypt hash of the password, never the password."""
+
+    username: str
+    password_hash: bytes
+    created_at: datetime

@@ -20,6 +20,7 @@ from privalytics.domain.models import (
     RateDecision,
     TimeRange,
     TokenRecord,
+    User,
 )
 from privalytics.domain.ratelimit import Policy
 
@@ -128,3 +129,23 @@ class SecretHasher(Protocol):
     async def hash(self, secret: bytes) -> bytes: ...
 
     async def verify(self, secret: bytes, hashed: bytes) -> bool: ...
+
+
+class UserStore(Protocol):
+    """Dashboard users, by username."""
+
+    async def add_user(self, user: User) -> bool:
+        """Store a new user; False (and nothing stored) when the username is taken."""
+        ...
+
+    async def get_user(self, username: str) -> User | None: ...
+
+    async def set_password(self, username: str, password_hash: bytes) -> bool:
+        """Replace the user's password hash; False when there is no such user."""
+        ...
+
+    async def list_users(self) -> list[User]:
+        """All users, by username."""
+        ...
+
+    async def delete_user(self, username: str) -> bool: ...

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from privalytics.domain import tokens as credentials
+from privalytics.domain.accounts import Accounts
 from privalytics.domain.caches import Credentials, Privacy, ProjectCache, Salts
 from privalytics.domain.errors import (
     InvalidInput,
@@ -41,6 +42,7 @@ from privalytics.domain.ports import (
     SaltStore,
     SecretHasher,
     TokenStore,
+    UserStore,
 )
 from privalytics.domain.ratelimit import Policy
 from privalytics.domain.validation import (
@@ -410,6 +412,8 @@ class Services:
     reporting: Reporting
     health_checks: tuple[Callable[[], Awaitable[None]], ...] = ()
     closers: tuple[Callable[[], Awaitable[None]], ...] = field(default=())
+    # Dashboard users; None when no user store was given (no dashboard sign-in).
+    accounts: Accounts | None = None
 
     async def health(self) -> None:
         """Return when every backend answers; raise StorageUnavailable otherwise."""
@@ -432,6 +436,7 @@ def build_services(
     settings: IngestSettings | None = None,
     health_checks: tuple[Callable[[], Awaitable[None]], ...] = (),
     closers: tuple[Callable[[], Awaitable[None]], ...] = (),
+    users: UserStore | None = None,
 ) -> Services:
     """Wire the use cases over the given ports."""
     settings = settings or IngestSettings()
@@ -461,4 +466,9 @@ def build_services(
         reporting=Reporting(events=events, tokens=tokens, clock=clock),
         health_checks=health_checks or (events.ping,),
         closers=closers,
+        accounts=(
+            None
+            if users is None
+            else Accounts(users=users, hasher=hasher, limiter=limiter, clock=clock)
+        ),
     )

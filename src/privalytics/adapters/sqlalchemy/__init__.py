@@ -13,12 +13,14 @@ from privalytics.adapters.sqlalchemy.stores import (
     SqlAlchemySaltStore,
     SqlAlchemyTokenStore,
 )
+from privalytics.adapters.sqlalchemy.users import SqlAlchemyUserStore
 
 __all__ = [
     "ACCEPTED_URLS",
     "SqlAlchemyEventStore",
     "SqlAlchemySaltStore",
     "SqlAlchemyTokenStore",
+    "SqlAlchemyUserStore",
     "SqlStores",
     "create_engine",
     "current_revision",
@@ -29,12 +31,13 @@ __all__ = [
 
 @dataclass(frozen=True, kw_only=True)
 class SqlStores:
-    """The three SQL stores over one engine; ``dispose()`` closes its connections."""
+    """The SQL stores over one engine; ``dispose()`` closes its connections."""
 
     engine: AsyncEngine
     events: SqlAlchemyEventStore
     tokens: SqlAlchemyTokenStore
     salts: SqlAlchemySaltStore
+    users: SqlAlchemyUserStore
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -51,4 +54,5 @@ def open_stores(url: str) -> SqlStores:
         events=SqlAlchemyEventStore(engine),
         tokens=SqlAlchemyTokenStore(engine),
         salts=SqlAlchemySaltStore(engine),
+        users=SqlAlchemyUserStore(engine),
     )

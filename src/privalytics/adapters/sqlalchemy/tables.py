@@ -131,3 +131,11 @@ events = Table(
     Index("ix_events_project_id_ts", "project_id", "ts"),
     Index("ix_events_project_id_path_ts", "project_id", "path", "ts"),
 )
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)

@@ -1,0 +1,96 @@
+"""Dashboard users: creation rules, password checks, sign-in throttling."""
+
+from __future__ import annotations
+
+import pytest
+
+from privalytics.domain.accounts import Accounts
+from privalytics.domain.errors import InvalidInput, NotFound, RateLimited, Unauthenticated
+from privalytics.domain.services import Services
+from privalytics.testing import ManualClock
+
+
+@pytest.fixture
+def accounts(services: Services) -> Accounts:
+    assert services.accounts is not None
+    return services.accounts
+
+
+async def test_a_user_signs_in_with_the_password_given_at_creation(accounts: Accounts) -> None:
+    created = await accounts.create_user("alice", "correct horse")
+    assert created.password_hash != b"correct horse"
+    signed_in = await accounts.authenticate("alice", "correct horse", client="192.0.2.1")
+    assert signed_in == created
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("alice", "wrong password"), ("nobody", "correct horse"), ("<script>", "x" * 9)],
+)
+async def test_a_wrong_name_or_password_is_refused_alike(
+    accounts: Accounts, username: str, password: str
+) -> None:
+    await accounts.create_user("alice", "correct horse")
+    with pytest.raises(Unauthenticated, match=r"^wrong username or password$"):
+        await accounts.authenticate(username, password, client="192.0.2.1")
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "field"),
+    [
+        ("", "long enough", "username"),
+        ("-alice", "long enough", "username"),
+        ("a" * 65, "long enough", "username"),
+        ("al ice", "long enough", "username"),
+        ("alice", "short", "password"),
+        ("alice", "é" * 37, "password"),
+    ],
+)
+async def test_bad_usernames_and_passwords_are_refused_naming_the_field(
+    accounts: Accounts, username: str, password: str, field: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        await accounts.create_user(username, password)
+    assert caught.value.field == field
+
+
+async def test_a_taken_username_is_refused(accounts: Accounts) -> None:
+    await accounts.create_user("alice", "correct horse")
+    with pytest.raises(InvalidInput, match="exists already"):
+        await accounts.create_user("alice", "another one")
+
+
+async def test_passwords_change_and_users_are_deleted(accounts: Accounts) -> None:
+    await accounts.create_user("alice", "correct horse")
+    await accounts.set_password("alice", "battery staple")
+    await accounts.authenticate("alice", "battery staple", client="c")
+    with pytest.raises(NotFound):
+        await accounts.set_password("bob", "battery staple")
+    await accounts.delete_user("alice")
+    assert await accounts.list_users() == []
+    with pytest.raises(NotFound):
+        await accounts.delete_user("alice")
+
+
+async def test_guessing_one_users_password_is_throttled_even_with_the_right_one(
+    accounts: Accounts, clock: ManualClock
+) -> None:
+    await accounts.create_user("alice", "correct horse")
+    for n in range(10):
+        with pytest.raises(Unauthenticated):
+            await accounts.authenticate("alice", f"guess {n}", client=f"198.51.100.{n}")
+    with pytest.raises(RateLimited) as caught:
+        await accounts.authenticate("alice", "correct horse", client="192.0.2.200")
+    assert caught.value.retry_after > 0
+    clock.advance(minutes=1)
+    assert (await accounts.authenticate("alice", "correct horse", client="192.0.2.200")).username
+
+
+async def test_one_client_guessing_many_users_is_throttled(accounts: Accounts) -> None:
+    for n in range(30):
+        with pytest.raises(Unauthenticated):
+            await accounts.authenticate(f"user{n}", "guess guess", client="203.0.113.9")
+    with pytest.raises(RateLimited):
+        await accounts.authenticate("user99", "guess guess", client="203.0.113.9")
+    with pytest.raises(Unauthenticated):
+        await accounts.authenticate("user99", "guess guess", client="203.0.113.10")
