@@ -74,6 +74,9 @@ def refused(event: IncomingEvent, field: str) -> InvalidInput:
         ("http://example.com", "/"),
         ("https://example.com?q=1", "/"),
         ("https://user:pw@example.com:8443/x", "/x"),
+        # URL schemes are case-insensitive.
+        ("HTTPS://Example.com/Docs?x=1", "/Docs"),
+        ("Http://example.com", "/"),
     ],
 )
 def test_paths_are_reduced_to_the_path_alone(raw: str, path: str) -> None:

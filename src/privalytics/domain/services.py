@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import msgspec
+
 from privalytics.domain import tokens as credentials
 from privalytics.domain.accounts import Accounts
 from privalytics.domain.caches import Credentials, Privacy, ProjectCache, Salts
@@ -34,9 +36,11 @@ from privalytics.domain.models import (
     TimeRange,
     TokenInfo,
     TokenRecord,
+    Totals,
 )
 from privalytics.domain.ports import (
     Clock,
+    EventQueries,
     EventStore,
     RateLimiter,
     SaltStore,
@@ -45,6 +49,8 @@ from privalytics.domain.ports import (
     UserStore,
 )
 from privalytics.domain.ratelimit import Policy
+from privalytics.domain.reports import breakdowns, previous_range
+from privalytics.domain.sites import SiteDirectory
 from privalytics.domain.validation import (
     MAX_BATCH,
     clean_event,
@@ -90,6 +96,7 @@ class Ingestion:
         self._settings = settings
         self._privacy = privacy
         self._salts = Salts(salts, settings.salt_rotation)
+        self._sites = SiteDirectory(tokens, clock, settings.cache_ttl)
 
     async def _load_token(self, token_id: str) -> tuple[str, bytes] | None:
         record = await self._tokens.get_token(token_id)
@@ -116,6 +123,43 @@ class Ingestion:
         if len(incoming) > MAX_BATCH:
             raise InvalidInput(f"at most {MAX_BATCH} events per batch", field="events")
         project = await self.authenticate(token)
+        return await self._record(project, f"token:{token.split('_', 2)[1]}", incoming, client)
+
+    async def record_for_domain(
+        self, domain: str, incoming: Sequence[IncomingEvent], client: ClientInfo
+    ) -> int:
+        """Store ``incoming`` for the project whose allowed origins have ``domain`` as
+        their host (Plausible's way of naming a site)."""
+        project = await self._sites.by_domain(domain)
+        if project is None:
+            raise NotFound("no project lists an origin with this domain")
+        return await self._record(project, f"site:{project.id}", incoming, client)
+
+    async def record_for_site(
+        self, project_id: str, incoming: Sequence[IncomingEvent], client: ClientInfo
+    ) -> int:
+        """Store ``incoming`` for the project ``project_id`` when it lists its site's
+        origins (Umami's way of naming a site); a project without origins is not found."""
+        project = await self._privacy.projects.get(project_id)
+        if project is None or not project.allowed_origins:
+            raise NotFound("no project with this id lists its site's origins")
+        return await self._record(project, f"site:{project.id}", incoming, client)
+
+    async def may_preflight(self, origin: str) -> bool:
+        """Whether a browser at ``origin`` may be told it can send (CORS preflight)."""
+        return await self._sites.may_preflight(origin)
+
+    async def _record(
+        self,
+        project: Project,
+        rate_key: str,
+        incoming: Sequence[IncomingEvent],
+        client: ClientInfo,
+    ) -> int:
+        if not incoming:
+            raise InvalidInput("at least one event is needed", field="events")
+        if len(incoming) > MAX_BATCH:
+            raise InvalidInput(f"at most {MAX_BATCH} events per batch", field="events")
         if (
             client.origin is not None
             and project.allowed_origins
@@ -130,9 +174,8 @@ class Ingestion:
             cleaned = [
                 clean_event(event, now, max_age, index) for index, event in enumerate(incoming)
             ]
-        token_id = token.split("_", 2)[1]
         decision = await self._limiter.acquire(
-            f"token:{token_id}", Policy.from_rate_limit(project.rate_limit), len(cleaned)
+            rate_key, Policy.from_rate_limit(project.rate_limit), len(cleaned)
         )
         if not decision.allowed:
             message = (
@@ -346,10 +389,18 @@ def _floor_hour(moment: datetime) -> datetime:
 class Reporting:
     """Read the numbers."""
 
-    def __init__(self, *, events: EventStore, tokens: TokenStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        events: EventStore,
+        tokens: TokenStore,
+        clock: Clock,
+        queries: EventQueries | None = None,
+    ) -> None:
         self._events = events
         self._tokens = tokens
         self._clock = clock
+        self._queries = queries
 
     def span(
         self,
@@ -364,7 +415,7 @@ class Reporting:
             if period is not None:
                 raise InvalidInput("give either period or from/to, not both", field="period")
             if start is None:
-                raise InvalidInput("from is needed with to", field="from")
+                raise InvalidInput("is needed when to is given", field="from")
             start = _utc(start)
             end = now if end is None else _utc(end)
             if end <= start:
@@ -389,6 +440,17 @@ class Reporting:
             by_hour.get(hour, Bucket(start=hour, visits=0, unique_visitors=0))
             for hour in (recent_span.start + n * HOUR for n in range(24))
         ]
+        before = previous_range(span)
+        previous = Totals(
+            range=before,
+            visits=(await self._events.count_by_action(project_id, before)).get(Action.VISIT, 0),
+            unique_visitors=await self._events.unique_visitors(project_id, before),
+        )
+        extra = (
+            None
+            if self._queries is None
+            else await breakdowns(self._queries, project_id, span, top)
+        )
         return Stats(
             range=span,
             visits=actions[Action.VISIT],
@@ -396,6 +458,8 @@ class Reporting:
             top_pages=await self._events.top_pages(project_id, span, top),
             actions=actions,
             recent=recent,
+            previous=previous,
+            **({} if extra is None else msgspec.structs.asdict(extra)),
         )
 
 
@@ -437,6 +501,7 @@ def build_services(
     health_checks: tuple[Callable[[], Awaitable[None]], ...] = (),
     closers: tuple[Callable[[], Awaitable[None]], ...] = (),
     users: UserStore | None = None,
+    queries: EventQueries | None = None,
 ) -> Services:
     """Wire the use cases over the given ports."""
     settings = settings or IngestSettings()
@@ -463,7 +528,7 @@ def build_services(
             clock=clock,
             privacy=privacy,
         ),
-        reporting=Reporting(events=events, tokens=tokens, clock=clock),
+        reporting=Reporting(events=events, tokens=tokens, clock=clock, queries=queries),
         health_checks=health_checks or (events.ping,),
         closers=closers,
         accounts=(

@@ -48,7 +48,7 @@ def _text(value: str, field: str, limit: int, index: int | None) -> str:
 def reduce_path(raw: str, index: int | None = None) -> str:
     """A path without query or fragment; a full URL is reduced to its path."""
     _text(raw, "path", MAX_PATH, index)
-    if raw.startswith(("http://", "https://")):
+    if raw[:8].lower().startswith(("http://", "https://")):
         try:
             path = urlsplit(raw).path
         except ValueError:
