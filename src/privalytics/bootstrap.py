@@ -13,6 +13,7 @@ from privalytics.config import Settings, load_settings
 from privalytics.domain.errors import ConfigError
 from privalytics.domain.ports import (
     Clock,
+    EventQueries,
     EventStore,
     RateLimiter,
     SaltStore,
@@ -35,10 +36,12 @@ class _Storage:
     ping: Closer
     closers: tuple[Closer, ...]
     users: UserStore
+    queries: EventQueries
 
 
 def _memory_storage(url: str) -> _Storage:
     from privalytics.adapters.memory import (
+        InMemoryEventQueries,
         InMemoryEventStore,
         InMemorySaltStore,
         InMemoryTokenStore,
@@ -53,12 +56,14 @@ def _memory_storage(url: str) -> _Storage:
         ping=events.ping,
         closers=(),
         users=InMemoryUserStore(),
+        queries=InMemoryEventQueries(events),
     )
 
 
 def _sql_storage(url: str) -> _Storage:
     from privalytics.adapters.groupcommit import GroupCommitEventStore
     from privalytics.adapters.sqlalchemy import open_stores
+    from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
 
     stores = open_stores(url)
     events = GroupCommitEventStore(stores.events)
@@ -69,6 +74,7 @@ def _sql_storage(url: str) -> _Storage:
         ping=stores.events.ping,
         closers=(events.aclose, stores.dispose),
         users=stores.users,
+        queries=SqlAlchemyEventQueries(stores.engine),
     )
 
 
@@ -159,6 +165,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         health_checks=(storage.ping,),
         closers=(*storage.closers, *limiter_closers),
         users=storage.users,
+        queries=storage.queries,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from privalytics.adapters.memory import (
+    InMemoryEventQueries,
     InMemoryEventStore,
     InMemoryRateLimiter,
     InMemorySaltStore,
@@ -45,8 +46,9 @@ def make_services(
 ) -> Services:
     """Services on the in-memory adapters, a manual clock and the plaintext hasher."""
     clock = clock or ManualClock()
+    events = InMemoryEventStore()
     return build_services(
-        events=InMemoryEventStore(),
+        events=events,
         tokens=InMemoryTokenStore(),
         salts=InMemorySaltStore(),
         limiter=InMemoryRateLimiter(clock),
@@ -54,4 +56,5 @@ def make_services(
         clock=clock,
         settings=settings,
         users=InMemoryUserStore(),
+        queries=InMemoryEventQueries(events),
     )

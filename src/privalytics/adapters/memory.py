@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from privalytics.domain.models import (
     Action,
@@ -17,6 +17,7 @@ from privalytics.domain.models import (
     Event,
     PageStats,
     Project,
+    Ranked,
     RateDecision,
     TimeRange,
     TokenRecord,
@@ -205,3 +206,54 @@ class InMemoryUserStore:
 
     async def delete_user(self, username: str) -> bool:
         return self.users.pop(username, None) is not None
+
+
+def _ranked(counts: dict[str, int], limit: int) -> list[Ranked]:
+    ranked = sorted(counts, key=lambda name: (-counts[name], name))[:limit]
+    return [Ranked(name=name, count=counts[name]) for name in ranked]
+
+
+class InMemoryEventQueries:
+    """The dashboard's breakdowns over an InMemoryEventStore's events."""
+
+    def __init__(self, store: InMemoryEventStore) -> None:
+        self._store = store
+
+    async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
+        counts: dict[str, int] = defaultdict(int)
+        for event in self._store.events:
+            if event.action is Action.VISIT and event.referrer and _in(event, project_id, span):
+                counts[event.referrer] += 1
+        return _ranked(counts, limit)
+
+    async def top_targets(
+        self, project_id: str, span: TimeRange, action: Action, limit: int
+    ) -> list[Ranked]:
+        counts: dict[str, int] = defaultdict(int)
+        for event in self._store.events:
+            if event.action is action and event.target and _in(event, project_id, span):
+                counts[event.target] += 1
+        return _ranked(counts, limit)
+
+    async def average_value(self, project_id: str, span: TimeRange, action: Action) -> float | None:
+        values = [
+            e.value
+            for e in self._store.events
+            if e.action is action and e.value is not None and _in(e, project_id, span)
+        ]
+        return sum(values) / len(values) if values else None
+
+    async def series(
+        self, project_id: str, span: TimeRange, origin: datetime, step: timedelta
+    ) -> list[Bucket]:
+        visits: dict[datetime, int] = defaultdict(int)
+        visitors: dict[datetime, set[str]] = defaultdict(set)
+        for event in self._store.events:
+            if event.action is Action.VISIT and _in(event, project_id, span):
+                start = origin + (event.timestamp - origin) // step * step
+                visits[start] += 1
+                visitors[start].add(event.visitor_hash)
+        return [
+            Bucket(start=s, visits=visits[s], unique_visitors=len(visitors[s]))
+            for s in sorted(visits)
+        ]

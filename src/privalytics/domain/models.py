@@ -150,6 +150,21 @@ class Bucket(msgspec.Struct, frozen=True, kw_only=True):
     unique_visitors: int
 
 
+class Ranked(msgspec.Struct, frozen=True, kw_only=True):
+    """One row of a top list: a referrer, a click target, a download, a share network."""
+
+    name: str
+    count: int
+
+
+class Totals(msgspec.Struct, frozen=True, kw_only=True):
+    """The headline numbers of a range: the previous period's, for comparison."""
+
+    range: TimeRange
+    visits: int
+    unique_visitors: int
+
+
 class Stats(msgspec.Struct, frozen=True, kw_only=True):
     range: TimeRange
     visits: int
@@ -157,6 +172,17 @@ class Stats(msgspec.Struct, frozen=True, kw_only=True):
     top_pages: list[PageStats]
     actions: dict[Action, int]
     recent: list[Bucket]
+    top_referrers: list[Ranked] = msgspec.field(default_factory=list)
+    # Top targets of clicks, downloads and shares (share: the network).
+    top_targets: dict[Action, list[Ranked]] = msgspec.field(default_factory=dict)
+    # Mean ``value`` of scroll events (percent of the page), None without any.
+    average_scroll_depth: float | None = None
+    # "hour" for ranges up to 48 hours, "day" beyond.
+    series_step: str = "hour"
+    # Every step of the range, oldest first, zeros included; visits and their visitors.
+    series: list[Bucket] = msgspec.field(default_factory=list)
+    # The range of the same length just before this one.
+    previous: Totals | None = None
 
 
 class RateDecision(msgspec.Struct, frozen=True, kw_only=True):

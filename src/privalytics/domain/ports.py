@@ -7,7 +7,7 @@ cannot be reached, and writes all or nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from privalytics.domain.models import (
@@ -17,6 +17,7 @@ from privalytics.domain.models import (
     Event,
     PageStats,
     Project,
+    Ranked,
     RateDecision,
     TimeRange,
     TokenRecord,
@@ -149,3 +150,30 @@ class UserStore(Protocol):
         ...
 
     async def delete_user(self, username: str) -> bool: ...
+
+
+class EventQueries(Protocol):
+    """The dashboard's breakdowns of stored events: a read side of its own, so that the
+    write path (EventStore and its group commit) stays as it is."""
+
+    async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
+        """Referrers of visits by count (then text, ascending); visits without one left out."""
+        ...
+
+    async def top_targets(
+        self, project_id: str, span: TimeRange, action: Action, limit: int
+    ) -> list[Ranked]:
+        """Targets of ``action`` events by count (then text); events without one left out."""
+        ...
+
+    async def average_value(self, project_id: str, span: TimeRange, action: Action) -> float | None:
+        """The mean ``value`` of ``action`` events that have one; None when none has."""
+        ...
+
+    async def series(
+        self, project_id: str, span: TimeRange, origin: datetime, step: timedelta
+    ) -> list[Bucket]:
+        """Visits and distinct visitors of visits in ``span``, per step counted from
+        ``origin`` (at or before ``span.start``), for steps with at least one visit, in order.
+        """
+        ...

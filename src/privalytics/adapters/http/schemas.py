@@ -25,6 +25,7 @@ from privalytics.domain.models import (
     IssuedToken,
     PageStats,
     Project,
+    Ranked,
     Stats,
     TokenInfo,
 )
@@ -189,6 +190,27 @@ class HourOut(msgspec.Struct, frozen=True, kw_only=True):
         return cls(hour=bucket.start, visits=bucket.visits, unique_visitors=bucket.unique_visitors)
 
 
+class RankedOut(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    count: int
+
+    @classmethod
+    def list_of(cls, rows: list[Ranked]) -> list[RankedOut]:
+        return [cls(name=row.name, count=row.count) for row in rows]
+
+
+class BucketOut(msgspec.Struct, frozen=True, kw_only=True):
+    start: datetime
+    visits: int
+    unique_visitors: int
+
+
+class PreviousOut(msgspec.Struct, frozen=True, kw_only=True):
+    range: RangeOut
+    visits: int
+    unique_visitors: int
+
+
 class StatsOut(msgspec.Struct, frozen=True, kw_only=True):
     range: RangeOut
     visits: int
@@ -198,6 +220,19 @@ class StatsOut(msgspec.Struct, frozen=True, kw_only=True):
     actions: dict[str, int]
     # The last 24 hours, oldest first, one bucket per hour, the current one last.
     recent: list[HourOut]
+    # Referrers of visits, most frequent first.
+    top_referrers: list[RankedOut] = msgspec.field(default_factory=list)
+    # Top targets of "click", "download" and "share" (the network) events.
+    top_targets: dict[str, list[RankedOut]] = msgspec.field(default_factory=dict)
+    # Mean value of scroll events (percent of the page); null without any.
+    average_scroll_depth: float | None = None
+    # "hour" for ranges up to 48 hours, "day" beyond.
+    series_step: str = "hour"
+    # Every step overlapping the range, oldest first, zeros included: visits and their
+    # distinct visitors, counting only events inside the range.
+    series: list[BucketOut] = msgspec.field(default_factory=list)
+    # The range of the same length just before this one, for comparison.
+    previous: PreviousOut | None = None
 
     @classmethod
     def of(cls, stats: Stats) -> StatsOut:
@@ -208,4 +243,21 @@ class StatsOut(msgspec.Struct, frozen=True, kw_only=True):
             top_pages=[PageOut.of(page) for page in stats.top_pages],
             actions={action.value: stats.actions.get(action, 0) for action in Action},
             recent=[HourOut.of(bucket) for bucket in stats.recent],
+            top_referrers=RankedOut.list_of(stats.top_referrers),
+            top_targets={a.value: RankedOut.list_of(r) for a, r in stats.top_targets.items()},
+            average_scroll_depth=stats.average_scroll_depth,
+            series_step=stats.series_step,
+            series=[
+                BucketOut(start=b.start, visits=b.visits, unique_visitors=b.unique_visitors)
+                for b in stats.series
+            ],
+            previous=(
+                None
+                if stats.previous is None
+                else PreviousOut(
+                    range=RangeOut(start=stats.previous.range.start, end=stats.previous.range.end),
+                    visits=stats.previous.visits,
+                    unique_visitors=stats.previous.unique_visitors,
+                )
+            ),
         )

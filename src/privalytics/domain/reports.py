@@ -1,0 +1,77 @@
+"""The dashboard's breakdowns of a range: series, previous period, top lists, scroll depth.
+
+Pure arithmetic over the EventQueries port; :class:`~privalytics.domain.services.Reporting`
+puts the result into :class:`~privalytics.domain.models.Stats`, which the API and the
+dashboard both show, so their numbers cannot differ.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+
+from privalytics.domain.models import Action, Bucket, Ranked, TimeRange
+from privalytics.domain.ports import EventQueries
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+# Up to this length a range is drawn hour by hour, beyond it day by day.
+HOURLY_UP_TO = timedelta(hours=48)
+TARGET_ACTIONS = (Action.CLICK, Action.DOWNLOAD, Action.SHARE)
+
+
+class Breakdowns(msgspec.Struct, frozen=True, kw_only=True):
+    top_referrers: list[Ranked]
+    top_targets: dict[Action, list[Ranked]]
+    average_scroll_depth: float | None
+    series_step: str
+    series: list[Bucket]
+
+
+def step_of(span: TimeRange) -> tuple[str, timedelta]:
+    return ("hour", HOUR) if span.end - span.start <= HOURLY_UP_TO else ("day", DAY)
+
+
+def _floor(moment: datetime, step: timedelta) -> datetime:
+    moment = moment.astimezone(UTC)
+    if step == DAY:
+        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def previous_range(span: TimeRange) -> TimeRange:
+    """The range of the same length that ends where ``span`` starts."""
+    return TimeRange(start=span.start - (span.end - span.start), end=span.start)
+
+
+async def series(
+    queries: EventQueries, project_id: str, span: TimeRange
+) -> tuple[str, list[Bucket]]:
+    """Every step overlapping ``span``, zeros included; each counts only events in ``span``,
+    so the first and last steps may be partial and the steps add up to the range."""
+    name, step = step_of(span)
+    origin = _floor(span.start, step)
+    found = {b.start: b for b in await queries.series(project_id, span, origin, step)}
+    buckets: list[Bucket] = []
+    moment = origin
+    while moment < span.end:
+        buckets.append(found.get(moment, Bucket(start=moment, visits=0, unique_visitors=0)))
+        moment += step
+    return name, buckets
+
+
+async def breakdowns(
+    queries: EventQueries, project_id: str, span: TimeRange, top: int
+) -> Breakdowns:
+    step, buckets = await series(queries, project_id, span)
+    return Breakdowns(
+        top_referrers=await queries.top_referrers(project_id, span, top),
+        top_targets={
+            action: await queries.top_targets(project_id, span, action, top)
+            for action in TARGET_ACTIONS
+        },
+        average_scroll_depth=await queries.average_value(project_id, span, Action.SCROLL),
+        series_step=step,
+        series=buckets,
+    )

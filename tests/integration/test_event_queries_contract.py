@@ -1,0 +1,118 @@
+"""The EventQueries contract (the dashboard's breakdowns), over memory, SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from privalytics.adapters.memory import InMemoryEventQueries, InMemoryEventStore
+from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
+from privalytics.domain.models import Action, Bucket, Ranked, TimeRange
+from privalytics.domain.ports import EventQueries, EventStore
+from tests.integration.conftest import Backend
+from tests.integration.test_event_store_contract import event
+
+NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+DAY = TimeRange(start=NOON - timedelta(hours=12), end=NOON + timedelta(hours=12))
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def queries(backend: Backend) -> EventQueries:
+    if backend.sql is None:
+        assert isinstance(backend.events, InMemoryEventStore)
+        return InMemoryEventQueries(backend.events)
+    return SqlAlchemyEventQueries(backend.sql.engine)
+
+
+async def test_nothing_stored_means_empty_breakdowns(queries: EventQueries) -> None:
+    assert await queries.top_referrers("p1", DAY, 10) == []
+    assert await queries.top_targets("p1", DAY, Action.CLICK, 10) == []
+    assert await queries.average_value("p1", DAY, Action.SCROLL) is None
+    assert await queries.series("p1", DAY, DAY.start, HOUR) == []
+
+
+async def test_referrers_rank_visits_by_count_then_text(
+    event_store: EventStore, queries: EventQueries
+) -> None:
+    await event_store.add(
+        [
+            event(referrer="https://b.example/"),
+            event(referrer="https://b.example/"),
+            event(referrer="https://a.example/"),
+            event(referrer="https://Z.example/"),
+            event(),
+            event(action=Action.CLICK, referrer="https://c.example/", target="x"),
+            event(referrer="https://b.example/", project="p2"),
+            event(referrer="https://b.example/", at=DAY.end),
+        ]
+    )
+    assert await queries.top_referrers("p1", DAY, 10) == [
+        Ranked(name="https://b.example/", count=2),
+        Ranked(name="https://Z.example/", count=1),
+        Ranked(name="https://a.example/", count=1),
+    ]
+    assert len(await queries.top_referrers("p1", DAY, 1)) == 1
+
+
+async def test_targets_are_ranked_per_action(
+    event_store: EventStore, queries: EventQueries
+) -> None:
+    await event_store.add(
+        [
+            event(action=Action.CLICK, target="Sign up"),
+            event(action=Action.CLICK, target="Sign up"),
+            event(action=Action.CLICK, target="/pricing"),
+            event(action=Action.DOWNLOAD, target="/guide.pdf"),
+            event(action=Action.SHARE, target="mastodon"),
+            event(action=Action.CLICK),
+        ]
+    )
+    assert await queries.top_targets("p1", DAY, Action.CLICK, 10) == [
+        Ranked(name="Sign up", count=2),
+        Ranked(name="/pricing", count=1),
+    ]
+    assert await queries.top_targets("p1", DAY, Action.DOWNLOAD, 10) == [
+        Ranked(name="/guide.pdf", count=1)
+    ]
+    assert await queries.top_targets("p1", DAY, Action.SHARE, 10) == [
+        Ranked(name="mastodon", count=1)
+    ]
+
+
+async def test_average_value_counts_only_events_with_a_value(
+    event_store: EventStore, queries: EventQueries
+) -> None:
+    await event_store.add(
+        [
+            event(action=Action.SCROLL, value=25.0),
+            event(action=Action.SCROLL, value=100.0),
+            event(action=Action.SCROLL),
+            event(action=Action.SCROLL, value=0.0, project="p2"),
+        ]
+    )
+    assert await queries.average_value("p1", DAY, Action.SCROLL) == pytest.approx(62.5)
+
+
+@pytest.mark.parametrize("step", [HOUR, timedelta(days=1)])
+async def test_series_counts_visits_and_visitors_per_step_from_the_origin(
+    event_store: EventStore, queries: EventQueries, step: timedelta
+) -> None:
+    origin = datetime(2026, 3, 1, tzinfo=UTC)
+    span = TimeRange(start=origin + timedelta(minutes=30), end=origin + 3 * step)
+    await event_store.add(
+        [
+            event(at=origin + timedelta(minutes=10)),  # before the span
+            event(at=origin + timedelta(minutes=40), visitor="a"),
+            event(at=origin + timedelta(minutes=50), visitor="a"),
+            event(at=origin + 2 * step, visitor="b"),
+            event(at=origin + 2 * step + timedelta(minutes=1), visitor="c"),
+            event(at=origin + 2 * step, action=Action.CLICK, target="x"),
+        ]
+    )
+    assert await queries.series("p1", span, origin, step) == [
+        Bucket(start=origin, visits=2, unique_visitors=1),
+        Bucket(start=origin + 2 * step, visits=2, unique_visitors=2),
+    ]
