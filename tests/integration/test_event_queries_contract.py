@@ -116,3 +116,21 @@ async def test_series_counts_visits_and_visitors_per_step_from_the_origin(
         Bucket(start=origin, visits=2, unique_visitors=1),
         Bucket(start=origin + 2 * step, visits=2, unique_visitors=2),
     ]
+
+
+async def test_latest_gives_the_newest_events_first(
+    event_store: EventStore, queries: EventQueries
+) -> None:
+    await event_store.add(
+        [
+            event(at=NOON - HOUR, path="/old"),
+            event(at=NOON, path="/new", referrer="https://r.example/"),
+            event(at=NOON - 2 * HOUR, path="/older"),
+            event(at=NOON, path="/other", project="p2"),
+            event(at=DAY.end, path="/outside"),
+        ]
+    )
+    latest = await queries.latest("p1", DAY, 2)
+    assert [e.path for e in latest] == ["/new", "/old"]
+    assert latest[0].referrer == "https://r.example/"
+    assert await queries.latest("p1", DAY, 0) == []

@@ -257,3 +257,12 @@ class InMemoryEventQueries:
             Bucket(start=s, visits=visits[s], unique_visitors=len(visitors[s]))
             for s in sorted(visits)
         ]
+
+    async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
+        found = [
+            (e.timestamp, n, e)
+            for n, e in enumerate(self._store.events)
+            if _in(e, project_id, span)
+        ]
+        found.sort(key=lambda item: (item[0], item[1]), reverse=True)
+        return [e for _, _, e in found[:limit]]

@@ -177,3 +177,7 @@ class EventQueries(Protocol):
         ``origin`` (at or before ``span.start``), for steps with at least one visit, in order.
         """
         ...
+
+    async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
+        """The newest ``limit`` events in ``span``, newest first."""
+        ...

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
+from privalytics.adapters.sqlalchemy.stores import event_from_row
 from privalytics.adapters.sqlalchemy.tables import from_millis, to_micros, to_millis
-from privalytics.domain.models import Action, Bucket, Ranked, TimeRange
+from privalytics.domain.models import Action, Bucket, Event, Ranked, TimeRange
 
 _events = tables.events
 
@@ -97,3 +98,16 @@ class SqlAlchemyEventQueries:
             Bucket(start=from_millis(base + n * step_ms), visits=c, unique_visitors=u)
             for n, c, u in rows
         ]
+
+    async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
+        if limit <= 0:
+            return []
+        query = (
+            select(_events)
+            .where(_within(project_id, span))
+            .order_by(_events.c.ts.desc(), _events.c.id.desc())
+            .limit(limit)
+        )
+        async with unavailable_on_failure("read events"), self.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [event_from_row(row) for row in rows]
