@@ -12,6 +12,7 @@ import msgspec
 from privalytics.domain import tokens as credentials
 from privalytics.domain.accounts import Accounts
 from privalytics.domain.caches import Credentials, Privacy, ProjectCache, Salts
+from privalytics.domain.feed import LiveFeed
 from privalytics.domain.errors import (
     InvalidInput,
     NotFound,
@@ -88,6 +89,7 @@ class Ingestion:
         clock: Clock,
         settings: IngestSettings,
         privacy: Privacy,
+        feed: LiveFeed | None = None,
     ) -> None:
         self._events = events
         self._tokens = tokens
@@ -95,6 +97,7 @@ class Ingestion:
         self._clock = clock
         self._settings = settings
         self._privacy = privacy
+        self._feed = feed or LiveFeed()
         self._salts = Salts(salts, settings.salt_rotation)
         self._sites = SiteDirectory(tokens, clock, settings.cache_ttl)
 
@@ -212,6 +215,7 @@ class Ingestion:
             for event in cleaned
         ]
         await self._events.add(stored)
+        self._feed.publish(stored)
         return len(stored)
 
 
@@ -478,6 +482,8 @@ class Services:
     closers: tuple[Callable[[], Awaitable[None]], ...] = field(default=())
     # Dashboard users; None when no user store was given (no dashboard sign-in).
     accounts: Accounts | None = None
+    # Stored events, as they are stored: the dashboard's live view attaches to it.
+    feed: LiveFeed = field(default_factory=LiveFeed)
 
     async def health(self) -> None:
         """Return when every backend answers; raise StorageUnavailable otherwise."""
@@ -505,6 +511,7 @@ def build_services(
 ) -> Services:
     """Wire the use cases over the given ports."""
     settings = settings or IngestSettings()
+    feed = LiveFeed()
     privacy = Privacy(
         credentials=Credentials(hasher, clock, settings.cache_ttl),
         admin_keys=Credentials(hasher, clock, settings.cache_ttl),
@@ -519,6 +526,7 @@ def build_services(
             clock=clock,
             settings=settings,
             privacy=privacy,
+            feed=feed,
         ),
         admin=Administration(
             events=events,
@@ -531,6 +539,7 @@ def build_services(
         reporting=Reporting(events=events, tokens=tokens, clock=clock, queries=queries),
         health_checks=health_checks or (events.ping,),
         closers=closers,
+        feed=feed,
         accounts=(
             None
             if users is None
