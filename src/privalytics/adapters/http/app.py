@@ -16,9 +16,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from privalytics.adapters.http.admin import admin_router
 from privalytics.adapters.http.clientip import TrustedProxies
+from privalytics.adapters.http.compat import compat_handlers
 from privalytics.adapters.http.errors import exception_handlers
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, ingest_handlers
 from privalytics.adapters.http.schemas import HealthOut
+from privalytics.adapters.http.tracker import tracker_handlers
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.services import Services
 
@@ -76,6 +78,8 @@ def create_app(services: Services, options: HttpOptions | None = None) -> Litest
     trusted = TrustedProxies(options.trusted_proxies)
     handlers: list[Any] = [
         *ingest_handlers(services, trusted),
+        *compat_handlers(services, trusted),
+        *tracker_handlers(),
         admin_router(services),
         _health_handler(services),
     ]

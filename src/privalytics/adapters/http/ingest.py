@@ -7,7 +7,9 @@ Content-Type is not looked at, so ``application/json``, ``text/plain`` (what
 are read alike.
 
 The token is ``Authorization: Bearer <token>`` or, for sendBeacon which cannot set
-headers, the body's ``token`` field; the header wins when both are given.
+headers, the body's ``token`` field; the header wins when both are given. A token in a web
+page is public: it can only write events, and only from the project's allowed origins
+when the project lists any (see :mod:`.cors`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from litestar import MediaType, Request, Response, post
 from litestar.handlers import HTTPRouteHandler
 
 from privalytics.adapters.http.clientip import TrustedProxies, client_ip
+from privalytics.adapters.http.cors import preflight_handlers, reflect
 from privalytics.adapters.http.errors import MalformedBody
 from privalytics.adapters.http.openapi import operation_with_body
 from privalytics.adapters.http.schemas import AcceptedOut, BatchIn, SingleEventIn
@@ -46,13 +49,27 @@ def bearer(value: str | None) -> str | None:
     return credential.strip() or None
 
 
-def _accepted(count: int) -> Response[bytes]:
+def accepted(count: int, client: ClientInfo) -> Response[bytes]:
+    """202 ``{"accepted": count}``, readable by the page that sent it (the project allowed
+    its origin, or the events would have been refused)."""
     body = _ACCEPTED_ONE if count == 1 else b'{"accepted":%d}' % count
-    return Response(content=body, status_code=202, media_type=MediaType.JSON)
+    return Response(
+        content=body, status_code=202, media_type=MediaType.JSON, headers=reflect(client.origin)
+    )
 
 
 def _context(scope: Any, body_token: str | None, trusted: TrustedProxies) -> tuple[str, ClientInfo]:
-    """The token and the client of a request, from one pass over its raw headers."""
+    """The token and the client of a request."""
+    authorization, client = request_client(scope, trusted)
+    token = bearer(authorization) or body_token
+    if token is None:
+        raise Unauthenticated(_NO_TOKEN)
+    return token, client
+
+
+def request_client(scope: Any, trusted: TrustedProxies) -> tuple[str | None, ClientInfo]:
+    """The Authorization header and the client of a request, from one pass over its raw
+    headers."""
     authorization: str | None = None
     user_agent = ""
     origin: str | None = None
@@ -68,12 +85,9 @@ def _context(scope: Any, body_token: str | None, trusted: TrustedProxies) -> tup
             origin = value.decode("latin-1")
         elif name == b"x-forwarded-for":
             forwarded.append(value.decode("latin-1"))
-    token = bearer(authorization) or body_token
-    if token is None:
-        raise Unauthenticated(_NO_TOKEN)
     peer = scope.get("client")
     ip = client_ip(peer[0] if peer else None, forwarded, trusted)
-    return token, ClientInfo(ip=ip, user_agent=user_agent, origin=origin)
+    return authorization, ClientInfo(ip=ip, user_agent=user_agent, origin=origin)
 
 
 def ingest_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTTPRouteHandler]:
@@ -98,7 +112,7 @@ def ingest_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
         except msgspec.DecodeError as exc:
             raise MalformedBody.of(exc) from None
         token, client = _context(request.scope, wire.token, trusted)
-        return _accepted(await record(token, [wire.to_incoming()], client))
+        return accepted(await record(token, [wire.to_incoming()], client), client)
 
     @post(
         "/api/v1/events/batch",
@@ -120,6 +134,11 @@ def ingest_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
             raise MalformedBody.of(exc) from None
         token, client = _context(request.scope, wire.token, trusted)
         events = [event.to_incoming() for event in wire.events]
-        return _accepted(await record(token, events, client))
+        return accepted(await record(token, events, client), client)
 
-    return (record_event, record_batch)
+    # Before the POST handlers, or Litestar adds its own OPTIONS handler to their paths.
+    return (
+        *preflight_handlers(services, ["/api/v1/events", "/api/v1/events/batch"]),
+        record_event,
+        record_batch,
+    )

@@ -1,0 +1,238 @@
+"""Drop-in endpoints for the trackers sites already run: Plausible and Umami.
+
+Driving adapters like :mod:`.ingest`: each decodes its tracker's JSON into a wire Struct,
+translates it to :class:`~privalytics.domain.models.IncomingEvent`, and calls the same
+use case. A site is found by what its tracker sends instead of a token: Plausible's ``d``
+(a domain, matched against the hosts of a project's allowed origins), Umami's ``website``
+(the project id, for a project that lists its site's origins). docs/compatibility.md
+has the field mapping and what is not supported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+from litestar import MediaType, Request, Response, post
+from litestar.handlers import HTTPRouteHandler
+
+from privalytics.adapters.http.clientip import TrustedProxies
+from privalytics.adapters.http.cors import preflight_handlers, reflect
+from privalytics.adapters.http.errors import MalformedBody
+from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, request_client
+from privalytics.domain.errors import InvalidInput
+from privalytics.domain.models import Action, IncomingEvent
+from privalytics.domain.services import Services
+
+PropValue = str | int | float | bool | None
+
+# ---- wire ------------------------------------------------------------------------------
+
+
+class PlausibleEventIn(msgspec.Struct, frozen=True, kw_only=True):
+    """Plausible's ``POST /api/event`` body (its script sends it as text/plain)."""
+
+    n: str  # event name: pageview, engagement, "Outbound Link: Click", "File Download", ...
+    u: str  # the page's full URL
+    d: str  # the site's domain, as declared; may be a comma-separated list
+    r: str | None = None  # referrer
+    # Custom properties: an object, or (older scripts) the same object as a JSON string.
+    p: dict[str, PropValue] | str | None = None
+    m: str | None = None  # the oldest scripts' name for p
+    h: int | None = None  # 1 when the site uses hash-based routing
+    sd: int | None = None  # engagement: scroll depth in percent
+
+
+class UmamiPayloadIn(msgspec.Struct, frozen=True, kw_only=True):
+    website: str
+    url: str = "/"
+    referrer: str | None = None
+    name: str | None = None
+    data: dict[str, PropValue] | None = None
+
+
+class UmamiIn(msgspec.Struct, frozen=True, kw_only=True):
+    """Umami's ``POST /api/send`` body."""
+
+    type: str
+    payload: UmamiPayloadIn
+
+
+_plausible = msgspec.json.Decoder(PlausibleEventIn)
+_umami = msgspec.json.Decoder(UmamiIn)
+
+# ---- translation ------------------------------------------------------------------------
+
+# Their event names that mean one of our actions; our own action names are accepted too.
+NAMED_ACTIONS: Mapping[str, Action] = {
+    "pageview": Action.VISIT,
+    "engagement": Action.SCROLL,
+    "outbound link: click": Action.CLICK,
+    "file download": Action.DOWNLOAD,
+    "cloaked link: click": Action.CLICK,
+    **{action.value: action for action in Action},
+}
+# Properties that name what was clicked, downloaded or shared: they become the target.
+TARGET_PROPS = ("url", "target", "href")
+
+
+def action_named(name: str) -> Action:
+    action = NAMED_ACTIONS.get(name.strip().lower())
+    if action is None:
+        known = ", ".join(repr(known) for known in NAMED_ACTIONS)
+        raise InvalidInput(
+            f"custom event names are not supported; the names understood are {known}",
+            field="name",
+        )
+    return action
+
+
+def _text_props(raw: Mapping[str, PropValue] | None) -> dict[str, str]:
+    props: dict[str, str] = {}
+    for key, value in (raw or {}).items():
+        if value is None:
+            continue
+        props[key] = json.dumps(value) if isinstance(value, bool) else str(value)
+    return props
+
+
+def _split_target(action: Action, props: dict[str, str]) -> str | None:
+    if action in (Action.VISIT, Action.SCROLL):
+        return None
+    for key in TARGET_PROPS:
+        if key in props:
+            return props.pop(key)
+    return None
+
+
+def _plausible_props(wire: PlausibleEventIn) -> dict[str, str]:
+    raw = wire.p if wire.p is not None else wire.m
+    if isinstance(raw, str):
+        try:
+            decoded = msgspec.json.decode(raw, type=dict[str, PropValue] | None)
+        except msgspec.DecodeError:
+            raise InvalidInput("must be an object of properties", field="p") from None
+        return _text_props(decoded)
+    return _text_props(raw)
+
+
+def _plausible_path(wire: PlausibleEventIn) -> str:
+    if wire.h:
+        try:
+            fragment = urlsplit(wire.u).fragment
+        except ValueError:
+            fragment = ""
+        if fragment.startswith("/"):
+            return fragment
+    return wire.u
+
+
+def from_plausible(wire: PlausibleEventIn) -> IncomingEvent:
+    action = action_named(wire.n)
+    props = _plausible_props(wire)
+    if action is Action.SCROLL and wire.sd is None:
+        raise InvalidInput("an engagement event needs its scroll depth", field="sd")
+    return IncomingEvent(
+        action=action,
+        path=_plausible_path(wire),
+        referrer=wire.r,
+        target=_split_target(action, props),
+        value=(
+            float(min(max(wire.sd, 0), 100))
+            if action is Action.SCROLL and wire.sd is not None
+            else None
+        ),
+        props=props,
+    )
+
+
+def from_umami(payload: UmamiPayloadIn) -> IncomingEvent:
+    action = Action.VISIT if payload.name is None else action_named(payload.name)
+    props = _text_props(payload.data)
+    value: float | None = None
+    if action is Action.SCROLL:
+        depth = props.pop("depth", None) or props.pop("value", None)
+        try:
+            value = float(depth) if depth is not None else None
+        except ValueError:
+            raise InvalidInput("depth must be a number", field="data") from None
+    return IncomingEvent(
+        action=action,
+        path=payload.url,
+        referrer=payload.referrer,
+        target=_split_target(action, props),
+        value=value,
+        props=props,
+    )
+
+
+# ---- routes ----------------------------------------------------------------------------
+
+_OK = b"ok"
+_ACCEPTED = b'{"accepted":1}'
+
+
+def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTTPRouteHandler]:
+    ingestion = services.ingestion
+
+    @post(
+        "/api/event",
+        status_code=202,
+        request_max_body_size=SINGLE_BODY_LIMIT,
+        tags=["compatibility"],
+        summary="Plausible's event endpoint",
+        description=(
+            "The body Plausible's tracker sends (n, u, d, r, p, h, sd); the site is the "
+            "project one of whose allowed origins has the domain d. See docs/compatibility.md."
+        ),
+    )
+    async def plausible_event(request: Request[Any, Any, Any]) -> Response[bytes]:
+        try:
+            wire = _plausible.decode(await request.body())
+        except msgspec.DecodeError as exc:
+            raise MalformedBody.of(exc) from None
+        _, client = request_client(request.scope, trusted)
+        event = from_plausible(wire)
+        domain = wire.d.split(",", 1)[0]
+        await ingestion.record_for_domain(domain, [event], client)
+        return Response(
+            content=_OK, status_code=202, media_type=MediaType.TEXT, headers=reflect(client.origin)
+        )
+
+    @post(
+        "/api/send",
+        status_code=202,
+        request_max_body_size=SINGLE_BODY_LIMIT,
+        tags=["compatibility"],
+        summary="Umami's event endpoint",
+        description=(
+            'The body Umami\'s tracker sends: {"type": "event", "payload": {website, url, '
+            "referrer, name, data, ...}}; website is the project id of a project that lists "
+            "its site's origins. See docs/compatibility.md."
+        ),
+    )
+    async def umami_send(request: Request[Any, Any, Any]) -> Response[bytes]:
+        try:
+            wire = _umami.decode(await request.body())
+        except msgspec.DecodeError as exc:
+            raise MalformedBody.of(exc) from None
+        if wire.type != "event":
+            raise InvalidInput("only 'event' is supported", field="type")
+        _, client = request_client(request.scope, trusted)
+        event = from_umami(wire.payload)
+        await ingestion.record_for_site(wire.payload.website, [event], client)
+        return Response(
+            content=_ACCEPTED,
+            status_code=202,
+            media_type=MediaType.JSON,
+            headers=reflect(client.origin),
+        )
+
+    return (
+        *preflight_handlers(services, ["/api/event", "/api/send"]),
+        plausible_event,
+        umami_send,
+    )

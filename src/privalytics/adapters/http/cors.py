@@ -1,0 +1,65 @@
+"""CORS for the routes browsers send events to.
+
+A tracker's ``text/plain`` beacon is a "simple" request: the browser sends it without asking
+first, so CORS is not what keeps other sites out. The domain does that: an event whose
+``Origin`` a project does not allow is refused (403) whatever CORS says. CORS only decides
+whether a page may *read* an answer, and whether a browser may send what needs a preflight
+(``application/json``, an ``Authorization`` header).
+
+- A preflight (``OPTIONS``) cannot carry the token, so it cannot know the project: it
+  reflects the ``Origin`` when some project could accept it (one that lists it, or one that
+  accepts any origin) and answers 204 without CORS headers otherwise.
+- An accepted event's answer reflects its ``Origin``: the project allowed it. Errors carry
+  no CORS headers.
+- Never ``*`` with credentials, never cookies: the answers set none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from litestar import Request, Response, route
+from litestar.handlers import HTTPRouteHandler
+
+from privalytics.domain.services import Services
+
+PREFLIGHT_MAX_AGE = 7200  # Chromium's own ceiling
+ALLOWED_HEADERS = "authorization, content-type, x-umami-cache"
+
+
+def request_origin(scope: Any) -> str | None:
+    name: bytes
+    value: bytes
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            return value.decode("latin-1")
+    return None
+
+
+def reflect(origin: str | None) -> dict[str, str]:
+    """The headers that let the page at ``origin`` read an accepted answer."""
+    if origin is None:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
+def preflight_handlers(services: Services, paths: Sequence[str]) -> Iterable[HTTPRouteHandler]:
+    may_preflight = services.ingestion.may_preflight
+
+    @route(list(paths), http_method=["OPTIONS"], include_in_schema=False)
+    async def preflight(request: Request[Any, Any, Any]) -> Response[bytes]:
+        origin = request_origin(request.scope)
+        headers = {"Allow": "OPTIONS, POST", "Vary": "Origin"}
+        if origin is not None and await may_preflight(origin):
+            headers.update(
+                {
+                    "Access-Control-Allow-Origin": origin,
+                    "Access-Control-Allow-Methods": "POST",
+                    "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+                    "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE),
+                }
+            )
+        return Response(content=b"", status_code=204, headers=headers)
+
+    return (preflight,)

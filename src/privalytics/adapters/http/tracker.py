@@ -1,0 +1,99 @@
+"""``GET /tracker.js``: the tracker script, first-party from the privalytics host.
+
+Two URLs, the same bytes:
+
+- ``/tracker.js``: cached for a day, then revalidated with its ``ETag`` (the content hash),
+  so an upgraded server reaches every site within a day at the cost of a 304.
+- ``/tracker.js?v=<hash>``: the current hash in the URL, cached for a year as
+  ``immutable``. A stale ``v`` gets the current script with the short caching, never a
+  404, so a site pinned to an old hash keeps working.
+
+Answers are gzipped when the browser accepts it (precompressed once), allow any origin
+to read them (``crossorigin`` + ``integrity`` attributes work) and may be embedded
+cross-origin (``Cross-Origin-Resource-Policy``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.handlers import HTTPRouteHandler
+
+SHORT_CACHE = "public, max-age=86400, stale-while-revalidate=604800"
+IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
+
+
+@dataclass(frozen=True)
+class TrackerScript:
+    body: bytes
+    gzipped: bytes
+    version: str
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+
+@cache
+def tracker_script() -> TrackerScript:
+    """The built script shipped in the package, its gzip and its content hash."""
+    body = (files("privalytics.adapters.http") / "static" / "tracker.js").read_bytes()
+    return TrackerScript(
+        body=body,
+        gzipped=gzip.compress(body, compresslevel=9, mtime=0),
+        version=hashlib.sha256(body).hexdigest()[:16],
+    )
+
+
+def _accepts_gzip(scope: Any) -> bool:
+    name: bytes
+    value: bytes
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            return b"gzip" in value.lower()
+    return False
+
+
+def _etag_matches(request: Request[Any, Any, Any], etag: str) -> bool:
+    wanted = request.headers.get("if-none-match")
+    if wanted is None:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
+    return etag in candidates or "*" in candidates
+
+
+def tracker_handlers() -> Iterable[HTTPRouteHandler]:
+    script = tracker_script()
+
+    @get("/tracker.js", tags=["tracker"], summary="The tracker script", include_in_schema=False)
+    async def tracker_js(request: Request[Any, Any, Any]) -> Response[bytes]:
+        pinned = request.query_params.get("v") == script.version
+        headers = {
+            "Cache-Control": IMMUTABLE_CACHE if pinned else SHORT_CACHE,
+            "ETag": script.etag,
+            "Vary": "Accept-Encoding",
+            "Access-Control-Allow-Origin": "*",
+            "Cross-Origin-Resource-Policy": "cross-origin",
+            "X-Content-Type-Options": "nosniff",
+        }
+        if _etag_matches(request, script.etag):
+            return Response(content=b"", status_code=304, headers=headers)
+        body = script.body
+        if _accepts_gzip(request.scope):
+            body = script.gzipped
+            headers["Content-Encoding"] = "gzip"
+        return Response(
+            content=body,
+            status_code=200,
+            media_type="text/javascript; charset=utf-8",
+            headers=headers,
+        )
+
+    return (tracker_js,)
