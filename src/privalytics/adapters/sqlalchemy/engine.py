@@ -8,6 +8,7 @@ failure but never the URL (it may hold a password), an address, or any stored da
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -34,7 +35,7 @@ _POSTGRES = "postgresql+asyncpg"
 # Applied to every new SQLite connection, outside any transaction (a pragma inside one is
 # ignored). synchronous=FULL: a commit survives power loss, so an accepted event is stored;
 # NORMAL would be faster in WAL mode but may lose the last commits on power loss.
-_SQLITE_PRAGMAS = (
+SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
@@ -62,7 +63,7 @@ def parse_url(url: str) -> URL:
     return parsed
 
 
-def _names_a_plain_file(url: URL) -> bool:
+def names_a_plain_file(url: URL) -> bool:
     # In-memory databases have no folder; "file:" URIs are the driver's to interpret.
     database = url.database or ""
     return database not in ("", ":memory:") and url.query.get("uri") != "true"
@@ -82,7 +83,7 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 def _sqlite_engine(url: URL) -> AsyncEngine:
-    if _names_a_plain_file(url):
+    if names_a_plain_file(url):
         folder = Path(url.database or "").expanduser().parent
         if not folder.is_dir():
             raise ConfigError(
@@ -100,7 +101,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        for pragma in _SQLITE_PRAGMAS:
+        for pragma in SQLITE_PRAGMAS:
             cursor.execute(pragma)
     finally:
         cursor.close()
@@ -137,6 +138,9 @@ _UNAVAILABLE_TYPES: tuple[type[BaseException], ...] = (
     sa_exc.TimeoutError,  # no pooled connection free in time
     sa_exc.DisconnectionError,
     OSError,  # refused / unreachable / reset; TimeoutError is one too
+    # The SQLite event writer's own connection (sqlitewriter.py): cannot open, locked past
+    # busy_timeout, disk full, read-only, I/O error.
+    sqlite3.OperationalError,
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
 )

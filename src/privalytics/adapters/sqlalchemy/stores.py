@@ -6,6 +6,7 @@ database that cannot be reached (or refuses to write) raises StorageUnavailable.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -13,12 +14,14 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, RowMapping, delete, distinct, func, select, text, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
-from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
+from privalytics.adapters.sqlalchemy.engine import names_a_plain_file, unavailable_on_failure
+from privalytics.adapters.sqlalchemy.sqlitewriter import SqliteEventWriter
 from privalytics.adapters.sqlalchemy.tables import from_micros, from_millis, to_micros, to_millis
 from privalytics.domain.models import (
     Action,
@@ -60,18 +63,32 @@ async def _ping(engine: AsyncEngine) -> None:
 _events = tables.events
 
 
-def _event_row(event: Event) -> dict[str, Any]:
-    return {
-        "project_id": event.project_id,
-        "action": event.action.value,
-        "path": event.path,
-        "ts": to_millis(event.timestamp),
-        "visitor_hash": event.visitor_hash,
-        "referrer": event.referrer,
-        "target": event.target,
-        "value": event.value,
-        "props": msgspec.json.encode(event.props).decode() if event.props else None,
-    }
+_EVENT_COLUMNS = (
+    "project_id",
+    "action",
+    "path",
+    "ts",
+    "visitor_hash",
+    "referrer",
+    "target",
+    "value",
+    "props",
+)
+
+
+def event_values(event: Event) -> tuple[Any, ...]:
+    """An event's column values, in the order of ``_EVENT_COLUMNS``."""
+    return (
+        event.project_id,
+        event.action.value,
+        event.path,
+        to_millis(event.timestamp),
+        event.visitor_hash,
+        event.referrer,
+        event.target,
+        event.value,
+        msgspec.json.encode(event.props).decode() if event.props else None,
+    )
 
 
 def event_from_row(row: RowMapping) -> Event:
@@ -103,6 +120,12 @@ class SqlAlchemyEventStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._writer: SqliteEventWriter | None = None
+        if engine.dialect.name == "sqlite" and names_a_plain_file(engine.url):
+            # The hot insert bypasses SQLAlchemy (see sqlitewriter.py); it closes with the
+            # engine, so that ``dispose()`` still releases everything.
+            writer = self._writer = SqliteEventWriter(os.path.abspath(engine.url.database or ""))
+            sa_event.listen(engine.sync_engine, "engine_disposed", lambda _engine: writer.close())
         # PostgreSQL sorts text by the database's locale; "C" sorts by code point, as
         # SQLite and Python do, so top_pages ties break the same way everywhere.
         self._path_order: ColumnElement[str] = (
@@ -112,9 +135,14 @@ class SqlAlchemyEventStore:
     async def add(self, events: Sequence[Event]) -> None:
         if not events:
             return
-        rows = [_event_row(event) for event in events]
-        async with unavailable_on_failure("store events"), self.engine.begin() as connection:
-            await connection.execute(_events.insert(), rows)
+        values = [event_values(event) for event in events]
+        async with unavailable_on_failure("store events"):
+            if self._writer is not None:
+                await self._writer.insert(values)
+                return
+            rows = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in values]
+            async with self.engine.begin() as connection:
+                await connection.execute(_events.insert(), rows)
 
     async def count_by_action(self, project_id: str, span: TimeRange) -> dict[Action, int]:
         query = (
