@@ -1,0 +1,170 @@
+"""The tracker in headless Chromium: a site on another origin includes
+``<script defer src=".../tracker.js" data-token=...>``, a visitor browses it, and the
+server stores exactly what the visitor did."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.integration.browser.conftest import Deployment, create_project
+from tests.integration.browser.events import settled_events, stored_events
+from tests.integration.browser.testsite import TestSite
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PAGE = """<!doctype html>
+<html><head><title>Test site</title>
+<script defer src="{server}/tracker.js" data-token="{token}"></script>
+</head><body style="margin:0">
+<nav>
+  <button id="subscribe">Subscribe</button>
+  <button id="secret" data-pa-ignore>Not tracked</button>
+  <a id="about" href="/spa/about">About</a>
+</nav>
+<main id="content"><p>Home</p></main>
+<footer>
+  <a id="download" class="stay" href="/files/report.pdf?session=s3cret">Report</a>
+  <a id="share" class="stay" href="https://twitter.com/intent/tweet?url=https%3A%2F%2Fsite">Tweet</a>
+</footer>
+<script>
+  // The site's own router: links under /spa/ render in place; .stay links go nowhere.
+  document.addEventListener("click", function (event) {{
+    var link = event.target.closest("a");
+    if (!link) return;
+    event.preventDefault();
+    if (link.classList.contains("stay")) return;
+    history.pushState({{}}, "", link.getAttribute("href"));
+    document.getElementById("content").innerHTML =
+      '<h1>About</h1><div style="height:4000px">long</div>';
+  }});
+</script>
+</body></html>
+"""
+
+
+def _page(site: TestSite, deployment: Deployment, token: str) -> None:
+    site.pages["/"] = PAGE.format(server=deployment.server.url, token=token)
+    site.pages["/spa/"] = site.pages["/"]
+
+
+def _browse(page: Page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_function("typeof window.privalytics === 'function'")
+    page.click("#subscribe")
+    page.click("#secret")
+    page.click("#about")
+    page.wait_for_selector("h1")
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.wait_for_function(
+        "window.scrollY + innerHeight >= document.documentElement.scrollHeight - 1"
+    )
+    page.evaluate("new Promise(requestAnimationFrame)")
+    page.click("#download")
+    page.click("#share")
+    page.evaluate("privalytics('share', {target: 'newsletter', props: {via: 'api'}})")
+    # Leaving the page sends the deepest scroll depth.
+    page.goto("about:blank")
+
+
+def test_a_visitor_s_browsing_is_stored_exactly(chromium: Browser, deployment: Deployment) -> None:
+    with TestSite({}) as site:
+        project_id, token = create_project(deployment, site.origin)
+        _page(site, deployment, token)
+        context = chromium.new_context()
+        page = context.new_page()
+        try:
+            _browse(page, f"{site.origin}/")
+        finally:
+            context.close()
+        events = settled_events(deployment.database, project_id, expected=9)
+
+    summary = [(e.action, e.path, e.target, e.value) for e in events]
+    home_depth = events[3].value
+    assert summary == [
+        ("visit", "/", None, None),
+        ("click", "/", "Subscribe", None),
+        ("click", "/", f"{site.origin}/spa/about", None),
+        ("scroll", "/", None, home_depth),
+        ("visit", "/spa/about", None, None),
+        ("download", "/spa/about", f"{site.origin}/files/report.pdf", None),
+        ("share", "/spa/about", "https://twitter.com/intent/tweet", None),
+        ("share", "/spa/about", "newsletter", None),
+        ("scroll", "/spa/about", None, 100.0),
+    ]
+    assert home_depth is not None
+    assert 0 < home_depth <= 100
+    assert events[7].props == {"via": "api"}
+    assert all(e.referrer is None for e in events)
+    # Nothing of the visitor beyond the hash: no address, no agent, no query string.
+    raw = deployment.database.read_bytes()
+    assert b"127.0.0.1\x00" not in raw
+    assert b"HeadlessChrome" not in raw
+    assert b"s3cret" not in raw
+
+
+def test_the_script_is_loaded_from_the_privalytics_host_with_long_caching(
+    chromium: Browser, deployment: Deployment
+) -> None:
+    with TestSite({}) as site:
+        _, token = create_project(deployment, site.origin)
+        _page(site, deployment, token)
+        page = chromium.new_page()
+        try:
+            with page.expect_response(f"{deployment.server.url}/tracker.js") as info:
+                page.goto(f"{site.origin}/")
+            response = info.value
+            assert response.status == 200
+            assert "max-age=86400" in response.headers["cache-control"]
+            assert response.headers["etag"]
+        finally:
+            page.close()
+
+
+GPC = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
+DNT = "Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1'})"
+
+
+@pytest.mark.parametrize("signal", [GPC, DNT], ids=["gpc", "dnt"])
+def test_a_visitor_with_a_privacy_signal_sends_nothing(
+    chromium: Browser, deployment: Deployment, signal: str
+) -> None:
+    with TestSite({}) as site:
+        project_id, token = create_project(deployment, site.origin)
+        _page(site, deployment, token)
+        context = chromium.new_context(extra_http_headers={"Sec-GPC": "1"})
+        context.add_init_script(signal)
+        page = context.new_page()
+        sent: list[str] = []
+        page.on("request", lambda request: sent.append(request.url))
+        try:
+            _browse(page, f"{site.origin}/")
+        finally:
+            context.close()
+    assert not [url for url in sent if "/api/" in url]
+    assert stored_events(deployment.database, project_id) == []
+
+
+def test_the_host_page_never_sees_an_error_from_the_tracker(
+    chromium: Browser, deployment: Deployment
+) -> None:
+    with TestSite({}) as site:
+        _, token = create_project(deployment, site.origin)
+        _page(site, deployment, token)
+        page = chromium.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            page.goto(f"{site.origin}/")
+            page.wait_for_function("typeof window.privalytics === 'function'")
+            # Calls a careless site could make, and a click on nothing clickable.
+            page.evaluate("privalytics(); privalytics(null, null); privalytics('nope', 5)")
+            page.click("main")
+            page.evaluate("history.pushState(null, '', '/spa/x')")
+        finally:
+            page.close()
+    assert errors == []

@@ -1,0 +1,115 @@
+"""The official Plausible tracker (npm: @plausible-analytics/tracker, pinned in
+plausible/package-lock.json) pointed at privalytics: a site switches by changing the
+endpoint, and its page views, SPA navigation, outbound clicks, downloads and engagement
+are stored as our actions.
+
+The package is installed from the npm registry with ``npm ci`` into plausible/ the first
+time this runs (CI included); without npm the test fails in CI and skips elsewhere.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import REQUIRE_SERVICES
+from tests.integration.browser.conftest import Deployment, create_project
+from tests.integration.browser.events import settled_events
+from tests.integration.browser.testsite import TestSite
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PACKAGE_DIR = Path(__file__).parent / "plausible"
+MODULE = PACKAGE_DIR / "node_modules" / "@plausible-analytics" / "tracker" / "plausible.js"
+
+PAGE = """<!doctype html>
+<html><head><title>Plausible site</title>
+<script type="module">
+  import {{ init, track }} from "/plausible.js";
+  // Plausible ignores automated browsers unless told this one is wanted.
+  window.__plausible = true;
+  init({{
+    domain: "127.0.0.1",
+    endpoint: "{server}/api/event",
+    captureOnLocalhost: true,
+    outboundLinks: true,
+    fileDownloads: true,
+    logging: false,
+  }});
+  window.track = track;
+</script>
+</head><body style="margin:0">
+<a id="about" href="/spa/about">About</a>
+<main id="content"><p>Home</p></main>
+<a id="download" class="stay" href="/files/report.pdf">Report</a>
+<a id="share" class="stay" href="https://twitter.com/intent/tweet?text=hi">Tweet</a>
+<script>
+  document.addEventListener("click", function (event) {{
+    var link = event.target.closest("a");
+    if (!link) return;
+    event.preventDefault();
+    if (link.classList.contains("stay")) return;
+    history.pushState({{}}, "", link.getAttribute("href"));
+    document.getElementById("content").innerHTML =
+      '<h1>About</h1><div style="height:4000px">long</div>';
+  }}, true);
+</script>
+</body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def plausible_module() -> Path:
+    if not MODULE.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            message = "npm is needed to install @plausible-analytics/tracker"
+            if REQUIRE_SERVICES:
+                pytest.fail(message)
+            pytest.skip(message)
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=PACKAGE_DIR, check=True, timeout=300
+        )
+    return MODULE
+
+
+def test_the_official_plausible_tracker_records_into_privalytics(
+    chromium: Browser, deployment: Deployment, plausible_module: Path
+) -> None:
+    with TestSite({}, files={"/plausible.js": plausible_module}) as site:
+        project_id, _ = create_project(deployment, site.origin)
+        site.pages["/"] = PAGE.format(server=deployment.server.url)
+        context = chromium.new_context()
+        page = context.new_page()
+        try:
+            page.goto(f"{site.origin}/")
+            page.wait_for_function("typeof window.track === 'function'")
+            page.click("#about")
+            page.wait_for_selector("h1")
+            page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+            page.click("#download")
+            page.click("#share")
+            page.goto("about:blank")
+        finally:
+            context.close()
+        events = settled_events(deployment.database, project_id, expected=6)
+
+    summary = [(e.action, e.path, e.target) for e in events]
+    assert summary == [
+        ("visit", "/", None),
+        ("scroll", "/", None),  # Plausible's engagement for the page left by navigation
+        ("visit", "/spa/about", None),
+        ("download", "/spa/about", f"{site.origin}/files/report.pdf"),
+        ("click", "/spa/about", "https://twitter.com/intent/tweet?text=hi"),
+        ("scroll", "/spa/about", None),
+    ]
+    assert events[-1].value == 100.0
+    assert events[1].value is not None
+    assert 0 < events[1].value <= 100
