@@ -48,8 +48,10 @@ def cli_json(database_url: str, *args: str) -> Any:
 
 
 class Server:
-    def __init__(self, database_url: str, log: Path, *args: str, **extra: str) -> None:
-        self.port = _free_port()
+    def __init__(
+        self, database_url: str, log: Path, *args: str, port: int | None = None, **extra: str
+    ) -> None:
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._out = log.open("w")

@@ -1,0 +1,147 @@
+"""privalytics.client and the ASGI middleware against a real `privalytics serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from privalytics.client import AsyncClient, Client, ClientOptions
+from privalytics.middleware import PrivalyticsMiddleware, Receive, Scope, Send
+from tests.integration.browser.events import settled_events
+from tests.servers import Server, _free_port, cli_json
+
+pytestmark = pytest.mark.slow
+
+FAST = ClientOptions(flush_interval=0.05, backoff=0.05, max_backoff=0.2, max_retries=3)
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return tmp_path / "analytics.db"
+
+
+@pytest.fixture
+def server(database: Path, tmp_path: Path) -> Iterator[Server]:
+    running = Server(f"sqlite+aiosqlite:///{database}", tmp_path / "server.log")
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+def project(database: Path) -> tuple[str, str]:
+    created = cli_json(f"sqlite+aiosqlite:///{database}", "project", "create", "backend")
+    return created["project"]["id"], created["token"]
+
+
+def test_the_sync_client_sends_batches_that_are_stored(server: Server, database: Path) -> None:
+    project_id, token = project(database)
+    with Client(server.url, token, options=ClientOptions(batch_size=10)) as client:
+        for n in range(25):
+            assert client.track(
+                "click", f"/page/{n}", target="Buy", visitor_ip="203.0.113.5", user_agent="X/1"
+            )
+        assert client.flush()
+        assert client.counters.sent == 25
+    events = settled_events(database, project_id, expected=25)
+    assert len(events) == 25
+    assert {e.target for e in events} == {"Buy"}
+    assert b"203.0.113.5" not in database.read_bytes()
+
+
+async def test_the_async_client_sends_and_flushes(server: Server, database: Path) -> None:
+    project_id, token = project(database)
+    async with AsyncClient(server.url, token, options=FAST) as client:
+        assert client.track("visit", "/a", referrer="https://ref.example/x?y=1")
+        assert client.track("scroll", "/a", value=80)
+        assert await client.flush()
+        assert client.counters.sent == 2
+    events = await asyncio.to_thread(settled_events, database, project_id, 2)
+    assert [(e.action, e.path, e.value) for e in events] == [
+        ("visit", "/a", None),
+        ("scroll", "/a", 80.0),
+    ]
+    assert events[0].referrer == "https://ref.example/x"
+
+
+def test_the_client_retries_until_the_server_answers(database: Path, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{database}"
+    cli_json(url, "project", "list")  # migrate before the server starts
+    project_id, token = project(database)
+    port = _free_port()
+    options = ClientOptions(flush_interval=0.05, backoff=0.2, max_backoff=1.0, max_retries=30)
+    with Client(f"http://127.0.0.1:{port}", token, options=options) as client:
+        assert client.track("visit", "/early")
+        time.sleep(0.5)  # the first attempts are refused: nothing listens yet
+        server = Server(url, tmp_path / "server.log", port=port)
+        try:
+            server.wait_ready()
+            assert client.flush(timeout=30)
+            assert (client.counters.sent, client.counters.failed) == (1, 0)
+        finally:
+            server.stop()
+    assert [e.path for e in settled_events(database, project_id, 1)] == ["/early"]
+
+
+def test_an_unreachable_server_never_blocks_or_raises(tmp_path: Path) -> None:
+    """Nothing listens on the port: the host app keeps going, the client gives up."""
+    options = ClientOptions(
+        flush_interval=0.05, backoff=0.05, max_backoff=0.1, max_retries=2, max_queue=3
+    )
+    client = Client(f"http://127.0.0.1:{_free_port()}", "pvt_x_y", options=options)
+    started = time.monotonic()
+    accepted = [client.track("visit", f"/{n}") for n in range(5)]
+    assert time.monotonic() - started < 0.1
+    assert client.counters.dropped == accepted.count(False)
+    assert client.counters.dropped >= 1
+    assert client.flush(timeout=10)
+    client.close(timeout=5)
+    assert client.counters.failed == accepted.count(True)
+    assert client.counters.sent == 0
+    assert client.track("visit", "/after-close") is False
+
+
+def test_a_refused_batch_is_given_up_without_retrying(server: Server) -> None:
+    with Client(server.url, "pvt_unknown_secret", options=FAST) as client:
+        started = time.monotonic()
+        client.track("visit", "/")
+        assert client.flush(timeout=10)
+        assert time.monotonic() - started < 2
+        assert (client.counters.sent, client.counters.failed) == (0, 1)
+
+
+def test_bad_fields_are_dropped_not_raised(server: Server) -> None:
+    with Client(server.url, "pvt_unknown_secret", options=FAST) as client:
+        assert client.track("visit", "/", nonsense=1) is False
+        assert client.counters.dropped == 1
+
+
+async def html_app(scope: Scope, receive: Receive, send: Send) -> None:
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]}
+    )
+    await send({"type": "http.response.body", "body": b"<p>page</p>"})
+
+
+async def test_the_middleware_records_through_a_client(server: Server, database: Path) -> None:
+    project_id, token = project(database)
+    async with AsyncClient(server.url, token, options=FAST) as client:
+        app = PrivalyticsMiddleware(html_app, client=client)
+        transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://app.test") as http:
+            for path in ("/", "/docs", "/docs"):
+                assert (await http.get(path, headers={"User-Agent": "Reader/2"})).status_code == 200
+        assert await client.flush()
+    events = await asyncio.to_thread(settled_events, database, project_id, 3)
+    assert [(e.action, e.path) for e in events] == [
+        ("visit", "/"),
+        ("visit", "/docs"),
+        ("visit", "/docs"),
+    ]
+    assert b"198.51.100.7" not in await asyncio.to_thread(database.read_bytes)

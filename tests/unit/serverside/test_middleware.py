@@ -1,0 +1,146 @@
+"""The ASGI middleware over an embedded core: a visit per HTML page served, nothing for
+anything else, for Litestar and for a bare ASGI application."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar, MediaType, get
+from litestar.middleware import DefineMiddleware
+
+from privalytics.adapters.memory import InMemoryEventStore
+from privalytics.domain.models import Action, Event
+from privalytics.embedded import Privalytics
+from privalytics.middleware import PrivalyticsMiddleware, Receive, Scope, Send
+
+
+@pytest.fixture
+async def core() -> AsyncIterator[Privalytics]:
+    opened = await Privalytics.open("memory://", bcrypt_rounds=4)
+    try:
+        yield opened
+    finally:
+        await opened.aclose()
+
+
+def stored(core: Privalytics) -> list[Event]:
+    """What the embedded core's in-memory store holds."""
+    store: InMemoryEventStore = core.services.ingestion._events  # type: ignore[attr-defined]
+    return list(store.events)
+
+
+def litestar_app(**options: Any) -> Litestar:
+    @get("/", media_type=MediaType.HTML)
+    async def home() -> str:
+        return "<h1>home</h1>"
+
+    @get("/blog/hello", media_type=MediaType.HTML)
+    async def post() -> str:
+        return "<h1>hello</h1>"
+
+    @get("/api/data")
+    async def data() -> dict[str, int]:
+        return {"n": 1}
+
+    @get("/admin", media_type=MediaType.HTML)
+    async def admin() -> str:
+        return "admin"
+
+    return Litestar(
+        [home, post, data, admin],
+        middleware=[DefineMiddleware(PrivalyticsMiddleware, **options)],
+    )
+
+
+async def bare_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """A plain ASGI application: HTML at /, 404 elsewhere."""
+    assert scope["type"] == "http"
+    found = scope["path"] == "/"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200 if found else 404,
+            "headers": [(b"content-type", b"text/html; charset=utf-8")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"<p>hi</p>" if found else b"no"})
+
+
+async def get_pages(app: Any, *paths: str, **headers: str) -> list[int]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://site.test") as client:
+        return [(await client.get(path, headers=headers)).status_code for path in paths]
+
+
+async def test_litestar_html_pages_are_visits_and_the_rest_is_not(core: Privalytics) -> None:
+    created = await core.create_project("site")
+    app = litestar_app(core=core, token=created.token.token, exclude=["/admin"])
+    statuses = await get_pages(
+        app,
+        "/",
+        "/blog/hello?utm_source=x",
+        "/api/data",
+        "/admin",
+        "/missing",
+        Referer="https://search.example/?q=secret",
+        **{"User-Agent": "Probe/1.0"},
+    )
+    assert statuses == [200, 200, 200, 200, 404]
+    await _drain(app)
+    events = stored(core)
+    assert [(e.action, e.path, e.referrer) for e in events] == [
+        (Action.VISIT, "/", "https://search.example/"),
+        (Action.VISIT, "/blog/hello", "https://search.example/"),
+    ]
+    # One visitor (same address and agent), hashed: neither is kept.
+    assert len({e.visitor_hash for e in events}) == 1
+    assert "203.0.113.9" not in repr(events)
+    assert "Probe" not in repr(events)
+
+
+async def _drain(app: Any) -> None:
+    # Litestar builds the middleware itself, so its drain() is out of reach: the background
+    # tasks that record the visits need only a few turns of the loop.
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Sec-GPC": "1"}, {"DNT": "1"}, {"Sec-Purpose": "prefetch"}],
+    ids=["gpc", "dnt", "prefetch"],
+)
+async def test_privacy_signals_and_prefetches_are_not_visits(
+    core: Privalytics, headers: dict[str, str]
+) -> None:
+    created = await core.create_project("site")
+    app = PrivalyticsMiddleware(bare_app, core=core, token=created.token.token)
+    assert await get_pages(app, "/", **headers) == [200]
+    await app.drain()
+    assert stored(core) == []
+
+
+async def test_a_bare_asgi_app_records_its_pages_only(core: Privalytics) -> None:
+    created = await core.create_project("site")
+    app = PrivalyticsMiddleware(bare_app, core=core, token=created.token.token)
+    assert await get_pages(app, "/", "/nope", "/") == [200, 404, 200]
+    await app.drain()
+    assert [e.path for e in stored(core)] == ["/", "/"]
+
+
+async def test_a_failing_core_never_fails_the_response(core: Privalytics) -> None:
+    app = PrivalyticsMiddleware(bare_app, core=core, token="pvt_not_a_real_token")
+    assert await get_pages(app, "/") == [200]
+    await app.drain()
+    assert stored(core) == []
+
+
+def test_the_middleware_needs_exactly_one_destination(core: Privalytics) -> None:
+    with pytest.raises(ValueError, match="either client= or core="):
+        PrivalyticsMiddleware(bare_app)
+    with pytest.raises(ValueError, match="token="):
+        PrivalyticsMiddleware(bare_app, core=core)
