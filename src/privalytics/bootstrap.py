@@ -25,6 +25,8 @@ from privalytics.domain.services import IngestSettings, Services, build_services
 if TYPE_CHECKING:
     from litestar import Litestar
 
+    from privalytics.adapters.http.dashboard import DashboardOptions
+
 Closer = Callable[[], Awaitable[None]]
 
 
@@ -179,12 +181,67 @@ async def migrate(settings: Settings) -> None:
     await migrate_sql(settings.database_url)
 
 
+SHARED_FORMS = ("memory://", "redis://HOST[:PORT][/DB]", "rediss://HOST[:PORT][/DB]")
+_COOKIE_SECURE = {"auto": None, "true": True, "false": False}
+
+
+def _dashboard_urls(settings: Settings) -> dict[str, str]:
+    """The dashboard's session and live-feed URLs; empty ones follow the rate limiter's."""
+    return {
+        "PRIVALYTICS_SESSION_URL": settings.session_url or settings.rate_limit_url,
+        "PRIVALYTICS_LIVE_URL": settings.live_url or settings.rate_limit_url,
+    }
+
+
+def check_dashboard(settings: Settings) -> None:
+    for name, url in _dashboard_urls(settings).items():
+        backend = backend_of(url)
+        if backend not in LIMITER_BACKENDS:
+            raise ConfigError(
+                f"{name}: unsupported backend; accepted forms: {', '.join(SHARED_FORMS)}"
+            )
+        if settings.workers > 1 and backend == "memory":
+            raise ConfigError(
+                f"--workers {settings.workers} needs {name}=redis://HOST:6379/0: the in-memory "
+                "backend would keep each worker's dashboard to itself"
+            )
+
+
+def dashboard_options(settings: Settings) -> DashboardOptions:
+    """The dashboard's backends, chosen by URL like every other."""
+    from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+    from litestar.stores.redis import RedisStore
+    from redis.asyncio import Redis
+
+    from privalytics.adapters.http.dashboard import DashboardOptions
+
+    check_dashboard(settings)
+    urls = _dashboard_urls(settings)
+    session_url, live_url = urls["PRIVALYTICS_SESSION_URL"], urls["PRIVALYTICS_LIVE_URL"]
+    return DashboardOptions(
+        session_store=(
+            None
+            if backend_of(session_url) == "memory"
+            else RedisStore.with_client(url=session_url, namespace="privalytics_sessions")
+        ),
+        channels=(
+            None
+            if backend_of(live_url) == "memory"
+            else RedisChannelsPubSubBackend(redis=Redis.from_url(live_url))
+        ),
+        secure_cookies=_COOKIE_SECURE[settings.cookie_secure.lower()],
+        secret=settings.secret_key or None,
+        salt_rotation=settings.rotation,
+    )
+
+
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:
     from privalytics.adapters.http import HttpOptions
     from privalytics.adapters.http import create_app as create_http_app
 
     return create_http_app(
-        services or build(settings), HttpOptions(trusted_proxies=settings.proxies)
+        services or build(settings),
+        HttpOptions(trusted_proxies=settings.proxies, dashboard=dashboard_options(settings)),
     )
 
 

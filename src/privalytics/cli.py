@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -169,8 +170,12 @@ def serve(
     )
     try:
         bootstrap.check_backends(settings)
+        bootstrap.check_dashboard(settings)
     except PrivalyticsError as exc:
         raise _fail(exc) from None
+    if not settings.secret_key:
+        # One CSRF secret for every worker of this server.
+        settings = msgspec.structs.replace(settings, secret_key=secrets.token_urlsafe(32))
     if demo and bootstrap.backend_of(settings.database_url) == "memory":
         raise click.UsageError(
             "--demo needs a database that outlives the command; use SQLite or PostgreSQL"

@@ -39,6 +39,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cache_ttl: float = 30.0
     # bcrypt cost factor for tokens, admin keys and passwords.
     bcrypt_rounds: int = 10
+    # Where dashboard sessions live: memory:// (one process) or redis://HOST:PORT/DB;
+    # empty: the rate limiter's URL.
+    session_url: str = ""
+    # How the dashboard's live feed reaches every instance: memory:// (one process) or
+    # redis://HOST:PORT/DB; empty: the rate limiter's URL.
+    live_url: str = ""
+    # Signs the dashboard's CSRF tokens; empty: random per `serve` (shared by its workers).
+    secret_key: str = ""
+    # Secure flag of dashboard cookies: auto (when the request is HTTPS), true or false.
+    cookie_secure: str = "auto"
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -103,6 +113,11 @@ def validate(settings: Settings) -> None:
         (0 <= settings.cache_ttl <= 3600, "PRIVALYTICS_CACHE_TTL", "between 0 and 3600 seconds"),
         (4 <= settings.bcrypt_rounds <= 16, "PRIVALYTICS_BCRYPT_ROUNDS", "between 4 and 16"),
         (0 < settings.port < 65536, "PRIVALYTICS_PORT", "between 1 and 65535"),
+        (
+            settings.cookie_secure.lower() in {"auto", "true", "false"},
+            "PRIVALYTICS_COOKIE_SECURE",
+            "one of auto, true, false",
+        ),
         (1 <= settings.workers <= 64, "PRIVALYTICS_WORKERS", "between 1 and 64"),
         (
             settings.log_level.lower() in {"critical", "error", "warning", "info", "debug"},

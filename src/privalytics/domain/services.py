@@ -12,7 +12,6 @@ import msgspec
 from privalytics.domain import tokens as credentials
 from privalytics.domain.accounts import Accounts
 from privalytics.domain.caches import Credentials, Privacy, ProjectCache, Salts
-from privalytics.domain.feed import LiveFeed
 from privalytics.domain.errors import (
     InvalidInput,
     NotFound,
@@ -20,6 +19,7 @@ from privalytics.domain.errors import (
     RateLimited,
     Unauthenticated,
 )
+from privalytics.domain.feed import LiveFeed
 from privalytics.domain.hashing import visitor_hash
 from privalytics.domain.models import (
     Action,
@@ -429,6 +429,17 @@ class Reporting:
         if name not in PERIODS:
             raise InvalidInput(f"must be one of {', '.join(PERIODS)}", field="period")
         return TimeRange(start=now - PERIODS[name], end=now)
+
+    async def latest(self, project_id: str, *, limit: int = 50) -> list[Event]:
+        """The project's newest events of the last 24 hours, newest first."""
+        if await self._tokens.get_project(project_id) is None:
+            raise NotFound(f"no project {project_id!r}")
+        if self._queries is None:
+            return []
+        now = self._clock.now()
+        # Events may carry timestamps up to a minute ahead of the clock.
+        span = TimeRange(start=now - 24 * HOUR, end=now + timedelta(minutes=1))
+        return await self._queries.latest(project_id, span, limit)
 
     async def stats(self, project_id: str, span: TimeRange, *, top: int = DEFAULT_TOP) -> Stats:
         if not 1 <= top <= MAX_TOP:

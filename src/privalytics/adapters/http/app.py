@@ -17,6 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from privalytics.adapters.http.admin import admin_router
 from privalytics.adapters.http.clientip import TrustedProxies
 from privalytics.adapters.http.compat import compat_handlers
+from privalytics.adapters.http.dashboard import DashboardOptions, build_dashboard
 from privalytics.adapters.http.errors import exception_handlers
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, ingest_handlers
 from privalytics.adapters.http.schemas import HealthOut
@@ -35,6 +36,8 @@ class HttpOptions(msgspec.Struct, frozen=True, kw_only=True):
 
     trusted_proxies: tuple[str, ...] = ()
     debug: bool = False
+    # The dashboard under /dashboard; None serves the API only.
+    dashboard: DashboardOptions | None = None
 
 
 def _health_handler(services: Services) -> HTTPRouteHandler:
@@ -83,10 +86,21 @@ def create_app(services: Services, options: HttpOptions | None = None) -> Litest
         admin_router(services),
         _health_handler(services),
     ]
+    extra: dict[str, Any] = {}
+    if options.dashboard is not None:
+        dashboard = build_dashboard(services, options.dashboard, trusted)
+        handlers.extend(dashboard.handlers)
+        extra = {
+            "plugins": dashboard.plugins,
+            "stores": dashboard.stores,
+            "template_config": dashboard.template_config,
+            "on_startup": dashboard.on_startup,
+        }
     return Litestar(
         route_handlers=handlers,
         exception_handlers=exception_handlers(),
         on_shutdown=[services.aclose],
+        **extra,
         debug=options.debug,
         # Logging is the host's to configure; the app only writes to "privalytics.http".
         logging_config=None,

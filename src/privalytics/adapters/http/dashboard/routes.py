@@ -1,0 +1,420 @@
+"""The dashboard's pages and forms: sign-in, overview, a project's numbers, management.
+
+Handlers translate: a form or query string in, a use case called, a template out. Every
+state-changing request is a POST with the CSRF token (Litestar's CSRF middleware), and
+answers with a redirect and a one-time message (post/redirect/get), except the creation
+of a project and of a token, whose answer is the only page that ever shows the token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from litestar import Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, QueryParameter
+from litestar.response import Redirect, Template
+
+from privalytics.adapters.http.clientip import TrustedProxies, client_ip
+from privalytics.adapters.http.dashboard.security import FRESH_SESSION_ID, new_session_id
+from privalytics.adapters.http.dashboard.views import (
+    RANGES,
+    Choice,
+    bar,
+    change,
+    chart,
+    choose,
+    rotation_text,
+    unique_explanation,
+)
+from privalytics.domain.accounts import Accounts
+from privalytics.domain.errors import InvalidInput, RateLimited, Unauthenticated
+from privalytics.domain.models import Action, Project, ProjectUpdate, Stats, TimeRange
+from privalytics.domain.ratelimit import parse_rate_limit
+from privalytics.domain.services import Services
+
+FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
+USER = "user"
+FLASH = "flash"
+LOGIN = "/dashboard/login"
+HOME = "/dashboard"
+FEED_SIZE = 50
+_TARGETS = {
+    Action.CLICK: "Top click targets",
+    Action.DOWNLOAD: "Top downloads",
+    Action.SHARE: "Top share networks",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageContext:
+    """What every page's template receives besides its own values."""
+
+    rotation: timedelta
+
+
+def flash(request: Request[Any, Any, Any], kind: str, text: str) -> None:
+    messages = list(request.session.get(FLASH, []))
+    messages.append([kind, text])
+    request.session[FLASH] = messages
+
+
+def _take_flash(request: Request[Any, Any, Any]) -> list[list[str]]:
+    if not request.session:
+        return []
+    messages: list[list[str]] = request.session.pop(FLASH, [])
+    return messages
+
+
+def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    user = connection.session.get(USER) if connection.session else None
+    return user if isinstance(user, str) else None
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this dashboard: never another site (an open redirect)."""
+    if not target or not target.startswith("/dashboard") or target.startswith("//"):
+        return HOME
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return HOME
+    return target
+
+
+def _page(
+    request: Request[Any, Any, Any],
+    name: str,
+    context: Mapping[str, Any],
+    *,
+    status_code: int = 200,
+) -> Template:
+    values = {
+        "user": signed_in(request),
+        "messages": _take_flash(request),
+        "ranges": RANGES,
+        **context,
+    }
+    return Template(template_name=name, context=values, status_code=status_code)
+
+
+def _stats_view(stats: Stats, choice: Choice, rotation: timedelta) -> dict[str, Any]:
+    previous = stats.previous
+    before_visits = previous.visits if previous else 0
+    before_uniques = previous.unique_visitors if previous else 0
+    actions = sorted(stats.actions.items(), key=lambda item: -item[1])
+    largest_action = max((n for _, n in actions), default=0)
+    largest_page = max((p.visits for p in stats.top_pages), default=0)
+    largest_referrer = max((r.count for r in stats.top_referrers), default=0)
+    targets = []
+    for action, title in _TARGETS.items():
+        rows = stats.top_targets.get(action, [])
+        largest = max((r.count for r in rows), default=0)
+        targets.append(
+            {"title": title, "rows": [(r.name, r.count, bar(r.count, largest)) for r in rows]}
+        )
+    return {
+        "stats": stats,
+        "choice": choice,
+        "visits_change": change(stats.visits, before_visits),
+        "uniques_change": change(stats.unique_visitors, before_uniques),
+        "previous": previous,
+        "explanation": unique_explanation(stats.range, rotation),
+        "chart": chart(stats.series, stats.series_step),
+        "actions": [(a.value, n, bar(n, largest_action)) for a, n in actions],
+        "pages": [
+            (p.path, p.visits, p.unique_visitors, bar(p.visits, largest_page))
+            for p in stats.top_pages
+        ],
+        "referrers": [
+            (r.name, r.count, bar(r.count, largest_referrer)) for r in stats.top_referrers
+        ],
+        "targets": targets,
+        "scroll": stats.average_scroll_depth,
+    }
+
+
+def _span(services: Services, choice: Choice) -> TimeRange:
+    bounds = choice.bounds()
+    if bounds is None:
+        return services.reporting.span(period=choice.name)
+    return services.reporting.span(start=bounds[0], end=bounds[1])
+
+
+def _origins(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.replace(",", "\n").splitlines() if part.strip())
+
+
+def _snippet(request: Request[Any, Any, Any], token: str) -> str:
+    base = str(request.base_url).rstrip("/")
+    return f'<script defer src="{base}/tracker.js" data-token="{token}"></script>'
+
+
+def public_handlers(accounts: Accounts, trusted: TrustedProxies) -> list[Any]:
+    """Sign-in and sign-out: reachable without a session."""
+
+    @get(LOGIN, name="dashboard:login")
+    async def login_form(
+        request: Request[Any, Any, Any],
+        next_path: Annotated[str | None, QueryParameter(name="next")] = None,
+    ) -> Template | Redirect:
+        if signed_in(request):
+            return Redirect(_safe_next(next_path), status_code=303)
+        return _page(request, "login.html.j2", {"next": _safe_next(next_path), "username": ""})
+
+    @post(LOGIN, status_code=303)
+    async def login(
+        request: Request[Any, Any, Any],
+        data: Annotated[dict[str, str], FormBody],
+    ) -> Template | Redirect:
+        username = data.get("username", "")
+        password = data.get("password", "")
+        target = _safe_next(data.get("next"))
+        peer = request.scope.get("client")
+        forwarded = request.headers.getall("x-forwarded-for", [])
+        client = client_ip(peer[0] if peer else None, forwarded, trusted)
+        try:
+            user = await accounts.authenticate(username, password, client=client)
+        except (Unauthenticated, RateLimited) as exc:
+            status = 429 if isinstance(exc, RateLimited) else 401
+            context = {"next": target, "username": username, "error": str(exc)}
+            page = _page(request, "login.html.j2", context, status_code=status)
+            if isinstance(exc, RateLimited):
+                page.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+            return page
+        # A new session id: one planted before sign-in must not become signed in.
+        old = request.cookies.get("session")
+        if old:
+            await request.app.stores.get("sessions").delete(old)
+        request.state[FRESH_SESSION_ID] = new_session_id()
+        request.set_session({USER: user.username})
+        return Redirect(target, status_code=303)
+
+    @post("/dashboard/logout", status_code=303)
+    async def logout(request: Request[Any, Any, Any]) -> Redirect:
+        request.clear_session()
+        return Redirect(f"{LOGIN}?signed_out=1", status_code=303)
+
+    return [login_form, login, logout]
+
+
+def private_handlers(services: Services, page: PageContext) -> list[Any]:
+    """Every page and form that needs a signed-in user (the router's guard sees to it)."""
+    admin = services.admin
+    reporting = services.reporting
+
+    async def _projects() -> list[Project]:
+        return await admin.list_projects()
+
+    @get("/dashboard", name="dashboard:home")
+    async def overview(
+        request: Request[Any, Any, Any],
+        range_name: Annotated[str | None, QueryParameter(name="range")] = None,
+        start: Annotated[str | None, QueryParameter(name="from")] = None,
+        end: Annotated[str | None, QueryParameter(name="to")] = None,
+    ) -> Template:
+        choice = choose(range_name, start, end)
+        span = _span(services, choice)
+        rows = []
+        total_visits = total_uniques = 0
+        for project in await _projects():
+            stats = await reporting.stats(project.id, span)
+            before = stats.previous.visits if stats.previous else 0
+            rows.append((project, stats, change(stats.visits, before)))
+            total_visits += stats.visits
+            total_uniques += stats.unique_visitors
+        largest = max((s.visits for _, s, _ in rows), default=0)
+        return _page(
+            request,
+            "overview.html.j2",
+            {
+                "choice": choice,
+                "rows": [(p, s, c, bar(s.visits, largest)) for p, s, c in rows],
+                "total_visits": total_visits,
+                "total_uniques": total_uniques,
+                "projects": [p for p, _, _ in rows],
+                "rotation": rotation_text(page.rotation),
+                "base": HOME,
+            },
+        )
+
+    @get("/dashboard/projects/{project_id:str}", name="dashboard:project")
+    async def project_page(
+        request: Request[Any, Any, Any],
+        project_id: FromPath[str],
+        range_name: Annotated[str | None, QueryParameter(name="range")] = None,
+        start: Annotated[str | None, QueryParameter(name="from")] = None,
+        end: Annotated[str | None, QueryParameter(name="to")] = None,
+    ) -> Template:
+        project = await admin.get_project(project_id)
+        choice = choose(range_name, start, end)
+        span = _span(services, choice)
+        stats = await reporting.stats(project.id, span)
+        recent = await reporting.latest(project.id, limit=FEED_SIZE)
+        return _page(
+            request,
+            "project.html.j2",
+            {
+                "project": project,
+                "projects": await _projects(),
+                "recent": recent,
+                "base": f"/dashboard/projects/{project.id}",
+                **_stats_view(stats, choice, page.rotation),
+            },
+        )
+
+    @post("/dashboard/projects", status_code=201)
+    async def create_project(
+        request: Request[Any, Any, Any], data: Annotated[dict[str, str], FormBody]
+    ) -> Template | Redirect:
+        try:
+            rate = data.get("rate_limit", "").strip()
+            created = await admin.create_project(
+                data.get("name", ""),
+                rate_limit=parse_rate_limit(rate) if rate else None,
+                allowed_origins=_origins(data.get("allowed_origins", "")),
+            )
+        except InvalidInput as exc:
+            flash(request, "error", f"The project was not created: {exc}")
+            return Redirect(f"{HOME}#new-project", status_code=303)
+        return _page(
+            request,
+            "token.html.j2",
+            {
+                "project": created.project,
+                "token": created.token.token,
+                "snippet": _snippet(request, created.token.token),
+                "heading": f"Created project {created.project.name}",
+            },
+            status_code=201,
+        )
+
+    @get("/dashboard/projects/{project_id:str}/settings", name="dashboard:settings")
+    async def settings_page(request: Request[Any, Any, Any], project_id: FromPath[str]) -> Template:
+        project = await admin.get_project(project_id)
+        return _page(
+            request,
+            "settings.html.j2",
+            {
+                "project": project,
+                "projects": await _projects(),
+                "tokens": await admin.list_tokens(project.id),
+                "origins": "\n".join(project.allowed_origins),
+            },
+        )
+
+    def _settings_url(project_id: str) -> str:
+        return f"/dashboard/projects/{quote(project_id, safe='')}/settings"
+
+    @post("/dashboard/projects/{project_id:str}/settings", status_code=303)
+    async def update_project(
+        request: Request[Any, Any, Any],
+        project_id: FromPath[str],
+        data: Annotated[dict[str, str], FormBody],
+    ) -> Redirect:
+        try:
+            rate = data.get("rate_limit", "").strip()
+            await admin.update_project(
+                project_id,
+                ProjectUpdate(
+                    name=data.get("name"),
+                    rate_limit=parse_rate_limit(rate) if rate else None,
+                    allowed_origins=_origins(data.get("allowed_origins", "")),
+                ),
+            )
+        except InvalidInput as exc:
+            flash(request, "error", f"Nothing was changed: {exc}")
+        else:
+            flash(request, "success", "Saved: the new settings apply at once.")
+        return Redirect(_settings_url(project_id), status_code=303)
+
+    @post("/dashboard/projects/{project_id:str}/tokens", status_code=201)
+    async def rotate_token(
+        request: Request[Any, Any, Any],
+        project_id: FromPath[str],
+        data: Annotated[dict[str, str], FormBody],
+    ) -> Template:
+        project = await admin.get_project(project_id)
+        issued = await admin.issue_token(project.id, revoke_others=data.get("revoke_others") == "1")
+        return _page(
+            request,
+            "token.html.j2",
+            {
+                "project": project,
+                "token": issued.token,
+                "snippet": _snippet(request, issued.token),
+                "heading": f"New token for {project.name}",
+                "revoked_others": data.get("revoke_others") == "1",
+            },
+            status_code=201,
+        )
+
+    @post("/dashboard/projects/{project_id:str}/tokens/{token_id:str}/revoke", status_code=303)
+    async def revoke_token(
+        request: Request[Any, Any, Any], project_id: FromPath[str], token_id: FromPath[str]
+    ) -> Redirect:
+        await admin.revoke_token(project_id, token_id)
+        flash(request, "success", f"Revoked token {token_id}: events sent with it are refused.")
+        return Redirect(_settings_url(project_id), status_code=303)
+
+    @post("/dashboard/projects/{project_id:str}/delete", status_code=303)
+    async def delete_project(
+        request: Request[Any, Any, Any],
+        project_id: FromPath[str],
+        data: Annotated[dict[str, str], FormBody],
+    ) -> Redirect:
+        project = await admin.get_project(project_id)
+        if data.get("confirm", "").strip() != project.name:
+            flash(
+                request,
+                "error",
+                "Not deleted: type the project's name exactly to confirm the deletion.",
+            )
+            return Redirect(_settings_url(project_id), status_code=303)
+        await admin.delete_project(project.id)
+        flash(request, "success", f"Deleted project {project.name} and all of its events.")
+        return Redirect(HOME, status_code=303)
+
+    @get("/dashboard/go")
+    async def go(project: Annotated[str | None, QueryParameter(name="project")] = None) -> Redirect:
+        """The project selector's target (it works without the script, too)."""
+        if not project:
+            return Redirect(HOME, status_code=303)
+        return Redirect(f"/dashboard/projects/{quote(project, safe='')}")
+
+    return [
+        go,
+        overview,
+        project_page,
+        create_project,
+        settings_page,
+        update_project,
+        rotate_token,
+        revoke_token,
+        delete_project,
+    ]
+
+
+async def require_user(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """A ``before_request`` hook: a signed-out visitor is sent to the sign-in page."""
+    if signed_in(request):
+        return None
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    if request.method != "GET":
+        target = HOME
+    return Redirect(f"{LOGIN}?next={quote(target, safe='')}", status_code=303)
+
+
+def private_router(services: Services, page: PageContext, extra: list[Any]) -> Router:
+    return Router(
+        path="/",
+        route_handlers=[*private_handlers(services, page), *extra],
+        before_request=require_user,
+        include_in_schema=False,
+    )

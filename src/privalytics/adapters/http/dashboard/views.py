@@ -1,0 +1,207 @@
+"""What the pages show, computed from the domain's Stats: ranges, changes, bars, the SVG
+chart's geometry and the honest explanation of "unique visitors".
+
+Only numbers and shapes are computed here; every figure comes unchanged from
+:meth:`Reporting.stats`, the same call the JSON API makes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from privalytics.domain.errors import InvalidInput
+from privalytics.domain.hashing import window_of
+from privalytics.domain.models import Bucket, TimeRange
+
+RANGES = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The range a page shows: a named period, or whole UTC days from..to (inclusive)."""
+
+    name: str
+    start: date | None = None
+    end: date | None = None
+
+    @property
+    def label(self) -> str:
+        if self.name == "custom" and self.start and self.end:
+            return f"{self.start:%Y-%m-%d} to {self.end:%Y-%m-%d} (UTC)"
+        return RANGES[self.name]
+
+    def query(self) -> str:
+        if self.name == "custom" and self.start and self.end:
+            return f"range=custom&from={self.start:%Y-%m-%d}&to={self.end:%Y-%m-%d}"
+        return f"range={self.name}"
+
+    def bounds(self) -> tuple[datetime, datetime] | None:
+        """The custom range's instants (None for a named period)."""
+        if self.name != "custom" or self.start is None or self.end is None:
+            return None
+        start = datetime.combine(self.start, time(), tzinfo=UTC)
+        return start, datetime.combine(self.end, time(), tzinfo=UTC) + DAY
+
+
+def _day(text: str | None, field: str) -> date:
+    if not text:
+        raise InvalidInput("a date (YYYY-MM-DD) is needed for a custom range", field=field)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("is not a date (YYYY-MM-DD)", field=field) from None
+
+
+def choose(name: str | None, start: str | None, end: str | None) -> Choice:
+    """The range of a page's query string; unknown names are a 400, not a default."""
+    name = name or "24h"
+    if name in RANGES:
+        return Choice(name)
+    if name != "custom":
+        raise InvalidInput(f"must be one of {', '.join(RANGES)} or custom", field="range")
+    first, last = _day(start, "from"), _day(end, "to")
+    if last < first:
+        raise InvalidInput("must not be before from", field="to")
+    if (last - first).days > 366:
+        raise InvalidInput("a custom range spans at most 367 days", field="to")
+    return Choice("custom", first, last)
+
+
+def change(current: int, previous: int) -> tuple[str, str]:
+    """The change against the previous period, as text and a CSS class (up/down/flat)."""
+    if previous == 0:
+        return ("new", "up") if current else ("no change", "flat")
+    percent = (current - previous) / previous * 100
+    if abs(percent) < 0.5:
+        return "no change", "flat"
+    return f"{percent:+.0f}%".replace("-", "\u2212"), "up" if percent > 0 else "down"
+
+
+def bar(count: int, largest: int) -> int:
+    """A bar's width in percent of the largest."""
+    return 0 if largest <= 0 else max(1, round(count * 100 / largest))
+
+
+def salt_windows(span: TimeRange, rotation: timedelta) -> int:
+    """How many salt windows ``span`` touches: the most times one person can count."""
+    last = span.end - timedelta(microseconds=1)
+    return window_of(last, rotation) - window_of(span.start, rotation) + 1
+
+
+def rotation_text(rotation: timedelta) -> str:
+    days = rotation // DAY
+    return "day" if days == 1 else f"{days} days"
+
+
+def unique_explanation(span: TimeRange, rotation: timedelta) -> str:
+    windows = salt_windows(span, rotation)
+    period = rotation_text(rotation)
+    head = (
+        "Unique visitors are distinct visitor hashes. The hash mixes the visitor's address "
+        f"and browser with a secret salt that changes every {period} (at 00:00 UTC) and is "
+        "then deleted, so nobody can link visits across salts. "
+    )
+    if windows == 1:
+        return head + (
+            "This range lies within one salt period: each person counts once "
+            "(people sharing an address and a browser count as one)."
+        )
+    return head + (
+        f"This range spans {windows} salt periods: a person who comes back in a later "
+        f"period is counted again, up to {windows} times. The number is an upper bound "
+        "on people, not a count of people."
+    )
+
+
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    visits: int
+    unique_visitors: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    visits: str
+    unique_visitors: str
+    area: str
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    points: list[Point]
+    left: int
+    bottom: int
+
+
+def _nice(largest: int) -> int:
+    if largest <= 4:
+        return 4
+    magnitude = 10 ** math.floor(math.log10(largest))
+    for step in (1, 2, 2.5, 5, 10):
+        top = math.ceil(largest / (step * magnitude)) * step * magnitude
+        if top / (step * magnitude) <= 5:
+            return int(top)
+    return largest  # pragma: no cover
+
+
+def chart(series: list[Bucket], step: str, *, width: int = 720, height: int = 220) -> Chart:
+    """An SVG line chart's geometry: visits and unique visitors per step."""
+    left, right, top, bottom = 44, 12, 12, 28
+    inner_w, inner_h = width - left - right, height - top - bottom
+    peak = _nice(max([b.visits for b in series] + [b.unique_visitors for b in series] + [0]))
+    count = max(len(series), 1)
+    gap = inner_w / max(count - 1, 1)
+
+    def x(i: int) -> float:
+        return round(left + (i * gap if count > 1 else inner_w / 2), 1)
+
+    def y(value: int) -> float:
+        return round(top + inner_h - value * inner_h / peak, 1)
+
+    fmt = "%H:%M" if step == "hour" else "%b %d"
+    points = [
+        Point(
+            x=x(i),
+            y=y(b.visits),
+            visits=b.visits,
+            unique_visitors=b.unique_visitors,
+            label=b.start.strftime("%Y-%m-%d %H:%M UTC" if step == "hour" else "%Y-%m-%d"),
+        )
+        for i, b in enumerate(series)
+    ]
+    visits = " ".join(f"{p.x},{p.y}" for p in points)
+    uniques = " ".join(f"{x(i)},{y(b.unique_visitors)}" for i, b in enumerate(series))
+    base = top + inner_h
+    area = f"{x(0)},{base} {visits} {x(count - 1)},{base}" if points else ""
+    every = max(1, math.ceil(count / 7))
+    x_ticks = [
+        Tick(x=x(i), y=height - 8, label=b.start.strftime(fmt))
+        for i, b in enumerate(series)
+        if i % every == 0
+    ]
+    y_ticks = [Tick(x=left - 6, y=y(v), label=f"{v:,}") for v in (0, peak // 2, peak)]
+    return Chart(
+        width=width,
+        height=height,
+        visits=visits,
+        unique_visitors=uniques,
+        area=area,
+        x_ticks=x_ticks,
+        y_ticks=y_ticks,
+        points=points,
+        left=left,
+        bottom=base,
+    )

@@ -1,0 +1,91 @@
+"""A dashboard over memory services, driven by Litestar's TestClient like a browser."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+
+from privalytics.adapters.http import HttpOptions, create_app
+from privalytics.adapters.http.dashboard import DashboardOptions
+from privalytics.domain.services import Services
+from privalytics.testing import ManualClock, make_services
+
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+def csrf_of(page: str) -> str:
+    found = _CSRF.search(page)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+@dataclass
+class Browser:
+    client: TestClient[Any]
+    services: Services
+    clock: ManualClock
+    admin_key: str
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}"}
+
+    def form(self, page_path: str, action: str, fields: dict[str, str]) -> httpx.Response:
+        """Submit a form as a browser does: load the page, post with its CSRF token."""
+        page = self.client.get(page_path)
+        assert page.status_code == 200, page.text
+        return self.client.post(
+            action, data={**fields, "_csrf_token": csrf_of(page.text)}, follow_redirects=False
+        )
+
+    def sign_in(self, username: str = "alice", password: str = PASSWORD) -> httpx.Response:
+        return self.form(
+            "/dashboard/login", "/dashboard/login", {"username": username, "password": password}
+        )
+
+    def create_project(self, name: str = "Blog", **fields: str) -> tuple[str, str]:
+        response = self.form("/dashboard", "/dashboard/projects", {"name": name, **fields})
+        assert response.status_code == 201, response.text
+        token = re.search(r'data-testid="token">([^<]+)<', response.text)
+        project = re.search(r'href="/dashboard/projects/([0-9a-f]+)"', response.text)
+        assert token
+        assert project
+        return project.group(1), token.group(1)
+
+    def send(self, token: str, **event: Any) -> None:
+        response = self.client.post(
+            "/api/v1/events", json=event, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 202, response.text
+
+
+def open_dashboard(
+    clock: ManualClock, options: DashboardOptions | None = None, base_url: str | None = None
+) -> Iterator[Browser]:
+    services = make_services(clock)
+    app = create_app(services, HttpOptions(dashboard=options or DashboardOptions()))
+    kwargs: dict[str, Any] = {} if base_url is None else {"base_url": base_url}
+    with TestClient(app, **kwargs) as client:
+        accounts = services.accounts
+        assert accounts is not None
+        client.blocking_portal.call(accounts.create_user, "alice", PASSWORD)
+        key = client.blocking_portal.call(services.admin.create_admin_key)
+        yield Browser(client=client, services=services, clock=clock, admin_key=key)
+
+
+@pytest.fixture
+def browser(clock: ManualClock) -> Iterator[Browser]:
+    yield from open_dashboard(clock)
+
+
+@pytest.fixture
+def signed_in(browser: Browser) -> Browser:
+    assert browser.sign_in().status_code == 303
+    return browser

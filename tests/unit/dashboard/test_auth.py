@@ -1,0 +1,168 @@
+"""Signing in and out: sessions, cookies, throttling, redirects, CSRF, headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from privalytics.adapters.http.dashboard import DashboardOptions
+from privalytics.testing import ManualClock
+from tests.unit.dashboard.conftest import Browser, csrf_of, open_dashboard
+
+
+@pytest.mark.parametrize(
+    "path", ["/dashboard", "/dashboard/projects/abc", "/dashboard/projects/abc/settings"]
+)
+def test_signed_out_visitors_are_sent_to_the_login_page(browser: Browser, path: str) -> None:
+    response = browser.client.get(path, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/dashboard/login?next=%2Fdashboard")
+
+
+def test_the_root_leads_to_the_dashboard(browser: Browser) -> None:
+    response = browser.client.get("/", follow_redirects=True)
+    assert response.url.path == "/dashboard/login"
+
+
+def test_signing_in_sets_an_httponly_samesite_session_cookie_and_goes_back(
+    browser: Browser,
+) -> None:
+    page = browser.client.get("/dashboard/login?next=/dashboard/projects/x")
+    response = browser.client.post(
+        "/dashboard/login",
+        data={
+            "username": "alice",
+            "password": "correct horse battery",
+            "next": "/dashboard/projects/x",
+            "_csrf_token": csrf_of(page.text),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/dashboard/projects/x"
+    cookie = next(c for c in response.headers.get_list("set-cookie") if "privalytics_session" in c)
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Secure" not in cookie  # plain HTTP: the default "auto" leaves it off
+    assert browser.client.get("/dashboard").status_code == 200
+
+
+def test_a_wrong_password_is_refused_with_one_message(browser: Browser) -> None:
+    response = browser.sign_in(password="not the one")
+    assert response.status_code == 401
+    assert "wrong username or password" in response.text
+    unknown = browser.sign_in(username="mallory", password="not the one")
+    assert unknown.status_code == 401
+    assert "wrong username or password" in unknown.text
+
+
+def test_guessing_is_throttled(browser: Browser) -> None:
+    for n in range(10):
+        assert browser.sign_in(password=f"guess number {n}").status_code == 401
+    refused = browser.sign_in()
+    assert refused.status_code == 429
+    assert "too many sign-in attempts" in refused.text
+    assert int(refused.headers["retry-after"]) > 0
+
+
+def test_next_never_leads_to_another_site(browser: Browser) -> None:
+    for target in ("https://evil.example/", "//evil.example/", "/api/v1/projects"):
+        page = browser.client.get("/dashboard/login")
+        response = browser.client.post(
+            "/dashboard/login",
+            data={
+                "username": "alice",
+                "password": "correct horse battery",
+                "next": target,
+                "_csrf_token": csrf_of(page.text),
+            },
+            follow_redirects=False,
+        )
+        assert response.headers["location"] == "/dashboard"
+
+
+def test_a_session_id_planted_before_sign_in_is_not_signed_in(browser: Browser) -> None:
+    planted = "planted-by-an-attacker"
+    browser.client.cookies.set("privalytics_session", planted)
+    response = browser.sign_in()
+    assert response.status_code == 303
+    issued = next(c for c in response.headers.get_list("set-cookie") if "privalytics_session" in c)
+    assert planted not in issued
+    browser.client.cookies.clear()
+    browser.client.cookies.set("privalytics_session", planted)
+    assert browser.client.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_signing_out_ends_the_session(signed_in: Browser) -> None:
+    response = signed_in.form("/dashboard", "/dashboard/logout", {})
+    assert response.status_code == 303
+    assert signed_in.client.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_a_form_without_its_csrf_token_is_refused(signed_in: Browser) -> None:
+    response = signed_in.client.post("/dashboard/projects", data={"name": "Sneaky"})
+    assert response.status_code == 403
+    assert "CSRF" in response.text
+    assert signed_in.client.get("/api/v1/projects", headers=signed_in.admin).json() == {
+        "projects": []
+    }
+
+
+def test_a_login_without_its_csrf_token_is_refused(browser: Browser) -> None:
+    response = browser.client.post(
+        "/dashboard/login", data={"username": "alice", "password": "correct horse battery"}
+    )
+    assert response.status_code == 403
+
+
+def test_the_api_with_bearer_keys_needs_no_csrf_token(signed_in: Browser) -> None:
+    response = signed_in.client.post(
+        "/api/v1/projects", json={"name": "From the API"}, headers=signed_in.admin
+    )
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/dashboard/login", "/dashboard/static/dashboard.css", "/dashboard/static/dashboard.js"],
+)
+def test_every_dashboard_answer_carries_the_security_headers(browser: Browser, path: str) -> None:
+    response = browser.client.get(path)
+    assert response.status_code == 200
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "default-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_pages_have_no_inline_script_and_no_third_party_origin(signed_in: Browser) -> None:
+    signed_in.create_project()
+    for path in ("/dashboard", "/dashboard/login"):
+        page = signed_in.client.get(path).text
+        assert "<script>" not in page
+        assert '<script src="/dashboard/static/dashboard.js" defer></script>' in page
+        for attribute in ("src", "href", "action"):
+            assert f'{attribute}="http' not in page
+            assert f'{attribute}="//' not in page
+
+
+@pytest.fixture
+def secure_browser(clock: ManualClock) -> Iterator[Browser]:
+    yield from open_dashboard(clock, base_url="https://testserver.local")
+
+
+def test_cookies_are_secure_over_https(secure_browser: Browser) -> None:
+    response = secure_browser.sign_in()
+    cookies = response.headers.get_list("set-cookie")
+    assert cookies
+    assert all("Secure" in cookie for cookie in cookies)
+
+
+def test_cookies_can_be_made_secure_always(clock: ManualClock) -> None:
+    for browser in open_dashboard(clock, DashboardOptions(secure_cookies=True)):
+        page = browser.client.get("/dashboard/login")
+        assert all("Secure" in c for c in page.headers.get_list("set-cookie"))

@@ -1,0 +1,318 @@
+"""The pages: numbers equal the API's, strings are text, projects are managed, the feed
+is live."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.exceptions import WebSocketDisconnect
+
+from tests.unit.dashboard.conftest import Browser
+
+XSS = "/<script>alert(1)</script>"
+
+
+def figure(page: str, testid: str) -> str:
+    found = re.search(rf'data-testid="{testid}">([^<]*)<', page)
+    assert found, f"no {testid} on the page"
+    return found.group(1)
+
+
+def _traffic(browser: Browser, token: str) -> None:
+    now = browser.clock.now()
+    for minutes, path, ip in [
+        (5, "/", "192.0.2.1"),
+        (50, "/", "192.0.2.2"),
+        (90, "/a", "192.0.2.1"),
+    ]:
+        browser.send(
+            token,
+            action="visit",
+            path=path,
+            referrer="https://duckduckgo.com/",
+            visitor_ip=ip,
+            timestamp=(now - timedelta(minutes=minutes)).isoformat(),
+        )
+    browser.send(token, action="scroll", path="/", value=50)
+    browser.send(token, action="click", path="/", target="Sign up")
+    browser.send(token, action="download", path="/", target="/guide.pdf")
+    browser.send(token, action="share", path="/", target="mastodon")
+    # Yesterday's visit: the previous period.
+    browser.send(
+        token,
+        action="visit",
+        path="/",
+        visitor_ip="192.0.2.9",
+        timestamp=(now - timedelta(hours=23, minutes=59)).isoformat(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("page_query", "api_query"),
+    [
+        ("range=24h", {"period": "24h"}),
+        ("range=7d", {"period": "7d"}),
+        ("range=30d", {"period": "30d"}),
+        (
+            "range=custom&from=2025-12-30&to=2026-01-01",
+            {"from": "2025-12-30T00:00:00+00:00", "to": "2026-01-02T00:00:00+00:00"},
+        ),
+    ],
+)
+def test_every_number_on_the_page_equals_the_apis(
+    signed_in: Browser, page_query: str, api_query: dict[str, str]
+) -> None:
+    project_id, token = signed_in.create_project()
+    _traffic(signed_in, token)
+    signed_in.clock.advance(hours=2)
+    page = signed_in.client.get(f"/dashboard/projects/{project_id}?{page_query}").text
+    api: dict[str, Any] = signed_in.client.get(
+        f"/api/v1/projects/{project_id}/stats", params=api_query, headers=signed_in.admin
+    ).json()
+    assert figure(page, "visits") == f"{api['visits']:,}"
+    assert figure(page, "uniques") == f"{api['unique_visitors']:,}"
+    assert f"vs. {api['previous']['visits']:,} in the previous period" in page
+    scroll = api["average_scroll_depth"]
+    assert figure(page, "scroll") == ("\u2013" if scroll is None else f"{scroll:.0f}%")
+    for row in api["top_pages"]:
+        assert f'>{row["path"]}</span></td><td class="num">{row["visits"]:,}</td>' in page
+    for action, count in api["actions"].items():
+        assert (
+            f'<span class="name" title="{action}">{action}</span><span class="num">{count:,}<'
+            in page
+        )
+    for row in api["top_referrers"]:
+        assert (
+            f'title="{row["name"]}">{row["name"]}</span><span class="num">{row["count"]:,}<' in page
+        )
+    for rows in api["top_targets"].values():
+        for row in rows:
+            assert (
+                f'title="{row["name"]}">{row["name"]}</span><span class="num">{row["count"]:,}<'
+                in page
+            )
+    dots = re.findall(r"<title>[^<]*: (\d+) visits, (\d+) unique visitors</title>", page)
+    assert [(int(v), int(u)) for v, u in dots] == [
+        (b["visits"], b["unique_visitors"]) for b in api["series"]
+    ]
+
+
+def test_the_overview_adds_up_the_projects(signed_in: Browser) -> None:
+    first, token = signed_in.create_project("One")
+    second, other = signed_in.create_project("Two")
+    _traffic(signed_in, token)
+    signed_in.send(other, action="visit", path="/")
+    page = signed_in.client.get("/dashboard?range=7d").text
+    visits = [
+        signed_in.client.get(
+            f"/api/v1/projects/{p}/stats", params={"period": "7d"}, headers=signed_in.admin
+        ).json()["visits"]
+        for p in (first, second)
+    ]
+    assert figure(page, f"visits-{first}") == str(visits[0])
+    assert figure(page, f"visits-{second}") == str(visits[1])
+    assert figure(page, "total-visits") == str(sum(visits))
+
+
+def test_attacker_controlled_strings_are_rendered_as_text(signed_in: Browser) -> None:
+    project_id, token = signed_in.create_project('<img src=x onerror="alert(2)">')
+    signed_in.send(
+        token,
+        action="visit",
+        path=XSS,
+        referrer="https://evil.example/<script>alert(3)</script>",
+    )
+    signed_in.send(token, action="click", path="/", target="<b onmouseover=alert(4)>x</b>")
+    for path in (
+        f"/dashboard/projects/{project_id}",
+        "/dashboard",
+        f"/dashboard/projects/{project_id}/settings",
+    ):
+        page = signed_in.client.get(path).text
+        assert "<script>alert" not in page
+        assert "<img src=x" not in page
+        assert "<b onmouseover" not in page
+    page = signed_in.client.get(f"/dashboard/projects/{project_id}").text
+    assert "/&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_the_unique_visitors_explanation_counts_salt_periods(signed_in: Browser) -> None:
+    project_id, _ = signed_in.create_project()
+    week = signed_in.client.get(f"/dashboard/projects/{project_id}?range=7d").text
+    assert "spans 8 salt periods" in figure(week, "unique-explanation")
+    assert "counted again, up to 8 times" in week
+    day = signed_in.client.get(
+        f"/dashboard/projects/{project_id}?range=custom&from=2026-01-01&to=2026-01-01"
+    ).text
+    assert "within one salt period" in day
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "range=1y",
+        "range=custom",
+        "range=custom&from=2026-01-02&to=2026-01-01",
+        "range=custom&from=yesterday&to=2026-01-01",
+        "range=custom&from=2020-01-01&to=2026-01-01",
+    ],
+)
+def test_a_bad_range_is_a_400_page_naming_the_problem(signed_in: Browser, query: str) -> None:
+    project_id, _ = signed_in.create_project()
+    response = signed_in.client.get(f"/dashboard/projects/{project_id}?{query}")
+    assert response.status_code == 400
+    assert "text/html" in response.headers["content-type"]
+
+
+def test_an_unknown_project_is_a_404_page(signed_in: Browser) -> None:
+    response = signed_in.client.get("/dashboard/projects/nope")
+    assert response.status_code == 404
+    assert "no project" in response.text
+
+
+def test_creating_a_project_shows_its_token_once_with_the_snippet(signed_in: Browser) -> None:
+    response = signed_in.form(
+        "/dashboard",
+        "/dashboard/projects",
+        {"name": "Shop", "rate_limit": "50/second", "allowed_origins": "https://shop.example"},
+    )
+    assert response.status_code == 201
+    token = figure(response.text, "token")
+    assert token.startswith("pvt_")
+    assert f'data-token="{token}"' in response.text.replace("&#34;", '"').replace("&quot;", '"')
+    assert 'data-copy="token"' in response.text
+    assert response.headers["cache-control"] == "no-store"
+    projects = signed_in.client.get("/api/v1/projects", headers=signed_in.admin).json()
+    assert projects["projects"][0]["rate_limit"] == "50/second"
+    assert projects["projects"][0]["allowed_origins"] == ["https://shop.example"]
+    assert token not in signed_in.client.get("/dashboard").text
+
+
+def test_a_bad_project_form_says_why_and_creates_nothing(signed_in: Browser) -> None:
+    response = signed_in.form(
+        "/dashboard", "/dashboard/projects", {"name": "Shop", "rate_limit": "lots"}
+    )
+    assert response.status_code == 303
+    page = signed_in.client.get("/dashboard").text
+    assert "The project was not created: rate_limit:" in page
+    assert signed_in.client.get("/api/v1/projects", headers=signed_in.admin).json() == {
+        "projects": []
+    }
+
+
+def test_settings_are_edited_with_a_success_message(signed_in: Browser) -> None:
+    project_id, _ = signed_in.create_project()
+    settings = f"/dashboard/projects/{project_id}/settings"
+    response = signed_in.form(
+        settings,
+        settings,
+        {"name": "Renamed", "rate_limit": "10/minute", "allowed_origins": "https://a.example"},
+    )
+    assert response.status_code == 303
+    page = signed_in.client.get(settings).text
+    assert "Saved" in page
+    project = signed_in.client.get(f"/api/v1/projects/{project_id}", headers=signed_in.admin)
+    assert project.json()["name"] == "Renamed"
+    assert project.json()["rate_limit"] == "10/minute"
+    bad = signed_in.form(settings, settings, {"name": "", "rate_limit": ""})
+    assert bad.status_code == 303
+    assert "Nothing was changed: name:" in signed_in.client.get(settings).text
+
+
+def test_tokens_are_rotated_and_revoked(signed_in: Browser) -> None:
+    project_id, first = signed_in.create_project()
+    settings = f"/dashboard/projects/{project_id}/settings"
+    rotated = signed_in.form(settings, f"/dashboard/projects/{project_id}/tokens", {})
+    assert rotated.status_code == 201
+    second = figure(rotated.text, "token")
+    signed_in.send(second, action="visit", path="/")
+    first_id = first.split("_")[1]
+    revoked = signed_in.form(
+        settings, f"/dashboard/projects/{project_id}/tokens/{first_id}/revoke", {}
+    )
+    assert revoked.status_code == 303
+    assert f"Revoked token {first_id}" in signed_in.client.get(settings).text
+    response = signed_in.client.post(
+        "/api/v1/events",
+        json={"action": "visit", "path": "/"},
+        headers={"Authorization": f"Bearer {first}"},
+    )
+    assert response.status_code == 401
+    only = signed_in.form(
+        settings, f"/dashboard/projects/{project_id}/tokens", {"revoke_others": "1"}
+    )
+    third = figure(only.text, "token")
+    tokens = signed_in.client.get(
+        f"/api/v1/projects/{project_id}/tokens", headers=signed_in.admin
+    ).json()["tokens"]
+    assert [t["id"] for t in tokens if t["revoked_at"] is None] == [third.split("_")[1]]
+
+
+def test_deleting_needs_the_projects_name(signed_in: Browser) -> None:
+    project_id, _ = signed_in.create_project("Keep me")
+    settings = f"/dashboard/projects/{project_id}/settings"
+    refused = signed_in.form(
+        settings, f"/dashboard/projects/{project_id}/delete", {"confirm": "yes"}
+    )
+    assert refused.status_code == 303
+    assert "Not deleted" in signed_in.client.get(settings).text
+    done = signed_in.form(
+        settings, f"/dashboard/projects/{project_id}/delete", {"confirm": "Keep me"}
+    )
+    assert done.headers["location"] == "/dashboard"
+    assert "Deleted project Keep me" in signed_in.client.get("/dashboard").text
+    assert signed_in.client.get(f"/dashboard/projects/{project_id}").status_code == 404
+
+
+def test_the_project_selector_leads_to_the_project(signed_in: Browser) -> None:
+    project_id, _ = signed_in.create_project()
+    response = signed_in.client.get(f"/dashboard/go?project={project_id}", follow_redirects=False)
+    assert response.headers["location"] == f"/dashboard/projects/{project_id}"
+    home = signed_in.client.get("/dashboard/go?project=", follow_redirects=False)
+    assert home.headers["location"] == "/dashboard"
+
+
+def test_recent_activity_lists_the_last_events(signed_in: Browser) -> None:
+    project_id, token = signed_in.create_project()
+    signed_in.send(token, action="visit", path="/first")
+    signed_in.send(token, action="click", path="/second", target="Buy")
+    page = signed_in.client.get(f"/dashboard/projects/{project_id}").text
+    feed = page[page.index('data-testid="feed"') :]
+    assert feed.index("/second") < feed.index("/first")
+
+
+def test_new_events_reach_the_live_feed(signed_in: Browser) -> None:
+    project_id, token = signed_in.create_project()
+    headers = {"origin": "http://testserver.local"}
+    with signed_in.client.websocket_connect(
+        f"/dashboard/projects/{project_id}/live", headers=headers
+    ) as socket:
+        signed_in.send(token, action="visit", path=XSS, visitor_ip="192.0.2.44", user_agent="UA/9")
+        message = socket.receive_text(timeout=5)
+    events = msgspec.json.decode(message)
+    assert [(e["action"], e["path"]) for e in events] == [("visit", XSS)]
+    assert "192.0.2.44" not in message
+    assert "UA/9" not in message
+    assert "visitor" not in message
+
+
+@pytest.mark.parametrize("signed_out", [False, True])
+def test_the_live_feed_refuses_other_sites_and_signed_out_visitors(
+    signed_in: Browser, signed_out: bool
+) -> None:
+    project_id, _ = signed_in.create_project()
+    origin = "http://testserver.local" if signed_out else "https://evil.example"
+    if signed_out:
+        signed_in.client.cookies.clear()
+    with (
+        pytest.raises(WebSocketDisconnect) as caught,
+        signed_in.client.websocket_connect(
+            f"/dashboard/projects/{project_id}/live", headers={"origin": origin}
+        ) as socket,
+    ):
+        socket.receive_text(timeout=2)
+    assert caught.value.code == 1008
