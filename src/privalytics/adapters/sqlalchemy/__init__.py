@@ -40,6 +40,7 @@ class SqlStores:
     users: SqlAlchemyUserStore
 
     async def dispose(self) -> None:
+        await self.events.aclose()
         await self.engine.dispose()
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from privalytics.domain.errors import ConfigError, StorageUnavailable
+from privalytics.domain.errors import ConfigError, InvalidInput, StorageUnavailable
 
 ACCEPTED_URLS = (
     "sqlite+aiosqlite:///relative/path.db",
@@ -141,6 +141,8 @@ _UNAVAILABLE_TYPES: tuple[type[BaseException], ...] = (
     # The SQLite event writer's own connection (sqlitewriter.py): cannot open, locked past
     # busy_timeout, disk full, read-only, I/O error.
     sqlite3.OperationalError,
+    # asyncpg's own, on the writer's connection: closed, or broken mid-operation.
+    asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
 )
@@ -153,8 +155,31 @@ def _is_unavailable(error: BaseException) -> bool:
         if error.connection_invalidated:
             return True
         sqlstate = getattr(error.orig, "sqlstate", None)
-        return isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
-    return False
+    elif isinstance(error, asyncpg.exceptions.PostgresError):
+        # Raised by asyncpg directly, on the event writer's COPY (pgwriter.py).
+        sqlstate = getattr(error, "sqlstate", None)
+    else:
+        return False
+    return isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+
+
+# SQLSTATE classes meaning "this value cannot be stored": data exception (too long, out of
+# range, invalid encoding) and program limit exceeded (an index row too large). The same
+# request would fail again, so it is the caller's input, not the database, that is at fault.
+_DATA_SQLSTATE_CLASSES = frozenset({"22", "54"})
+
+
+def _is_data_error(error: BaseException) -> bool:
+    if isinstance(error, sa_exc.DataError):
+        return True
+    origin: BaseException | None = error
+    if isinstance(error, sa_exc.DBAPIError):
+        origin = error.orig
+        # SQLAlchemy's asyncpg adapter raises its own generic class from the driver's.
+        if origin is not None and isinstance(origin.__cause__, asyncpg.exceptions.PostgresError):
+            origin = origin.__cause__
+    sqlstate = getattr(origin, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in _DATA_SQLSTATE_CLASSES
 
 
 def _kind(error: BaseException) -> str:
@@ -173,10 +198,16 @@ def _kind(error: BaseException) -> str:
 
 @asynccontextmanager
 async def unavailable_on_failure(operation: str) -> AsyncIterator[None]:
-    """Turn a failure to reach or write the database into StorageUnavailable."""
+    """Turn a failure to reach or write the database into StorageUnavailable, and its
+    refusal of a value into InvalidInput."""
     try:
         yield
     except Exception as error:
+        if _is_data_error(error):
+            # ``from None`` too: the original's text quotes the refused value.
+            raise InvalidInput(
+                f"the database refused a value as malformed or too large ({_kind(error)})"
+            ) from None
         if not _is_unavailable(error):
             raise
         # ``from None``: the original's text may hold the URL or stored data.

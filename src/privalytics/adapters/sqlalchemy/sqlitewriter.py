@@ -80,6 +80,9 @@ class SqliteEventWriter:
                 connection.execute("ROLLBACK")
             raise
 
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
     def close(self) -> None:
         """Close the connection (waiting for an insert under way) and stop the thread."""
         if self._closed:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import names_a_plain_file, unavailable_on_failure
+from privalytics.adapters.sqlalchemy.pgwriter import AsyncpgEventWriter
 from privalytics.adapters.sqlalchemy.sqlitewriter import SqliteEventWriter
 from privalytics.adapters.sqlalchemy.tables import from_micros, from_millis, to_micros, to_millis
 from privalytics.domain.models import (
@@ -120,12 +121,17 @@ class SqlAlchemyEventStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._writer: SqliteEventWriter | None = None
-        if engine.dialect.name == "sqlite" and names_a_plain_file(engine.url):
-            # The hot insert bypasses SQLAlchemy (see sqlitewriter.py); it closes with the
-            # engine, so that ``dispose()`` still releases everything.
-            writer = self._writer = SqliteEventWriter(os.path.abspath(engine.url.database or ""))
+        # The hot insert bypasses SQLAlchemy's statement layer (sqlitewriter.py,
+        # pgwriter.py); a SQLite database that a second connection cannot open (":memory:",
+        # a "file:" URI) keeps the plain SQLAlchemy insert.
+        self._writer: SqliteEventWriter | AsyncpgEventWriter | None = None
+        if engine.dialect.name == "postgresql":
+            self._writer = AsyncpgEventWriter(engine)
+        elif names_a_plain_file(engine.url):
+            writer = SqliteEventWriter(os.path.abspath(engine.url.database or ""))
+            # Closes with the engine too, so that disposing the engine releases everything.
             sa_event.listen(engine.sync_engine, "engine_disposed", lambda _engine: writer.close())
+            self._writer = writer
         # PostgreSQL sorts text by the database's locale; "C" sorts by code point, as
         # SQLite and Python do, so top_pages ties break the same way everywhere.
         self._path_order: ColumnElement[str] = (
@@ -143,6 +149,11 @@ class SqlAlchemyEventStore:
             rows = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in values]
             async with self.engine.begin() as connection:
                 await connection.execute(_events.insert(), rows)
+
+    async def aclose(self) -> None:
+        """Release the insert path's own connection (before the engine is disposed)."""
+        if self._writer is not None:
+            await self._writer.aclose()
 
     async def count_by_action(self, project_id: str, span: TimeRange) -> dict[Action, int]:
         query = (
