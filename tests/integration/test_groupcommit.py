@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from privalytics.adapters.groupcommit import GroupCommitEventStore
-from privalytics.adapters.sqlalchemy import SqlStores
-from privalytics.domain.errors import StorageUnavailable
+from privalytics.adapters.sqlalchemy import SqlStores, open_stores
+from privalytics.domain.errors import InvalidInput, StorageUnavailable
 from privalytics.domain.models import Action, Bucket, Event, PageStats, TimeRange
 from privalytics.domain.ports import EventStore
+from tests.integration.conftest import clear
 
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DAY = TimeRange(start=NOON - timedelta(hours=12), end=NOON + timedelta(hours=12))
@@ -172,6 +173,36 @@ async def test_bad_events_fail_only_their_own_caller(sql_stores: SqlStores) -> N
     assert results[5] is failures[0]
     assert await visits(sql_stores.events) == 20
     assert await visits(sql_stores.events, "bad") == 0
+
+
+@pytest.mark.postgres
+async def test_a_value_postgresql_refuses_is_invalid_input_of_its_caller_alone(
+    postgres_url: str,
+) -> None:
+    """A path too large for an index row (the domain bounds it; a store may be given one
+    anyway) is the caller's error, not an unknown one, and fails no other caller."""
+    stores = open_stores(postgres_url)
+    store = GroupCommitEventStore(stores.events)
+    try:
+        await clear(stores.engine)
+        # Varied characters: PostgreSQL compresses a repetitive key below its limit.
+        cjk = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(2040))
+        too_large = events(1, path="/" + cjk, project="bad")
+        results = await asyncio.gather(
+            *(store.add(events(2)) for _ in range(3)),
+            store.add(too_large),
+            *(store.add(events(2)) for _ in range(3)),
+            return_exceptions=True,
+        )
+        assert isinstance(results[3], InvalidInput)
+        assert cjk[:3] not in str(results[3])
+        assert results[3].__cause__ is None
+        assert [r for r in results if isinstance(r, BaseException)] == [results[3]]
+        assert await visits(stores.events) == 12
+        assert await visits(stores.events, "bad") == 0
+    finally:
+        await store.aclose()
+        await stores.dispose()
 
 
 async def test_aclose_stores_what_is_queued_then_refuses_more(event_store: EventStore) -> None:

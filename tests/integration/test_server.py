@@ -255,6 +255,47 @@ def test_bad_requests_get_their_4xx_and_nothing_is_half_written(
     assert stats["actions"] == {"visit": 5, "click": 0, "scroll": 0, "download": 0, "share": 0}
 
 
+@pytest.mark.postgres
+def test_a_long_multibyte_path_is_a_400_on_postgresql_and_a_max_length_one_is_stored(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """2041 CJK characters are within the path's character limit but over the index row
+    limit of PostgreSQL: a clear 400, not a 500, and nothing stored."""
+    running = Server(postgres_url, tmp_path / "server.log")
+    try:
+        running.wait_ready()
+        created = cli_json(postgres_url, "project", "create", "Long paths")
+        token, project_id = created["token"], created["project"]["id"]
+        admin_key = cli_json(postgres_url, "admin", "key", "create")["key"]
+        auth = {"Authorization": f"Bearer {token}"}
+        cjk = "/" + "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(2040))
+        refused = httpx.post(
+            f"{running.url}/api/v1/events",
+            json={"action": "visit", "path": cjk},
+            headers=auth,
+            timeout=10,
+        )
+        assert refused.status_code == 400, refused.text
+        assert "bytes" in refused.json()["message"]
+        longest = "/" + "a" * 2047
+        accepted = httpx.post(
+            f"{running.url}/api/v1/events",
+            json={"action": "visit", "path": longest},
+            headers=auth,
+            timeout=10,
+        )
+        assert accepted.status_code == 202, accepted.text
+        stats = httpx.get(
+            f"{running.url}/api/v1/projects/{project_id}/stats",
+            headers={"Authorization": f"Bearer {admin_key}"},
+            timeout=10,
+        ).json()
+    finally:
+        running.stop()
+    assert stats["visits"] == 1
+    assert [page["path"] for page in stats["top_pages"]] == [longest]
+
+
 def test_several_workers_refuse_the_in_memory_rate_limiter(tmp_path: Path) -> None:
     done = cli(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}", "serve", "--workers", "2")
     assert done.returncode == 2

@@ -25,6 +25,7 @@ from privalytics.domain.validation import (
     MAX_PROP_VALUE,
     MAX_PROPS,
     MAX_TARGET,
+    MAX_URL_BYTES,
     MAX_USER_AGENT,
     clean_event,
     clean_name,
@@ -97,6 +98,31 @@ def test_a_path_refuses_control_characters_length_and_broken_urls() -> None:
     assert reduce_path("/" + "a" * (MAX_PATH - 1)) == "/" + "a" * (MAX_PATH - 1)
     with pytest.raises(InvalidInput, match="not a valid URL"):
         reduce_path("http://[::1/x")
+
+
+@pytest.mark.parametrize("char", ["\u4e2d", "\U0001f600", "\u00e9"])
+def test_paths_referrers_and_targets_are_limited_in_utf8_bytes(char: str) -> None:
+    """A path within MAX_PATH characters can still be too long for an index row."""
+    width = len(char.encode())
+    fits = "/" + char * ((MAX_URL_BYTES - 1) // width)
+    too_long = "/" + char * (MAX_URL_BYTES // width + 1)
+    assert len(too_long) <= MAX_PATH
+    assert clean(visit(path=fits)).path == fits
+    assert "bytes" in refused(visit(path=too_long), "path").message
+    assert "bytes" in refused(visit(path="https://example.com" + too_long), "path").message
+    referrer = "https://a.b" + too_long[: MAX_PATH - 11]
+    assert "bytes" in refused(visit(referrer=referrer), "referrer").message
+    assert "bytes" in refused(visit(target=too_long[1:]), "target").message
+
+
+def test_a_max_length_ascii_path_is_accepted() -> None:
+    path = "/" + "a" * (MAX_PATH - 1)
+    assert len(path.encode()) == MAX_URL_BYTES
+    assert clean(visit(path=path)).path == path
+
+
+def test_lone_surrogates_are_refused_in_long_paths() -> None:
+    assert "Unicode" in refused(visit(path="/" + "\ud800" * 600), "path").message
 
 
 @given(st.one_of(strategies.any_text, strategies.any_text.map(lambda t: "https://" + t)))

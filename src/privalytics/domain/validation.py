@@ -19,6 +19,9 @@ from privalytics.domain.ratelimit import check_rate_limit
 MAX_BATCH = 1000
 MAX_PATH = 2048
 MAX_TARGET = 2048
+# Stored URLs and targets are also bounded in UTF-8 bytes: a path is part of an index key,
+# and PostgreSQL refuses index rows past about 2.7 kB (2048 CJK characters are 6 kB).
+MAX_URL_BYTES = 2048
 MAX_NAME = 200
 MAX_PROPS = 20
 MAX_PROP_KEY = 64
@@ -29,6 +32,8 @@ MAX_ORIGINS = 50
 FUTURE_SKEW = timedelta(seconds=60)
 DEFAULT_MAX_AGE = timedelta(hours=24)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A lone surrogate (e.g. from a JSON "\ud800") is not Unicode text: UTF-8 cannot encode it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class CleanEvent(IncomingEvent, frozen=True, kw_only=True):
@@ -42,6 +47,22 @@ def _text(value: str, field: str, limit: int, index: int | None) -> str:
         raise InvalidInput(f"longer than {limit} characters", field=field, index=index)
     if _CONTROL.search(value):
         raise InvalidInput("contains control characters", field=field, index=index)
+    if not value.isascii() and _SURROGATE.search(value):
+        raise InvalidInput("is not valid Unicode (a lone surrogate)", field=field, index=index)
+    return value
+
+
+def _utf8_bounded(value: str, field: str, index: int | None) -> str:
+    # Only text that could be over the limit is encoded: 4 bytes per character at most.
+    if len(value) * 4 > MAX_URL_BYTES:
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:  # a lone surrogate, e.g. from a JSON "\ud800"
+            raise InvalidInput("is not valid Unicode", field=field, index=index) from None
+        if size > MAX_URL_BYTES:
+            raise InvalidInput(
+                f"longer than {MAX_URL_BYTES} bytes in UTF-8", field=field, index=index
+            )
     return value
 
 
@@ -53,10 +74,10 @@ def reduce_path(raw: str, index: int | None = None) -> str:
             path = urlsplit(raw).path
         except ValueError:
             raise InvalidInput("is not a valid URL", field="path", index=index) from None
-        return path or "/"
+        return _utf8_bounded(path or "/", "path", index)
     if not raw.startswith("/"):
         raise InvalidInput("must start with / or be an http(s) URL", field="path", index=index)
-    return raw.split("#", 1)[0].split("?", 1)[0]
+    return _utf8_bounded(raw.split("#", 1)[0].split("?", 1)[0], "path", index)
 
 
 def reduce_referrer(raw: str, index: int | None = None) -> str | None:
@@ -76,8 +97,9 @@ def reduce_referrer(raw: str, index: int | None = None) -> str | None:
             return None
         port = _safe_port(parts)
         scheme = f"{parts.scheme}:" if parts.scheme else ""
-        return f"{scheme}//{host}{'' if port is None else f':{port}'}{parts.path}"
-    return raw.split("#", 1)[0].split("?", 1)[0]
+        referrer = f"{scheme}//{host}{'' if port is None else f':{port}'}{parts.path}"
+        return _utf8_bounded(referrer, "referrer", index)
+    return _utf8_bounded(raw.split("#", 1)[0].split("?", 1)[0], "referrer", index)
 
 
 def _host(hostname: str) -> str:
@@ -99,6 +121,7 @@ def clean_event(
     referrer = None if event.referrer is None else reduce_referrer(event.referrer, index)
     if event.target is not None:
         _text(event.target, "target", MAX_TARGET, index)
+        _utf8_bounded(event.target, "target", index)
     value = event.value
     if value is not None and not math.isfinite(value):
         raise InvalidInput("must be a finite number", field="value", index=index)
@@ -136,6 +159,9 @@ def clean_event(
 
 def normalize_ip(raw: str, index: int | None = None) -> str:
     """The canonical text of an IP address; the message never repeats the input."""
+    # ip_address accepts any text as an IPv6 zone ("fe80::1%..."), lone surrogates included.
+    if not raw.isascii() or _CONTROL.search(raw):
+        raise InvalidInput("is not an IP address", field="visitor_ip", index=index)
     try:
         address = ipaddress.ip_address(raw.strip())
     except ValueError:
