@@ -220,13 +220,14 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
         choice = choose(range_name, start, end)
         span = _span(services, choice)
         rows = []
-        total_visits = total_uniques = 0
+        total_visits = total_uniques = total_before = 0
         for project in await _projects():
             stats = await reporting.stats(project.id, span)
             before = stats.previous.visits if stats.previous else 0
             rows.append((project, stats, change(stats.visits, before)))
             total_visits += stats.visits
             total_uniques += stats.unique_visitors
+            total_before += before
         largest = max((s.visits for _, s, _ in rows), default=0)
         return _page(
             request,
@@ -236,6 +237,8 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
                 "rows": [(p, s, c, bar(s.visits, largest)) for p, s, c in rows],
                 "total_visits": total_visits,
                 "total_uniques": total_uniques,
+                "total_before": total_before,
+                "total_change": change(total_visits, total_before),
                 "projects": [p for p, _, _ in rows],
                 "rotation": rotation_text(page.rotation),
                 "base": HOME,

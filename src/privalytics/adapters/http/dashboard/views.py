@@ -121,6 +121,7 @@ class Tick:
     x: float
     y: float
     label: str
+    anchor: str = "middle"
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,13 @@ def chart(series: list[Bucket], step: str, *, width: int = 720, height: int = 22
     area = f"{x(0)},{base} {visits} {x(count - 1)},{base}" if points else ""
     every = max(1, math.ceil(count / 7))
     x_ticks = [
-        Tick(x=x(i), y=height - 8, label=b.start.strftime(fmt))
+        Tick(
+            x=x(i),
+            y=height - 8,
+            label=b.start.strftime(fmt),
+            # The last label ends at its point, so the chart's edge does not cut it.
+            anchor="end" if i == count - 1 and i > 0 else "middle",
+        )
         for i, b in enumerate(series)
         if i % every == 0
     ]

@@ -1,0 +1,123 @@
+"""The pages' arithmetic: changes, bars, salt periods, ranges, chart geometry; and the
+dashboard's settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from privalytics import bootstrap
+from privalytics.adapters.http.dashboard.views import (
+    bar,
+    change,
+    chart,
+    choose,
+    salt_windows,
+)
+from privalytics.config import Settings, load_settings
+from privalytics.domain.errors import ConfigError, InvalidInput
+from privalytics.domain.models import Bucket, TimeRange
+
+T0 = datetime(2026, 1, 10, 12, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "text", "kind"),
+    [
+        (0, 0, "no change", "flat"),
+        (5, 0, "new", "up"),
+        (150, 100, "+50%", "up"),
+        (50, 100, "\u221250%", "down"),
+        (1001, 1000, "no change", "flat"),
+    ],
+)
+def test_change_against_the_previous_period(
+    current: int, previous: int, text: str, kind: str
+) -> None:
+    assert change(current, previous) == (text, kind)
+
+
+def test_bars_are_percent_of_the_largest_and_never_vanish() -> None:
+    assert [bar(n, 200) for n in (200, 100, 1, 0)] == [100, 50, 1, 1]
+    assert bar(3, 0) == 0
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days", "windows"),
+    [
+        (T0, T0 + timedelta(hours=1), 1, 1),
+        (T0 - timedelta(hours=24), T0, 1, 2),
+        (datetime(2026, 1, 3, tzinfo=UTC), datetime(2026, 1, 10, tzinfo=UTC), 1, 7),
+        (T0 - timedelta(days=7), T0, 1, 8),
+        (T0 - timedelta(days=30), T0, 30, 2),
+    ],
+)
+def test_salt_windows_count_the_periods_a_range_touches(
+    start: datetime, end: datetime, days: int, windows: int
+) -> None:
+    assert salt_windows(TimeRange(start=start, end=end), timedelta(days=days)) == windows
+
+
+def test_custom_ranges_are_whole_utc_days_inclusive() -> None:
+    choice = choose("custom", "2026-01-01", "2026-01-03")
+    assert (choice.start, choice.end) == (date(2026, 1, 1), date(2026, 1, 3))
+    assert choice.bounds() == (
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2026, 1, 4, tzinfo=UTC),
+    )
+    assert choice.query() == "range=custom&from=2026-01-01&to=2026-01-03"
+    assert choose(None, None, None).name == "24h"
+    with pytest.raises(InvalidInput) as caught:
+        choose("custom", "2026-01-01", None)
+    assert caught.value.field == "to"
+
+
+def test_the_chart_spans_its_box_and_scales_to_a_round_top() -> None:
+    series = [
+        Bucket(start=T0 + timedelta(hours=n), visits=v, unique_visitors=u)
+        for n, (v, u) in enumerate([(0, 0), (7, 3), (13, 9)])
+    ]
+    drawn = chart(series, "hour", width=720, height=220)
+    xs = [p.x for p in drawn.points]
+    assert xs[0] == drawn.left
+    assert xs[-1] == 720 - 12
+    assert [t.label for t in drawn.y_ticks] == ["0", "10", "20"]
+    assert drawn.points[0].y == drawn.bottom
+    assert drawn.x_ticks[-1].anchor == "end"
+    assert chart([], "day").points == []
+
+
+def test_session_and_live_urls_follow_the_rate_limiter_unless_set() -> None:
+    settings = load_settings({"PRIVALYTICS_RATE_LIMIT_URL": "redis://127.0.0.1:6379/0"})
+    options = bootstrap.dashboard_options(settings)
+    assert options.session_store is not None
+    assert options.channels is not None
+    memory = bootstrap.dashboard_options(load_settings({}))
+    assert memory.session_store is None
+    assert memory.channels is None
+    assert memory.secure_cookies is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"session_url": "mysql://x"}, "PRIVALYTICS_SESSION_URL: unsupported"),
+        ({"live_url": "nonsense"}, "PRIVALYTICS_LIVE_URL: unsupported"),
+        (
+            {"workers": 2, "rate_limit_url": "redis://r:6379/0", "session_url": "memory://"},
+            "needs PRIVALYTICS_SESSION_URL=redis",
+        ),
+    ],
+)
+def test_dashboard_urls_that_cannot_work_are_refused(
+    fields: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        bootstrap.check_dashboard(Settings(**fields))  # type: ignore[arg-type]
+
+
+def test_cookie_secure_accepts_auto_true_false_only() -> None:
+    assert load_settings({"PRIVALYTICS_COOKIE_SECURE": "true"}).cookie_secure == "true"
+    with pytest.raises(ConfigError, match="PRIVALYTICS_COOKIE_SECURE"):
+        load_settings({"PRIVALYTICS_COOKIE_SECURE": "sometimes"})
