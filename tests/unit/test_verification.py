@@ -14,10 +14,16 @@ from privalytics.adapters.memory import (
     InMemoryTokenStore,
 )
 from privalytics.domain.errors import Unauthenticated
-from privalytics.domain.models import Action, ClientInfo, IncomingEvent, Project
+from privalytics.domain.models import Action, ClientInfo, IncomingEvent, Project, TokenRecord
 from privalytics.domain.services import IngestSettings, Services, build_services
-from privalytics.domain.tokens import TOKEN_PREFIX, Credential, parse
-from privalytics.domain.verification import VerificationCache
+from privalytics.domain.tokens import SECRET_BYTES, TOKEN_PREFIX, Credential, parse
+from privalytics.domain.verification import (
+    FAILURE_WINDOW,
+    MAX_CONCURRENT_CHECKS,
+    MAX_FAILURES,
+    FailureBudget,
+    VerificationCache,
+)
 from privalytics.testing import ManualClock, PlaintextSecretHasher
 
 TTL = 30.0
@@ -33,14 +39,21 @@ class CountingHasher:
         self.gate.set()
         self.started = asyncio.Event()
         self.fail_with: Exception | None = None
+        self.running = 0
+        self.peak = 0
 
     async def hash(self, secret: bytes) -> bytes:
         return await self._inner.hash(secret)
 
     async def verify(self, secret: bytes, hashed: bytes) -> bool:
         self.verifies += 1
+        self.running += 1
+        self.peak = max(self.peak, self.running)
         self.started.set()
-        await self.gate.wait()
+        try:
+            await self.gate.wait()
+        finally:
+            self.running -= 1
         if self.fail_with is not None:
             raise self.fail_with
         return await self._inner.verify(secret, hashed)
@@ -90,6 +103,19 @@ async def new_token(services: Services) -> tuple[Project, str]:
     return created.project, created.token.token
 
 
+def counting_reads(shared: Stores) -> list[str]:
+    """The ids of the token reads the store serves from now on."""
+    reads: list[str] = []
+    get_token = shared.tokens.get_token
+
+    async def counted(token_id: str) -> TokenRecord | None:
+        reads.append(token_id)
+        return await get_token(token_id)
+
+    shared.tokens.get_token = counted  # type: ignore[method-assign]
+    return reads
+
+
 def with_other_secret(token: str) -> str:
     """A well-formed token (checksum right) with the same id and a different secret."""
     credential = parse(token, TOKEN_PREFIX)
@@ -98,19 +124,23 @@ def with_other_secret(token: str) -> str:
     return Credential(prefix=TOKEN_PREFIX, id=credential.id, secret=other).text
 
 
-async def test_a_good_credential_is_checked_once_then_served_from_memory_until_ttl(
-    one: Services, hasher: CountingHasher, clock: ManualClock
+async def test_a_good_credential_costs_bcrypt_once_then_only_a_store_read_per_ttl(
+    one: Services, shared: Stores, hasher: CountingHasher, clock: ManualClock
 ) -> None:
+    """After ttl the record is read again (revocation), but its unchanged hash needs no
+    second bcrypt check for a digest already verified against it."""
     project, token = await new_token(one)
     for _ in range(5):
         assert await one.ingestion.authenticate(token) == project
     assert hasher.verifies == 1
+    reads = counting_reads(shared)
     clock.advance(TTL - 0.5)
     await one.ingestion.authenticate(token)
-    assert hasher.verifies == 1
+    assert reads == []
     clock.advance(1)
-    await one.ingestion.authenticate(token)
-    assert hasher.verifies == 2
+    assert await one.ingestion.authenticate(token) == project
+    assert reads == [token.split("_")[1]]
+    assert hasher.verifies == 1
 
 
 async def test_recording_events_checks_the_token_once(
@@ -149,6 +179,120 @@ async def test_a_refused_credential_is_remembered_until_ttl(
     # Remembering the wrong one does not stand in the way of the right one.
     await one.ingestion.authenticate(token)
     assert hasher.verifies == 3
+
+
+def forged(token: str, n: int) -> str:
+    """The ``n``-th well-formed token with ``token``'s public id and a made-up secret."""
+    credential = parse(token, TOKEN_PREFIX)
+    assert credential is not None
+    secret = n.to_bytes(SECRET_BYTES, "big")
+    return Credential(prefix=TOKEN_PREFIX, id=credential.id, secret=secret).text
+
+
+async def refused(services: Services, texts: list[str]) -> None:
+    for text in texts:
+        with pytest.raises(Unauthenticated):
+            await services.ingestion.authenticate(text)
+
+
+async def test_forged_secrets_for_a_known_id_cost_a_bounded_number_of_checks_when_cold(
+    one: Services, shared: Stores, hasher: CountingHasher, clock: ManualClock
+) -> None:
+    """A process that has not seen the real token yet (a fresh start, another worker)."""
+    _, token = await new_token(one)
+    cold = process(shared, hasher, clock)
+    await refused(cold, [forged(token, n) for n in range(200)])
+    assert hasher.verifies == MAX_FAILURES
+    # Spread over time, still at most MAX_FAILURES per window.
+    for window in range(3):
+        clock.advance(FAILURE_WINDOW / 2)
+        await refused(cold, [forged(token, 1000 * (window + 1) + n) for n in range(100)])
+    assert hasher.verifies <= MAX_FAILURES * 3
+
+
+async def test_forged_secrets_after_ttl_cost_no_check_and_the_real_token_still_works(
+    one: Services, hasher: CountingHasher, clock: ManualClock
+) -> None:
+    project, token = await new_token(one)
+    assert await one.ingestion.authenticate(token) == project
+    clock.advance(TTL + 1)
+    await refused(one, [forged(token, n) for n in range(100)])
+    assert await one.ingestion.authenticate(token) == project
+    clock.advance(TTL + 1)
+    await refused(one, [forged(token, n) for n in range(100, 200)])
+    assert await one.ingestion.authenticate(token) == project
+    assert hasher.verifies == 1
+
+
+async def test_the_real_token_among_concurrent_forgeries_gets_through_on_a_cold_process(
+    one: Services, shared: Stores, hasher: CountingHasher, clock: ManualClock
+) -> None:
+    """Checks of one id run one at a time; the real one, once verified, settles the rest."""
+    project, token = await new_token(one)
+    cold = process(shared, hasher, clock)
+    hasher.gate.clear()
+    texts = [forged(token, 0), forged(token, 1), token] + [forged(token, n) for n in range(2, 60)]
+    checks = [asyncio.create_task(cold.ingestion.authenticate(text)) for text in texts]
+    await hasher.started.wait()
+    hasher.gate.set()
+    outcomes = await asyncio.gather(*checks, return_exceptions=True)
+    assert outcomes[2] == project
+    assert all(isinstance(o, Unauthenticated) for i, o in enumerate(outcomes) if i != 2)
+    assert hasher.verifies <= 3
+    assert hasher.peak == 1
+
+
+async def test_the_real_token_gets_through_once_an_ids_failures_have_aged_out(
+    one: Services, shared: Stores, hasher: CountingHasher, clock: ManualClock
+) -> None:
+    """Refusals without a check are not remembered as refusals of that secret."""
+    project, token = await new_token(one)
+    cold = process(shared, hasher, clock)
+    await refused(cold, [forged(token, n) for n in range(MAX_FAILURES + 5)])
+    # Over the budget, the real secret is refused unchecked too ...
+    await refused(cold, [token])
+    assert hasher.verifies == MAX_FAILURES
+    # ... until the failures are older than the window.
+    clock.advance(FAILURE_WINDOW)
+    assert await cold.ingestion.authenticate(token) == project
+    assert hasher.verifies == MAX_FAILURES + 1
+
+
+async def test_at_most_a_few_bcrypt_checks_run_at_once(
+    one: Services, hasher: CountingHasher
+) -> None:
+    tokens = [(await new_token(one))[1] for _ in range(3 * MAX_CONCURRENT_CHECKS)]
+    hasher.gate.clear()
+    checks = [asyncio.create_task(one.ingestion.authenticate(token)) for token in tokens]
+    await hasher.started.wait()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert hasher.running == MAX_CONCURRENT_CHECKS
+    hasher.gate.set()
+    await asyncio.gather(*checks)
+    assert hasher.peak == MAX_CONCURRENT_CHECKS
+    assert hasher.verifies == len(tokens)
+
+
+def test_the_failure_budget_counts_per_id_within_its_window() -> None:
+    budget = FailureBudget(limit=2, window=10)
+    budget.add("a", now=0)
+    assert not budget.exhausted("a", now=1)
+    budget.add("a", now=1)
+    assert budget.exhausted("a", now=9.9)
+    assert not budget.exhausted("b", now=9.9)
+    assert not budget.exhausted("a", now=10)
+    budget.add("a", now=20)
+    budget.add("a", now=21)
+    # A clock that went back does not lock the id out until it catches up.
+    assert not budget.exhausted("a", now=5)
+
+
+def test_the_failure_budget_keeps_at_most_size_ids() -> None:
+    budget = FailureBudget(limit=1, window=10, size=2)
+    for cred_id in "abc":
+        budget.add(cred_id, now=0)
+    assert [budget.exhausted(cred_id, now=1) for cred_id in "abc"] == [False, True, True]
 
 
 async def test_a_malformed_or_unknown_credential_never_reaches_the_hasher(
@@ -337,7 +481,7 @@ def test_the_cache_answers_owner_false_or_none() -> None:
     cache = VerificationCache(ttl=10)
     good, bad = cache.digest("good"), cache.digest("bad")
     assert cache.lookup("id", good, now=0) is None
-    cache.remember_verified("id", good, "project", now=0)
+    cache.remember_verified("id", good, "project", now=0, hashed=b"h")
     assert cache.lookup("id", good, now=9.9) == "project"
     assert cache.lookup("id", bad, now=9.9) is False
     assert cache.lookup("id", good, now=10) is None
@@ -350,7 +494,7 @@ def test_the_cache_answers_owner_false_or_none() -> None:
 def test_forget_drops_what_was_known_of_an_id() -> None:
     cache = VerificationCache(ttl=10)
     digest = cache.digest("x")
-    cache.remember_verified("id", digest, "p", now=0)
+    cache.remember_verified("id", digest, "p", now=0, hashed=b"h")
     cache.forget("id")
     cache.forget("never-seen")
     assert cache.lookup("id", digest, now=1) is None
@@ -360,7 +504,7 @@ def test_the_cache_keeps_at_most_size_entries_dropping_the_oldest() -> None:
     cache = VerificationCache(ttl=100, size=3)
     digests = [cache.digest(str(n)) for n in range(5)]
     for n, digest in enumerate(digests):
-        cache.remember_verified(f"id{n}", digest, "p", now=0)
+        cache.remember_verified(f"id{n}", digest, "p", now=0, hashed=b"h")
         cache.remember_refused(digest + b"!", now=0)
     assert [cache.lookup(f"id{n}", d, now=1) for n, d in enumerate(digests)] == [
         None,

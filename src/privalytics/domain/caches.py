@@ -7,6 +7,7 @@ process (a revoked token, a new rate limit) is seen within ``ttl`` seconds.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,7 +18,11 @@ from privalytics.domain.errors import Unauthenticated
 from privalytics.domain.hashing import SALT_BYTES, window_of
 from privalytics.domain.models import Project
 from privalytics.domain.ports import Clock, SaltStore, SecretHasher, TokenStore
-from privalytics.domain.verification import VerificationCache
+from privalytics.domain.verification import (
+    MAX_CONCURRENT_CHECKS,
+    FailureBudget,
+    VerificationCache,
+)
 
 
 def _seconds(moment: datetime) -> float:
@@ -50,14 +55,30 @@ class Salts:
 
 class Credentials:
     """Checks credentials against their bcrypt hashes, remembering outcomes (see
-    :mod:`privalytics.domain.verification`) and checking each one once when many
-    requests bring the same new credential at the same moment."""
+    :mod:`privalytics.domain.verification`).
 
-    def __init__(self, hasher: SecretHasher, clock: Clock, ttl: float) -> None:
+    One check per credential id at a time: a request for an id under check waits for it,
+    then looks again, so that many requests bringing the same new credential cost one
+    bcrypt, and a wrong secret arriving beside the right one is settled by the digest the
+    right one left. Failed checks per id are bounded (:class:`FailureBudget`), and so is the
+    number of bcrypt checks running at once (``checks``, shared by the caller)."""
+
+    def __init__(
+        self,
+        hasher: SecretHasher,
+        clock: Clock,
+        ttl: float,
+        *,
+        checks: asyncio.Semaphore | None = None,
+        failures: FailureBudget | None = None,
+    ) -> None:
         self._hasher = hasher
         self._clock = clock
         self._cache = VerificationCache(ttl=ttl)
-        self._inflight: dict[bytes, asyncio.Future[str | None]] = {}
+        self._failures = failures or FailureBudget()
+        self._checks = checks or asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
+        # Credential id -> (digest under check, its check).
+        self._inflight: dict[str, tuple[bytes, asyncio.Future[str | None]]] = {}
         # Bumped by every forget(): a check that was under way when a credential was revoked
         # must not put it back into the cache.
         self._epoch = 0
@@ -70,26 +91,31 @@ class Credentials:
         if credential is None:
             raise Unauthenticated("the credential is malformed")
         digest = self._cache.digest(text)
-        now = _seconds(self._clock.now())
-        known = self._cache.lookup(credential.id, digest, now)
-        if known is False:
-            raise Unauthenticated("the credential is unknown or revoked")
-        if isinstance(known, str):
-            return known
-        pending = self._inflight.get(digest)
-        if pending is None:
-            # The check runs in a task of its own: when the request that started it is
-            # cancelled (its client went away), the others waiting on it still get the answer.
-            pending = asyncio.ensure_future(self._verify_and_remember(credential, digest, load))
-            self._inflight[digest] = pending
-            pending.add_done_callback(lambda done: self._settle(digest, done))
-        owner = await asyncio.shield(pending)
-        if owner is None:
-            raise Unauthenticated("the credential is unknown or revoked")
-        return owner
+        while True:
+            known = self._cache.lookup(credential.id, digest, _seconds(self._clock.now()))
+            if known is False:
+                raise Unauthenticated("the credential is unknown or revoked")
+            if isinstance(known, str):
+                return known
+            pending = self._inflight.get(credential.id)
+            if pending is None or pending[1].done():
+                break
+            if pending[0] == digest:
+                return _owner(await asyncio.shield(pending[1]))
+            # Another secret of this id is under check: once it is settled, the digest it
+            # may have left as good settles this one without bcrypt. Waiting never cancels it.
+            await asyncio.wait({pending[1]})
+        # The check runs in a task of its own: when the request that started it is
+        # cancelled (its client went away), the others waiting on it still get the answer.
+        check = asyncio.ensure_future(self._verify_and_remember(credential, digest, load))
+        self._inflight[credential.id] = (digest, check)
+        check.add_done_callback(lambda done: self._settle(credential.id, done))
+        return _owner(await asyncio.shield(check))
 
-    def _settle(self, digest: bytes, done: asyncio.Future[str | None]) -> None:
-        del self._inflight[digest]
+    def _settle(self, cred_id: str, done: asyncio.Future[str | None]) -> None:
+        pending = self._inflight.get(cred_id)
+        if pending is not None and pending[1] is done:
+            del self._inflight[cred_id]
         if not done.cancelled():
             # Retrieved here so that a failure nobody awaited any more is not reported as lost;
             # every caller still awaiting gets it raised.
@@ -102,28 +128,42 @@ class Credentials:
         load: Callable[[str], Awaitable[tuple[str, bytes] | None]],
     ) -> str | None:
         epoch = self._epoch
-        owner = await self._verify(credential, load)
-        now = _seconds(self._clock.now())
-        if owner is None:
-            self._cache.remember_refused(digest, now)
-        elif epoch == self._epoch:
-            self._cache.remember_verified(credential.id, digest, owner, now)
-        return owner
-
-    async def _verify(
-        self,
-        credential: credentials.Credential,
-        load: Callable[[str], Awaitable[tuple[str, bytes] | None]],
-    ) -> str | None:
         found = await load(credential.id)
         if found is None:
+            self._cache.remember_refused(digest, _seconds(self._clock.now()))
             return None
         owner, hashed = found
-        return owner if await self._hasher.verify(credential.secret, hashed) else None
+        good = self._cache.known_good(credential.id)
+        if good is not None and good.hashed == hashed:
+            # The stored hash is the one a secret was verified against: the same digest is
+            # that secret, any other is not. No bcrypt needed either way.
+            verified = hmac.compare_digest(good.digest, digest)
+        elif self._failures.exhausted(credential.id, _seconds(self._clock.now())):
+            # Refused unchecked, and not remembered as refused: the right secret must get
+            # through once the id's failures have aged out.
+            return None
+        else:
+            async with self._checks:
+                verified = await self._hasher.verify(credential.secret, hashed)
+            if not verified:
+                self._failures.add(credential.id, _seconds(self._clock.now()))
+        now = _seconds(self._clock.now())
+        if not verified:
+            self._cache.remember_refused(digest, now)
+            return None
+        if epoch == self._epoch:
+            self._cache.remember_verified(credential.id, digest, owner, now, hashed=hashed)
+        return owner
 
     def forget(self, cred_id: str) -> None:
         self._epoch += 1
         self._cache.forget(cred_id)
+
+
+def _owner(owner: str | None) -> str:
+    if owner is None:
+        raise Unauthenticated("the credential is unknown or revoked")
+    return owner
 
 
 class ProjectCache:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ from privalytics.domain.validation import (
     normalize_ip,
     normalize_origin,
 )
+from privalytics.domain.verification import MAX_CONCURRENT_CHECKS
 
 DEFAULT_RATE_LIMIT = RateLimit(events=1000, period_seconds=60)
 DEFAULT_TOP = 10
@@ -523,9 +525,11 @@ def build_services(
     """Wire the use cases over the given ports."""
     settings = settings or IngestSettings()
     feed = LiveFeed()
+    # One bound on bcrypt checks running at once, for tokens and admin keys together.
+    checks = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
     privacy = Privacy(
-        credentials=Credentials(hasher, clock, settings.cache_ttl),
-        admin_keys=Credentials(hasher, clock, settings.cache_ttl),
+        credentials=Credentials(hasher, clock, settings.cache_ttl, checks=checks),
+        admin_keys=Credentials(hasher, clock, settings.cache_ttl, checks=checks),
         projects=ProjectCache(tokens, clock, settings.cache_ttl),
     )
     return Services(
