@@ -54,15 +54,9 @@ def _text(value: str, field: str, limit: int, index: int | None) -> str:
 
 def _utf8_bounded(value: str, field: str, index: int | None) -> str:
     # Only text that could be over the limit is encoded: 4 bytes per character at most.
-    if len(value) * 4 > MAX_URL_BYTES:
-        try:
-            size = len(value.encode("utf-8"))
-        except UnicodeEncodeError:  # a lone surrogate, e.g. from a JSON "\ud800"
-            raise InvalidInput("is not valid Unicode", field=field, index=index) from None
-        if size > MAX_URL_BYTES:
-            raise InvalidInput(
-                f"longer than {MAX_URL_BYTES} bytes in UTF-8", field=field, index=index
-            )
+    # ``value`` went through _text first, so it holds no lone surrogate and encodes.
+    if len(value) * 4 > MAX_URL_BYTES and len(value.encode("utf-8")) > MAX_URL_BYTES:
+        raise InvalidInput(f"longer than {MAX_URL_BYTES} bytes in UTF-8", field=field, index=index)
     return value
 
 
@@ -81,25 +75,24 @@ def reduce_path(raw: str, index: int | None = None) -> str:
 
 
 def reduce_referrer(raw: str, index: int | None = None) -> str | None:
-    """A referrer without query, fragment or credentials; empty means none."""
+    """An http(s) referrer as ``scheme://host[:port]/path``: no query, fragment or
+    credentials. Anything else (empty, no host, another scheme such as ``mailto:``, free
+    text) is None: only a web page's address is kept, never text that may name a person."""
     _text(raw, "referrer", MAX_PATH, index)
-    if not raw:
+    if not raw[:8].lower().startswith(("http://", "https://")):
         return None
     try:
         parts = urlsplit(raw)
     except ValueError:
         raise InvalidInput("is not a valid URL", field="referrer", index=index) from None
-    if parts.netloc:
-        # Rebuilt from the host alone, so that userinfo never survives, with or without a
-        # scheme ("//user:secret@host/" is as much a credential as "https://user:secret@...").
-        host = _host(parts.hostname or "")
-        if not host:
-            return None
-        port = _safe_port(parts)
-        scheme = f"{parts.scheme}:" if parts.scheme else ""
-        referrer = f"{scheme}//{host}{'' if port is None else f':{port}'}{parts.path}"
-        return _utf8_bounded(referrer, "referrer", index)
-    return _utf8_bounded(raw.split("#", 1)[0].split("?", 1)[0], "referrer", index)
+    # Rebuilt from the host alone, so that userinfo ("https://user:secret@...") never
+    # survives.
+    host = _host(parts.hostname or "")
+    if not host:
+        return None
+    port = _safe_port(parts)
+    referrer = f"{parts.scheme}://{host}{'' if port is None else f':{port}'}{parts.path}"
+    return _utf8_bounded(referrer, "referrer", index)
 
 
 def _host(hostname: str) -> str:
