@@ -191,7 +191,9 @@ def serve(
         os.environ[f"PRIVALYTICS_{name.upper()}"] = str(value)
     click.echo(
         f"privalytics listening on http://{settings.host}:{settings.port} "
-        f"({settings.workers} worker{'s' if settings.workers > 1 else ''})"
+        f"({settings.workers} worker{'s' if settings.workers > 1 else ''}); dashboard at "
+        f"http://{settings.host}:{settings.port}/dashboard "
+        "(add a user with: privalytics admin user create NAME)"
     )
     uvicorn.run(
         "privalytics.bootstrap:asgi_app",
