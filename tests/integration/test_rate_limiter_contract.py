@@ -314,6 +314,9 @@ async def test_an_unreachable_server_is_storage_unavailable_and_names_no_secret(
         assert "hunter2secret" not in message
         assert "127.0.0.1" not in message
         assert "redis://" not in message
+        # Nothing chained either: a traceback or log of the error would print its text.
+        assert caught.value.__cause__ is None
+        assert caught.value.__suppress_context__
         with pytest.raises(StorageUnavailable):
             await limiter.reset("k")
     finally:

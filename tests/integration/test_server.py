@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.conftest import REDIS_URL, require_server
 from tests.servers import Server, cli, cli_json
@@ -294,6 +295,30 @@ def test_a_long_multibyte_path_is_a_400_on_postgresql_and_a_max_length_one_is_st
         running.stop()
     assert stats["visits"] == 1
     assert [page["path"] for page in stats["top_pages"]] == [longest]
+
+
+@pytest.mark.postgres
+def test_serve_never_prints_the_database_password(postgres_url: str, tmp_path: Path) -> None:
+    """`serve` hands every setting, the database URL included, to its workers through the
+    environment; neither its output nor a worker's log shows the password, while it runs
+    (debug logging, a refused request) or when the database cannot be reached."""
+    url = make_url(postgres_url)
+    # The test server trusts local connections when its URL names no password.
+    password = url.password or "hunter2serve"
+    with_password = url.set(password=password).render_as_string(hide_password=False)
+    running = Server(with_password, tmp_path / "serve.log", "--log-level", "debug")
+    try:
+        running.wait_ready()
+        assert httpx.post(f"{running.url}/api/v1/events", json={}, timeout=10).status_code == 400
+        assert httpx.get(f"{running.url}/api/v1/projects", timeout=10).status_code == 401
+    finally:
+        running.stop()
+    unreachable = url.set(password=password, host="127.0.0.1", port=1)
+    done = cli(unreachable.render_as_string(hide_password=False), "serve", "--port", "1")
+    assert done.returncode != 0
+    for output in (running.log.read_text(), done.stdout + done.stderr):
+        assert password not in output
+    assert "privalytics listening" in running.log.read_text()
 
 
 def test_several_workers_refuse_the_in_memory_rate_limiter(tmp_path: Path) -> None:

@@ -126,7 +126,8 @@ class RedisRateLimiter:
         try:
             return await awaitable
         except _UNAVAILABLE as exc:
-            # Not str(exc): redis-py's messages name the host and port.
+            # Not str(exc), and ``from None``: redis-py's messages name the host and port,
+            # and a chained exception prints them in any traceback or log of this one.
             raise StorageUnavailable(
                 f"the rate limiter's Redis server is unavailable ({type(exc).__name__})"
-            ) from exc
+            ) from None
