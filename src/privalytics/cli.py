@@ -181,6 +181,8 @@ def serve(
             "--demo needs a database that outlives the command; use SQLite or PostgreSQL"
         )
     _run(bootstrap.migrate(settings))
+    # Before any worker starts: a server stopped over midnight keeps no old salt.
+    _run(_with_services(settings, Services.housekeeping))
     if demo:
         from privalytics.demo import ensure_demo
 

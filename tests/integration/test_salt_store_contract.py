@@ -12,6 +12,8 @@ from privalytics.domain.ports import SaltStore
 from tests.integration.conftest import assert_discreet
 
 WINDOW = 20_500
+HOUR = 3600
+DAY = 24 * HOUR
 
 
 async def test_the_first_candidate_is_stored_and_later_ones_are_ignored(
@@ -33,17 +35,33 @@ async def test_salts_are_binary_and_windows_may_be_large(salt_store: SaltStore) 
     assert await salt_store.get_or_create(2**40, b"x") == salt
 
 
-async def test_delete_before_removes_only_earlier_windows_and_counts_them(
+async def test_delete_expired_removes_earlier_and_other_rotations_windows_and_counts_them(
     salt_store: SaltStore,
 ) -> None:
-    for window in (WINDOW - 2, WINDOW - 1, WINDOW, WINDOW + 1):
-        await salt_store.get_or_create(window, f"salt-{window}".encode())
-    assert await salt_store.delete_before(WINDOW) == 2
-    assert await salt_store.delete_before(WINDOW) == 0
+    current = WINDOW * DAY
+    earlier = (current - 2 * DAY, current - DAY, WINDOW)
+    other_rotation = (current + HOUR, current + DAY + 1)
+    kept = (current, current + DAY, current + 7 * DAY)
+    for start in (*earlier, *other_rotation, *kept):
+        await salt_store.get_or_create(start, f"salt-{start}".encode())
+    assert await salt_store.delete_expired(current, DAY) == 5
+    assert await salt_store.delete_expired(current, DAY) == 0
     # The kept windows keep their salts; the deleted ones take a new candidate.
-    assert await salt_store.get_or_create(WINDOW, b"new") == f"salt-{WINDOW}".encode()
-    assert await salt_store.get_or_create(WINDOW + 1, b"new") == f"salt-{WINDOW + 1}".encode()
-    assert await salt_store.get_or_create(WINDOW - 1, b"new") == b"new"
+    for start in kept:
+        assert await salt_store.get_or_create(start, b"new") == f"salt-{start}".encode()
+    for start in (*earlier, *other_rotation):
+        assert await salt_store.get_or_create(start, b"new") == b"new"
+
+
+async def test_delete_expired_under_a_weekly_rotation_removes_this_weeks_daily_salts(
+    salt_store: SaltStore,
+) -> None:
+    week = 7 * DAY
+    current = 2922 * week
+    for start in (current, current + DAY, current + 2 * DAY):
+        await salt_store.get_or_create(start, b"daily")
+    assert await salt_store.delete_expired(current, week) == 2
+    assert await salt_store.get_or_create(current, b"new") == b"daily"
 
 
 async def test_racing_callers_all_get_the_one_stored_salt(salt_store: SaltStore) -> None:
@@ -81,7 +99,7 @@ async def test_unreachable_postgres_raises_storage_unavailable_without_the_url(
         await unreachable_stores.salts.get_or_create(WINDOW, b"salt")
     assert_discreet(raised.value)
     with pytest.raises(StorageUnavailable):
-        await unreachable_stores.salts.delete_before(WINDOW)
+        await unreachable_stores.salts.delete_expired(WINDOW, DAY)
     with pytest.raises(StorageUnavailable):
         await unreachable_stores.salts.ping()
 
@@ -93,4 +111,4 @@ async def test_vanished_sqlite_folder_raises_storage_unavailable(
         await vanished_sqlite_stores.salts.get_or_create(WINDOW, b"salt")
     assert_discreet(raised.value)
     with pytest.raises(StorageUnavailable):
-        await vanished_sqlite_stores.salts.delete_before(WINDOW)
+        await vanished_sqlite_stores.salts.delete_expired(WINDOW, DAY)

@@ -24,6 +24,7 @@ from privalytics.domain.hashing import (
     DEFAULT_ROTATION,
     SALT_BYTES,
     parse_rotation,
+    salt_key,
     visitor_hash,
     window_of,
     window_start,
@@ -173,16 +174,16 @@ class YieldingSaltStore(InMemorySaltStore):
         super().__init__()
         self.created = 0
 
-    async def get_or_create(self, window: int, candidate: bytes) -> bytes:
+    async def get_or_create(self, start: int, candidate: bytes) -> bytes:
         await asyncio.sleep(0)
-        salt = await super().get_or_create(window, candidate)
+        salt = await super().get_or_create(start, candidate)
         self.created += salt is candidate
         await asyncio.sleep(0)
         return salt
 
-    async def delete_before(self, window: int) -> int:
+    async def delete_expired(self, current: int, rotation: int) -> int:
         await asyncio.sleep(0)
-        return await super().delete_before(window)
+        return await super().delete_expired(current, rotation)
 
 
 async def test_a_salt_is_created_once_per_window_under_concurrent_calls(
@@ -194,7 +195,7 @@ async def test_a_salt_is_created_once_per_window_under_concurrent_calls(
     assert len(set(got)) == 1
     assert len(got[0]) == SALT_BYTES
     assert store.created == 1
-    assert store.salts == {window_of(clock.now(), DAY): got[0]}
+    assert store.salts == {salt_key(clock.now(), DAY): got[0]}
 
 
 async def test_two_processes_sharing_a_salt_store_hash_with_the_same_salt(
@@ -296,7 +297,7 @@ async def test_no_ip_or_user_agent_is_stored(clock: ManualClock) -> None:
             assert not any(form in text for form in ip_forms(ip))
             assert ua not in text
     # The one thing the salt store keeps is the salt of the current window.
-    assert list(w.salts.salts) == [window_of(clock.now(), DAY)]
+    assert list(w.salts.salts) == [salt_key(clock.now(), DAY)]
     assert all(len(salt) == SALT_BYTES for salt in w.salts.salts.values())
 
 
@@ -312,7 +313,7 @@ async def test_after_rotation_the_old_salt_is_gone_so_old_hashes_cannot_be_teste
     await w.services.ingestion.record(
         token, [IncomingEvent(action=Action.VISIT, path="/")], ClientInfo(ip=ip, user_agent=ua)
     )
-    old_window = window_of(clock.now(), DAY)
+    old_window = salt_key(clock.now(), DAY)
     old_salt = w.salts.salts[old_window]
     old_hash = w.events.events[0].visitor_hash
 
@@ -331,7 +332,7 @@ async def test_after_rotation_the_old_salt_is_gone_so_old_hashes_cannot_be_teste
     )
     assert old_window not in w.salts.salts
     assert old_salt not in w.salts.salts.values()
-    assert list(w.salts.salts) == [old_window + 1]
+    assert list(w.salts.salts) == [old_window + 86_400]
     # The same visitor is not linkable across windows either.
     assert w.events.events[1].visitor_hash != old_hash
     # What is left to test guesses against is the wrong salt: nothing matches.

@@ -146,13 +146,13 @@ class InMemorySaltStore:
     def __init__(self) -> None:
         self.salts: dict[int, bytes] = {}
 
-    async def get_or_create(self, window: int, candidate: bytes) -> bytes:
-        return self.salts.setdefault(window, candidate)
+    async def get_or_create(self, start: int, candidate: bytes) -> bytes:
+        return self.salts.setdefault(start, candidate)
 
-    async def delete_before(self, window: int) -> int:
-        old = [w for w in self.salts if w < window]
-        for w in old:
-            del self.salts[w]
+    async def delete_expired(self, current: int, rotation: int) -> int:
+        old = [start for start in self.salts if start < current or start % rotation]
+        for start in old:
+            del self.salts[start]
         return len(old)
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import hmac
 import secrets
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from privalytics.domain import tokens as credentials
 from privalytics.domain.errors import Unauthenticated
-from privalytics.domain.hashing import SALT_BYTES, window_of
+from privalytics.domain.hashing import SALT_BYTES, rotation_seconds, salt_key
 from privalytics.domain.models import Project
 from privalytics.domain.ports import Clock, SaltStore, SecretHasher, TokenStore
 from privalytics.domain.verification import (
@@ -30,27 +31,40 @@ def _seconds(moment: datetime) -> float:
 
 
 class Salts:
-    """The salt of the current window, created once across processes, old ones deleted."""
+    """The salt of the current window, created once across processes; the salts of
+    windows that are over are deleted when a window is first used and by :meth:`purge`."""
 
     def __init__(self, store: SaltStore, rotation: timedelta) -> None:
         self._store = store
         self._rotation = rotation
+        self._seconds = rotation_seconds(rotation)
         self._current: tuple[int, bytes] | None = None
         self._lock = asyncio.Lock()
 
     async def current(self, now: datetime) -> bytes:
-        window = window_of(now, self._rotation)
+        start = salt_key(now, self._rotation)
         cached = self._current
-        if cached is not None and cached[0] == window:
+        if cached is not None and cached[0] == start:
             return cached[1]
         async with self._lock:
             cached = self._current
-            if cached is not None and cached[0] == window:
+            if cached is not None and cached[0] == start:
                 return cached[1]
-            salt = await self._store.get_or_create(window, secrets.token_bytes(SALT_BYTES))
-            await self._store.delete_before(window)
-            self._current = (window, salt)
+            salt = await self._store.get_or_create(start, secrets.token_bytes(SALT_BYTES))
+            await self._store.delete_expired(start, self._seconds)
+            self._current = (start, salt)
             return salt
+
+    async def purge(self, now: datetime) -> int:
+        """Delete the stored salts of windows that are over, and forget this process's
+        copy when its window is over too; returns how many were deleted from the store.
+
+        Needs no event: a quiet site or a server stopped over midnight keeps no old salt."""
+        start = salt_key(now, self._rotation)
+        async with self._lock:
+            if self._current is not None and self._current[0] != start:
+                self._current = None
+            return await self._store.delete_expired(start, self._seconds)
 
 
 class Credentials:
@@ -167,26 +181,34 @@ def _owner(owner: str | None) -> str:
 
 
 class ProjectCache:
-    """Projects by id, as the ingestion path needs them on every request."""
+    """Projects by id, as the ingestion path needs them on every request.
 
-    def __init__(self, store: TokenStore, clock: Clock, ttl: float) -> None:
+    At most ``max_entries``; past that the least recently used is dropped, not everything
+    (emptying it would send every busy project to the store at once)."""
+
+    def __init__(
+        self, store: TokenStore, clock: Clock, ttl: float, *, max_entries: int = 10_000
+    ) -> None:
         self._store = store
         self._clock = clock
         self._ttl = ttl
-        self._entries: dict[str, tuple[Project, float]] = {}
+        self._max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[Project, float]] = OrderedDict()
 
     async def get(self, project_id: str) -> Project | None:
         now = _seconds(self._clock.now())
         entry = self._entries.get(project_id)
         if entry is not None and entry[1] > now:
+            self._entries.move_to_end(project_id)
             return entry[0]
         project = await self._store.get_project(project_id)
         if project is None:
             self._entries.pop(project_id, None)
         else:
-            if len(self._entries) > 10_000:
-                self._entries.clear()
             self._entries[project_id] = (project, now + self._ttl)
+            self._entries.move_to_end(project_id)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
         return project
 
     def forget(self, project_id: str) -> None:

@@ -44,6 +44,17 @@ def window_start(window: int, rotation: timedelta) -> datetime:
     return _EPOCH + window * rotation
 
 
+def salt_key(moment: datetime, rotation: timedelta) -> int:
+    """How the salt of the window holding ``moment`` is stored: the window's start in whole
+    seconds since the epoch, so that keys compare in time whatever the rotation was when
+    each salt was made (a window *number* means a different time under another rotation)."""
+    return window_of(moment, rotation) * rotation_seconds(rotation)
+
+
+def rotation_seconds(rotation: timedelta) -> int:
+    return int(rotation.total_seconds())
+
+
 # ASCII only: otherwise \d takes other scripts' digits and \s any Unicode space.
 _DURATION = re.compile(r"\s*(\d{1,4})\s*(d|day|days|h|hour|hours)\s*", re.ASCII)
 

@@ -104,15 +104,21 @@ class TokenStore(Protocol):
 
 
 class SaltStore(Protocol):
-    async def get_or_create(self, window: int, candidate: bytes) -> bytes:
-        """The salt of ``window``: the stored one, or ``candidate`` stored atomically.
+    """Salts keyed by the start of their window, in whole seconds since the epoch (UTC)."""
+
+    async def get_or_create(self, start: int, candidate: bytes) -> bytes:
+        """The salt of the window starting at ``start``: the stored one, or ``candidate``
+        stored atomically.
 
         When several processes race, exactly one candidate wins and all of them get it.
         """
         ...
 
-    async def delete_before(self, window: int) -> int:
-        """Delete the salts of every window before ``window``; returns how many."""
+    async def delete_expired(self, current: int, rotation: int) -> int:
+        """Delete the salt of every window that started before ``current`` and of every
+        window whose start is not a multiple of ``rotation`` seconds (made under another
+        rotation); returns how many. Later windows on the rotation stay: a process whose
+        clock runs a little ahead may already hash with one."""
         ...
 
 

@@ -150,6 +150,10 @@ class Ingestion:
             raise NotFound("no project with this id lists its site's origins")
         return await self._record(project, f"site:{project.id}", incoming, client)
 
+    async def purge_expired_salts(self) -> int:
+        """Delete the salts of windows that are over; returns how many were stored."""
+        return await self._salts.purge(self._clock.now())
+
     async def may_preflight(self, origin: str) -> bool:
         """Whether a browser at ``origin`` may be told it can send (CORS preflight)."""
         return await self._sites.may_preflight(origin)
@@ -502,6 +506,16 @@ class Services:
         """Return when every backend answers; raise StorageUnavailable otherwise."""
         for check in self.health_checks:
             await check()
+
+    async def purge_expired_salts(self) -> int:
+        """Delete the salts of windows that are over, without waiting for an event: run at
+        start and periodically by the driving adapter. Returns how many were deleted."""
+        return await self.ingestion.purge_expired_salts()
+
+    async def housekeeping(self) -> None:
+        """What must happen even without traffic: run at start and every few minutes by
+        the driving adapter."""
+        await self.purge_expired_salts()
 
     async def aclose(self) -> None:
         for close in self.closers:

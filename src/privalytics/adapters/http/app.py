@@ -19,6 +19,7 @@ from privalytics.adapters.http.clientip import TrustedProxies
 from privalytics.adapters.http.compat import compat_handlers
 from privalytics.adapters.http.dashboard import DashboardOptions, build_dashboard
 from privalytics.adapters.http.errors import exception_handlers
+from privalytics.adapters.http.housekeeping import DEFAULT_INTERVAL, housekeeping
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, ingest_handlers
 from privalytics.adapters.http.schemas import HealthOut
 from privalytics.adapters.http.tracker import tracker_handlers
@@ -38,6 +39,8 @@ class HttpOptions(msgspec.Struct, frozen=True, kw_only=True):
     debug: bool = False
     # The dashboard under /dashboard; None serves the API only.
     dashboard: DashboardOptions | None = None
+    # Seconds between housekeeping rounds (expired salts), which also run at start.
+    housekeeping_interval: float = DEFAULT_INTERVAL
 
 
 def _health_handler(services: Services) -> HTTPRouteHandler:
@@ -100,6 +103,7 @@ def create_app(services: Services, options: HttpOptions | None = None) -> Litest
         route_handlers=handlers,
         exception_handlers=exception_handlers(),
         on_shutdown=[services.aclose],
+        lifespan=[housekeeping(services, options.housekeeping_interval)],
         **extra,
         debug=options.debug,
         # Logging is the host's to configure; the app only writes to "privalytics.http".

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, RowMapping, delete, distinct, func, select, text, update
+from sqlalchemy import ColumnElement, RowMapping, delete, distinct, func, or_, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -372,23 +372,25 @@ class SqlAlchemySaltStore:
         self.engine = engine
         self._insert = sqlite_insert if engine.dialect.name == "sqlite" else postgresql_insert
 
-    async def get_or_create(self, window: int, candidate: bytes) -> bytes:
+    async def get_or_create(self, start: int, candidate: bytes) -> bytes:
         # Insert-if-absent, then read: whichever process inserted first, every racer reads
         # its row. The INSERT comes first so that SQLite takes the write lock (waiting
         # busy_timeout) before reading, and PostgreSQL's read sees the committed winner.
         statement = (
             self._insert(_salts)
-            .values(salt_window=window, salt=candidate, created_at=time.time_ns() // 1000)
+            .values(salt_window=start, salt=candidate, created_at=time.time_ns() // 1000)
             .on_conflict_do_nothing(index_elements=[_salts.c.salt_window])
         )
-        query = select(_salts.c.salt).where(_salts.c.salt_window == window)
+        query = select(_salts.c.salt).where(_salts.c.salt_window == start)
         async with unavailable_on_failure("store a salt"), self.engine.begin() as connection:
             await connection.execute(statement)
             stored = (await connection.execute(query)).scalar_one()
         return bytes(stored)
 
-    async def delete_before(self, window: int) -> int:
-        statement = delete(_salts).where(_salts.c.salt_window < window)
+    async def delete_expired(self, current: int, rotation: int) -> int:
+        statement = delete(_salts).where(
+            or_(_salts.c.salt_window < current, _salts.c.salt_window % rotation != 0)
+        )
         async with unavailable_on_failure("delete salts"), self.engine.begin() as connection:
             return (await connection.execute(statement)).rowcount
 

@@ -100,7 +100,9 @@ admin_keys = Table(
 salts = Table(
     "salts",
     metadata,
-    # "window" is a reserved word in both dialects.
+    # "window" is a reserved word in both dialects. The window's start, in seconds since
+    # the epoch (rows of versions that stored window numbers sort before any start, so
+    # the first purge deletes them).
     Column("salt_window", BigInteger, primary_key=True, autoincrement=False),
     Column("salt", LargeBinary, nullable=False),
     # When the row was written (wall clock, audit only).

@@ -1,0 +1,98 @@
+"""The app tidies up without traffic: at start, every few minutes, and stops on shutdown."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from litestar.testing import TestClient
+
+from privalytics.adapters.http import HttpOptions, create_app
+from privalytics.adapters.memory import (
+    InMemoryEventStore,
+    InMemoryRateLimiter,
+    InMemorySaltStore,
+    InMemoryTokenStore,
+)
+from privalytics.domain.errors import StorageUnavailable
+from privalytics.domain.hashing import salt_key
+from privalytics.domain.services import Services, build_services
+from privalytics.testing import ManualClock, PlaintextSecretHasher
+
+DAY = timedelta(days=1)
+
+
+def services_over(salts: InMemorySaltStore, clock: ManualClock) -> Services:
+    return build_services(
+        events=InMemoryEventStore(),
+        tokens=InMemoryTokenStore(),
+        salts=salts,
+        limiter=InMemoryRateLimiter(clock),
+        hasher=PlaintextSecretHasher(),
+        clock=clock,
+    )
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)
+
+
+def test_yesterdays_salt_is_deleted_when_the_app_starts(clock: ManualClock) -> None:
+    salts = InMemorySaltStore()
+    salts.salts[salt_key(clock.now() - DAY, DAY)] = b"yesterday"
+    app = create_app(services_over(salts, clock), HttpOptions(housekeeping_interval=3600))
+    with TestClient(app):
+        assert salts.salts == {}
+
+
+def test_a_quiet_app_deletes_the_salt_once_its_window_is_over(clock: ManualClock) -> None:
+    salts = InMemorySaltStore()
+    today = salt_key(clock.now(), DAY)
+    salts.salts[today] = b"today"
+    app = create_app(services_over(salts, clock), HttpOptions(housekeeping_interval=0.01))
+    with TestClient(app):
+        time.sleep(0.05)
+        assert salts.salts == {today: b"today"}
+        clock.advance(days=1)
+        wait_until(lambda: salts.salts == {})
+
+
+class CountingSaltStore(InMemorySaltStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.purges = 0
+        self.down = False
+
+    async def delete_expired(self, current: int, rotation: int) -> int:
+        self.purges += 1
+        if self.down:
+            raise StorageUnavailable("the salt store does not answer")
+        return await super().delete_expired(current, rotation)
+
+
+def test_the_background_task_stops_with_the_app(clock: ManualClock) -> None:
+    salts = CountingSaltStore()
+    app = create_app(services_over(salts, clock), HttpOptions(housekeeping_interval=0.01))
+    with TestClient(app):
+        wait_until(lambda: salts.purges >= 3)
+    stopped = salts.purges
+    time.sleep(0.1)
+    assert salts.purges == stopped
+
+
+def test_an_unavailable_store_is_logged_and_retried_without_stopping_the_app(
+    clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    salts = CountingSaltStore()
+    salts.down = True
+    app = create_app(services_over(salts, clock), HttpOptions(housekeeping_interval=0.01))
+    with caplog.at_level(logging.WARNING, "privalytics.http"), TestClient(app) as client:
+        wait_until(lambda: salts.purges >= 3)
+        assert client.get("/healthz").status_code == 200
+    assert "housekeeping skipped: storage unavailable" in caplog.messages
