@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REQUIRE_SERVICES
 from tests.servers import Server, cli_json
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 @dataclass(frozen=True)
@@ -36,3 +42,23 @@ def create_project(deployment: Deployment, origin: str) -> tuple[str, str]:
         deployment.database_url, "project", "create", "Test site", "--allowed-origin", origin
     )
     return created["project"]["id"], created["token"]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """The session's Chromium fixture, but stopped after each module: Playwright's sync API
+    keeps an event loop running in the main thread while it is started, and the
+    pytest-asyncio tests collected after this folder cannot run their own until it stops."""
+    if not os.path.exists(CHROMIUM):
+        message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+        if REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
