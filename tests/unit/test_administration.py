@@ -417,6 +417,21 @@ async def test_the_project_cache_stays_bounded(clock: ManualClock) -> None:
     assert store.reads == 10_003
 
 
+async def test_a_full_project_cache_drops_the_least_recently_used_only(
+    clock: ManualClock,
+) -> None:
+    store = CountingProjectStore(clock)
+    cache = ProjectCache(store, clock, ttl=60, max_entries=3)
+    for name in ("a", "b", "c", "a", "d"):
+        await cache.get(name)
+    assert store.reads == 4
+    for name in ("a", "c", "d"):
+        await cache.get(name)
+    assert store.reads == 4
+    await cache.get("b")
+    assert store.reads == 5
+
+
 async def test_health_asks_every_backend_and_aclose_closes_everything(
     clock: ManualClock,
 ) -> None:

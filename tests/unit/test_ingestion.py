@@ -17,6 +17,7 @@ from privalytics.adapters.memory import (
     InMemorySaltStore,
     InMemoryTokenStore,
 )
+from privalytics.domain import services as services_module
 from privalytics.domain.errors import (
     InvalidInput,
     OriginNotAllowed,
@@ -25,9 +26,9 @@ from privalytics.domain.errors import (
 )
 from privalytics.domain.hashing import visitor_hash
 from privalytics.domain.models import Action, ClientInfo, Event, IncomingEvent, Project, RateLimit
-from privalytics.domain.services import Services, build_services
+from privalytics.domain.services import Services, _policy, build_services
 from privalytics.domain.tokens import TOKEN_PREFIX, Credential
-from privalytics.domain.validation import MAX_BATCH
+from privalytics.domain.validation import MAX_BATCH, normalize_ip, normalize_origin
 from privalytics.testing import ManualClock, PlaintextSecretHasher
 from tests import strategies
 
@@ -328,6 +329,34 @@ async def test_the_same_visitor_in_two_projects_gets_two_hashes(w: World) -> Non
     await w.record(one, visit())
     await w.record(two, visit())
     assert w.stored[0].visitor_hash != w.stored[1].visitor_hash
+
+
+async def test_the_client_address_is_parsed_once_per_request(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def counting(raw: str, index: int | None = None) -> str:
+        calls.append(raw)
+        return normalize_ip(raw, index)
+
+    monkeypatch.setattr(services_module, "normalize_ip", counting)
+    _, token = await w.project()
+    await w.record(token, visit())
+    assert calls == [CLIENT.ip]
+
+
+async def test_the_rate_policy_and_the_origin_are_worked_out_once(w: World) -> None:
+    _, token = await w.project(origins=("https://site.example",))
+    browser = ClientInfo(ip="198.51.100.7", user_agent="ua", origin="https://SITE.example")
+    await w.record(token, visit(), client=browser)
+    policies, origins = _policy.cache_info(), normalize_origin.cache_info()
+    for _ in range(3):
+        await w.record(token, visit(), client=browser)
+    assert _policy.cache_info().hits - policies.hits == 3
+    assert _policy.cache_info().misses == policies.misses
+    assert normalize_origin.cache_info().hits - origins.hits == 3
+    assert len(w.stored) == 4
 
 
 async def test_a_visitor_gets_a_new_hash_in_the_next_salt_window(w: World) -> None:

@@ -20,6 +20,7 @@ from privalytics.domain.tokens import (
     TOKEN_PREFIX,
     Credential,
     generate,
+    id_of,
     parse,
 )
 from privalytics.testing import ManualClock, PlaintextSecretHasher
@@ -40,6 +41,12 @@ def test_a_generated_credential_parses_back_to_itself(prefix: str) -> None:
     assert credential.text.startswith(f"{prefix}_{credential.id}_")
     assert len(credential.secret) == SECRET_BYTES
     assert parse(credential.text, prefix) == credential
+
+
+@given(credentials)
+def test_id_of_a_parsed_credential_is_its_id(credential: Credential) -> None:
+    assert parse(credential.text, credential.prefix) is not None
+    assert id_of(credential.text) == credential.id
 
 
 def test_generated_credentials_differ() -> None:

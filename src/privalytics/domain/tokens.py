@@ -43,6 +43,12 @@ def generate(prefix: str) -> Credential:
     return Credential(prefix=prefix, id=secrets.token_hex(8), secret=secret)
 
 
+def id_of(text: str) -> str:
+    """The id of ``text``, a credential that :func:`parse` accepted (it is not checked
+    again): the 16 hex digits after the three-letter prefix and its underscore."""
+    return text[4:20]
+
+
 def parse(text: str, prefix: str) -> Credential | None:
     """The credential in ``text``, or None when it is not a well-formed one of ``prefix``."""
     if len(text) > 128:

@@ -6,6 +6,7 @@ Every rule about the shape of accepted data lives here, so that each driving ada
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import re
@@ -229,6 +230,9 @@ def clean_origin(origin: str) -> str:
     return f"{parts.scheme}://{_host(hostname.lower())}{suffix}"
 
 
+# Every browser request names its origin; a site sends from a few. Bounded: anyone can
+# send any text.
+@functools.lru_cache(maxsize=4096)
 def normalize_origin(origin: str) -> str | None:
     """The origin a request names, in the form of :func:`clean_origin`; None when it is not
     one (e.g. ``null``), which matches no allowed origin."""
