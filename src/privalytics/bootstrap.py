@@ -86,11 +86,14 @@ STORAGE_BACKENDS: dict[str, Callable[[str], _Storage]] = {
     "sqlite+aiosqlite": _sql_storage,
     "postgresql+asyncpg": _sql_storage,
 }
-STORAGE_FORMS = (
-    "memory://",
-    "sqlite+aiosqlite:///PATH",
-    "postgresql+asyncpg://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
-)
+
+
+def storage_forms() -> tuple[str, ...]:
+    """The accepted database URL forms: memory:// and the SQL adapter's own list."""
+    # Imported here: SQLAlchemy is loaded only when a SQL database is used (or refused).
+    from privalytics.adapters.sqlalchemy.engine import ACCEPTED_URLS
+
+    return ("memory://", *ACCEPTED_URLS)
 
 
 def _memory_limiter(url: str, clock: Clock) -> tuple[RateLimiter, tuple[Closer, ...]]:
@@ -123,7 +126,7 @@ def check_backends(settings: Settings) -> None:
     if backend_of(settings.database_url) not in STORAGE_BACKENDS:
         raise ConfigError(
             "PRIVALYTICS_DATABASE_URL: unsupported database; accepted forms: "
-            + ", ".join(STORAGE_FORMS)
+            + ", ".join(storage_forms())
         )
     if backend_of(settings.rate_limit_url) not in LIMITER_BACKENDS:
         raise ConfigError(
@@ -164,7 +167,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
             max_event_age=timedelta(hours=settings.max_event_age_hours),
             cache_ttl=settings.cache_ttl,
         ),
-        health_checks=(storage.ping,),
+        # Events need both: a server whose limiter is down answers every event with 503.
+        health_checks=(storage.ping, limiter.ping),
         closers=(*storage.closers, *limiter_closers),
         users=storage.users,
         queries=storage.queries,

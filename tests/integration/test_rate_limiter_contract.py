@@ -18,8 +18,10 @@ import redis.asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from privalytics import bootstrap
 from privalytics.adapters.memory import InMemoryRateLimiter
 from privalytics.adapters.redis import RedisRateLimiter
+from privalytics.config import load_settings
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.models import RateDecision
 from privalytics.domain.ports import RateLimiter
@@ -319,8 +321,29 @@ async def test_an_unreachable_server_is_storage_unavailable_and_names_no_secret(
         assert caught.value.__suppress_context__
         with pytest.raises(StorageUnavailable):
             await limiter.reset("k")
+        with pytest.raises(StorageUnavailable) as caught:
+            await limiter.ping()
+        assert "hunter2secret" not in str(caught.value)
+        assert caught.value.__cause__ is None
     finally:
         await limiter.aclose()
+
+
+@pytest.mark.parametrize("limiter", LIMITERS, indirect=True)
+async def test_a_limiter_that_answers_pings(limiter: RateLimiter) -> None:
+    await limiter.ping()
+
+
+async def test_health_fails_when_the_redis_limiter_is_down_though_storage_answers() -> None:
+    """Every event would get 503: /healthz must not say ok."""
+    settings = load_settings({}, database_url="memory://", rate_limit_url="redis://127.0.0.1:1/0")
+    services = bootstrap.build(settings)
+    try:
+        await services.admin.list_projects()  # the storage answers
+        with pytest.raises(StorageUnavailable):
+            await services.health()
+    finally:
+        await services.aclose()
 
 
 async def test_a_negative_cost_is_refused_before_any_io(clock: ManualClock) -> None:

@@ -178,6 +178,9 @@ class InMemoryRateLimiter:
     async def reset(self, key: str) -> None:
         self._tats.pop(key, None)
 
+    async def ping(self) -> None:
+        """Always answers: the state lives in this process."""
+
 
 class InMemoryUserStore:
     def __init__(self) -> None:

@@ -115,6 +115,9 @@ class RedisRateLimiter:
     async def reset(self, key: str) -> None:
         await self._call(self._client.delete(self._prefix + key))
 
+    async def ping(self) -> None:
+        await self._call(self._client.ping())
+
     async def aclose(self) -> None:
         """Close the client if this limiter made it (``from_url``); a given one is the
         caller's to close."""

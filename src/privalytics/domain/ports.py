@@ -131,6 +131,10 @@ class RateLimiter(Protocol):
         """Forget ``key``'s state (a token revoked, a limit changed)."""
         ...
 
+    async def ping(self) -> None:
+        """Return when the limiter's backend answers; raise StorageUnavailable otherwise."""
+        ...
+
 
 class SecretHasher(Protocol):
     async def hash(self, secret: bytes) -> bytes: ...

@@ -570,7 +570,7 @@ def build_services(
             privacy=privacy,
         ),
         reporting=Reporting(events=events, tokens=tokens, clock=clock, queries=queries),
-        health_checks=health_checks or (events.ping,),
+        health_checks=health_checks or (events.ping, limiter.ping),
         closers=closers,
         feed=feed,
         accounts=(
