@@ -144,3 +144,25 @@ def test_the_middleware_needs_exactly_one_destination(core: Privalytics) -> None
         PrivalyticsMiddleware(bare_app)
     with pytest.raises(ValueError, match="token="):
         PrivalyticsMiddleware(bare_app, core=core)
+
+
+async def test_a_starlette_app_records_its_html_pages(core: Privalytics) -> None:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import HTMLResponse, JSONResponse
+    from starlette.routing import Route
+
+    async def home(request: Any) -> HTMLResponse:
+        return HTMLResponse("<h1>home</h1>")
+
+    async def data(request: Any) -> JSONResponse:
+        return JSONResponse({"n": 1})
+
+    created = await core.create_project("site")
+    app = Starlette(
+        routes=[Route("/", home), Route("/data", data)],
+        middleware=[Middleware(PrivalyticsMiddleware, core=core, token=created.token.token)],
+    )
+    assert await get_pages(app, "/", "/data", "/?page=2") == [200, 200, 200]
+    await _drain(app)
+    assert [(e.action, e.path) for e in stored(core)] == [(Action.VISIT, "/"), (Action.VISIT, "/")]
