@@ -1,4 +1,4 @@
-"""The dashboard's pages and forms: sign-in, overview, a project's numbers, management.
+"""The dashboard's pages and forms behind sign-in: overview, a project's numbers, management.
 
 Handlers translate: a form or query string in, a use case called, a template out. Every
 state-changing request is a POST with the CSRF token (Litestar's CSRF middleware), and
@@ -8,22 +8,25 @@ of a project and of a token, whose answer is the only page that ever shows the t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from litestar import Request, Response, Router, get, post
-from litestar.connection import ASGIConnection
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, QueryParameter
+from litestar import Request, Router, get, post
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from privalytics.adapters.http.clientip import TrustedProxies, client_ip
-from privalytics.adapters.http.dashboard.security import FRESH_SESSION_ID, new_session_id
+from privalytics.adapters.http.dashboard.auth import (
+    HOME,
+    FormBody,
+    flash,
+    public_handlers,
+    render,
+    require_user,
+    signed_in,
+)
 from privalytics.adapters.http.dashboard.views import (
-    RANGES,
     Choice,
     bar,
     change,
@@ -32,17 +35,21 @@ from privalytics.adapters.http.dashboard.views import (
     rotation_text,
     unique_explanation,
 )
-from privalytics.domain.accounts import Accounts
-from privalytics.domain.errors import InvalidInput, RateLimited, Unauthenticated
+from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, Project, ProjectUpdate, Stats, TimeRange
 from privalytics.domain.ratelimit import parse_rate_limit
 from privalytics.domain.services import Services
 
-FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
-USER = "user"
-FLASH = "flash"
-LOGIN = "/dashboard/login"
-HOME = "/dashboard"
+# Sign-in lives in .auth; these are re-exported for the package's assembly.
+__all__ = [
+    "PageContext",
+    "private_handlers",
+    "private_router",
+    "public_handlers",
+    "require_user",
+    "signed_in",
+]
+
 FEED_SIZE = 50
 _TARGETS = {
     Action.CLICK: "Top click targets",
@@ -56,50 +63,6 @@ class PageContext:
     """What every page's template receives besides its own values."""
 
     rotation: timedelta
-
-
-def flash(request: Request[Any, Any, Any], kind: str, text: str) -> None:
-    messages = list(request.session.get(FLASH, []))
-    messages.append([kind, text])
-    request.session[FLASH] = messages
-
-
-def _take_flash(request: Request[Any, Any, Any]) -> list[list[str]]:
-    if not request.session:
-        return []
-    messages: list[list[str]] = request.session.pop(FLASH, [])
-    return messages
-
-
-def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    user = connection.session.get(USER) if connection.session else None
-    return user if isinstance(user, str) else None
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path of this dashboard: never another site (an open redirect)."""
-    if not target or not target.startswith("/dashboard") or target.startswith("//"):
-        return HOME
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return HOME
-    return target
-
-
-def _page(
-    request: Request[Any, Any, Any],
-    name: str,
-    context: Mapping[str, Any],
-    *,
-    status_code: int = 200,
-) -> Template:
-    values = {
-        "user": signed_in(request),
-        "messages": _take_flash(request),
-        "ranges": RANGES,
-        **context,
-    }
-    return Template(template_name=name, context=values, status_code=status_code)
 
 
 def _stats_view(stats: Stats, choice: Choice, rotation: timedelta) -> dict[str, Any]:
@@ -154,54 +117,6 @@ def _snippet(request: Request[Any, Any, Any], token: str) -> str:
     return f'<script defer src="{base}/tracker.js" data-token="{token}"></script>'
 
 
-def public_handlers(accounts: Accounts, trusted: TrustedProxies) -> list[Any]:
-    """Sign-in and sign-out: reachable without a session."""
-
-    @get(LOGIN, name="dashboard:login")
-    async def login_form(
-        request: Request[Any, Any, Any],
-        next_path: Annotated[str | None, QueryParameter(name="next")] = None,
-    ) -> Template | Redirect:
-        if signed_in(request):
-            return Redirect(_safe_next(next_path), status_code=303)
-        return _page(request, "login.html.j2", {"next": _safe_next(next_path), "username": ""})
-
-    @post(LOGIN, status_code=303)
-    async def login(
-        request: Request[Any, Any, Any],
-        data: Annotated[dict[str, str], FormBody],
-    ) -> Template | Redirect:
-        username = data.get("username", "")
-        password = data.get("password", "")
-        target = _safe_next(data.get("next"))
-        peer = request.scope.get("client")
-        forwarded = request.headers.getall("x-forwarded-for", [])
-        client = client_ip(peer[0] if peer else None, forwarded, trusted)
-        try:
-            user = await accounts.authenticate(username, password, client=client)
-        except (Unauthenticated, RateLimited) as exc:
-            status = 429 if isinstance(exc, RateLimited) else 401
-            context = {"next": target, "username": username, "error": str(exc)}
-            page = _page(request, "login.html.j2", context, status_code=status)
-            if isinstance(exc, RateLimited):
-                page.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-            return page
-        # A new session id: one planted before sign-in must not become signed in.
-        old = request.cookies.get("session")
-        if old:
-            await request.app.stores.get("sessions").delete(old)
-        request.state[FRESH_SESSION_ID] = new_session_id()
-        request.set_session({USER: user.username})
-        return Redirect(target, status_code=303)
-
-    @post("/dashboard/logout", status_code=303)
-    async def logout(request: Request[Any, Any, Any]) -> Redirect:
-        request.clear_session()
-        return Redirect(f"{LOGIN}?signed_out=1", status_code=303)
-
-    return [login_form, login, logout]
-
-
 def private_handlers(services: Services, page: PageContext) -> list[Any]:
     """Every page and form that needs a signed-in user (the router's guard sees to it)."""
     admin = services.admin
@@ -229,7 +144,7 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
             total_uniques += stats.unique_visitors
             total_before += before
         largest = max((s.visits for _, s, _ in rows), default=0)
-        return _page(
+        return render(
             request,
             "overview.html.j2",
             {
@@ -258,7 +173,7 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
         span = _span(services, choice)
         stats = await reporting.stats(project.id, span)
         recent = await reporting.latest(project.id, limit=FEED_SIZE)
-        return _page(
+        return render(
             request,
             "project.html.j2",
             {
@@ -284,7 +199,7 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
         except InvalidInput as exc:
             flash(request, "error", f"The project was not created: {exc}")
             return Redirect(f"{HOME}#new-project", status_code=303)
-        return _page(
+        return render(
             request,
             "token.html.j2",
             {
@@ -299,7 +214,7 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
     @get("/dashboard/projects/{project_id:str}/settings", name="dashboard:settings")
     async def settings_page(request: Request[Any, Any, Any], project_id: FromPath[str]) -> Template:
         project = await admin.get_project(project_id)
-        return _page(
+        return render(
             request,
             "settings.html.j2",
             {
@@ -343,7 +258,7 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
     ) -> Template:
         project = await admin.get_project(project_id)
         issued = await admin.issue_token(project.id, revoke_others=data.get("revoke_others") == "1")
-        return _page(
+        return render(
             request,
             "token.html.j2",
             {
@@ -400,18 +315,6 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
         revoke_token,
         delete_project,
     ]
-
-
-async def require_user(request: Request[Any, Any, Any]) -> Response[Any] | None:
-    """A ``before_request`` hook: a signed-out visitor is sent to the sign-in page."""
-    if signed_in(request):
-        return None
-    target = request.url.path
-    if request.url.query:
-        target += "?" + request.url.query
-    if request.method != "GET":
-        target = HOME
-    return Redirect(f"{LOGIN}?next={quote(target, safe='')}", status_code=303)
 
 
 def private_router(services: Services, page: PageContext, extra: list[Any]) -> Router:

@@ -1,0 +1,134 @@
+"""Signing in and out, and what every page shares: the session's user, one-time messages.
+
+A signed-out visitor is sent to the sign-in page by :func:`require_user`; after signing in
+they come back to where they were going (a path of the dashboard only, never another
+site). Signing in throttles guessing (the domain's Accounts) and starts a new session id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from litestar import Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, QueryParameter
+from litestar.response import Redirect, Template
+
+from privalytics.adapters.http.clientip import TrustedProxies, client_ip
+from privalytics.adapters.http.dashboard.security import FRESH_SESSION_ID, new_session_id
+from privalytics.adapters.http.dashboard.views import RANGES
+from privalytics.domain.accounts import Accounts
+from privalytics.domain.errors import RateLimited, Unauthenticated
+
+FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
+USER = "user"
+FLASH = "flash"
+LOGIN = "/dashboard/login"
+HOME = "/dashboard"
+
+
+def flash(request: Request[Any, Any, Any], kind: str, text: str) -> None:
+    messages = list(request.session.get(FLASH, []))
+    messages.append([kind, text])
+    request.session[FLASH] = messages
+
+
+def take_flash(request: Request[Any, Any, Any]) -> list[list[str]]:
+    if not request.session:
+        return []
+    messages: list[list[str]] = request.session.pop(FLASH, [])
+    return messages
+
+
+def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    user = connection.session.get(USER) if connection.session else None
+    return user if isinstance(user, str) else None
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path of this dashboard: never another site (an open redirect)."""
+    if not target or not target.startswith("/dashboard") or target.startswith("//"):
+        return HOME
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return HOME
+    return target
+
+
+def render(
+    request: Request[Any, Any, Any],
+    name: str,
+    context: Mapping[str, Any],
+    *,
+    status_code: int = 200,
+) -> Template:
+    values = {
+        "user": signed_in(request),
+        "messages": take_flash(request),
+        "ranges": RANGES,
+        **context,
+    }
+    return Template(template_name=name, context=values, status_code=status_code)
+
+
+def public_handlers(accounts: Accounts, trusted: TrustedProxies) -> list[Any]:
+    """Sign-in and sign-out: reachable without a session."""
+
+    @get(LOGIN, name="dashboard:login")
+    async def login_form(
+        request: Request[Any, Any, Any],
+        next_path: Annotated[str | None, QueryParameter(name="next")] = None,
+    ) -> Template | Redirect:
+        if signed_in(request):
+            return Redirect(safe_next(next_path), status_code=303)
+        return render(request, "login.html.j2", {"next": safe_next(next_path), "username": ""})
+
+    @post(LOGIN, status_code=303)
+    async def login(
+        request: Request[Any, Any, Any],
+        data: Annotated[dict[str, str], FormBody],
+    ) -> Template | Redirect:
+        username = data.get("username", "")
+        password = data.get("password", "")
+        target = safe_next(data.get("next"))
+        peer = request.scope.get("client")
+        forwarded = request.headers.getall("x-forwarded-for", [])
+        client = client_ip(peer[0] if peer else None, forwarded, trusted)
+        try:
+            user = await accounts.authenticate(username, password, client=client)
+        except (Unauthenticated, RateLimited) as exc:
+            status = 429 if isinstance(exc, RateLimited) else 401
+            context = {"next": target, "username": username, "error": str(exc)}
+            answer = render(request, "login.html.j2", context, status_code=status)
+            if isinstance(exc, RateLimited):
+                answer.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+            return answer
+        # A new session id: one planted before sign-in must not become signed in.
+        old = request.cookies.get("session")
+        if old:
+            await request.app.stores.get("sessions").delete(old)
+        request.state[FRESH_SESSION_ID] = new_session_id()
+        request.set_session({USER: user.username})
+        return Redirect(target, status_code=303)
+
+    @post("/dashboard/logout", status_code=303)
+    async def logout(request: Request[Any, Any, Any]) -> Redirect:
+        request.clear_session()
+        return Redirect(f"{LOGIN}?signed_out=1", status_code=303)
+
+    return [login_form, login, logout]
+
+
+async def require_user(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """A ``before_request`` hook: a signed-out visitor is sent to the sign-in page."""
+    if signed_in(request):
+        return None
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    if request.method != "GET":
+        target = HOME
+    return Redirect(f"{LOGIN}?next={quote(target, safe='')}", status_code=303)
