@@ -16,6 +16,7 @@ import msgspec
 
 from privalytics.domain.errors import ConfigError, InvalidInput
 from privalytics.domain.hashing import parse_rotation
+from privalytics.domain.verification import DEFAULT_TTL
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./privalytics.db"
 DEFAULT_RATE_LIMIT_URL = "memory://"
@@ -36,7 +37,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_event_age_hours: int = 24
     # Seconds a credential check and a project's settings are remembered; the bound on
     # how long a revoked token keeps working in another process.
-    cache_ttl: float = 30.0
+    cache_ttl: float = DEFAULT_TTL
     # bcrypt cost factor for tokens, admin keys and passwords.
     bcrypt_rounds: int = 10
     # Where dashboard sessions live: memory:// (one process) or redis://HOST:PORT/DB;

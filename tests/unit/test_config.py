@@ -10,8 +10,11 @@ import pytest
 
 import privalytics
 from privalytics import bootstrap
+from privalytics.adapters.sqlalchemy.engine import ACCEPTED_URLS
 from privalytics.config import Settings, load_settings
 from privalytics.domain.errors import ConfigError
+from privalytics.domain.services import IngestSettings
+from privalytics.domain.verification import DEFAULT_TTL
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
@@ -59,8 +62,14 @@ def test_a_bad_setting_is_refused_naming_its_variable(env: dict[str, str], names
 
 @pytest.mark.parametrize("url", ["mysql://localhost/db", "sqlite:///x.db", "nonsense", ""])
 def test_an_unsupported_database_url_lists_the_accepted_forms(url: str) -> None:
-    with pytest.raises(ConfigError, match=r"sqlite\+aiosqlite:///PATH.*postgresql\+asyncpg"):
+    """The same forms as the SQL adapter's own refusal: one list, not two."""
+    with pytest.raises(ConfigError) as caught:
         bootstrap.check_backends(Settings(database_url=url))
+    assert str(caught.value).endswith(", ".join(("memory://", *ACCEPTED_URLS)))
+
+
+def test_the_cache_ttl_has_one_default() -> None:
+    assert Settings().cache_ttl == IngestSettings().cache_ttl == DEFAULT_TTL
 
 
 def test_an_unsupported_rate_limiter_url_lists_the_accepted_forms() -> None:

@@ -14,6 +14,7 @@ from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, IncomingEvent, RateLimit
 from privalytics.domain.ratelimit import MAX_EVENTS as MAX_RATE_EVENTS
 from privalytics.domain.ratelimit import MAX_PERIOD as MAX_RATE_PERIOD
+from privalytics.domain.ratelimit import check_rate_limit
 from privalytics.domain.validation import (
     DEFAULT_MAX_AGE,
     FUTURE_SKEW,
@@ -31,7 +32,6 @@ from privalytics.domain.validation import (
     clean_name,
     clean_origin,
     clean_origins,
-    clean_rate_limit,
     normalize_ip,
     normalize_origin,
     reduce_path,
@@ -503,7 +503,7 @@ def test_origin_lists_are_deduplicated_in_order_and_bounded() -> None:
     ],
 )
 def test_rate_limits_within_bounds_are_accepted(rate: RateLimit) -> None:
-    assert clean_rate_limit(rate) == rate
+    assert check_rate_limit(rate) == rate
 
 
 @pytest.mark.parametrize(
@@ -521,7 +521,7 @@ def test_rate_limits_within_bounds_are_accepted(rate: RateLimit) -> None:
 )
 def test_rate_limits_the_limiter_cannot_run_are_refused(rate: RateLimit) -> None:
     with pytest.raises(InvalidInput) as caught:
-        clean_rate_limit(rate)
+        check_rate_limit(rate)
     assert caught.value.field == "rate_limit"
 
 

@@ -126,11 +126,6 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     props: dict[str, str] = msgspec.field(default_factory=dict)
 
 
-class Salt(msgspec.Struct, frozen=True, kw_only=True):
-    window: int
-    value: bytes
-
-
 class TimeRange(msgspec.Struct, frozen=True, kw_only=True):
     """Half-open: ``start <= t < end``."""
 

@@ -51,7 +51,7 @@ from privalytics.domain.ports import (
     TokenStore,
     UserStore,
 )
-from privalytics.domain.ratelimit import Policy
+from privalytics.domain.ratelimit import Policy, check_rate_limit
 from privalytics.domain.reports import breakdowns, previous_range
 from privalytics.domain.sites import SiteDirectory
 from privalytics.domain.validation import (
@@ -59,11 +59,10 @@ from privalytics.domain.validation import (
     clean_event,
     clean_name,
     clean_origins,
-    clean_rate_limit,
     normalize_ip,
     normalize_origin,
 )
-from privalytics.domain.verification import MAX_CONCURRENT_CHECKS
+from privalytics.domain.verification import DEFAULT_TTL, MAX_CONCURRENT_CHECKS
 
 DEFAULT_RATE_LIMIT = RateLimit(events=1000, period_seconds=60)
 DEFAULT_TOP = 10
@@ -76,7 +75,7 @@ class IngestSettings:
     salt_rotation: timedelta = timedelta(days=1)
     max_event_age: timedelta = timedelta(hours=24)
     # How long a credential check and a project's settings are remembered in memory.
-    cache_ttl: float = 30.0
+    cache_ttl: float = DEFAULT_TTL
 
 
 class Ingestion:
@@ -282,7 +281,7 @@ class Administration:
         project = Project(
             id=secrets.token_hex(8),
             name=clean_name(name),
-            rate_limit=DEFAULT_RATE_LIMIT if rate_limit is None else clean_rate_limit(rate_limit),
+            rate_limit=DEFAULT_RATE_LIMIT if rate_limit is None else check_rate_limit(rate_limit),
             allowed_origins=clean_origins(tuple(allowed_origins)),
             created_at=self._clock.now(),
         )
@@ -307,7 +306,7 @@ class Administration:
             rate_limit=(
                 project.rate_limit
                 if update.rate_limit is None
-                else clean_rate_limit(update.rate_limit)
+                else check_rate_limit(update.rate_limit)
             ),
             allowed_origins=(
                 project.allowed_origins

@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import SplitResult, urlsplit
 
 from privalytics.domain.errors import InvalidInput
-from privalytics.domain.models import Action, IncomingEvent, RateLimit
-from privalytics.domain.ratelimit import check_rate_limit
+from privalytics.domain.models import Action, IncomingEvent
 
 MAX_BATCH = 1000
 MAX_PATH = 2048
@@ -246,8 +245,3 @@ def clean_origins(origins: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     if len(origins) > MAX_ORIGINS:
         raise InvalidInput(f"at most {MAX_ORIGINS} origins", field="allowed_origins")
     return tuple(dict.fromkeys(clean_origin(origin) for origin in origins))
-
-
-def clean_rate_limit(rate: RateLimit) -> RateLimit:
-    """A rate limit the limiter can run (see :func:`ratelimit.check_rate_limit`)."""
-    return check_rate_limit(rate)

@@ -28,6 +28,8 @@ from collections import OrderedDict, deque
 
 import msgspec
 
+# Seconds a credential check and a project's settings are remembered: the one default of
+# IngestSettings.cache_ttl and PRIVALYTICS_CACHE_TTL.
 DEFAULT_TTL = 30.0
 DEFAULT_SIZE = 10_000
 # Failed bcrypt checks allowed per credential id within FAILURE_WINDOW seconds.

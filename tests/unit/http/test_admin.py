@@ -105,7 +105,7 @@ class TestProjects:
             ({"name": "x", "rate_limit": 5}, "rate_limit"),
             ({"name": "x", "allowed_origins": ["example.com"]}, "allowed_origins"),
             ({"name": "x", "allowed_origins": "https://example.com"}, "allowed_origins"),
-            ({"name": "x", "allowed_origin": ["https://example.com"]}, None),
+            ({"name": "x", "allowed_origin": ["https://example.com"]}, "allowed_origin"),
             ([], None),
         ],
     )
@@ -290,7 +290,9 @@ class TestStatsQuery:
         project_id, token = project
         api.send(VISIT, token)
         api.clock.advance(3600)
-        stats = api.stats(project_id, **{"from": "2026-01-01T11:00:00Z", "to": "2026-01-01T13:00Z"})
+        stats = api.stats(
+            project_id, **{"from": "2026-01-01T11:00:00Z", "to": "2026-01-01T13:00:00Z"}
+        )
         assert stats["range"] == {"from": "2026-01-01T11:00:00Z", "to": "2026-01-01T13:00:00Z"}
         assert stats["visits"] == 1
         outside = api.stats(project_id, **{"from": "2026-01-01T12:30:00+00:00"})

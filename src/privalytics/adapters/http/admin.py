@@ -6,15 +6,19 @@ Every route needs ``Authorization: Bearer pak_...``, checked by the domain
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import Router, delete, get, patch, post
+import msgspec
+from litestar import Request, Router, delete, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
+from privalytics.adapters.http.errors import decode_body
+from privalytics.adapters.http.ids import known_ids
 from privalytics.adapters.http.ingest import bearer
+from privalytics.adapters.http.openapi import operation_with_body
 from privalytics.adapters.http.schemas import (
     ProjectCreatedOut,
     ProjectCreateIn,
@@ -33,16 +37,27 @@ from privalytics.domain.services import DEFAULT_TOP, Services
 
 ADMIN_BODY_LIMIT = 64 * 1024
 _NO_KEY = "an admin key is needed: send 'Authorization: Bearer pak_...'"
+_EXAMPLE = "e.g. 2026-01-01T00:00:00Z"
+_create = msgspec.json.Decoder(ProjectCreateIn)
+_patch = msgspec.json.Decoder(ProjectPatchIn)
 
 
 def _moment(text: str | None, field: str) -> datetime | None:
-    """An RFC 3339 date-time of the query string (without an offset: UTC)."""
+    """An RFC 3339 date-time of the query string, in UTC. Strict, like event timestamps:
+    not a date alone, not an ISO week, and with an offset (a time without one is refused
+    rather than guessed)."""
     if text is None:
         return None
     try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("is not an RFC 3339 date-time", field=field) from None
+        moment = msgspec.convert(text, datetime)
+        if moment.tzinfo is None:
+            raise InvalidInput(f"needs an offset or Z, {_EXAMPLE}", field=field)
+        # Inside the try: near 0001-01-01 or 9999-12-31 the conversion can overflow.
+        return moment.astimezone(UTC)
+    except msgspec.ValidationError:
+        raise InvalidInput(f"is not an RFC 3339 date-time, {_EXAMPLE}", field=field) from None
+    except OverflowError:
+        raise InvalidInput("is out of range once converted to UTC", field=field) from None
 
 
 def admin_router(services: Services) -> Router:
@@ -57,8 +72,18 @@ def admin_router(services: Services) -> Router:
             raise Unauthenticated(_NO_KEY)
         await admin.check_admin_key(key)
 
-    @post("/", status_code=201, summary="Create a project and its first token")
-    async def create_project(data: JSONBody[ProjectCreateIn]) -> ProjectCreatedOut:
+    @post(
+        "/",
+        status_code=201,
+        summary="Create a project and its first token",
+        operation_class=operation_with_body(
+            ProjectCreateIn, "The new project.", media_types=("application/json",)
+        ),
+    )
+    async def create_project(request: Request[Any, Any, Any]) -> ProjectCreatedOut:
+        # The body is decoded here, not by Litestar, so that any body that is not the
+        # schema's JSON (invalid UTF-8, deep nesting...) is the same 400 as on ingestion.
+        data = decode_body(_create, await request.body())
         rate_limit = None if data.rate_limit is None else parse_rate_limit(data.rate_limit)
         created = await admin.create_project(
             data.name, rate_limit=rate_limit, allowed_origins=data.allowed_origins
@@ -73,10 +98,17 @@ def admin_router(services: Services) -> Router:
     async def get_project(project_id: FromPath[str]) -> ProjectOut:
         return ProjectOut.of(await admin.get_project(project_id))
 
-    @patch("/{project_id:str}", summary="Change a project's name, rate limit or origins")
+    @patch(
+        "/{project_id:str}",
+        summary="Change a project's name, rate limit or origins",
+        operation_class=operation_with_body(
+            ProjectPatchIn, "The fields to change.", media_types=("application/json",)
+        ),
+    )
     async def update_project(
-        project_id: FromPath[str], data: JSONBody[ProjectPatchIn]
+        project_id: FromPath[str], request: Request[Any, Any, Any]
     ) -> ProjectOut:
+        data = decode_body(_patch, await request.body())
         update = ProjectUpdate(
             name=data.name,
             rate_limit=None if data.rate_limit is None else parse_rate_limit(data.rate_limit),
@@ -110,10 +142,14 @@ def admin_router(services: Services) -> Router:
             str | None, QueryParameter(description="24h, 7d, 30d or 12m; default 24h")
         ] = None,
         start: Annotated[
-            str | None, QueryParameter(name="from", description="RFC 3339; instead of period")
+            str | None,
+            QueryParameter(
+                name="from", description="RFC 3339 date-time with an offset; instead of period"
+            ),
         ] = None,
         end: Annotated[
-            str | None, QueryParameter(name="to", description="RFC 3339; default now")
+            str | None,
+            QueryParameter(name="to", description="RFC 3339 date-time with an offset; default now"),
         ] = None,
         limit: Annotated[int, QueryParameter(description="top pages, 1 to 100")] = DEFAULT_TOP,
     ) -> StatsOut:
@@ -133,7 +169,8 @@ def admin_router(services: Services) -> Router:
             revoke_token,
             stats,
         ],
-        guards=[require_admin_key],
+        # The key first: without one, every route is a 401 whatever its path says.
+        guards=[require_admin_key, known_ids],
         request_max_body_size=ADMIN_BODY_LIMIT,
         tags=["admin"],
         security=[{"adminKey": []}],

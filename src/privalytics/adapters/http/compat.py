@@ -21,9 +21,10 @@ from litestar.handlers import HTTPRouteHandler
 
 from privalytics.adapters.http.clientip import TrustedProxies
 from privalytics.adapters.http.cors import preflight_handlers, reflect
-from privalytics.adapters.http.errors import MalformedBody
+from privalytics.adapters.http.errors import UNDECODABLE, decode_body
+from privalytics.adapters.http.ids import is_id
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, request_client
-from privalytics.domain.errors import InvalidInput
+from privalytics.domain.errors import InvalidInput, NotFound
 from privalytics.domain.models import Action, IncomingEvent
 from privalytics.domain.services import Services
 
@@ -113,7 +114,7 @@ def _plausible_props(wire: PlausibleEventIn) -> dict[str, str]:
     if isinstance(raw, str):
         try:
             decoded = msgspec.json.decode(raw, type=dict[str, PropValue] | None)
-        except msgspec.DecodeError:
+        except UNDECODABLE:
             raise InvalidInput("must be an object of properties", field="p") from None
         return _text_props(decoded)
     return _text_props(raw)
@@ -190,10 +191,7 @@ def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
         ),
     )
     async def plausible_event(request: Request[Any, Any, Any]) -> Response[bytes]:
-        try:
-            wire = _plausible.decode(await request.body())
-        except msgspec.DecodeError as exc:
-            raise MalformedBody.of(exc) from None
+        wire = decode_body(_plausible, await request.body())
         _, client = request_client(request.scope, trusted)
         event = from_plausible(wire)
         domain = wire.d.split(",", 1)[0]
@@ -215,14 +213,14 @@ def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
         ),
     )
     async def umami_send(request: Request[Any, Any, Any]) -> Response[bytes]:
-        try:
-            wire = _umami.decode(await request.body())
-        except msgspec.DecodeError as exc:
-            raise MalformedBody.of(exc) from None
+        wire = decode_body(_umami, await request.body())
         if wire.type != "event":
             raise InvalidInput("only 'event' is supported", field="type")
         _, client = request_client(request.scope, trusted)
         event = from_umami(wire.payload)
+        if not is_id(wire.payload.website):
+            # Not a query: no project has such an id (and PostgreSQL refuses a NUL in one).
+            raise NotFound("no project with this id lists its site's origins")
         await ingestion.record_for_site(wire.payload.website, [event], client)
         return Response(
             content=_ACCEPTED,

@@ -7,7 +7,9 @@ Every error answers ``{"error": "<code>", "message": "..."}`` (plus ``field`` an
 error                                  status  notes
 =====================================  ======  =========================================
 InvalidInput                           400     ``invalid_input``; ``field``, ``index``
-a body msgspec cannot decode           400     ``invalid_json`` (syntax) or
+a body msgspec cannot decode           400     ``invalid_json`` (syntax, an empty body,
+                                               invalid UTF-8, an unpaired surrogate
+                                               escape, nesting too deep) or
                                                ``invalid_input`` (shape), with msgspec's
                                                message and its ``$.events[3].value`` path
 Unauthenticated                        401     ``WWW-Authenticate: Bearer``
@@ -19,7 +21,7 @@ RateLimited                            429     ``Retry-After`` (whole seconds, r
                                                -Reset``; see below
 StorageUnavailable                     503     ``Retry-After: 5``
 Litestar's own (404, 405, 400, ...)    theirs  same shape
-anything else                          500     logged by type and path only
+anything else                          500     logged by type and path (escaped) only
 =====================================  ======  =========================================
 
 A batch larger than the project's whole burst can never pass, however long the sender
@@ -39,7 +41,7 @@ import math
 import re
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -67,6 +69,15 @@ _BATCH_PATH = re.compile(r"^\.events\[(?P<index>\d+)\](?:\.(?P<field>\w+))?")
 _FIELD_PATH = re.compile(r"^\.(?P<field>\w+)")
 _MISSING = re.compile(r"^Object missing required field `(?P<field>\w+)`")
 _ENUM = re.compile(r"^Invalid enum value .*")
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<field>.*)`$", re.DOTALL)
+_NOT_OBJECT = re.compile(r"^Expected `object`, got `(?P<got>\w+)`$")
+_ESCAPE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+_NOT_AN_OBJECT = "the body must be a JSON object"
+# What decoding untrusted bytes may raise: msgspec raises UnicodeDecodeError for invalid
+# UTF-8 inside a string and RecursionError for nesting deeper than the interpreter allows.
+UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+MAX_LOGGED_PATH = 200
+T = TypeVar("T")
 _ACTIONS = ", ".join(action.value for action in Action)
 _CODES = {
     400: "bad_request",
@@ -94,11 +105,25 @@ class MalformedBody(Exception):
         self.index = index
 
     @classmethod
-    def of(cls, exc: msgspec.DecodeError) -> MalformedBody:
+    def of(
+        cls, exc: msgspec.DecodeError | UnicodeDecodeError | RecursionError, body: bytes = b""
+    ) -> MalformedBody:
         """Translate msgspec's error, naming the event and the field it found wrong."""
+        if isinstance(exc, UnicodeDecodeError):
+            return cls("the body is not valid UTF-8", code="invalid_json")
+        if isinstance(exc, RecursionError):
+            return cls("the body's JSON is nested too deeply", code="invalid_json")
         message = str(exc)
         if not isinstance(exc, msgspec.ValidationError):
-            return cls(message, code="invalid_json")
+            if not body.strip():
+                return cls("the body is empty; it must be a JSON object", code="invalid_json")
+            if _unpaired_surrogate(body):
+                return cls(
+                    "a string has an unpaired UTF-16 surrogate escape (\\ud800 to \\udfff), "
+                    "which is not Unicode text",
+                    code="invalid_json",
+                )
+            return cls(f"{_NOT_AN_OBJECT}: {message}", code="invalid_json")
         at = _AT.search(message)
         path = at.group("path") if at else ""
         head = message[: at.start()] if at else message
@@ -111,11 +136,41 @@ class MalformedBody(Exception):
             field = single.group("field")
         if field is None and (missing := _MISSING.match(head)) is not None:
             field = missing.group("field")
+        if field is None and (unknown := _UNKNOWN.match(head)) is not None:
+            field = unknown.group("field")
+        if not path and (shape := _NOT_OBJECT.match(head)) is not None:
+            head = f"{_NOT_AN_OBJECT}, not {shape.group('got')}"
         if _ENUM.match(head):
             head = f"must be one of {_ACTIONS}" if field == "action" else "Invalid enum value"
         where = f" - at `${path}`" if path else ""
         prefix = f"event {index}: " if index is not None else ""
         return cls(f"{prefix}{head}{where}", code="invalid_input", field=field, index=index)
+
+
+def _unpaired_surrogate(body: bytes) -> bool:
+    """Whether a JSON text escapes half a UTF-16 surrogate pair (``"\\ud800"``): msgspec
+    refuses it, saying only that the input is truncated or malformed."""
+    high_end = -1  # where the last unpaired high surrogate escape ended
+    for escape in _ESCAPE.finditer(body):
+        digits = escape.group(1)
+        code = int(digits, 16) if digits else -1
+        if high_end >= 0:
+            if escape.start() != high_end or not 0xDC00 <= code <= 0xDFFF:
+                return True
+            high_end = -1
+        elif 0xD800 <= code <= 0xDBFF:
+            high_end = escape.end()
+        elif 0xDC00 <= code <= 0xDFFF:
+            return True
+    return high_end >= 0
+
+
+def decode_body(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
+    """``body`` decoded by ``decoder``; anything undecodable is a :class:`MalformedBody`."""
+    try:
+        return decoder.decode(body)
+    except UNDECODABLE as exc:
+        raise MalformedBody.of(exc, body) from None
 
 
 def error_response(
@@ -206,10 +261,13 @@ def _problem(item: dict[str, Any]) -> str:
 
 
 def _log_unexpected(request: Request[Any, Any, Any], exc: Exception) -> None:
-    # Type and path only: a body, a header or an address could identify a visitor.
-    logger.error(
-        "unexpected %s handling %s %s", type(exc).__name__, request.method, request.url.path
-    )
+    # Type and path only: a body, a header or an address could identify a visitor. The
+    # path is the client's: escaped, so that a NUL or a newline cannot forge log lines.
+    path = request.url.path
+    shown = repr(path[:MAX_LOGGED_PATH])[1:-1]
+    if len(path) > MAX_LOGGED_PATH:
+        shown += f" (truncated from {len(path)} characters)"
+    logger.error("unexpected %s handling %s %s", type(exc).__name__, request.method[:16], shown)
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:

@@ -23,7 +23,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from privalytics.adapters.http.clientip import TrustedProxies, client_ip
 from privalytics.adapters.http.cors import preflight_handlers, reflect
-from privalytics.adapters.http.errors import MalformedBody
+from privalytics.adapters.http.errors import decode_body
 from privalytics.adapters.http.openapi import operation_with_body
 from privalytics.adapters.http.schemas import AcceptedOut, BatchIn, SingleEventIn
 from privalytics.domain.errors import Unauthenticated
@@ -107,10 +107,7 @@ def ingest_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
         operation_class=operation_with_body(SingleEventIn, "One event."),
     )
     async def record_event(request: Request[Any, Any, Any]) -> Response[bytes]:
-        try:
-            wire = _single.decode(await request.body())
-        except msgspec.DecodeError as exc:
-            raise MalformedBody.of(exc) from None
+        wire = decode_body(_single, await request.body())
         token, client = _context(request.scope, wire.token, trusted)
         return accepted(await record(token, [wire.to_incoming()], client), client)
 
@@ -128,10 +125,7 @@ def ingest_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
         operation_class=operation_with_body(BatchIn, "1 to 1000 events, all or nothing."),
     )
     async def record_batch(request: Request[Any, Any, Any]) -> Response[bytes]:
-        try:
-            wire = _batch.decode(await request.body())
-        except msgspec.DecodeError as exc:
-            raise MalformedBody.of(exc) from None
+        wire = decode_body(_batch, await request.body())
         token, client = _context(request.scope, wire.token, trusted)
         events = [event.to_incoming() for event in wire.events]
         return accepted(await record(token, events, client), client)

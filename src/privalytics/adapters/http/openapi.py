@@ -1,8 +1,9 @@
 """OpenAPI for the routes that decode their own body.
 
-The ingestion routes read raw bytes (see :mod:`.ingest`), so Litestar cannot see their
-body's type; this gives their operations the JSON Schema msgspec derives from the wire
-Structs, inlined, under both media types a tracker sends.
+The ingestion routes, and the admin routes with a body, read raw bytes (see
+:mod:`.ingest`), so Litestar cannot see their body's type; this gives their operations
+the JSON Schema msgspec derives from the wire Structs, inlined, under the media types
+they read (for ingestion, both that a tracker sends).
 """
 
 from __future__ import annotations
@@ -24,12 +25,16 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
     return node
 
 
-def operation_with_body(struct: type[msgspec.Struct], description: str) -> type[Operation]:
+def operation_with_body(
+    struct: type[msgspec.Struct],
+    description: str,
+    media_types: tuple[str, ...] = ("application/json", "text/plain"),
+) -> type[Operation]:
     """An Operation class whose request body is ``struct`` as JSON."""
     (schema,), defs = msgspec.json.schema_components([struct])
     media = OpenAPIMediaType(schema=cast("Schema", _inline(schema, defs)))
     body = RequestBody(
-        content={"application/json": media, "text/plain": media},
+        content=dict.fromkeys(media_types, media),
         description=description,
         required=True,
     )

@@ -21,7 +21,9 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException
+from litestar.handlers import BaseRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -45,6 +47,7 @@ from privalytics.adapters.http.dashboard.security import (
     add_security_headers,
     security_headers_middleware,
 )
+from privalytics.adapters.http.ids import known_ids
 from privalytics.domain.errors import InvalidInput, NotFound
 from privalytics.domain.services import Services
 
@@ -118,6 +121,13 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return _html_error(exc.status_code, title, text)(request, exc)
 
 
+def _known_ids(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """A malformed project or token id in a path is a 404 before any store look-up; a
+    signed-out visitor is sent to the login page first (and reaches no store)."""
+    if signed_in(connection):
+        known_ids(connection, handler)
+
+
 def build_dashboard(
     services: Services, options: DashboardOptions, trusted: TrustedProxies
 ) -> Dashboard:
@@ -171,6 +181,7 @@ def build_dashboard(
         ],
         middleware=middleware,
         after_request=add_security_headers,
+        guards=[_known_ids],
         exception_handlers={
             NotFound: _html_error(404, "Not found", "There is nothing here."),
             InvalidInput: _html_error(400, "Not understood", "The request was not valid."),
