@@ -393,6 +393,12 @@ PERIODS = {
     "30d": timedelta(days=30),
     "12m": timedelta(days=365),
 }
+# A range from..to lies within these bounds, so that its previous range and its daily
+# series stay representable (a datetime overflows past the years 1 and 9999) and the
+# series has at most about ten years of daily steps.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+MAX_SPAN = timedelta(days=3660)
 
 
 def _floor_hour(moment: datetime) -> datetime:
@@ -433,8 +439,15 @@ class Reporting:
             end = now if end is None else _utc(end)
             if end <= start:
                 raise InvalidInput("must be after from", field="to")
+            if start < EARLIEST:
+                raise InvalidInput(f"must not be before {EARLIEST:%Y-%m-%d}", field="from")
+            if end > LATEST:
+                raise InvalidInput(f"must not be after {LATEST:%Y-%m-%d}", field="to")
+            if end - start > MAX_SPAN:
+                raise InvalidInput(f"a range spans at most {MAX_SPAN.days} days", field="to")
             return TimeRange(start=start, end=end)
-        name = period or "24h"
+        # An empty period (?period=) is a mistake, not a request for the default.
+        name = "24h" if period is None else period
         if name not in PERIODS:
             raise InvalidInput(f"must be one of {', '.join(PERIODS)}", field="period")
         return TimeRange(start=now - PERIODS[name], end=now)
