@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 
 from privalytics.adapters.http.dashboard import DashboardOptions
+from privalytics.adapters.http.dashboard.auth import ASSET_VERSION
 from privalytics.testing import ManualClock
 from tests.unit.dashboard.conftest import Browser, csrf_of, open_dashboard
 
@@ -137,6 +139,10 @@ def test_every_dashboard_answer_carries_the_security_headers(browser: Browser, p
     assert "frame-ancestors 'none'" in csp
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
+    if "/static/" in path:
+        assert "immutable" in response.headers["cache-control"]
+    else:
+        assert response.headers["cache-control"] == "no-store"
 
 
 def test_pages_have_no_inline_script_and_no_third_party_origin(signed_in: Browser) -> None:
@@ -144,7 +150,8 @@ def test_pages_have_no_inline_script_and_no_third_party_origin(signed_in: Browse
     for path in ("/dashboard", "/dashboard/login"):
         page = signed_in.client.get(path).text
         assert "<script>" not in page
-        assert '<script src="/dashboard/static/dashboard.js" defer></script>' in page
+        scripts = re.findall(r"<script[^>]*>", page)
+        assert scripts == [f'<script src="/dashboard/static/dashboard.js?v={ASSET_VERSION}" defer>']
         for attribute in ("src", "href", "action"):
             assert f'{attribute}="http' not in page
             assert f'{attribute}="//' not in page

@@ -34,6 +34,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 from privalytics.adapters.http.clientip import TrustedProxies
+from privalytics.adapters.http.dashboard.auth import ASSET_VERSION
 from privalytics.adapters.http.dashboard.live import live_handler, publisher
 from privalytics.adapters.http.dashboard.routes import (
     PageContext,
@@ -46,6 +47,7 @@ from privalytics.adapters.http.dashboard.security import (
     SessionConfig,
     add_security_headers,
     security_headers_middleware,
+    static_headers,
 )
 from privalytics.adapters.http.ids import known_ids
 from privalytics.domain.errors import InvalidInput, NotFound
@@ -97,6 +99,7 @@ def _html_error(
             context={
                 "user": signed_in(request),
                 "messages": [],
+                "asset_version": ASSET_VERSION,
                 "title": title,
                 "detail": detail,
                 "status": status,
@@ -171,7 +174,7 @@ def build_dashboard(
         directories=[HERE / "static"],
         name="dashboard:static",
         include_in_schema=False,
-        after_request=add_security_headers,
+        after_request=static_headers,
     )
     router = Router(
         path="/",

@@ -7,7 +7,9 @@ site). Signing in throttles guessing (the domain's Accounts) and starts a new se
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -23,6 +25,12 @@ from privalytics.adapters.http.dashboard.views import RANGES
 from privalytics.domain.accounts import Accounts
 from privalytics.domain.errors import RateLimited, Unauthenticated
 
+STATIC = Path(__file__).parent / "static"
+# The content hash of the stylesheet and the script, in their URLs: cached for good, and a
+# release that changes them changes their URLs.
+ASSET_VERSION = hashlib.sha256(
+    b"".join(path.read_bytes() for path in sorted(STATIC.iterdir()) if path.is_file())
+).hexdigest()[:12]
 FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
 USER = "user"
 FLASH = "flash"
@@ -69,6 +77,7 @@ def render(
         "user": signed_in(request),
         "messages": take_flash(request),
         "ranges": RANGES,
+        "asset_version": ASSET_VERSION,
         **context,
     }
     return Template(template_name=name, context=values, status_code=status_code)

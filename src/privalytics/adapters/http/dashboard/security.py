@@ -58,6 +58,16 @@ def add_security_headers(response: Response[Any]) -> Response[Any]:
     return response
 
 
+STATIC_CACHE = "public, max-age=31536000, immutable"
+
+
+def static_headers(response: Response[Any]) -> Response[Any]:
+    """Stylesheet and script: the pages name them with a content hash (``?v=``), so they
+    can be cached for good; a new release names new URLs."""
+    response.headers["Cache-Control"] = STATIC_CACHE
+    return add_security_headers(response)
+
+
 def security_headers_middleware(app: ASGIApp) -> ASGIApp:
     """The same headers on answers no handler wrote (static files, refusals of middleware)."""
 
