@@ -186,7 +186,8 @@ def serve(
     if demo:
         from privalytics.demo import ensure_demo
 
-        message = _run(_with_services(settings, ensure_demo))
+        base_url = _reachable_url(settings.host, settings.port)
+        message = _run(_with_services(settings, lambda s: ensure_demo(s, base_url)))
         click.echo(message)
     # Worker processes build their own services from the environment.
     for name, value in msgspec.structs.asdict(settings).items():
@@ -209,6 +210,13 @@ def serve(
         server_header=False,
         proxy_headers=False,
     )
+
+
+def _reachable_url(host: str, port: int) -> str:
+    """A URL a local client can use for a server listening on ``host``: a wildcard address
+    is reached through loopback, an IPv6 address goes in brackets."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 @main.command()

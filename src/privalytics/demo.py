@@ -75,8 +75,9 @@ def demo_events(count: int, seed: int = 7) -> list[IncomingEvent]:
     return events
 
 
-async def ensure_demo(services: Services) -> str:
-    """Create the demo project, an admin key and sample events, unless the project exists."""
+async def ensure_demo(services: Services, base_url: str = "http://127.0.0.1:8000") -> str:
+    """Create the demo project, an admin key and sample events, unless the project exists;
+    ``base_url`` is where the server will answer, for the printed example."""
     for project in await services.admin.list_projects():
         if project.name == DEMO_NAME:
             return (
@@ -98,6 +99,6 @@ async def ensure_demo(services: Services) -> str:
             f"  admin API key:  {key}",
             "Both are shown only once. Read the numbers with:",
             f"  curl -H 'Authorization: Bearer {key}' "
-            f"http://127.0.0.1:8000/api/v1/projects/{created.project.id}/stats",
+            f"{base_url}/api/v1/projects/{created.project.id}/stats",
         ]
     )

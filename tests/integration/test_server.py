@@ -321,6 +321,53 @@ def test_serve_never_prints_the_database_password(postgres_url: str, tmp_path: P
     assert "privalytics listening" in running.log.read_text()
 
 
+def _printed(log: str, label: str) -> str:
+    (line,) = [line for line in log.splitlines() if line.strip().startswith(label)]
+    return line.split(label, 1)[1].strip()
+
+
+def test_serve_demo_prints_a_working_token_and_admin_key_once(tmp_path: Path) -> None:
+    """The README's first command: `serve --demo` on a new SQLite file."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    first = Server(database_url, tmp_path / "first.log", "--demo")
+    try:
+        first.wait_ready()
+        log = first.log.read_text()
+        token = _printed(log, "tracking token:")
+        admin_key = _printed(log, "admin API key:")
+        (hint,) = [line for line in log.splitlines() if "curl" in line]
+        # The example names the port the server listens on, not a default.
+        stats_url = hint.split("'")[-1].strip()
+        assert stats_url.startswith(f"{first.url}/api/v1/projects/")
+        admin = {"Authorization": f"Bearer {admin_key}"}
+        stats = httpx.get(stats_url, headers=admin, timeout=10)
+        assert stats.status_code == 200, stats.text
+        assert sum(stats.json()["actions"].values()) == 300
+        assert stats.json()["visits"] > 0
+        sent = httpx.post(
+            f"{first.url}/api/v1/events",
+            json={"action": "visit", "path": "/from-the-test"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert sent.status_code == 202, sent.text
+        after = httpx.get(stats_url, headers=admin, timeout=10).json()
+        assert sum(after["actions"].values()) == 301
+    finally:
+        first.stop()
+    second = Server(database_url, tmp_path / "second.log", "--demo")
+    try:
+        second.wait_ready()
+        again = second.log.read_text()
+        projects = httpx.get(f"{second.url}/api/v1/projects", headers=admin, timeout=10)
+    finally:
+        second.stop()
+    assert "Demo project exists" in again
+    assert token not in again
+    assert admin_key not in again
+    assert [p["name"] for p in projects.json()["projects"]] == ["Demo site"]
+
+
 def test_several_workers_refuse_the_in_memory_rate_limiter(tmp_path: Path) -> None:
     done = cli(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}", "serve", "--workers", "2")
     assert done.returncode == 2
