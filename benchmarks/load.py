@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -190,9 +191,18 @@ def _worker_env(workers: int) -> dict[str, str]:
     return {"PRIVALYTICS_RATE_LIMIT_URL": "redis://127.0.0.1:6379/15"} if workers > 1 else {}
 
 
+def _on(name: str, asgi_server: str) -> str:
+    """Servers under granian are named ``NAME+granian``; uvicorn is the default."""
+    return name if asgi_server == "uvicorn" else f"{name}+{asgi_server}"
+
+
+def _ceiling_of(server: str) -> str:
+    return "bare" + (f"+{server.split('+', 1)[1]}" if "+" in server else "")
+
+
 def bare_server(asgi_server: str, workers: int) -> Server:
     return Server(
-        "bare",
+        _on("bare", asgi_server),
         [sys.executable, "-m", "benchmarks.bare_app", asgi_server, "{port}", str(workers)],
         _env(),
         None,
@@ -213,14 +223,15 @@ def memory_server(folder: Path, workers: int, src: Path | None = None) -> Server
 
 
 def sqlite_server(folder: Path, asgi_server: str, workers: int, src: Path | None = None) -> Server:
-    path = folder / f"{_name('sqlite', src)}.db"
+    path = folder / f"{_on(_name('sqlite', src), asgi_server)}.db"
     env = _env(src, PRIVALYTICS_DATABASE_URL=f"sqlite+aiosqlite:///{path}", **_worker_env(workers))
 
     def count() -> int:
         with sqlite3.connect(path) as connection:
             return int(connection.execute("SELECT count(*) FROM events").fetchone()[0])
 
-    server = Server(_name("sqlite", src), _serve_command(asgi_server, workers), env, count)
+    name = _on(_name("sqlite", src), asgi_server)
+    server = Server(name, _serve_command(asgi_server, workers), env, count)
     server.token = _create_project(env)
     return server
 
@@ -235,7 +246,8 @@ async def _pg(dsn: str, statement: str) -> Any:
 
 def postgres_server(asgi_server: str, workers: int, src: Path | None = None) -> Server:
     admin = POSTGRES_ADMIN
-    database = BENCH_DATABASE if src is None else f"{BENCH_DATABASE}_base"
+    database = BENCH_DATABASE + ("" if src is None else "_base")
+    database += "" if asgi_server == "uvicorn" else f"_{asgi_server}"
     asyncio.run(_pg(admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     asyncio.run(_pg(admin, f'CREATE DATABASE "{database}"'))
     dsn = admin.rsplit("/", 1)[0] + f"/{database}"
@@ -245,7 +257,8 @@ def postgres_server(asgi_server: str, workers: int, src: Path | None = None) -> 
     def count() -> int:
         return int(asyncio.run(_pg(dsn, "SELECT count(*) FROM events")))
 
-    server = Server(_name("postgres", src), _serve_command(asgi_server, workers), env, count)
+    name = _on(_name("postgres", src), asgi_server)
+    server = Server(name, _serve_command(asgi_server, workers), env, count)
     server.token = _create_project(env)
     return server
 
@@ -336,14 +349,14 @@ def _key(sample: Sample) -> tuple[str, int, str]:
 def summarize(samples: list[Sample]) -> list[Row]:
     keys = sorted(
         {(s.kind, s.connections, s.server) for s in samples},
-        key=lambda k: (k[0] != "single", k[1], _ORDER.index(k[2].split("@")[0]), k[2]),
+        key=lambda k: (k[0] != "single", k[1], _ORDER.index(re.split("[@+]", k[2])[0]), k[2]),
     )
     rows = []
     for kind, connections, server in keys:
         mine = [s for s in samples if _key(s) == (kind, connections, server)]
-        bare = [s for s in samples if _key(s) == (kind, connections, "bare")]
+        bare = [s for s in samples if _key(s) == (kind, connections, _ceiling_of(server))]
         ratio = None
-        if server != "bare" and len(bare) == len(mine):
+        if not server.startswith("bare") and len(bare) == len(mine):
             ratio = statistics.median(
                 m.events_per_s / b.events_per_s for m, b in zip(mine, bare, strict=True)
             )
@@ -390,21 +403,23 @@ def run_load(
     seconds: float,
     workers: int,
     threads: int,
-    asgi_server: str,
+    asgi_servers: list[str],
     log: Callable[[str], None],
     compare_src: Path | None = None,
 ) -> list[Row]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     folder = Path(tempfile.mkdtemp(prefix="privalytics-bench-"))
-    servers = [bare_server(asgi_server, workers)]
-    for src in (None, compare_src) if compare_src else (None,):
-        if "memory" in backends:
-            servers.append(memory_server(folder, workers, src))
-        if "sqlite" in backends:
-            servers.append(sqlite_server(folder, asgi_server, workers, src))
-        if "postgres" in backends:
-            servers.append(postgres_server(asgi_server, workers, src))
+    servers = []
+    for asgi_server in asgi_servers:
+        servers.append(bare_server(asgi_server, workers))
+        for src in (None, compare_src) if compare_src else (None,):
+            if "memory" in backends and asgi_server == "uvicorn":
+                servers.append(memory_server(folder, workers, src))
+            if "sqlite" in backends:
+                servers.append(sqlite_server(folder, asgi_server, workers, src))
+            if "postgres" in backends:
+                servers.append(postgres_server(asgi_server, workers, src))
     payloads = bodies(folder)
     samples: list[Sample] = []
     try:

@@ -32,6 +32,10 @@ def _machine() -> str:
     )
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def _targets(rows: list[Row], batch_rates: dict[str, float]) -> list[str]:
     lines = []
     for backend, target in (("sqlite", 0.80), ("postgres", 0.75)):
@@ -77,11 +81,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server workers (default 1)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument(
-        "--asgi-server",
+        "--asgi-servers",
         default="uvicorn",
-        choices=["uvicorn", "granian"],
-        help="uvicorn: `privalytics serve` as the README runs it; granian: the same app "
-        "factory under granian (to compare)",
+        help="uvicorn: `privalytics serve` as the README runs it; uvicorn,granian adds the "
+        "bare app and the same app factory under granian, ratios to granian's own ceiling",
     )
     parser.add_argument(
         "--compare-src",
@@ -97,10 +100,10 @@ def main() -> None:
         print(line, file=sys.stderr, flush=True)
 
     print(f"## Benchmark run, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
-    print(f"Machine: {_machine()}.")
+    print(f"Machine: {_machine()}. Load average at the start (1/5/15 min): {_load()}.")
     print(
         f"Load: wrk -t{args.threads}, {args.seconds:g} s per run, {args.runs} runs per level, "
-        f"{args.workers} worker(s), {args.asgi_server}.\n"
+        f"{args.workers} worker(s), {args.asgi_servers}.\n"
     )
     if "hotpath" not in skip:
         log("hot path micro-benchmark ...")
@@ -128,13 +131,14 @@ def main() -> None:
             seconds=args.seconds,
             workers=args.workers,
             threads=args.threads,
-            asgi_server=args.asgi_server,
+            asgi_servers=args.asgi_servers.split(","),
             log=log,
             compare_src=args.compare_src,
         )
         print("### HTTP ingestion (medians)\n")
         print(table(rows, args.runs))
         print()
+    print(f"Load average at the end (1/5/15 min): {_load()}.\n")
     print("### Targets\n")
     print("\n".join(_targets(rows, batch_rates)))
 
