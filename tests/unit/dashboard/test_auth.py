@@ -173,3 +173,28 @@ def test_cookies_can_be_made_secure_always(clock: ManualClock) -> None:
     for browser in open_dashboard(clock, DashboardOptions(secure_cookies=True)):
         page = browser.client.get("/dashboard/login")
         assert all("Secure" in c for c in page.headers.get_list("set-cookie"))
+
+
+def test_deleting_a_user_or_changing_the_password_ends_their_sessions(signed_in: Browser) -> None:
+    accounts = signed_in.services.accounts
+    assert accounts is not None
+    assert signed_in.client.get("/dashboard", follow_redirects=False).status_code == 200
+    signed_in.client.blocking_portal.call(accounts.set_password, "alice", "a new password")
+    assert signed_in.client.get("/dashboard", follow_redirects=False).status_code == 303
+    assert signed_in.sign_in(password="a new password").status_code == 303
+    assert signed_in.client.get("/dashboard", follow_redirects=False).status_code == 200
+    signed_in.client.blocking_portal.call(accounts.delete_user, "alice")
+    assert signed_in.client.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_signing_in_again_drops_the_previous_session(browser: Browser) -> None:
+    assert browser.sign_in().status_code == 303
+    first = browser.client.cookies.get("privalytics_session")
+    assert browser.sign_in().status_code == 303
+    second = browser.client.cookies.get("privalytics_session")
+    assert first
+    assert second
+    assert first != second
+    browser.client.cookies.clear()
+    browser.client.cookies.set("privalytics_session", first)
+    assert browser.client.get("/dashboard", follow_redirects=False).status_code == 303

@@ -43,6 +43,8 @@ from privalytics.adapters.http.dashboard.routes import (
     signed_in,
 )
 from privalytics.adapters.http.dashboard.security import (
+    SESSION_COOKIE,
+    SESSION_STORE,
     CookiePolicy,
     SessionConfig,
     add_security_headers,
@@ -54,7 +56,6 @@ from privalytics.domain.errors import InvalidInput, NotFound
 from privalytics.domain.services import Services
 
 HERE = Path(__file__).parent
-SESSION_STORE = "privalytics_sessions"
 SESSION_MAX_AGE = 7 * 24 * 3600
 
 
@@ -150,7 +151,7 @@ def build_dashboard(
         # CSRF guards cookie-authenticated forms only; the JSON API uses Bearer keys.
     )
     session = SessionConfig(
-        key="privalytics_session",
+        key=SESSION_COOKIE,
         path="/dashboard",
         httponly=True,
         samesite="lax",

@@ -1,6 +1,6 @@
 """Signing in and out, and what every page shares: the session's user, one-time messages.
 
-A signed-out visitor is sent to the sign-in page by :func:`require_user`; after signing in
+A signed-out visitor is sent to the sign-in page by :func:`user_guard`; after signing in
 they come back to where they were going (a path of the dashboard only, never another
 site). Signing in throttles guessing (the domain's Accounts) and starts a new session id.
 """
@@ -8,7 +8,7 @@ site). Signing in throttles guessing (the domain's Accounts) and starts a new se
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -20,10 +20,16 @@ from litestar.params import Body, QueryParameter
 from litestar.response import Redirect, Template
 
 from privalytics.adapters.http.clientip import TrustedProxies, client_ip
-from privalytics.adapters.http.dashboard.security import FRESH_SESSION_ID, new_session_id
+from privalytics.adapters.http.dashboard.security import (
+    FRESH_SESSION_ID,
+    SESSION_COOKIE,
+    SESSION_STORE,
+    new_session_id,
+)
 from privalytics.adapters.http.dashboard.views import RANGES
 from privalytics.domain.accounts import Accounts
 from privalytics.domain.errors import RateLimited, Unauthenticated
+from privalytics.domain.models import User
 
 STATIC = Path(__file__).parent / "static"
 # The content hash of the stylesheet and the script, in their URLs: cached for good, and a
@@ -33,6 +39,7 @@ ASSET_VERSION = hashlib.sha256(
 ).hexdigest()[:12]
 FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
 USER = "user"
+CREDENTIAL = "credential"
 FLASH = "flash"
 LOGIN = "/dashboard/login"
 HOME = "/dashboard"
@@ -116,11 +123,11 @@ def public_handlers(accounts: Accounts, trusted: TrustedProxies) -> list[Any]:
                 answer.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
             return answer
         # A new session id: one planted before sign-in must not become signed in.
-        old = request.cookies.get("session")
+        old = request.cookies.get(SESSION_COOKIE)
         if old:
-            await request.app.stores.get("sessions").delete(old)
+            await request.app.stores.get(SESSION_STORE).delete(old)
         request.state[FRESH_SESSION_ID] = new_session_id()
-        request.set_session({USER: user.username})
+        request.set_session({USER: user.username, CREDENTIAL: fingerprint(user)})
         return Redirect(target, status_code=303)
 
     @post("/dashboard/logout", status_code=303)
@@ -131,10 +138,39 @@ def public_handlers(accounts: Accounts, trusted: TrustedProxies) -> list[Any]:
     return [login_form, login, logout]
 
 
-async def require_user(request: Request[Any, Any, Any]) -> Response[Any] | None:
-    """A ``before_request`` hook: a signed-out visitor is sent to the sign-in page."""
-    if signed_in(request):
+def fingerprint(user: User) -> str:
+    """What a session remembers of the password it was opened with: changing the password
+    (or deleting the user) ends every session opened before."""
+    return hashlib.sha256(user.password_hash).hexdigest()[:32]
+
+
+async def current_user(
+    connection: ASGIConnection[Any, Any, Any, Any], accounts: Accounts
+) -> User | None:
+    """The session's user, when it still exists with the password the session began with."""
+    name = signed_in(connection)
+    if name is None:
         return None
+    user = await accounts.get_user(name)
+    if user is None or connection.session.get(CREDENTIAL) != fingerprint(user):
+        return None
+    return user
+
+
+def user_guard(accounts: Accounts) -> Callable[[Request[Any, Any, Any]], Awaitable[Any]]:
+    """A ``before_request`` hook: whoever is not signed in goes to the sign-in page."""
+
+    async def require_user(request: Request[Any, Any, Any]) -> Response[Any] | None:
+        if await current_user(request, accounts) is not None:
+            return None
+        if request.session:
+            request.clear_session()
+        return _to_login(request)
+
+    return require_user
+
+
+def _to_login(request: Request[Any, Any, Any]) -> Response[Any]:
     target = request.url.path
     if request.url.query:
         target += "?" + request.url.query

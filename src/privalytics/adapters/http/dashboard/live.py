@@ -21,7 +21,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
-from privalytics.adapters.http.dashboard.routes import signed_in
+from privalytics.adapters.http.dashboard.auth import current_user
 from privalytics.domain.errors import NotFound
 from privalytics.domain.models import Event
 from privalytics.domain.services import Services
@@ -74,9 +74,15 @@ def _same_origin(socket: WebSocket[Any, Any, Any]) -> bool:
 
 
 def live_handler(services: Services) -> Any:
+    accounts = services.accounts
+
     @websocket("/dashboard/projects/{project_id:str}/live")
     async def live(socket: WebSocket[Any, Any, Any], project_id: FromPath[str]) -> None:
-        if not signed_in(socket) or not _same_origin(socket):
+        if (
+            accounts is None
+            or not _same_origin(socket)
+            or await current_user(socket, accounts) is None
+        ):
             await socket.close(code=1008, reason="sign in first")
             return
         try:

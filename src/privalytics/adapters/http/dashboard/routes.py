@@ -23,8 +23,8 @@ from privalytics.adapters.http.dashboard.auth import (
     flash,
     public_handlers,
     render,
-    require_user,
     signed_in,
+    user_guard,
 )
 from privalytics.adapters.http.dashboard.views import (
     Choice,
@@ -46,8 +46,8 @@ __all__ = [
     "private_handlers",
     "private_router",
     "public_handlers",
-    "require_user",
     "signed_in",
+    "user_guard",
 ]
 
 FEED_SIZE = 50
@@ -318,9 +318,12 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
 
 
 def private_router(services: Services, page: PageContext, extra: list[Any]) -> Router:
+    accounts = services.accounts
+    if accounts is None:
+        raise ValueError("the dashboard needs services with accounts (a user store)")
     return Router(
         path="/",
         route_handlers=[*private_handlers(services, page), *extra],
-        before_request=require_user,
+        before_request=user_guard(accounts),
         include_in_schema=False,
     )

@@ -48,6 +48,8 @@ SECURITY_HEADERS = {
 }
 NO_STORE = "no-store"
 FRESH_SESSION_ID = "privalytics_fresh_session_id"
+SESSION_COOKIE = "privalytics_session"
+SESSION_STORE = "privalytics_sessions"
 
 
 def add_security_headers(response: Response[Any]) -> Response[Any]:
