@@ -144,6 +144,65 @@ async def test_admin_keys_round_trip(token_store: TokenStore) -> None:
     assert await token_store.get_admin_key("k2") == revoked
 
 
+async def test_rotating_stores_the_new_token_and_revokes_every_other_live_one(
+    token_store: TokenStore,
+) -> None:
+    await token_store.add_project(project("p1"), token("t1", "p1"))
+    await token_store.add_token(token("t2", "p1", at=T0 + timedelta(seconds=1)))
+    earlier = T0 + timedelta(hours=1)
+    await token_store.add_token(token("t0", "p1", revoked=earlier))
+    await token_store.add_project(project("p2"), token("other", "p2"))
+    at = T0 + timedelta(days=1, microseconds=3)
+    new = token("t3", "p1", at=at)
+    assert await token_store.rotate_token(new, at) == ["t1", "t2"]
+    assert [(t.id, t.revoked_at) for t in await token_store.list_tokens("p1")] == [
+        ("t0", earlier),
+        ("t1", at),
+        ("t2", at),
+        ("t3", None),
+    ]
+    assert await token_store.get_token("t3") == new
+    assert await token_store.list_tokens("p2") == [token("other", "p2")]
+
+
+async def test_sql_rotation_revokes_nothing_when_the_new_token_cannot_be_stored(
+    sql_stores: SqlStores,
+) -> None:
+    await sql_stores.tokens.add_project(project("p1"), token("t1", "p1"))
+    await sql_stores.tokens.add_project(project("p2"), token("t2", "p2"))
+    with pytest.raises(IntegrityError):
+        # The id is taken: the old token must stay live.
+        await sql_stores.tokens.rotate_token(token("t2", "p1"), T0)
+    assert await sql_stores.tokens.list_tokens("p1") == [token("t1", "p1")]
+
+
+async def test_admin_keys_are_listed_oldest_first_revoked_included(
+    token_store: TokenStore,
+) -> None:
+    later = AdminKeyRecord(id="a", secret_hash=b"h", created_at=T0 + timedelta(seconds=1))
+    first = AdminKeyRecord(id="z", secret_hash=b"h", created_at=T0)
+    gone = AdminKeyRecord(id="m", secret_hash=b"h", created_at=T0, revoked_at=T0)
+    for key in (later, first, gone):
+        await token_store.add_admin_key(key)
+    assert await token_store.list_admin_keys() == [gone, first, later]
+
+
+async def test_revoking_an_admin_key_marks_it_once(token_store: TokenStore) -> None:
+    key = AdminKeyRecord(id="k1", secret_hash=b"\x00hash", created_at=T0)
+    await token_store.add_admin_key(key)
+    await token_store.add_admin_key(AdminKeyRecord(id="k2", secret_hash=b"h", created_at=T0))
+    at = T0 + timedelta(days=1, microseconds=9)
+    assert await token_store.revoke_admin_key("k1", at) is True
+    revoked = await token_store.get_admin_key("k1")
+    assert revoked == AdminKeyRecord(id="k1", secret_hash=b"\x00hash", created_at=T0, revoked_at=at)
+    assert await token_store.revoke_admin_key("k1", at + timedelta(days=1)) is False
+    assert await token_store.get_admin_key("k1") == revoked
+    assert await token_store.revoke_admin_key("missing", at) is False
+    k2 = await token_store.get_admin_key("k2")
+    assert k2 is not None
+    assert k2.revoked_at is None
+
+
 async def test_stored_times_are_aware_utc(token_store: TokenStore) -> None:
     await token_store.add_project(project(), token())
     stored = await token_store.get_project("p1")
@@ -181,6 +240,9 @@ _CALLS: list[Callable[[TokenStore], Coroutine[Any, Any, object]]] = [
     lambda store: store.revoke_token("t1", T0),
     lambda store: store.add_admin_key(AdminKeyRecord(id="k", secret_hash=b"h", created_at=T0)),
     lambda store: store.get_admin_key("k"),
+    lambda store: store.rotate_token(token(), T0),
+    lambda store: store.list_admin_keys(),
+    lambda store: store.revoke_admin_key("k", T0),
 ]
 
 

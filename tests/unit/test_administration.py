@@ -238,7 +238,7 @@ async def test_changing_the_rate_limit_resets_the_limiter_state(w: World) -> Non
     new = ProjectUpdate(rate_limit=RateLimit(events=5, period_seconds=3600))
     await w.services.admin.update_project(project_id, new)
     assert sorted(w.limiter.resets) == sorted(
-        [f"token:{created.token.info.id}", f"token:{second.info.id}"]
+        [f"site:{project_id}", f"token:{created.token.info.id}", f"token:{second.info.id}"]
     )
     assert await w.send(token, 5) == 5
     with pytest.raises(RateLimited) as caught:
@@ -342,7 +342,7 @@ async def test_revoking_a_token_or_deleting_its_project_drops_its_limiter_state(
     await w.services.admin.revoke_token(one.project.id, one.token.info.id)
     assert w.limiter.resets == [f"token:{one.token.info.id}"]
     await w.services.admin.delete_project(two.project.id)
-    assert w.limiter.resets[1:] == [f"token:{two.token.info.id}"]
+    assert w.limiter.resets[1:] == [f"site:{two.project.id}", f"token:{two.token.info.id}"]
 
 
 # --- admin keys --------------------------------------------------------------------------

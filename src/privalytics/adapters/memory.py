@@ -135,11 +135,41 @@ class InMemoryTokenStore:
         )
         return True
 
+    async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str]:
+        live = [
+            t.id
+            for t in self.tokens.values()
+            if t.project_id == token.project_id and t.revoked_at is None
+        ]
+        self.tokens[token.id] = token
+        for token_id in live:
+            old = self.tokens[token_id]
+            self.tokens[token_id] = TokenRecord(
+                id=old.id,
+                project_id=old.project_id,
+                secret_hash=old.secret_hash,
+                created_at=old.created_at,
+                revoked_at=at,
+            )
+        return sorted(live)
+
     async def add_admin_key(self, key: AdminKeyRecord) -> None:
         self.admin_keys[key.id] = key
 
     async def get_admin_key(self, key_id: str) -> AdminKeyRecord | None:
         return self.admin_keys.get(key_id)
+
+    async def list_admin_keys(self) -> list[AdminKeyRecord]:
+        return sorted(self.admin_keys.values(), key=lambda k: (k.created_at, k.id))
+
+    async def revoke_admin_key(self, key_id: str, at: datetime) -> bool:
+        key = self.admin_keys.get(key_id)
+        if key is None or key.revoked_at is not None:
+            return False
+        self.admin_keys[key_id] = AdminKeyRecord(
+            id=key.id, secret_hash=key.secret_hash, created_at=key.created_at, revoked_at=at
+        )
+        return True
 
 
 class InMemorySaltStore:

@@ -98,9 +98,22 @@ class TokenStore(Protocol):
         """Mark the token revoked; False when it does not exist or is already revoked."""
         ...
 
+    async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str]:
+        """Store ``token`` and revoke every other live token of its project at ``at``, in
+        one transaction; returns the ids revoked, sorted."""
+        ...
+
     async def add_admin_key(self, key: AdminKeyRecord) -> None: ...
 
     async def get_admin_key(self, key_id: str) -> AdminKeyRecord | None: ...
+
+    async def list_admin_keys(self) -> list[AdminKeyRecord]:
+        """Every admin key, oldest first, revoked ones included."""
+        ...
+
+    async def revoke_admin_key(self, key_id: str, at: datetime) -> bool:
+        """Mark the key revoked; False when it does not exist or is already revoked."""
+        ...
 
 
 class SaltStore(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from privalytics.domain.errors import (
     NotFound,
     OriginNotAllowed,
     RateLimited,
+    StorageUnavailable,
     Unauthenticated,
 )
 from privalytics.domain.feed import LiveFeed
@@ -63,6 +65,8 @@ from privalytics.domain.validation import (
     normalize_origin,
 )
 from privalytics.domain.verification import DEFAULT_TTL, MAX_CONCURRENT_CHECKS
+
+_log = logging.getLogger("privalytics.admin")
 
 DEFAULT_RATE_LIMIT = RateLimit(events=1000, period_seconds=60)
 DEFAULT_TOP = 10
@@ -319,9 +323,22 @@ class Administration:
             raise NotFound(f"no project {project_id!r}")
         self._privacy.projects.forget(project_id)
         if changed.rate_limit != project.rate_limit:
-            for record in await self._tokens.list_tokens(project_id):
-                await self._limiter.reset(f"token:{record.id}")
+            records = await self._tokens.list_tokens(project_id)
+            await self._reset_limits(
+                [f"site:{project_id}", *(f"token:{record.id}" for record in records)]
+            )
         return changed
+
+    async def _reset_limits(self, keys: Sequence[str]) -> None:
+        """Best effort: called after a change is committed, which must not be reported as
+        failed. A key not reset keeps its old state only until that state drains."""
+        for key in keys:
+            try:
+                await self._limiter.reset(key)
+            except StorageUnavailable:
+                # No key in the message: the change is the caller's to know, not the log's.
+                _log.warning("rate-limit state not reset: the rate limiter is unavailable")
+                return
 
     async def delete_project(self, project_id: str) -> None:
         """Delete the project, its tokens and all of its events."""
@@ -333,18 +350,22 @@ class Administration:
         self._privacy.projects.forget(project.id)
         for record in tokens:
             self._privacy.credentials.forget(record.id)
-            await self._limiter.reset(f"token:{record.id}")
+        await self._reset_limits(
+            [f"site:{project.id}", *(f"token:{record.id}" for record in tokens)]
+        )
 
     async def issue_token(self, project_id: str, *, revoke_others: bool = False) -> IssuedToken:
         """A new token for the project; with ``revoke_others``, the only live one."""
         project = await self.get_project(project_id)
-        previous = await self._tokens.list_tokens(project.id)
         record, issued = await self._new_token(project.id)
-        await self._tokens.add_token(record)
-        if revoke_others:
-            for old in previous:
-                if old.revoked_at is None:
-                    await self.revoke_token(project.id, old.id)
+        if not revoke_others:
+            await self._tokens.add_token(record)
+            return issued
+        # One transaction: never a moment with no live token, nor a half-done rotation.
+        revoked = await self._tokens.rotate_token(record, self._clock.now())
+        for token_id in revoked:
+            self._privacy.credentials.forget(token_id)
+        await self._reset_limits([f"token:{token_id}" for token_id in revoked])
         return issued
 
     async def list_tokens(self, project_id: str) -> list[TokenInfo]:
@@ -358,7 +379,7 @@ class Administration:
         if record.revoked_at is None:
             await self._tokens.revoke_token(token_id, self._clock.now())
         self._privacy.credentials.forget(token_id)
-        await self._limiter.reset(f"token:{token_id}")
+        await self._reset_limits([f"token:{token_id}"])
         updated = await self._tokens.get_token(token_id)
         return _info(updated or record)
 

@@ -270,6 +270,15 @@ def _token(row: RowMapping) -> TokenRecord:
     )
 
 
+def _admin_key(row: RowMapping) -> AdminKeyRecord:
+    return AdminKeyRecord(
+        id=row["id"],
+        secret_hash=bytes(row["secret_hash"]),
+        created_at=from_micros(row["created_at"]),
+        revoked_at=_optional_datetime(row["revoked_at"]),
+    )
+
+
 class SqlAlchemyTokenStore:
     """Projects, their tokens (deleted with their project) and the admin keys."""
 
@@ -335,6 +344,18 @@ class SqlAlchemyTokenStore:
         async with unavailable_on_failure("revoke a token"), self.engine.begin() as connection:
             return (await connection.execute(statement)).rowcount == 1
 
+    async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str]:
+        revoke = (
+            update(_tokens)
+            .where((_tokens.c.project_id == token.project_id) & _tokens.c.revoked_at.is_(None))
+            .values(revoked_at=to_micros(at))
+            .returning(_tokens.c.id)
+        )
+        async with unavailable_on_failure("rotate tokens"), self.engine.begin() as connection:
+            revoked = list((await connection.execute(revoke)).scalars())
+            await connection.execute(_tokens.insert(), [_token_row(token)])
+        return sorted(revoked)
+
     async def add_admin_key(self, key: AdminKeyRecord) -> None:
         row = {
             "id": key.id,
@@ -349,14 +370,22 @@ class SqlAlchemyTokenStore:
         query = select(_admin_keys).where(_admin_keys.c.id == key_id)
         async with unavailable_on_failure("read an admin key"), self.engine.connect() as connection:
             row = (await connection.execute(query)).mappings().first()
-        if row is None:
-            return None
-        return AdminKeyRecord(
-            id=row["id"],
-            secret_hash=bytes(row["secret_hash"]),
-            created_at=from_micros(row["created_at"]),
-            revoked_at=_optional_datetime(row["revoked_at"]),
+        return None if row is None else _admin_key(row)
+
+    async def list_admin_keys(self) -> list[AdminKeyRecord]:
+        query = select(_admin_keys).order_by(_admin_keys.c.created_at, _admin_keys.c.id)
+        async with unavailable_on_failure("list admin keys"), self.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_admin_key(row) for row in rows]
+
+    async def revoke_admin_key(self, key_id: str, at: datetime) -> bool:
+        statement = (
+            update(_admin_keys)
+            .where((_admin_keys.c.id == key_id) & _admin_keys.c.revoked_at.is_(None))
+            .values(revoked_at=to_micros(at))
         )
+        async with unavailable_on_failure("revoke an admin key"), self.engine.begin() as connection:
+            return (await connection.execute(statement)).rowcount == 1
 
     async def ping(self) -> None:
         await _ping(self.engine)
