@@ -159,6 +159,8 @@ def test_the_unique_visitors_explanation_counts_salt_periods(signed_in: Browser)
         "range=custom&from=2026-01-02&to=2026-01-01",
         "range=custom&from=yesterday&to=2026-01-01",
         "range=custom&from=2020-01-01&to=2026-01-01",
+        "range=custom&from=0001-01-01&to=0001-01-02",
+        "range=custom&from=9999-12-30&to=9999-12-31",
     ],
 )
 def test_a_bad_range_is_a_400_page_naming_the_problem(signed_in: Browser, query: str) -> None:

@@ -81,3 +81,20 @@ def test_the_apis_new_stats_fields(signed_in: Browser) -> None:
     assert body["previous"]["visits"] == 0
     now = signed_in.clock.now()
     assert body["range"]["to"].startswith(now.strftime("%Y-%m-%dT%H:%M"))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    range_name=st.sampled_from(["24h", "7d", "30d", "custom", "1y", ""]),
+    start=st.one_of(st.dates().map(str), st.text(max_size=20)),
+    end=st.one_of(st.dates().map(str), st.text(max_size=20)),
+)
+def test_page_ranges_never_answer_500(
+    signed_in: Browser, range_name: str, start: str, end: str
+) -> None:
+    params = {"range": range_name, "from": start, "to": end}
+    for path in ("/dashboard", "/dashboard/projects/0123456789abcdef"):
+        response = signed_in.client.get(path, params=params)
+        assert response.status_code < 500, (params, response.text)

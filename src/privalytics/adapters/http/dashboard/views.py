@@ -17,6 +17,9 @@ from privalytics.domain.models import Bucket, TimeRange
 
 RANGES = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
 DAY = timedelta(days=1)
+# Custom ranges: from the epoch (stored times start there) to well before datetime's end.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9998, 12, 30)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,10 @@ def choose(name: str | None, start: str | None, end: str | None) -> Choice:
     if name != "custom":
         raise InvalidInput(f"must be one of {', '.join(RANGES)} or custom", field="range")
     first, last = _day(start, "from"), _day(end, "to")
+    if first < FIRST_DAY:
+        raise InvalidInput(f"must not be before {FIRST_DAY}", field="from")
+    if last > LAST_DAY:
+        raise InvalidInput(f"must not be after {LAST_DAY}", field="to")
     if last < first:
         raise InvalidInput("must not be before from", field="to")
     if (last - first).days > 366:
