@@ -95,6 +95,21 @@ def peak_rss_mb(pid: int) -> float:
     return peak / 1024
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its live descendants."""
+    total = 0
+    for each in _descendants(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
 @dataclass
 class Server:
     name: str
@@ -275,6 +290,7 @@ class Sample:
     errors: int
     rss_mb: float
     lost: int  # events answered 202 but not found in the database
+    cpu_us: float  # server CPU time per accepted request: steadier than rates under noise
 
 
 def wrk(
@@ -282,6 +298,8 @@ def wrk(
 ) -> Sample:
     before = server.count() if server.count else 0
     path = "/api/v1/events/batch" if per_request > 1 else "/api/v1/events"
+    assert server.process is not None
+    cpu_before = cpu_seconds(server.process.pid)
     done = subprocess.run(
         [
             "wrk",
@@ -299,6 +317,7 @@ def wrk(
         text=True,
         check=True,
     )
+    cpu = cpu_seconds(server.process.pid) - cpu_before
     line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))
     figures = json.loads(line[len("BENCH ") :])
     elapsed = figures["duration_us"] / 1e6
@@ -309,7 +328,6 @@ def wrk(
         stored = server.count() - before
         lost = max(0, accepted_events - stored)
     errors = sum(figures[k] for k in ("other_status", "connect", "read", "write", "timeout"))
-    assert server.process is not None
     return Sample(
         server=server.name,
         kind="batch" if per_request > 1 else "single",
@@ -321,6 +339,7 @@ def wrk(
         errors=errors,
         rss_mb=peak_rss_mb(server.process.pid),
         lost=lost,
+        cpu_us=cpu / max(figures["accepted"], 1) * 1e6,
     )
 
 
@@ -336,6 +355,7 @@ class Row:
     errors: int
     rss_mb: float
     lost: int
+    cpu_us: float
     ratio: float | None  # median of the per-run ratios to the ceiling's events/s
 
 
@@ -372,6 +392,7 @@ def summarize(samples: list[Sample]) -> list[Row]:
                 errors=sum(s.errors for s in mine),
                 rss_mb=max(s.rss_mb for s in mine),
                 lost=sum(s.lost for s in mine),
+                cpu_us=statistics.median(s.cpu_us for s in mine),
                 ratio=ratio,
             )
         )
@@ -381,15 +402,15 @@ def summarize(samples: list[Sample]) -> list[Row]:
 def table(rows: list[Row], runs: int) -> str:
     lines = [
         f"| kind | -c | server | req/s | events/s | p50 ms | p99 ms | errors | peak RSS MB "
-        f"| lost | ratio to ceiling (median of {runs} paired runs) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| lost | server CPU µs/req | ratio to ceiling (median of {runs} paired runs) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ratio = "" if r.ratio is None else f"{r.ratio:.2f}"
         lines.append(
             f"| {r.kind} | {r.connections} | {r.server} | {r.requests_per_s:,.0f} "
             f"| {r.events_per_s:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors} "
-            f"| {r.rss_mb:.0f} | {r.lost} | {ratio} |"
+            f"| {r.rss_mb:.0f} | {r.lost} | {r.cpu_us:,.0f} | {ratio} |"
         )
     return "\n".join(lines)
 
