@@ -198,3 +198,31 @@ def test_signing_in_again_drops_the_previous_session(browser: Browser) -> None:
     browser.client.cookies.clear()
     browser.client.cookies.set("privalytics_session", first)
     assert browser.client.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("peer", "proto", "secure"),
+    [
+        ("10.0.0.2", "https", True),
+        ("10.0.0.2", "http", False),
+        ("203.0.113.5", "https", False),  # not a trusted proxy: its header means nothing
+    ],
+)
+def test_cookies_are_secure_behind_a_trusted_proxy_that_ended_tls(
+    clock: ManualClock, peer: str, proto: str, secure: bool
+) -> None:
+    from litestar.testing import TestClient
+
+    from privalytics.adapters.http import HttpOptions, create_app
+    from privalytics.testing import make_services
+    from tests.unit.http.conftest import with_peer
+
+    app = create_app(
+        make_services(clock),
+        HttpOptions(trusted_proxies=("10.0.0.0/8",), dashboard=DashboardOptions()),
+    )
+    with TestClient(with_peer(app, peer)) as client:
+        page = client.get("/dashboard/login", headers={"x-forwarded-proto": proto})
+    cookies = page.headers.get_list("set-cookie")
+    assert cookies
+    assert all(("Secure" in c) is secure for c in cookies)

@@ -76,7 +76,6 @@ class DashboardOptions:
     secure_cookies: bool | None = None
     secret: str | None = None
     salt_rotation: timedelta = timedelta(days=1)
-    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(kw_only=True)
@@ -160,7 +159,7 @@ def build_dashboard(
     )
     middleware: list[Any] = [
         security_headers_middleware,
-        CookiePolicy(options.secure_cookies).middleware,
+        CookiePolicy(options.secure_cookies, trusted).middleware,
         session.middleware,
         DefineMiddleware(CSRFMiddleware, config=csrf),
     ]

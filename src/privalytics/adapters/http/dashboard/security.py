@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Response
@@ -24,6 +24,8 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionConfig,
 )
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from privalytics.adapters.http.clientip import TrustedProxies, parse_address
 
 CSP = "; ".join(
     [
@@ -93,21 +95,30 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
 
 @dataclass(frozen=True)
 class CookiePolicy:
-    """``secure``: True or False always; None adds Secure when the request is HTTPS."""
+    """``secure``: True or False always; None adds Secure when the request is HTTPS: its
+    own scheme, or ``X-Forwarded-Proto: https`` from a trusted proxy that ended TLS."""
 
     secure: bool | None = None
+    trusted: TrustedProxies = field(default_factory=TrustedProxies)
+
+    def is_https(self, scope: Scope) -> bool:
+        if scope.get("scheme") in {"https", "wss"}:
+            return True
+        peer = scope.get("client")
+        address = parse_address(peer[0]) if peer else None
+        if address is None or address not in self.trusted:
+            return False
+        protos = [
+            value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name == b"x-forwarded-proto"
+        ]
+        # The proxy next to us appends last.
+        return bool(protos) and protos[-1].split(",")[-1].strip().lower() == "https"
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            secure = (
-                self.secure
-                if self.secure is not None
-                else scope.get("scheme")
-                in {
-                    "https",
-                    "wss",
-                }
-            )
+            secure = self.secure if self.secure is not None else self.is_https(scope)
             if not secure or scope["type"] not in {"http", "websocket"}:
                 await app(scope, receive, send)
                 return
