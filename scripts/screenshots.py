@@ -4,6 +4,7 @@ Starts ``privalytics serve --demo`` on a new SQLite file, creates a dashboard us
 in with Debian's Chromium (Playwright) and saves, light and dark, laptop and phone:
 
     docs/images/dashboard-{overview,project,settings}-{light,dark}-{laptop,phone}.png
+    docs/images/dashboard-token-light-laptop.png (a new project's token, shown once)
 
 Run from the repository root:  python scripts/screenshots.py [--chromium /usr/bin/chromium]
 """
@@ -164,6 +165,14 @@ def _shoot(chromium: str, url: str, project_id: str) -> None:
                             path=str(OUT / f"dashboard-{name}-{scheme}-{device}.png"),
                             full_page=device == "laptop",
                         )
+                    if scheme == "light" and device == "laptop":
+                        # A project created from the page: its token, shown once.
+                        page.goto(f"{url}/dashboard")
+                        page.fill("#new-project input[name=name]", "My blog")
+                        page.fill("#new-project textarea", "https://blog.example")
+                        page.click("#new-project button[type=submit]")
+                        page.wait_for_selector("[data-testid=token]")
+                        page.screenshot(path=str(OUT / "dashboard-token-light-laptop.png"))
                     context.close()
         finally:
             browser.close()
