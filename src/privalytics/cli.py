@@ -12,7 +12,7 @@ import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import msgspec
@@ -28,6 +28,9 @@ from privalytics.domain.errors import (
 from privalytics.domain.models import Project, ProjectUpdate, TokenInfo
 from privalytics.domain.ratelimit import parse_rate_limit
 from privalytics.domain.services import Services
+
+if TYPE_CHECKING:
+    from privalytics.adapters.http.schemas import ProjectOut, TokenOut
 
 T = TypeVar("T")
 
@@ -69,22 +72,20 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
         raise _fail(exc) from None
 
 
-def _project_json(project: Project) -> dict[str, Any]:
-    return {
-        "id": project.id,
-        "name": project.name,
-        "rate_limit": str(project.rate_limit),
-        "allowed_origins": list(project.allowed_origins),
-        "created_at": project.created_at.isoformat(),
-    }
+# --json prints the HTTP API's wire Structs, so that both speak one JSON. They are
+# imported on use: their package loads Litestar, which plain-text output does not need.
 
 
-def _token_json(info: TokenInfo) -> dict[str, Any]:
-    return {
-        "id": info.id,
-        "created_at": info.created_at.isoformat(),
-        "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
-    }
+def _project_json(project: Project) -> ProjectOut:
+    from privalytics.adapters.http.schemas import ProjectOut
+
+    return ProjectOut.of(project)
+
+
+def _token_json(info: TokenInfo) -> TokenOut:
+    from privalytics.adapters.http.schemas import TokenOut
+
+    return TokenOut.of(info)
 
 
 def _echo_json(data: object) -> None:
@@ -368,7 +369,9 @@ def token_rotate(ctx: click.Context, project_id: str, revoke_others: bool, as_js
         )
     )
     if as_json:
-        _echo_json({**_token_json(issued.info), "token": issued.token})
+        from privalytics.adapters.http.schemas import TokenIssuedOut
+
+        _echo_json(TokenIssuedOut.of(issued))
         return
     click.echo(f"New token (shown only once):\n  {issued.token}")
 
@@ -494,7 +497,9 @@ def stats(ctx: click.Context, project_id: str, period: str, as_json: bool) -> No
 
     result = _run(_with_services(_settings(ctx), read))
     if as_json:
-        _echo_json(result)
+        from privalytics.adapters.http.schemas import StatsOut
+
+        _echo_json(StatsOut.of(result))
         return
     click.echo(f"last {period}: {result.visits} visits, {result.unique_visitors} unique visitors")
     for action, count in result.actions.items():

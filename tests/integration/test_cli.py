@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 
 from privalytics.cli import main
 from privalytics.domain import tokens
+from tests.servers import Server, cli_json
 
 
 @pytest.fixture
@@ -107,8 +109,58 @@ def test_stats_reads_the_numbers(run: Any) -> None:
     printed = _json(run("stats", project_id, "--period", "7d", "--json"))
     assert printed["visits"] == 0
     assert printed["actions"] == {"visit": 0, "click": 0, "scroll": 0, "download": 0, "share": 0}
+    # The HTTP API's names: range from/to, an hour per recent bucket.
+    assert set(printed["range"]) == {"from", "to"}
+    assert set(printed["recent"][0]) == {"hour", "visits", "unique_visitors"}
+    assert set(printed["previous"]["range"]) == {"from", "to"}
     text = run("stats", project_id)
     assert "0 visits, 0 unique visitors" in text.output
+
+
+def _shape(value: Any) -> Any:
+    """The keys of a JSON value, recursively (a list by its first item)."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return type(value).__name__
+
+
+@pytest.mark.slow
+def test_json_output_has_the_http_apis_shapes(tmp_path: Path) -> None:
+    """`stats --json` and `token rotate --json` print what the HTTP API sends for the
+    same request, field for field."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shapes.db'}"
+    created = cli_json(url, "project", "create", "Shapes")
+    project_id = created["project"]["id"]
+    admin = {"Authorization": f"Bearer {cli_json(url, 'admin', 'key', 'create')['key']}"}
+    server = Server(url, tmp_path / "server.log")
+    try:
+        server.wait_ready()
+        sent = httpx.post(
+            f"{server.url}/api/v1/events",
+            json={"action": "visit", "path": "/", "referrer": "https://example.com/"},
+            headers={"Authorization": f"Bearer {created['token']}"},
+            timeout=10,
+        )
+        assert sent.status_code == 202, sent.text
+        api_stats = httpx.get(
+            f"{server.url}/api/v1/projects/{project_id}/stats?period=7d", headers=admin, timeout=10
+        ).json()
+        api_issued = httpx.post(
+            f"{server.url}/api/v1/projects/{project_id}/tokens", headers=admin, timeout=10
+        ).json()
+        api_project = httpx.get(
+            f"{server.url}/api/v1/projects/{project_id}", headers=admin, timeout=10
+        ).json()
+    finally:
+        server.stop()
+    cli_stats = cli_json(url, "stats", project_id, "--period", "7d")
+    assert _shape(cli_stats) == _shape(api_stats)
+    assert cli_stats["visits"] == api_stats["visits"] == 1
+    cli_issued = cli_json(url, "project", "token", "rotate", project_id)
+    assert _shape(cli_issued) == _shape(api_issued)
+    assert cli_json(url, "project", "show", project_id)["project"] == api_project
 
 
 @pytest.mark.parametrize(
