@@ -423,6 +423,40 @@ def key_create(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"Admin API key (shown only once, store it now):\n  {text}")
 
 
+@key.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def key_list(ctx: click.Context, as_json: bool) -> None:
+    """List the admin API keys (ids only: secrets are never stored)."""
+    infos = _run(_with_services(_settings(ctx), lambda s: s.admin.list_admin_keys()))
+    if as_json:
+        _echo_json(
+            {
+                "keys": [
+                    {
+                        "id": info.id,
+                        "created_at": info.created_at.isoformat(),
+                        "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
+                    }
+                    for info in infos
+                ]
+            }
+        )
+        return
+    for info in infos:
+        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+        click.echo(f"{info.id}  created {info.created_at:%Y-%m-%d %H:%M}  {state}")
+
+
+@key.command("revoke")
+@click.argument("key_id")
+@click.pass_context
+def key_revoke(ctx: click.Context, key_id: str) -> None:
+    """Revoke an admin API key: refused everywhere within the cache TTL (30 s by default)."""
+    _run(_with_services(_settings(ctx), lambda s: s.admin.revoke_admin_key(key_id)))
+    click.echo(f"revoked admin key {key_id}")
+
+
 @admin.group("user")
 def user() -> None:
     """Dashboard users (sign in at /dashboard)."""

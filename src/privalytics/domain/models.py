@@ -62,6 +62,14 @@ class TokenInfo(msgspec.Struct, frozen=True, kw_only=True):
     revoked_at: datetime | None = None
 
 
+class AdminKeyInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """What may be shown of an admin key after it was created: never its secret."""
+
+    id: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
 class AdminKeyRecord(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     secret_hash: bytes

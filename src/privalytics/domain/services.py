@@ -27,6 +27,7 @@ from privalytics.domain.feed import LiveFeed
 from privalytics.domain.hashing import visitor_hash
 from privalytics.domain.models import (
     Action,
+    AdminKeyInfo,
     AdminKeyRecord,
     Bucket,
     ClientInfo,
@@ -249,6 +250,10 @@ def _info(record: TokenRecord) -> TokenInfo:
     )
 
 
+def _key_info(record: AdminKeyRecord) -> AdminKeyInfo:
+    return AdminKeyInfo(id=record.id, created_at=record.created_at, revoked_at=record.revoked_at)
+
+
 class Administration:
     """Projects, their tokens, and the admin keys."""
 
@@ -394,6 +399,22 @@ class Administration:
             )
         )
         return credential.text
+
+    async def list_admin_keys(self) -> list[AdminKeyInfo]:
+        """Every admin key, oldest first, revoked ones included; never a secret."""
+        return [_key_info(record) for record in await self._tokens.list_admin_keys()]
+
+    async def revoke_admin_key(self, key_id: str) -> AdminKeyInfo:
+        """Revoke an admin key: refused at once in this process, within the cache TTL in
+        the others; revoking it again changes nothing."""
+        record = await self._tokens.get_admin_key(key_id)
+        if record is None:
+            raise NotFound(f"no admin key {key_id!r}")
+        if record.revoked_at is None:
+            await self._tokens.revoke_admin_key(key_id, self._clock.now())
+        self._privacy.admin_keys.forget(key_id)
+        updated = await self._tokens.get_admin_key(key_id)
+        return _key_info(updated or record)
 
     async def _load_admin_key(self, key_id: str) -> tuple[str, bytes] | None:
         record = await self._tokens.get_admin_key(key_id)
