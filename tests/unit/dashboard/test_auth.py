@@ -6,11 +6,14 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from litestar.testing import TestClient
 
+from privalytics.adapters.http import HttpOptions, create_app
 from privalytics.adapters.http.dashboard import DashboardOptions
 from privalytics.adapters.http.dashboard.auth import ASSET_VERSION
-from privalytics.testing import ManualClock
+from privalytics.testing import ManualClock, make_services
 from tests.unit.dashboard.conftest import Browser, csrf_of, open_dashboard
+from tests.unit.http.conftest import with_peer
 
 
 @pytest.mark.parametrize(
@@ -211,12 +214,6 @@ def test_signing_in_again_drops_the_previous_session(browser: Browser) -> None:
 def test_cookies_are_secure_behind_a_trusted_proxy_that_ended_tls(
     clock: ManualClock, peer: str, proto: str, secure: bool
 ) -> None:
-    from litestar.testing import TestClient
-
-    from privalytics.adapters.http import HttpOptions, create_app
-    from privalytics.testing import make_services
-    from tests.unit.http.conftest import with_peer
-
     app = create_app(
         make_services(clock),
         HttpOptions(trusted_proxies=("10.0.0.0/8",), dashboard=DashboardOptions()),
