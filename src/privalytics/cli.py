@@ -182,7 +182,8 @@ def serve(
             "--demo needs a database that outlives the command; use SQLite or PostgreSQL"
         )
     _run(bootstrap.migrate(settings))
-    # Before any worker starts: a server stopped over midnight keeps no old salt.
+    # Before any worker starts: a server stopped over midnight keeps no old salt, and
+    # events stored for a project after its deletion are removed.
     _run(_with_services(settings, Services.housekeeping))
     if demo:
         from privalytics.demo import ensure_demo

@@ -198,6 +198,19 @@ async def test_delete_project_events_returns_how_many_and_spares_other_projects(
     assert await event_store.count_by_action("p2", DAY) == {Action.VISIT: 1}
 
 
+async def test_project_ids_are_the_distinct_projects_with_events_in_order(
+    event_store: EventStore,
+) -> None:
+    assert await event_store.project_ids() == []
+    await event_store.add(
+        [event(project=p) for p in ("p2", "p1", "p2", "a-first", "p1")]
+        + [event(project="z-last", at=NOON - timedelta(days=400))]
+    )
+    assert await event_store.project_ids() == ["a-first", "p1", "p2", "z-last"]
+    await event_store.delete_project_events("p1")
+    assert await event_store.project_ids() == ["a-first", "p2", "z-last"]
+
+
 async def test_every_field_round_trips(event_store: EventStore) -> None:
     full = event(
         action=Action.DOWNLOAD,
@@ -272,6 +285,7 @@ _QUERIES: list[Callable[[EventStore], Coroutine[Any, Any, object]]] = [
     lambda store: store.top_pages("p1", DAY, 10),
     lambda store: store.hourly("p1", DAY),
     lambda store: store.delete_project_events("p1"),
+    lambda store: store.project_ids(),
     lambda store: store.ping(),
 ]
 

@@ -15,9 +15,19 @@ from privalytics.adapters.memory import (
     InMemoryTokenStore,
 )
 from privalytics.domain.errors import StorageUnavailable, Unauthenticated
-from privalytics.domain.models import ProjectUpdate, RateLimit, TokenRecord
+from privalytics.domain.models import (
+    Action,
+    ClientInfo,
+    IncomingEvent,
+    ProjectUpdate,
+    RateLimit,
+    TokenRecord,
+)
 from privalytics.domain.services import Services, build_services
 from privalytics.testing import ManualClock, PlaintextSecretHasher
+
+VISIT = IncomingEvent(action=Action.VISIT, path="/")
+CLIENT = ClientInfo(ip="198.51.100.7", user_agent="test")
 
 
 class DownRateLimiter(InMemoryRateLimiter):
@@ -165,3 +175,47 @@ async def test_a_failed_rotation_leaves_the_old_token_working(
         created.token.info.id
     ]
     assert await services.ingestion.authenticate(created.token.token) == created.project
+
+
+class FailingDeleteEventStore(InMemoryEventStore):
+    """Its deletes fail while ``down``: the database went away between two statements."""
+
+    def __init__(self, tokens: InMemoryTokenStore) -> None:
+        super().__init__()
+        self._tokens = tokens
+        self.projects_left_at_delete: list[str] = []
+        self.down = True
+
+    async def delete_project_events(self, project_id: str) -> int:
+        self.projects_left_at_delete = list(self._tokens.projects)
+        if self.down:
+            raise StorageUnavailable("the database does not answer")
+        return await super().delete_project_events(project_id)
+
+
+async def test_a_project_is_deleted_before_its_events_and_the_sweep_takes_what_is_left(
+    clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    tokens = InMemoryTokenStore()
+    events = FailingDeleteEventStore(tokens)
+    services = build_services(
+        events=events,
+        tokens=tokens,
+        salts=InMemorySaltStore(),
+        limiter=InMemoryRateLimiter(clock),
+        hasher=PlaintextSecretHasher(),
+        clock=clock,
+    )
+    created = await services.admin.create_project("site")
+    await services.ingestion.record(created.token.token, [VISIT], CLIENT)
+    with caplog.at_level(logging.WARNING, "privalytics.admin"):
+        await services.admin.delete_project(created.project.id)
+    assert events.projects_left_at_delete == []
+    assert tokens.tokens == {}
+    assert caplog.messages == [
+        "events of a deleted project left for the sweep: storage unavailable"
+    ]
+    assert len(events.events) == 1
+    events.down = False
+    await services.housekeeping()
+    assert events.events == []

@@ -140,6 +140,9 @@ class GroupCommitEventStore:
     async def delete_project_events(self, project_id: str) -> int:
         return await self._inner.delete_project_events(project_id)
 
+    async def project_ids(self) -> list[str]:
+        return await self._inner.project_ids()
+
     async def ping(self) -> None:
         await self._inner.ping()
 

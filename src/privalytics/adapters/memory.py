@@ -79,6 +79,9 @@ class InMemoryEventStore:
         self.events = kept
         return removed
 
+    async def project_ids(self) -> list[str]:
+        return sorted({e.project_id for e in self.events})
+
     async def ping(self) -> None:
         return None
 

@@ -60,6 +60,11 @@ class EventStore(Protocol):
         """Delete every event of the project; returns how many there were."""
         ...
 
+    async def project_ids(self) -> list[str]:
+        """The distinct project ids of the stored events, in order (the sweep of events
+        left behind by deleted projects starts from them)."""
+        ...
+
     async def ping(self) -> None:
         """Return when the store answers; raise StorageUnavailable otherwise."""
         ...

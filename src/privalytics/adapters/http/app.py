@@ -39,7 +39,8 @@ class HttpOptions(msgspec.Struct, frozen=True, kw_only=True):
     debug: bool = False
     # The dashboard under /dashboard; None serves the API only.
     dashboard: DashboardOptions | None = None
-    # Seconds between housekeeping rounds (expired salts), which also run at start.
+    # Seconds between housekeeping rounds (expired salts, events of deleted projects),
+    # which also run at start.
     housekeeping_interval: float = DEFAULT_INTERVAL
 
 

@@ -1,7 +1,8 @@
 """Housekeeping that must not wait for traffic: at start, then every few minutes.
 
-A quiet site receives no event that would delete yesterday's salt, so the app runs
-``Services.housekeeping()`` itself, for as long as it runs.
+A quiet site receives no event that would delete yesterday's salt, and events that other
+processes stored for a project after it was deleted wait for no request either, so the
+app runs ``Services.housekeeping()`` itself, for as long as it runs.
 """
 
 from __future__ import annotations
