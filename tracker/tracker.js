@@ -21,9 +21,6 @@
   };
   var script = doc.currentScript;
   var api = (win.privalytics = function () {});
-  var attr = function (name) {
-    return script.getAttribute("data-" + name);
-  };
   // Per page view: its path, the deepest depth reached, whether the depth was sent.
   var page, depth, left;
   var token, endpoint, hashRouting, downloads;
@@ -56,8 +53,11 @@
   var leave = function () {
     if (!left) send("scroll", { path: page, value: depth }), (left = 1);
   };
-  var view = guard(function (referrer) {
+  // Also the popstate and hashchange handler: its argument is an Event, not a referrer.
+  var view = guard(function () {
     if (path() != page) {
+      // The page's own referrer belongs to its first view only.
+      var referrer = page ? "" : doc.referrer;
       page && leave();
       page = path();
       depth = left = 0;
@@ -69,24 +69,26 @@
     target.addEventListener(type, guard(handler), true);
   };
   guard(function () {
-    token = attr("token");
+    // The script tag's data-* attributes (no currentScript, e.g. in a module: nothing).
+    var attr = script.dataset;
+    token = attr.token;
     if (
       !token ||
       nav.globalPrivacyControl ||
-      (attr("dnt") != "false" && nav.doNotTrack == "1")
+      (attr.dnt != "false" && nav.doNotTrack == "1")
     )
       return;
     // The API lives beside the script, on the privalytics host (or a proxy's path to it).
     endpoint = script.src.replace(/\/[^/]*$/, "/api/v1/events");
-    hashRouting = attr("hash") != null;
+    hashRouting = attr.hash != null;
     downloads = RegExp(
       "\\.(" +
-        (attr("downloads") || "pdf,zip,gz,dmg,exe,msi,deb,apk,csv,xlsx,docx,mp3,mp4").replace(/,/g, "|") +
+        (attr.downloads || "pdf,zip,gz,dmg,exe,msi,deb,apk,csv,xlsx,docx,mp3,mp4").replace(/,/g, "|") +
         ")$",
       "i"
     );
     win.privalytics = api = guard(send);
-    view(doc.referrer);
+    view();
     var pushState = hist.pushState;
     // pushState returns nothing.
     hist.pushState = function () {
@@ -114,7 +116,7 @@
       }
       send(action, {
         target:
-          element.getAttribute("data-pa-name") ||
+          element.dataset.paName ||
           href ||
           element.innerText.slice(0, 200)
       });

@@ -40,7 +40,7 @@ def stored_events(database: Path, project_id: str) -> list[Stored]:
 
 
 def settled_events(
-    database: Path, project_id: str, expected: int, timeout: float = 10.0
+    database: Path, project_id: str, expected: int, timeout: float = 30.0
 ) -> list[Stored]:
     """The stored events once ``expected`` of them arrived and no more came for a while
     (beacons are sent after the page's work; the server commits in groups)."""

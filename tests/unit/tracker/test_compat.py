@@ -60,7 +60,12 @@ def test_a_plausible_pageview_is_a_visit_of_the_project_listing_the_domain(
 @pytest.mark.parametrize(
     ("name", "props", "action", "target"),
     [
-        ("Outbound Link: Click", {"url": "https://else.example/x"}, Action.CLICK, "https://else.example/x"),
+        (
+            "Outbound Link: Click",
+            {"url": "https://else.example/x"},
+            Action.CLICK,
+            "https://else.example/x",
+        ),
         ("File Download", {"url": f"{SITE}/a.pdf"}, Action.DOWNLOAD, f"{SITE}/a.pdf"),
         ("share", {"url": "https://x.com/intent/post"}, Action.SHARE, "https://x.com/intent/post"),
     ],
