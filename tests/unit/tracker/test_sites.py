@@ -28,6 +28,8 @@ async def test_a_domain_finds_the_oldest_project_listing_it_and_changes_show_aft
     tokens = services.admin._tokens  # type: ignore[attr-defined]
     sites = SiteDirectory(tokens, clock, ttl=30)
     first = await services.admin.create_project("a", allowed_origins=["https://a.example"])
+    # Created a second later: "oldest" must not hang on the random ids' order.
+    clock.advance(1)
     await services.admin.create_project("b", allowed_origins=["https://a.example:8443"])
     found = await sites.by_domain("A.example.")
     assert found is not None
