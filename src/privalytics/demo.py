@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+import secrets
 from datetime import UTC, datetime, timedelta
 
 from privalytics.domain.models import Action, ClientInfo, IncomingEvent
 from privalytics.domain.services import Services
 
 DEMO_NAME = "Demo site"
+DEMO_USER = "demo"
 _PAGES = [
     "/",
     "/blog/",
@@ -87,6 +89,13 @@ async def ensure_demo(services: Services, base_url: str = "http://127.0.0.1:8000
             )
     created = await services.admin.create_project(DEMO_NAME)
     key = await services.admin.create_admin_key()
+    dashboard: list[str] = []
+    if services.accounts is not None and await services.accounts.get_user(DEMO_USER) is None:
+        password = secrets.token_urlsafe(12)
+        await services.accounts.create_user(DEMO_USER, password)
+        dashboard = [
+            f"  dashboard:      {base_url}/dashboard  (user {DEMO_USER!r}, password {password!r})",
+        ]
     events = demo_events(300)
     await services.ingestion.record(
         created.token.token, events, ClientInfo(ip="127.0.0.1", user_agent="privalytics-demo")
@@ -97,7 +106,8 @@ async def ensure_demo(services: Services, base_url: str = "http://127.0.0.1:8000
             f"with {len(events)} sample events.",
             f"  tracking token: {created.token.token}",
             f"  admin API key:  {key}",
-            "Both are shown only once. Read the numbers with:",
+            *dashboard,
+            "They are shown only once. Read the numbers with:",
             f"  curl -H 'Authorization: Bearer {key}' "
             f"{base_url}/api/v1/projects/{created.project.id}/stats",
         ]

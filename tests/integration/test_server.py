@@ -5,6 +5,7 @@ in subprocesses, on a SQLite file and on the PostgreSQL server, spoken to over H
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -353,6 +354,24 @@ def test_serve_demo_prints_a_working_token_and_admin_key_once(tmp_path: Path) ->
         assert sent.status_code == 202, sent.text
         after = httpx.get(stats_url, headers=admin, timeout=10).json()
         assert sum(after["actions"].values()) == 301
+        # The printed dashboard user signs in.
+        dashboard = _printed(log, "dashboard:")
+        password = dashboard.split("password ", 1)[1].strip(" ')")
+        with httpx.Client(base_url=first.url, timeout=10) as browser:
+            form = browser.get("/dashboard/login").text
+            csrf = re.search(r'name="_csrf_token" value="([^"]+)"', form)
+            assert csrf is not None, form
+            signed_in = browser.post(
+                "/dashboard/login",
+                data={
+                    "_csrf_token": csrf.group(1),
+                    "username": "demo",
+                    "password": password,
+                    "next": "/dashboard",
+                },
+            )
+            assert signed_in.status_code == 303, signed_in.text
+            assert "Demo site" in browser.get("/dashboard").text
     finally:
         first.stop()
     second = Server(database_url, tmp_path / "second.log", "--demo")
