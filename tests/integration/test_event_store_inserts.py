@@ -3,14 +3,16 @@ large calls split into several statements stay one transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from privalytics.adapters.sqlalchemy import SqlStores, migrate, open_stores
 from privalytics.domain.models import Action, Event
-from tests.integration.conftest import sqlite_url
+from tests.integration.conftest import clear, sqlite_url
 from tests.integration.test_event_store_contract import DAY, NOON, event, stored_events
 
 
@@ -51,3 +53,34 @@ async def test_disposing_the_stores_stops_the_sqlite_writer_thread(tmp_path: Pat
     assert any(t.name.startswith("privalytics-sqlite") for t in threading.enumerate())
     await stores.dispose()
     assert not any(t.name.startswith("privalytics-sqlite") for t in threading.enumerate())
+
+
+@pytest.mark.postgres
+async def test_postgres_inserts_survive_the_server_closing_the_kept_connection(
+    postgres_url: str,
+) -> None:
+    """A restart (here: the backend terminated) between two calls costs no failed call."""
+    await _migrated_postgres(postgres_url)
+    stores = open_stores(postgres_url)
+    try:
+        await stores.events.add([event()])
+        async with stores.engine.connect() as connection:
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        await asyncio.sleep(0.2)  # the kept connection sees the server hang up
+        await stores.events.add([event()])
+        assert await stores.events.count_by_action("p1", DAY) == {Action.VISIT: 2}
+    finally:
+        await stores.dispose()
+
+
+async def _migrated_postgres(url: str) -> None:
+    stores = open_stores(url)
+    try:
+        await clear(stores.engine)
+    finally:
+        await stores.dispose()

@@ -33,8 +33,9 @@ Values = tuple[Any, ...]
 class AsyncpgEventWriter:
     """Copies event rows into ``events``, one COPY per call, calls taking turns.
 
-    The connection is checked out on first use and kept; after a failure it is
-    invalidated and the next call checks out a fresh one. ``aclose()`` returns it.
+    The connection is checked out on first use and kept; after a failure, or when the
+    server has closed it meanwhile, it is invalidated and a fresh one checked out (on the
+    next call, or at once when it was found closed before use). ``aclose()`` returns it.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -50,16 +51,24 @@ class AsyncpgEventWriter:
             self._connection, self._lock, self._loop = None, asyncio.Lock(), loop
         assert self._lock is not None
         async with self._lock:
-            connection = self._connection or await self._checkout()
+            connection = self._connection
+            if connection is not None and (await _driver(connection)).is_closed():
+                # Closed by the server while idle (a restart, an idle timeout): nothing was
+                # sent on it, so a fresh connection is safe, as pre-ping is on checkout.
+                await self._discard(connection)
+                connection = None
+            connection = connection or await self._checkout()
             try:
-                driver = (await connection.get_raw_connection()).driver_connection
-                assert driver is not None  # a live connection has its asyncpg one
+                driver = await _driver(connection)
                 await driver.copy_records_to_table("events", records=rows, columns=COLUMNS)
             except BaseException:
-                self._connection = None
-                await connection.invalidate()
-                await connection.close()
+                await self._discard(connection)
                 raise
+
+    async def _discard(self, connection: AsyncConnection) -> None:
+        self._connection = None
+        await connection.invalidate()
+        await connection.close()
 
     async def _checkout(self) -> AsyncConnection:
         self._connection = await self._engine.connect()
@@ -69,3 +78,9 @@ class AsyncpgEventWriter:
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
+
+
+async def _driver(connection: AsyncConnection) -> Any:
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # a live connection has its asyncpg one
+    return driver
