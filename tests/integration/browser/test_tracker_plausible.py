@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ import pytest
 
 from tests.conftest import REQUIRE_SERVICES
 from tests.integration.browser.conftest import Deployment, create_project
-from tests.integration.browser.events import settled_events
+from tests.integration.browser.events import settled_events, stored_events
 from tests.integration.browser.testsite import TestSite
 
 if TYPE_CHECKING:
@@ -117,3 +118,49 @@ def test_the_official_plausible_tracker_records_into_privalytics(
     assert depths["/spa/about"] == 100.0
     assert depths["/"] is not None
     assert 0 < depths["/"] <= 100
+
+
+def test_the_official_plausible_tracker_under_global_privacy_control_stores_nothing(
+    chromium: Browser, deployment: Deployment, plausible_module: Path
+) -> None:
+    # Plausible's script ignores GPC; privalytics honours Sec-GPC on /api/event instead.
+    with TestSite({}, files={"/plausible.js": plausible_module}) as site:
+        project_id, _ = create_project(deployment, site.origin)
+        site.pages["/"] = PAGE.format(server=deployment.server.url)
+
+        def browse(headers: dict[str, str]) -> None:
+            context = chromium.new_context(extra_http_headers=headers)
+            page = context.new_page()
+            try:
+                with page.expect_response("**/api/event") as visit:
+                    page.goto(f"{site.origin}/")
+                assert visit.value.status == 202
+                page.wait_for_function("typeof window.track === 'function'")
+                page.click("#about")
+                page.wait_for_selector("h1")
+                with page.expect_response(
+                    lambda r: (
+                        r.url.endswith("/api/event")
+                        and b"File Download" in (r.request.post_data_buffer or b"")
+                    )
+                ) as download:
+                    page.click("#download")
+                assert download.value.status == 202
+                if headers:
+                    # Checked before the page is left: Playwright's extra headers do not
+                    # reach the keepalive request a page sends while it unloads (the
+                    # browser, not the page, sends it), so the engagement event would
+                    # arrive without Sec-GPC, which a real GPC browser always sends.
+                    assert stored_events(deployment.database, project_id) == []
+                else:
+                    page.goto("about:blank")
+            finally:
+                context.close()
+
+        browse({"Sec-GPC": "1"})
+        time.sleep(0.5)
+        assert stored_events(deployment.database, project_id) == []
+        # Control: the same page and steps without the signal are recorded.
+        browse({})
+        events = settled_events(deployment.database, project_id, expected=5)
+    assert sorted(e.action for e in events) == ["download", "scroll", "scroll", "visit", "visit"]

@@ -164,3 +164,25 @@ def test_umami_refuses_identify_custom_names_and_malformed_bodies(api: Api, site
     response = api.client.post("/api/send", content=msgspec.json.encode({"payload": {}}))
     assert_error(response, 400, "invalid_input")
     assert stored(api) == []
+
+
+def test_global_privacy_control_on_plausible_and_umami_stores_nothing(api: Api, site: str) -> None:
+    # The official scripts send under GPC; the endpoints answer as if accepted and drop it.
+    body = json.dumps({"n": "pageview", "u": f"{SITE}/", "d": "blog.example"}).encode()
+    gpc = {"Content-Type": "text/plain", "Origin": SITE, "Sec-GPC": "1"}
+    response = api.client.post("/api/event", content=body, headers=gpc)
+    assert (response.status_code, response.text) == (202, "ok")
+    sent = api.client.post(
+        "/api/send",
+        json={"type": "event", "payload": {"website": site, "url": "/"}},
+        headers={"Origin": SITE, "Sec-GPC": "1"},
+    )
+    assert (sent.status_code, sent.json()) == (202, {"accepted": 1})
+    assert stored(api) == []
+    # Control: the same requests without the signal (or with Sec-GPC: 0) are stored.
+    assert (
+        api.client.post("/api/event", content=body, headers={**gpc, "Sec-GPC": "0"}).status_code
+        == 202
+    )
+    assert umami(api, {"website": site, "url": "/"}).status_code == 202
+    assert [event.action for event in stored(api)] == [Action.VISIT, Action.VISIT]

@@ -20,7 +20,7 @@ from litestar import MediaType, Request, Response, post
 from litestar.handlers import HTTPRouteHandler
 
 from privalytics.adapters.http.clientip import TrustedProxies
-from privalytics.adapters.http.cors import preflight_handlers, reflect
+from privalytics.adapters.http.cors import preflight_handlers, reflect, request_origin
 from privalytics.adapters.http.errors import UNDECODABLE, decode_body
 from privalytics.adapters.http.ids import is_id
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, request_client
@@ -176,6 +176,18 @@ _OK = b"ok"
 _ACCEPTED = b'{"accepted":1}'
 
 
+def global_privacy_control(scope: Any) -> bool:
+    """Whether the request carries ``Sec-GPC: 1``. The official Plausible and Umami scripts
+    send regardless of Global Privacy Control; these endpoints honour it for them: such a
+    request is answered like an accepted one, and nothing is read or stored."""
+    name: bytes
+    value: bytes
+    for name, value in scope["headers"]:
+        if name == b"sec-gpc":
+            return value.strip() == b"1"
+    return False
+
+
 def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTTPRouteHandler]:
     ingestion = services.ingestion
 
@@ -191,6 +203,13 @@ def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
         ),
     )
     async def plausible_event(request: Request[Any, Any, Any]) -> Response[bytes]:
+        if global_privacy_control(request.scope):
+            return Response(
+                content=_OK,
+                status_code=202,
+                media_type=MediaType.TEXT,
+                headers=reflect(request_origin(request.scope)),
+            )
         wire = decode_body(_plausible, await request.body())
         _, client = request_client(request.scope, trusted)
         event = from_plausible(wire)
@@ -213,6 +232,13 @@ def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
         ),
     )
     async def umami_send(request: Request[Any, Any, Any]) -> Response[bytes]:
+        if global_privacy_control(request.scope):
+            return Response(
+                content=_ACCEPTED,
+                status_code=202,
+                media_type=MediaType.JSON,
+                headers=reflect(request_origin(request.scope)),
+            )
         wire = decode_body(_umami, await request.body())
         if wire.type != "event":
             raise InvalidInput("only 'event' is supported", field="type")
