@@ -72,18 +72,60 @@ async def test_passwords_change_and_users_are_deleted(accounts: Accounts) -> Non
         await accounts.delete_user("alice")
 
 
-async def test_guessing_one_users_password_is_throttled_even_with_the_right_one(
+async def test_one_client_guessing_a_users_password_is_throttled_even_with_the_right_one(
     accounts: Accounts, clock: ManualClock
 ) -> None:
     await accounts.create_user("alice", "correct horse")
     for n in range(10):
         with pytest.raises(Unauthenticated):
-            await accounts.authenticate("alice", f"guess {n}", client=f"198.51.100.{n}")
+            await accounts.authenticate("alice", f"guess {n}", client="198.51.100.7")
     with pytest.raises(RateLimited) as caught:
-        await accounts.authenticate("alice", "correct horse", client="192.0.2.200")
-    assert caught.value.retry_after > 0
+        await accounts.authenticate("alice", "correct horse", client="198.51.100.7")
+    assert 0 < caught.value.retry_after <= 60
     clock.advance(minutes=1)
-    assert (await accounts.authenticate("alice", "correct horse", client="192.0.2.200")).username
+    assert (await accounts.authenticate("alice", "correct horse", client="198.51.100.7")).username
+
+
+async def test_a_guesser_at_another_address_never_locks_the_owner_out(
+    accounts: Accounts, clock: ManualClock
+) -> None:
+    """The attack: keep a user locked out by one wrong guess a minute from elsewhere."""
+    await accounts.create_user("alice", "correct horse")
+    for minute in range(180):
+        for _ in range(12 if minute == 0 else 1):
+            with pytest.raises((Unauthenticated, RateLimited)):
+                await accounts.authenticate("alice", "wrong guess", client="198.51.100.7")
+        user = await accounts.authenticate("alice", "correct horse", client="192.0.2.1")
+        assert user.username == "alice"
+        clock.advance(minutes=1)
+
+
+async def test_signing_in_successfully_costs_nothing(accounts: Accounts) -> None:
+    await accounts.create_user("alice", "correct horse")
+    for _ in range(50):
+        await accounts.authenticate("alice", "correct horse", client="192.0.2.1")
+
+
+async def test_usernames_are_not_case_folded_by_the_throttle(accounts: Accounts) -> None:
+    await accounts.create_user("alice", "correct horse")
+    for _ in range(15):
+        with pytest.raises((Unauthenticated, RateLimited)):
+            await accounts.authenticate("ALICE", "wrong guess", client="192.0.2.1")
+    assert (await accounts.authenticate("alice", "correct horse", client="192.0.2.1")).username
+
+
+async def test_guessing_one_user_from_many_addresses_meets_the_per_user_brake(
+    accounts: Accounts, clock: ManualClock
+) -> None:
+    await accounts.create_user("alice", "correct horse")
+    for n in range(100):
+        with pytest.raises(Unauthenticated):
+            await accounts.authenticate("alice", "wrong guess", client=f"10.0.{n // 250}.{n}")
+    with pytest.raises(RateLimited) as caught:
+        await accounts.authenticate("alice", "correct horse", client="192.0.2.1")
+    assert 0 < caught.value.retry_after <= 36
+    clock.advance(seconds=36)
+    assert (await accounts.authenticate("alice", "correct horse", client="192.0.2.1")).username
 
 
 async def test_one_client_guessing_many_users_is_throttled(accounts: Accounts) -> None:

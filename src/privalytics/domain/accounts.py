@@ -1,9 +1,13 @@
 """Dashboard users: create them, check their passwords, throttle guessing.
 
-Passwords are hashed with the SecretHasher port (bcrypt in production). Sign-in attempts
-are limited twice, by username and by client, with the RateLimiter port: a guesser is
-slowed down whether it tries many passwords for one user or one password for many users.
-The client key is hashed before it reaches the limiter, so no address is kept in Redis.
+Passwords are hashed with the SecretHasher port (bcrypt in production). Failed sign-in
+attempts are counted three times with the RateLimiter port: per username *and* client
+(the strict limit), per client (one password tried on many users), and per username
+alone (a much larger brake against a guesser spread over many addresses). Only failures
+count: the password is checked first (when no bucket is already empty), and a success
+costs nothing. So a guesser at one address cannot lock the owner out of their own
+address. Keys are hashed before they reach the limiter: no address or typed name is
+kept in Redis, and usernames are not case-folded (``ALICE`` is not ``alice``).
 """
 
 from __future__ import annotations
@@ -24,17 +28,27 @@ MAX_PASSWORD_BYTES = 72
 _WRONG = "wrong username or password"
 
 
-PER_USER = Policy(limit=10, period=600.0, burst=10)
+PER_USER_CLIENT = Policy(limit=10, period=600.0, burst=10)
 PER_CLIENT = Policy(limit=30, period=600.0, burst=30)
+# Larger than what one client may spend on one user (10, then 60 an hour), so one
+# guessing address can never empty it; a guesser needs several to delay the owner.
+PER_USER = Policy(limit=100, period=3600.0, burst=100)
 
 
 @dataclass(frozen=True, kw_only=True)
 class LoginThrottle:
-    """How many sign-in attempts pass, per username and per client (10 and 30 in ten
-    minutes, then one a minute and one per 20 s)."""
+    """How many failed sign-ins are allowed: per username and client 10 in ten minutes
+    (then one a minute), per client 30 in ten minutes (then one per 20 s), per username
+    from anywhere 100 in an hour (then one per 36 s)."""
 
-    per_user: Policy = PER_USER
+    per_user_client: Policy = PER_USER_CLIENT
     per_client: Policy = PER_CLIENT
+    per_user: Policy = PER_USER
+
+
+def _key(kind: str, *parts: str) -> str:
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+    return f"login:{kind}:{digest}"
 
 
 def clean_username(username: str) -> str:
@@ -103,22 +117,35 @@ class Accounts:
     async def authenticate(self, username: str, password: str, *, client: str) -> User:
         """The user whose password this is; raises Unauthenticated or RateLimited.
 
-        ``client`` names the requester (an address); it is hashed before use.
+        ``client`` names the requester (an address); it is hashed before use. Buckets are
+        only looked at before the password is checked; a failure then takes one unit from
+        each, a success none.
         """
-        client_key = hashlib.sha256(client.encode()).hexdigest()[:32]
-        for key, policy in (
-            (f"login:user:{username.lower()[:64]}", self._throttle.per_user),
-            (f"login:client:{client_key}", self._throttle.per_client),
-        ):
-            decision = await self._limiter.acquire(key, policy)
-            if not decision.allowed:
+        buckets = (
+            (_key("user-client", username, client), self._throttle.per_user_client),
+            (_key("client", client), self._throttle.per_client),
+            (_key("user", username), self._throttle.per_user),
+        )
+        for key, policy in buckets:
+            # cost 0 reads the bucket without taking from it.
+            decision = await self._limiter.acquire(key, policy, 0)
+            if decision.remaining < 1:
+                wait = decision.reset_after - (policy.tolerance_us - policy.interval_us) / 1e6
                 raise RateLimited(
                     "too many sign-in attempts; wait and try again",
                     limit=decision.limit,
-                    remaining=decision.remaining,
-                    retry_after=decision.retry_after,
+                    remaining=0,
+                    retry_after=max(wait, 0.001),
                     reset_after=decision.reset_after,
                 )
+        try:
+            return await self._verify(username, password)
+        except Unauthenticated:
+            for key, policy in buckets:
+                await self._limiter.acquire(key, policy)
+            raise
+
+    async def _verify(self, username: str, password: str) -> User:
         user = await self._users.get_user(username) if USERNAME.match(username) else None
         secret = password.encode()
         if user is None:
