@@ -237,6 +237,24 @@ def test_a_valid_event_keeps_its_fields_and_gets_the_servers_time() -> None:
     assert cleaned.timestamp == NOW
 
 
+@pytest.mark.parametrize(
+    ("raw", "target"),
+    [
+        # A signed download URL's secret, a share link's text: not ours to collect.
+        ("https://cdn.example/a.pdf?X-Amz-Signature=s3cr3t", "https://cdn.example/a.pdf"),
+        ("https://twitter.com/intent/tweet?text=hi#x", "https://twitter.com/intent/tweet"),
+        ("HTTP://user:pw@example.com:8080/x?y", "http://example.com:8080/x"),
+        ("https://[::1/x?token=1", "https://[::1/x"),
+        # Not a URL: a label, a path or an element's name is kept as the sender gave it.
+        ("Buy now? Yes!", "Buy now? Yes!"),
+        ("/files/a.pdf?v=1", "/files/a.pdf?v=1"),
+        ("mailto:?body=hi", "mailto:?body=hi"),
+    ],
+)
+def test_url_targets_lose_query_fragment_and_credentials(raw: str, target: str) -> None:
+    assert clean(IncomingEvent(action=Action.CLICK, path="/", target=raw)).target == target
+
+
 def test_the_cleaned_event_does_not_share_the_callers_props() -> None:
     props = {"a": "1"}
     cleaned = clean(visit(props=props))

@@ -95,6 +95,19 @@ def reduce_referrer(raw: str, index: int | None = None) -> str | None:
     return _utf8_bounded(referrer, "referrer", index)
 
 
+def reduce_target(target: str) -> str:
+    """An http(s) URL target without query, fragment or credentials (a signed download
+    URL's secret, a share link's text); any other target (a label, a path) as given."""
+    if not target[:8].lower().startswith(("http://", "https://")):
+        return target
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return re.split(r"[?#]", target, maxsplit=1)[0]
+    netloc = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{netloc}{parts.path}"
+
+
 def _host(hostname: str) -> str:
     """``hostname`` as written in a URL: an IPv6 address keeps its brackets."""
     return f"[{hostname}]" if ":" in hostname else hostname
@@ -112,9 +125,11 @@ def clean_event(
 ) -> CleanEvent:
     path = reduce_path(event.path, index)
     referrer = None if event.referrer is None else reduce_referrer(event.referrer, index)
-    if event.target is not None:
-        _text(event.target, "target", MAX_TARGET, index)
-        _utf8_bounded(event.target, "target", index)
+    target = event.target
+    if target is not None:
+        _text(target, "target", MAX_TARGET, index)
+        _utf8_bounded(target, "target", index)
+        target = reduce_target(target)
     value = event.value
     if value is not None and not math.isfinite(value):
         raise InvalidInput("must be a finite number", field="value", index=index)
@@ -140,7 +155,7 @@ def clean_event(
         action=event.action,
         path=path,
         referrer=referrer,
-        target=event.target,
+        target=target,
         value=value,
         timestamp=timestamp,
         # A copy: the stored event must not change when the caller's dict does.
