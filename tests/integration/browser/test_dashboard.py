@@ -107,6 +107,22 @@ def test_a_new_event_appears_in_the_live_feed_without_reloading(
     assert page.dialogs == []  # type: ignore[attr-defined]
 
 
+def test_a_live_feed_left_open_after_signing_out_goes_to_the_login_page(
+    page: Page, running: Running
+) -> None:
+    sign_in(page, running)
+    _, token = create_project(page, "Signed-out site")
+    expect(page.locator("[data-live-status]")).to_have_attribute("data-state", "open")
+    other = page.context.new_page()
+    other.goto(f"{running.server.url}/dashboard")
+    other.get_by_role("button", name="Sign out").click()
+    expect(other.locator("h1")).to_have_text("Sign in")
+    send(running, token, action="visit", path="/after-sign-out")
+    expect(page.locator("h1")).to_have_text("Sign in", timeout=10_000)
+    assert "/dashboard/login?next=" in page.url
+    expect(page.get_by_text("/after-sign-out")).to_have_count(0)
+
+
 def test_a_form_posted_without_its_csrf_token_is_refused(page: Page, running: Running) -> None:
     sign_in(page, running)
     page.evaluate(

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from litestar.exceptions import WebSocketDisconnect
 
+from privalytics.adapters.http.dashboard import live
 from tests.unit.dashboard.conftest import Browser
 
 XSS = "/<script>alert(1)</script>"
@@ -317,4 +318,34 @@ def test_the_live_feed_refuses_other_sites_and_signed_out_visitors(
         ) as socket,
     ):
         socket.receive_text(timeout=2)
+    assert caught.value.code == 1008
+
+
+def test_a_live_feed_opened_before_signing_out_gets_no_more_events(signed_in: Browser) -> None:
+    project_id, token = signed_in.create_project()
+    with signed_in.client.websocket_connect(
+        f"/dashboard/projects/{project_id}/live", headers={"origin": "http://testserver.local"}
+    ) as socket:
+        signed_out = signed_in.form("/dashboard", "/dashboard/logout", {})
+        assert signed_out.status_code == 303
+        signed_in.send(token, action="visit", path="/after-sign-out")
+        # An event reaching the feed would be returned here instead of the close.
+        with pytest.raises(WebSocketDisconnect) as caught:
+            socket.receive_text(timeout=5)
+    assert caught.value.code == 1008
+
+
+def test_an_idle_live_feed_closes_when_its_password_changes(
+    signed_in: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "RECHECK_SECONDS", 0.05)
+    project_id, _ = signed_in.create_project()
+    accounts = signed_in.services.accounts
+    assert accounts is not None
+    with signed_in.client.websocket_connect(
+        f"/dashboard/projects/{project_id}/live", headers={"origin": "http://testserver.local"}
+    ) as socket:
+        signed_in.client.blocking_portal.call(accounts.set_password, "alice", "a new password")
+        with pytest.raises(WebSocketDisconnect) as caught:
+            socket.receive_text(timeout=5)
     assert caught.value.code == 1008

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, QueryParameter
 from litestar.response import Redirect, Template
+from litestar.stores.base import Store
 
 from privalytics.adapters.http.clientip import TrustedProxies, client_ip
 from privalytics.adapters.http.dashboard.security import (
@@ -153,6 +155,28 @@ async def current_user(
         return None
     user = await accounts.get_user(name)
     if user is None or connection.session.get(CREDENTIAL) != fingerprint(user):
+        return None
+    return user
+
+
+async def stored_user(store: Store, session_id: str | None, accounts: Accounts) -> User | None:
+    """The user of the session stored under ``session_id`` now (not as it was when a
+    connection began): None once it was signed out, expired, or its user deleted or
+    given a new password."""
+    if not session_id:
+        return None
+    data = await store.get(session_id)
+    if data is None:
+        return None
+    try:
+        session = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return None
+    name = session.get(USER) if isinstance(session, dict) else None
+    if not isinstance(name, str):
+        return None
+    user = await accounts.get_user(name)
+    if user is None or session.get(CREDENTIAL) != fingerprint(user):
         return None
     return user
 

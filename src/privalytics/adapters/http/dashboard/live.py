@@ -10,6 +10,8 @@ agent in an Event to send.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,7 +23,8 @@ from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
-from privalytics.adapters.http.dashboard.auth import current_user
+from privalytics.adapters.http.dashboard.auth import current_user, stored_user
+from privalytics.adapters.http.dashboard.security import SESSION_COOKIE, SESSION_STORE
 from privalytics.domain.errors import NotFound
 from privalytics.domain.models import Event
 from privalytics.domain.services import Services
@@ -48,6 +51,8 @@ class LiveEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _encode = msgspec.json.Encoder().encode
+# How often an idle feed checks that its session still stands (besides before each send).
+RECHECK_SECONDS = 30.0
 
 
 def channel_of(project_id: str) -> str:
@@ -91,15 +96,56 @@ def live_handler(services: Services) -> Any:
             await socket.close(code=1008, reason="no such project")
             return
         channels = socket.app.plugins.get(ChannelsPlugin)
-        await socket.accept()
-        async with (
-            channels.start_subscription([channel_of(project_id)]) as subscriber,
-            subscriber.run_in_background(socket.send_data),
-        ):
+        store = socket.app.stores.get(SESSION_STORE)
+        session_id = socket.cookies.get(SESSION_COOKIE)
+        ended = asyncio.Event()
+
+        async def still_signed_in() -> bool:
+            # Signing out, a new password or a deleted user end the session in the store;
+            # the copy read at the handshake would not notice.
+            return accounts is not None and (
+                await stored_user(store, session_id, accounts) is not None
+            )
+
+        async def end() -> None:
+            if not ended.is_set():
+                ended.set()
+                with contextlib.suppress(Exception):
+                    await socket.close(code=1008, reason="signed out")
+
+        async def forward(data: bytes) -> None:
+            if ended.is_set():
+                return
+            if await still_signed_in():
+                await socket.send_data(data)
+            else:
+                await end()
+
+        async def watch() -> None:
+            while not ended.is_set():
+                await asyncio.sleep(RECHECK_SECONDS)
+                if not await still_signed_in():
+                    await end()
+
+        async def read() -> None:
             while True:
                 try:
                     await socket.receive_data(mode="text")
                 except WebSocketDisconnect:
                     break
+            ended.set()
+
+        await socket.accept()
+        async with (
+            channels.start_subscription([channel_of(project_id)]) as subscriber,
+            subscriber.run_in_background(forward),
+        ):
+            tasks = [asyncio.create_task(watch()), asyncio.create_task(read())]
+            try:
+                await ended.wait()
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
     return live

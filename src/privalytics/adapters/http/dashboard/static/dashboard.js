@@ -98,7 +98,13 @@
         events.forEach(function (event) { list.insertBefore(feedItem(event), list.firstChild); });
         while (list.children.length > 200) list.removeChild(list.lastChild);
       });
-      socket.addEventListener("close", function () {
+      socket.addEventListener("close", function (event) {
+        if (event.code === 1008) {
+          // The session is gone (signed out, new password, user deleted): sign in again.
+          setStatus("signed out", "closed");
+          location.assign("/dashboard/login?next=" + encodeURIComponent(location.pathname + location.search));
+          return;
+        }
         setStatus("reconnecting", "closed");
         setTimeout(connect, delay);
         delay = Math.min(delay * 2, 30000);
