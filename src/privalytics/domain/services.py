@@ -140,8 +140,9 @@ class Ingestion:
         self, domain: str, incoming: Sequence[IncomingEvent], client: ClientInfo
     ) -> int:
         """Store ``incoming`` for the project whose allowed origins have ``domain`` as
-        their host (Plausible's way of naming a site)."""
-        project = await self._sites.by_domain(domain)
+        their host (Plausible's way of naming a site), preferring the one that lists the
+        request's origin."""
+        project = await self._sites.by_domain(domain, client.origin)
         if project is None:
             raise NotFound("no project lists an origin with this domain")
         return await self._record(project, f"site:{project.id}", incoming, client)

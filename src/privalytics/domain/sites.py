@@ -20,6 +20,10 @@ def host_of(origin: str) -> str:
     return rest.split(":", 1)[0]
 
 
+def _without_www(host: str) -> str:
+    return host.removeprefix("www.")
+
+
 class SiteDirectory:
     """The projects that list origins, re-read at most every ``ttl`` seconds."""
 
@@ -40,16 +44,30 @@ class SiteDirectory:
         self._any_origin = len(self._projects) < len(projects)
         self._loaded_at = now
 
-    async def by_domain(self, domain: str) -> Project | None:
-        """The oldest project one of whose origins has ``domain`` as its host."""
+    async def by_domain(self, domain: str, origin: str | None = None) -> Project | None:
+        """The project one of whose origins has ``domain`` as its host, a leading ``www.``
+        aside on either side (as Plausible matches). Two projects may share a host (prod
+        ``https://example.com``, staging ``http://example.com:8080``): the one listing the
+        request's ``origin`` wins, then one whose host is exactly ``domain``, then the
+        oldest."""
         wanted = domain.strip().lower().rstrip(".")
         if not wanted:
             return None
+        bare = _without_www(wanted)
         await self._refresh()
+        clean = None if origin is None else normalize_origin(origin)
+        exact: Project | None = None
+        loose: Project | None = None
         for project in self._projects:
-            if any(host_of(origin) == wanted for origin in project.allowed_origins):
+            hosts = [host_of(allowed) for allowed in project.allowed_origins]
+            if not any(_without_www(host) == bare for host in hosts):
+                continue
+            if clean is not None and clean in project.allowed_origins:
                 return project
-        return None
+            if exact is None and wanted in hosts:
+                exact = project
+            loose = loose or project
+        return exact or loose
 
     async def may_preflight(self, origin: str) -> bool:
         """Whether some project could accept events from ``origin``: one that lists it,

@@ -186,3 +186,14 @@ def test_global_privacy_control_on_plausible_and_umami_stores_nothing(api: Api, 
     )
     assert umami(api, {"website": site, "url": "/"}).status_code == 202
     assert [event.action for event in stored(api)] == [Action.VISIT, Action.VISIT]
+
+
+def test_plausible_reaches_the_project_listing_the_pages_origin_on_a_shared_host(
+    api: Api,
+) -> None:
+    prod, _ = api.create_project(name="prod", allowed_origins=["https://shared.example"])
+    staging, _ = api.create_project(name="staging", allowed_origins=["http://shared.example:8080"])
+    for origin in ("http://shared.example:8080", "https://shared.example"):
+        body = {"n": "pageview", "u": f"{origin}/", "d": "www.shared.example"}
+        assert plausible(api, body, origin).status_code == 202
+    assert [event.project_id for event in stored(api)] == [staging, prod]
