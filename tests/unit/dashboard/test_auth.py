@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 
 import pytest
+from litestar.stores.memory import MemoryStore
 from litestar.testing import TestClient
 
 from privalytics.adapters.http import HttpOptions, create_app
 from privalytics.adapters.http.dashboard import DashboardOptions
 from privalytics.adapters.http.dashboard.auth import ASSET_VERSION
+from privalytics.adapters.http.dashboard.security import SESSION_STORE
 from privalytics.testing import ManualClock, make_services
 from tests.unit.dashboard.conftest import Browser, csrf_of, open_dashboard
 from tests.unit.http.conftest import with_peer
@@ -223,3 +226,44 @@ def test_cookies_are_secure_behind_a_trusted_proxy_that_ended_tls(
     cookies = page.headers.get_list("set-cookie")
     assert cookies
     assert all(("Secure" in c) is secure for c in cookies)
+
+
+def _sessions(browser: Browser) -> MemoryStore:
+    store = browser.client.app.stores.get(SESSION_STORE)
+    assert isinstance(store, MemoryStore)
+    return store
+
+
+def test_anonymous_visits_store_no_session(browser: Browser) -> None:
+    """20k GETs with fresh 3 KB cookies used to keep 20k empty sessions for 7 days."""
+    for n in range(200):
+        browser.client.cookies.clear()
+        if n % 3:
+            chosen = secrets.token_urlsafe(2400) if n % 3 == 1 else secrets.token_urlsafe(32)
+            browser.client.cookies.set("privalytics_session", chosen)
+        page = browser.client.get("/dashboard/login")
+        assert page.status_code == 200
+        for cookie in page.headers.get_list("set-cookie"):
+            if cookie.startswith("privalytics_session="):
+                assert cookie.startswith("privalytics_session=null;")
+    assert _sessions(browser)._store == {}
+
+
+def test_signing_out_leaves_no_session_stored(signed_in: Browser) -> None:
+    assert len(_sessions(signed_in)._store) == 1
+    assert signed_in.form("/dashboard", "/dashboard/logout", {}).status_code == 303
+    assert signed_in.client.get("/dashboard/login").status_code == 200
+    assert _sessions(signed_in)._store == {}
+
+
+def test_a_client_chosen_session_id_is_never_stored(browser: Browser) -> None:
+    chosen = secrets.token_urlsafe(32)
+    browser.client.cookies.set("privalytics_session", chosen)
+    page = browser.client.get("/dashboard/login")
+    assert page.status_code == 200
+    response = browser.client.post(
+        "/dashboard/login",
+        data={"username": "alice", "password": "wrong guess!", "_csrf_token": csrf_of(page.text)},
+    )
+    assert response.status_code == 401
+    assert chosen not in _sessions(browser)._store

@@ -7,11 +7,15 @@
   request came over HTTPS, or always/never by configuration.
 - A successful sign-in gets a new session id: a session id planted before sign-in
   (session fixation) never becomes a signed-in session.
+- Sessions are strict and only kept when they hold something: an id the store does not
+  hold is never adopted, and an anonymous visit stores nothing.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +27,9 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 
 from privalytics.adapters.http.clientip import TrustedProxies, parse_address
 
@@ -139,14 +145,79 @@ class CookiePolicy:
         return middleware
 
 
+# The ids this dashboard hands out are 43 characters; anything much longer, or not
+# URL-safe base64, was not made here and is not looked up.
+MAX_SESSION_ID = 64
+_SESSION_ID = re.compile(rf"^[A-Za-z0-9_-]{{16,{MAX_SESSION_ID}}}$")
+KNOWN_SESSION_ID = "privalytics_known_session_id"
+NEW_SESSION_ID = "privalytics_new_session_id"
+SWEEP_SECONDS = 60.0
+
+
 class FreshSessionBackend(ServerSideSessionBackend):
-    """Uses the new session id a sign-in chose, instead of the cookie's."""
+    """Strict server-side sessions.
+
+    - An id the store does not hold (expired, made up by the client) is never adopted: a
+      session that needs storing gets a fresh random id.
+    - An empty session is not stored; a cookie naming one is cleared.
+    - The id a sign-in chose (``FRESH_SESSION_ID``) replaces the cookie's.
+    - A memory store drops its expired sessions at most once a minute, as it is written.
+    """
+
+    _last_sweep = 0.0
+
+    def _cookie_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+        value = connection.cookies.get(self.config.key)
+        return value if value and _SESSION_ID.match(value) else None
+
+    async def load_from_connection(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> dict[str, Any]:
+        session_id = self._cookie_id(connection)
+        if session_id is None:
+            return {}
+        data = await self.get(session_id, store=self.config.get_store_from_app(connection.app))
+        if data is None:
+            return {}
+        connection.scope.setdefault("state", {})[KNOWN_SESSION_ID] = session_id
+        loaded: dict[str, Any] = self.deserialize_data(data)
+        return loaded
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-        fresh = connection.scope.get("state", {}).get(FRESH_SESSION_ID)
-        if isinstance(fresh, str):
-            return fresh
-        return super().get_session_id(connection)
+        state = connection.scope.setdefault("state", {})
+        for name in (FRESH_SESSION_ID, KNOWN_SESSION_ID, NEW_SESSION_ID):
+            value = state.get(name)
+            if isinstance(value, str):
+                return value
+        generated = new_session_id()
+        state[NEW_SESSION_ID] = generated
+        return generated
+
+    async def store_in_message(
+        self,
+        scope_session: Any,
+        message: Message,
+        connection: ASGIConnection[Any, Any, Any, Any],
+    ) -> None:
+        store = self.config.get_store_from_app(connection.app)
+        await self._sweep(store)
+        if scope_session and scope_session is not Empty:
+            await super().store_in_message(scope_session, message, connection)
+            return
+        # Empty (or cleared): nothing to keep. Forget the stored one, clear the cookie.
+        known = connection.scope.get("state", {}).get(KNOWN_SESSION_ID)
+        if isinstance(known, str):
+            await self.delete(known, store=store)
+        if connection.cookies.get(self.config.key) is not None:
+            await super().store_in_message(Empty, message, connection)
+
+    async def _sweep(self, store: Store) -> None:
+        if not isinstance(store, MemoryStore):
+            return  # Redis expires keys itself
+        now = time.monotonic()
+        if now - FreshSessionBackend._last_sweep >= SWEEP_SECONDS:
+            FreshSessionBackend._last_sweep = now
+            await store.delete_expired()
 
 
 class SessionConfig(ServerSideSessionConfig):
