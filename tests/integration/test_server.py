@@ -34,9 +34,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
-    # The test client stands for a reverse proxy on loopback that forwards visitors.
+    # The test client stands for a reverse proxy on loopback that forwards visitors; debug
+    # logging, so that the privacy checks read everything the server can log.
     running = Server(
-        database_url, tmp_path / "server.log", PRIVALYTICS_TRUSTED_PROXIES="127.0.0.1,::1"
+        database_url,
+        tmp_path / "server.log",
+        PRIVALYTICS_TRUSTED_PROXIES="127.0.0.1,::1",
+        PRIVALYTICS_LOG_LEVEL="debug",
     )
     try:
         running.wait_ready()
