@@ -123,6 +123,21 @@ def test_a_live_feed_left_open_after_signing_out_goes_to_the_login_page(
     expect(page.get_by_text("/after-sign-out")).to_have_count(0)
 
 
+def test_reloading_the_new_tokens_page_creates_no_second_project(
+    page: Page, running: Running
+) -> None:
+    sign_in(page, running)
+    page.fill("#new-project input[name=name]", "Reloaded site")
+    page.click("#new-project button[type=submit]")
+    token = page.get_by_test_id("token").inner_text()
+    page.reload()
+    expect(page.get_by_text("shown only once", exact=False).first).to_be_visible()
+    expect(page.get_by_test_id("token")).to_have_count(0)
+    assert token not in page.content()
+    page.goto(f"{running.server.url}/dashboard")
+    expect(page.get_by_role("link", name="Reloaded site")).to_have_count(1)
+
+
 def test_a_form_posted_without_its_csrf_token_is_refused(page: Page, running: Running) -> None:
     sign_in(page, running)
     page.evaluate(

@@ -51,13 +51,22 @@ class Browser:
         )
 
     def create_project(self, name: str = "Blog", **fields: str) -> tuple[str, str]:
-        response = self.form("/dashboard", "/dashboard/projects", {"name": name, **fields})
-        assert response.status_code == 201, response.text
+        created = self.form("/dashboard", "/dashboard/projects", {"name": name, **fields})
+        assert created.status_code == 303, created.text
+        response = self.client.get(created.headers["location"])
+        assert response.status_code == 200, response.text
         token = re.search(r'data-testid="token">([^<]+)<', response.text)
         project = re.search(r'href="/dashboard/projects/([0-9a-f]+)"', response.text)
         assert token
         assert project
         return project.group(1), token.group(1)
+
+    def shown(self, response: httpx.Response) -> httpx.Response:
+        """The page a post/redirect/get answer leads to (a new token's page)."""
+        assert response.status_code == 303, response.text
+        page = self.client.get(response.headers["location"])
+        assert page.status_code == 200, page.text
+        return page
 
     def send(self, token: str, **event: Any) -> None:
         response = self.client.post(

@@ -183,7 +183,7 @@ def test_creating_a_project_shows_its_token_once_with_the_snippet(signed_in: Bro
         "/dashboard/projects",
         {"name": "Shop", "rate_limit": "50/second", "allowed_origins": "https://shop.example"},
     )
-    assert response.status_code == 201
+    response = signed_in.shown(response)
     token = figure(response.text, "token")
     assert token.startswith("pvt_")
     assert f'data-token="{token}"' in response.text.replace("&#34;", '"').replace("&quot;", '"')
@@ -193,6 +193,31 @@ def test_creating_a_project_shows_its_token_once_with_the_snippet(signed_in: Bro
     assert projects["projects"][0]["rate_limit"] == "50/second"
     assert projects["projects"][0]["allowed_origins"] == ["https://shop.example"]
     assert token not in signed_in.client.get("/dashboard").text
+
+
+def test_reloading_a_new_tokens_page_repeats_nothing(signed_in: Browser) -> None:
+    created = signed_in.form("/dashboard", "/dashboard/projects", {"name": "Once"})
+    assert created.status_code == 303
+    token_url = created.headers["location"]
+    token = figure(signed_in.client.get(token_url).text, "token")
+    again = signed_in.client.get(token_url, follow_redirects=False)
+    assert again.status_code == 303
+    assert token not in again.text
+    settings = signed_in.client.get(again.headers["location"]).text
+    assert "shown only once" in settings
+    assert token not in settings
+    projects = signed_in.client.get("/api/v1/projects", headers=signed_in.admin).json()
+    assert [p["name"] for p in projects["projects"]] == ["Once"]
+    project_id = projects["projects"][0]["id"]
+    settings_url = f"/dashboard/projects/{project_id}/settings"
+    rotated = signed_in.form(
+        settings_url, f"/dashboard/projects/{project_id}/tokens", {"revoke_others": "1"}
+    )
+    kept = figure(signed_in.shown(rotated).text, "token")
+    assert (
+        signed_in.client.get(rotated.headers["location"], follow_redirects=False).status_code == 303
+    )
+    signed_in.send(kept, action="visit", path="/")  # still the project's token
 
 
 def test_a_bad_project_form_says_why_and_creates_nothing(signed_in: Browser) -> None:
@@ -229,8 +254,9 @@ def test_settings_are_edited_with_a_success_message(signed_in: Browser) -> None:
 def test_tokens_are_rotated_and_revoked(signed_in: Browser) -> None:
     project_id, first = signed_in.create_project()
     settings = f"/dashboard/projects/{project_id}/settings"
-    rotated = signed_in.form(settings, f"/dashboard/projects/{project_id}/tokens", {})
-    assert rotated.status_code == 201
+    rotated = signed_in.shown(
+        signed_in.form(settings, f"/dashboard/projects/{project_id}/tokens", {})
+    )
     second = figure(rotated.text, "token")
     signed_in.send(second, action="visit", path="/")
     first_id = first.split("_")[1]
@@ -245,8 +271,8 @@ def test_tokens_are_rotated_and_revoked(signed_in: Browser) -> None:
         headers={"Authorization": f"Bearer {first}"},
     )
     assert response.status_code == 401
-    only = signed_in.form(
-        settings, f"/dashboard/projects/{project_id}/tokens", {"revoke_others": "1"}
+    only = signed_in.shown(
+        signed_in.form(settings, f"/dashboard/projects/{project_id}/tokens", {"revoke_others": "1"})
     )
     third = figure(only.text, "token")
     tokens = signed_in.client.get(

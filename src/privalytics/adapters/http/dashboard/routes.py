@@ -2,8 +2,9 @@
 
 Handlers translate: a form or query string in, a use case called, a template out. Every
 state-changing request is a POST with the CSRF token (Litestar's CSRF middleware), and
-answers with a redirect and a one-time message (post/redirect/get), except the creation
-of a project and of a token, whose answer is the only page that ever shows the token.
+answers with a redirect and a one-time message (post/redirect/get). A new token, too:
+the POST keeps it in the session and redirects to a page that takes it out and shows it,
+once; reloading that page repeats nothing and shows the token no more.
 """
 
 from __future__ import annotations
@@ -117,6 +118,27 @@ def _snippet(request: Request[Any, Any, Any], token: str) -> str:
     return f'<script defer src="{base}/tracker.js" data-token="{token}"></script>'
 
 
+SHOWN_ONCE = "shown_once"
+
+
+def _show_once(
+    request: Request[Any, Any, Any],
+    project: Project,
+    token: str,
+    heading: str,
+    *,
+    revoked_others: bool,
+) -> Redirect:
+    """Post/redirect/get for a new token: the session holds it until its page shows it."""
+    request.session[SHOWN_ONCE] = {
+        "project": project.id,
+        "token": token,
+        "heading": heading,
+        "revoked_others": revoked_others,
+    }
+    return Redirect(f"/dashboard/projects/{quote(project.id, safe='')}/token", status_code=303)
+
+
 def private_handlers(services: Services, page: PageContext) -> list[Any]:
     """Every page and form that needs a signed-in user (the router's guard sees to it)."""
     admin = services.admin
@@ -185,10 +207,10 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
             },
         )
 
-    @post("/dashboard/projects", status_code=201)
+    @post("/dashboard/projects", status_code=303)
     async def create_project(
         request: Request[Any, Any, Any], data: Annotated[dict[str, str], FormBody]
-    ) -> Template | Redirect:
+    ) -> Redirect:
         try:
             rate = data.get("rate_limit", "").strip()
             created = await admin.create_project(
@@ -199,16 +221,12 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
         except InvalidInput as exc:
             flash(request, "error", f"The project was not created: {exc}")
             return Redirect(f"{HOME}#new-project", status_code=303)
-        return render(
+        return _show_once(
             request,
-            "token.html.j2",
-            {
-                "project": created.project,
-                "token": created.token.token,
-                "snippet": _snippet(request, created.token.token),
-                "heading": f"Created project {created.project.name}",
-            },
-            status_code=201,
+            created.project,
+            created.token.token,
+            f"Created project {created.project.name}",
+            revoked_others=False,
         )
 
     @get("/dashboard/projects/{project_id:str}/settings", name="dashboard:settings")
@@ -250,25 +268,48 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
             flash(request, "success", "Saved: the new settings apply at once.")
         return Redirect(_settings_url(project_id), status_code=303)
 
-    @post("/dashboard/projects/{project_id:str}/tokens", status_code=201)
+    @post("/dashboard/projects/{project_id:str}/tokens", status_code=303)
     async def rotate_token(
         request: Request[Any, Any, Any],
         project_id: FromPath[str],
         data: Annotated[dict[str, str], FormBody],
-    ) -> Template:
+    ) -> Redirect:
         project = await admin.get_project(project_id)
-        issued = await admin.issue_token(project.id, revoke_others=data.get("revoke_others") == "1")
+        revoke_others = data.get("revoke_others") == "1"
+        issued = await admin.issue_token(project.id, revoke_others=revoke_others)
+        return _show_once(
+            request,
+            project,
+            issued.token,
+            f"New token for {project.name}",
+            revoked_others=revoke_others,
+        )
+
+    @get("/dashboard/projects/{project_id:str}/token", name="dashboard:token")
+    async def token_page(
+        request: Request[Any, Any, Any], project_id: FromPath[str]
+    ) -> Template | Redirect:
+        project = await admin.get_project(project_id)
+        shown = request.session.pop(SHOWN_ONCE, None) if request.session else None
+        if not isinstance(shown, dict) or shown.get("project") != project.id:
+            flash(
+                request,
+                "info",
+                "A new token is shown only once, right after it is made; issue another "
+                "one here if it was not copied.",
+            )
+            return Redirect(_settings_url(project.id), status_code=303)
+        token = str(shown.get("token"))
         return render(
             request,
             "token.html.j2",
             {
                 "project": project,
-                "token": issued.token,
-                "snippet": _snippet(request, issued.token),
-                "heading": f"New token for {project.name}",
-                "revoked_others": data.get("revoke_others") == "1",
+                "token": token,
+                "snippet": _snippet(request, token),
+                "heading": str(shown.get("heading")),
+                "revoked_others": bool(shown.get("revoked_others")),
             },
-            status_code=201,
         )
 
     @post("/dashboard/projects/{project_id:str}/tokens/{token_id:str}/revoke", status_code=303)
@@ -312,6 +353,7 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
         settings_page,
         update_project,
         rotate_token,
+        token_page,
         revoke_token,
         delete_project,
     ]
