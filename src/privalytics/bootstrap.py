@@ -236,6 +236,7 @@ def dashboard_options(settings: Settings) -> DashboardOptions:
         secure_cookies=_COOKIE_SECURE[settings.cookie_secure.lower()],
         secret=settings.secret_key or None,
         salt_rotation=settings.rotation,
+        public_url=settings.public_url.rstrip("/") or None,
     )
 
 

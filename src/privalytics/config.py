@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -50,6 +51,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: str = ""
     # Secure flag of dashboard cookies: auto (when the request is HTTPS), true or false.
     cookie_secure: str = "auto"
+    # The address visitors' browsers reach this server at (https://stats.example): the
+    # dashboard's snippet names it; empty: the request's scheme (or a trusted proxy's
+    # X-Forwarded-Proto) and Host.
+    public_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -126,6 +131,20 @@ def validate(settings: Settings) -> None:
             "one of critical, error, warning, info, debug",
         ),
     ]
+    public = urlsplit(settings.public_url)
+    checks.append(
+        (
+            not settings.public_url
+            or (
+                public.scheme in {"http", "https"}
+                and bool(public.netloc)
+                and not public.query
+                and not public.fragment
+            ),
+            "PRIVALYTICS_PUBLIC_URL",
+            "empty or an http:// or https:// URL (no query or fragment)",
+        )
+    )
     for ok, name, accepted in checks:
         if not ok:
             raise ConfigError(f"{name} must be {accepted}")

@@ -53,6 +53,8 @@ def test_environment_is_read_and_flags_win_over_it() -> None:
         ({"PRIVALYTICS_LOG_LEVEL": "loud"}, "PRIVALYTICS_LOG_LEVEL"),
         ({"PRIVALYTICS_CACHE_TTL": "-1"}, "PRIVALYTICS_CACHE_TTL"),
         ({"PRIVALYTICS_MAX_EVENT_AGE_HOURS": "0"}, "PRIVALYTICS_MAX_EVENT_AGE_HOURS"),
+        ({"PRIVALYTICS_PUBLIC_URL": "stats.example"}, "PRIVALYTICS_PUBLIC_URL"),
+        ({"PRIVALYTICS_PUBLIC_URL": "javascript://x/"}, "PRIVALYTICS_PUBLIC_URL"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_its_variable(env: dict[str, str], names: str) -> None:

@@ -15,6 +15,7 @@ from privalytics.adapters.http import HttpOptions, create_app
 from privalytics.adapters.http.dashboard import DashboardOptions
 from privalytics.domain.services import Services
 from privalytics.testing import ManualClock, make_services
+from tests.unit.http.conftest import with_peer
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -76,10 +77,18 @@ class Browser:
 
 
 def open_dashboard(
-    clock: ManualClock, options: DashboardOptions | None = None, base_url: str | None = None
+    clock: ManualClock,
+    options: DashboardOptions | None = None,
+    base_url: str | None = None,
+    *,
+    trusted_proxies: tuple[str, ...] = (),
+    peer: str | None = None,
 ) -> Iterator[Browser]:
     services = make_services(clock)
-    app = create_app(services, HttpOptions(dashboard=options or DashboardOptions()))
+    http = HttpOptions(trusted_proxies=trusted_proxies, dashboard=options or DashboardOptions())
+    app: Any = create_app(services, http)
+    if peer is not None:
+        app = with_peer(app, peer)
     kwargs: dict[str, Any] = {} if base_url is None else {"base_url": base_url}
     with TestClient(app, **kwargs) as client:
         accounts = services.accounts

@@ -11,8 +11,9 @@ import msgspec
 import pytest
 from litestar.exceptions import WebSocketDisconnect
 
-from privalytics.adapters.http.dashboard import live
-from tests.unit.dashboard.conftest import Browser
+from privalytics.adapters.http.dashboard import DashboardOptions, live
+from privalytics.testing import ManualClock
+from tests.unit.dashboard.conftest import Browser, open_dashboard
 
 XSS = "/<script>alert(1)</script>"
 
@@ -375,3 +376,41 @@ def test_an_idle_live_feed_closes_when_its_password_changes(
         with pytest.raises(WebSocketDisconnect) as caught:
             socket.receive_text(timeout=5)
     assert caught.value.code == 1008
+
+
+def _snippet_src(page: str) -> str:
+    found = re.search(r"src=(?:&#34;|&quot;|\")([^&\"]+)/tracker\.js", page)
+    assert found, "no snippet on the page"
+    return found.group(1)
+
+
+@pytest.mark.parametrize(
+    ("peer", "proto", "expected"),
+    [
+        ("10.0.0.2", "https", "https://testserver.local"),  # a trusted proxy ended TLS
+        ("10.0.0.2", "http", "http://testserver.local"),
+        ("203.0.113.5", "https", "http://testserver.local"),  # an untrusted header
+    ],
+)
+def test_the_snippet_uses_https_behind_a_trusted_proxy_that_ended_tls(
+    clock: ManualClock, peer: str, proto: str, expected: str
+) -> None:
+    for browser in open_dashboard(clock, trusted_proxies=("10.0.0.0/8",), peer=peer):
+        assert browser.sign_in().status_code == 303
+        created = browser.form("/dashboard", "/dashboard/projects", {"name": "Shop"})
+        assert created.status_code == 303
+        # Only the token's page carries the header: Secure cookies would not come back
+        # to the TestClient over http.
+        page = browser.client.get(created.headers["location"], headers={"x-forwarded-proto": proto})
+        assert page.status_code == 200
+        assert _snippet_src(page.text) == expected
+
+
+def test_the_snippet_uses_the_public_url_whatever_the_host(clock: ManualClock) -> None:
+    options = DashboardOptions(public_url="https://stats.example/pv")
+    for browser in open_dashboard(clock, options):
+        assert browser.sign_in().status_code == 303
+        created = browser.form("/dashboard", "/dashboard/projects", {"name": "Shop"})
+        page = browser.shown(created).text
+        assert _snippet_src(page) == "https://stats.example/pv"
+        assert "testserver" not in _snippet_src(page)

@@ -69,6 +69,8 @@ class DashboardOptions:
     ``secret``: signs CSRF tokens; every instance behind one address needs the same one
     (default: random, right for one process).
     ``salt_rotation``: for the unique-visitors explanation.
+    ``public_url``: where browsers reach this server, for the tracker snippet (default:
+    the request's Host, with https when the request was HTTPS or a trusted proxy says so).
     """
 
     session_store: Store | None = None
@@ -76,6 +78,7 @@ class DashboardOptions:
     secure_cookies: bool | None = None
     secret: str | None = None
     salt_rotation: timedelta = timedelta(days=1)
+    public_url: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -157,13 +160,18 @@ def build_dashboard(
         max_age=SESSION_MAX_AGE,
         store=SESSION_STORE,
     )
+    cookie_policy = CookiePolicy(options.secure_cookies, trusted)
     middleware: list[Any] = [
         security_headers_middleware,
-        CookiePolicy(options.secure_cookies, trusted).middleware,
+        cookie_policy.middleware,
         session.middleware,
         DefineMiddleware(CSRFMiddleware, config=csrf),
     ]
-    page = PageContext(rotation=options.salt_rotation)
+    page = PageContext(
+        rotation=options.salt_rotation,
+        public_url=options.public_url,
+        is_https=CookiePolicy(None, trusted).is_https,
+    )
 
     @get("/", include_in_schema=False)
     async def root() -> Redirect:

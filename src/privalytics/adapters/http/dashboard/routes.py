@@ -9,6 +9,7 @@ once; reloading that page repeats nothing and shows the token no more.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from urllib.parse import quote
 from litestar import Request, Router, get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
+from litestar.types import Scope
 
 from privalytics.adapters.http.dashboard.auth import (
     HOME,
@@ -64,6 +66,10 @@ class PageContext:
     """What every page's template receives besides its own values."""
 
     rotation: timedelta
+    # Where browsers reach this server (the snippet's address); None: from the request.
+    public_url: str | None = None
+    # Whether a request came over HTTPS (its scheme, or a trusted proxy's header).
+    is_https: Callable[[Scope], bool] | None = None
 
 
 def _stats_view(stats: Stats, choice: Choice, rotation: timedelta) -> dict[str, Any]:
@@ -113,8 +119,16 @@ def _origins(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.replace(",", "\n").splitlines() if part.strip())
 
 
-def _snippet(request: Request[Any, Any, Any], token: str) -> str:
-    base = str(request.base_url).rstrip("/")
+def _snippet(request: Request[Any, Any, Any], token: str, page: PageContext) -> str:
+    """The tag to paste: the configured public address, or else this request's Host with
+    https when the request came over HTTPS (a proxy that ended TLS included), so the tag
+    is never blocked as mixed content."""
+    if page.public_url:
+        base = page.public_url.rstrip("/")
+    else:
+        base = str(request.base_url).rstrip("/")
+        if page.is_https is not None and page.is_https(request.scope):
+            base = "https://" + base.split("://", 1)[1]
     return f'<script defer src="{base}/tracker.js" data-token="{token}"></script>'
 
 
@@ -306,7 +320,7 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
             {
                 "project": project,
                 "token": token,
-                "snippet": _snippet(request, token),
+                "snippet": _snippet(request, token, page),
                 "heading": str(shown.get("heading")),
                 "revoked_others": bool(shown.get("revoked_others")),
             },
