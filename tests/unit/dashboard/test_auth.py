@@ -12,7 +12,7 @@ from litestar.testing import TestClient
 
 from privalytics.adapters.http import HttpOptions, create_app
 from privalytics.adapters.http.dashboard import DashboardOptions
-from privalytics.adapters.http.dashboard.auth import ASSET_VERSION
+from privalytics.adapters.http.dashboard.auth import ASSET_VERSION, safe_next
 from privalytics.adapters.http.dashboard.security import SESSION_STORE
 from privalytics.testing import ManualClock, make_services
 from tests.unit.dashboard.conftest import Browser, csrf_of, open_dashboard
@@ -267,3 +267,35 @@ def test_a_client_chosen_session_id_is_never_stored(browser: Browser) -> None:
     )
     assert response.status_code == 401
     assert chosen not in _sessions(browser)._store
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/dashboard/../api/v1/projects",
+        "/dashboard/projects/../../api/v1/projects",
+        "/dashboard/%2e%2e/api/v1/projects",
+        "/dashboard/%2E%2E%2Fapi",
+        "/dashboard\\..\\api",
+        "/dashboard/\t../api",
+        "/dashboard/\n",
+        "/dashboardevil",
+        "/dashboard/./../../x",
+        "///evil.example/dashboard",
+        "dashboard",
+    ],
+)
+def test_next_refuses_dot_segments_and_look_alikes(target: str) -> None:
+    assert safe_next(target) == "/dashboard"
+
+
+@pytest.mark.parametrize(
+    ("target", "kept"),
+    [
+        ("/dashboard", "/dashboard"),
+        ("/dashboard/projects/abc?range=7d", "/dashboard/projects/abc?range=7d"),
+        ("/dashboard/projects/./abc/settings", "/dashboard/projects/abc/settings"),
+    ],
+)
+def test_next_keeps_paths_of_the_dashboard(target: str, kept: str) -> None:
+    assert safe_next(target) == kept

@@ -8,6 +8,8 @@ site). Signing in throttles guessing (the domain's Accounts) and starts a new se
 from __future__ import annotations
 
 import hashlib
+import posixpath
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -65,14 +67,22 @@ def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return user if isinstance(user, str) else None
 
 
+_UNSAFE_IN_NEXT = re.compile(r"[\x00-\x1f\x7f\\]|%(?:2e|2f|5c|00)", re.IGNORECASE)
+
+
 def safe_next(target: str | None) -> str:
-    """Only a path of this dashboard: never another site (an open redirect)."""
-    if not target or not target.startswith("/dashboard") or target.startswith("//"):
+    """Only a path of this dashboard: never another site (an open redirect), nor another
+    part of this one reached through dot segments. Backslashes, control characters and
+    encoded dots or slashes are refused rather than interpreted."""
+    if not target or len(target) > 2048 or _UNSAFE_IN_NEXT.search(target):
         return HOME
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
         return HOME
-    return target
+    path = posixpath.normpath(parts.path)
+    if path != HOME and not path.startswith(HOME + "/"):
+        return HOME
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 def render(
