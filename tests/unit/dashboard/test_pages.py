@@ -247,9 +247,22 @@ def test_settings_are_edited_with_a_success_message(signed_in: Browser) -> None:
     project = signed_in.client.get(f"/api/v1/projects/{project_id}", headers=signed_in.admin)
     assert project.json()["name"] == "Renamed"
     assert project.json()["rate_limit"] == "10/minute"
-    bad = signed_in.form(settings, settings, {"name": "", "rate_limit": ""})
+    bad = signed_in.form(settings, settings, {"name": "", "rate_limit": "10/minute"})
     assert bad.status_code == 303
     assert "Nothing was changed: name:" in signed_in.client.get(settings).text
+
+
+def test_an_empty_rate_limit_is_refused_not_saved(signed_in: Browser) -> None:
+    project_id, _ = signed_in.create_project(rate_limit="10/minute")
+    settings = f"/dashboard/projects/{project_id}/settings"
+    response = signed_in.form(settings, settings, {"name": "Renamed", "rate_limit": ""})
+    assert response.status_code == 303
+    page = signed_in.client.get(settings).text
+    assert "Nothing was changed: rate_limit: the rate limit is required" in page
+    assert "Saved" not in page
+    project = signed_in.client.get(f"/api/v1/projects/{project_id}", headers=signed_in.admin)
+    assert project.json()["name"] == "Blog"
+    assert project.json()["rate_limit"] == "10/minute"
 
 
 def test_tokens_are_rotated_and_revoked(signed_in: Browser) -> None:

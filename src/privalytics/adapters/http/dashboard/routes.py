@@ -268,11 +268,17 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
     ) -> Redirect:
         try:
             rate = data.get("rate_limit", "").strip()
+            if not rate:
+                # An empty field does not mean "keep" nor "default": say so, change nothing.
+                raise InvalidInput(
+                    "the rate limit is required; write N/second, N/minute, N/hour or N/day",
+                    field="rate_limit",
+                )
             await admin.update_project(
                 project_id,
                 ProjectUpdate(
                     name=data.get("name"),
-                    rate_limit=parse_rate_limit(rate) if rate else None,
+                    rate_limit=parse_rate_limit(rate),
                     allowed_origins=_origins(data.get("allowed_origins", "")),
                 ),
             )
