@@ -299,3 +299,31 @@ def test_next_refuses_dot_segments_and_look_alikes(target: str) -> None:
 )
 def test_next_keeps_paths_of_the_dashboard(target: str, kept: str) -> None:
     assert safe_next(target) == kept
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/dashboard/no-such-page", 404),
+        ("GET", "/dashboard/static/missing.css", 404),
+        ("DELETE", "/dashboard/login", 405),
+        ("PUT", "/dashboard", 405),
+    ],
+)
+def test_dashboard_errors_no_route_handled_are_pages_with_the_headers(
+    browser: Browser, method: str, path: str, status: int
+) -> None:
+    response = browser.client.request(method, path)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-security-policy"].startswith("default-src 'none'")
+    assert response.headers["cache-control"] == "no-store"
+    assert "<h1>" in response.text
+    if status == 405:
+        assert response.headers["allow"]
+
+
+def test_api_errors_stay_json_beside_the_dashboard(browser: Browser) -> None:
+    response = browser.client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/")

@@ -17,7 +17,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 from privalytics.adapters.http.admin import admin_router
 from privalytics.adapters.http.clientip import TrustedProxies
 from privalytics.adapters.http.compat import compat_handlers
-from privalytics.adapters.http.dashboard import DashboardOptions, build_dashboard
+from privalytics.adapters.http.dashboard import (
+    DashboardOptions,
+    build_dashboard,
+    dashboard_errors,
+)
 from privalytics.adapters.http.errors import exception_handlers
 from privalytics.adapters.http.housekeeping import DEFAULT_INTERVAL, housekeeping
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, ingest_handlers
@@ -91,9 +95,11 @@ def create_app(services: Services, options: HttpOptions | None = None) -> Litest
         _health_handler(services),
     ]
     extra: dict[str, Any] = {}
+    errors = exception_handlers()
     if options.dashboard is not None:
         dashboard = build_dashboard(services, options.dashboard, trusted)
         handlers.extend(dashboard.handlers)
+        errors = dashboard_errors(errors)
         extra = {
             "plugins": dashboard.plugins,
             "stores": dashboard.stores,
@@ -102,7 +108,7 @@ def create_app(services: Services, options: HttpOptions | None = None) -> Litest
         }
     return Litestar(
         route_handlers=handlers,
-        exception_handlers=exception_handlers(),
+        exception_handlers=errors,
         on_shutdown=[services.aclose],
         lifespan=[housekeeping(services, options.housekeeping_interval)],
         **extra,

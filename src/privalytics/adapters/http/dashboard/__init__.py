@@ -32,6 +32,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
+from litestar.types import ExceptionHandlersMap
 
 from privalytics.adapters.http.clientip import TrustedProxies
 from privalytics.adapters.http.dashboard.auth import ASSET_VERSION
@@ -97,10 +98,12 @@ def _html_error(
 ) -> Callable[[Request[Any, Any, Any], Exception], Response[Any]]:
     def handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         detail = str(exc) if isinstance(exc, NotFound | InvalidInput) else text
+        # No route matched (404, 405, a missing static file): no session was loaded.
+        user = signed_in(request) if "session" in request.scope else None
         template = Template(
             template_name="error.html.j2",
             context={
-                "user": signed_in(request),
+                "user": user,
                 "messages": [],
                 "asset_version": ASSET_VERSION,
                 "title": title,
@@ -124,7 +127,31 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         )
     else:
         title, text = "Not possible", exc.detail
-    return _html_error(exc.status_code, title, text)(request, exc)
+    response = _html_error(exc.status_code, title, text)(request, exc)
+    for name, value in (exc.headers or {}).items():
+        response.headers.setdefault(name, value)  # Allow on a 405, Retry-After, ...
+    return response
+
+
+def is_dashboard_path(path: str) -> bool:
+    return path == "/dashboard" or path.startswith("/dashboard/")
+
+
+def dashboard_errors(api: ExceptionHandlersMap) -> ExceptionHandlersMap:
+    """The application's handlers, with the HTTP errors of ``/dashboard*`` paths that no
+    dashboard route handled (no such page, wrong method, missing static file) answered as
+    the dashboard's error page with its security headers, not as the API's JSON."""
+    fallback = api.get(HTTPException)
+
+    def handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+        if is_dashboard_path(request.url.path) or fallback is None:
+            if exc.status_code == 404:
+                return _html_error(404, "Not found", "There is nothing here.")(request, exc)
+            return _http_error(request, exc)
+        result: Response[Any] = fallback(request, exc)
+        return result
+
+    return {**api, HTTPException: handler}
 
 
 def _known_ids(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
