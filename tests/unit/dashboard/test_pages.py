@@ -427,3 +427,23 @@ def test_the_snippet_uses_the_public_url_whatever_the_host(clock: ManualClock) -
         page = browser.shown(created).text
         assert _snippet_src(page) == "https://stats.example/pv"
         assert "testserver" not in _snippet_src(page)
+
+
+def test_revoking_the_last_active_token_needs_a_confirmation_and_warns(
+    signed_in: Browser,
+) -> None:
+    project_id, token = signed_in.create_project()
+    token_id = token.split("_")[1]
+    settings = f"/dashboard/projects/{project_id}/settings"
+    revoke = f"/dashboard/projects/{project_id}/tokens/{token_id}/revoke"
+    assert 'name="confirm_last"' in signed_in.client.get(settings).text
+    refused = signed_in.form(settings, revoke, {})
+    assert refused.status_code == 303
+    assert "Not revoked" in signed_in.client.get(settings).text
+    signed_in.send(token, action="visit", path="/")  # still works
+    confirmed = signed_in.form(settings, revoke, {"confirm_last": "1"})
+    assert confirmed.status_code == 303
+    page = signed_in.client.get(settings).text
+    assert f"Revoked token {token_id}" in page
+    assert 'class="flash warning"' in page
+    assert "no active token now" in page

@@ -246,13 +246,15 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
     @get("/dashboard/projects/{project_id:str}/settings", name="dashboard:settings")
     async def settings_page(request: Request[Any, Any, Any], project_id: FromPath[str]) -> Template:
         project = await admin.get_project(project_id)
+        tokens = await admin.list_tokens(project.id)
         return render(
             request,
             "settings.html.j2",
             {
                 "project": project,
                 "projects": await _projects(),
-                "tokens": await admin.list_tokens(project.id),
+                "tokens": tokens,
+                "active_tokens": sum(1 for t in tokens if t.revoked_at is None),
                 "origins": "\n".join(project.allowed_origins),
             },
         )
@@ -334,10 +336,30 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
 
     @post("/dashboard/projects/{project_id:str}/tokens/{token_id:str}/revoke", status_code=303)
     async def revoke_token(
-        request: Request[Any, Any, Any], project_id: FromPath[str], token_id: FromPath[str]
+        request: Request[Any, Any, Any],
+        project_id: FromPath[str],
+        token_id: FromPath[str],
+        data: Annotated[dict[str, str], FormBody],
     ) -> Redirect:
+        active = [t.id for t in await admin.list_tokens(project_id) if t.revoked_at is None]
+        last = active == [token_id]
+        if last and data.get("confirm_last") != "1":
+            flash(
+                request,
+                "error",
+                f"Not revoked: {token_id} is the project's last active token. Tick the box "
+                "to confirm, or issue a new token first.",
+            )
+            return Redirect(_settings_url(project_id), status_code=303)
         await admin.revoke_token(project_id, token_id)
         flash(request, "success", f"Revoked token {token_id}: events sent with it are refused.")
+        if last:
+            flash(
+                request,
+                "warning",
+                "The project has no active token now: every event sent to it is refused "
+                "until you issue a new one.",
+            )
         return Redirect(_settings_url(project_id), status_code=303)
 
     @post("/dashboard/projects/{project_id:str}/delete", status_code=303)
