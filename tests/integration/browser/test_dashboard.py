@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -136,6 +137,44 @@ def test_reloading_the_new_tokens_page_creates_no_second_project(
     assert token not in page.content()
     page.goto(f"{running.server.url}/dashboard")
     expect(page.get_by_role("link", name="Reloaded site")).to_have_count(1)
+
+
+def test_no_dashboard_page_makes_a_third_party_request(chromium: Browser, running: Running) -> None:
+    """Issue 3: no CDN, font or beacon: every request any page makes goes to this server."""
+    context = chromium.new_context()
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    page = context.new_page()
+    page.on("websocket", lambda socket: requested.append(socket.url))
+    try:
+        base = running.server.url
+        page.goto(f"{base}/dashboard/login")
+        sign_in(page, running)
+        project_id, _ = create_project(page, "Same-origin site")
+        expect(page.locator("[data-live-status]")).to_have_attribute("data-state", "open")
+        for path in (
+            "/dashboard",
+            "/dashboard?range=7d",
+            f"/dashboard/projects/{project_id}?range=30d",
+            "/dashboard/no-such-page",
+            f"/dashboard/projects/{project_id}/settings",
+        ):
+            page.goto(f"{base}{path}")
+            page.wait_for_load_state("networkidle")
+        page.get_by_role("button", name="Issue a new token").click()
+        expect(page.get_by_test_id("token")).to_be_visible()
+        page.goto(f"{base}/dashboard")
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.locator("h1")).to_have_text("Sign in")
+    finally:
+        context.close()
+    origin = urlsplit(base).netloc
+    assert requested
+    foreign = [
+        url for url in requested if not url.startswith("data:") and urlsplit(url).netloc != origin
+    ]
+    assert foreign == []
+    assert any(url.startswith(("ws://", "wss://")) for url in requested)
 
 
 def test_a_form_posted_without_its_csrf_token_is_refused(page: Page, running: Running) -> None:
