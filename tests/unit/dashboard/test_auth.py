@@ -327,3 +327,12 @@ def test_api_errors_stay_json_beside_the_dashboard(browser: Browser) -> None:
     response = browser.client.get("/api/v1/no-such-thing")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/")
+
+
+def test_a_guesser_at_another_address_does_not_lock_the_owner_out(clock: ManualClock) -> None:
+    for browser in open_dashboard(clock, trusted_proxies=("10.0.0.0/8",), peer="10.0.0.2"):
+        browser.client.headers["x-forwarded-for"] = "198.51.100.7"
+        statuses = {browser.sign_in(password=f"guess number {n}").status_code for n in range(15)}
+        assert statuses == {401, 429}
+        browser.client.headers["x-forwarded-for"] = "192.0.2.1"
+        assert browser.sign_in().status_code == 303
