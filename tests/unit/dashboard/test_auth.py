@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +12,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.testing import TestClient
 
 from privalytics.adapters.http import HttpOptions, create_app
-from privalytics.adapters.http.dashboard import DashboardOptions
+from privalytics.adapters.http.dashboard import DashboardOptions, security
 from privalytics.adapters.http.dashboard.auth import ASSET_VERSION, safe_next
 from privalytics.adapters.http.dashboard.security import SESSION_STORE
 from privalytics.testing import ManualClock, make_services
@@ -336,3 +337,14 @@ def test_a_guesser_at_another_address_does_not_lock_the_owner_out(clock: ManualC
         assert statuses == {401, 429}
         browser.client.headers["x-forwarded-for"] = "192.0.2.1"
         assert browser.sign_in().status_code == 303
+
+
+def test_expired_sessions_are_swept_from_a_memory_store(
+    browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(security.FreshSessionBackend, "_last_sweep", 0.0)
+    store = _sessions(browser)
+    browser.client.blocking_portal.call(store.set, "expired-session-id", b"{}", 1)
+    time.sleep(1.1)
+    assert browser.client.get("/dashboard/login").status_code == 200
+    assert "expired-session-id" not in store._store
