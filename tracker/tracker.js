@@ -16,57 +16,80 @@
     return function (a, b) {
       try {
         fn(a, b);
-      } catch (e) {}
+      } catch {}
     };
   };
+  // Included twice (a theme and a plugin, say): the first copy does the tracking.
+  if (win.privalytics) return;
   var script = doc.currentScript;
-  var api = (win.privalytics = function () {});
   // Per page view: its path, the deepest depth reached, whether the depth was sent.
   var page, depth, left;
   var token, endpoint, hashRouting, downloads;
-  // Share endpoints: Facebook, X/Twitter, LinkedIn, Reddit, WhatsApp, Telegram, Bluesky,
-  // and e-mail with no recipient ("." for "/" and "\." keeps it short; close enough).
+  // Share endpoints: Facebook, X/Twitter, LinkedIn, Reddit, WhatsApp, Telegram, Bluesky
+  // (the host right after "//", or a subdomain of it: ottawa.media is not wa.me). "." for
+  // "\." and "/" keeps it short; close enough. (A mailto: link is a click: its 9 bytes
+  // gzipped went to the fixes that had to fit in 1 KB.)
   var shares =
-    /(facebook|linkedin).com.shar|(twitter|x).com.intent|reddit.com.submit|wa.me.|t.me.share|bsky.app.intent|^mailto:\?/;
-  // A URL without query or fragment, which may hold what is not ours to collect.
+    /\/\/([^/]*\.)?(((facebook|linkedin).com|t.me).shar|((twitter|x).com|bsky.app).intent|reddit.com.submit|wa.me.)/;
+  // A URL (resolved against the page's location) without query or fragment, which may hold what
+  // is not ours to collect; JSON.stringify writes it as its href.
   var bare = function (url) {
-    return url.split(/[?#]/)[0];
+    url = new URL(url, loc);
+    url.search = url.hash = "";
+    return url;
   };
   var path = function () {
     var hash = loc.hash;
     return hashRouting && hash[1] == "/" ? hash.slice(1) : loc.pathname;
   };
-  var send = function (action, options) {
+  // privalytics(): does nothing unless the visitor may be tracked (no endpoint then).
+  // Never throws: leave() sends before an SPA view's visit, which must go out regardless.
+  var send = (win.privalytics = guard(function (action, options) {
+    if (!endpoint) return;
     // options: path, referrer, target, value, props (and action, for privalytics("event")).
-    var body = JSON.stringify(Object.assign({ token: token, action: action, path: path() }, options));
-    // sendBeacon is false when the browser's beacon queue is full.
-    nav.sendBeacon?.(endpoint, body) ||
-      // guard() as the rejection handler: any function that ignores its argument will do.
-      fetch(endpoint, { method: "POST", body: body, keepalive: true })["catch"](guard);
-  };
+    // An event belongs to the page view: its path is the view's (for scroll, the page left).
+    var body = JSON.stringify({ token: token, action: action, path: page, ...options });
+    var sent;
+    // sendBeacon is false when the browser's beacon queue is full, missing in old
+    // browsers, and may throw (a page or an extension replaced it): then fetch, and the
+    // error, if any, goes on to guard().
+    try {
+      sent = nav.sendBeacon(endpoint, body);
+    } finally {
+      sent ||
+        // guard() as the rejection handler: any function that ignores its argument will do.
+        fetch(endpoint, { method: "POST", body: body, keepalive: true })["catch"](guard);
+    }
+  }));
   var measure = function () {
-    // clientHeight, not innerHeight (which counts a scrollbar): at most 100.
+    // clientHeight, not innerHeight (which counts a scrollbar). At most 100 (a fractional
+    // or an overscrolled scrollY); a scrollHeight of 0 gives 0; depth starts at 0, so it
+    // never goes below.
     var root = doc.documentElement;
-    var reached = Math.round(((win.scrollY + root.clientHeight) / root.scrollHeight) * 100);
+    // (x + 0.5) | 0 rounds a positive x (and makes NaN and Infinity 0).
+    var reached = Math.min(100, (((win.scrollY + root.clientHeight) / root.scrollHeight) * 100 + 0.5) | 0);
     if (reached > depth) depth = reached;
   };
   var leave = function () {
-    if (!left) send("scroll", { path: page, value: depth }), (left = 1);
+    if (!left) send("scroll", { value: depth }), (left = 1);
   };
   // Also the popstate and hashchange handler: its argument is an Event, not a referrer.
   var view = guard(function () {
-    if (path() != page) {
+    var now = path();
+    if (now != page) {
       // The page's own referrer belongs to its first view only.
       var referrer = page ? "" : doc.referrer;
+      // send() never throws: the page left's scroll cannot keep the new view's visit in.
       page && leave();
-      page = path();
+      page = now;
       depth = left = 0;
       measure();
       send("visit", { referrer: referrer });
     }
   });
-  var on = function (target, type, handler) {
-    target.addEventListener(type, guard(handler), true);
+  // On the window, capturing: the document's events (click, visibilitychange) pass it first.
+  var on = function (type, handler) {
+    win.addEventListener(type, guard(handler), true);
   };
   guard(function () {
     // The script tag's data-* attributes (no currentScript, e.g. in a module: nothing).
@@ -75,44 +98,48 @@
     if (
       !token ||
       nav.globalPrivacyControl ||
-      (attr.dnt != "false" && nav.doNotTrack == "1")
+      (attr.dnt != "false" && nav.doNotTrack == 1)
     )
       return;
     // The API lives beside the script, on the privalytics host (or a proxy's path to it).
-    endpoint = script.src.replace(/\/[^/]*$/, "/api/v1/events");
-    hashRouting = attr.hash != null;
+    endpoint = new URL("api/v1/events", script.src);
+    hashRouting = "hash" in attr;
+    // Any run of non-word characters (commas, spaces, a "." or "(") separates two
+    // extensions: no text of the site's reaches the RegExp unescaped.
     downloads = RegExp(
       "\\.(" +
-        (attr.downloads || "pdf,zip,gz,dmg,exe,msi,deb,apk,csv,xlsx,docx,mp3,mp4").replace(/,/g, "|") +
+        (attr.downloads || "pdf,zip,gz,dmg,exe,msi,deb,apk,csv,xlsx,docx,mp3,mp4").replace(/\W+/g, "|") +
         ")$",
       "i"
     );
-    win.privalytics = api = guard(send);
     view();
     var pushState = hist.pushState;
     // pushState returns nothing.
-    hist.pushState = function () {
-      pushState.apply(hist, arguments);
+    hist.pushState = (...args) => {
+      pushState.apply(hist, args);
       view();
     };
-    on(win, "popstate", view);
+    // Back, forward and a new #fragment (popstate fires for it too, before hashchange).
     // Without data-hash, path() ignores the hash, so view() sees no new page.
-    on(win, "hashchange", view);
-    on(win, "scroll", measure);
+    on("popstate", view);
+    on("scroll", measure);
     // Leaving a page (closing, navigating, switching tab or app) hides it first.
-    on(doc, "visibilitychange", function () {
+    on("visibilitychange", function () {
       doc.hidden && leave();
     });
-    on(doc, "click", function (event) {
-      var element = event.target.closest("a,button");
-      var href = element.href;
+    // A click, or a middle click (auxclick, button 1: a link opened in a new tab).
+    var click = function (event) {
+      // composedPath: the element clicked inside an open shadow root, not its host.
+      var element = event.composedPath()[0].closest("a,button");
+      // getAttribute: an SVG <a>'s href is an SVGAnimatedString, not a URL.
+      var href = element.getAttribute("href");
       var action = "click";
-      if (element.closest("[data-pa-ignore]")) return;
+      if (event.button > 1 || element.closest("[data-pa-ignore]")) return;
       if (href) {
-        if (shares.test(href)) action = "share";
-        else if (element.hasAttribute("download") || downloads.test(element.pathname))
-          action = "download";
         href = bare(href);
+        if (shares.test(href)) action = "share";
+        else if (element.hasAttribute("download") || downloads.test(href.pathname))
+          action = "download";
       }
       send(action, {
         target:
@@ -120,12 +147,14 @@
           href ||
           element.innerText.slice(0, 200)
       });
-    });
+    };
+    on("click", click);
+    on("auxclick", click);
     var share = nav.share;
     if (share)
-      nav.share = function (data) {
-        api("share", { target: bare(data?.url || loc.href) });
-        return share.apply(nav, arguments);
+      nav.share = (...args) => {
+        send("share", { target: bare(args[0]?.url || loc) });
+        return share.apply(nav, args);
       };
   })();
 })(window, document, navigator, history, location);

@@ -151,8 +151,16 @@ def test_a_visitor_with_a_privacy_signal_sends_nothing(
             _browse(page, f"{site.origin}/")
         finally:
             context.close()
-    assert not [url for url in sent if "/api/" in url]
-    assert stored_events(deployment.database, project_id) == []
+        assert not [url for url in sent if "/api/" in url]
+        assert stored_events(deployment.database, project_id) == []
+        # Control: the same page and steps without the signal are recorded.
+        control = chromium.new_context()
+        try:
+            _browse(control.new_page(), f"{site.origin}/")
+        finally:
+            control.close()
+        events = settled_events(deployment.database, project_id, expected=9)
+    assert len(events) == 9
 
 
 def test_the_host_page_never_sees_an_error_from_the_tracker(
@@ -174,6 +182,79 @@ def test_the_host_page_never_sees_an_error_from_the_tracker(
         finally:
             page.close()
     assert errors == []
+
+
+HOSTILE_PAGE = """<!doctype html>
+<html><head>
+<script>
+  // A page (or an extension) that breaks sendBeacon, and a document whose scrollHeight
+  // says 10 px: the depth would be thousands of percent.
+  navigator.sendBeacon = function () {{ throw new Error("sendBeacon is blocked"); }};
+  Object.defineProperty(document.documentElement, "scrollHeight", {{ get: () => 10 }});
+</script>
+<!-- Included twice (a theme and a plugin); data-downloads with spaces and RegExp syntax. -->
+<script defer src="{server}/tracker.js" data-token="{token}"
+        data-downloads=" txt , (tar.gz"></script>
+<script defer src="{server}/tracker.js" data-token="{token}"></script>
+</head><body>
+<svg width="200" height="40"><a id="svg" href="/files/chart.txt?key=s3cret">
+  <text x="0" y="20">Chart</text></a></svg>
+<div id="host"></div>
+<p><a id="archive" href="/files/archive.tar.gz">Archive</a></p>
+<script>
+  document.getElementById("host").attachShadow({{ mode: "open" }}).innerHTML =
+    '<a id="inner" href="https://ottawa.media/news?id=1">Ottawa news</a>';
+  // Links go nowhere, new tabs included.
+  for (const type of ["click", "auxclick"])
+    document.addEventListener(type, (event) => event.preventDefault());
+</script>
+</body></html>
+"""
+
+
+def test_hostile_pages_svg_and_shadow_links_a_throwing_beacon_and_double_inclusion(
+    chromium: Browser, deployment: Deployment
+) -> None:
+    with TestSite({}) as site:
+        project_id, token = create_project(deployment, site.origin)
+        site.pages["/hostile"] = HOSTILE_PAGE.format(server=deployment.server.url, token=token)
+        page = chromium.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            page.goto(f"{site.origin}/hostile")
+            page.wait_for_function("typeof window.privalytics === 'function'")
+            page.wait_for_load_state("load")
+            page.click("#svg text")
+            page.click("#inner")  # inside the shadow root
+            page.click("#archive", button="middle")  # opened in a new tab: auxclick
+            page.click("#archive", button="right")  # a context menu: nothing
+            page.evaluate("privalytics(); privalytics(null, null); privalytics('nope', 5)")
+            stored_on_device = page.evaluate(
+                "[document.cookie, localStorage.length, sessionStorage.length]"
+            )
+            # SPA navigation: the page left's scroll, then the new view's visit.
+            page.evaluate("history.pushState(null, '', '/next')")
+        finally:
+            page.close()
+        stored = settled_events(deployment.database, project_id, expected=5)
+    # Closing the page may or may not send the scroll of /next in time.
+    events = [e for e in stored if (e.action, e.path) != ("scroll", "/next")]
+
+    assert errors == []
+    assert stored_on_device == ["", 0, 0]
+    # One copy of the script tracks: each event once, all sent by fetch.
+    summary = sorted((e.action, e.path, e.target or "", e.value) for e in events)
+    assert summary == sorted(
+        [
+            ("visit", "/hostile", "", None),
+            ("download", "/hostile", f"{site.origin}/files/chart.txt", None),
+            ("click", "/hostile", "https://ottawa.media/news", None),  # not WhatsApp's wa.me
+            ("download", "/hostile", f"{site.origin}/files/archive.tar.gz", None),
+            ("scroll", "/hostile", "", 100.0),
+            ("visit", "/next", "", None),
+        ]
+    )
 
 
 HASH_PAGE = """<!doctype html>
