@@ -7,7 +7,10 @@ when the queue is full. A background worker (a thread for :class:`Client`, a tas
 connection errors, 429 and 5xx with exponential backoff and jitter (a server's
 ``Retry-After`` is honoured), and gives up on a batch the server refuses (another 4xx)
 or after ``max_retries``, counting its events in ``failed``. ``close()`` / ``aclose()``
-flush what is queued within a timeout; :class:`Client` also closes itself at exit.
+flush what is queued within a timeout (one deadline for all of it); :class:`Client` also
+closes itself at exit, within ``AT_EXIT_TIMEOUT`` seconds, and starts a new worker in a
+forked child (a pre-forking server's workers), whose copy of the parent's queue it drops:
+the parent sends those.
 
 >>> client = Client("https://stats.example.com", "pvt_...")
 >>> client.track("visit", "/pricing", visitor_ip=request_ip, user_agent=agent)
@@ -23,6 +26,7 @@ import asyncio
 import atexit
 import contextlib
 import logging
+import os
 import queue
 import random
 import threading
@@ -43,6 +47,9 @@ logger = logging.getLogger("privalytics.client")
 BATCH_PATH = "/api/v1/events/batch"
 MAX_BATCH = 1000  # the server's limit per request
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
+# At interpreter exit a client gets this long to send what is queued: an exiting process
+# (a deploy, a CTRL-C) must not hang on an unreachable server.
+AT_EXIT_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,9 +140,23 @@ def _close_at_exit(client: weakref.ref[Client]) -> Callable[[], None]:
     def close() -> None:
         alive = client()
         if alive is not None:
-            alive.close(alive.options.timeout)
+            alive.close(min(AT_EXIT_TIMEOUT, alive.options.timeout))
 
     return close
+
+
+# The live clients, restarted in a forked child: a thread does not survive fork().
+_clients: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
+def _restart_after_fork() -> None:
+    for client in list(_clients):
+        with contextlib.suppress(Exception):
+            client._start()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_restart_after_fork)
 
 
 def _describe(response: httpx.Response | None, error: Exception | None) -> str:
@@ -158,21 +179,36 @@ class Client:
     ) -> None:
         self.options = options or ClientOptions()
         self.counters = Counters()
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(self.options.max_queue)
-        self._http = httpx.Client(
-            base_url=url.rstrip("/"),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            timeout=self.options.timeout,
-            transport=transport,
-        )
-        self._closed = threading.Event()
-        self._idle = threading.Condition()
-        self._in_flight = 0
-        self._thread = threading.Thread(target=self._run, name="privalytics-client", daemon=True)
-        self._thread.start()
+        self._url = url.rstrip("/")
+        self._token = token
+        self._transport = transport
+        self._start()
         # At exit, send what is queued; a weak reference, so the client can still be freed.
         self._at_exit = _close_at_exit(weakref.ref(self))
         atexit.register(self._at_exit)
+        _clients.add(self)
+
+    def _start(self) -> None:
+        """A new queue, HTTP client and worker thread: at creation, and in a forked child,
+        where the parent's locks may be held by a thread that is not there, its connections
+        are the parent's (left open: closing could end the parent's TLS sessions), and its
+        queued events are the parent's to send."""
+        closed = getattr(self, "_closed", None)
+        self._closed = threading.Event()
+        if closed is not None and closed.is_set():
+            self._closed.set()
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(self.options.max_queue)
+        self._http = httpx.Client(
+            base_url=self._url,
+            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
+            timeout=self.options.timeout,
+            transport=self._transport,
+        )
+        self._idle = threading.Condition()
+        self._in_flight = 0
+        self._thread = threading.Thread(target=self._run, name="privalytics-client", daemon=True)
+        if not self._closed.is_set():
+            self._thread.start()
 
     def track(self, action: str, path: str, **fields: Any) -> bool:
         """Queue one event (see :func:`make_event` for ``fields``); never blocks or raises.
@@ -205,15 +241,20 @@ class Client:
         return True
 
     def close(self, timeout: float = 10.0) -> None:
-        """Send what is queued (for at most ``timeout`` seconds), then stop."""
+        """Send what is queued, then stop: all within ``timeout`` seconds (a request still
+        running then is left to the daemon thread, and its events are not counted)."""
+        deadline = time.monotonic() + timeout
         if not self._closed.is_set():
             self.flush(timeout)
             self._closed.set()
             with contextlib.suppress(queue.Full):
                 self._queue.put_nowait(None)
-        self._thread.join(timeout)
-        self._http.close()
+        if self._thread.is_alive():
+            self._thread.join(max(deadline - time.monotonic(), 0))
+        if not self._thread.is_alive():
+            self._http.close()
         atexit.unregister(self._at_exit)
+        _clients.discard(self)
 
     def __enter__(self) -> Self:
         return self
@@ -325,7 +366,8 @@ class AsyncClient:
         """Queue one event (see :func:`make_event`); never blocks or raises. False when it
         was dropped: closed, queue full, or no running event loop."""
         try:
-            if self._closed or len(self._pending) + self._in_flight >= self.options.max_queue:
+            # _in_flight counts the pending events and the batch being sent.
+            if self._closed or self._in_flight >= self.options.max_queue:
                 self.counters.dropped += 1
                 return False
             self._ensure_worker()
@@ -365,13 +407,17 @@ class AsyncClient:
         if not self._closed:
             await self.flush(timeout)
             self._closed = True
-        # What a timed-out flush left behind is lost.
-        self.counters.failed += len(self._pending)
-        self._pending.clear()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        # What a timed-out flush left behind is lost: the pending events and a batch whose
+        # sending was cancelled.
+        self.counters.failed += self._in_flight
+        self._in_flight = 0
+        self._pending.clear()
+        if self._idle is not None:
+            self._idle.set()
         await self._http.aclose()
 
     async def __aenter__(self) -> Self:
