@@ -7,17 +7,21 @@ privalytics server, or straight into an embedded core::
     app = PrivalyticsMiddleware(app, client=Client("https://stats.example", "pvt_..."))
     app = PrivalyticsMiddleware(app, core=await Privalytics.open(...), token="pvt_...")
 
-What counts: a GET answered 2xx with ``Content-Type: text/html``, not a prefetch, and not
-from a visitor who sent ``Sec-GPC: 1`` (or ``DNT: 1``, unless ``honour_dnt=False``). The
-visitor's address and user agent go to the server, which hashes them with the day's salt
-and keeps neither. Recording never delays or fails the response: the client queues, and
-the embedded core records in a background task whose errors are swallowed.
+What counts: a GET answered 2xx with ``Content-Type: text/html``, not a prefetch, not
+from a visitor who sent ``Sec-GPC: 1`` (or ``DNT: 1``, unless ``honour_dnt=False``), and
+not from a robot (a user agent matching :data:`BOTS`, or none at all; unless
+``count_bots=True``). The visitor's address and user agent go to the server, which hashes
+them with the day's salt and keeps neither. Recording never delays or fails the response:
+the client queues, and the embedded core records in background tasks, at most
+``max_pending`` at a time (beyond that a visit is dropped and counted in ``dropped``),
+whose errors are swallowed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any, Protocol
 
@@ -32,6 +36,17 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# User agents that are not a person's browser: crawlers, link previews, uptime monitors,
+# HTTP libraries and headless browsers. A small list on purpose: what it misses is counted.
+BOTS = re.compile(
+    r"bot|crawl|spider|slurp|preview|monitor|lighthouse|facebookexternalhit|curl|wget"
+    r"|python-requests|httpx|aiohttp|go-http-client|okhttp|java/|headlesschrome",
+    re.IGNORECASE,
+)
+# Visits being recorded into an embedded core at once, at most: each holds a task and its
+# event; a core slower than the traffic must not grow them without bound.
+MAX_PENDING = 1000
 
 
 class Tracker(Protocol):
@@ -52,10 +67,13 @@ class PrivalyticsMiddleware:
         trusted_proxies: Sequence[str] = (),
         exclude: Sequence[str] = (),
         honour_dnt: bool = True,
+        count_bots: bool = False,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         """``exclude``: path prefixes never recorded (e.g. ``/admin``).
         ``trusted_proxies``: addresses or CIDRs of reverse proxies whose X-Forwarded-For
-        names the visitor."""
+        names the visitor. ``count_bots``: record robots' requests too. ``max_pending``:
+        visits being recorded into ``core`` at once, at most."""
         if (client is None) == (core is None):
             raise ValueError("give either client= or core= (with token=)")
         if core is not None and not token:
@@ -67,7 +85,11 @@ class PrivalyticsMiddleware:
         self._trusted = TrustedProxies(trusted_proxies)
         self._exclude = tuple(exclude)
         self._honour_dnt = honour_dnt
+        self._count_bots = count_bots
+        self._max_pending = max_pending
         self._tasks: set[asyncio.Task[None]] = set()
+        # Visits not recorded because max_pending were already being recorded.
+        self.dropped = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "GET":
@@ -96,7 +118,12 @@ class PrivalyticsMiddleware:
         if self._honour_dnt and headers.get("dnt") == "1":
             return False
         purpose = headers.get("sec-purpose", "") + headers.get("purpose", "")
-        return "prefetch" not in purpose
+        if "prefetch" in purpose:
+            return False
+        if self._count_bots:
+            return True
+        agent = headers.get("user-agent", "")
+        return bool(agent) and BOTS.search(agent) is None
 
     def _record(self, scope: Scope, path: str, headers: dict[str, str]) -> None:
         peer = scope.get("client")
@@ -108,6 +135,9 @@ class PrivalyticsMiddleware:
             self._client.track(
                 "visit", path, referrer=referrer, visitor_ip=ip or None, user_agent=agent
             )
+            return
+        if len(self._tasks) >= self._max_pending:
+            self.dropped += 1
             return
         event = IncomingEvent(action=Action.VISIT, path=path, referrer=referrer)
         task = asyncio.get_running_loop().create_task(self._record_core(event, ip, agent))

@@ -70,7 +70,12 @@ async def bare_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"<p>hi</p>" if found else b"no"})
 
 
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+
+
 async def get_pages(app: Any, *paths: str, **headers: str) -> list[int]:
+    # A browser's agent unless told otherwise: httpx's own is a robot's.
+    headers = {"User-Agent": BROWSER, **headers}
     transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 5000))
     async with httpx.AsyncClient(transport=transport, base_url="http://site.test") as client:
         return [(await client.get(path, headers=headers)).status_code for path in paths]
@@ -166,3 +171,56 @@ async def test_a_starlette_app_records_its_html_pages(core: Privalytics) -> None
     assert await get_pages(app, "/", "/data", "/?page=2") == [200, 200, 200]
     await _drain(app)
     assert [(e.action, e.path) for e in stored(core)] == [(Action.VISIT, "/"), (Action.VISIT, "/")]
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Mozilla/5.0 (compatible; bingbot/2.0)",
+        "facebookexternalhit/1.1",
+        "Slackbot-LinkExpanding 1.0",
+        "curl/8.5.0",
+        "python-requests/2.32.3",
+        "python-httpx/0.28.1",
+        "Go-http-client/2.0",
+        "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/131.0.0.0 Safari/537.36",
+        "Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)",
+        "",
+    ],
+)
+async def test_robots_are_not_visits_unless_counted(core: Privalytics, agent: str) -> None:
+    created = await core.create_project("site")
+    app = PrivalyticsMiddleware(bare_app, core=core, token=created.token.token)
+    assert await get_pages(app, "/", **{"User-Agent": agent}) == [200]
+    await app.drain()
+    assert stored(core) == []
+    counting = PrivalyticsMiddleware(
+        bare_app, core=core, token=created.token.token, count_bots=True
+    )
+    assert await get_pages(counting, "/", **{"User-Agent": agent}) == [200]
+    await counting.drain()
+    assert len(stored(core)) == 1
+
+
+async def test_visits_being_recorded_into_a_core_are_bounded(
+    core: Privalytics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = asyncio.Event()
+    calls: list[str] = []
+
+    async def slow_record(token: str, events: Any, **client: Any) -> int:
+        calls.append(token)
+        await release.wait()
+        return len(events)
+
+    monkeypatch.setattr(core, "record", slow_record)
+    app = PrivalyticsMiddleware(bare_app, core=core, token="pvt_x", max_pending=2)
+    assert await get_pages(app, "/", "/", "/", "/", "/") == [200] * 5
+    await asyncio.sleep(0.01)
+    assert (len(calls), app.dropped) == (2, 3)
+    release.set()
+    await app.drain()
+    assert await get_pages(app, "/") == [200]  # room again
+    await app.drain()
+    assert (len(calls), app.dropped) == (3, 3)
