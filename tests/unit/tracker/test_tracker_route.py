@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 
+import pytest
+
 from privalytics.adapters.http.tracker import IMMUTABLE_CACHE, SHORT_CACHE, tracker_script
 from tests.unit.http.conftest import Api
 
@@ -63,3 +65,39 @@ def test_the_script_keeps_nothing_on_the_visitor_s_device() -> None:
         assert forbidden not in source
     assert "globalPrivacyControl" in source
     assert "doNotTrack" in source
+
+
+def test_the_content_type_names_its_charset_once(api: Api) -> None:
+    response = api.client.get("/tracker.js")
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+
+
+def test_head_answers_the_headers_of_get_without_a_body(api: Api) -> None:
+    for encoding in ("gzip", "identity"):
+        get = api.client.get("/tracker.js", headers={"Accept-Encoding": encoding})
+        head = api.client.head("/tracker.js", headers={"Accept-Encoding": encoding})
+        assert head.status_code == 200
+        assert head.content == b""
+        for name in ("content-type", "content-length", "etag", "cache-control"):
+            assert head.headers.get(name) == get.headers.get(name), name
+        assert head.headers.get("content-encoding") == get.headers.get("content-encoding")
+
+
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [
+        ("gzip;q=0", False),
+        ("gzip; q=0.0, br", False),
+        ("br;q=1, *;q=0", False),
+        ("identity", False),
+        ("GZIP;q=0.5", True),
+        ("*", True),
+        ("br, gzip;q=0.1", True),
+        ("x-gzip", True),
+    ],
+)
+def test_gzip_only_when_accepted_with_a_quality_above_zero(
+    api: Api, accept: str, gzipped: bool
+) -> None:
+    response = api.client.get("/tracker.js", headers={"Accept-Encoding": accept})
+    assert ("content-encoding" in response.headers) is gzipped

@@ -23,7 +23,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Request, Response, route
 from litestar.handlers import HTTPRouteHandler
 
 SHORT_CACHE = "public, max-age=86400, stale-while-revalidate=604800"
@@ -53,12 +53,31 @@ def tracker_script() -> TrackerScript:
 
 
 def _accepts_gzip(scope: Any) -> bool:
+    """Whether ``Accept-Encoding`` allows gzip: named (or ``*``, when gzip is not named)
+    with a quality above 0 (``gzip;q=0`` refuses it)."""
     name: bytes
     value: bytes
+    named: float | None = None
+    star: float | None = None
     for name, value in scope["headers"]:
-        if name == b"accept-encoding":
-            return b"gzip" in value.lower()
-    return False
+        if name != b"accept-encoding":
+            continue
+        for item in value.decode("latin-1").lower().split(","):
+            coding, _, params = item.partition(";")
+            quality = 1.0
+            param, _, number = params.partition("=")
+            if param.strip() == "q":
+                try:
+                    quality = float(number)
+                except ValueError:
+                    quality = 0.0
+            coding = coding.strip()
+            if coding in ("gzip", "x-gzip"):
+                named = quality if named is None else max(named, quality)
+            elif coding == "*":
+                star = quality
+    chosen = named if named is not None else star
+    return chosen is not None and chosen > 0
 
 
 def _etag_matches(request: Request[Any, Any, Any], etag: str) -> bool:
@@ -72,7 +91,13 @@ def _etag_matches(request: Request[Any, Any, Any], etag: str) -> bool:
 def tracker_handlers() -> Iterable[HTTPRouteHandler]:
     script = tracker_script()
 
-    @get("/tracker.js", tags=["tracker"], summary="The tracker script", include_in_schema=False)
+    @route(
+        "/tracker.js",
+        http_method=["GET", "HEAD"],
+        tags=["tracker"],
+        summary="The tracker script",
+        include_in_schema=False,
+    )
     async def tracker_js(request: Request[Any, Any, Any]) -> Response[bytes]:
         pinned = request.query_params.get("v") == script.version
         headers = {
@@ -89,11 +114,13 @@ def tracker_handlers() -> Iterable[HTTPRouteHandler]:
         if _accepts_gzip(request.scope):
             body = script.gzipped
             headers["Content-Encoding"] = "gzip"
+        if request.method == "HEAD":
+            # The headers of the GET, without its body.
+            headers["Content-Length"] = str(len(body))
+            body = b""
+        # Litestar adds "; charset=utf-8" to a text/* media type itself.
         return Response(
-            content=body,
-            status_code=200,
-            media_type="text/javascript; charset=utf-8",
-            headers=headers,
+            content=body, status_code=200, media_type="text/javascript", headers=headers
         )
 
     return (tracker_js,)
