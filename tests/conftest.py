@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
 
 from privalytics.domain.services import Services
 from privalytics.testing import ManualClock, make_services
-
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser
 
 POSTGRES_URL = os.environ.get(
     "PRIVALYTICS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -61,35 +56,3 @@ def clock() -> ManualClock:
 def services(clock: ManualClock) -> Services:
     """Use cases over the in-memory adapters and a manual clock."""
     return make_services(clock)
-
-
-CHROMIUM = os.environ.get("PRIVALYTICS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    """Debian's Chromium driven by Playwright. Browser tests never skip in CI
-    (PRIVALYTICS_REQUIRE_SERVICES=1); elsewhere they skip when Chromium is not installed."""
-    if not os.path.exists(CHROMIUM):
-        message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-        if REQUIRE_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()

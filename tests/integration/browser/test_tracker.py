@@ -79,9 +79,10 @@ def test_a_visitor_s_browsing_is_stored_exactly(chromium: Browser, deployment: D
         page = context.new_page()
         try:
             _browse(page, f"{site.origin}/")
+            # Beacons outlive the page, not the browser context: wait before closing it.
+            events = settled_events(deployment.database, project_id, expected=9)
         finally:
             context.close()
-        events = settled_events(deployment.database, project_id, expected=9)
 
     # Beacons travel concurrently: the server may receive them in any order.
     summary = sorted((e.action, e.path, e.target or "") for e in events)
@@ -157,9 +158,9 @@ def test_a_visitor_with_a_privacy_signal_sends_nothing(
         control = chromium.new_context()
         try:
             _browse(control.new_page(), f"{site.origin}/")
+            events = settled_events(deployment.database, project_id, expected=9)
         finally:
             control.close()
-        events = settled_events(deployment.database, project_id, expected=9)
     assert len(events) == 9
 
 
@@ -295,9 +296,9 @@ def test_hash_routes_custom_downloads_and_navigator_share(
             page.go_back()  # popstate and hashchange: back to /app
             page.wait_for_function("location.hash === ''")
             page.goto("about:blank")
+            events = settled_events(deployment.database, project_id, expected=11)
         finally:
             page.close()
-        events = settled_events(deployment.database, project_id, expected=11)
 
     assert shared_with == f"{site.origin}/app#/settings?utm=1"  # the site's call went through
     # Beacons travel concurrently: the server may receive them in any order.

@@ -98,9 +98,10 @@ def test_the_official_plausible_tracker_records_into_privalytics(
             page.click("#download")
             page.click("#share")
             page.goto("about:blank")
+            # Beacons outlive the page, not the browser context: wait before closing it.
+            events = settled_events(deployment.database, project_id, expected=6)
         finally:
             context.close()
-        events = settled_events(deployment.database, project_id, expected=6)
 
     # Beacons travel concurrently: the server may receive them in any order.
     summary = sorted((e.action, e.path, e.target or "") for e in events)
@@ -154,6 +155,7 @@ def test_the_official_plausible_tracker_under_global_privacy_control_stores_noth
                     assert stored_events(deployment.database, project_id) == []
                 else:
                     page.goto("about:blank")
+                    settled_events(deployment.database, project_id, expected=5)
             finally:
                 context.close()
 
