@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Sequence
+from datetime import datetime
 
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.models import Action, Bucket, Event, PageStats, TimeRange
@@ -139,6 +140,9 @@ class GroupCommitEventStore:
 
     async def delete_project_events(self, project_id: str) -> int:
         return await self._inner.delete_project_events(project_id)
+
+    async def refresh(self, before: datetime) -> int:
+        return await self._inner.refresh(before)
 
     async def project_ids(self) -> list[str]:
         return await self._inner.project_ids()
