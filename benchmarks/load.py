@@ -6,7 +6,8 @@ request ``memory`` (the same server storing nothing durable: what HTTP and the d
 without storage). With ``--asgi-server granian`` the privalytics app factory is served by
 granian instead, to compare the two servers. ``--compare-src DIR`` adds, in the same run,
 each backend served from another source tree (e.g. ``git archive`` of an older commit),
-named ``BACKEND@base``: an A/B comparison under the same noise.
+named ``BACKEND@base``: an A/B comparison under the same noise; ``--src DIR`` serves the
+others from a source tree too (by default, the installed package).
 """
 
 from __future__ import annotations
@@ -224,28 +225,32 @@ def bare_server(asgi_server: str, workers: int) -> Server:
     )
 
 
-def _name(backend: str, src: Path | None) -> str:
-    return backend if src is None else f"{backend}@base"
+def _name(backend: str, base: bool) -> str:
+    return f"{backend}@base" if base else backend
 
 
-def memory_server(folder: Path, workers: int, src: Path | None = None) -> Server:
+def memory_server(
+    folder: Path, workers: int, src: Path | None = None, *, base: bool = False
+) -> Server:
     """The privalytics app on memory:// (one worker: its project lives in that process)."""
-    token_file = folder / f"{_name('memory', src)}.token"
+    token_file = folder / f"{_name('memory', base)}.token"
     command = [sys.executable, "-m", "benchmarks.memory_server", "{port}", str(token_file)]
-    server = Server(_name("memory", src), command, _env(src), None)
+    server = Server(_name("memory", base), command, _env(src), None)
     server.token_file = token_file
     return server
 
 
-def sqlite_server(folder: Path, asgi_server: str, workers: int, src: Path | None = None) -> Server:
-    path = folder / f"{_on(_name('sqlite', src), asgi_server)}.db"
+def sqlite_server(
+    folder: Path, asgi_server: str, workers: int, src: Path | None = None, *, base: bool = False
+) -> Server:
+    path = folder / f"{_on(_name('sqlite', base), asgi_server)}.db"
     env = _env(src, PRIVALYTICS_DATABASE_URL=f"sqlite+aiosqlite:///{path}", **_worker_env(workers))
 
     def count() -> int:
         with sqlite3.connect(path) as connection:
             return int(connection.execute("SELECT count(*) FROM events").fetchone()[0])
 
-    name = _on(_name("sqlite", src), asgi_server)
+    name = _on(_name("sqlite", base), asgi_server)
     server = Server(name, _serve_command(asgi_server, workers), env, count)
     server.token = _create_project(env)
     return server
@@ -259,9 +264,11 @@ async def _pg(dsn: str, statement: str) -> Any:
         await connection.close()
 
 
-def postgres_server(asgi_server: str, workers: int, src: Path | None = None) -> Server:
+def postgres_server(
+    asgi_server: str, workers: int, src: Path | None = None, *, base: bool = False
+) -> Server:
     admin = POSTGRES_ADMIN
-    database = BENCH_DATABASE + ("" if src is None else "_base")
+    database = BENCH_DATABASE + ("_base" if base else "")
     database += "" if asgi_server == "uvicorn" else f"_{asgi_server}"
     asyncio.run(_pg(admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     asyncio.run(_pg(admin, f'CREATE DATABASE "{database}"'))
@@ -272,7 +279,7 @@ def postgres_server(asgi_server: str, workers: int, src: Path | None = None) -> 
     def count() -> int:
         return int(asyncio.run(_pg(dsn, "SELECT count(*) FROM events")))
 
-    name = _on(_name("postgres", src), asgi_server)
+    name = _on(_name("postgres", base), asgi_server)
     server = Server(name, _serve_command(asgi_server, workers), env, count)
     server.token = _create_project(env)
     return server
@@ -427,6 +434,7 @@ def run_load(
     asgi_servers: list[str],
     log: Callable[[str], None],
     compare_src: Path | None = None,
+    src: Path | None = None,
 ) -> list[Row]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -434,13 +442,13 @@ def run_load(
     servers = []
     for asgi_server in asgi_servers:
         servers.append(bare_server(asgi_server, workers))
-        for src in (None, compare_src) if compare_src else (None,):
+        for tree, base in ((src, False), (compare_src, True)) if compare_src else ((src, False),):
             if "memory" in backends and asgi_server == "uvicorn":
-                servers.append(memory_server(folder, workers, src))
+                servers.append(memory_server(folder, workers, tree, base=base))
             if "sqlite" in backends:
-                servers.append(sqlite_server(folder, asgi_server, workers, src))
+                servers.append(sqlite_server(folder, asgi_server, workers, tree, base=base))
             if "postgres" in backends:
-                servers.append(postgres_server(asgi_server, workers, src))
+                servers.append(postgres_server(asgi_server, workers, tree, base=base))
     payloads = bodies(folder)
     samples: list[Sample] = []
     try:

@@ -92,6 +92,12 @@ def main() -> None:
         default=None,
         help="also serve each backend from this source tree (an A/B in the same run)",
     )
+    parser.add_argument(
+        "--src",
+        type=Path,
+        default=None,
+        help="serve privalytics from this source tree instead of the installed package",
+    )
     parser.add_argument("--skip", default="", help="parts to leave out: hotpath,batch,load")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -134,6 +140,7 @@ def main() -> None:
             asgi_servers=args.asgi_servers.split(","),
             log=log,
             compare_src=args.compare_src,
+            src=args.src,
         )
         print("### HTTP ingestion (medians)\n")
         print(table(rows, args.runs))

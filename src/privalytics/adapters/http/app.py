@@ -24,7 +24,8 @@ from privalytics.adapters.http.dashboard import (
 )
 from privalytics.adapters.http.errors import exception_handlers
 from privalytics.adapters.http.housekeeping import DEFAULT_INTERVAL, housekeeping
-from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, ingest_handlers
+from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, ingest_handlers, ingest_paths
+from privalytics.adapters.http.openapi import add_paths
 from privalytics.adapters.http.schemas import HealthOut
 from privalytics.adapters.http.tracker import tracker_handlers
 from privalytics.domain.errors import StorageUnavailable
@@ -95,6 +96,7 @@ def create_app(services: Services, options: HttpOptions | None = None) -> Litest
         _health_handler(services),
     ]
     extra: dict[str, Any] = {}
+    on_startup: list[Any] = [add_paths(ingest_paths())]
     errors = exception_handlers()
     if options.dashboard is not None:
         dashboard = build_dashboard(services, options.dashboard, trusted)
@@ -104,11 +106,12 @@ def create_app(services: Services, options: HttpOptions | None = None) -> Litest
             "plugins": dashboard.plugins,
             "stores": dashboard.stores,
             "template_config": dashboard.template_config,
-            "on_startup": dashboard.on_startup,
         }
+        on_startup.extend(dashboard.on_startup)
     return Litestar(
         route_handlers=handlers,
         exception_handlers=errors,
+        on_startup=on_startup,
         on_shutdown=[services.aclose],
         lifespan=[housekeeping(services, options.housekeeping_interval)],
         **extra,

@@ -16,7 +16,7 @@ whether a page may *read* an answer, and whether a browser may send what needs a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from litestar import Request, Response, route
@@ -26,6 +26,8 @@ from privalytics.domain.services import Services
 
 PREFLIGHT_MAX_AGE = 7200  # Chromium's own ceiling
 ALLOWED_HEADERS = "authorization, content-type, x-umami-cache"
+
+MayPreflight = Callable[[str], Awaitable[bool]]
 
 
 def request_origin(scope: Any) -> str | None:
@@ -44,22 +46,27 @@ def reflect(origin: str | None) -> dict[str, str]:
     return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
 
+async def preflight_headers(origin: str | None, may_preflight: MayPreflight) -> dict[str, str]:
+    """The headers of the 204 that answers a preflight from ``origin``."""
+    headers = {"Allow": "OPTIONS, POST", "Vary": "Origin"}
+    if origin is not None and await may_preflight(origin):
+        headers.update(
+            {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": "POST",
+                "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+                "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE),
+            }
+        )
+    return headers
+
+
 def preflight_handlers(services: Services, paths: Sequence[str]) -> Iterable[HTTPRouteHandler]:
     may_preflight = services.ingestion.may_preflight
 
     @route(list(paths), http_method=["OPTIONS"], include_in_schema=False)
     async def preflight(request: Request[Any, Any, Any]) -> Response[bytes]:
-        origin = request_origin(request.scope)
-        headers = {"Allow": "OPTIONS, POST", "Vary": "Origin"}
-        if origin is not None and await may_preflight(origin):
-            headers.update(
-                {
-                    "Access-Control-Allow-Origin": origin,
-                    "Access-Control-Allow-Methods": "POST",
-                    "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-                    "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE),
-                }
-            )
+        headers = await preflight_headers(request_origin(request.scope), may_preflight)
         return Response(content=b"", status_code=204, headers=headers)
 
     return (preflight,)

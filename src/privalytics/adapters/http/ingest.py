@@ -1,8 +1,16 @@
 """Event ingestion, the hot path: raw body bytes -> wire Struct -> domain -> 202.
 
-Lean on purpose: the handlers take the bare request, decode its bytes with a prebuilt
-msgspec decoder, scan the raw ASGI headers once, and answer with prebuilt bytes. The
-Content-Type is not looked at, so ``application/json``, ``text/plain`` (what
+``POST /api/v1/events`` and ``/api/v1/events/batch`` are raw ASGI routes: Litestar routes
+the request to them and does nothing else. They read the body from ``receive`` (refusing
+one over the path's limit with 413 before reading it all when its Content-Length says so),
+decode it with a prebuilt msgspec decoder, scan the raw headers once and answer with
+prebuilt ``send()`` messages. Per request that is about a third of the server's CPU less
+than a Litestar handler (docs/performance.md). Everything that is not an accepted event is
+raised, and Litestar's exception handlers (:mod:`.errors`) answer it exactly as for any
+other route; the same routes answer the CORS preflight (:mod:`.cors`) and 405 to other
+methods. Their OpenAPI operations are described in :func:`ingest_paths`.
+
+The Content-Type is not looked at, so ``application/json``, ``text/plain`` (what
 ``navigator.sendBeacon`` sends for a string, with no CORS preflight) and no type at all
 are read alike.
 
@@ -14,29 +22,58 @@ when the project lists any (see :mod:`.cors`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import msgspec
-from litestar import MediaType, Request, Response, post
-from litestar.handlers import HTTPRouteHandler
+from litestar import asgi
+from litestar.enums import ScopeType
+from litestar.exceptions import (
+    ClientException,
+    InternalServerException,
+    MethodNotAllowedException,
+    NotFoundException,
+)
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.handlers import ASGIRouteHandler
+from litestar.openapi.spec import PathItem, SecurityRequirement
+from litestar.response.base import ASGIResponse
+from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 
 from privalytics.adapters.http.clientip import TrustedProxies, client_ip
-from privalytics.adapters.http.cors import preflight_handlers, reflect
+from privalytics.adapters.http.cors import (
+    MayPreflight,
+    preflight_headers,
+    reflect,
+    request_origin,
+)
 from privalytics.adapters.http.errors import decode_body
-from privalytics.adapters.http.openapi import operation_with_body
+from privalytics.adapters.http.openapi import Answer, post_path_item
 from privalytics.adapters.http.schemas import AcceptedOut, BatchIn, SingleEventIn
 from privalytics.domain.errors import Unauthenticated
-from privalytics.domain.models import ClientInfo
+from privalytics.domain.models import ClientInfo, IncomingEvent
 from privalytics.domain.services import Services
 
 SINGLE_BODY_LIMIT = 64 * 1024
 BATCH_BODY_LIMIT = 2 * 1024 * 1024
+EVENTS_PATH = "/api/v1/events"
+BATCH_PATH = "/api/v1/events/batch"
+ALLOW = "OPTIONS, POST"
 
-_single = msgspec.json.Decoder(SingleEventIn)
-_batch = msgspec.json.Decoder(BatchIn)
-_ACCEPTED_ONE = msgspec.json.encode(AcceptedOut(accepted=1))
 _NO_TOKEN = "a project token is needed: send 'Authorization: Bearer pvt_...' or a 'token' field"  # noqa: S105 (a message, not a secret)
+_JSON = (b"content-type", b"application/json")
+_ACCEPTED_ONE = msgspec.json.encode(AcceptedOut(accepted=1))
+# The answer to nearly every request, built once: one accepted event from no Origin.
+_ACCEPTED_ONE_START: HTTPResponseStartEvent = {
+    "type": "http.response.start",
+    "status": 202,
+    "headers": [_JSON, (b"content-length", b"%d" % len(_ACCEPTED_ONE))],
+}
+_ACCEPTED_ONE_BODY: HTTPResponseBodyEvent = {
+    "type": "http.response.body",
+    "body": _ACCEPTED_ONE,
+    "more_body": False,
+}
 
 
 def bearer(value: str | None) -> str | None:
@@ -47,15 +84,6 @@ def bearer(value: str | None) -> str | None:
     if scheme.lower() != "bearer":
         return None
     return credential.strip() or None
-
-
-def accepted(count: int, client: ClientInfo) -> Response[bytes]:
-    """202 ``{"accepted": count}``, readable by the page that sent it (the project allowed
-    its origin, or the events would have been refused)."""
-    body = _ACCEPTED_ONE if count == 1 else b'{"accepted":%d}' % count
-    return Response(
-        content=body, status_code=202, media_type=MediaType.JSON, headers=reflect(client.origin)
-    )
 
 
 def _context(scope: Any, body_token: str | None, trusted: TrustedProxies) -> tuple[str, ClientInfo]:
@@ -90,49 +118,161 @@ def request_client(scope: Any, trusted: TrustedProxies) -> tuple[str | None, Cli
     return authorization, ClientInfo(ip=ip, user_agent=user_agent, origin=origin)
 
 
-def ingest_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTTPRouteHandler]:
+def _announced_length(scope: Any) -> int | None:
+    name: bytes
+    value: bytes
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                raise ClientException(
+                    f"Invalid content-length: {value.decode('latin-1')!r}"
+                ) from None
+    return None
+
+
+async def read_body(scope: Any, receive: Receive, limit: int) -> bytes:
+    """The request's body, refused (413) when over ``limit`` bytes: at once when its
+    Content-Length says so, otherwise as soon as more has arrived."""
+    announced = _announced_length(scope)
+    if announced is not None and announced > limit:
+        raise RequestEntityTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise InternalServerException("client disconnected prematurely")
+        chunk = message.get("body", b"")
+        if not message.get("more_body", False) and not chunks:
+            if len(chunk) > limit:
+                raise RequestEntityTooLarge
+            return chunk  # nearly always: the whole body in one message
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def send_accepted(send: Send, count: int, origin: str | None) -> None:
+    """202 ``{"accepted": count}``, readable by the page that sent it (the project allowed
+    its origin, or the events would have been refused)."""
+    if count == 1 and origin is None:
+        await send(_ACCEPTED_ONE_START)
+        await send(_ACCEPTED_ONE_BODY)
+        return
+    body = _ACCEPTED_ONE if count == 1 else b'{"accepted":%d}' % count
+    headers = [_JSON, (b"content-length", b"%d" % len(body))]
+    headers += [
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reflect(origin).items()
+    ]
+    await send({"type": "http.response.start", "status": 202, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class _WithToken(Protocol):
+    @property
+    def token(self) -> str | None: ...
+
+
+W = TypeVar("W", bound=_WithToken)
+
+
+def _ingestion_route(
+    path: str,
+    *,
+    limit: int,
+    decoder: msgspec.json.Decoder[W],
+    events_of: Callable[[W], Sequence[IncomingEvent]],
+    services: Services,
+    trusted: TrustedProxies,
+) -> ASGIRouteHandler:
     record = services.ingestion.record
+    may_preflight: MayPreflight = services.ingestion.may_preflight
 
-    @post(
-        "/api/v1/events",
-        status_code=202,
-        request_max_body_size=SINGLE_BODY_LIMIT,
-        tags=["ingestion"],
-        summary="Record one event",
-        description=(
-            "Body: one event (see EventIn), optionally with a `token` field for sendBeacon. "
-            'Content-Type application/json, text/plain or none. Answers 202 {"accepted": 1}.'
-        ),
-        security=[{"projectToken": []}],
-        operation_class=operation_with_body(SingleEventIn, "One event."),
-    )
-    async def record_event(request: Request[Any, Any, Any]) -> Response[bytes]:
-        wire = decode_body(_single, await request.body())
-        token, client = _context(request.scope, wire.token, trusted)
-        return accepted(await record(token, [wire.to_incoming()], client), client)
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            raise NotFoundException
+        method = scope["method"]
+        if method == "POST":
+            wire = decode_body(decoder, await read_body(scope, receive, limit))
+            token, client = _context(scope, wire.token, trusted)
+            count = await record(token, events_of(wire), client)
+            await send_accepted(send, count, client.origin)
+        elif method == "OPTIONS":
+            headers = await preflight_headers(request_origin(scope), may_preflight)
+            await ASGIResponse(body=b"", status_code=204, headers=headers)(scope, receive, send)
+        else:
+            raise MethodNotAllowedException(headers={"Allow": ALLOW})
 
-    @post(
-        "/api/v1/events/batch",
-        status_code=202,
-        request_max_body_size=BATCH_BODY_LIMIT,
-        tags=["ingestion"],
-        summary="Record a batch of events, all or nothing",
-        description=(
-            'Body: {"events": [...1 to 1000 events], "token"?: ...}. Every event is '
-            "checked before any is stored; the first invalid one is named by its index."
-        ),
-        security=[{"projectToken": []}],
-        operation_class=operation_with_body(BatchIn, "1 to 1000 events, all or nothing."),
-    )
-    async def record_batch(request: Request[Any, Any, Any]) -> Response[bytes]:
-        wire = decode_body(_batch, await request.body())
-        token, client = _context(request.scope, wire.token, trusted)
-        events = [event.to_incoming() for event in wire.events]
-        return accepted(await record(token, events, client), client)
+    # copy_scope=False: the scope is not changed, so neither copied nor compared.
+    return asgi(path, is_mount=False, copy_scope=False, name=f"ingest:{path}")(endpoint)
 
-    # Before the POST handlers, or Litestar adds its own OPTIONS handler to their paths.
+
+def _one(wire: SingleEventIn) -> list[IncomingEvent]:
+    return [wire.to_incoming()]
+
+
+def _many(wire: BatchIn) -> list[IncomingEvent]:
+    return [event.to_incoming() for event in wire.events]
+
+
+def ingest_handlers(services: Services, trusted: TrustedProxies) -> Iterable[ASGIRouteHandler]:
+    """The two ingestion routes; :func:`ingest_paths` documents them."""
     return (
-        *preflight_handlers(services, ["/api/v1/events", "/api/v1/events/batch"]),
-        record_event,
-        record_batch,
+        _ingestion_route(
+            EVENTS_PATH,
+            limit=SINGLE_BODY_LIMIT,
+            decoder=msgspec.json.Decoder(SingleEventIn),
+            events_of=_one,
+            services=services,
+            trusted=trusted,
+        ),
+        _ingestion_route(
+            BATCH_PATH,
+            limit=BATCH_BODY_LIMIT,
+            decoder=msgspec.json.Decoder(BatchIn),
+            events_of=_many,
+            services=services,
+            trusted=trusted,
+        ),
     )
+
+
+def ingest_paths() -> dict[str, PathItem]:
+    """The OpenAPI path items of the ingestion routes."""
+    security: list[SecurityRequirement] = [{"projectToken": []}]
+    stored = "Stored (committed): the number of events."
+    return {
+        EVENTS_PATH: post_path_item(
+            operation_id="ApiV1EventsRecordEvent",
+            tags=["ingestion"],
+            summary="Record one event",
+            description=(
+                "Body: one event (see EventIn), optionally with a `token` field for "
+                "sendBeacon. Content-Type application/json, text/plain or none. Answers 202 "
+                '{"accepted": 1}. At most 64 KiB.'
+            ),
+            security=security,
+            body=SingleEventIn,
+            body_description="One event.",
+            answer=Answer(status=202, description=stored, body=AcceptedOut),
+        ),
+        BATCH_PATH: post_path_item(
+            operation_id="ApiV1EventsBatchRecordBatch",
+            tags=["ingestion"],
+            summary="Record a batch of events, all or nothing",
+            description=(
+                'Body: {"events": [...1 to 1000 events], "token"?: ...}. Every event is '
+                "checked before any is stored; the first invalid one is named by its index. "
+                "At most 2 MiB."
+            ),
+            security=security,
+            body=BatchIn,
+            body_description="1 to 1000 events, all or nothing.",
+            answer=Answer(status=202, description=stored, body=AcceptedOut),
+        ),
+    }

@@ -1,0 +1,223 @@
+"""The ingestion routes at the ASGI level: how they read the body (limits enforced before
+or while reading, bodies in several messages), what they answer to other methods and to
+preflights, and that their errors are the API's errors, with CORS as on any answer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from litestar.types import Message
+
+from privalytics.adapters.http import create_app
+from privalytics.domain.models import RateLimit
+from privalytics.testing import ManualClock, make_services
+from tests.unit.http.conftest import Api, assert_error
+
+SITE = "https://blog.example"
+VISIT = b'{"action":"visit","path":"/"}'
+PATHS = ["/api/v1/events", "/api/v1/events/batch"]
+
+
+class Exchange:
+    """One request driven straight through the app's ASGI interface, as a server would."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = list(chunks)
+        self.received = 0  # how many body messages the app asked for
+        self.sent: list[Message] = []
+
+    async def receive(self) -> Message:
+        assert self._chunks, "the app read past the end of the body"
+        self.received += 1
+        chunk = self._chunks.pop(0)
+        return {"type": "http.request", "body": chunk, "more_body": bool(self._chunks)}
+
+    async def send(self, message: Message) -> None:
+        self.sent.append(message)
+
+    @property
+    def status(self) -> int:
+        status: int = self.sent[0]["status"]
+        return status
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {k.decode(): v.decode() for k, v in self.sent[0]["headers"]}
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(m.get("body", b"") for m in self.sent[1:])
+
+
+@pytest.fixture
+async def app_and_token() -> tuple[Any, str]:
+    services = make_services(ManualClock())
+    created = await services.admin.create_project(
+        "site", rate_limit=RateLimit(events=1000, period_seconds=60)
+    )
+    return create_app(services), created.token.token
+
+
+async def _call(
+    app: Any,
+    path: str,
+    chunks: list[bytes],
+    headers: dict[str, str],
+    *,
+    method: str = "POST",
+) -> Exchange:
+    exchange = Exchange(chunks)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("192.0.2.1", 40000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    await app(scope, exchange.receive, exchange.send)
+    return exchange
+
+
+def _error(exchange: Exchange, status: int, code: str) -> dict[str, Any]:
+    assert exchange.status == status, exchange.body
+    body: dict[str, Any] = json.loads(exchange.body)
+    assert body["error"] == code
+    assert isinstance(body["message"], str)
+    return body
+
+
+@pytest.mark.parametrize(("path", "limit"), [(PATHS[0], 64 * 1024), (PATHS[1], 2 * 1024 * 1024)])
+async def test_a_content_length_over_the_limit_is_413_before_any_byte_is_read(
+    app_and_token: tuple[Any, str], path: str, limit: int
+) -> None:
+    app, token = app_and_token
+    headers = {"Authorization": f"Bearer {token}", "Content-Length": str(limit + 1)}
+    exchange = await _call(app, path, [b"x" * 1024] * 3, headers)
+    _error(exchange, 413, "body_too_large")
+    assert exchange.received == 0
+
+
+async def test_a_body_without_length_is_refused_as_soon_as_it_passes_the_limit(
+    app_and_token: tuple[Any, str],
+) -> None:
+    app, token = app_and_token
+    chunks = [b"x" * 16 * 1024] * 10  # 160 KiB in all, announced by no Content-Length
+    exchange = await _call(app, PATHS[0], chunks, {"Authorization": f"Bearer {token}"})
+    _error(exchange, 413, "body_too_large")
+    assert exchange.received == 5  # 80 KiB: the first message past 64 KiB
+
+
+async def test_one_message_over_the_limit_is_413_too(app_and_token: tuple[Any, str]) -> None:
+    app, token = app_and_token
+    exchange = await _call(
+        app, PATHS[0], [b"x" * (65 * 1024)], {"Authorization": f"Bearer {token}"}
+    )
+    _error(exchange, 413, "body_too_large")
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_a_body_in_several_messages_is_read_whole(
+    app_and_token: tuple[Any, str], path: str
+) -> None:
+    app, token = app_and_token
+    body = VISIT if path == PATHS[0] else b'{"events":[%s,%s]}' % (VISIT, VISIT)
+    chunks = [body[i : i + 7] for i in range(0, len(body), 7)]
+    exchange = await _call(app, path, chunks, {"Authorization": f"Bearer {token}"})
+    assert exchange.status == 202, exchange.body
+    assert json.loads(exchange.body) == {"accepted": 1 if path == PATHS[0] else 2}
+    assert exchange.headers["content-type"] == "application/json"
+    assert int(exchange.headers["content-length"]) == len(exchange.body)
+
+
+async def test_an_invalid_content_length_is_400(app_and_token: tuple[Any, str]) -> None:
+    app, token = app_and_token
+    headers = {"Authorization": f"Bearer {token}", "Content-Length": "12x"}
+    body = _error(await _call(app, PATHS[0], [VISIT], headers), 400, "bad_request")
+    assert "content-length" in body["message"]
+
+
+@pytest.fixture
+def site(api: Api) -> str:
+    _, token = api.create_project(allowed_origins=[SITE])
+    return token
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_other_methods_are_405_naming_the_allowed_ones(api: Api, path: str, method: str) -> None:
+    response = api.client.request(method, path)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "OPTIONS, POST"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_head_is_405_without_a_body(api: Api, path: str) -> None:
+    response = api.client.head(path)
+    assert response.status_code == 405
+    assert response.content == b""
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_preflight_without_origin_is_204_with_no_cors_headers(api: Api, path: str) -> None:
+    response = api.client.options(path)
+    assert response.status_code == 204
+    assert response.headers["Allow"] == "OPTIONS, POST"
+    assert "access-control-allow-origin" not in response.headers
+    assert response.content == b""
+
+
+def _bodies(path: str) -> Iterator[tuple[bytes, int, str]]:
+    """Bodies the route refuses, the status and the error code."""
+    yield b"{", 400, "invalid_json"
+    yield b"[]", 400, "invalid_input"
+    big = 65 * 1024 if path == PATHS[0] else 2 * 1024 * 1024 + 1
+    yield b"x" * big, 413, "body_too_large"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_errors_carry_no_cors_headers_and_accepted_answers_do(
+    api: Api, site: str, path: str
+) -> None:
+    headers = {"Origin": SITE, "Authorization": f"Bearer {site}"}
+    for body, status, code in _bodies(path):
+        response = api.client.post(path, content=body, headers=headers)
+        assert_error(response, status, code)
+        assert "access-control-allow-origin" not in response.headers
+    good = VISIT if path == PATHS[0] else b'{"events":[%s]}' % VISIT
+    response = api.client.post(path, content=good, headers=headers)
+    assert response.status_code == 202
+    assert response.headers["access-control-allow-origin"] == SITE
+    assert response.headers["vary"] == "Origin"
+    assert response.json() == {"accepted": 1}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_trailing_slash_reaches_the_same_route(api: Api, site: str, path: str) -> None:
+    good = VISIT if path == PATHS[0] else b'{"events":[%s]}' % VISIT
+    response = api.client.post(
+        path + "/", content=good, headers={"Authorization": f"Bearer {site}"}
+    )
+    assert response.status_code == 202
+
+
+def test_both_operations_are_documented_with_their_answer(api: Api) -> None:
+    schema = api.client.get("/schema/openapi.json").json()
+    for path, summary in zip(PATHS, ["Record one event", "Record a batch"], strict=True):
+        operation = schema["paths"][path]["post"]
+        assert operation["summary"].startswith(summary)
+        assert operation["security"] == [{"projectToken": []}]
+        assert set(operation["requestBody"]["content"]) == {"application/json", "text/plain"}
+        answer = operation["responses"]["202"]["content"]["application/json"]["schema"]
+        assert answer["required"] == ["accepted"]
+        assert "options" not in schema["paths"][path]
