@@ -41,7 +41,7 @@ class _Storage:
     queries: EventQueries
 
 
-def _memory_storage(url: str) -> _Storage:
+def _memory_storage(url: str, visitor_window: timedelta) -> _Storage:
     from privalytics.adapters.memory import (
         InMemoryEventQueries,
         InMemoryEventStore,
@@ -50,7 +50,7 @@ def _memory_storage(url: str) -> _Storage:
         InMemoryUserStore,
     )
 
-    events = InMemoryEventStore()
+    events = InMemoryEventStore(visitor_window)
     return _Storage(
         events=events,
         tokens=InMemoryTokenStore(),
@@ -62,12 +62,12 @@ def _memory_storage(url: str) -> _Storage:
     )
 
 
-def _sql_storage(url: str) -> _Storage:
+def _sql_storage(url: str, visitor_window: timedelta) -> _Storage:
     from privalytics.adapters.groupcommit import GroupCommitEventStore
     from privalytics.adapters.sqlalchemy import open_stores
     from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
 
-    stores = open_stores(url)
+    stores = open_stores(url, visitor_window)
     events = GroupCommitEventStore(stores.events)
     return _Storage(
         events=events,
@@ -76,12 +76,13 @@ def _sql_storage(url: str) -> _Storage:
         ping=stores.events.ping,
         closers=(events.aclose, stores.dispose),
         users=stores.users,
-        queries=SqlAlchemyEventQueries(stores.engine),
+        queries=SqlAlchemyEventQueries(stores.engine, visitor_window),
     )
 
 
 # The one table from a URL's backend to the storage adapter.
-STORAGE_BACKENDS: dict[str, Callable[[str], _Storage]] = {
+# Each gets the URL and the salt window (over which distinct visitors are counted).
+STORAGE_BACKENDS: dict[str, Callable[[str, timedelta], _Storage]] = {
     "memory": _memory_storage,
     "sqlite+aiosqlite": _sql_storage,
     "postgresql+asyncpg": _sql_storage,
@@ -151,7 +152,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     """Services for ``settings``. Opening is lazy: nothing connects until first use."""
     check_backends(settings)
     clock = clock or SystemClock()
-    storage = STORAGE_BACKENDS[backend_of(settings.database_url)](settings.database_url)
+    storage = STORAGE_BACKENDS[backend_of(settings.database_url)](
+        settings.database_url, settings.rotation
+    )
     limiter, limiter_closers = LIMITER_BACKENDS[backend_of(settings.rate_limit_url)](
         settings.rate_limit_url, clock
     )

@@ -17,7 +17,7 @@ from privalytics.domain.errors import ConfigError, StorageUnavailable
 from privalytics.domain.models import Action, Event
 from tests.integration.conftest import UNREACHABLE_POSTGRES_URL, assert_discreet, sqlite_url
 
-HEAD = "0002"
+HEAD = "0003"
 TABLES = {"projects", "tokens", "admin_keys", "salts", "events", "users"}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from privalytics.domain.models import (
     Action,
@@ -31,9 +31,21 @@ def _in(event: Event, project_id: str, span: TimeRange) -> bool:
     return event.project_id == project_id and span.start <= event.timestamp < span.end
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 class InMemoryEventStore:
-    def __init__(self) -> None:
+    """Events in a list. ``visitor_window``: the salt window, over which distinct visitors
+    are counted and then summed (see the EventStore port)."""
+
+    def __init__(self, visitor_window: timedelta = timedelta(days=1)) -> None:
         self.events: list[Event] = []
+        self._window = visitor_window
+
+    def _visitor(self, event: Event) -> tuple[int, str]:
+        """The visitor of ``event`` within its salt window: a hash stands for one visitor
+        in one window only."""
+        return (event.timestamp - _EPOCH) // self._window, event.visitor_hash
 
     async def add(self, events: Sequence[Event]) -> None:
         self.events.extend(events)
@@ -46,15 +58,15 @@ class InMemoryEventStore:
         return dict(counts)
 
     async def unique_visitors(self, project_id: str, span: TimeRange) -> int:
-        return len({e.visitor_hash for e in self.events if _in(e, project_id, span)})
+        return len({self._visitor(e) for e in self.events if _in(e, project_id, span)})
 
     async def top_pages(self, project_id: str, span: TimeRange, limit: int) -> list[PageStats]:
         visits: dict[str, int] = defaultdict(int)
-        visitors: dict[str, set[str]] = defaultdict(set)
+        visitors: dict[str, set[tuple[int, str]]] = defaultdict(set)
         for event in self.events:
             if event.action is Action.VISIT and _in(event, project_id, span):
                 visits[event.path] += 1
-                visitors[event.path].add(event.visitor_hash)
+                visitors[event.path].add(self._visitor(event))
         ranked = sorted(visits, key=lambda path: (-visits[path], path))[:limit]
         return [
             PageStats(path=p, visits=visits[p], unique_visitors=len(visitors[p])) for p in ranked
@@ -78,6 +90,10 @@ class InMemoryEventStore:
         removed = len(self.events) - len(kept)
         self.events = kept
         return removed
+
+    async def refresh(self, before: datetime) -> int:
+        # Every answer is computed from the list: nothing to bring up to date.
+        return 0
 
     async def project_ids(self) -> list[str]:
         return sorted({e.project_id for e in self.events})

@@ -42,11 +42,17 @@ class EventStore(Protocol):
         ...
 
     async def unique_visitors(self, project_id: str, span: TimeRange) -> int:
-        """Distinct visitor hashes over events of any action in ``span``."""
+        """Distinct visitors over events of any action in ``span``.
+
+        A visitor hash stands for one visitor within one salt window only, so visitors are
+        counted per salt window (epoch-aligned, of the length the store was given: a UTC day
+        by default) and the counts summed; with daily salts, the sum of the days' figures.
+        """
         ...
 
     async def top_pages(self, project_id: str, span: TimeRange, limit: int) -> list[PageStats]:
-        """Paths by visit count (then path, ascending), with distinct visitors of visits."""
+        """Paths by visit count (then path, ascending), with distinct visitors of visits
+        (per salt window, summed, as in :meth:`unique_visitors`)."""
         ...
 
     async def hourly(self, project_id: str, span: TimeRange) -> list[Bucket]:
@@ -58,6 +64,13 @@ class EventStore(Protocol):
 
     async def delete_project_events(self, project_id: str) -> int:
         """Delete every event of the project; returns how many there were."""
+        ...
+
+    async def refresh(self, before: datetime) -> int:
+        """Bring the store's pre-aggregated figures (if it keeps any) up to date for the
+        days that are over at ``before``; returns how many days were brought up to date.
+        Answers never depend on it (days not brought up to date are read from the events);
+        only their speed does."""
         ...
 
     async def project_ids(self) -> list[str]:

@@ -96,6 +96,10 @@ class Reporting:
             raise InvalidInput(f"must be one of {', '.join(PERIODS)}", field="period")
         return TimeRange(start=now - PERIODS[name], end=now)
 
+    async def refresh(self) -> int:
+        """Bring the store's per-day figures up to date for the days that are over."""
+        return await self._events.refresh(self._clock.now())
+
     async def latest(self, project_id: str, *, limit: int = 50) -> list[Event]:
         """The project's newest events of the last 24 hours, newest first."""
         if await self._tokens.get_project(project_id) is None:

@@ -253,6 +253,11 @@ class Services:
         await self.purge_expired_salts()
         await self.admin.sweep_orphan_events()
 
+    async def refresh_rollups(self) -> int:
+        """Bring the stored per-day figures up to date for the days that are over (run
+        every minute or so by the driving adapter); returns how many days it redid."""
+        return await self.reporting.refresh()
+
     async def aclose(self) -> None:
         for close in self.closers:
             await close()

@@ -140,6 +140,9 @@ def clean_event(
             )
         if not 0 <= value <= 100:
             raise InvalidInput("scroll depth must be between 0 and 100", field="value", index=index)
+        # Kept in whole percent (halves up): sums of whole numbers are exact in any order,
+        # so the average depth from per-day sums equals the one over the events.
+        value = float(math.floor(value + 0.5))
     if len(event.props) > MAX_PROPS:
         raise InvalidInput(f"at most {MAX_PROPS} properties", field="props", index=index)
     for key, prop in event.props.items():

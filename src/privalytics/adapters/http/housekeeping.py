@@ -1,8 +1,10 @@
 """Housekeeping that must not wait for traffic: at start, then every few minutes.
 
-A quiet site receives no event that would delete yesterday's salt, and events that other
-processes stored for a project after it was deleted wait for no request either, so the
-app runs ``Services.housekeeping()`` itself, for as long as it runs.
+A quiet site receives no event that would delete yesterday's salt, events that other
+processes stored for a project after it was deleted wait for no request either, and the
+per-day figures of a day that is over must be computed by someone, so the app runs
+``Services.housekeeping()`` and ``Services.refresh_rollups()`` itself, for as long as it
+runs.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
 from litestar import Litestar
@@ -19,24 +21,39 @@ from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.services import Services
 
 DEFAULT_INTERVAL = 300.0
+ROLLUP_INTERVAL = 60.0
 
 _log = logging.getLogger("privalytics.http")
 
 
-async def _tidy(services: Services) -> None:
+async def _guarded(what: str, job: Callable[[], Awaitable[object]]) -> None:
     try:
-        await services.housekeeping()
+        await job()
     except StorageUnavailable:
         # The next round retries; the health check reports the storage meanwhile.
-        _log.warning("housekeeping skipped: storage unavailable")
+        _log.warning("%s skipped: storage unavailable", what)
     except Exception as exc:  # a bug must not stop later rounds; say what, never data
-        _log.error("housekeeping failed: %s", type(exc).__name__)
+        _log.error("%s failed: %s", what, type(exc).__name__)
+
+
+async def _tidy(services: Services) -> None:
+    await _guarded("housekeeping", services.housekeeping)
+    await _guarded("rollup refresh", services.refresh_rollups)
 
 
 async def _every(services: Services, interval: float) -> None:
+    # The per-day figures are brought up to date every ROLLUP_INTERVAL (a day just over,
+    # or one an old event just changed, is read from the events until then); the rest of
+    # the housekeeping every ``interval``.
+    step = min(interval, ROLLUP_INTERVAL)
+    waited = 0.0
     while True:
-        await asyncio.sleep(interval)
-        await _tidy(services)
+        await asyncio.sleep(step)
+        waited += step
+        if waited >= interval:
+            waited = 0.0
+            await _guarded("housekeeping", services.housekeeping)
+        await _guarded("rollup refresh", services.refresh_rollups)
 
 
 def housekeeping(

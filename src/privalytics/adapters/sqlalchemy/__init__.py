@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -44,15 +45,17 @@ class SqlStores:
         await self.engine.dispose()
 
 
-def open_stores(url: str) -> SqlStores:
+def open_stores(url: str, visitor_window: timedelta = timedelta(days=1)) -> SqlStores:
     """Stores over a new engine for ``url``; connects lazily, never migrates.
 
-    Raises ConfigError for an unsupported URL or a SQLite file whose folder is missing.
+    ``visitor_window``: the salt window, over which the event store counts distinct
+    visitors. Raises ConfigError for an unsupported URL or a SQLite file whose folder is
+    missing.
     """
     engine = create_engine(url)
     return SqlStores(
         engine=engine,
-        events=SqlAlchemyEventStore(engine),
+        events=SqlAlchemyEventStore(engine, visitor_window),
         tokens=SqlAlchemyTokenStore(engine),
         salts=SqlAlchemySaltStore(engine),
         users=SqlAlchemyUserStore(engine),

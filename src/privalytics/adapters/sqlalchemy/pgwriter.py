@@ -28,6 +28,11 @@ COLUMNS = (
 )
 
 Values = tuple[Any, ...]
+# The days the rows fall on, whose rollups the same transaction marks stale.
+_MARK_STALE = (
+    "INSERT INTO rollup_stale (project_id, day) VALUES ($1, $2) "
+    "ON CONFLICT (project_id, day) DO NOTHING"
+)
 
 
 class AsyncpgEventWriter:
@@ -44,7 +49,8 @@ class AsyncpgEventWriter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
 
-    async def insert(self, rows: Sequence[Values]) -> None:
+    async def insert(self, rows: Sequence[Values], stale: Sequence[tuple[str, int]] = ()) -> None:
+        """Copy ``rows`` and mark the ``stale`` (project id, day) pairs, in one transaction."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             # A connection (and a lock) serve the loop that made them only.
@@ -60,7 +66,10 @@ class AsyncpgEventWriter:
             connection = connection or await self._checkout()
             try:
                 driver = await _driver(connection)
-                await driver.copy_records_to_table("events", records=rows, columns=COLUMNS)
+                async with driver.transaction():
+                    await driver.copy_records_to_table("events", records=rows, columns=COLUMNS)
+                    if stale:
+                        await driver.executemany(_MARK_STALE, stale)
             except BaseException:
                 await self._discard(connection)
                 raise

@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
+from privalytics.adapters.sqlalchemy.rollups import RollupReader
 from privalytics.adapters.sqlalchemy.stores import event_from_row
 from privalytics.adapters.sqlalchemy.tables import from_millis, to_micros, to_millis
 from privalytics.domain.models import Action, Bucket, Event, Ranked, TimeRange
+from privalytics.domain.rollups import DAY_MS
 
 _events = tables.events
 
@@ -23,6 +25,10 @@ _events = tables.events
 def _bound(moment: datetime) -> int:
     # Same bound as the EventStore's: stored timestamps are whole milliseconds.
     return -(-to_micros(moment) // 1000)
+
+
+def _millis(span: TimeRange) -> tuple[int, int]:
+    return _bound(span.start), _bound(span.end)
 
 
 def _within(project_id: str, span: TimeRange) -> ColumnElement[bool]:
@@ -34,52 +40,39 @@ def _within(project_id: str, span: TimeRange) -> ColumnElement[bool]:
 
 
 class SqlAlchemyEventQueries:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """``visitor_window``: the salt window, as given to the event store."""
+
+    def __init__(self, engine: AsyncEngine, visitor_window: timedelta = timedelta(days=1)) -> None:
         self.engine = engine
         self._postgres = engine.dialect.name == "postgresql"
+        # Ranges of whole days come from the rollups where they are up to date.
+        self._rollups = RollupReader(engine, visitor_window)
 
     def _order(self, column: ColumnElement[str]) -> ColumnElement[str]:
         return column.collate("C") if self._postgres else column
 
-    async def _rank(
-        self, column: ColumnElement[str], where: ColumnElement[bool], limit: int
-    ) -> list[Ranked]:
+    async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
         if limit <= 0:
             return []
-        count = func.count().label("n")
-        query = (
-            select(column, count)
-            .where(where & column.is_not(None) & (column != ""))
-            .group_by(column)
-            .order_by(count.desc(), self._order(column).asc())
-            .limit(limit)
-        )
-        async with unavailable_on_failure("rank events"), self.engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
-        return [Ranked(name=name, count=n) for name, n in rows]
-
-    async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
-        where = _within(project_id, span) & (_events.c.action == Action.VISIT.value)
-        return await self._rank(_events.c.referrer, where, limit)
+        return await self._rollups.top_referrers(project_id, _millis(span), limit)
 
     async def top_targets(
         self, project_id: str, span: TimeRange, action: Action, limit: int
     ) -> list[Ranked]:
-        where = _within(project_id, span) & (_events.c.action == action.value)
-        return await self._rank(_events.c.target, where, limit)
+        if limit <= 0:
+            return []
+        return await self._rollups.top_targets(project_id, _millis(span), action, limit)
 
     async def average_value(self, project_id: str, span: TimeRange, action: Action) -> float | None:
-        query = select(func.avg(_events.c.value)).where(
-            _within(project_id, span) & (_events.c.action == action.value)
-        )
-        async with unavailable_on_failure("average values"), self.engine.connect() as connection:
-            value = (await connection.execute(query)).scalar_one()
-        return None if value is None else float(value)
+        return await self._rollups.average_value(project_id, _millis(span), action)
 
     async def series(
         self, project_id: str, span: TimeRange, origin: datetime, step: timedelta
     ) -> list[Bucket]:
         step_ms = step // timedelta(milliseconds=1)
+        if step_ms == DAY_MS and to_millis(origin) % DAY_MS == 0:
+            # Day by day from UTC midnight: whole days from the rollups.
+            return await self._rollups.daily_series(project_id, _millis(span))
         # Counted from the origin: never negative, so integer division floors alike.
         base = to_millis(origin)
         visits = (

@@ -25,6 +25,11 @@ _INSERT = (
     "value, props) VALUES "
 )
 _ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# The days the rows fall on, whose rollups the same transaction marks stale.
+_MARK_STALE = (
+    "INSERT INTO rollup_stale (project_id, day) VALUES (?, ?) "
+    "ON CONFLICT (project_id, day) DO NOTHING"
+)
 # Rows per statement: one multi-row INSERT is one sqlite3_step, so the writer thread gives
 # up and takes back the GIL once per chunk instead of once per row (executemany), which
 # under load meant waiting on the busy event-loop thread for each row. 9 x 1000 bound
@@ -51,8 +56,10 @@ class SqliteEventWriter:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="privalytics-sqlite")
         self._closed = False
 
-    async def insert(self, rows: Sequence[Values]) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._insert, rows)
+    async def insert(self, rows: Sequence[Values], stale: Sequence[tuple[str, int]] = ()) -> None:
+        """Insert ``rows`` and mark the ``stale`` (project id, day) pairs, in one
+        transaction."""
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._insert, rows, stale)
 
     def _open(self) -> sqlite3.Connection:
         # isolation_level=None: the transaction below is ours, as on the engine's connections.
@@ -66,7 +73,7 @@ class SqliteEventWriter:
         self._connection = connection
         return connection
 
-    def _insert(self, rows: Sequence[Values]) -> None:
+    def _insert(self, rows: Sequence[Values], stale: Sequence[tuple[str, int]]) -> None:
         connection = self._connection or self._open()
         # IMMEDIATE: take the write lock first (waiting up to busy_timeout for others).
         connection.execute("BEGIN IMMEDIATE")
@@ -74,6 +81,7 @@ class SqliteEventWriter:
             for start in range(0, len(rows), _CHUNK):
                 chunk = rows[start : start + _CHUNK]
                 connection.execute(_insert_sql(len(chunk)), [v for row in chunk for v in row])
+            connection.executemany(_MARK_STALE, stale)
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:

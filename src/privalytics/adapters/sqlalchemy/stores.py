@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -22,6 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import names_a_plain_file, unavailable_on_failure
 from privalytics.adapters.sqlalchemy.pgwriter import AsyncpgEventWriter
+from privalytics.adapters.sqlalchemy.rollups import (
+    RollupReader,
+    RollupWriter,
+    mark_stale_statement,
+    stale_marks,
+)
 from privalytics.adapters.sqlalchemy.sqlitewriter import SqliteEventWriter
 from privalytics.adapters.sqlalchemy.tables import from_micros, from_millis, to_micros, to_millis
 from privalytics.domain.models import (
@@ -108,6 +114,11 @@ def event_from_row(row: RowMapping) -> Event:
     )
 
 
+def _millis(span: TimeRange) -> tuple[int, int]:
+    """The bounds of ``span`` in stored milliseconds, as :func:`_within` compares them."""
+    return _bound_millis(span.start), _bound_millis(span.end)
+
+
 def _within(project_id: str, span: TimeRange) -> ColumnElement[bool]:
     return (
         (_events.c.project_id == project_id)
@@ -119,8 +130,12 @@ def _within(project_id: str, span: TimeRange) -> ColumnElement[bool]:
 class SqlAlchemyEventStore:
     """Events in one table; timestamps stored at millisecond precision (truncated)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, visitor_window: timedelta = timedelta(days=1)) -> None:
         self.engine = engine
+        # Counts over whole days come from the rollups where they are up to date.
+        self._rollups = RollupReader(engine, visitor_window)
+        self._refresher = RollupWriter(engine)
+        self._mark_stale = mark_stale_statement(engine.dialect.name)
         # The hot insert bypasses SQLAlchemy's statement layer (sqlitewriter.py,
         # pgwriter.py); a SQLite database that a second connection cannot open (":memory:",
         # a "file:" URI) keeps the plain SQLAlchemy insert.
@@ -132,23 +147,24 @@ class SqlAlchemyEventStore:
             # Closes with the engine too, so that disposing the engine releases everything.
             sa_event.listen(engine.sync_engine, "engine_disposed", lambda _engine: writer.close())
             self._writer = writer
-        # PostgreSQL sorts text by the database's locale; "C" sorts by code point, as
-        # SQLite and Python do, so top_pages ties break the same way everywhere.
-        self._path_order: ColumnElement[str] = (
-            _events.c.path.collate("C") if engine.dialect.name == "postgresql" else _events.c.path
-        )
 
     async def add(self, events: Sequence[Event]) -> None:
         if not events:
             return
         values = [event_values(event) for event in events]
+        # The days these events fall on: their rollups are stale until recomputed, which
+        # the same transaction records.
+        stale = stale_marks(values)
         async with unavailable_on_failure("store events"):
             if self._writer is not None:
-                await self._writer.insert(values)
+                await self._writer.insert(values, stale)
                 return
             rows = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in values]
             async with self.engine.begin() as connection:
                 await connection.execute(_events.insert(), rows)
+                await connection.execute(
+                    self._mark_stale, [{"project_id": p, "day": d} for p, d in stale]
+                )
 
     async def aclose(self) -> None:
         """Release the insert path's own connection (before the engine is disposed)."""
@@ -156,36 +172,18 @@ class SqlAlchemyEventStore:
             await self._writer.aclose()
 
     async def count_by_action(self, project_id: str, span: TimeRange) -> dict[Action, int]:
-        query = (
-            select(_events.c.action, func.count())
-            .where(_within(project_id, span))
-            .group_by(_events.c.action)
-        )
-        async with unavailable_on_failure("count events"), self.engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
-        return {Action(action): count for action, count in rows}
+        return await self._rollups.count_by_action(project_id, _millis(span))
 
     async def unique_visitors(self, project_id: str, span: TimeRange) -> int:
-        query = select(func.count(distinct(_events.c.visitor_hash))).where(
-            _within(project_id, span)
-        )
-        async with unavailable_on_failure("count visitors"), self.engine.connect() as connection:
-            return int((await connection.execute(query)).scalar_one())
+        return await self._rollups.unique_visitors(project_id, _millis(span))
 
     async def top_pages(self, project_id: str, span: TimeRange, limit: int) -> list[PageStats]:
         if limit <= 0:
             return []
-        visits = func.count().label("visits")
-        query = (
-            select(_events.c.path, visits, func.count(distinct(_events.c.visitor_hash)))
-            .where(_within(project_id, span) & (_events.c.action == Action.VISIT.value))
-            .group_by(_events.c.path)
-            .order_by(visits.desc(), self._path_order.asc())
-            .limit(limit)
-        )
-        async with unavailable_on_failure("rank pages"), self.engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
-        return [PageStats(path=path, visits=n, unique_visitors=u) for path, n, u in rows]
+        return await self._rollups.top_pages(project_id, _millis(span), limit)
+
+    async def refresh(self, before: datetime) -> int:
+        return await self._refresher.refresh(before)
 
     async def hourly(self, project_id: str, span: TimeRange) -> list[Bucket]:
         # Hours counted from the hour holding span.start: never negative, so integer
@@ -214,7 +212,10 @@ class SqlAlchemyEventStore:
     async def delete_project_events(self, project_id: str) -> int:
         statement = delete(_events).where(_events.c.project_id == project_id)
         async with unavailable_on_failure("delete events"), self.engine.begin() as connection:
-            return (await connection.execute(statement)).rowcount
+            deleted = (await connection.execute(statement)).rowcount
+            for table in (tables.rollup_stale, *tables.ROLLUPS):
+                await connection.execute(delete(table).where(table.c.project_id == project_id))
+            return deleted
 
     async def project_ids(self) -> list[str]:
         # A loose index scan: one index seek per project, not a read of every event (both

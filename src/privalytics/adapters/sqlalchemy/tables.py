@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -141,3 +142,74 @@ users = Table(
     Column("password_hash", LargeBinary, nullable=False),
     Column("created_at", BigInteger, nullable=False),
 )
+
+
+# --- rollups: per-day figures, and sums of them over aligned blocks of 2**level days ------
+# (see privalytics.domain.rollups). A block's rows are only read while none of its days is
+# in rollup_stale; a day with events but no row there has been computed from them.
+
+# Days whose figures are not computed from their events yet, or no longer match them: a
+# day is marked in the transaction that stores an event for it (days since the epoch).
+rollup_stale = Table(
+    "rollup_stale",
+    metadata,
+    Column("project_id", String(32), primary_key=True),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    sqlite_with_rowid=False,
+)
+
+
+def _rollup(name: str, *columns: Column[object]) -> Table:
+    """A rollup table: keyed by project, level and block, then its own key columns."""
+    return Table(
+        name,
+        metadata,
+        Column("project_id", String(32), primary_key=True),
+        Column("level", SmallInteger, primary_key=True, autoincrement=False),
+        Column("block", Integer, primary_key=True, autoincrement=False),
+        *columns,
+        # Clustered by key on SQLite: a block's rows lie together.
+        sqlite_with_rowid=False,
+    )
+
+
+# Distinct visitors of the block (of any action, and of visits), summed over its days.
+rollup_totals = _rollup(
+    "rollup_totals",
+    Column("visitors", BigInteger, nullable=False),
+    Column("visit_visitors", BigInteger, nullable=False),
+)
+
+# Events per action; the sum and count of their values (for the average scroll depth).
+rollup_actions = _rollup(
+    "rollup_actions",
+    Column("action", String(16), primary_key=True),
+    Column("events", BigInteger, nullable=False),
+    Column("value_sum", Double, nullable=False),
+    Column("value_count", BigInteger, nullable=False),
+)
+
+# Visits per path and their distinct visitors (summed over the block's days).
+rollup_pages = _rollup(
+    "rollup_pages",
+    Column("path", Text, primary_key=True),
+    Column("visits", BigInteger, nullable=False),
+    Column("visitors", BigInteger, nullable=False),
+)
+
+# Visits per referrer (visits without one are not counted here).
+rollup_referrers = _rollup(
+    "rollup_referrers",
+    Column("referrer", Text, primary_key=True),
+    Column("visits", BigInteger, nullable=False),
+)
+
+# Events per action and target (events without one are not counted here).
+rollup_targets = _rollup(
+    "rollup_targets",
+    Column("action", String(16), primary_key=True),
+    Column("target", Text, primary_key=True),
+    Column("events", BigInteger, nullable=False),
+)
+
+ROLLUPS = (rollup_totals, rollup_actions, rollup_pages, rollup_referrers, rollup_targets)

@@ -1,0 +1,491 @@
+"""The rollups on SQL: computing them from the events, and answering a range from them and
+from the events together (:mod:`privalytics.domain.rollups` decides which part is which).
+
+Every answer is one statement over ``UNION ALL`` of the events' part (grouped as the
+rollup rows are) and the rollup rows' part, summed and ranked by the database, so the
+result equals the same query over the events alone, row for row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    case,
+    delete,
+    distinct,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from privalytics.adapters.sqlalchemy import tables
+from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
+from privalytics.adapters.sqlalchemy.tables import from_millis
+from privalytics.domain.models import Action, Bucket, PageStats, Ranked
+from privalytics.domain.rollups import (
+    DAY_MS,
+    MAX_LEVEL,
+    Block,
+    Interval,
+    Plan,
+    day_of,
+    parents,
+    plan,
+)
+
+_events = tables.events
+_stale = tables.rollup_stale
+_totals = tables.rollup_totals
+_actions = tables.rollup_actions
+_pages = tables.rollup_pages
+_referrers = tables.rollup_referrers
+_targets = tables.rollup_targets
+
+# Days computed per transaction while catching up: each one holds SQLite's write lock while
+# it reads its days' events, so a few at a time keeps ingestion waiting briefly.
+REFRESH_BATCH = 4
+# The PostgreSQL advisory lock that lets one instance at a time recompute rollups (their
+# parent blocks overlap). The number is arbitrary and fixed: "privalytics rollups".
+_PG_LOCK = 0x7072_6976_726F_6C6C
+
+
+def stale_marks(values: Iterable[tuple[Any, ...]]) -> list[tuple[str, int]]:
+    """The (project id, day) pairs that event rows (project id first, ts fourth) make
+    stale."""
+    return sorted({(row[0], day_of(row[3])) for row in values})
+
+
+def mark_stale_statement(dialect: str) -> Any:
+    """An insert of rollup_stale rows that ignores those already there."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(_stale).on_conflict_do_nothing(index_elements=[_stale.c.project_id, _stale.c.day])
+
+
+# A part of a union: a select of any columns.
+_Part = Select[*tuple[Any, ...]]
+
+
+def _raw(project_id: str, intervals: Sequence[Interval]) -> ColumnElement[bool]:
+    ts = _events.c.ts
+    return (_events.c.project_id == project_id) & or_(
+        false(), *[(ts >= start) & (ts < end) for start, end in intervals]
+    )
+
+
+def _in_blocks(table: Table, project_id: str, blocks: Sequence[Block]) -> ColumnElement[bool]:
+    return (table.c.project_id == project_id) & or_(
+        false(), *[(table.c.level == level) & (table.c.block == block) for level, block in blocks]
+    )
+
+
+def _combine(parts: Sequence[_Part]) -> Any:
+    """The union of the parts that exist, as a subquery."""
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+
+
+class RollupReader:
+    """Answers the dashboard's queries from rollups and events.
+
+    ``window``: the salt window, over which distinct visitors are counted and summed;
+    per-day distinct counts only add up when it is one day, otherwise distinct visitors
+    are read from the events.
+    """
+
+    def __init__(self, engine: AsyncEngine, window: timedelta) -> None:
+        self.engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+        self._window_ms = window // timedelta(milliseconds=1)
+
+    def _order(self, column: Any) -> Any:
+        # Code-point order on both backends, as in Python (see queries.py).
+        return column.collate("C") if self._postgres else column
+
+    async def _plan(
+        self,
+        connection: AsyncConnection,
+        project_id: str,
+        span: Interval,
+        *,
+        distinct: bool = False,
+        max_level: int = MAX_LEVEL,
+    ) -> Plan:
+        start, end = span
+        if distinct and self._window_ms != DAY_MS:
+            return Plan(raw=((start, end),) if start < end else (), blocks=())
+        first, last = -(-start // DAY_MS), end // DAY_MS
+        if first >= last:
+            return plan(start, end)
+        query = select(_stale.c.day).where(
+            (_stale.c.project_id == project_id) & (_stale.c.day >= first) & (_stale.c.day < last)
+        )
+        stale = (await connection.execute(query)).scalars().all()
+        return plan(start, end, stale, max_level=max_level)
+
+    async def count_by_action(self, project_id: str, span: Interval) -> dict[Action, int]:
+        async with unavailable_on_failure("count events"), self.engine.connect() as connection:
+            found = await self._plan(connection, project_id, span)
+            parts: list[_Part] = []
+            if found.raw:
+                parts.append(
+                    select(_events.c.action, func.count().label("n"))
+                    .where(_raw(project_id, found.raw))
+                    .group_by(_events.c.action)
+                )
+            if found.blocks:
+                parts.append(
+                    select(_actions.c.action, _actions.c.events.label("n")).where(
+                        _in_blocks(_actions, project_id, found.blocks)
+                    )
+                )
+            if not parts:
+                return {}
+            both = _combine(parts)
+            query = select(both.c.action, func.sum(both.c.n)).group_by(both.c.action)
+            rows = (await connection.execute(query)).all()
+        return {Action(action): int(n) for action, n in rows if n}
+
+    async def unique_visitors(self, project_id: str, span: Interval) -> int:
+        async with unavailable_on_failure("count visitors"), self.engine.connect() as connection:
+            found = await self._plan(connection, project_id, span, distinct=True)
+            parts: list[_Part] = []
+            if found.raw:
+                parts.append(
+                    select(func.count(distinct(_events.c.visitor_hash)).label("n"))
+                    .where(_raw(project_id, found.raw))
+                    .group_by(_events.c.ts // self._window_ms)
+                )
+            if found.blocks:
+                parts.append(
+                    select(_totals.c.visitors.label("n")).where(
+                        _in_blocks(_totals, project_id, found.blocks)
+                    )
+                )
+            if not parts:
+                return 0
+            both = _combine(parts)
+            total = (await connection.execute(select(func.sum(both.c.n)))).scalar_one()
+        return int(total or 0)
+
+    async def top_pages(self, project_id: str, span: Interval, limit: int) -> list[PageStats]:
+        async with unavailable_on_failure("rank pages"), self.engine.connect() as connection:
+            found = await self._plan(connection, project_id, span, distinct=True)
+            parts: list[_Part] = []
+            if found.raw:
+                parts.append(
+                    select(
+                        _events.c.path,
+                        func.count().label("visits"),
+                        func.count(distinct(_events.c.visitor_hash)).label("visitors"),
+                    )
+                    .where(_raw(project_id, found.raw) & (_events.c.action == Action.VISIT.value))
+                    .group_by(_events.c.path, _events.c.ts // self._window_ms)
+                )
+            if found.blocks:
+                parts.append(
+                    select(_pages.c.path, _pages.c.visits, _pages.c.visitors).where(
+                        _in_blocks(_pages, project_id, found.blocks)
+                    )
+                )
+            if not parts:
+                return []
+            both = _combine(parts)
+            visits = func.sum(both.c.visits).label("total")
+            query = (
+                select(both.c.path, visits, func.sum(both.c.visitors))
+                .group_by(both.c.path)
+                .order_by(visits.desc(), self._order(both.c.path).asc())
+                .limit(limit)
+            )
+            rows = (await connection.execute(query)).all()
+        return [PageStats(path=path, visits=int(n), unique_visitors=int(u)) for path, n, u in rows]
+
+    async def _rank(
+        self,
+        project_id: str,
+        span: Interval,
+        limit: int,
+        raw: tuple[ColumnElement[str], ColumnElement[bool]],
+        rolled: tuple[Table, ColumnElement[str], ColumnElement[int], ColumnElement[bool]],
+    ) -> list[Ranked]:
+        column, where = raw
+        table, name, count, rolled_where = rolled
+        async with unavailable_on_failure("rank events"), self.engine.connect() as connection:
+            found = await self._plan(connection, project_id, span)
+            parts: list[_Part] = []
+            if found.raw:
+                parts.append(
+                    select(column.label("name"), func.count().label("n"))
+                    .where(
+                        _raw(project_id, found.raw) & where & column.is_not(None) & (column != "")
+                    )
+                    .group_by(column)
+                )
+            if found.blocks:
+                parts.append(
+                    select(name.label("name"), count.label("n")).where(
+                        _in_blocks(table, project_id, found.blocks) & rolled_where
+                    )
+                )
+            if not parts:
+                return []
+            both = _combine(parts)
+            total = func.sum(both.c.n).label("total")
+            query = (
+                select(both.c.name, total)
+                .group_by(both.c.name)
+                .order_by(total.desc(), self._order(both.c.name).asc())
+                .limit(limit)
+            )
+            rows = (await connection.execute(query)).all()
+        return [Ranked(name=name, count=int(n)) for name, n in rows]
+
+    async def top_referrers(self, project_id: str, span: Interval, limit: int) -> list[Ranked]:
+        return await self._rank(
+            project_id,
+            span,
+            limit,
+            (_events.c.referrer, _events.c.action == Action.VISIT.value),
+            (_referrers, _referrers.c.referrer, _referrers.c.visits, literal(True)),
+        )
+
+    async def top_targets(
+        self, project_id: str, span: Interval, action: Action, limit: int
+    ) -> list[Ranked]:
+        return await self._rank(
+            project_id,
+            span,
+            limit,
+            (_events.c.target, _events.c.action == action.value),
+            (_targets, _targets.c.target, _targets.c.events, _targets.c.action == action.value),
+        )
+
+    async def average_value(self, project_id: str, span: Interval, action: Action) -> float | None:
+        async with unavailable_on_failure("average values"), self.engine.connect() as connection:
+            found = await self._plan(connection, project_id, span)
+            parts: list[_Part] = []
+            if found.raw:
+                parts.append(
+                    select(
+                        func.sum(_events.c.value).label("total"),
+                        func.count(_events.c.value).label("n"),
+                    ).where(_raw(project_id, found.raw) & (_events.c.action == action.value))
+                )
+            if found.blocks:
+                parts.append(
+                    select(_actions.c.value_sum.label("total"), _actions.c.value_count.label("n"))
+                    .where(_in_blocks(_actions, project_id, found.blocks))
+                    .where(_actions.c.action == action.value)
+                )
+            if not parts:
+                return None
+            both = _combine(parts)
+            total, count = (
+                await connection.execute(select(func.sum(both.c.total), func.sum(both.c.n)))
+            ).one()
+        # Divided here, not by AVG: the same division whichever part the sums came from.
+        return float(total) / int(count) if count else None
+
+    async def daily_series(self, project_id: str, span: Interval) -> list[Bucket]:
+        """Visits and distinct visitors of visits per UTC day of ``span``, for days with a
+        visit, in order (the first and last days may be partial)."""
+        async with unavailable_on_failure("count visits"), self.engine.connect() as connection:
+            found = await self._plan(connection, project_id, span, max_level=0)
+            by_day: dict[int, tuple[int, int]] = {}
+            if found.raw:
+                day = (_events.c.ts // DAY_MS).label("day")
+                query = (
+                    select(day, func.count(), func.count(distinct(_events.c.visitor_hash)))
+                    .where(_raw(project_id, found.raw) & (_events.c.action == Action.VISIT.value))
+                    .group_by(day)
+                )
+                for number, visits, visitors in (await connection.execute(query)).all():
+                    by_day[int(number)] = (int(visits), int(visitors))
+            if found.blocks:
+                joined = _actions.join(
+                    _totals,
+                    (_totals.c.project_id == _actions.c.project_id)
+                    & (_totals.c.level == _actions.c.level)
+                    & (_totals.c.block == _actions.c.block),
+                )
+                query = (
+                    select(_actions.c.block, _actions.c.events, _totals.c.visit_visitors)
+                    .select_from(joined)
+                    .where(_in_blocks(_actions, project_id, found.blocks))
+                    .where(_actions.c.action == Action.VISIT.value)
+                )
+                for number, visits, visitors in (await connection.execute(query)).all():
+                    by_day[int(number)] = (int(visits), int(visitors))
+        return [
+            Bucket(start=from_millis(number * DAY_MS), visits=visits, unique_visitors=visitors)
+            for number, (visits, visitors) in sorted(by_day.items())
+        ]
+
+
+class RollupWriter:
+    """Recomputes the rollups of stale days that are over, and of the blocks above them."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    async def refresh(self, before: datetime, batch: int = REFRESH_BATCH) -> int:
+        """Recompute every stale day that ended before ``before``, ``batch`` days of one
+        project per transaction; returns how many days were recomputed."""
+        today = day_of(tables.to_millis(before))
+        done = 0
+        while True:
+            query = (
+                select(_stale.c.project_id, _stale.c.day)
+                .where(_stale.c.day < today)
+                .order_by(_stale.c.project_id, _stale.c.day)
+                .limit(batch)
+            )
+            async with unavailable_on_failure("read stale days"), self.engine.connect() as c:
+                rows = (await c.execute(query)).all()
+            if not rows:
+                return done
+            project_id = rows[0][0]
+            days = [day for project, day in rows if project == project_id]
+            async with unavailable_on_failure("compute rollups"), self.engine.begin() as c:
+                claimed = await self._claim(c, project_id, days)
+                if claimed is None:  # another instance is at it
+                    return done
+                if claimed:
+                    await _recompute(c, project_id, claimed)
+            if not claimed:
+                # Claimed by another instance meanwhile: it will recompute them.
+                return done
+            done += len(claimed)
+
+    async def _claim(
+        self, connection: AsyncConnection, project_id: str, days: Sequence[int]
+    ) -> list[int] | None:
+        """Take ``days`` out of rollup_stale (the transaction recomputes them): the days
+        that were still there, or None when another instance holds the rollup lock."""
+        if self._postgres:
+            locked = await connection.execute(select(func.pg_try_advisory_xact_lock(_PG_LOCK)))
+            if not locked.scalar_one():
+                return None
+        statement = (
+            delete(_stale)
+            .where((_stale.c.project_id == project_id) & _stale.c.day.in_(days))
+            .returning(_stale.c.day)
+        )
+        return sorted((await connection.execute(statement)).scalars().all())
+
+
+async def _recompute(connection: AsyncConnection, project_id: str, days: Sequence[int]) -> None:
+    """Replace the day rows of ``days`` by figures from their events, then the blocks above
+    them, level by level, by sums of their two halves."""
+    for table in tables.ROLLUPS:
+        await connection.execute(
+            delete(table).where(
+                (table.c.project_id == project_id) & (table.c.level == 0) & table.c.block.in_(days)
+            )
+        )
+    intervals = [(day * DAY_MS, (day + 1) * DAY_MS) for day in days]
+    for statement in _day_inserts(project_id, intervals):
+        await connection.execute(statement)
+    for level, blocks in enumerate(parents(days), start=1):
+        numbers = [block for _, block in blocks]
+        children = [half for block in numbers for half in (2 * block, 2 * block + 1)]
+        for table in tables.ROLLUPS:
+            await connection.execute(
+                delete(table).where(
+                    (table.c.project_id == project_id)
+                    & (table.c.level == level)
+                    & table.c.block.in_(numbers)
+                )
+            )
+            await connection.execute(_parent_insert(table, project_id, level, children))
+
+
+def _day_inserts(project_id: str, intervals: Sequence[Interval]) -> list[Any]:
+    """INSERT ... SELECT statements computing the day rows of ``intervals`` (whole days)."""
+    e = _events.c
+    day = (e.ts // DAY_MS).label("day")
+    where = _raw(project_id, intervals)
+    visit = e.action == Action.VISIT.value
+    head = (e.project_id, literal(0).label("level"), day)
+    visit_hash = func.count(distinct(_case_visit(e.visitor_hash)))
+    return [
+        _totals.insert().from_select(
+            ["project_id", "level", "block", "visitors", "visit_visitors"],
+            select(*head, func.count(distinct(e.visitor_hash)), visit_hash)
+            .where(where)
+            .group_by(e.project_id, day),
+        ),
+        _actions.insert().from_select(
+            ["project_id", "level", "block", "action", "events", "value_sum", "value_count"],
+            select(
+                *head,
+                e.action,
+                func.count(),
+                func.coalesce(func.sum(e.value), 0.0),
+                func.count(e.value),
+            )
+            .where(where)
+            .group_by(e.project_id, day, e.action),
+        ),
+        _pages.insert().from_select(
+            ["project_id", "level", "block", "path", "visits", "visitors"],
+            select(*head, e.path, func.count(), func.count(distinct(e.visitor_hash)))
+            .where(where & visit)
+            .group_by(e.project_id, day, e.path),
+        ),
+        _referrers.insert().from_select(
+            ["project_id", "level", "block", "referrer", "visits"],
+            select(*head, e.referrer, func.count())
+            .where(where & visit & e.referrer.is_not(None) & (e.referrer != ""))
+            .group_by(e.project_id, day, e.referrer),
+        ),
+        _targets.insert().from_select(
+            ["project_id", "level", "block", "action", "target", "events"],
+            select(*head, e.action, e.target, func.count())
+            .where(where & e.target.is_not(None) & (e.target != ""))
+            .group_by(e.project_id, day, e.action, e.target),
+        ),
+    ]
+
+
+def _case_visit(column: ColumnElement[str]) -> Any:
+    return case((_events.c.action == Action.VISIT.value, column), else_=None)
+
+
+def _parent_insert(table: Table, project_id: str, level: int, children: Sequence[int]) -> Any:
+    """INSERT ... SELECT of the blocks at ``level`` from the sums of their halves."""
+    summed = [column.name for column in table.columns if not column.primary_key]
+    keys = [
+        column.name
+        for column in table.primary_key.columns
+        if column.name not in ("project_id", "level", "block")
+    ]
+    parent = (table.c.block // 2).label("parent")
+    query = (
+        select(
+            table.c.project_id,
+            literal(level).label("level"),
+            parent,
+            *[table.c[key] for key in keys],
+            *[func.sum(table.c[name]) for name in summed],
+        )
+        .where(
+            (table.c.project_id == project_id)
+            & (table.c.level == level - 1)
+            & table.c.block.in_(children)
+        )
+        .group_by(table.c.project_id, parent, *[table.c[key] for key in keys])
+    )
+    return table.insert().from_select(["project_id", "level", "block", *keys, *summed], query)

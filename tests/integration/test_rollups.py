@@ -1,0 +1,315 @@
+"""Rollups on SQLite and PostgreSQL: every answer equals the one over the events alone.
+
+The reference is the in-memory store, which computes every answer from its list of events
+with the same definitions; the SQL stores answer from rollups where they are up to date
+and from the events elsewhere. Random events, random refreshes, random ranges; then the
+scenarios that matter one by one: a day that ends, a late event, a deleted project, two
+instances refreshing at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, select
+
+from privalytics.adapters.memory import InMemoryEventQueries, InMemoryEventStore
+from privalytics.adapters.sqlalchemy import SqlStores, open_stores, tables
+from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
+from privalytics.adapters.sqlalchemy.stores import SqlAlchemyEventStore
+from privalytics.domain.models import Action, Event, TimeRange
+from privalytics.domain.ports import EventQueries, EventStore
+from privalytics.domain.reports import TARGET_ACTIONS, series
+from privalytics.domain.rollups import DAY_MS
+
+FIRST_DAY = 20_500  # 2026-02-15
+DAYS = 12
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+PATHS = ("/", "/a", "/b", "/c/d")
+REFERRERS = (None, "", "https://x.example/", "https://y.example/")
+TARGETS = (None, "", "https://files.example/a.pdf", "mastodon")
+VISITORS = tuple(f"{n:032x}" for n in range(6))
+
+
+def moment(millis: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=millis)
+
+
+def span(start: int, end: int) -> TimeRange:
+    return TimeRange(start=moment(start), end=moment(end))
+
+
+class Pair:
+    """A SQL store and its queries beside the in-memory reference, fed the same events."""
+
+    def __init__(self, stores: SqlStores, window: timedelta = timedelta(days=1)) -> None:
+        self._own = stores.events
+        self.sql = (
+            stores.events
+            if window == timedelta(days=1)
+            else SqlAlchemyEventStore(stores.engine, window)
+        )
+        self.sql_queries = SqlAlchemyEventQueries(stores.engine, window)
+        self.memory = InMemoryEventStore(window)
+        self.memory_queries = InMemoryEventQueries(self.memory)
+
+    async def aclose(self) -> None:
+        """Release the insert connection of a store made here (not the stores')."""
+        if isinstance(self.sql, SqlAlchemyEventStore) and self.sql is not self._own:
+            await self.sql.aclose()
+
+    async def add(self, events: Sequence[Event]) -> None:
+        await self.sql.add(events)
+        await self.memory.add(events)
+
+    async def assert_same(self, project_id: str, where: TimeRange) -> None:
+        got = await answers(self.sql, self.sql_queries, project_id, where)
+        expected = await answers(self.memory, self.memory_queries, project_id, where)
+        assert got == expected, (where, got, expected)
+
+
+async def answers(
+    store: EventStore, queries: EventQueries, project_id: str, where: TimeRange
+) -> dict[str, object]:
+    """Every figure the dashboard shows for ``where``."""
+    return {
+        "actions": await store.count_by_action(project_id, where),
+        "visitors": await store.unique_visitors(project_id, where),
+        "pages": await store.top_pages(project_id, where, 100),
+        "top_page": await store.top_pages(project_id, where, 1),
+        "referrers": await queries.top_referrers(project_id, where, 100),
+        "targets": {
+            a: await queries.top_targets(project_id, where, a, 100) for a in TARGET_ACTIONS
+        },
+        "scroll": await queries.average_value(project_id, where, Action.SCROLL),
+        "series": await series(queries, project_id, where),
+    }
+
+
+def make_event(project_id: str, millis: int, draw: st.DrawFn) -> Event:
+    action = draw(st.sampled_from(list(Action)))
+    return Event(
+        project_id=project_id,
+        action=action,
+        path=draw(st.sampled_from(PATHS)),
+        timestamp=moment(millis),
+        visitor_hash=draw(st.sampled_from(VISITORS)),
+        referrer=draw(st.sampled_from(REFERRERS)),
+        target=draw(st.sampled_from(TARGETS)),
+        value=float(draw(st.integers(0, 100))) if action is Action.SCROLL else None,
+    )
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[list[Event]], list[int | None], list[tuple[int, int]]]:
+    """Batches of events over twelve days in two projects, a refresh moment (or none)
+    after each batch, and ranges to query."""
+    start, end = FIRST_DAY * DAY_MS, (FIRST_DAY + DAYS) * DAY_MS
+    # Events fall on day boundaries now and then, where off-by-ones live.
+    millis = st.one_of(
+        st.integers(start, end - 1),
+        st.integers(FIRST_DAY + 1, FIRST_DAY + DAYS - 1).map(lambda d: d * DAY_MS),
+        st.integers(FIRST_DAY + 1, FIRST_DAY + DAYS - 1).map(lambda d: d * DAY_MS - 1),
+    )
+    batches = draw(
+        st.lists(
+            st.lists(st.tuples(st.sampled_from(("p", "q")), millis), min_size=1, max_size=12),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    events = [[make_event(p, ms, draw) for p, ms in batch] for batch in batches]
+    refreshes = [
+        draw(st.one_of(st.none(), st.integers(FIRST_DAY, FIRST_DAY + DAYS + 1))) for _ in batches
+    ]
+    edge = st.one_of(
+        st.integers(start - DAY_MS, end + DAY_MS),
+        st.integers(FIRST_DAY - 1, FIRST_DAY + DAYS + 1).map(lambda d: d * DAY_MS),
+    )
+    ranges = [
+        (a, b) for a, b in draw(st.lists(st.tuples(edge, edge), min_size=1, max_size=4)) if a < b
+    ]
+    return events, refreshes, [*ranges, (start - DAY_MS, end + DAY_MS)]
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(history=histories())
+def test_answers_from_rollups_equal_answers_from_the_events(
+    sql_url: str,
+    history: tuple[list[list[Event]], list[int | None], list[tuple[int, int]]],
+) -> None:
+    batches, refreshes, ranges = history
+    # Fresh project ids per example: the database is shared by the examples.
+    ids = {"p": secrets.token_hex(8), "q": secrets.token_hex(8)}
+
+    async def scenario() -> None:
+        stores = open_stores(sql_url)
+        pair = Pair(stores)
+        try:
+            for batch, refresh in zip(batches, refreshes, strict=True):
+                await pair.add([_renamed(e, ids[e.project_id]) for e in batch])
+                if refresh is not None:
+                    await pair.sql.refresh(moment(refresh * DAY_MS))
+            for start, end in ranges:
+                await pair.assert_same(ids["p"], span(start, end))
+        finally:
+            await stores.dispose()
+
+    asyncio.run(scenario())
+
+
+def _renamed(event: Event, project_id: str) -> Event:
+    return Event(
+        project_id=project_id,
+        action=event.action,
+        path=event.path,
+        timestamp=event.timestamp,
+        visitor_hash=event.visitor_hash,
+        referrer=event.referrer,
+        target=event.target,
+        value=event.value,
+    )
+
+
+# --- scenarios --------------------------------------------------------------------------
+
+
+def visit(project_id: str, millis: int, visitor: str = VISITORS[0], path: str = "/") -> Event:
+    return Event(
+        project_id=project_id,
+        action=Action.VISIT,
+        path=path,
+        timestamp=moment(millis),
+        visitor_hash=visitor,
+    )
+
+
+async def stale_days(stores: SqlStores, project_id: str) -> list[int]:
+    query = select(tables.rollup_stale.c.day).where(tables.rollup_stale.c.project_id == project_id)
+    async with stores.engine.connect() as connection:
+        return sorted((await connection.execute(query)).scalars())
+
+
+async def rollup_rows(stores: SqlStores, project_id: str) -> int:
+    total = 0
+    async with stores.engine.connect() as connection:
+        for table in tables.ROLLUPS:
+            query = select(func.count()).where(table.c.project_id == project_id)
+            total += (await connection.execute(query)).scalar_one()
+    return total
+
+
+async def delete_raw_events(stores: SqlStores, project_id: str) -> None:
+    async with stores.engine.begin() as connection:
+        await connection.execute(
+            delete(tables.events).where(tables.events.c.project_id == project_id)
+        )
+
+
+@pytest.fixture
+async def sql(sql_url: str) -> AsyncIterator[SqlStores]:
+    stores = open_stores(sql_url)
+    yield stores
+    await stores.dispose()
+
+
+DAY_A = FIRST_DAY * DAY_MS
+WEEK = TimeRange(start=moment(DAY_A - DAY_MS), end=moment(DAY_A + 6 * DAY_MS))
+
+
+async def test_days_that_are_over_are_computed_and_today_stays_stale(sql: SqlStores) -> None:
+    await sql.events.add(
+        [
+            visit("p", DAY_A + 1000),
+            visit("p", DAY_A + DAY_MS + 1000, VISITORS[1]),
+            visit("p", DAY_A + 2 * DAY_MS + 1000),
+        ]
+    )
+    assert await stale_days(sql, "p") == [FIRST_DAY, FIRST_DAY + 1, FIRST_DAY + 2]
+    # "Now" is during the third day: the first two are over.
+    assert await sql.events.refresh(moment(DAY_A + 2 * DAY_MS + 5000)) == 2
+    assert await stale_days(sql, "p") == [FIRST_DAY + 2]
+    assert await sql.events.refresh(moment(DAY_A + 2 * DAY_MS + 6000)) == 0
+    # The rollups are what answers: with the events of the computed days gone from the
+    # events table, they are still counted.
+    await delete_raw_events(sql, "p")
+    assert await sql.events.count_by_action("p", WEEK) == {Action.VISIT: 2}
+    assert await sql.events.unique_visitors("p", WEEK) == 2
+
+
+async def test_a_late_event_makes_its_day_stale_and_counts_at_once(sql: SqlStores) -> None:
+    pair = Pair(sql)
+    await pair.add([visit("p", DAY_A + 1000), visit("p", DAY_A + DAY_MS + 1000)])
+    await sql.events.refresh(moment(DAY_A + 2 * DAY_MS))
+    assert await stale_days(sql, "p") == []
+    await pair.add([visit("p", DAY_A + 2000, VISITORS[3], "/late")])
+    assert await stale_days(sql, "p") == [FIRST_DAY]
+    await pair.assert_same("p", WEEK)
+    assert await sql.events.refresh(moment(DAY_A + 2 * DAY_MS)) == 1
+    await pair.assert_same("p", WEEK)
+
+
+async def test_deleting_a_project_deletes_its_rollups(sql: SqlStores) -> None:
+    await sql.events.add([visit("p", DAY_A + 1000), visit("p", DAY_A + 3 * DAY_MS)])
+    await sql.events.add([visit("q", DAY_A + 1000)])
+    await sql.events.refresh(moment(DAY_A + 2 * DAY_MS))
+    assert await rollup_rows(sql, "p") > 0
+    assert await sql.events.delete_project_events("p") == 2
+    assert await rollup_rows(sql, "p") == 0
+    assert await stale_days(sql, "p") == []
+    assert await sql.events.count_by_action("p", WEEK) == {}
+    assert await sql.events.count_by_action("q", WEEK) == {Action.VISIT: 1}
+
+
+async def test_two_instances_refreshing_at_once_compute_each_day_once(sql_url: str) -> None:
+    one, two = open_stores(sql_url), open_stores(sql_url)
+    try:
+        pair = Pair(one)
+        events = [
+            visit("p", DAY_A + day * DAY_MS + n * 60_000, VISITORS[n % 6], PATHS[n % 4])
+            for day in range(10)
+            for n in range(20)
+        ]
+        await pair.add(events)
+        done = await asyncio.gather(
+            one.events.refresh(moment(DAY_A + 11 * DAY_MS)),
+            two.events.refresh(moment(DAY_A + 11 * DAY_MS)),
+        )
+        # PostgreSQL: one waits for, or skips, the other; SQLite: they take turns. Either
+        # way every day is computed and nothing twice at the same time.
+        assert await stale_days(one, "p") == [] or sum(done) < 10
+        await one.events.refresh(moment(DAY_A + 11 * DAY_MS))
+        assert await stale_days(one, "p") == []
+        await pair.assert_same("p", TimeRange(start=moment(DAY_A), end=moment(DAY_A + 10 * DAY_MS)))
+    finally:
+        await one.dispose()
+        await two.dispose()
+
+
+async def test_under_weekly_salts_visitors_are_counted_per_week(sql: SqlStores) -> None:
+    pair = Pair(sql, timedelta(days=7))
+    # The same visitor on three days of one week (2026-02-19 is a Thursday: weeks start
+    # on Thursdays, 1970-01-01 being one) and on a day of the next.
+    thursday = 20_503 * DAY_MS
+    await pair.add(
+        [visit("p", thursday + d * DAY_MS + 1000) for d in (0, 1, 2)]
+        + [visit("p", thursday + 8 * DAY_MS)]
+    )
+    await pair.sql.refresh(moment(thursday + 10 * DAY_MS))
+    whole = TimeRange(start=moment(thursday - DAY_MS), end=moment(thursday + 10 * DAY_MS))
+    assert await pair.sql.unique_visitors("p", whole) == 2
+    await pair.assert_same("p", whole)
+    part = TimeRange(start=moment(thursday + DAY_MS), end=moment(thursday + 9 * DAY_MS))
+    assert await pair.sql.unique_visitors("p", part) == 2
+    await pair.assert_same("p", part)
+    await pair.aclose()
