@@ -5,16 +5,28 @@ preflights, and that their errors are the API's errors, with CORS as on any answ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-from litestar.types import Message
+from litestar.testing import TestClient
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from privalytics.adapters.http import create_app
-from privalytics.domain.models import RateLimit
-from privalytics.testing import ManualClock, make_services
-from tests.unit.http.conftest import Api, assert_error
+from privalytics.adapters.http.clientip import TrustedProxies
+from privalytics.adapters.http.errors import exception_handlers
+from privalytics.adapters.http.ingest import ingest_handlers
+from privalytics.adapters.http.shortcut import App
+from privalytics.adapters.memory import (
+    InMemoryEventStore,
+    InMemoryRateLimiter,
+    InMemorySaltStore,
+    InMemoryTokenStore,
+)
+from privalytics.domain.models import Event, RateLimit
+from privalytics.domain.services import build_services
+from privalytics.testing import ManualClock, PlaintextSecretHasher, make_services
+from tests.unit.http.conftest import Api, assert_error, running_api
 
 SITE = "https://blog.example"
 VISIT = b'{"action":"visit","path":"/"}'
@@ -221,3 +233,91 @@ def test_both_operations_are_documented_with_their_answer(api: Api) -> None:
         answer = operation["responses"]["202"]["content"]["application/json"]["schema"]
         assert answer["required"] == ["accepted"]
         assert "options" not in schema["paths"][path]
+
+
+class TestShortcut:
+    """A POST to an ingestion path skips Litestar's routing (see shortcut.py); answers must
+    not depend on it."""
+
+    def test_create_app_takes_the_shortcut_for_both_paths(self, api: Api) -> None:
+        app = api.client.app
+        assert isinstance(app, App)
+        assert app.shortcut_paths == frozenset(PATHS)
+
+    @pytest.mark.parametrize(
+        ("body", "headers"),
+        [
+            (b"{", {}),
+            (b"[]", {}),
+            (b"x" * (65 * 1024), {}),
+            (VISIT, {}),
+            (VISIT, {"Authorization": "Bearer pvt_garbage"}),
+            (VISIT, {"Origin": "https://evil.example"}),
+        ],
+    )
+    def test_errors_are_the_same_with_and_without_it(
+        self, api: Api, site: str, body: bytes, headers: dict[str, str]
+    ) -> None:
+        if "Origin" in headers:
+            headers = {**headers, "Authorization": f"Bearer {site}"}
+        shortcut = api.client.post(PATHS[0], content=body, headers=headers)
+        routed = api.client.post(PATHS[0] + "/", content=body, headers=headers)
+        assert shortcut.status_code == routed.status_code >= 400
+        assert shortcut.content == routed.content
+        assert _without_date(shortcut.headers) == _without_date(routed.headers)
+
+    def test_an_unexpected_error_is_the_same_500_both_ways(self, clock: ManualClock) -> None:
+        services = build_services(
+            events=_Broken(),
+            tokens=InMemoryTokenStore(),
+            salts=InMemorySaltStore(),
+            limiter=InMemoryRateLimiter(clock),
+            hasher=PlaintextSecretHasher(),
+            clock=clock,
+        )
+        with running_api(clock, services=services) as api:
+            _, token = api.create_project()
+            shortcut = api.send({"action": "visit", "path": "/"}, token)
+            routed = api.client.post(
+                PATHS[0] + "/", content=VISIT, headers={"Authorization": f"Bearer {token}"}
+            )
+        assert_error(shortcut, 500, "internal_error")
+        assert shortcut.content == routed.content
+
+    def test_app_middleware_turns_it_off_so_that_the_middleware_runs(self) -> None:
+        services = make_services(ManualClock())
+
+        def stamp(app: ASGIApp) -> ASGIApp:
+            async def stamped(scope: Scope, receive: Receive, send: Send) -> None:
+                async def send_stamped(message: Message) -> None:
+                    if message["type"] == "http.response.start":
+                        message["headers"] = [*message["headers"], (b"x-stamp", b"1")]
+                    await send(message)
+
+                await app(scope, receive, send_stamped)
+
+            return stamped
+
+        handlers = tuple(ingest_handlers(services, TrustedProxies()))
+        app = App(
+            shortcuts=handlers,
+            route_handlers=list(handlers),
+            middleware=[stamp],
+            exception_handlers=exception_handlers(),
+            logging_config=None,
+            openapi_config=None,
+        )
+        assert app.shortcut_paths == frozenset()
+        with TestClient(app) as client:
+            response = client.post(PATHS[0], content=b"{")
+        assert_error(response, 400, "invalid_json")
+        assert response.headers["x-stamp"] == "1"
+
+
+def _without_date(headers: Any) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k != "date"}
+
+
+class _Broken(InMemoryEventStore):
+    async def add(self, events: Sequence[Event]) -> None:
+        raise RuntimeError("a bug")

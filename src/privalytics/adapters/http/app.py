@@ -27,6 +27,7 @@ from privalytics.adapters.http.housekeeping import DEFAULT_INTERVAL, housekeepin
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, ingest_handlers, ingest_paths
 from privalytics.adapters.http.openapi import add_paths
 from privalytics.adapters.http.schemas import HealthOut
+from privalytics.adapters.http.shortcut import App
 from privalytics.adapters.http.tracker import tracker_handlers
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.services import Services
@@ -88,8 +89,9 @@ def create_app(services: Services, options: HttpOptions | None = None) -> Litest
     """The HTTP API over ``services``; awaits ``services.aclose()`` on shutdown."""
     options = options or HttpOptions()
     trusted = TrustedProxies(options.trusted_proxies)
+    ingestion = tuple(ingest_handlers(services, trusted))
     handlers: list[Any] = [
-        *ingest_handlers(services, trusted),
+        *ingestion,
         *compat_handlers(services, trusted),
         *tracker_handlers(),
         admin_router(services),
@@ -108,7 +110,8 @@ def create_app(services: Services, options: HttpOptions | None = None) -> Litest
             "template_config": dashboard.template_config,
         }
         on_startup.extend(dashboard.on_startup)
-    return Litestar(
+    return App(
+        shortcuts=ingestion,
         route_handlers=handlers,
         exception_handlers=errors,
         on_startup=on_startup,

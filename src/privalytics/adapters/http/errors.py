@@ -41,12 +41,13 @@ import math
 import re
 from collections.abc import Mapping
 from http import HTTPStatus
+from inspect import getmro
 from typing import Any, TypeVar
 
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.types import ExceptionHandlersMap
+from litestar.types import ExceptionHandler, ExceptionHandlersMap, Receive, Scope, Send
 
 from privalytics.adapters.http.schemas import ErrorOut
 from privalytics.domain.errors import (
@@ -273,6 +274,32 @@ def _log_unexpected(request: Request[Any, Any, Any], exc: Exception) -> None:
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     _log_unexpected(request, exc)
     return error_response(500, "internal_error", "an unexpected error occurred")
+
+
+def handler_for(handlers: ExceptionHandlersMap, exc: Exception) -> ExceptionHandler[Any]:
+    """The handler Litestar would pick for ``exc``: its status code's, else its nearest
+    class's (``_unexpected`` when ``handlers`` has neither)."""
+    if isinstance(exc, HTTPException) and (by_status := handlers.get(exc.status_code)):
+        return by_status
+    for cls in getmro(type(exc)):
+        if (by_class := handlers.get(cls)) is not None:
+            return by_class
+    return _unexpected
+
+
+async def answer_error(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    exc: Exception,
+    handlers: ExceptionHandlersMap,
+    request_class: type[Request[Any, Any, Any]] = Request,
+) -> None:
+    """Answer ``exc`` as Litestar's exception middleware does, for a handler called
+    without it (see :mod:`.shortcut`): the same handlers, so the same answers."""
+    request = request_class(scope=scope, receive=receive, send=send)
+    response = handler_for(handlers, exc)(request, exc)
+    await response.to_asgi_response(app=None, request=request)(scope, receive, send)
 
 
 def exception_handlers() -> ExceptionHandlersMap:

@@ -1,0 +1,96 @@
+"""Litestar, with a shortcut to the ingestion handlers.
+
+Before a handler runs, Litestar passes every request through its exception middleware,
+its router (path normalisation, the route lookup, the scope state) and the route's own
+wrapper. For a handler that does as little as the ingestion routes, that is about 11 µs of
+the ~80 µs a request costs the server (docs/performance.md). :class:`App` calls a
+shortcut's ASGI handler directly for a ``POST`` to its exact path, and answers what it
+raises with the handlers Litestar would have chosen (:func:`.errors.answer_error`).
+Everything else (other methods, a trailing slash, every other path) goes through Litestar
+as usual, to the same handlers for those paths.
+
+The shortcut is only taken while nothing would run around the handler on Litestar's way:
+no app-level middleware, no CORS, CSRF, compression or allowed-hosts configuration, no
+``before_send`` or ``after_exception`` hooks, no exception logging, no OpenTelemetry, no
+middleware or guards on the route. :func:`.app.create_app` builds such an app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from litestar import Litestar
+from litestar.enums import ScopeType
+from litestar.handlers import ASGIRouteHandler
+from litestar.types import (
+    ASGIApp,
+    HTTPScope,
+    LifeSpanReceive,
+    LifeSpanScope,
+    LifeSpanSend,
+    Receive,
+    Scope,
+    Send,
+)
+
+from privalytics.adapters.http.errors import answer_error
+
+
+class App(Litestar):
+    """A Litestar app whose ``shortcuts`` take ``POST`` to their paths directly."""
+
+    def __init__(self, *, shortcuts: Sequence[ASGIRouteHandler] = (), **config: Any) -> None:
+        super().__init__(**config)
+        self._shortcuts: dict[str, ASGIRouteHandler] = {}
+        if not self._wraps_handlers():
+            for handler in shortcuts:
+                if not handler.resolve_middleware() and not handler.resolve_guards():
+                    self._shortcuts.update(dict.fromkeys(handler.paths, handler))
+
+    def _wraps_handlers(self) -> bool:
+        """Whether Litestar runs something of the app's around every handler."""
+        return bool(
+            self.middleware
+            or self.cors_config
+            or self.csrf_config
+            or self.compression_config
+            or self.allowed_hosts
+            or self.before_send
+            or self.after_exception
+            or self.logging_config
+            or self.pdb_on_exception
+            or any(type(plugin).__name__ == "OpenTelemetryPlugin" for plugin in self.plugins)
+        )
+
+    @property
+    def shortcut_paths(self) -> frozenset[str]:
+        """The paths whose ``POST`` skips Litestar's routing (none when it must not)."""
+        return frozenset(self._shortcuts)
+
+    async def __call__(
+        self,
+        scope: Scope | LifeSpanScope,
+        receive: Receive | LifeSpanReceive,
+        send: Send | LifeSpanSend,
+    ) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            http = cast("HTTPScope", scope)
+            handler = self._shortcuts.get(http["path"]) if http["method"] == "POST" else None
+            if handler is not None:
+                await self._shortcut(handler, http, cast("Receive", receive), cast("Send", send))
+                return
+        await super().__call__(scope, receive, send)
+
+    async def _shortcut(
+        self, handler: ASGIRouteHandler, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        # What Litestar.__call__ and its router put in the scope before a handler runs.
+        scope["app"] = scope["litestar_app"] = self
+        scope.setdefault("state", {})
+        scope["route_handler"] = handler
+        try:
+            await cast("ASGIApp", handler.fn)(scope, receive, send)
+        except Exception as exc:
+            handlers = handler.resolve_exception_handlers()
+            await answer_error(scope, receive, send, exc, handlers, self.request_class)
