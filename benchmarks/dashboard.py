@@ -47,11 +47,17 @@ DATABASE = "privalytics_bench_dash"
 RANGES = ("24h", "30d", "12m")
 HOUR = timedelta(hours=1)
 DAYS = 395  # 13 months
-# Every range ends here, just after the newest event (fixed, so that every run generates
-# the same data).
-END = datetime(2026, 11, 29, 0, 0, tzinfo=UTC)
+# Every range ends here, in the afternoon as when someone looks at the dashboard, just
+# after the newest event (fixed, so that every run generates the same data): each range
+# starts and ends inside a day, so its first and last days are partial.
+END = datetime(2026, 11, 29, 14, 37, tzinfo=UTC)
 _HOUR_MS = 3_600_000
 _DAY_MS = 24 * _HOUR_MS
+# What migration 0003 does to the events already stored.
+MARK_ALL_STALE = (
+    "INSERT INTO rollup_stale (project_id, day) "
+    "SELECT DISTINCT project_id, ts / 86400000 FROM events"
+)
 
 COLUMNS = (
     "project_id",
@@ -185,7 +191,9 @@ def generate(events: int, projects: list[str]) -> Iterator[list[Row]]:
     big, small = projects
     shapes = {big: Shape.of(rng, 5000), small: Shape.of(rng, 300)}
     counts = {big: _day_counts(rng, events), small: _day_counts(rng, max(DAYS, events // 10))}
-    first = int(END.timestamp() * 1000) - DAYS * _DAY_MS
+    # UTC days, the last one today; of today only what happened before END.
+    end = int(END.timestamp() * 1000)
+    first = end // _DAY_MS * _DAY_MS - (DAYS - 1) * _DAY_MS
     for day in range(DAYS):
         day_start = first + day * _DAY_MS
         salt = rng.getrandbits(128)
@@ -195,7 +203,7 @@ def generate(events: int, projects: list[str]) -> Iterator[list[Row]]:
                 rng, project, shapes[project], day_start, counts[project][day], salt
             )
         rows.sort(key=lambda row: row[3])
-        yield rows
+        yield [row for row in rows if row[3] < end]
 
 
 # --- loading ---------------------------------------------------------------------------
@@ -232,6 +240,8 @@ def _load_sqlite(path: Path, events: int, projects: list[str]) -> int:
         loaded += len(rows)
     for _, sql in indexes:
         connection.execute(sql)
+    # As migrating a database that holds events does: every day with events is stale.
+    connection.execute(MARK_ALL_STALE)
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
     return loaded
@@ -253,6 +263,7 @@ async def _load_postgres(dsn: str, events: int, projects: list[str]) -> int:
         await connection.execute("SET maintenance_work_mem = '512MB'")
         for row in indexes:
             await connection.execute(row["indexdef"])
+        await connection.execute(MARK_ALL_STALE)
         # What autovacuum would do after a bulk load: statistics and the visibility map.
         await connection.execute("VACUUM ANALYZE events")
     finally:
@@ -324,17 +335,46 @@ async def _time(call: Callable[[], Awaitable[Any]], repeats: int, budget: float)
 
 
 async def measure(
-    backend: str, url: str, project: str, repeats: int, budget: float
-) -> tuple[list[Timing], dict[str, bytes]]:
+    backend: str,
+    url: str,
+    project: str,
+    repeats: int,
+    budget: float,
+    run_sql: Callable[[str], Awaitable[None]],
+) -> tuple[list[Timing], dict[str, bytes], list[str]]:
+    """Stats from the events alone (every day stale), then the rollups computed, stats
+    from them compared with those, and every query timed."""
     now = END
     services = build(Settings(database_url=url), clock=FixedClock(now))
     timings: list[Timing] = []
     results: dict[str, bytes] = {}
+    notes: list[str] = []
     try:
-        await services.reporting.stats(project, TimeRange(start=now - HOUR, end=now))  # warm
+        raw: dict[str, bytes] = {}
+        for period in RANGES:
+            span = TimeRange(start=now - PERIODS[period], end=now)
+            start = time.perf_counter()
+            raw[period] = msgspec.json.encode(await services.reporting.stats(project, span))
+            notes.append(
+                f"{backend}: stats {period} from the events alone (before the rollups): "
+                f"{(time.perf_counter() - start) * 1000:,.0f} ms"
+            )
+            print("  " + notes[-1], flush=True)
+        start = time.perf_counter()
+        days = await services.refresh_rollups()
+        notes.append(
+            f"{backend}: rollups of {days} stale days (both projects) computed in "
+            f"{time.perf_counter() - start:,.1f} s"
+        )
+        print("  " + notes[-1], flush=True)
         for period in RANGES:
             span = TimeRange(start=now - PERIODS[period], end=now)
             results[period] = msgspec.json.encode(await services.reporting.stats(project, span))
+            same = "identical" if results[period] == raw[period] else "DIFFERENT"
+            notes.append(f"{backend}: stats {period} from rollups vs from the events: {same}")
+            print("  " + notes[-1], flush=True)
+        for period in RANGES:
+            span = TimeRange(start=now - PERIODS[period], end=now)
             for name, call in _queries(services, project, span, now).items():
                 samples = await _time(call, repeats, budget)
                 timings.append(Timing(backend, period, name, samples))
@@ -343,9 +383,25 @@ async def measure(
                     f"  ({len(samples)} runs)",
                     flush=True,
                 )
+        # The steady state: at midnight one day per project turns over (or an old event
+        # makes a day stale); how long its recomputation takes, median of 5.
+        yesterday = int(now.timestamp() * 1000) // _DAY_MS - 1
+        samples = []
+        for _ in range(5):
+            await run_sql(
+                f"INSERT INTO rollup_stale (project_id, day) VALUES ('{project}', {yesterday})"
+            )
+            start = time.perf_counter()
+            await services.refresh_rollups()
+            samples.append((time.perf_counter() - start) * 1000)
+        notes.append(
+            f"{backend}: recomputing one day of the big project (and the blocks above it): "
+            f"{statistics.median(samples):,.0f} ms (median of 5)"
+        )
+        print("  " + notes[-1], flush=True)
     finally:
         await services.aclose()
-    return timings, results
+    return timings, results, notes
 
 
 async def _pg(dsn: str, statement: str) -> None:
@@ -363,7 +419,7 @@ def _remove_sqlite(path: Path) -> None:
 
 async def run_backend(
     backend: str, folder: Path, events: int, repeats: int, budget: float, keep: bool
-) -> tuple[list[Timing], dict[str, bytes], float, int]:
+) -> tuple[list[Timing], dict[str, bytes], float, int, list[str]]:
     if backend == "sqlite":
         path = folder / "dashboard.db"
         url = f"sqlite+aiosqlite:///{path}"
@@ -383,8 +439,15 @@ async def run_backend(
         loaded = await _load_postgres(dsn, events, projects)
     load_seconds = time.perf_counter() - start
     print(f"{backend}: loaded {loaded:,} events in {load_seconds:.0f} s", flush=True)
+
+    async def run_sql(statement: str) -> None:
+        if backend == "sqlite":
+            await asyncio.to_thread(_sqlite_execute, path, statement)
+        else:
+            await _pg(dsn, statement)
+
     try:
-        timings, results = await measure(backend, url, projects[0], repeats, budget)
+        timings, results, notes = await measure(backend, url, projects[0], repeats, budget, run_sql)
     finally:
         if not keep:
             if backend == "sqlite":
@@ -393,7 +456,15 @@ async def run_backend(
                 await _pg(POSTGRES_ADMIN, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
         else:
             print(f"kept {url}")
-    return timings, results, load_seconds, loaded
+    return timings, results, load_seconds, loaded, notes
+
+
+def _sqlite_execute(path: Path, statement: str) -> None:
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute(statement)
+    finally:
+        connection.close()
 
 
 def table(timings: list[Timing], backends: list[str]) -> str:
@@ -423,13 +494,15 @@ async def main_async(args: argparse.Namespace) -> None:
     timings: list[Timing] = []
     results: dict[str, dict[str, bytes]] = {}
     loads: list[str] = []
+    notes: list[str] = []
     folder = Path(tempfile.mkdtemp(prefix="privalytics-dash-", dir=args.folder))
     try:
         for backend in backends:
-            found, results[backend], seconds, loaded = await run_backend(
+            found, results[backend], seconds, loaded, found_notes = await run_backend(
                 backend, folder, args.events, args.repeats, args.budget, args.keep
             )
             timings += found
+            notes += found_notes
             loads.append(f"{backend}: {loaded:,} rows in {seconds:.0f} s")
     finally:
         if not args.keep:
@@ -438,6 +511,8 @@ async def main_async(args: argparse.Namespace) -> None:
     print(table(timings, backends))
     print()
     print("load (generation + bulk insert + index build):", "; ".join(loads))
+    for note in notes:
+        print(note)
     runs = sorted({len(t.samples) for t in timings})
     print(f"runs per query: {runs[0]}-{runs[-1]} (up to --repeats, fewer past --budget s)")
     if len(results) == 2:

@@ -123,7 +123,17 @@ def _postgres_engine(url: URL) -> AsyncEngine:
         url = url.difference_update_query(["timeout"])
     # pre_ping: after a server restart the pooled connections are dead; test each one on
     # checkout instead of failing the first request of every pooled connection.
-    return create_async_engine(url, pool_pre_ping=True, connect_args={"timeout": timeout})
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={"timeout": timeout, "server_settings": POSTGRES_SETTINGS},
+    )
+
+
+# Every query privalytics makes is short (the dashboard reads rollups and at most a day or
+# two of events), yet PostgreSQL judged some worth ~20 ms of JIT compiling or ~10 ms of
+# starting parallel workers, ten times their run time (docs/performance.md).
+POSTGRES_SETTINGS = {"jit": "off", "max_parallel_workers_per_gather": "0"}
 
 
 # SQLSTATE classes meaning "the server cannot serve us now": connection exception, invalid

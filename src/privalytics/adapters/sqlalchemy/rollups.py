@@ -8,7 +8,7 @@ result equals the same query over the events alone, row for row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,10 +19,8 @@ from sqlalchemy import (
     case,
     delete,
     distinct,
-    false,
     func,
     literal,
-    or_,
     select,
     union_all,
 )
@@ -77,21 +75,46 @@ def mark_stale_statement(dialect: str) -> Any:
 _Part = Select[*tuple[Any, ...]]
 
 
-def _raw(project_id: str, intervals: Sequence[Interval]) -> ColumnElement[bool]:
-    ts = _events.c.ts
-    return (_events.c.project_id == project_id) & or_(
-        false(), *[(ts >= start) & (ts < end) for start, end in intervals]
+def _raw(project_id: str, interval: Interval) -> ColumnElement[bool]:
+    """The events of one interval: one range of the (project_id, ts) index."""
+    return (
+        (_events.c.project_id == project_id)
+        & (_events.c.ts >= interval[0])
+        & (_events.c.ts < interval[1])
     )
 
 
-def _in_blocks(table: Table, project_id: str, blocks: Sequence[Block]) -> ColumnElement[bool]:
-    return (table.c.project_id == project_id) & or_(
-        false(), *[(table.c.level == level) & (table.c.block == block) for level, block in blocks]
-    )
+def _in_block(table: Table, project_id: str, block: Block) -> ColumnElement[bool]:
+    """The rows of one block: one range of the table's primary key."""
+    level, number = block
+    return (table.c.project_id == project_id) & (table.c.level == level) & (table.c.block == number)
+
+
+Where = Callable[[ColumnElement[bool]], _Part]
+
+
+def _parts(project_id: str, found: Plan, raw: Where, table: Table, rolled: Where) -> list[_Part]:
+    """One select per raw interval and one per block: each reads one index range (an OR of
+    ranges would make SQLite read every row of the project)."""
+    return [
+        *(raw(_raw(project_id, interval)) for interval in found.raw),
+        *(rolled(_in_block(table, project_id, block)) for block in found.blocks),
+    ]
+
+
+def _runs(days: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted days as runs of consecutive days: (first, day after the last)."""
+    found: list[tuple[int, int]] = []
+    for day in days:
+        if found and found[-1][1] == day:
+            found[-1] = (found[-1][0], day + 1)
+        else:
+            found.append((day, day + 1))
+    return found
 
 
 def _combine(parts: Sequence[_Part]) -> Any:
-    """The union of the parts that exist, as a subquery."""
+    """The union of the parts, as a subquery."""
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
 
 
@@ -136,19 +159,17 @@ class RollupReader:
     async def count_by_action(self, project_id: str, span: Interval) -> dict[Action, int]:
         async with unavailable_on_failure("count events"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span)
-            parts: list[_Part] = []
-            if found.raw:
-                parts.append(
+            parts = _parts(
+                project_id,
+                found,
+                lambda where: (
                     select(_events.c.action, func.count().label("n"))
-                    .where(_raw(project_id, found.raw))
+                    .where(where)
                     .group_by(_events.c.action)
-                )
-            if found.blocks:
-                parts.append(
-                    select(_actions.c.action, _actions.c.events.label("n")).where(
-                        _in_blocks(_actions, project_id, found.blocks)
-                    )
-                )
+                ),
+                _actions,
+                lambda where: select(_actions.c.action, _actions.c.events.label("n")).where(where),
+            )
             if not parts:
                 return {}
             both = _combine(parts)
@@ -159,19 +180,17 @@ class RollupReader:
     async def unique_visitors(self, project_id: str, span: Interval) -> int:
         async with unavailable_on_failure("count visitors"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span, distinct=True)
-            parts: list[_Part] = []
-            if found.raw:
-                parts.append(
+            parts = _parts(
+                project_id,
+                found,
+                lambda where: (
                     select(func.count(distinct(_events.c.visitor_hash)).label("n"))
-                    .where(_raw(project_id, found.raw))
+                    .where(where)
                     .group_by(_events.c.ts // self._window_ms)
-                )
-            if found.blocks:
-                parts.append(
-                    select(_totals.c.visitors.label("n")).where(
-                        _in_blocks(_totals, project_id, found.blocks)
-                    )
-                )
+                ),
+                _totals,
+                lambda where: select(_totals.c.visitors.label("n")).where(where),
+            )
             if not parts:
                 return 0
             both = _combine(parts)
@@ -179,25 +198,26 @@ class RollupReader:
         return int(total or 0)
 
     async def top_pages(self, project_id: str, span: Interval, limit: int) -> list[PageStats]:
+        visit = _events.c.action == Action.VISIT.value
         async with unavailable_on_failure("rank pages"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span, distinct=True)
-            parts: list[_Part] = []
-            if found.raw:
-                parts.append(
+            parts = _parts(
+                project_id,
+                found,
+                lambda where: (
                     select(
                         _events.c.path,
                         func.count().label("visits"),
                         func.count(distinct(_events.c.visitor_hash)).label("visitors"),
                     )
-                    .where(_raw(project_id, found.raw) & (_events.c.action == Action.VISIT.value))
+                    .where(where & visit)
                     .group_by(_events.c.path, _events.c.ts // self._window_ms)
-                )
-            if found.blocks:
-                parts.append(
-                    select(_pages.c.path, _pages.c.visits, _pages.c.visitors).where(
-                        _in_blocks(_pages, project_id, found.blocks)
-                    )
-                )
+                ),
+                _pages,
+                lambda where: select(_pages.c.path, _pages.c.visits, _pages.c.visitors).where(
+                    where
+                ),
+            )
             if not parts:
                 return []
             both = _combine(parts)
@@ -223,21 +243,19 @@ class RollupReader:
         table, name, count, rolled_where = rolled
         async with unavailable_on_failure("rank events"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span)
-            parts: list[_Part] = []
-            if found.raw:
-                parts.append(
+            parts = _parts(
+                project_id,
+                found,
+                lambda within: (
                     select(column.label("name"), func.count().label("n"))
-                    .where(
-                        _raw(project_id, found.raw) & where & column.is_not(None) & (column != "")
-                    )
+                    .where(within & where & column.is_not(None) & (column != ""))
                     .group_by(column)
-                )
-            if found.blocks:
-                parts.append(
-                    select(name.label("name"), count.label("n")).where(
-                        _in_blocks(table, project_id, found.blocks) & rolled_where
-                    )
-                )
+                ),
+                table,
+                lambda within: select(name.label("name"), count.label("n")).where(
+                    within & rolled_where
+                ),
+            )
             if not parts:
                 return []
             both = _combine(parts)
@@ -274,20 +292,18 @@ class RollupReader:
     async def average_value(self, project_id: str, span: Interval, action: Action) -> float | None:
         async with unavailable_on_failure("average values"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span)
-            parts: list[_Part] = []
-            if found.raw:
-                parts.append(
-                    select(
-                        func.sum(_events.c.value).label("total"),
-                        func.count(_events.c.value).label("n"),
-                    ).where(_raw(project_id, found.raw) & (_events.c.action == action.value))
-                )
-            if found.blocks:
-                parts.append(
-                    select(_actions.c.value_sum.label("total"), _actions.c.value_count.label("n"))
-                    .where(_in_blocks(_actions, project_id, found.blocks))
-                    .where(_actions.c.action == action.value)
-                )
+            parts = _parts(
+                project_id,
+                found,
+                lambda where: select(
+                    func.sum(_events.c.value).label("total"),
+                    func.count(_events.c.value).label("n"),
+                ).where(where & (_events.c.action == action.value)),
+                _actions,
+                lambda where: select(
+                    _actions.c.value_sum.label("total"), _actions.c.value_count.label("n")
+                ).where(where & (_actions.c.action == action.value)),
+            )
             if not parts:
                 return None
             both = _combine(parts)
@@ -303,27 +319,33 @@ class RollupReader:
         async with unavailable_on_failure("count visits"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span, max_level=0)
             by_day: dict[int, tuple[int, int]] = {}
-            if found.raw:
-                day = (_events.c.ts // DAY_MS).label("day")
+            day = (_events.c.ts // DAY_MS).label("day")
+            for interval in found.raw:
                 query = (
                     select(day, func.count(), func.count(distinct(_events.c.visitor_hash)))
-                    .where(_raw(project_id, found.raw) & (_events.c.action == Action.VISIT.value))
+                    .where(_raw(project_id, interval) & (_events.c.action == Action.VISIT.value))
                     .group_by(day)
                 )
                 for number, visits, visitors in (await connection.execute(query)).all():
                     by_day[int(number)] = (int(visits), int(visitors))
-            if found.blocks:
-                joined = _actions.join(
-                    _totals,
-                    (_totals.c.project_id == _actions.c.project_id)
-                    & (_totals.c.level == _actions.c.level)
-                    & (_totals.c.block == _actions.c.block),
-                )
+            joined = _actions.join(
+                _totals,
+                (_totals.c.project_id == _actions.c.project_id)
+                & (_totals.c.level == _actions.c.level)
+                & (_totals.c.block == _actions.c.block),
+            )
+            # Level 0 only: each block one day; runs of consecutive days, one range each.
+            for first, end in _runs([number for _, number in found.blocks]):
                 query = (
                     select(_actions.c.block, _actions.c.events, _totals.c.visit_visitors)
                     .select_from(joined)
-                    .where(_in_blocks(_actions, project_id, found.blocks))
-                    .where(_actions.c.action == Action.VISIT.value)
+                    .where(
+                        (_actions.c.project_id == project_id)
+                        & (_actions.c.level == 0)
+                        & (_actions.c.block >= first)
+                        & (_actions.c.block < end)
+                        & (_actions.c.action == Action.VISIT.value)
+                    )
                 )
                 for number, visits, visitors in (await connection.execute(query)).all():
                     by_day[int(number)] = (int(visits), int(visitors))
@@ -395,9 +417,9 @@ async def _recompute(connection: AsyncConnection, project_id: str, days: Sequenc
                 (table.c.project_id == project_id) & (table.c.level == 0) & table.c.block.in_(days)
             )
         )
-    intervals = [(day * DAY_MS, (day + 1) * DAY_MS) for day in days]
-    for statement in _day_inserts(project_id, intervals):
-        await connection.execute(statement)
+    for first, end in _runs(days):
+        for statement in _day_inserts(project_id, (first * DAY_MS, end * DAY_MS)):
+            await connection.execute(statement)
     for level, blocks in enumerate(parents(days), start=1):
         numbers = [block for _, block in blocks]
         children = [half for block in numbers for half in (2 * block, 2 * block + 1)]
@@ -412,11 +434,11 @@ async def _recompute(connection: AsyncConnection, project_id: str, days: Sequenc
             await connection.execute(_parent_insert(table, project_id, level, children))
 
 
-def _day_inserts(project_id: str, intervals: Sequence[Interval]) -> list[Any]:
-    """INSERT ... SELECT statements computing the day rows of ``intervals`` (whole days)."""
+def _day_inserts(project_id: str, interval: Interval) -> list[Any]:
+    """INSERT ... SELECT statements computing the day rows of ``interval`` (whole days)."""
     e = _events.c
     day = (e.ts // DAY_MS).label("day")
-    where = _raw(project_id, intervals)
+    where = _raw(project_id, interval)
     visit = e.action == Action.VISIT.value
     head = (e.project_id, literal(0).label("level"), day)
     visit_hash = func.count(distinct(_case_visit(e.visitor_hash)))
