@@ -230,6 +230,17 @@ def migrate(ctx: click.Context) -> None:
     click.echo("database is up to date")
 
 
+@main.command()
+@click.pass_context
+def rollup(ctx: click.Context) -> None:
+    """Compute the per-day figures of the days that are over, now.
+
+    A running server does this every minute; after an upgrade that found events stored,
+    this computes them at once instead of in the background."""
+    days = _run(_with_services(_settings(ctx), lambda services: services.refresh_rollups()))
+    click.echo(f"computed the figures of {days} day{'' if days == 1 else 's'}")
+
+
 @main.group()
 def project() -> None:
     """Create, list, change and delete projects."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -206,3 +207,29 @@ def test_a_bad_environment_setting_is_reported_by_name(
 def test_migrate_is_idempotent(run: Any) -> None:
     assert run("migrate").output.strip() == "database is up to date"
     assert run("migrate").exit_code == 0
+
+
+def test_rollup_computes_the_figures_of_days_that_are_over(run: Any, tmp_path: Path) -> None:
+    created = _json(run("project", "create", "Blog", "--json"))
+    project_id = created["project"]["id"]
+    # Two events of a day long past, stored as an older version left them: no figures yet,
+    # the day marked stale as migration 0003 marks such days.
+    day = 20_000
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        for n in range(2):
+            connection.execute(
+                "INSERT INTO events (project_id, action, path, ts, visitor_hash)"
+                " VALUES (?, 'visit', '/', ?, ?)",
+                (project_id, day * 86_400_000 + n, f"{n:032x}"),
+            )
+        connection.execute("INSERT INTO rollup_stale VALUES (?, ?)", (project_id, day))
+    done = run("rollup")
+    assert done.exit_code == 0, done.output
+    assert done.output == "computed the figures of 1 day\n"
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        assert connection.execute("SELECT count(*) FROM rollup_stale").fetchone() == (0,)
+        assert connection.execute(
+            "SELECT visitors, visit_visitors FROM rollup_totals WHERE level = 0 AND block = ?",
+            (day,),
+        ).fetchall() == [(2, 2)]
+    assert run("rollup").output == "computed the figures of 0 days\n"

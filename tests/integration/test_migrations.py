@@ -6,15 +6,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, make_url
 
 from privalytics.adapters.sqlalchemy import create_engine, current_revision, migrate, open_stores
+from privalytics.adapters.sqlalchemy.migrate import alembic_config
 from privalytics.adapters.sqlalchemy.tables import metadata
 from privalytics.domain.errors import ConfigError, StorageUnavailable
-from privalytics.domain.models import Action, Event
+from privalytics.domain.models import Action, Event, TimeRange
 from tests.integration.conftest import UNREACHABLE_POSTGRES_URL, assert_discreet, sqlite_url
 
 HEAD = "0003"
@@ -58,6 +60,39 @@ async def test_migrating_again_changes_nothing_and_keeps_the_data(sql_url: str) 
         await migrate(sql_url)
         assert await current_revision(sql_url) == HEAD
         assert await stores.salts.get_or_create(1, b"new") == b"kept"
+    finally:
+        await stores.dispose()
+
+
+async def test_upgrading_to_rollups_marks_every_day_with_events_stale(tmp_path: Path) -> None:
+    """Events stored before revision 0003 have no rollups: their days start stale, so
+    they are read from the events until computed."""
+    url = sqlite_url(tmp_path)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0002"))
+            for project_id, ts in (("p", 5), ("p", 86_400_000 * 3 + 7), ("p", 9), ("q", 1)):
+                await connection.execute(
+                    text(
+                        "INSERT INTO events (project_id, action, path, ts, visitor_hash)"
+                        " VALUES (:p, 'visit', '/', :ts, :h)"
+                    ),
+                    {"p": project_id, "ts": ts, "h": "0" * 32},
+                )
+    finally:
+        await engine.dispose()
+    await migrate(url)
+    stores = open_stores(url)
+    try:
+        async with stores.engine.connect() as connection:
+            stale = await connection.execute(text("SELECT project_id, day FROM rollup_stale"))
+            assert sorted(stale.all()) == [("p", 0), ("p", 3), ("q", 0)]
+        assert await stores.events.refresh(datetime(1970, 1, 5, tzinfo=UTC)) == 3
+        span = TimeRange(
+            start=datetime(1970, 1, 1, tzinfo=UTC), end=datetime(1970, 1, 5, tzinfo=UTC)
+        )
+        assert await stores.events.count_by_action("p", span) == {Action.VISIT: 3}
     finally:
         await stores.dispose()
 

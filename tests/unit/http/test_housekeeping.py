@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from litestar.testing import TestClient
@@ -25,9 +25,11 @@ from privalytics.testing import ManualClock, PlaintextSecretHasher
 DAY = timedelta(days=1)
 
 
-def services_over(salts: InMemorySaltStore, clock: ManualClock) -> Services:
+def services_over(
+    salts: InMemorySaltStore, clock: ManualClock, events: InMemoryEventStore | None = None
+) -> Services:
     return build_services(
-        events=InMemoryEventStore(),
+        events=events or InMemoryEventStore(),
         tokens=InMemoryTokenStore(),
         salts=salts,
         limiter=InMemoryRateLimiter(clock),
@@ -96,3 +98,30 @@ def test_an_unavailable_store_is_logged_and_retried_without_stopping_the_app(
         wait_until(lambda: salts.purges >= 3)
         assert client.get("/healthz").status_code == 200
     assert "housekeeping skipped: storage unavailable" in caplog.messages
+
+
+class RefreshCountingEventStore(InMemoryEventStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refreshed_at: list[datetime] = []
+
+    async def refresh(self, before: datetime) -> int:
+        self.refreshed_at.append(before)
+        if len(self.refreshed_at) == 2:
+            raise RuntimeError("a bug in one round")
+        return 0
+
+
+def test_rollups_are_refreshed_at_start_and_every_round_at_the_clocks_time(
+    clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    events = RefreshCountingEventStore()
+    app = create_app(
+        services_over(InMemorySaltStore(), clock, events), HttpOptions(housekeeping_interval=0.01)
+    )
+    with caplog.at_level(logging.ERROR, "privalytics.http"), TestClient(app):
+        assert events.refreshed_at[:1] == [clock.now()]
+        wait_until(lambda: len(events.refreshed_at) >= 4)
+    # A failing round is logged by its kind only, and the next rounds still run.
+    assert "rollup refresh failed: RuntimeError" in caplog.messages
+
