@@ -124,4 +124,3 @@ def test_rollups_are_refreshed_at_start_and_every_round_at_the_clocks_time(
         wait_until(lambda: len(events.refreshed_at) >= 4)
     # A failing round is logged by its kind only, and the next rounds still run.
     assert "rollup refresh failed: RuntimeError" in caplog.messages
-
