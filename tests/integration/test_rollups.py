@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 from sqlalchemy import delete, func, select
 
 from privalytics.adapters.memory import InMemoryEventQueries, InMemoryEventStore
@@ -157,7 +158,7 @@ def test_answers_from_rollups_equal_answers_from_the_events(
         pair = Pair(stores)
         try:
             for batch, refresh in zip(batches, refreshes, strict=True):
-                await pair.add([_renamed(e, ids[e.project_id]) for e in batch])
+                await pair.add([replace(e, project_id=ids[e.project_id]) for e in batch])
                 if refresh is not None:
                     await pair.sql.refresh(moment(refresh * DAY_MS))
             for start, end in ranges:
@@ -166,19 +167,6 @@ def test_answers_from_rollups_equal_answers_from_the_events(
             await stores.dispose()
 
     asyncio.run(scenario())
-
-
-def _renamed(event: Event, project_id: str) -> Event:
-    return Event(
-        project_id=project_id,
-        action=event.action,
-        path=event.path,
-        timestamp=event.timestamp,
-        visitor_hash=event.visitor_hash,
-        referrer=event.referrer,
-        target=event.target,
-        value=event.value,
-    )
 
 
 # --- scenarios --------------------------------------------------------------------------
