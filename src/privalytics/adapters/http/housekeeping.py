@@ -36,35 +36,33 @@ async def _guarded(what: str, job: Callable[[], Awaitable[object]]) -> None:
         _log.error("%s failed: %s", what, type(exc).__name__)
 
 
-async def _tidy(services: Services) -> None:
-    await _guarded("housekeeping", services.housekeeping)
-    await _guarded("rollup refresh", services.refresh_rollups)
-
-
 async def _every(services: Services, interval: float) -> None:
-    # The per-day figures are brought up to date every ROLLUP_INTERVAL (a day just over,
-    # or one an old event just changed, is read from the events until then); the rest of
-    # the housekeeping every ``interval``.
+    # The per-day figures are brought up to date at once and then every ROLLUP_INTERVAL (a
+    # day just over, or one an old event just changed, is read from the events until
+    # then); the rest of the housekeeping every ``interval``. In the background from the
+    # start: after an upgrade, computing every stored day takes minutes, and requests must
+    # not wait for it.
     step = min(interval, ROLLUP_INTERVAL)
     waited = 0.0
     while True:
+        await _guarded("rollup refresh", services.refresh_rollups)
         await asyncio.sleep(step)
         waited += step
         if waited >= interval:
             waited = 0.0
             await _guarded("housekeeping", services.housekeeping)
-        await _guarded("rollup refresh", services.refresh_rollups)
 
 
 def housekeeping(
     services: Services, interval: float = DEFAULT_INTERVAL
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """A Litestar lifespan: one round at start, then one per ``interval`` seconds in a
-    background task that is cancelled, and awaited, on shutdown."""
+    """A Litestar lifespan: one round of housekeeping at start, then, in a background task
+    that is cancelled and awaited on shutdown, the rollup refresh at once and every minute
+    and the housekeeping every ``interval`` seconds."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        await _tidy(services)
+        await _guarded("housekeeping", services.housekeeping)
         task = asyncio.create_task(_every(services, interval), name="privalytics-housekeeping")
         try:
             yield
