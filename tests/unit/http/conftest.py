@@ -6,7 +6,7 @@ directly (creating the admin key) runs in that same loop through the client's po
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
@@ -18,8 +18,15 @@ from litestar.testing import TestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from privalytics.adapters.http import HttpOptions, create_app
-from privalytics.domain.services import Services
-from privalytics.testing import ManualClock, make_services
+from privalytics.adapters.memory import (
+    InMemoryEventStore,
+    InMemoryRateLimiter,
+    InMemorySaltStore,
+    InMemoryTokenStore,
+)
+from privalytics.domain.models import Event
+from privalytics.domain.services import Services, build_services
+from privalytics.testing import ManualClock, PlaintextSecretHasher, make_services
 
 TRUSTED = ("10.0.0.0/8", "fd00::/8")
 PROXY = "10.0.0.2"
@@ -34,6 +41,26 @@ def with_peer(app: ASGIApp, host: str) -> ASGIApp:
         await app(cast("Scope", patched), receive, send)
 
     return wrapped
+
+
+class BrokenEventStore(InMemoryEventStore):
+    """An event store with a bug: it fails in a way no one planned for."""
+
+    async def add(self, events: Sequence[Event]) -> None:
+        raise RuntimeError("a bug")
+
+
+def services_over(events: InMemoryEventStore, clock: ManualClock, **kw: object) -> Services:
+    """Services over ``events`` and in-memory everything else."""
+    return build_services(
+        events=events,
+        tokens=InMemoryTokenStore(),
+        salts=InMemorySaltStore(),
+        limiter=InMemoryRateLimiter(clock),
+        hasher=PlaintextSecretHasher(),
+        clock=clock,
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 @dataclass

@@ -11,15 +11,17 @@ from litestar.testing import TestClient
 from privalytics.adapters.http import HttpOptions, create_app
 from privalytics.adapters.memory import (
     InMemoryEventStore,
-    InMemoryRateLimiter,
-    InMemorySaltStore,
-    InMemoryTokenStore,
 )
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.models import Event
-from privalytics.domain.services import Services, build_services
-from privalytics.testing import ManualClock, PlaintextSecretHasher
-from tests.unit.http.conftest import Api, assert_error, running_api
+from privalytics.testing import ManualClock
+from tests.unit.http.conftest import (
+    Api,
+    BrokenEventStore,
+    assert_error,
+    running_api,
+    services_over,
+)
 
 VISIT = {"action": "visit", "path": "/"}
 
@@ -34,25 +36,6 @@ class UnreachableEventStore(InMemoryEventStore):
         raise StorageUnavailable("the event store does not answer")
 
 
-class BrokenEventStore(InMemoryEventStore):
-    """An event store with a bug: it fails in a way no one planned for."""
-
-    async def add(self, events: Sequence[Event]) -> None:
-        raise RuntimeError("a bug")
-
-
-def _services(events: InMemoryEventStore, clock: ManualClock, **kw: object) -> Services:
-    return build_services(
-        events=events,
-        tokens=InMemoryTokenStore(),
-        salts=InMemorySaltStore(),
-        limiter=InMemoryRateLimiter(clock),
-        hasher=PlaintextSecretHasher(),
-        clock=clock,
-        **kw,  # type: ignore[arg-type]
-    )
-
-
 def test_healthz_is_ok(api: Api) -> None:
     response = api.client.get("/healthz")
     assert response.status_code == 200
@@ -60,7 +43,7 @@ def test_healthz_is_ok(api: Api) -> None:
 
 
 def test_an_unreachable_storage_is_503(clock: ManualClock) -> None:
-    services = _services(UnreachableEventStore(), clock)
+    services = services_over(UnreachableEventStore(), clock)
     with running_api(clock, services=services) as api:
         response = api.client.get("/healthz")
         assert response.status_code == 503
@@ -76,7 +59,7 @@ def test_an_unexpected_error_is_500_logged_by_type_and_path_only(
     clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    services = _services(BrokenEventStore(), clock)
+    services = services_over(BrokenEventStore(), clock)
     with running_api(clock, services=services) as api:
         _, token = api.create_project()
         event = {**VISIT, "visitor_ip": "192.0.2.55", "props": {"secret": "s3kr1t"}}
@@ -99,7 +82,7 @@ def test_shutdown_awaits_services_aclose(clock: ManualClock) -> None:
     async def close() -> None:
         closed.append("closed")
 
-    services = _services(InMemoryEventStore(), clock, closers=(close,))
+    services = services_over(InMemoryEventStore(), clock, closers=(close,))
     with TestClient(create_app(services)) as client:
         assert client.get("/healthz").status_code == 200
         assert closed == []
@@ -136,7 +119,7 @@ def test_openapi_is_served(api: Api) -> None:
 
 
 def test_debug_mode_keeps_the_error_shape(clock: ManualClock) -> None:
-    services = _services(InMemoryEventStore(), clock)
+    services = services_over(InMemoryEventStore(), clock)
     with TestClient(create_app(services, HttpOptions(debug=True))) as client:
         assert_error(client.get("/nowhere"), 404, "not_found")
         assert_error(client.post("/api/v1/events", content=b"{"), 400, "invalid_json")

@@ -5,7 +5,7 @@ preflights, and that their errors are the API's errors, with CORS as on any answ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,16 +17,15 @@ from privalytics.adapters.http.clientip import TrustedProxies
 from privalytics.adapters.http.errors import exception_handlers
 from privalytics.adapters.http.ingest import ingest_handlers
 from privalytics.adapters.http.shortcut import App
-from privalytics.adapters.memory import (
-    InMemoryEventStore,
-    InMemoryRateLimiter,
-    InMemorySaltStore,
-    InMemoryTokenStore,
+from privalytics.domain.models import RateLimit
+from privalytics.testing import ManualClock, make_services
+from tests.unit.http.conftest import (
+    Api,
+    BrokenEventStore,
+    assert_error,
+    running_api,
+    services_over,
 )
-from privalytics.domain.models import Event, RateLimit
-from privalytics.domain.services import build_services
-from privalytics.testing import ManualClock, PlaintextSecretHasher, make_services
-from tests.unit.http.conftest import Api, assert_error, running_api
 
 SITE = "https://blog.example"
 VISIT = b'{"action":"visit","path":"/"}'
@@ -267,15 +266,7 @@ class TestShortcut:
         assert _without_date(shortcut.headers) == _without_date(routed.headers)
 
     def test_an_unexpected_error_is_the_same_500_both_ways(self, clock: ManualClock) -> None:
-        services = build_services(
-            events=_Broken(),
-            tokens=InMemoryTokenStore(),
-            salts=InMemorySaltStore(),
-            limiter=InMemoryRateLimiter(clock),
-            hasher=PlaintextSecretHasher(),
-            clock=clock,
-        )
-        with running_api(clock, services=services) as api:
+        with running_api(clock, services=services_over(BrokenEventStore(), clock)) as api:
             _, token = api.create_project()
             shortcut = api.send({"action": "visit", "path": "/"}, token)
             routed = api.client.post(
@@ -316,8 +307,3 @@ class TestShortcut:
 
 def _without_date(headers: Any) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k != "date"}
-
-
-class _Broken(InMemoryEventStore):
-    async def add(self, events: Sequence[Event]) -> None:
-        raise RuntimeError("a bug")
