@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from privalytics.adapters.memory import InMemoryEventQueries, InMemoryEventStore
 from privalytics.adapters.sqlalchemy import SqlStores, open_stores, tables
@@ -28,6 +28,7 @@ from privalytics.domain.models import Action, Event, TimeRange
 from privalytics.domain.ports import EventQueries, EventStore
 from privalytics.domain.reports import TARGET_ACTIONS, series
 from privalytics.domain.rollups import DAY_MS
+from tests.integration.conftest import clear
 
 FIRST_DAY = 20_500  # 2026-02-15
 DAYS = 12
@@ -301,3 +302,44 @@ async def test_under_weekly_salts_visitors_are_counted_per_week(sql: SqlStores) 
     assert await pair.sql.unique_visitors("p", part) == 2
     await pair.assert_same("p", part)
     await pair.aclose()
+
+
+@pytest.mark.postgres
+async def test_an_insert_committing_while_its_day_is_recomputed_is_counted(
+    postgres_url: str,
+) -> None:
+    """The day is already stale, so the insert's mark changes nothing; a refresh claiming
+    the day between that mark and the insert's commit must wait for the commit (here made
+    slow by a trigger) and count the event, or leave the day stale."""
+    stores, other = open_stores(postgres_url), open_stores(postgres_url)
+    try:
+        await clear(stores.engine)
+        await stores.events.add([visit("p", DAY_A + 1000)])
+        async with stores.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "CREATE FUNCTION privalytics_test_slow() RETURNS trigger LANGUAGE plpgsql"
+                    " AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END $$"
+                )
+            )
+            await connection.execute(
+                text(
+                    "CREATE TRIGGER privalytics_test_slow AFTER INSERT ON rollup_stale"
+                    " FOR EACH STATEMENT EXECUTE FUNCTION privalytics_test_slow()"
+                )
+            )
+        try:
+            late = asyncio.create_task(other.events.add([visit("p", DAY_A + 5000, VISITORS[1])]))
+            await asyncio.sleep(0.2)
+            await stores.events.refresh(moment(DAY_A + DAY_MS))
+            await late
+        finally:
+            async with stores.engine.begin() as connection:
+                await connection.execute(text("DROP TRIGGER privalytics_test_slow ON rollup_stale"))
+                await connection.execute(text("DROP FUNCTION privalytics_test_slow()"))
+        await stores.events.refresh(moment(DAY_A + DAY_MS))
+        assert await stores.events.count_by_action("p", WEEK) == {Action.VISIT: 2}
+        assert await stores.events.unique_visitors("p", WEEK) == 2
+    finally:
+        await stores.dispose()
+        await other.dispose()

@@ -29,7 +29,12 @@ COLUMNS = (
     "value",
     "props",
 )
-# One array per column, text converted to the column's varchar or char; then the marks.
+# One array per column, text converted to the column's varchar or char; then the days they
+# fall on marked stale. The marks already there are locked (FOR KEY SHARE, which writers do
+# not contend for) until the statement commits: a refresh that deletes one to recompute its
+# day waits for these events and then reads them. Without the lock, a refresh could claim
+# the day and recompute it between this statement's mark (a no-op) and its commit, and the
+# events would never be counted (the day no longer stale).
 _INSERT = """
 WITH stored AS (
     INSERT INTO events (project_id, action, path, ts, visitor_hash, referrer, target, value, props)
@@ -37,10 +42,14 @@ WITH stored AS (
         $1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
         $8::float8[], $9::text[]
     )
+), marked AS (
+    INSERT INTO rollup_stale (project_id, day)
+    SELECT * FROM unnest($10::text[], $11::integer[])
+    ON CONFLICT (project_id, day) DO NOTHING
 )
-INSERT INTO rollup_stale (project_id, day)
-SELECT * FROM unnest($10::text[], $11::integer[])
-ON CONFLICT (project_id, day) DO NOTHING
+SELECT 1 FROM rollup_stale
+WHERE (project_id, day) IN (SELECT * FROM unnest($10::text[], $11::integer[]))
+FOR KEY SHARE
 """
 
 Values = tuple[Any, ...]
