@@ -64,10 +64,10 @@ async def test_migrating_again_changes_nothing_and_keeps_the_data(sql_url: str) 
         await stores.dispose()
 
 
-async def test_upgrading_to_rollups_marks_every_day_with_events_stale(tmp_path: Path) -> None:
+async def test_upgrading_to_rollups_marks_every_day_with_events_stale(empty_sql_url: str) -> None:
     """Events stored before revision 0003 have no rollups: their days start stale, so
     they are read from the events until computed."""
-    url = sqlite_url(tmp_path)
+    url = empty_sql_url
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
@@ -80,6 +80,14 @@ async def test_upgrading_to_rollups_marks_every_day_with_events_stale(tmp_path: 
                     ),
                     {"p": project_id, "ts": ts, "h": "0" * 32},
                 )
+            for value in (37.5, 37.49, 0.2, 100.0):
+                await connection.execute(
+                    text(
+                        "INSERT INTO events (project_id, action, path, ts, visitor_hash, value)"
+                        " VALUES ('s', 'scroll', '/', 1, :h, :v)"
+                    ),
+                    {"h": "0" * 32, "v": value},
+                )
     finally:
         await engine.dispose()
     await migrate(url)
@@ -87,8 +95,13 @@ async def test_upgrading_to_rollups_marks_every_day_with_events_stale(tmp_path: 
     try:
         async with stores.engine.connect() as connection:
             stale = await connection.execute(text("SELECT project_id, day FROM rollup_stale"))
-            assert sorted(stale.all()) == [("p", 0), ("p", 3), ("q", 0)]
-        assert await stores.events.refresh(datetime(1970, 1, 5, tzinfo=UTC)) == 3
+            assert sorted(stale.all()) == [("p", 0), ("p", 3), ("q", 0), ("s", 0)]
+            values = await connection.execute(
+                text("SELECT value FROM events WHERE project_id = 's'")
+            )
+            # Scroll depths in whole percent, halves up, as the validation stores them now.
+            assert sorted(values.scalars()) == [0.0, 37.0, 38.0, 100.0]
+        assert await stores.events.refresh(datetime(1970, 1, 5, tzinfo=UTC)) == 4
         span = TimeRange(
             start=datetime(1970, 1, 1, tzinfo=UTC), end=datetime(1970, 1, 5, tzinfo=UTC)
         )

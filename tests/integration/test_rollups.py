@@ -14,15 +14,18 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
 from sqlalchemy import delete, func, select, text
+from sqlalchemy.engine import make_url
 
 from privalytics.adapters.memory import InMemoryEventQueries, InMemoryEventStore
 from privalytics.adapters.sqlalchemy import SqlStores, open_stores, tables
 from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
+from privalytics.adapters.sqlalchemy.rollups import ROLLUP_LOCK
 from privalytics.adapters.sqlalchemy.stores import SqlAlchemyEventStore
 from privalytics.domain.models import Action, Event, TimeRange
 from privalytics.domain.ports import EventQueries, EventStore
@@ -37,6 +40,11 @@ PATHS = ("/", "/a", "/b", "/c/d")
 REFERRERS = (None, "", "https://x.example/", "https://y.example/")
 TARGETS = (None, "", "https://files.example/a.pdf", "mastodon")
 VISITORS = tuple(f"{n:032x}" for n in range(6))
+
+
+def postgres_dsn(url: str) -> str:
+    """A plain asyncpg DSN for a SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def moment(millis: int) -> datetime:
@@ -343,3 +351,58 @@ async def test_an_insert_committing_while_its_day_is_recomputed_is_counted(
     finally:
         await stores.dispose()
         await other.dispose()
+
+
+async def test_many_stale_days_apart_over_a_long_range_are_read_from_the_events(
+    sql: SqlStores,
+) -> None:
+    """Every other day stale (as after an upgrade of a quiet site): too many pieces for one
+    statement (SQLite allows 500 SELECTs in one), so the range is read from the events."""
+    pair = Pair(sql)
+    await pair.add([visit("p", DAY_A + 2 * n * DAY_MS + 1000, VISITORS[n % 6]) for n in range(300)])
+    await pair.assert_same("p", TimeRange(start=moment(DAY_A), end=moment(DAY_A + 700 * DAY_MS)))
+
+
+async def test_a_refresh_ends_while_events_keep_making_its_days_stale(sql: SqlStores) -> None:
+    pair = Pair(sql)
+    await pair.add([visit("p", DAY_A + d * DAY_MS + 1000) for d in range(3)])
+    stop = asyncio.Event()
+
+    async def keep_sending() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            await pair.add([visit("p", DAY_A + (n % 3) * DAY_MS + 2000 + n, VISITORS[n % 6])])
+            await asyncio.sleep(0)
+
+    sender = asyncio.create_task(keep_sending())
+    try:
+        # Only the days stale when it began, each at most once.
+        assert await asyncio.wait_for(sql.events.refresh(moment(DAY_A + 4 * DAY_MS)), 30) <= 3
+    finally:
+        stop.set()
+        await sender
+    await sql.events.refresh(moment(DAY_A + 4 * DAY_MS))
+    await pair.assert_same("p", WEEK)
+
+
+@pytest.mark.postgres
+async def test_a_refresh_waits_for_another_process_holding_the_rollup_lock(
+    postgres_url: str,
+) -> None:
+    stores = open_stores(postgres_url)
+    try:
+        await clear(stores.engine)
+        await stores.events.add([visit("p", DAY_A + d * DAY_MS) for d in range(3)])
+        holder = await asyncpg.connect(postgres_dsn(postgres_url))
+        try:
+            await holder.execute("SELECT pg_advisory_lock($1)", ROLLUP_LOCK)
+            refresh = asyncio.create_task(stores.events.refresh(moment(DAY_A + 3 * DAY_MS)))
+            await asyncio.sleep(0.3)
+            assert not refresh.done()
+            await holder.execute("SELECT pg_advisory_unlock($1)", ROLLUP_LOCK)
+            assert await refresh == 3
+        finally:
+            await holder.close()
+    finally:
+        await stores.dispose()

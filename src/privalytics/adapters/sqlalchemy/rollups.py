@@ -51,12 +51,16 @@ _pages = tables.rollup_pages
 _referrers = tables.rollup_referrers
 _targets = tables.rollup_targets
 
-# Days computed per transaction while catching up: each one holds SQLite's write lock while
-# it reads its days' events, so a few at a time keeps ingestion waiting briefly.
-REFRESH_BATCH = 4
+# Days recomputed per transaction (see RollupWriter).
+REFRESH_BATCH_SQLITE = 2
+REFRESH_BATCH_POSTGRES = 8
+# Past this many pieces (raw intervals and blocks: many stale days apart from each other,
+# over a long range) a range is read from the events alone: SQLite allows at most 500
+# SELECTs in one compound statement.
+MAX_PARTS = 100
 # The PostgreSQL advisory lock that lets one instance at a time recompute rollups (their
 # parent blocks overlap). The number is arbitrary and fixed: "privalytics rollups".
-_PG_LOCK = 0x7072_6976_726F_6C6C
+ROLLUP_LOCK = 0x7072_6976_726F_6C6C
 
 
 def stale_marks(values: Iterable[tuple[Any, ...]]) -> list[tuple[str, int]]:
@@ -154,7 +158,12 @@ class RollupReader:
             (_stale.c.project_id == project_id) & (_stale.c.day >= first) & (_stale.c.day < last)
         )
         stale = (await connection.execute(query)).scalars().all()
-        return plan(start, end, stale, max_level=max_level)
+        found = plan(start, end, stale, max_level=max_level)
+        # Day blocks are read as runs of consecutive days (daily_series).
+        blocks = len(_runs([b for _, b in found.blocks])) if max_level == 0 else len(found.blocks)
+        if len(found.raw) + blocks > MAX_PARTS:
+            return Plan(raw=((start, end),), blocks=())
+        return found
 
     async def count_by_action(self, project_id: str, span: Interval) -> dict[Action, int]:
         async with unavailable_on_failure("count events"), self.engine.connect() as connection:
@@ -361,45 +370,47 @@ class RollupWriter:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._postgres = engine.dialect.name == "postgresql"
+        # Days per transaction: each holds SQLite's one write lock (ingestion waits) while
+        # it reads its days' events; on PostgreSQL only the days' own marks are locked,
+        # and more days share the cost of recomputing the blocks above them.
+        self._batch = REFRESH_BATCH_POSTGRES if self._postgres else REFRESH_BATCH_SQLITE
 
-    async def refresh(self, before: datetime, batch: int = REFRESH_BATCH) -> int:
-        """Recompute every stale day that ended before ``before``, ``batch`` days of one
-        project per transaction; returns how many days were recomputed."""
+    async def refresh(self, before: datetime) -> int:
+        """Recompute the days that were stale and over at ``before`` when the call began,
+        a few days of one project per transaction; returns how many were recomputed (by
+        this call: a day another process recomputed first is skipped)."""
         today = day_of(tables.to_millis(before))
+        query = (
+            select(_stale.c.project_id, _stale.c.day)
+            .where(_stale.c.day < today)
+            .order_by(_stale.c.project_id, _stale.c.day)
+        )
+        async with unavailable_on_failure("read stale days"), self.engine.connect() as c:
+            rows = (await c.execute(query)).all()
+        # Taken once: a day that events keep making stale waits for the next call, so
+        # one call ends, and every project's days get their turn in it.
+        by_project: dict[str, list[int]] = {}
+        for project_id, day in rows:
+            by_project.setdefault(project_id, []).append(day)
         done = 0
-        while True:
-            query = (
-                select(_stale.c.project_id, _stale.c.day)
-                .where(_stale.c.day < today)
-                .order_by(_stale.c.project_id, _stale.c.day)
-                .limit(batch)
-            )
-            async with unavailable_on_failure("read stale days"), self.engine.connect() as c:
-                rows = (await c.execute(query)).all()
-            if not rows:
-                return done
-            project_id = rows[0][0]
-            days = [day for project, day in rows if project == project_id]
-            async with unavailable_on_failure("compute rollups"), self.engine.begin() as c:
-                claimed = await self._claim(c, project_id, days)
-                if claimed is None:  # another instance is at it
-                    return done
-                if claimed:
-                    await _recompute(c, project_id, claimed)
-            if not claimed:
-                # Claimed by another instance meanwhile: it will recompute them.
-                return done
-            done += len(claimed)
+        for project_id, days in by_project.items():
+            for start in range(0, len(days), self._batch):
+                async with unavailable_on_failure("compute rollups"), self.engine.begin() as c:
+                    claimed = await self._claim(c, project_id, days[start : start + self._batch])
+                    if claimed:
+                        await _recompute(c, project_id, claimed)
+                done += len(claimed)
+        return done
 
     async def _claim(
         self, connection: AsyncConnection, project_id: str, days: Sequence[int]
-    ) -> list[int] | None:
+    ) -> list[int]:
         """Take ``days`` out of rollup_stale (the transaction recomputes them): the days
-        that were still there, or None when another instance holds the rollup lock."""
+        that were still there."""
         if self._postgres:
-            locked = await connection.execute(select(func.pg_try_advisory_xact_lock(_PG_LOCK)))
-            if not locked.scalar_one():
-                return None
+            # One refresh transaction at a time across processes (their parent blocks
+            # overlap); SQLite's write lock does the same there.
+            await connection.execute(select(func.pg_advisory_xact_lock(ROLLUP_LOCK)))
         statement = (
             delete(_stale)
             .where((_stale.c.project_id == project_id) & _stale.c.day.in_(days))

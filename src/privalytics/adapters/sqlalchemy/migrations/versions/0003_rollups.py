@@ -1,6 +1,7 @@
 """Rollups: per-day figures and their sums over aligned blocks of days, and the days whose
 figures are stale. Every day that already holds events starts stale; the server computes
-them in the background (`privalytics rollup` does it at once).
+them in the background (`privalytics rollup` does it at once). Stored scroll depths are
+rounded to whole percent.
 
 Revision ID: 0003
 Revises: 0002
@@ -79,6 +80,18 @@ def upgrade() -> None:
         sa.Column("action", sa.String(16), nullable=False),
         sa.Column("target", sa.Text(), nullable=False),
         sa.Column("events", sa.BigInteger(), nullable=False),
+    )
+    # Scroll depths are kept in whole percent from now on (halves up, as the validation
+    # rounds them), so that sums add up exactly; the values stored before are rounded too.
+    rounded = (
+        "floor(value + 0.5)"
+        if op.get_bind().dialect.name == "postgresql"
+        # SQLite's CAST truncates: the floor of a non-negative number.
+        else ("CAST(value + 0.5 AS INTEGER)")
+    )
+    op.execute(
+        f"UPDATE events SET value = {rounded} "  # noqa: S608 (no input in it)
+        "WHERE action = 'scroll' AND value IS NOT NULL"
     )
     # Events stored before this revision: their days are computed in the background.
     op.execute(
