@@ -10,7 +10,6 @@ from privalytics.domain.rollups import (
     MAX_LEVEL,
     block_days,
     blocks,
-    parents,
     plan,
 )
 
@@ -94,15 +93,3 @@ def test_a_stale_day_next_to_the_partial_last_day_joins_its_raw_interval() -> No
     end = 20_530 * DAY_MS + 3_600_000
     found = plan(end - 10 * DAY_MS, end, {20_529})
     assert found.raw[-1] == (20_529 * DAY_MS, end)
-
-
-@given(st.sets(DAYS, min_size=1, max_size=20))
-def test_parents_hold_every_changed_day_at_every_level(days: set[int]) -> None:
-    levels = parents(days)
-    assert len(levels) == MAX_LEVEL
-    for level, found in enumerate(levels, start=1):
-        assert all(found_level == level for found_level, _ in found)
-        held = set(covered_days(found))
-        assert days <= held
-        # No block without a changed day.
-        assert all(set(range(*block_days(block))) & days for block in found)

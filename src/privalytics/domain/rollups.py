@@ -60,14 +60,6 @@ def blocks(first: int, end: int, max_level: int = MAX_LEVEL) -> list[Block]:
     return found
 
 
-def parents(days: Iterable[int], max_level: int = MAX_LEVEL) -> list[list[Block]]:
-    """The blocks above level 0 that hold any of ``days``: per level from 1 up, each level's
-    blocks in order. A block is recomputed from its two halves one level down, so after a
-    day changes its blocks are redone in this order."""
-    days = sorted(set(days))
-    return [sorted({(level, day >> level) for day in days}) for level in range(1, max_level + 1)]
-
-
 @dataclass(frozen=True, slots=True)
 class Plan:
     """How to answer a range: ``raw`` intervals from the events, ``blocks`` from the

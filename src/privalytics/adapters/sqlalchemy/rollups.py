@@ -39,7 +39,6 @@ from privalytics.domain.rollups import (
     Interval,
     Plan,
     day_of,
-    parents,
     plan,
 )
 
@@ -398,7 +397,7 @@ class RollupWriter:
                 async with unavailable_on_failure("compute rollups"), self.engine.begin() as c:
                     claimed = await self._claim(c, project_id, days[start : start + self._batch])
                     if claimed:
-                        await _recompute(c, project_id, claimed)
+                        await _recompute(c, project_id, claimed, self._postgres)
                 done += len(claimed)
         return done
 
@@ -419,106 +418,158 @@ class RollupWriter:
         return sorted((await connection.execute(statement)).scalars().all())
 
 
-async def _recompute(connection: AsyncConnection, project_id: str, days: Sequence[int]) -> None:
-    """Replace the day rows of ``days`` by figures from their events, then the blocks above
-    them, level by level, by sums of their two halves."""
-    for table in tables.ROLLUPS:
-        await connection.execute(
-            delete(table).where(
-                (table.c.project_id == project_id) & (table.c.level == 0) & table.c.block.in_(days)
-            )
+# A day's figures for one table: (day, *key values) -> sums, in the table's column order.
+Figures = dict[tuple[Any, ...], tuple[float, ...]]
+
+
+async def _recompute(
+    connection: AsyncConnection, project_id: str, days: Sequence[int], postgres: bool
+) -> None:
+    """Bring the rows of ``days`` and of every block above them up to date with the days'
+    events: compute the days' figures, subtract what the rows held for them, and add the
+    difference to the day rows and to each block above (``ON CONFLICT`` adds it to a row
+    that is there). A day an event was added to changes in a few rows per level, however
+    many paths the blocks above it hold."""
+    runs = [(first * DAY_MS, end * DAY_MS) for first, end in _runs(days)]
+    insert = postgresql_insert if postgres else sqlite_insert
+    for table, query in _day_queries(project_id).items():
+        keys, sums = _keys(table), _sums(table)
+        new: Figures = {}
+        for interval in runs:
+            for row in (await connection.execute(query(interval))).all():
+                new[tuple(row[: 1 + len(keys)])] = tuple(row[1 + len(keys) :])
+        held = select(table.c.block, *[table.c[k] for k in keys], *[table.c[k] for k in sums])
+        old: Figures = {
+            tuple(row[: 1 + len(keys)]): tuple(row[1 + len(keys) :])
+            for row in (
+                await connection.execute(
+                    held.where(
+                        (table.c.project_id == project_id)
+                        & (table.c.level == 0)
+                        & table.c.block.in_(days)
+                    )
+                )
+            ).all()
+        }
+        change = _difference(new, old, len(sums))
+        if not change:
+            continue
+        upsert = insert(table)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[c.name for c in table.primary_key.columns],
+            set_={name: table.c[name] + upsert.excluded[name] for name in sums},
         )
-    for first, end in _runs(days):
-        for statement in _day_inserts(project_id, (first * DAY_MS, end * DAY_MS)):
-            await connection.execute(statement)
-    for level, blocks in enumerate(parents(days), start=1):
-        numbers = [block for _, block in blocks]
-        children = [half for block in numbers for half in (2 * block, 2 * block + 1)]
-        for table in tables.ROLLUPS:
+        for level in range(MAX_LEVEL + 1):
+            rows = _at_level(change, level)
+            await connection.execute(
+                upsert,
+                [
+                    {
+                        "project_id": project_id,
+                        "level": level,
+                        "block": key[0],
+                        **dict(zip(keys, key[1:], strict=True)),
+                        **dict(zip(sums, values, strict=True)),
+                    }
+                    for key, values in rows.items()
+                ],
+            )
+            # A row whose count fell to nothing (events deleted by hand) is no row: the
+            # events alone would not show its key.
             await connection.execute(
                 delete(table).where(
                     (table.c.project_id == project_id)
                     & (table.c.level == level)
-                    & table.c.block.in_(numbers)
+                    & table.c.block.in_(sorted({key[0] for key in rows}))
+                    & (table.c[sums[0]] == 0)
                 )
             )
-            await connection.execute(_parent_insert(table, project_id, level, children))
 
 
-def _day_inserts(project_id: str, interval: Interval) -> list[Any]:
-    """INSERT ... SELECT statements computing the day rows of ``interval`` (whole days)."""
+def _difference(new: Figures, old: Figures, width: int) -> Figures:
+    """``new`` minus ``old``, key by key, keys whose figures did not change left out."""
+    nothing = (0,) * width
+    change: Figures = {}
+    for key in new.keys() | old.keys():
+        values = tuple(
+            a - b for a, b in zip(new.get(key, nothing), old.get(key, nothing), strict=True)
+        )
+        if any(values):
+            change[key] = values
+    return change
+
+
+def _at_level(change: Figures, level: int) -> Figures:
+    """The change of each block at ``level``: the changes of its days added up."""
+    blocks: Figures = {}
+    for (day, *rest), values in change.items():
+        key = (day >> level, *rest)
+        held = blocks.get(key)
+        blocks[key] = (
+            values if held is None else tuple(a + b for a, b in zip(held, values, strict=True))
+        )
+    return blocks
+
+
+def _keys(table: Table) -> list[str]:
+    """The key columns of a rollup table after project, level and block."""
+    return [
+        column.name
+        for column in table.primary_key.columns
+        if column.name not in ("project_id", "level", "block")
+    ]
+
+
+def _sums(table: Table) -> list[str]:
+    """The summed columns of a rollup table; the first one is 0 only for an empty row."""
+    return [column.name for column in table.columns if not column.primary_key]
+
+
+def _day_queries(project_id: str) -> dict[Table, Callable[[Interval], Any]]:
+    """Per rollup table, the query of the figures of the whole days of an interval from its
+    events: (day, *key columns, *summed columns), as in the table."""
     e = _events.c
     day = (e.ts // DAY_MS).label("day")
-    where = _raw(project_id, interval)
     visit = e.action == Action.VISIT.value
-    head = (e.project_id, literal(0).label("level"), day)
     visit_hash = func.count(distinct(_case_visit(e.visitor_hash)))
-    return [
-        _totals.insert().from_select(
-            ["project_id", "level", "block", "visitors", "visit_visitors"],
-            select(*head, func.count(distinct(e.visitor_hash)), visit_hash)
-            .where(where)
-            .group_by(e.project_id, day),
+
+    def where(interval: Interval) -> ColumnElement[bool]:
+        return _raw(project_id, interval)
+
+    return {
+        _totals: lambda interval: (
+            select(day, func.count(distinct(e.visitor_hash)), visit_hash)
+            .where(where(interval))
+            .group_by(day)
         ),
-        _actions.insert().from_select(
-            ["project_id", "level", "block", "action", "events", "value_sum", "value_count"],
+        _actions: lambda interval: (
             select(
-                *head,
+                day,
                 e.action,
                 func.count(),
                 func.coalesce(func.sum(e.value), 0.0),
                 func.count(e.value),
             )
-            .where(where)
-            .group_by(e.project_id, day, e.action),
+            .where(where(interval))
+            .group_by(day, e.action)
         ),
-        _pages.insert().from_select(
-            ["project_id", "level", "block", "path", "visits", "visitors"],
-            select(*head, e.path, func.count(), func.count(distinct(e.visitor_hash)))
-            .where(where & visit)
-            .group_by(e.project_id, day, e.path),
+        _pages: lambda interval: (
+            select(day, e.path, func.count(), func.count(distinct(e.visitor_hash)))
+            .where(where(interval) & visit)
+            .group_by(day, e.path)
         ),
-        _referrers.insert().from_select(
-            ["project_id", "level", "block", "referrer", "visits"],
-            select(*head, e.referrer, func.count())
-            .where(where & visit & e.referrer.is_not(None) & (e.referrer != ""))
-            .group_by(e.project_id, day, e.referrer),
+        _referrers: lambda interval: (
+            select(day, e.referrer, func.count())
+            .where(where(interval) & visit & e.referrer.is_not(None) & (e.referrer != ""))
+            .group_by(day, e.referrer)
         ),
-        _targets.insert().from_select(
-            ["project_id", "level", "block", "action", "target", "events"],
-            select(*head, e.action, e.target, func.count())
-            .where(where & e.target.is_not(None) & (e.target != ""))
-            .group_by(e.project_id, day, e.action, e.target),
+        _targets: lambda interval: (
+            select(day, e.action, e.target, func.count())
+            .where(where(interval) & e.target.is_not(None) & (e.target != ""))
+            .group_by(day, e.action, e.target)
         ),
-    ]
+    }
 
 
 def _case_visit(column: ColumnElement[str]) -> Any:
     return case((_events.c.action == Action.VISIT.value, column), else_=None)
-
-
-def _parent_insert(table: Table, project_id: str, level: int, children: Sequence[int]) -> Any:
-    """INSERT ... SELECT of the blocks at ``level`` from the sums of their halves."""
-    summed = [column.name for column in table.columns if not column.primary_key]
-    keys = [
-        column.name
-        for column in table.primary_key.columns
-        if column.name not in ("project_id", "level", "block")
-    ]
-    parent = (table.c.block // 2).label("parent")
-    query = (
-        select(
-            table.c.project_id,
-            literal(level).label("level"),
-            parent,
-            *[table.c[key] for key in keys],
-            *[func.sum(table.c[name]) for name in summed],
-        )
-        .where(
-            (table.c.project_id == project_id)
-            & (table.c.level == level - 1)
-            & table.c.block.in_(children)
-        )
-        .group_by(table.c.project_id, parent, *[table.c[key] for key in keys])
-    )
-    return table.insert().from_select(["project_id", "level", "block", *keys, *summed], query)
