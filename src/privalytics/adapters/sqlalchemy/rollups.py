@@ -4,6 +4,9 @@ from the events together (:mod:`privalytics.domain.rollups` decides which part i
 Every answer is one statement over ``UNION ALL`` of the events' part (grouped as the
 rollup rows are) and the rollup rows' part, summed and ranked by the database, so the
 result equals the same query over the events alone, row for row.
+
+A stale day is recomputed from its events; what changed (new figures minus the rows' old
+ones) is added to the day's rows and to the rows of every block above it.
 """
 
 from __future__ import annotations
@@ -57,8 +60,9 @@ REFRESH_BATCH_POSTGRES = 8
 # over a long range) a range is read from the events alone: SQLite allows at most 500
 # SELECTs in one compound statement.
 MAX_PARTS = 100
-# The PostgreSQL advisory lock that lets one instance at a time recompute rollups (their
-# parent blocks overlap). The number is arbitrary and fixed: "privalytics rollups".
+# The PostgreSQL advisory lock that lets one instance at a time recompute rollups (two
+# adding to the same block rows in different orders could deadlock). The number is
+# arbitrary and fixed: "privalytics rollups".
 ROLLUP_LOCK = 0x7072_6976_726F_6C6C
 
 
@@ -407,8 +411,8 @@ class RollupWriter:
         """Take ``days`` out of rollup_stale (the transaction recomputes them): the days
         that were still there."""
         if self._postgres:
-            # One refresh transaction at a time across processes (their parent blocks
-            # overlap); SQLite's write lock does the same there.
+            # One refresh transaction at a time across processes (see ROLLUP_LOCK);
+            # SQLite's write lock does the same there.
             await connection.execute(select(func.pg_advisory_xact_lock(ROLLUP_LOCK)))
         statement = (
             delete(_stale)
