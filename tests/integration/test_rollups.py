@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from privalytics.adapters.memory import InMemoryEventQueries, InMemoryEventStore
 from privalytics.adapters.sqlalchemy import SqlStores, open_stores, tables
 from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
-from privalytics.adapters.sqlalchemy.rollups import ROLLUP_LOCK
+from privalytics.adapters.sqlalchemy.refresh import ROLLUP_LOCK
 from privalytics.adapters.sqlalchemy.stores import SqlAlchemyEventStore
 from privalytics.domain.models import Action, Event, TimeRange
 from privalytics.domain.ports import EventQueries, EventStore

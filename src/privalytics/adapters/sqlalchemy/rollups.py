@@ -1,26 +1,22 @@
-"""The rollups on SQL: computing them from the events, and answering a range from them and
-from the events together (:mod:`privalytics.domain.rollups` decides which part is which).
+"""The rollups on SQL: answering a range from them and from the events together
+(:mod:`privalytics.domain.rollups` decides which part is which); :mod:`.refresh` keeps
+them up to date.
 
 Every answer is one statement over ``UNION ALL`` of the events' part (grouped as the
 rollup rows are) and the rollup rows' part, summed and ranked by the database, so the
 result equals the same query over the events alone, row for row.
-
-A stale day is recomputed from its events; what changed (new figures minus the rows' old
-ones) is added to the day's rows and to the rows of every block above it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
-    case,
-    delete,
     distinct,
     func,
     literal,
@@ -53,17 +49,10 @@ _pages = tables.rollup_pages
 _referrers = tables.rollup_referrers
 _targets = tables.rollup_targets
 
-# Days recomputed per transaction (see RollupWriter).
-REFRESH_BATCH_SQLITE = 2
-REFRESH_BATCH_POSTGRES = 8
 # Past this many pieces (raw intervals and blocks: many stale days apart from each other,
 # over a long range) a range is read from the events alone: SQLite allows at most 500
 # SELECTs in one compound statement.
 MAX_PARTS = 100
-# The PostgreSQL advisory lock that lets one instance at a time recompute rollups (two
-# adding to the same block rows in different orders could deadlock). The number is
-# arbitrary and fixed: "privalytics rollups".
-ROLLUP_LOCK = 0x7072_6976_726F_6C6C
 
 
 def stale_marks(values: Iterable[tuple[Any, ...]]) -> list[tuple[str, int]]:
@@ -82,7 +71,7 @@ def mark_stale_statement(dialect: str) -> Any:
 _Part = Select[*tuple[Any, ...]]
 
 
-def _raw(project_id: str, interval: Interval) -> ColumnElement[bool]:
+def events_in(project_id: str, interval: Interval) -> ColumnElement[bool]:
     """The events of one interval: one range of the (project_id, ts) index."""
     return (
         (_events.c.project_id == project_id)
@@ -104,12 +93,12 @@ def _parts(project_id: str, found: Plan, raw: Where, table: Table, rolled: Where
     """One select per raw interval and one per block: each reads one index range (an OR of
     ranges would make SQLite read every row of the project)."""
     return [
-        *(raw(_raw(project_id, interval)) for interval in found.raw),
+        *(raw(events_in(project_id, interval)) for interval in found.raw),
         *(rolled(_in_block(table, project_id, block)) for block in found.blocks),
     ]
 
 
-def _runs(days: Sequence[int]) -> list[tuple[int, int]]:
+def runs(days: Sequence[int]) -> list[tuple[int, int]]:
     """Sorted days as runs of consecutive days: (first, day after the last)."""
     found: list[tuple[int, int]] = []
     for day in days:
@@ -163,7 +152,7 @@ class RollupReader:
         stale = (await connection.execute(query)).scalars().all()
         found = plan(start, end, stale, max_level=max_level)
         # Day blocks are read as runs of consecutive days (daily_series).
-        blocks = len(_runs([b for _, b in found.blocks])) if max_level == 0 else len(found.blocks)
+        blocks = len(runs([b for _, b in found.blocks])) if max_level == 0 else len(found.blocks)
         if len(found.raw) + blocks > MAX_PARTS:
             return Plan(raw=((start, end),), blocks=())
         return found
@@ -332,10 +321,11 @@ class RollupReader:
             found = await self._plan(connection, project_id, span, max_level=0)
             by_day: dict[int, tuple[int, int]] = {}
             day = (_events.c.ts // DAY_MS).label("day")
+            visit = _events.c.action == Action.VISIT.value
             for interval in found.raw:
                 query = (
                     select(day, func.count(), func.count(distinct(_events.c.visitor_hash)))
-                    .where(_raw(project_id, interval) & (_events.c.action == Action.VISIT.value))
+                    .where(events_in(project_id, interval) & visit)
                     .group_by(day)
                 )
                 for number, visits, visitors in (await connection.execute(query)).all():
@@ -347,7 +337,7 @@ class RollupReader:
                 & (_totals.c.block == _actions.c.block),
             )
             # Level 0 only: each block one day; runs of consecutive days, one range each.
-            for first, end in _runs([number for _, number in found.blocks]):
+            for first, end in runs([number for _, number in found.blocks]):
                 query = (
                     select(_actions.c.block, _actions.c.events, _totals.c.visit_visitors)
                     .select_from(joined)
@@ -365,215 +355,3 @@ class RollupReader:
             Bucket(start=from_millis(number * DAY_MS), visits=visits, unique_visitors=visitors)
             for number, (visits, visitors) in sorted(by_day.items())
         ]
-
-
-class RollupWriter:
-    """Recomputes the rollups of stale days that are over, and of the blocks above them."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self._postgres = engine.dialect.name == "postgresql"
-        # Days per transaction: each holds SQLite's one write lock (ingestion waits) while
-        # it reads its days' events; on PostgreSQL only the days' own marks are locked,
-        # and more days share the cost of recomputing the blocks above them.
-        self._batch = REFRESH_BATCH_POSTGRES if self._postgres else REFRESH_BATCH_SQLITE
-
-    async def refresh(self, before: datetime) -> int:
-        """Recompute the days that were stale and over at ``before`` when the call began,
-        a few days of one project per transaction; returns how many were recomputed (by
-        this call: a day another process recomputed first is skipped)."""
-        today = day_of(tables.to_millis(before))
-        query = (
-            select(_stale.c.project_id, _stale.c.day)
-            .where(_stale.c.day < today)
-            .order_by(_stale.c.project_id, _stale.c.day)
-        )
-        async with unavailable_on_failure("read stale days"), self.engine.connect() as c:
-            rows = (await c.execute(query)).all()
-        # Taken once: a day that events keep making stale waits for the next call, so
-        # one call ends, and every project's days get their turn in it.
-        by_project: dict[str, list[int]] = {}
-        for project_id, day in rows:
-            by_project.setdefault(project_id, []).append(day)
-        done = 0
-        for project_id, days in by_project.items():
-            for start in range(0, len(days), self._batch):
-                async with unavailable_on_failure("compute rollups"), self.engine.begin() as c:
-                    claimed = await self._claim(c, project_id, days[start : start + self._batch])
-                    if claimed:
-                        await _recompute(c, project_id, claimed, self._postgres)
-                done += len(claimed)
-        return done
-
-    async def _claim(
-        self, connection: AsyncConnection, project_id: str, days: Sequence[int]
-    ) -> list[int]:
-        """Take ``days`` out of rollup_stale (the transaction recomputes them): the days
-        that were still there."""
-        if self._postgres:
-            # One refresh transaction at a time across processes (see ROLLUP_LOCK);
-            # SQLite's write lock does the same there.
-            await connection.execute(select(func.pg_advisory_xact_lock(ROLLUP_LOCK)))
-        statement = (
-            delete(_stale)
-            .where((_stale.c.project_id == project_id) & _stale.c.day.in_(days))
-            .returning(_stale.c.day)
-        )
-        return sorted((await connection.execute(statement)).scalars().all())
-
-
-# A day's figures for one table: (day, *key values) -> sums, in the table's column order.
-Figures = dict[tuple[Any, ...], tuple[float, ...]]
-
-
-async def _recompute(
-    connection: AsyncConnection, project_id: str, days: Sequence[int], postgres: bool
-) -> None:
-    """Bring the rows of ``days`` and of every block above them up to date with the days'
-    events: compute the days' figures, subtract what the rows held for them, and add the
-    difference to the day rows and to each block above (``ON CONFLICT`` adds it to a row
-    that is there). A day an event was added to changes in a few rows per level, however
-    many paths the blocks above it hold."""
-    runs = [(first * DAY_MS, end * DAY_MS) for first, end in _runs(days)]
-    insert = postgresql_insert if postgres else sqlite_insert
-    for table, query in _day_queries(project_id).items():
-        keys, sums = _keys(table), _sums(table)
-        new: Figures = {}
-        for interval in runs:
-            for row in (await connection.execute(query(interval))).all():
-                new[tuple(row[: 1 + len(keys)])] = tuple(row[1 + len(keys) :])
-        held = select(table.c.block, *[table.c[k] for k in keys], *[table.c[k] for k in sums])
-        old: Figures = {
-            tuple(row[: 1 + len(keys)]): tuple(row[1 + len(keys) :])
-            for row in (
-                await connection.execute(
-                    held.where(
-                        (table.c.project_id == project_id)
-                        & (table.c.level == 0)
-                        & table.c.block.in_(days)
-                    )
-                )
-            ).all()
-        }
-        change = _difference(new, old, len(sums))
-        if not change:
-            continue
-        upsert = insert(table)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[c.name for c in table.primary_key.columns],
-            set_={name: table.c[name] + upsert.excluded[name] for name in sums},
-        )
-        for level in range(MAX_LEVEL + 1):
-            rows = _at_level(change, level)
-            await connection.execute(
-                upsert,
-                [
-                    {
-                        "project_id": project_id,
-                        "level": level,
-                        "block": key[0],
-                        **dict(zip(keys, key[1:], strict=True)),
-                        **dict(zip(sums, values, strict=True)),
-                    }
-                    for key, values in rows.items()
-                ],
-            )
-            # A row whose count fell to nothing (events deleted by hand) is no row: the
-            # events alone would not show its key.
-            await connection.execute(
-                delete(table).where(
-                    (table.c.project_id == project_id)
-                    & (table.c.level == level)
-                    & table.c.block.in_(sorted({key[0] for key in rows}))
-                    & (table.c[sums[0]] == 0)
-                )
-            )
-
-
-def _difference(new: Figures, old: Figures, width: int) -> Figures:
-    """``new`` minus ``old``, key by key, keys whose figures did not change left out."""
-    nothing = (0,) * width
-    change: Figures = {}
-    for key in new.keys() | old.keys():
-        values = tuple(
-            a - b for a, b in zip(new.get(key, nothing), old.get(key, nothing), strict=True)
-        )
-        if any(values):
-            change[key] = values
-    return change
-
-
-def _at_level(change: Figures, level: int) -> Figures:
-    """The change of each block at ``level``: the changes of its days added up."""
-    blocks: Figures = {}
-    for (day, *rest), values in change.items():
-        key = (day >> level, *rest)
-        held = blocks.get(key)
-        blocks[key] = (
-            values if held is None else tuple(a + b for a, b in zip(held, values, strict=True))
-        )
-    return blocks
-
-
-def _keys(table: Table) -> list[str]:
-    """The key columns of a rollup table after project, level and block."""
-    return [
-        column.name
-        for column in table.primary_key.columns
-        if column.name not in ("project_id", "level", "block")
-    ]
-
-
-def _sums(table: Table) -> list[str]:
-    """The summed columns of a rollup table; the first one is 0 only for an empty row."""
-    return [column.name for column in table.columns if not column.primary_key]
-
-
-def _day_queries(project_id: str) -> dict[Table, Callable[[Interval], Any]]:
-    """Per rollup table, the query of the figures of the whole days of an interval from its
-    events: (day, *key columns, *summed columns), as in the table."""
-    e = _events.c
-    day = (e.ts // DAY_MS).label("day")
-    visit = e.action == Action.VISIT.value
-    visit_hash = func.count(distinct(_case_visit(e.visitor_hash)))
-
-    def where(interval: Interval) -> ColumnElement[bool]:
-        return _raw(project_id, interval)
-
-    return {
-        _totals: lambda interval: (
-            select(day, func.count(distinct(e.visitor_hash)), visit_hash)
-            .where(where(interval))
-            .group_by(day)
-        ),
-        _actions: lambda interval: (
-            select(
-                day,
-                e.action,
-                func.count(),
-                func.coalesce(func.sum(e.value), 0.0),
-                func.count(e.value),
-            )
-            .where(where(interval))
-            .group_by(day, e.action)
-        ),
-        _pages: lambda interval: (
-            select(day, e.path, func.count(), func.count(distinct(e.visitor_hash)))
-            .where(where(interval) & visit)
-            .group_by(day, e.path)
-        ),
-        _referrers: lambda interval: (
-            select(day, e.referrer, func.count())
-            .where(where(interval) & visit & e.referrer.is_not(None) & (e.referrer != ""))
-            .group_by(day, e.referrer)
-        ),
-        _targets: lambda interval: (
-            select(day, e.action, e.target, func.count())
-            .where(where(interval) & e.target.is_not(None) & (e.target != ""))
-            .group_by(day, e.action, e.target)
-        ),
-    }
-
-
-def _case_visit(column: ColumnElement[str]) -> Any:
-    return case((_events.c.action == Action.VISIT.value, column), else_=None)

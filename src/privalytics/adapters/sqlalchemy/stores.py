@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import names_a_plain_file, unavailable_on_failure
 from privalytics.adapters.sqlalchemy.pgwriter import AsyncpgEventWriter
+from privalytics.adapters.sqlalchemy.refresh import RollupWriter
 from privalytics.adapters.sqlalchemy.rollups import (
     RollupReader,
-    RollupWriter,
     mark_stale_statement,
     stale_marks,
 )
