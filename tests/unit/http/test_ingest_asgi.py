@@ -5,6 +5,7 @@ preflights, and that their errors are the API's errors, with CORS as on any answ
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,7 +82,12 @@ async def _call(
     method: str = "POST",
 ) -> Exchange:
     exchange = Exchange(chunks)
-    scope = {
+    await app(_scope(path, headers, method=method), exchange.receive, exchange.send)
+    return exchange
+
+
+def _scope(path: str, headers: dict[str, str], *, method: str = "POST") -> dict[str, Any]:
+    return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
@@ -96,8 +102,6 @@ async def _call(
         "server": ("127.0.0.1", 8000),
         "state": {},
     }
-    await app(scope, exchange.receive, exchange.send)
-    return exchange
 
 
 def _error(exchange: Exchange, status: int, code: str) -> dict[str, Any]:
@@ -307,3 +311,57 @@ class TestShortcut:
 
 def _without_date(headers: Any) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k != "date"}
+
+
+class Disconnecting(Exchange):
+    """A client that sends a part of the body and goes away (a page unloaded mid-beacon)."""
+
+    async def receive(self) -> Message:
+        self.received += 1
+        if self.received == 1:
+            return {"type": "http.request", "body": VISIT[:5], "more_body": True}
+        return {"type": "http.disconnect"}
+
+
+async def test_a_client_gone_mid_body_is_a_4xx_and_no_error_in_the_log(
+    app_and_token: tuple[Any, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    app, token = app_and_token
+    exchange = Disconnecting([])
+    scope = _scope(PATHS[0], {"Authorization": f"Bearer {token}"})
+    with caplog.at_level(logging.ERROR):
+        await app(scope, exchange.receive, exchange.send)
+    _error(exchange, 400, "bad_request")
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_failure_after_the_answer_started_is_raised_not_answered_twice(
+    app_and_token: tuple[Any, str],
+) -> None:
+    """As Litestar's exception middleware does: a second http.response.start would break
+    the ASGI protocol."""
+    app, token = app_and_token
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": VISIT, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body":
+            raise OSError("the connection broke")
+
+    with pytest.raises(OSError, match="the connection broke"):
+        await app(_scope(PATHS[0], {"Authorization": f"Bearer {token}"}), receive, send)
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert sent[0]["status"] == 202
+
+
+@pytest.mark.parametrize("path", [PATHS[0], PATHS[0] + "/"])
+async def test_an_invalid_host_header_is_400_on_the_shortcut_as_through_the_router(
+    app_and_token: tuple[Any, str], path: str
+) -> None:
+    app, token = app_and_token
+    headers = {"Authorization": f"Bearer {token}", "Host": 'evil"<x>{}'}
+    body = _error(await _call(app, path, [VISIT], headers), 400, "bad_request")
+    assert body["message"] == "Invalid host header"

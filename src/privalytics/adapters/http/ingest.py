@@ -30,7 +30,6 @@ from litestar import asgi
 from litestar.enums import ScopeType
 from litestar.exceptions import (
     ClientException,
-    InternalServerException,
     MethodNotAllowedException,
     NotFoundException,
 )
@@ -143,7 +142,9 @@ async def read_body(scope: Any, receive: Receive, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            raise InternalServerException("client disconnected prematurely")
+            # A page unloaded mid-beacon: nobody reads the answer, and it is no server
+            # error (not logged as one).
+            raise ClientException("the client went away before sending the whole body")
         chunk = message.get("body", b"")
         if not message.get("more_body", False) and not chunks:
             if len(chunk) > limit:

@@ -7,7 +7,9 @@ the ~80 µs a request costs the server (docs/performance.md). :class:`App` calls
 shortcut's ASGI handler directly for a ``POST`` to its exact path, and answers what it
 raises with the handlers Litestar would have chosen (:func:`.errors.answer_error`).
 Everything else (other methods, a trailing slash, every other path) goes through Litestar
-as usual, to the same handlers for those paths.
+as usual, to the same handlers for those paths. The router's one check of its own, a
+valid Host header, is made here too. An exception after the answer started is raised
+again, as Litestar's exception middleware does, not answered a second time.
 
 The shortcut is only taken while nothing would run around the handler on Litestar's way:
 no app-level middleware, no CORS, CSRF, compression or allowed-hosts configuration, no
@@ -21,7 +23,9 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from litestar import Litestar
+from litestar._asgi.utils import is_valid_host
 from litestar.enums import ScopeType
+from litestar.exceptions import ClientException
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import (
     ASGIApp,
@@ -29,6 +33,7 @@ from litestar.types import (
     LifeSpanReceive,
     LifeSpanScope,
     LifeSpanSend,
+    Message,
     Receive,
     Scope,
     Send,
@@ -89,8 +94,22 @@ class App(Litestar):
         scope["app"] = scope["litestar_app"] = self
         scope.setdefault("state", {})
         scope["route_handler"] = handler
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await cast("ASGIApp", handler.fn)(scope, receive, send)
+            # The router's one check before routing, which this skips.
+            host = next((value for name, value in scope["headers"] if name == b"host"), None)
+            if host is not None and not is_valid_host(host):
+                raise ClientException("Invalid host header")
+            await cast("ASGIApp", handler.fn)(scope, receive, tracked)
         except Exception as exc:
+            if started:
+                # Too late to answer (as Litestar's exception middleware, which re-raises).
+                raise
             handlers = handler.resolve_exception_handlers()
             await answer_error(scope, receive, send, exc, handlers, self.request_class)
