@@ -287,6 +287,11 @@ def handler_for(handlers: ExceptionHandlersMap, exc: Exception) -> ExceptionHand
     return _unexpected
 
 
+class AnswerInterrupted(Exception):
+    """Sending an answer failed after it started (the connection broke): too late to send
+    another one; raised by a route that sends its answer itself."""
+
+
 async def answer_error(
     scope: Scope,
     receive: Receive,

@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 import msgspec
 from litestar import asgi
+from litestar._asgi.utils import is_valid_host
 from litestar.enums import ScopeType
 from litestar.exceptions import (
     ClientException,
@@ -46,7 +47,7 @@ from privalytics.adapters.http.cors import (
     reflect,
     request_origin,
 )
-from privalytics.adapters.http.errors import decode_body
+from privalytics.adapters.http.errors import AnswerInterrupted, decode_body
 from privalytics.adapters.http.openapi import Answer, post_path_item
 from privalytics.adapters.http.schemas import AcceptedOut, BatchIn, SingleEventIn
 from privalytics.domain.errors import Unauthenticated
@@ -112,6 +113,9 @@ def request_client(scope: Any, trusted: TrustedProxies) -> tuple[str | None, Cli
             origin = value.decode("latin-1")
         elif name == b"x-forwarded-for":
             forwarded.append(value.decode("latin-1"))
+        elif name == b"host" and not is_valid_host(value):
+            # What Litestar's router checks before routing (the shortcut skips the router).
+            raise ClientException("Invalid host header")
     peer = scope.get("client")
     ip = client_ip(peer[0] if peer else None, forwarded, trusted)
     return authorization, ClientInfo(ip=ip, user_agent=user_agent, origin=origin)
@@ -202,7 +206,10 @@ def _ingestion_route(
             wire = decode_body(decoder, await read_body(scope, receive, limit))
             token, client = _context(scope, wire.token, trusted)
             count = await record(token, events_of(wire), client)
-            await send_accepted(send, count, client.origin)
+            try:
+                await send_accepted(send, count, client.origin)
+            except Exception as exc:
+                raise AnswerInterrupted("the answer could not be sent") from exc
         elif method == "OPTIONS":
             headers = await preflight_headers(request_origin(scope), may_preflight)
             await ASGIResponse(body=b"", status_code=204, headers=headers)(scope, receive, send)

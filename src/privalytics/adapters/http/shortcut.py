@@ -8,8 +8,9 @@ shortcut's ASGI handler directly for a ``POST`` to its exact path, and answers w
 raises with the handlers Litestar would have chosen (:func:`.errors.answer_error`).
 Everything else (other methods, a trailing slash, every other path) goes through Litestar
 as usual, to the same handlers for those paths. The router's one check of its own, a
-valid Host header, is made here too. An exception after the answer started is raised
-again, as Litestar's exception middleware does, not answered a second time.
+valid Host header, the ingestion handlers make themselves (in their one pass over the
+headers); an answer they could not finish sending (:class:`.errors.AnswerInterrupted`) is
+raised again, as Litestar's exception middleware does, not answered a second time.
 
 The shortcut is only taken while nothing would run around the handler on Litestar's way:
 no app-level middleware, no CORS, CSRF, compression or allowed-hosts configuration, no
@@ -23,9 +24,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from litestar import Litestar
-from litestar._asgi.utils import is_valid_host
 from litestar.enums import ScopeType
-from litestar.exceptions import ClientException
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import (
     ASGIApp,
@@ -33,13 +32,12 @@ from litestar.types import (
     LifeSpanReceive,
     LifeSpanScope,
     LifeSpanSend,
-    Message,
     Receive,
     Scope,
     Send,
 )
 
-from privalytics.adapters.http.errors import answer_error
+from privalytics.adapters.http.errors import AnswerInterrupted, answer_error
 
 
 class App(Litestar):
@@ -94,22 +92,11 @@ class App(Litestar):
         scope["app"] = scope["litestar_app"] = self
         scope.setdefault("state", {})
         scope["route_handler"] = handler
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            # The router's one check before routing, which this skips.
-            host = next((value for name, value in scope["headers"] if name == b"host"), None)
-            if host is not None and not is_valid_host(host):
-                raise ClientException("Invalid host header")
-            await cast("ASGIApp", handler.fn)(scope, receive, tracked)
+            await cast("ASGIApp", handler.fn)(scope, receive, send)
+        except AnswerInterrupted:
+            # Too late to answer: re-raised, as Litestar's exception middleware does.
+            raise
         except Exception as exc:
-            if started:
-                # Too late to answer (as Litestar's exception middleware, which re-raises).
-                raise
             handlers = handler.resolve_exception_handlers()
             await answer_error(scope, receive, send, exc, handlers, self.request_class)
