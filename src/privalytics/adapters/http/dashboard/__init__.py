@@ -36,7 +36,7 @@ from litestar.types import ExceptionHandlersMap
 
 from privalytics.adapters.http.clientip import TrustedProxies
 from privalytics.adapters.http.dashboard.auth import ASSET_VERSION
-from privalytics.adapters.http.dashboard.live import live_handler, publisher
+from privalytics.adapters.http.dashboard.live import Watchers, live_handler, publisher
 from privalytics.adapters.http.dashboard.routes import (
     PageContext,
     private_router,
@@ -170,6 +170,7 @@ def build_dashboard(
         backend=options.channels or MemoryChannelsBackend(history=0),
         arbitrary_channels_allowed=True,
     )
+    watchers = Watchers(local_only=options.channels is None)
     csrf = CSRFConfig(
         secret=options.secret or secrets.token_urlsafe(32),
         cookie_name="privalytics_csrf",
@@ -215,7 +216,7 @@ def build_dashboard(
         path="/",
         route_handlers=[
             *public_handlers(services.accounts, trusted),
-            private_router(services, page, [live_handler(services)]),
+            private_router(services, page, [live_handler(services, watchers)]),
         ],
         middleware=middleware,
         after_request=add_security_headers,
@@ -230,7 +231,7 @@ def build_dashboard(
     detach: list[Any] = []
 
     async def attach_feed() -> None:
-        detach.append(services.feed.attach(publisher(channels)))
+        detach.append(services.feed.attach(publisher(channels, watchers)))
 
     return Dashboard(
         handlers=[router, static, root],

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,11 +59,42 @@ def channel_of(project_id: str) -> str:
     return f"privalytics:events:{project_id}"
 
 
-def publisher(channels: ChannelsPlugin) -> Callable[[Sequence[Event]], None]:
+class Watchers:
+    """The projects whose live page is open, when only this process's pages can receive
+    what it publishes (the memory channels backend): publishing for nobody costs the
+    ingestion path a few µs per event. With a shared backend (Redis) pages of other
+    instances may listen, so everything is published."""
+
+    def __init__(self, *, local_only: bool) -> None:
+        self._local_only = local_only
+        self._open: Counter[str] = Counter()
+
+    def any(self, project_id: str) -> bool:
+        return not self._local_only or project_id in self._open
+
+    def idle(self) -> bool:
+        """Whether nothing is to be published at all."""
+        return self._local_only and not self._open
+
+    @contextlib.contextmanager
+    def watching(self, project_id: str) -> Iterator[None]:
+        self._open[project_id] += 1
+        try:
+            yield
+        finally:
+            self._open[project_id] -= 1
+            if not self._open[project_id]:
+                del self._open[project_id]
+
+
+def publisher(channels: ChannelsPlugin, watchers: Watchers) -> Callable[[Sequence[Event]], None]:
     def publish(events: Sequence[Event]) -> None:
+        if watchers.idle():
+            return
         by_project: dict[str, list[LiveEvent]] = defaultdict(list)
         for event in events:
-            by_project[event.project_id].append(LiveEvent.of(event))
+            if watchers.any(event.project_id):
+                by_project[event.project_id].append(LiveEvent.of(event))
         for project_id, items in by_project.items():
             channels.publish(_encode(items), channels=[channel_of(project_id)])
 
@@ -78,7 +109,7 @@ def _same_origin(socket: WebSocket[Any, Any, Any]) -> bool:
     return origin is not None and host is not None and urlsplit(origin).netloc == host
 
 
-def live_handler(services: Services) -> Any:
+def live_handler(services: Services, watchers: Watchers) -> Any:
     accounts = services.accounts
 
     @websocket("/dashboard/projects/{project_id:str}/live")
@@ -140,12 +171,13 @@ def live_handler(services: Services) -> Any:
             channels.start_subscription([channel_of(project_id)]) as subscriber,
             subscriber.run_in_background(forward),
         ):
-            tasks = [asyncio.create_task(watch()), asyncio.create_task(read())]
-            try:
-                await ended.wait()
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+            with watchers.watching(project_id):
+                tasks = [asyncio.create_task(watch()), asyncio.create_task(read())]
+                try:
+                    await ended.wait()
+                finally:
+                    for task in tasks:
+                        task.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
 
     return live
