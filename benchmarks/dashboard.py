@@ -226,13 +226,14 @@ def _load_sqlite(path: Path, events: int, projects: list[str]) -> int:
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=OFF")
     connection.execute("PRAGMA cache_size=-262144")
-    # Indexes are dropped for the load and rebuilt from the migration's own DDL after it.
+    # Indexes (and the trigger marking days stale, whose work MARK_ALL_STALE does once) are
+    # dropped for the load and made again from the migrations' own DDL after it.
     indexes = connection.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name='events'"
-        " AND sql IS NOT NULL"
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger')"
+        " AND tbl_name='events' AND sql IS NOT NULL"
     ).fetchall()
-    for name, _ in indexes:
-        connection.execute(f'DROP INDEX "{name}"')
+    for kind, name, _ in indexes:
+        connection.execute(f'DROP {kind.upper()} "{name}"')
     insert = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
     loaded = 0
     for rows in generate(events, projects):
@@ -240,7 +241,7 @@ def _load_sqlite(path: Path, events: int, projects: list[str]) -> int:
         connection.executemany(insert, rows)
         connection.execute("COMMIT")
         loaded += len(rows)
-    for _, sql in indexes:
+    for _, _, sql in indexes:
         connection.execute(sql)
     # As migrating a database that holds events does: every day with events is stale.
     connection.execute(MARK_ALL_STALE)

@@ -68,13 +68,17 @@ def _sql_storage(url: str, visitor_window: timedelta) -> _Storage:
     from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
 
     stores = open_stores(url, visitor_window)
-    events = GroupCommitEventStore(stores.events)
+    events: EventStore = stores.events
+    closers: tuple[Closer, ...] = (stores.dispose,)
+    if not stores.events.commits_together:
+        grouped = GroupCommitEventStore(stores.events)
+        events, closers = grouped, (grouped.aclose, stores.dispose)
     return _Storage(
         events=events,
         tokens=stores.tokens,
         salts=stores.salts,
         ping=stores.events.ping,
-        closers=(events.aclose, stores.dispose),
+        closers=closers,
         users=stores.users,
         queries=SqlAlchemyEventQueries(stores.engine, visitor_window),
     )

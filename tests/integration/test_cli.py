@@ -212,8 +212,8 @@ def test_migrate_is_idempotent(run: Any) -> None:
 def test_rollup_computes_the_figures_of_days_that_are_over(run: Any, tmp_path: Path) -> None:
     created = _json(run("project", "create", "Blog", "--json"))
     project_id = created["project"]["id"]
-    # Two events of a day long past, stored as an older version left them: no figures yet,
-    # the day marked stale as migration 0003 marks such days.
+    # Two events of a day long past, stored by another program: no figures yet, the day
+    # marked stale by the insert (the trigger of migration 0004).
     day = 20_000
     with sqlite3.connect(tmp_path / "cli.db") as connection:
         for n in range(2):
@@ -222,7 +222,8 @@ def test_rollup_computes_the_figures_of_days_that_are_over(run: Any, tmp_path: P
                 " VALUES (?, 'visit', '/', ?, ?)",
                 (project_id, day * 86_400_000 + n, f"{n:032x}"),
             )
-        connection.execute("INSERT INTO rollup_stale VALUES (?, ?)", (project_id, day))
+        stale = connection.execute("SELECT project_id, day FROM rollup_stale").fetchall()
+        assert stale == [(project_id, day)]
     done = run("rollup")
     assert done.exit_code == 0, done.output
     assert done.output == "computed the figures of 1 day\n"

@@ -23,8 +23,6 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
@@ -59,12 +57,6 @@ def stale_marks(values: Iterable[tuple[Any, ...]]) -> list[tuple[str, int]]:
     """The (project id, day) pairs that event rows (project id first, ts fourth) make
     stale."""
     return sorted({(row[0], day_of(row[3])) for row in values})
-
-
-def mark_stale_statement(dialect: str) -> Any:
-    """An insert of rollup_stale rows that ignores those already there."""
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return insert(_stale).on_conflict_do_nothing(index_elements=[_stale.c.project_id, _stale.c.day])
 
 
 # A part of a union: a select of any columns.

@@ -1,69 +1,175 @@
-"""The SQLite event insert, off SQLAlchemy: a sqlite3 connection of its own, in a thread of
-its own, one thread hop per batch.
+"""The SQLite event insert, off SQLAlchemy and off the event loop: a sqlite3 connection
+in a thread of its own, which commits what concurrent callers queued, together.
 
 Through SQLAlchemy's async layer an insert costs several hops between the event loop and
 aiosqlite's thread (BEGIN, the statement, COMMIT, each wrapped in greenlet switches); on
 this path that was about 15 % of the server's single-event throughput (see
-docs/performance.md). Here a whole transaction (BEGIN IMMEDIATE, executemany, COMMIT)
-runs in one call on the writer thread, with the same pragmas as every engine connection,
-so a returned ``insert()`` means a durable commit.
+docs/performance.md). Here ``insert()`` queues its rows and waits; the writer thread takes
+everything queued when it begins a transaction, stores it, then wakes those callers with
+one call into their event loop. The next transaction begins as soon as the last one is
+committed, without waiting for the event loop to take the answer and hand over the next
+group. A returned ``insert()`` means a durable commit (the same pragmas as every engine
+connection).
+
+A transaction of up to 1000 rows is one multi-row INSERT, in autocommit: its own
+transaction, committed by the statement. Every other statement would cost the thread the
+GIL back once more (SQLite runs without it), which it waits for while the event loop
+answers requests; that wait, not the disk, was most of a commit's time under load
+(docs/performance.md). The days of the rows are marked stale by a trigger in the same
+statement (migration 0004).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import queue
 import sqlite3
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from privalytics.adapters.sqlalchemy.engine import SQLITE_PRAGMAS
+from privalytics.domain.errors import StorageUnavailable
 
 _INSERT = (
     "INSERT INTO events (project_id, action, path, ts, visitor_hash, referrer, target, "
     "value, props) VALUES "
 )
 _ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
-# The days the rows fall on, whose rollups the same transaction marks stale.
-_MARK_STALE = (
-    "INSERT INTO rollup_stale (project_id, day) VALUES (?, ?) "
-    "ON CONFLICT (project_id, day) DO NOTHING"
-)
 # Rows per statement: one multi-row INSERT is one sqlite3_step, so the writer thread gives
-# up and takes back the GIL once per chunk instead of once per row (executemany), which
-# under load meant waiting on the busy event-loop thread for each row. 9 x 1000 bound
-# values stay far below SQLite's limit (32766 since 3.32).
+# up and takes back the GIL once per statement instead of once per row (executemany).
+# 9 x 1000 bound values stay far below SQLite's limit (32766 since 3.32).
 _CHUNK = 1000
+# Prepared statements kept by the connection, one per row count seen: under load the
+# groups take many sizes, and preparing a statement costs the GIL back once more.
+_CACHED_STATEMENTS = 256
 
 Values = tuple[Any, ...]
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=_CACHED_STATEMENTS)
 def _insert_sql(rows: int) -> str:
     return _INSERT + ", ".join([_ROW] * rows)
 
 
-class SqliteEventWriter:
-    """Inserts event rows in one transaction per call, on a dedicated thread.
+@dataclass(slots=True)
+class _Call:
+    """One ``insert()``: its rows, and the future its caller awaits on ``loop``."""
 
-    The connection opens on first use; ``close()`` closes it and stops the thread.
+    rows: Sequence[Values]
+    future: asyncio.Future[None]
+    loop: asyncio.AbstractEventLoop
+
+
+class SqliteEventWriter:
+    """Inserts event rows on a dedicated thread, many concurrent calls per transaction.
+
+    Each call's rows are stored all together or not at all. A transaction holds at most
+    ``max_rows`` rows (by default what one statement takes), except that one call's rows
+    are never split. When a transaction of several calls fails on their data (not on the
+    database being away), each call is retried alone, so one caller's bad rows fail only
+    that caller. The thread starts on the first call; ``close()`` stores what is queued,
+    then closes the connection and stops the thread, and later calls raise
+    StorageUnavailable.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, max_rows: int = _CHUNK) -> None:
+        if max_rows < 1:
+            raise ValueError("max_rows must be at least 1")
         self._path = path
+        self._max_rows = max_rows
         self._connection: sqlite3.Connection | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="privalytics-sqlite")
+        self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        # Held to queue a call or the final None, so nothing is queued after the None.
+        self._lock = threading.Lock()
         self._closed = False
+        self.transactions = 0  # committed so far (the benchmark reports rows per commit)
 
-    async def insert(self, rows: Sequence[Values], stale: Sequence[tuple[str, int]] = ()) -> None:
-        """Insert ``rows`` and mark the ``stale`` (project id, day) pairs, in one
-        transaction."""
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._insert, rows, stale)
+    async def insert(self, rows: Sequence[Values]) -> None:
+        """Insert ``rows`` in one transaction (shared with other calls); returns once it
+        is committed."""
+        loop = asyncio.get_running_loop()
+        call = _Call(rows, loop.create_future(), loop)
+        with self._lock:
+            if self._closed:
+                raise StorageUnavailable("the event writer is closed")
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="privalytics-sqlite", daemon=True
+                )
+                self._thread.start()
+            self._queue.put(call)
+        # A caller cancelled while waiting does not learn the outcome; its rows are
+        # skipped if the thread has not taken them yet, and may be stored otherwise.
+        await call.future
+
+    # The writer thread.
+
+    def _run(self) -> None:
+        try:
+            held: _Call | None = None
+            while True:
+                first = held if held is not None else self._queue.get()
+                held = None
+                if first is None:
+                    return
+                group = [first]
+                size = len(first.rows)
+                while True:
+                    try:
+                        call = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if call is not None and size + len(call.rows) > self._max_rows:
+                        held = call  # the first of the next transaction
+                        break
+                    if call is None:
+                        self._store(group)
+                        return
+                    group.append(call)
+                    size += len(call.rows)
+                self._store(group)
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _store(self, group: list[_Call]) -> None:
+        """Store ``group`` in one transaction and settle its callers' futures, or each
+        call alone when the group failed on some call's data."""
+        # A caller cancelled before its turn: never stored. (Read across threads: a future
+        # cancelled just after this check may still be stored, as the docstring says.)
+        group = [call for call in group if not call.future.done()]
+        if not group:
+            return
+        try:
+            self._transaction(group)
+        except sqlite3.OperationalError as error:
+            # Cannot open, locked past busy_timeout, disk full, I/O error: the same for
+            # every caller.
+            _settle(group, error)
+        except Exception as error:
+            if len(group) == 1:
+                _settle(group, error)
+                return
+            for call in group:
+                self._store([call])
+        else:
+            self.transactions += 1
+            _settle(group, None)
 
     def _open(self) -> sqlite3.Connection:
         # isolation_level=None: the transaction below is ours, as on the engine's connections.
-        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        connection = sqlite3.connect(
+            self._path,
+            isolation_level=None,
+            check_same_thread=False,
+            cached_statements=_CACHED_STATEMENTS,
+        )
         try:
             for pragma in SQLITE_PRAGMAS:
                 connection.execute(pragma)
@@ -73,33 +179,59 @@ class SqliteEventWriter:
         self._connection = connection
         return connection
 
-    def _insert(self, rows: Sequence[Values], stale: Sequence[tuple[str, int]]) -> None:
+    def _transaction(self, group: Sequence[_Call]) -> None:
         connection = self._connection or self._open()
+        rows = [row for call in group for row in call.rows]
+        if len(rows) <= _CHUNK:
+            # One statement: a transaction of its own (isolation_level=None: autocommit).
+            connection.execute(_insert_sql(len(rows)), [v for row in rows for v in row])
+            return
         # IMMEDIATE: take the write lock first (waiting up to busy_timeout for others).
         connection.execute("BEGIN IMMEDIATE")
         try:
             for start in range(0, len(rows), _CHUNK):
                 chunk = rows[start : start + _CHUNK]
                 connection.execute(_insert_sql(len(chunk)), [v for row in chunk for v in row])
-            connection.executemany(_MARK_STALE, stale)
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
 
+    # Closing.
+
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)
 
     def close(self) -> None:
-        """Close the connection (waiting for an insert under way) and stop the thread."""
-        if self._closed:
-            return
-        self._closed = True
-        self._thread.submit(self._close).result()
-        self._thread.shutdown(wait=True)
+        """Store what is queued, close the connection and stop the thread; later
+        ``insert()`` calls raise StorageUnavailable."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            thread = self._thread
+            if thread is not None:
+                self._queue.put(None)
+        if thread is not None:
+            thread.join()
 
-    def _close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+
+def _settle(group: Sequence[_Call], error: BaseException | None) -> None:
+    """Wake the callers of ``group``: one call into each of their event loops."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for call in group:
+        by_loop.setdefault(call.loop, []).append(call.future)
+    for loop, futures in by_loop.items():
+        # A loop already closed has no caller left waiting.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve, futures, error)
+
+
+def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in futures:
+        if not future.done():
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)

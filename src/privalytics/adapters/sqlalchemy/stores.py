@@ -25,7 +25,6 @@ from privalytics.adapters.sqlalchemy.pgwriter import AsyncpgEventWriter
 from privalytics.adapters.sqlalchemy.refresh import RollupWriter
 from privalytics.adapters.sqlalchemy.rollups import (
     RollupReader,
-    mark_stale_statement,
     stale_marks,
 )
 from privalytics.adapters.sqlalchemy.sqlitewriter import SqliteEventWriter
@@ -135,7 +134,6 @@ class SqlAlchemyEventStore:
         # Counts over whole days come from the rollups where they are up to date.
         self._rollups = RollupReader(engine, visitor_window)
         self._refresher = RollupWriter(engine)
-        self._mark_stale = mark_stale_statement(engine.dialect.name)
         # The hot insert bypasses SQLAlchemy's statement layer (sqlitewriter.py,
         # pgwriter.py); a SQLite database that a second connection cannot open (":memory:",
         # a "file:" URI) keeps the plain SQLAlchemy insert.
@@ -148,23 +146,30 @@ class SqlAlchemyEventStore:
             sa_event.listen(engine.sync_engine, "engine_disposed", lambda _engine: writer.close())
             self._writer = writer
 
+    @property
+    def commits_together(self) -> bool:
+        """Whether concurrent ``add()`` calls already share transactions here (the SQLite
+        writer thread groups them), so that a group commit in front would only queue them
+        one transaction at a time."""
+        return isinstance(self._writer, SqliteEventWriter)
+
     async def add(self, events: Sequence[Event]) -> None:
         if not events:
             return
         values = [event_values(event) for event in events]
-        # The days these events fall on: their rollups are stale until recomputed, which
-        # the same transaction records.
-        stale = stale_marks(values)
         async with unavailable_on_failure("store events"):
+            if isinstance(self._writer, AsyncpgEventWriter):
+                # The days these events fall on: their rollups are stale until recomputed,
+                # which the same statement records.
+                await self._writer.insert(values, stale_marks(values))
+                return
+            # SQLite: a trigger marks the days stale in the same statement (migration 0004).
             if self._writer is not None:
-                await self._writer.insert(values, stale)
+                await self._writer.insert(values)
                 return
             rows = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in values]
             async with self.engine.begin() as connection:
                 await connection.execute(_events.insert(), rows)
-                await connection.execute(
-                    self._mark_stale, [{"project_id": p, "day": d} for p, d in stale]
-                )
 
     async def aclose(self) -> None:
         """Release the insert path's own connection (before the engine is disposed)."""

@@ -1,0 +1,263 @@
+"""The SQLite event writer (sqlitewriter.py) on a real, migrated SQLite file: concurrent
+calls share transactions on its thread, each call is all or nothing, a returned call is
+committed, and the trigger of migration 0004 marks the days of what it stores stale.
+
+Several tests hold the database's write lock from another connection, so that the
+writer thread is stuck in one transaction while more calls queue behind it: that is how
+a group of calls is made on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from privalytics.adapters.sqlalchemy import migrate, open_stores
+from privalytics.adapters.sqlalchemy.sqlitewriter import SqliteEventWriter
+from privalytics.adapters.sqlalchemy.stores import event_values
+from privalytics.bootstrap import STORAGE_BACKENDS
+from privalytics.domain.errors import StorageUnavailable
+from privalytics.domain.rollups import DAY_MS
+from tests.integration.conftest import sqlite_url
+from tests.integration.test_event_store_contract import event
+
+Row = tuple[Any, ...]
+
+
+def _rows(count: int, *, path: str = "/", ts: int = 1_772_366_400_000) -> list[Row]:
+    return [
+        ("p1", "visit", path, ts + i, f"{i:032x}", None, None, None, None) for i in range(count)
+    ]
+
+
+def _bad_row() -> Row:
+    return ("p1", "visit", None, 1_772_366_400_000, "b" * 32, None, None, None, None)  # NOT NULL
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> Path:
+    await migrate(sqlite_url(tmp_path))
+    return tmp_path / "privalytics.db"
+
+
+@pytest.fixture
+async def writer(database: Path) -> AsyncIterator[SqliteEventWriter]:
+    writer = SqliteEventWriter(str(database))
+    yield writer
+    await writer.aclose()
+
+
+def _count(database: Path, where: str = "1") -> int:
+    with sqlite3.connect(database) as connection:
+        return int(connection.execute(f"SELECT count(*) FROM events WHERE {where}").fetchone()[0])
+
+
+@contextmanager
+def _write_lock(database: Path) -> Iterator[None]:
+    """Hold the database's write lock from another connection."""
+    connection = sqlite3.connect(database, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        yield
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
+async def _until_taken(writer: SqliteEventWriter) -> None:
+    """Wait until the writer thread has taken everything queued."""
+    for _ in range(500):
+        if writer._queue.empty():
+            await asyncio.sleep(0.05)  # and begun its transaction
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the writer thread never took its queue")
+
+
+async def test_concurrent_calls_share_transactions_and_all_are_stored(
+    writer: SqliteEventWriter, database: Path
+) -> None:
+    with _write_lock(database):
+        first = asyncio.create_task(writer.insert(_rows(1, path="/first")))
+        await _until_taken(writer)
+        rest = [asyncio.create_task(writer.insert(_rows(2, path=f"/{i}"))) for i in range(50)]
+        await asyncio.sleep(0.05)
+    await asyncio.gather(first, *rest)
+    assert _count(database) == 101
+    assert writer.transactions == 2  # the first alone, then the 50 that queued behind it
+
+
+async def test_a_returned_call_is_committed(writer: SqliteEventWriter, database: Path) -> None:
+    for i in range(20):
+        await writer.insert(_rows(1, path=f"/{i}"))
+        # Another connection sees it: committed, not merely written.
+        assert _count(database) == i + 1
+
+
+async def test_a_transaction_holds_at_most_max_rows_and_a_call_is_never_split(
+    database: Path,
+) -> None:
+    writer = SqliteEventWriter(str(database), max_rows=10)
+    try:
+        with _write_lock(database):
+            first = asyncio.create_task(writer.insert(_rows(1)))
+            await _until_taken(writer)
+            calls = [asyncio.create_task(writer.insert(_rows(4))) for _ in range(5)]
+            large = asyncio.create_task(writer.insert(_rows(25)))
+            await asyncio.sleep(0.05)
+        await asyncio.gather(first, *calls, large)
+    finally:
+        await writer.aclose()
+    assert _count(database) == 1 + 20 + 25
+    # 1 | 4+4 | 4+4 | 4 | 25: two calls of 4 per transaction, the 25 whole and alone.
+    assert writer.transactions == 5
+
+
+async def test_a_call_over_one_statement_is_one_transaction(
+    writer: SqliteEventWriter, database: Path
+) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        await writer.insert([*_rows(2500), _bad_row()])
+    assert _count(database) == 0
+    await writer.insert(_rows(2500))
+    assert _count(database) == 2500
+
+
+async def test_bad_rows_fail_only_their_own_caller(
+    writer: SqliteEventWriter, database: Path
+) -> None:
+    with _write_lock(database):
+        first = asyncio.create_task(writer.insert(_rows(1, path="/first")))
+        await _until_taken(writer)
+        good = [asyncio.create_task(writer.insert(_rows(3, path=f"/{i}"))) for i in range(4)]
+        bad = asyncio.create_task(writer.insert([*_rows(2, path="/bad"), _bad_row()]))
+        more = asyncio.create_task(writer.insert(_rows(3, path="/more")))
+        await asyncio.sleep(0.05)
+    await asyncio.gather(first, *good, more)
+    with pytest.raises(sqlite3.IntegrityError):
+        await bad
+    assert _count(database) == 1 + 12 + 3
+    assert _count(database, "path = '/bad'") == 0
+
+
+async def test_a_caller_cancelled_before_its_turn_is_not_stored(
+    writer: SqliteEventWriter, database: Path
+) -> None:
+    with _write_lock(database):
+        first = asyncio.create_task(writer.insert(_rows(1, path="/first")))
+        await _until_taken(writer)
+        cancelled = asyncio.create_task(writer.insert(_rows(1, path="/cancelled")))
+        await asyncio.sleep(0.01)
+        cancelled.cancel()
+        await asyncio.sleep(0.01)
+    await first
+    await writer.insert(_rows(1, path="/after"))
+    assert _count(database, "path = '/cancelled'") == 0
+    assert _count(database) == 2
+
+
+async def test_close_stores_what_is_queued_then_refuses_more(database: Path) -> None:
+    writer = SqliteEventWriter(str(database))
+    with _write_lock(database):
+        first = asyncio.create_task(writer.insert(_rows(1, path="/first")))
+        await _until_taken(writer)
+        queued = [asyncio.create_task(writer.insert(_rows(1, path=f"/{i}"))) for i in range(5)]
+        await asyncio.sleep(0.01)
+        closing = asyncio.create_task(writer.aclose())
+        await asyncio.sleep(0.05)
+    await closing
+    await asyncio.gather(first, *queued)
+    assert _count(database) == 6
+    with pytest.raises(StorageUnavailable):
+        await writer.insert(_rows(1))
+
+
+async def test_a_database_that_cannot_be_opened_fails_every_caller_then_recovers(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "not-yet"
+    writer = SqliteEventWriter(str(folder / "privalytics.db"))
+    try:
+        results = await asyncio.gather(
+            *(writer.insert(_rows(1)) for _ in range(5)), return_exceptions=True
+        )
+        assert all(isinstance(r, sqlite3.OperationalError) for r in results), results
+        folder.mkdir()
+        await migrate(sqlite_url(folder))
+        await writer.insert(_rows(3))
+        assert _count(folder / "privalytics.db") == 3
+    finally:
+        await writer.aclose()
+
+
+async def test_a_locked_database_is_storage_unavailable_through_the_store(
+    tmp_path: Path, database: Path
+) -> None:
+    stores = open_stores(sqlite_url(tmp_path))
+    try:
+        # The writer waits busy_timeout (5 s) for the lock, then every caller fails.
+        with _write_lock(database):
+            results = await asyncio.gather(
+                *(stores.events.add([event(path=f"/{i}")]) for i in range(3)),
+                return_exceptions=True,
+            )
+        assert all(isinstance(r, StorageUnavailable) for r in results), results
+        await stores.events.add([event()])  # and it recovers
+        assert _count(database) == 1
+    finally:
+        await stores.dispose()
+
+
+async def test_the_trigger_marks_each_stored_day_stale(
+    writer: SqliteEventWriter, database: Path
+) -> None:
+    day = 20_513
+    rows = [
+        ("p1", "visit", "/", day * DAY_MS, "a" * 32, None, None, None, None),
+        ("p1", "visit", "/", day * DAY_MS + DAY_MS - 1, "a" * 32, None, None, None, None),
+        ("p1", "visit", "/", (day + 2) * DAY_MS + 5, "a" * 32, None, None, None, None),
+        ("p2", "visit", "/", day * DAY_MS + 7, "a" * 32, None, None, None, None),
+        # Before 1970, floored as domain/rollups.py's day_of floors it.
+        ("p2", "visit", "/", -1, "a" * 32, None, None, None, None),
+        ("p2", "visit", "/", -DAY_MS, "a" * 32, None, None, None, None),
+        ("p2", "visit", "/", -DAY_MS - 1, "a" * 32, None, None, None, None),
+    ]
+    await writer.insert(rows)
+    with sqlite3.connect(database) as connection:
+        marks = set(connection.execute("SELECT project_id, day FROM rollup_stale").fetchall())
+    assert marks == {("p1", day), ("p1", day + 2), ("p2", day), ("p2", -1), ("p2", -2)}
+
+
+async def test_the_store_converts_events_as_the_writer_expects(
+    tmp_path: Path, database: Path
+) -> None:
+    stores = open_stores(sqlite_url(tmp_path))
+    try:
+        await stores.events.add([event(path="/a"), event(path="/b")])
+    finally:
+        await stores.dispose()
+    with sqlite3.connect(database) as connection:
+        stored = connection.execute(
+            "SELECT project_id, action, path, ts, visitor_hash, referrer, target, value, props"
+            " FROM events ORDER BY id"
+        ).fetchall()
+    assert stored == [event_values(event(path="/a")), event_values(event(path="/b"))]
+
+
+async def test_sqlite_files_skip_the_group_commit_in_front(tmp_path: Path) -> None:
+    """The writer thread groups calls itself; a group commit in front would hand it one
+    group at a time. Other SQL storage keeps it."""
+    url = sqlite_url(tmp_path)
+    await migrate(url)
+    storage = STORAGE_BACKENDS["sqlite+aiosqlite"](url, timedelta(days=1))
+    try:
+        assert type(storage.events).__name__ == "SqlAlchemyEventStore"
+    finally:
+        for close in storage.closers:
+            await close()
