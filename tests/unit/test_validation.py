@@ -408,6 +408,27 @@ def test_visitor_ips_are_normalised(raw: str, ip: str) -> None:
     assert clean(visit(visitor_ip=raw)).visitor_ip == ip
 
 
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_an_ipv4_address_in_canonical_text_is_kept_as_it_is(number: int) -> None:
+    text = str(ipaddress.IPv4Address(number))
+    assert normalize_ip(text) == text
+
+
+@given(st.text(alphabet="0123456789. :fFx", max_size=24))
+def test_the_ipv4_shortcut_agrees_with_ipaddress(raw: str) -> None:
+    """Canonical IPv4 text skips ipaddress' parse; every answer is still the one
+    ipaddress gives (leading zeros, parts over 255, too few or many parts, spaces)."""
+    try:
+        address = ipaddress.ip_address(raw.strip())
+    except ValueError:
+        with pytest.raises(InvalidInput):
+            normalize_ip(raw)
+        return
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    assert normalize_ip(raw) == str(address)
+
+
 @given(strategies.ipv4s)
 def test_an_ipv4_mapped_address_is_the_ipv4_address(ip: str) -> None:
     assert normalize_ip(f"::ffff:{ip}") == ip

@@ -450,6 +450,29 @@ async def test_a_token_whose_project_vanished_is_refused(
         await one.ingestion.authenticate(token)
 
 
+async def test_once_a_token_is_remembered_texts_near_it_are_still_refused(
+    one: Services, hasher: CountingHasher
+) -> None:
+    """A remembered token is recognised by its digest before any parse: nothing that is
+    not exactly that text, of that prefix, gets through that way."""
+    _, token = await new_token(one)
+    await one.ingestion.authenticate(token)
+    last = "0" if token[-1] != "0" else "1"
+    for near in (
+        token + "\n",
+        " " + token,
+        token[:-1],
+        token[:-1] + last,
+        token.upper(),
+        "pak" + token[3:],
+        token.replace("_", "-"),
+    ):
+        with pytest.raises(Unauthenticated):
+            await one.ingestion.authenticate(near)
+    assert (await one.ingestion.authenticate(token)).id
+    assert hasher.verifies == 1
+
+
 async def test_admin_keys_are_checked_with_their_own_memory(
     one: Services, hasher: CountingHasher
 ) -> None:

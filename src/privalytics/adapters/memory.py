@@ -24,7 +24,7 @@ from privalytics.domain.models import (
     User,
 )
 from privalytics.domain.ports import Clock
-from privalytics.domain.ratelimit import Policy, decide
+from privalytics.domain.ratelimit import Policy, decision, seconds_to_us, step
 
 
 def _in(event: Event, project_id: str, span: TimeRange) -> bool:
@@ -210,17 +210,18 @@ class InMemoryRateLimiter:
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._tats: dict[str, float] = {}
+        # Theoretical arrival times in whole microseconds (the algorithm's own unit).
+        self._tats: dict[str, int] = {}
 
     async def acquire(self, key: str, policy: Policy, cost: int = 1) -> RateDecision:
-        now = self._clock.now().timestamp()
-        decision, tat = decide(self._tats.get(key), now, policy, cost)
-        self._tats[key] = tat
+        now = seconds_to_us(self._clock.now().timestamp())
+        result = step(self._tats.get(key), now, policy, cost)
+        self._tats[key] = result.state
         if len(self._tats) > 100_000:
             self._evict(now)
-        return decision
+        return decision(result, now, policy, cost)
 
-    def _evict(self, now: float) -> None:
+    def _evict(self, now: int) -> None:
         for key in [k for k, tat in self._tats.items() if tat <= now]:
             del self._tats[key]
 

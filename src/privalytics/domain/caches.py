@@ -97,16 +97,25 @@ class Credentials:
         # must not put it back into the cache.
         self._epoch = 0
 
+    def _now(self) -> float:
+        return _seconds(self._clock.now())
+
     async def check(
         self, text: str, prefix: str, load: Callable[[str], Awaitable[tuple[str, bytes] | None]]
     ) -> str:
         """The owner of the credential ``text``; ``load(id)`` gives (owner, hash) of a live one."""
+        digest = self._cache.digest(text)
+        if text.startswith(prefix) and text[len(prefix) : len(prefix) + 1] == "_":
+            # A text whose digest is a verified one's is that credential: well formed and
+            # of this prefix (checked above), so a remembered one needs no parse.
+            known = self._cache.lookup(credentials.id_of(text), digest, self._now())
+            if isinstance(known, str):
+                return known
         credential = credentials.parse(text, prefix)
         if credential is None:
             raise Unauthenticated("the credential is malformed")
-        digest = self._cache.digest(text)
         while True:
-            known = self._cache.lookup(credential.id, digest, _seconds(self._clock.now()))
+            known = self._cache.lookup(credential.id, digest, self._now())
             if known is False:
                 raise Unauthenticated("the credential is unknown or revoked")
             if isinstance(known, str):

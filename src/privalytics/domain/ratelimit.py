@@ -25,6 +25,7 @@ Invariants (see tests/unit/test_ratelimit_properties.py):
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import UTC, datetime, timedelta
@@ -57,6 +58,12 @@ def datetime_to_us(moment: datetime) -> int:
     return (moment - _EPOCH) // _ONE_US
 
 
+@functools.lru_cache(maxsize=1024)
+def _interval_us(period: float, limit: int) -> int:
+    # Read several times per limited request; a project has one policy.
+    return -(-seconds_to_us(period) // limit)
+
+
 class Policy(msgspec.Struct, frozen=True, kw_only=True):
     limit: int
     period: float
@@ -73,12 +80,12 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def interval_us(self) -> int:
         """Microseconds between two events, rounded up (never more permissive)."""
-        return -(-seconds_to_us(self.period) // self.limit)
+        return _interval_us(self.period, self.limit)
 
     @property
     def tolerance_us(self) -> int:
         """How far ahead of now the TAT may run: one full bucket."""
-        return self.burst * self.interval_us
+        return self.burst * _interval_us(self.period, self.limit)
 
     @property
     def interval(self) -> float:

@@ -168,8 +168,17 @@ def clean_event(
     )
 
 
+# An IPv4 address in its canonical text (four decimal parts, no leading zero, none over
+# 255): nearly every client, returned as it is, without ipaddress' parse (~4 µs a call,
+# on every event).
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 def normalize_ip(raw: str, index: int | None = None) -> str:
     """The canonical text of an IP address; the message never repeats the input."""
+    if _CANONICAL_IPV4.fullmatch(raw):
+        return raw
     # ip_address accepts any text as an IPv6 zone ("fe80::1%..."), lone surrogates included.
     if not raw.isascii() or _CONTROL.search(raw):
         raise InvalidInput("is not an IP address", field="visitor_ip", index=index)

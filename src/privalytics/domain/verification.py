@@ -56,7 +56,8 @@ class VerificationCache:
         self._refused: OrderedDict[bytes, float] = OrderedDict()
 
     def digest(self, credential: str) -> bytes:
-        return hmac.new(self._key, credential.encode(), hashlib.sha256).digest()
+        # Keyed BLAKE2b is a MAC by design; here ~1 µs against HMAC-SHA256's ~2.7 µs.
+        return hashlib.blake2b(credential.encode(), key=self._key, digest_size=32).digest()
 
     def lookup(self, cred_id: str, digest: bytes, now: float) -> str | bool | None:
         """The owner when known good, False when known bad, None when a check is needed."""

@@ -12,6 +12,21 @@ from privalytics.testing import make_services
 PROXIES = TrustedProxies(["10.0.0.0/8", "192.0.2.10", "fd00::/8"])
 
 
+@pytest.mark.parametrize(
+    ("peer", "client"),
+    [
+        ("203.0.113.5", "203.0.113.5"),
+        ("::ffff:203.0.113.5", "203.0.113.5"),
+        ("2001:DB8::1", "2001:db8::1"),
+        ("testclient", "testclient"),  # not an address: kept as it is
+    ],
+)
+def test_without_trusted_proxies_the_peer_is_the_client_in_canonical_text(
+    peer: str, client: str
+) -> None:
+    assert client_ip(peer, [], TrustedProxies()) == client
+
+
 def test_without_trusted_proxies_the_peer_is_the_client() -> None:
     assert client_ip("203.0.113.5", ["198.51.100.1"], TrustedProxies()) == "203.0.113.5"
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
-from privalytics.domain.errors import ConfigError
+from privalytics.domain.errors import ConfigError, InvalidInput
+from privalytics.domain.validation import normalize_ip
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -29,6 +30,14 @@ def parse_address(text: str) -> Address | None:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
+
+
+def canonical_ip(text: str) -> str:
+    """The canonical text of the address in ``text``; any other text as it is."""
+    try:
+        return normalize_ip(text)
+    except InvalidInput:
+        return text
 
 
 class TrustedProxies:
@@ -63,8 +72,10 @@ def client_ip(peer: str | None, forwarded_for: Sequence[str], trusted: TrustedPr
     """
     if peer is None:
         return ""
+    if not trusted:
+        return canonical_ip(peer)
     peer_address = parse_address(peer)
-    if peer_address is None or not trusted or peer_address not in trusted:
+    if peer_address is None or peer_address not in trusted:
         return peer if peer_address is None else str(peer_address)
     entries = [entry for value in forwarded_for for entry in value.split(",")]
     if not entries:
