@@ -261,3 +261,42 @@ async def test_sqlite_files_skip_the_group_commit_in_front(tmp_path: Path) -> No
     finally:
         for close in storage.closers:
             await close()
+
+
+async def test_a_failure_outside_the_database_fails_its_callers_and_the_writer_goes_on(
+    writer: SqliteEventWriter, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = writer._store
+
+    def broken(group: list[Any]) -> None:
+        monkeypatch.setattr(writer, "_store", store)
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(writer, "_store", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        await writer.insert(_rows(1))
+    await writer.insert(_rows(2))
+    assert _count(database) == 2
+
+
+# The thread's death is the point: pytest would report it as unhandled.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+async def test_a_writer_thread_that_dies_leaves_no_caller_waiting(
+    writer: SqliteEventWriter, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def dying(group: list[Any]) -> None:
+        raise SystemExit  # what no Exception handler catches
+
+    with _write_lock(database):
+        first = asyncio.create_task(writer.insert(_rows(1)))
+        await _until_taken(writer)
+        monkeypatch.setattr(writer, "_store", dying)
+        queued = [asyncio.create_task(writer.insert(_rows(1))) for _ in range(3)]
+        await asyncio.sleep(0.05)
+    await first  # stored before the thread died
+    results = await asyncio.wait_for(asyncio.gather(*queued, return_exceptions=True), 5)
+    assert all(isinstance(r, StorageUnavailable) for r in results), results
+    # Refused, or queued just before the thread ended and failed by it: never left waiting.
+    with pytest.raises(StorageUnavailable):
+        await asyncio.wait_for(writer.insert(_rows(1)), 5)
+    assert _count(database) == 1

@@ -124,19 +124,44 @@ class SqliteEventWriter:
                         call = self._queue.get_nowait()
                     except queue.Empty:
                         break
-                    if call is not None and size + len(call.rows) > self._max_rows:
+                    if call is None:
+                        self._store_or_fail(group)
+                        return
+                    if size + len(call.rows) > self._max_rows:
                         held = call  # the first of the next transaction
                         break
-                    if call is None:
-                        self._store(group)
-                        return
                     group.append(call)
                     size += len(call.rows)
-                self._store(group)
+                self._store_or_fail(group)
         finally:
-            if self._connection is not None:
+            self._stop()
+
+    def _store_or_fail(self, group: list[_Call]) -> None:
+        try:
+            self._store(group)
+        except Exception as error:  # a bug, not the database: its callers must not hang
+            _settle(group, error)
+        except BaseException:
+            _settle(group, StorageUnavailable("the event writer stopped"))
+            raise
+
+    def _stop(self) -> None:
+        """The thread's end: the connection closed, and no caller left waiting."""
+        if self._connection is not None:
+            with contextlib.suppress(sqlite3.Error):
                 self._connection.close()
-                self._connection = None
+            self._connection = None
+        with self._lock:
+            self._closed = True
+        left = []
+        while True:
+            try:
+                call = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if call is not None:
+                left.append(call)
+        _settle(left, StorageUnavailable("the event writer stopped"))
 
     def _store(self, group: list[_Call]) -> None:
         """Store ``group`` in one transaction and settle its callers' futures, or each
