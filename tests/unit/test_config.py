@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from pathlib import Path
 
@@ -109,3 +110,19 @@ def test_the_public_api_is_pinned() -> None:
     ]  # fmt: skip
     for name in privalytics.__all__:
         assert hasattr(privalytics, name)
+
+
+def test_the_server_factory_freezes_what_it_built_to_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Full collections would otherwise walk the app's whole startup heap (a stall of
+    every request under way); only the server's own factory does it."""
+    monkeypatch.setenv("PRIVALYTICS_DATABASE_URL", "memory://")
+    gc.unfreeze()
+    try:
+        bootstrap.create_app(Settings(database_url="memory://"))
+        assert gc.get_freeze_count() == 0  # an embedding application's collector: as it was
+        bootstrap.asgi_app()
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
