@@ -213,14 +213,24 @@ async def unavailable_on_failure(operation: str) -> AsyncIterator[None]:
     try:
         yield
     except Exception as error:
-        if _is_data_error(error):
-            # ``from None`` too: the original's text quotes the refused value.
-            raise InvalidInput(
-                f"the database refused a value as malformed or too large ({_kind(error)})"
-            ) from None
-        if not _is_unavailable(error):
+        failure = storage_failure(error, operation)
+        if failure is error:
             raise
-        # ``from None``: the original's text may hold the URL or stored data.
-        raise StorageUnavailable(
-            f"the database is unavailable: could not {operation} ({_kind(error)})"
-        ) from None
+        # ``from None``: the original's text may quote the refused value, the URL or
+        # stored data.
+        raise failure from None
+
+
+def storage_failure(error: Exception, operation: str) -> Exception:
+    """What ``error``, raised while trying ``operation``, is for the caller: InvalidInput
+    for a value the database refused, StorageUnavailable for a database out of reach,
+    otherwise ``error`` itself (see :func:`unavailable_on_failure`)."""
+    if _is_data_error(error):
+        return InvalidInput(
+            f"the database refused a value as malformed or too large ({_kind(error)})"
+        )
+    if not _is_unavailable(error):
+        return error
+    return StorageUnavailable(
+        f"the database is unavailable: could not {operation} ({_kind(error)})"
+    )

@@ -20,7 +20,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
-from privalytics.adapters.sqlalchemy.engine import names_a_plain_file, unavailable_on_failure
+from privalytics.adapters.sqlalchemy.engine import (
+    names_a_plain_file,
+    storage_failure,
+    unavailable_on_failure,
+)
 from privalytics.adapters.sqlalchemy.pgwriter import AsyncpgEventWriter
 from privalytics.adapters.sqlalchemy.refresh import RollupWriter
 from privalytics.adapters.sqlalchemy.rollups import (
@@ -157,19 +161,25 @@ class SqlAlchemyEventStore:
         if not events:
             return
         values = [event_values(event) for event in events]
-        async with unavailable_on_failure("store events"):
+        # What unavailable_on_failure does, without a context manager on the hot path.
+        try:
             if isinstance(self._writer, AsyncpgEventWriter):
                 # The days these events fall on: their rollups are stale until recomputed,
                 # which the same statement records.
                 await self._writer.insert(values, stale_marks(values))
-                return
-            # SQLite: a trigger marks the days stale in the same statement (migration 0004).
-            if self._writer is not None:
+            elif self._writer is not None:
+                # SQLite: a trigger marks the days stale in the same statement (migration
+                # 0004).
                 await self._writer.insert(values)
-                return
-            rows = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in values]
-            async with self.engine.begin() as connection:
-                await connection.execute(_events.insert(), rows)
+            else:
+                rows = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in values]
+                async with self.engine.begin() as connection:
+                    await connection.execute(_events.insert(), rows)
+        except Exception as error:
+            failure = storage_failure(error, "store events")
+            if failure is error:
+                raise
+            raise failure from None
 
     async def aclose(self) -> None:
         """Release the insert path's own connection (before the engine is disposed)."""
