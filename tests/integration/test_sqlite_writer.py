@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -17,15 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 
-from privalytics.adapters.sqlalchemy import migrate, open_stores
+from privalytics.adapters.sqlalchemy import create_engine, migrate, open_stores
+from privalytics.adapters.sqlalchemy.migrate import alembic_config
 from privalytics.adapters.sqlalchemy.sqlitewriter import SqliteEventWriter
 from privalytics.adapters.sqlalchemy.stores import event_values
+from privalytics.adapters.sqlalchemy.tables import to_millis
 from privalytics.bootstrap import STORAGE_BACKENDS
 from privalytics.domain.errors import StorageUnavailable
-from privalytics.domain.rollups import DAY_MS
+from privalytics.domain.rollups import DAY_MS, day_of
 from tests.integration.conftest import sqlite_url
-from tests.integration.test_event_store_contract import event
+from tests.integration.test_event_store_contract import NOON, event
 
 Row = tuple[Any, ...]
 
@@ -281,9 +285,12 @@ async def test_a_failure_outside_the_database_fails_its_callers_and_the_writer_g
 
 # The thread's death is the point: pytest would report it as unhandled.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.parametrize("max_rows", [1000, 1])  # 1: a call is held for the next group
 async def test_a_writer_thread_that_dies_leaves_no_caller_waiting(
-    writer: SqliteEventWriter, database: Path, monkeypatch: pytest.MonkeyPatch
+    database: Path, monkeypatch: pytest.MonkeyPatch, max_rows: int
 ) -> None:
+    writer = SqliteEventWriter(str(database), max_rows=max_rows)
+
     def dying(group: list[Any]) -> None:
         raise SystemExit  # what no Exception handler catches
 
@@ -300,3 +307,56 @@ async def test_a_writer_thread_that_dies_leaves_no_caller_waiting(
     with pytest.raises(StorageUnavailable):
         await asyncio.wait_for(writer.insert(_rows(1)), 5)
     assert _count(database) == 1
+
+
+async def test_a_thread_that_could_not_start_is_started_by_the_next_call(
+    writer: SqliteEventWriter, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = threading.Thread.start
+
+    def failing(thread: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", failing)
+    with pytest.raises(RuntimeError):
+        await writer.insert(_rows(1))
+    monkeypatch.setattr(threading.Thread, "start", start)
+    await asyncio.wait_for(writer.insert(_rows(1)), 5)
+    assert _count(database) == 1
+
+
+async def test_no_rows_is_nothing_to_do(writer: SqliteEventWriter, database: Path) -> None:
+    await writer.insert([])
+    assert writer.transactions == 0
+
+
+async def _migrated_to(url: str, revision: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["file", "uri"])  # the writer thread, SQLAlchemy's insert
+async def test_a_database_without_the_stale_trigger_stores_nothing_until_migrated(
+    tmp_path: Path, kind: str
+) -> None:
+    """Events stored without their days marked would never reach the rollups: a database
+    not migrated to 0004 is refused (503) with what to do, not silently written."""
+    path = tmp_path / "privalytics.db"
+    url = sqlite_url(tmp_path)
+    await _migrated_to(url, "0003")
+    stores = open_stores(url if kind == "file" else f"sqlite+aiosqlite:///file:{path}?uri=true")
+    try:
+        with pytest.raises(StorageUnavailable, match="privalytics migrate"):
+            await stores.events.add([event()])
+        assert _count(path) == 0
+        await migrate(url)
+        await stores.events.add([event(at=NOON)])
+    finally:
+        await stores.dispose()
+    with sqlite3.connect(path) as connection:
+        marks = connection.execute("SELECT day FROM rollup_stale").fetchall()
+    assert marks == [(day_of(to_millis(NOON)),)]

@@ -13,6 +13,7 @@ from privalytics.adapters.memory import (
     InMemorySaltStore,
     InMemoryTokenStore,
 )
+from privalytics.domain import caches
 from privalytics.domain.errors import Unauthenticated
 from privalytics.domain.models import Action, ClientInfo, IncomingEvent, Project, TokenRecord
 from privalytics.domain.services import IngestSettings, Services, build_services
@@ -471,6 +472,45 @@ async def test_once_a_token_is_remembered_texts_near_it_are_still_refused(
             await one.ingestion.authenticate(near)
     assert (await one.ingestion.authenticate(token)).id
     assert hasher.verifies == 1
+
+
+async def test_a_remembered_token_is_recognised_without_a_parse(
+    one: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, token = await new_token(one)
+    await one.ingestion.authenticate(token)
+    parses: list[str] = []
+
+    def counted(text: str, prefix: str) -> Credential | None:
+        parses.append(text)
+        return parse(text, prefix)
+
+    monkeypatch.setattr(caches.credentials, "parse", counted)
+    await one.ingestion.authenticate(token)
+    assert parses == []
+    with pytest.raises(Unauthenticated):
+        await one.ingestion.authenticate(token[:-1])
+    assert parses == [token[:-1]]
+
+
+async def test_an_overlong_credential_is_refused_before_its_digest(
+    one: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body's token field may be megabytes long: not worth a MAC over it."""
+    digests: list[int] = []
+    digest = VerificationCache.digest
+
+    def counted(cache: VerificationCache, credential: str) -> bytes:
+        digests.append(len(credential))
+        return digest(cache, credential)
+
+    monkeypatch.setattr(VerificationCache, "digest", counted)
+    _, token = await new_token(one)
+    with pytest.raises(Unauthenticated, match="malformed"):
+        await one.ingestion.authenticate(token + "0" * 2_000_000)
+    assert digests == []
+    await one.ingestion.authenticate(token)
+    assert digests == [len(token)]
 
 
 async def test_admin_keys_are_checked_with_their_own_memory(

@@ -104,6 +104,8 @@ class Credentials:
         self, text: str, prefix: str, load: Callable[[str], Awaitable[tuple[str, bytes] | None]]
     ) -> str:
         """The owner of the credential ``text``; ``load(id)`` gives (owner, hash) of a live one."""
+        if len(text) > credentials.MAX_LENGTH:
+            raise Unauthenticated("the credential is malformed")  # not worth a digest
         digest = self._cache.digest(text)
         if text.startswith(prefix) and text[len(prefix) : len(prefix) + 1] == "_":
             # A text whose digest is a verified one's is that credential: well formed and

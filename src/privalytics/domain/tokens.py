@@ -19,6 +19,8 @@ import msgspec
 TOKEN_PREFIX = "pvt"  # noqa: S105 (a public prefix, not a secret)
 ADMIN_KEY_PREFIX = "pak"
 SECRET_BYTES = 32
+# Longer than any credential (92 characters): refused before any other work.
+MAX_LENGTH = 128
 # fullmatch, not match with "$": "$" also matches before a trailing newline.
 _PATTERN = re.compile(r"(pvt|pak)_([0-9a-f]{16})_([0-9a-f]{64})([0-9a-f]{8})")
 
@@ -51,7 +53,7 @@ def id_of(text: str) -> str:
 
 def parse(text: str, prefix: str) -> Credential | None:
     """The credential in ``text``, or None when it is not a well-formed one of ``prefix``."""
-    if len(text) > 128:
+    if len(text) > MAX_LENGTH:
         return None
     match = _PATTERN.fullmatch(text)
     if match is None or match.group(1) != prefix:

@@ -39,6 +39,13 @@ _INSERT = (
     "value, props) VALUES "
 )
 _ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# The trigger of migration 0004, which marks the days of inserted events stale: without
+# it (a database not migrated yet) events would be stored and their days' rollups never
+# recomputed, so the writer refuses to store anything until it is there.
+HAS_STALE_TRIGGER = (
+    "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'events_mark_day_stale'"
+)
+OLD_SCHEMA = "the database schema is older than this version: run `privalytics migrate`"
 # Rows per statement: one multi-row INSERT is one sqlite3_step, so the writer thread gives
 # up and takes back the GIL once per statement instead of once per row (executemany).
 # 9 x 1000 bound values stay far below SQLite's limit (32766 since 3.32).
@@ -92,16 +99,17 @@ class SqliteEventWriter:
     async def insert(self, rows: Sequence[Values]) -> None:
         """Insert ``rows`` in one transaction (shared with other calls); returns once it
         is committed."""
+        if not rows:
+            return
         loop = asyncio.get_running_loop()
         call = _Call(rows, loop.create_future(), loop)
         with self._lock:
             if self._closed:
                 raise StorageUnavailable("the event writer is closed")
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="privalytics-sqlite", daemon=True
-                )
-                self._thread.start()
+                thread = threading.Thread(target=self._run, name="privalytics-sqlite", daemon=True)
+                thread.start()  # a thread that could not start is not taken for running
+                self._thread = thread
             self._queue.put(call)
         # A caller cancelled while waiting does not learn the outcome; its rows are
         # skipped if the thread has not taken them yet, and may be stored otherwise.
@@ -110,15 +118,18 @@ class SqliteEventWriter:
     # The writer thread.
 
     def _run(self) -> None:
+        group: list[_Call] = []
+        held: _Call | None = None  # taken off the queue, the first of the next transaction
         try:
-            held: _Call | None = None
             while True:
-                first = held if held is not None else self._queue.get()
-                held = None
-                if first is None:
-                    return
-                group = [first]
-                size = len(first.rows)
+                if held is not None:
+                    group, held = [held], None
+                else:
+                    first = self._queue.get()
+                    if first is None:
+                        return
+                    group = [first]
+                size = len(group[0].rows)
                 while True:
                     try:
                         call = self._queue.get_nowait()
@@ -128,11 +139,16 @@ class SqliteEventWriter:
                         self._store_or_fail(group)
                         return
                     if size + len(call.rows) > self._max_rows:
-                        held = call  # the first of the next transaction
+                        held = call
                         break
                     group.append(call)
                     size += len(call.rows)
                 self._store_or_fail(group)
+        except BaseException:
+            # What was taken off the queue and not answered must not wait forever.
+            taken = group if held is None else [*group, held]
+            _settle(taken, StorageUnavailable("the event writer stopped"))
+            raise
         finally:
             self._stop()
 
@@ -141,9 +157,6 @@ class SqliteEventWriter:
             self._store(group)
         except Exception as error:  # a bug, not the database: its callers must not hang
             _settle(group, error)
-        except BaseException:
-            _settle(group, StorageUnavailable("the event writer stopped"))
-            raise
 
     def _stop(self) -> None:
         """The thread's end: the connection closed, and no caller left waiting."""
@@ -173,9 +186,9 @@ class SqliteEventWriter:
             return
         try:
             self._transaction(group)
-        except sqlite3.OperationalError as error:
-            # Cannot open, locked past busy_timeout, disk full, I/O error: the same for
-            # every caller.
+        except (sqlite3.OperationalError, StorageUnavailable) as error:
+            # Cannot open, locked past busy_timeout, disk full, I/O error, a schema too
+            # old: the same for every caller.
             _settle(group, error)
         except Exception as error:
             if len(group) == 1:
@@ -198,6 +211,8 @@ class SqliteEventWriter:
         try:
             for pragma in SQLITE_PRAGMAS:
                 connection.execute(pragma)
+            if connection.execute(HAS_STALE_TRIGGER).fetchone() is None:
+                raise StorageUnavailable(OLD_SCHEMA)
         except BaseException:
             connection.close()
             raise

@@ -31,8 +31,13 @@ from privalytics.adapters.sqlalchemy.rollups import (
     RollupReader,
     stale_marks,
 )
-from privalytics.adapters.sqlalchemy.sqlitewriter import SqliteEventWriter
+from privalytics.adapters.sqlalchemy.sqlitewriter import (
+    HAS_STALE_TRIGGER,
+    OLD_SCHEMA,
+    SqliteEventWriter,
+)
 from privalytics.adapters.sqlalchemy.tables import from_micros, from_millis, to_micros, to_millis
+from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.models import (
     Action,
     AdminKeyRecord,
@@ -142,6 +147,7 @@ class SqlAlchemyEventStore:
         # pgwriter.py); a SQLite database that a second connection cannot open (":memory:",
         # a "file:" URI) keeps the plain SQLAlchemy insert.
         self._writer: SqliteEventWriter | AsyncpgEventWriter | None = None
+        self._trigger_seen = False
         if engine.dialect.name == "postgresql":
             self._writer = AsyncpgEventWriter(engine)
         elif names_a_plain_file(engine.url):
@@ -174,6 +180,10 @@ class SqlAlchemyEventStore:
             else:
                 rows = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in values]
                 async with self.engine.begin() as connection:
+                    if not self._trigger_seen:  # as the writer checks (sqlitewriter.py)
+                        if (await connection.execute(text(HAS_STALE_TRIGGER))).first() is None:
+                            raise StorageUnavailable(OLD_SCHEMA)
+                        self._trigger_seen = True
                     await connection.execute(_events.insert(), rows)
         except Exception as error:
             failure = storage_failure(error, "store events")
