@@ -12,7 +12,7 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -84,12 +84,24 @@ async def _until_taken(writer: SqliteEventWriter) -> None:
     raise AssertionError("the writer thread never took its queue")
 
 
-async def test_concurrent_calls_share_transactions_and_all_are_stored(
+@asynccontextmanager
+async def _behind_a_transaction(
     writer: SqliteEventWriter, database: Path
-) -> None:
+) -> AsyncIterator[asyncio.Task[None]]:
+    """The writer thread stuck in a transaction (one row at /first) on another
+    connection's write lock: calls made inside queue behind it, and are taken together
+    once the lock is released on the way out. Yields that first call."""
     with _write_lock(database):
         first = asyncio.create_task(writer.insert(_rows(1, path="/first")))
         await _until_taken(writer)
+        yield first
+        await asyncio.sleep(0.05)
+
+
+async def test_concurrent_calls_share_transactions_and_all_are_stored(
+    writer: SqliteEventWriter, database: Path
+) -> None:
+    async with _behind_a_transaction(writer, database) as first:
         rest = [asyncio.create_task(writer.insert(_rows(2, path=f"/{i}"))) for i in range(50)]
         await asyncio.sleep(0.05)
     await asyncio.gather(first, *rest)
@@ -109,9 +121,7 @@ async def test_a_transaction_holds_at_most_max_rows_and_a_call_is_never_split(
 ) -> None:
     writer = SqliteEventWriter(str(database), max_rows=10)
     try:
-        with _write_lock(database):
-            first = asyncio.create_task(writer.insert(_rows(1)))
-            await _until_taken(writer)
+        async with _behind_a_transaction(writer, database) as first:
             calls = [asyncio.create_task(writer.insert(_rows(4))) for _ in range(5)]
             large = asyncio.create_task(writer.insert(_rows(25)))
             await asyncio.sleep(0.05)
@@ -136,9 +146,7 @@ async def test_a_call_over_one_statement_is_one_transaction(
 async def test_bad_rows_fail_only_their_own_caller(
     writer: SqliteEventWriter, database: Path
 ) -> None:
-    with _write_lock(database):
-        first = asyncio.create_task(writer.insert(_rows(1, path="/first")))
-        await _until_taken(writer)
+    async with _behind_a_transaction(writer, database) as first:
         good = [asyncio.create_task(writer.insert(_rows(3, path=f"/{i}"))) for i in range(4)]
         bad = asyncio.create_task(writer.insert([*_rows(2, path="/bad"), _bad_row()]))
         more = asyncio.create_task(writer.insert(_rows(3, path="/more")))
@@ -153,9 +161,7 @@ async def test_bad_rows_fail_only_their_own_caller(
 async def test_a_caller_cancelled_before_its_turn_is_not_stored(
     writer: SqliteEventWriter, database: Path
 ) -> None:
-    with _write_lock(database):
-        first = asyncio.create_task(writer.insert(_rows(1, path="/first")))
-        await _until_taken(writer)
+    async with _behind_a_transaction(writer, database) as first:
         cancelled = asyncio.create_task(writer.insert(_rows(1, path="/cancelled")))
         await asyncio.sleep(0.01)
         cancelled.cancel()
@@ -168,9 +174,7 @@ async def test_a_caller_cancelled_before_its_turn_is_not_stored(
 
 async def test_close_stores_what_is_queued_then_refuses_more(database: Path) -> None:
     writer = SqliteEventWriter(str(database))
-    with _write_lock(database):
-        first = asyncio.create_task(writer.insert(_rows(1, path="/first")))
-        await _until_taken(writer)
+    async with _behind_a_transaction(writer, database) as first:
         queued = [asyncio.create_task(writer.insert(_rows(1, path=f"/{i}"))) for i in range(5)]
         await asyncio.sleep(0.01)
         closing = asyncio.create_task(writer.aclose())
@@ -294,9 +298,7 @@ async def test_a_writer_thread_that_dies_leaves_no_caller_waiting(
     def dying(group: list[Any]) -> None:
         raise SystemExit  # what no Exception handler catches
 
-    with _write_lock(database):
-        first = asyncio.create_task(writer.insert(_rows(1)))
-        await _until_taken(writer)
+    async with _behind_a_transaction(writer, database) as first:
         monkeypatch.setattr(writer, "_store", dying)
         queued = [asyncio.create_task(writer.insert(_rows(1))) for _ in range(3)]
         await asyncio.sleep(0.05)
