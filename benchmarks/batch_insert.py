@@ -1,6 +1,7 @@
 """Batch insert rates on SQLite, in process: raw ``sqlite3.executemany`` of the rows vs the
-event store's ``add()`` (SQLAlchemy store, and behind group commit as served), the same
-rows, the same schema and durability (WAL, synchronous=FULL), one transaction per batch.
+event store's ``add()`` as the server uses it (its writer thread groups calls itself), the
+same rows, the same schema (the stale-marking trigger included) and durability (WAL,
+synchronous=FULL), one transaction per batch.
 """
 
 from __future__ import annotations
@@ -13,12 +14,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from privalytics.adapters.groupcommit import GroupCommitEventStore
 from privalytics.adapters.sqlalchemy import migrate, open_stores
 from privalytics.adapters.sqlalchemy.engine import SQLITE_PRAGMAS
 from privalytics.adapters.sqlalchemy.stores import event_values
 from privalytics.domain.models import Action, Event
-from privalytics.domain.ports import EventStore
 
 _INSERT = (
     "INSERT INTO events (project_id, action, path, ts, visitor_hash, referrer, target, "
@@ -64,16 +63,13 @@ def _raw(path: Path, batches: list[list[Event]]) -> float:
     return elapsed
 
 
-async def _store(url: str, batches: list[list[Event]], grouped: bool) -> float:
+async def _store(url: str, batches: list[list[Event]]) -> float:
     stores = open_stores(url)
-    store: EventStore = GroupCommitEventStore(stores.events) if grouped else stores.events
-    await store.add(batches[0][:1])  # open the connection outside the timing
+    await stores.events.add(batches[0][:1])  # open the connection outside the timing
     start = time.perf_counter()
     for batch in batches:
-        await store.add(batch)
+        await stores.events.add(batch)
     elapsed = time.perf_counter() - start
-    if isinstance(store, GroupCommitEventStore):
-        await store.aclose()
     await stores.dispose()
     return elapsed
 
@@ -82,16 +78,13 @@ async def _measure(rows: int, batch_size: int, repeats: int) -> dict[str, float]
     events = _events(rows)
     batches = [events[i : i + batch_size] for i in range(0, rows, batch_size)]
     timings: dict[str, list[float]] = {"raw sqlite3.executemany": [], "store add()": []}
-    timings["group commit add()"] = []
     with tempfile.TemporaryDirectory(prefix="privalytics-batch-") as name:
         folder = Path(name)
         for repeat in range(repeats):
             _, raw_path = await _migrated(folder, f"raw{repeat}")
             timings["raw sqlite3.executemany"].append(_raw(raw_path, batches))
             url, _ = await _migrated(folder, f"store{repeat}")
-            timings["store add()"].append(await _store(url, batches, grouped=False))
-            url, _ = await _migrated(folder, f"grouped{repeat}")
-            timings["group commit add()"].append(await _store(url, batches, grouped=True))
+            timings["store add()"].append(await _store(url, batches))
     return {name: rows / statistics.median(times) for name, times in timings.items()}
 
 
