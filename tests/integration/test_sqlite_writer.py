@@ -362,3 +362,23 @@ async def test_a_database_without_the_stale_trigger_stores_nothing_until_migrate
     with sqlite3.connect(path) as connection:
         marks = connection.execute("SELECT day FROM rollup_stale").fetchall()
     assert marks == [(day_of(to_millis(NOON)),)]
+
+
+async def test_disposing_the_engine_alone_stores_what_is_queued_and_stops_the_writer(
+    tmp_path: Path, database: Path
+) -> None:
+    """The engine's dispose listener closes the writer (an embedding app may never call
+    the store's aclose)."""
+    stores = open_stores(sqlite_url(tmp_path))
+    before = set(threading.enumerate())
+    await stores.events.add([event()])
+    threads = [t for t in set(threading.enumerate()) - before if t.name == "privalytics-sqlite"]
+    pending = [asyncio.create_task(stores.events.add([event(path=f"/{i}")])) for i in range(5)]
+    await asyncio.sleep(0)
+    await stores.engine.dispose()
+    assert threads
+    assert not any(t.is_alive() for t in threads)
+    await asyncio.wait_for(asyncio.gather(*pending), 5)
+    with pytest.raises(StorageUnavailable):
+        await stores.events.add([event()])
+    assert _count(database) == 6
