@@ -309,6 +309,11 @@ async def test_a_writer_thread_that_dies_leaves_no_caller_waiting(
     with pytest.raises(StorageUnavailable):
         await asyncio.wait_for(writer.insert(_rows(1)), 5)
     assert _count(database) == 1
+    # Its death reported while this test (which expects it) still runs, not the next one.
+    thread = writer._thread
+    assert thread is not None
+    await asyncio.to_thread(thread.join, 5)
+    assert not thread.is_alive()
 
 
 async def test_a_thread_that_could_not_start_is_started_by_the_next_call(
