@@ -19,7 +19,7 @@ from privalytics.domain.errors import ConfigError, StorageUnavailable
 from privalytics.domain.models import Action, Event, TimeRange
 from tests.integration.conftest import UNREACHABLE_POSTGRES_URL, assert_discreet, sqlite_url
 
-HEAD = "0004"
+HEAD = "0005"
 TABLES = {"projects", "tokens", "admin_keys", "salts", "events", "users"}
 
 

@@ -26,7 +26,9 @@ from privalytics.adapters.memory import InMemoryEventQueries, InMemoryEventStore
 from privalytics.adapters.sqlalchemy import SqlStores, open_stores, tables
 from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
 from privalytics.adapters.sqlalchemy.refresh import ROLLUP_LOCK
+from privalytics.adapters.sqlalchemy.rollups import RollupReader
 from privalytics.adapters.sqlalchemy.stores import SqlAlchemyEventStore
+from privalytics.adapters.sqlalchemy.stores import _millis as bounds
 from privalytics.domain.models import Action, Event, TimeRange
 from privalytics.domain.ports import EventQueries, EventStore
 from privalytics.domain.reports import TARGET_ACTIONS, series
@@ -68,6 +70,10 @@ class Pair:
         self.sql_queries = SqlAlchemyEventQueries(stores.engine, window)
         self.memory = InMemoryEventStore(window)
         self.memory_queries = InMemoryEventQueries(self.memory)
+        # Rankings reading one and two names per part first: with a handful of paths the
+        # store's own depth reads every name at once; these settle, read deeper or read
+        # everything, which the answers must not show.
+        self.shallow = [RollupReader(stores.engine, window, depth=d) for d in (1, 2)]
 
     async def aclose(self) -> None:
         """Release the insert connection of a store made here (not the stores')."""
@@ -82,6 +88,20 @@ class Pair:
         got = await answers(self.sql, self.sql_queries, project_id, where)
         expected = await answers(self.memory, self.memory_queries, project_id, where)
         assert got == expected, (where, got, expected)
+        for reader in self.shallow:
+            ranked = await rankings(reader, project_id, where)
+            assert ranked == {key: expected[key] for key in ranked}, (where, reader)
+
+
+async def rankings(reader: RollupReader, project_id: str, where: TimeRange) -> dict[str, object]:
+    """The rankings of ``answers``, from ``reader``."""
+    span = bounds(where)
+    return {
+        "pages": await reader.top_pages(project_id, span, 100),
+        "top_page": await reader.top_pages(project_id, span, 1),
+        "referrers": await reader.top_referrers(project_id, span, 100),
+        "targets": {a: await reader.top_targets(project_id, span, a, 100) for a in TARGET_ACTIONS},
+    }
 
 
 async def answers(
@@ -406,3 +426,43 @@ async def test_a_refresh_waits_for_another_process_holding_the_rollup_lock(
             await holder.close()
     finally:
         await stores.dispose()
+
+
+async def test_a_name_first_in_no_block_can_top_a_ranking_over_blocks(sql: SqlStores) -> None:
+    # Day A: /a 5 visits, /b 4; day B: /c 5, /b 4. Read one name per day, /a and /c count 5
+    # each and the bound is 10: not settled. Read deeper, /b's 8 tops them.
+    pair = Pair(sql)
+    day_a = [visit("p", DAY_A + n, VISITORS[n], "/a") for n in range(5)]
+    day_a += [visit("p", DAY_A + 10 + n, VISITORS[n], "/b") for n in range(4)]
+    day_b = [visit("p", DAY_A + DAY_MS + n, VISITORS[n], "/c") for n in range(5)]
+    day_b += [visit("p", DAY_A + DAY_MS + 10 + n, VISITORS[n], "/b") for n in range(4)]
+    await pair.add(day_a + day_b)
+    await sql.events.refresh(moment(DAY_A + 2 * DAY_MS))
+    two_days = TimeRange(start=moment(DAY_A), end=moment(DAY_A + 2 * DAY_MS))
+    for reader in pair.shallow:
+        top = await reader.top_pages("p", bounds(two_days), 1)
+        assert [(page.path, page.visits, page.unique_visitors) for page in top] == [("/b", 8, 8)]
+    await pair.assert_same("p", two_days)
+    # Past the end of the second day, a raw part joins the blocks.
+    await pair.add([visit("p", DAY_A + 2 * DAY_MS + n, VISITORS[n], "/c") for n in range(4)])
+    await pair.assert_same("p", TimeRange(start=moment(DAY_A), end=moment(DAY_A + 3 * DAY_MS)))
+
+
+async def test_a_flat_ranking_over_blocks_is_read_whole(sql: SqlStores) -> None:
+    # 40 pages visited once a day on two days: every first name read, however deep, counts
+    # as much as the bound, so the reader ends by summing every name.
+    pair = Pair(sql)
+    paths = [f"/{n:02d}" for n in range(40)]
+    await pair.add(
+        [
+            visit("p", DAY_A + day * DAY_MS + n, VISITORS[n % 6], path)
+            for day in range(2)
+            for n, path in enumerate(reversed(paths))
+        ]
+    )
+    await sql.events.refresh(moment(DAY_A + 2 * DAY_MS))
+    two_days = TimeRange(start=moment(DAY_A), end=moment(DAY_A + 2 * DAY_MS))
+    for reader in pair.shallow:
+        top = await reader.top_pages("p", bounds(two_days), 3)
+        assert [(page.path, page.visits) for page in top] == [(p, 2) for p in paths[:3]]
+    await pair.assert_same("p", two_days)

@@ -98,3 +98,28 @@ def _append(intervals: list[Interval], interval: Interval) -> None:
         intervals[-1] = (intervals[-1][0], interval[1])
     else:
         intervals.append(interval)
+
+
+# --- the top of a ranking over many parts ------------------------------------------------
+#
+# A ranking over a range (top pages, referrers, targets) sums each name's count over the
+# range's parts: its raw intervals and its blocks. Summing every name of every block reads
+# every page of the site once per block. Instead a store may read only the first ``depth``
+# names of each part by count (an index orders a block's rows so), take all the names met
+# there as candidates, and sum the candidates' counts exactly over every part. A name met
+# nowhere counts at most the ``depth``-th count of each part that has more rows than that
+# (none in a part that has fewer, whose names are all candidates): the *bound*. Once the
+# ``limit``-th candidate counts more than the bound, no other name can rank before it, and
+# the candidates' top is the range's top. Traffic is skewed enough that it almost always
+# is; where it is not, the store reads deeper, and in the end every name.
+
+Candidate = tuple[str, int, int]  # (name, count over the whole range, a second figure)
+
+
+def settled_top(candidates: Iterable[Candidate], most: int, limit: int) -> list[Candidate] | None:
+    """The first ``limit`` candidates by count (descending), then name (code-point order),
+    if no other name, counting at most ``most``, can be among them; None if one could."""
+    ranked = sorted(candidates, key=lambda candidate: (-candidate[1], candidate[0]))
+    if most <= 0 or (len(ranked) >= limit and ranked[limit - 1][1] > most):
+        return ranked[:limit]
+    return None

@@ -9,18 +9,26 @@ result equals the same query over the events alone, row for row.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
+    String,
     Table,
+    bindparam,
+    case,
     distinct,
     func,
     literal,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -33,10 +41,12 @@ from privalytics.domain.rollups import (
     DAY_MS,
     MAX_LEVEL,
     Block,
+    Candidate,
     Interval,
     Plan,
     day_of,
     plan,
+    settled_top,
 )
 
 _events = tables.events
@@ -51,6 +61,12 @@ _targets = tables.rollup_targets
 # over a long range) a range is read from the events alone: SQLite allows at most 500
 # SELECTs in one compound statement.
 MAX_PARTS = 100
+# A ranking over blocks first reads this many names of each part (at least as many as it
+# shows), then this many times more, then every name (see domain/rollups.py).
+DEPTH = 32
+DEEPER = 16
+# Ranking statements kept built, per reader (one per shape: ranking, raw intervals, blocks).
+_STATEMENTS = 256
 
 
 def stale_marks(values: Iterable[tuple[Any, ...]]) -> list[tuple[str, int]]:
@@ -106,6 +122,162 @@ def _combine(parts: Sequence[_Part]) -> Any:
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
 
 
+def _added(terms: Sequence[ColumnElement[int]]) -> ColumnElement[int]:
+    """The sum of the terms, as one SQL expression."""
+    return functools.reduce(operator.add, terms)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranking:
+    """What a ranking counts. ``raw``: the select of one raw interval's names and counts
+    (``name``, ``n``, and ``v``, the visitors, where ``visitors`` is given), grouped as the
+    rollup rows are; ``table``: the rollup table, whose ``name`` and ``count`` columns (and
+    ``visitors``) hold a block's figures for the rows ``where`` selects."""
+
+    raw: Where
+    table: Table
+    name: ColumnElement[str]
+    count: ColumnElement[int]
+    where: ColumnElement[bool] = field(default_factory=true)
+    visitors: ColumnElement[int] | None = None
+
+
+def _raw_bound(n: int) -> ColumnElement[bool]:
+    """The events of raw interval ``n`` of a cached statement (bound by :func:`_bounds`)."""
+    return (
+        (_events.c.project_id == bindparam("project"))
+        & (_events.c.ts >= bindparam(f"start_{n}"))
+        & (_events.c.ts < bindparam(f"end_{n}"))
+    )
+
+
+def _block_bound(table: Table, n: int) -> ColumnElement[bool]:
+    """The rows of block ``n`` of a cached statement (bound by :func:`_bounds`)."""
+    return (
+        (table.c.project_id == bindparam("project"))
+        & (table.c.level == bindparam(f"level_{n}"))
+        & (table.c.block == bindparam(f"block_{n}"))
+    )
+
+
+def _bounds(found: Plan) -> dict[str, int]:
+    """The values of :func:`_raw_bound` and :func:`_block_bound` for ``found``."""
+    values: dict[str, int] = {}
+    for n, (start, end) in enumerate(found.raw):
+        values[f"start_{n}"], values[f"end_{n}"] = start, end
+    for n, (level, block) in enumerate(found.blocks):
+        values[f"level_{n}"], values[f"block_{n}"] = level, block
+    return values
+
+
+def _rankings(window_ms: int) -> dict[str, _Ranking]:
+    """The rankings of the dashboard (targets: of the bound action)."""
+    visit = _events.c.action == Action.VISIT.value
+    action = bindparam("action", type_=String)
+
+    def named(column: ColumnElement[str], where: ColumnElement[bool]) -> Where:
+        return lambda within: (
+            select(column.label("name"), func.count().label("n"))
+            .where(within & where & column.is_not(None) & (column != ""))
+            .group_by(column)
+        )
+
+    return {
+        "pages": _Ranking(
+            # Grouped by salt window, as the rollups count distinct visitors.
+            raw=lambda within: (
+                select(
+                    _events.c.path.label("name"),
+                    func.count().label("n"),
+                    func.count(distinct(_events.c.visitor_hash)).label("v"),
+                )
+                .where(within & visit)
+                .group_by(_events.c.path, _events.c.ts // window_ms)
+            ),
+            table=_pages,
+            name=_pages.c.path,
+            count=_pages.c.visits,
+            visitors=_pages.c.visitors,
+        ),
+        "referrers": _Ranking(
+            raw=named(_events.c.referrer, visit),
+            table=_referrers,
+            name=_referrers.c.referrer,
+            count=_referrers.c.visits,
+        ),
+        "targets": _Ranking(
+            raw=named(_events.c.target, _events.c.action == action),
+            table=_targets,
+            name=_targets.c.target,
+            count=_targets.c.events,
+            where=_targets.c.action == action,
+        ),
+    }
+
+
+def _candidates(ranking: _Ranking, raws: range, blocks: range) -> Any:
+    """One row per candidate of a ranking: its name, count and visitors (or 0) over the
+    whole range, and the bound (the same in every row); ``depth`` names read per part."""
+    table, name, count = ranking.table, ranking.name, ranking.count
+    depth = bindparam("depth", type_=Integer)
+    firsts: list[Any] = []
+    raw_sum = None
+    if raws:
+        raw = _combine([ranking.raw(_raw_bound(n)) for n in raws])
+        sums = [func.sum(raw.c.n).label("n")]
+        if ranking.visitors is not None:
+            sums.append(func.sum(raw.c.v).label("v"))
+        raw_sum = select(raw.c.name, *sums).group_by(raw.c.name).cte("raw_sum")
+        firsts.append(select(raw_sum.c.name, raw_sum.c.n).order_by(raw_sum.c.n.desc()))
+    for n in blocks:
+        within = _block_bound(table, n) & ranking.where
+        firsts.append(
+            select(name.label("name"), count.label("n")).where(within).order_by(count.desc())
+        )
+    # Each part's first names, numbered by part.
+    parts = [first.limit(depth).subquery() for first in firsts]
+    read = union_all(
+        *(select(literal(n).label("part"), p.c.name, p.c.n) for n, p in enumerate(parts))
+    ).cte("read")
+    per_part = (
+        select(case((func.count() >= depth, func.min(read.c.n)), else_=0).label("lowest"))
+        .group_by(read.c.part)
+        .subquery()
+    )
+    most = select(func.coalesce(func.sum(per_part.c.lowest), 0)).scalar_subquery()
+    candidates = select(read.c.name).distinct().cte("candidates")
+
+    def looked_up(column: ColumnElement[int]) -> ColumnElement[int]:
+        # A lookup by primary key in each block, per candidate.
+        return _added(
+            [
+                func.coalesce(
+                    select(column)
+                    .where(_block_bound(table, n) & ranking.where & (name == candidates.c.name))
+                    .scalar_subquery(),
+                    0,
+                )
+                for n in blocks
+            ]
+        )
+
+    # The blocks' figures per candidate, and the raw intervals' (a join of the raw sums
+    # would scan them once per candidate on SQLite), summed by name.
+    visitors = literal(0) if ranking.visitors is None else looked_up(ranking.visitors)
+    figures: list[_Part] = [
+        select(candidates.c.name, looked_up(count).label("n"), visitors.label("v"))
+    ]
+    if raw_sum is not None:
+        raw_visitors = literal(0) if ranking.visitors is None else raw_sum.c.v
+        figures.append(
+            select(raw_sum.c.name, raw_sum.c.n, raw_visitors).where(
+                raw_sum.c.name.in_(select(candidates.c.name))
+            )
+        )
+    both = _combine(figures)
+    return select(both.c.name, func.sum(both.c.n), func.sum(both.c.v), most).group_by(both.c.name)
+
+
 class RollupReader:
     """Answers the dashboard's queries from rollups and events.
 
@@ -114,10 +286,13 @@ class RollupReader:
     are read from the events.
     """
 
-    def __init__(self, engine: AsyncEngine, window: timedelta) -> None:
+    def __init__(self, engine: AsyncEngine, window: timedelta, *, depth: int = DEPTH) -> None:
         self.engine = engine
+        self._depth = depth
         self._postgres = engine.dialect.name == "postgresql"
         self._window_ms = window // timedelta(milliseconds=1)
+        self._rankings = _rankings(self._window_ms)
+        self._statements: dict[tuple[str, int, int, bool], Any] = {}
 
     def _order(self, column: Any) -> Any:
         # Code-point order on both backends, as in Python (see queries.py).
@@ -191,95 +366,92 @@ class RollupReader:
         return int(total or 0)
 
     async def top_pages(self, project_id: str, span: Interval, limit: int) -> list[PageStats]:
-        visit = _events.c.action == Action.VISIT.value
         async with unavailable_on_failure("rank pages"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span, distinct=True)
-            parts = _parts(
-                project_id,
-                found,
-                lambda where: (
-                    select(
-                        _events.c.path,
-                        func.count().label("visits"),
-                        func.count(distinct(_events.c.visitor_hash)).label("visitors"),
-                    )
-                    .where(where & visit)
-                    .group_by(_events.c.path, _events.c.ts // self._window_ms)
-                ),
-                _pages,
-                lambda where: select(_pages.c.path, _pages.c.visits, _pages.c.visitors).where(
-                    where
-                ),
-            )
-            if not parts:
-                return []
-            both = _combine(parts)
-            visits = func.sum(both.c.visits).label("total")
-            query = (
-                select(both.c.path, visits, func.sum(both.c.visitors))
-                .group_by(both.c.path)
-                .order_by(visits.desc(), self._order(both.c.path).asc())
-                .limit(limit)
-            )
-            rows = (await connection.execute(query)).all()
-        return [PageStats(path=path, visits=int(n), unique_visitors=int(u)) for path, n, u in rows]
-
-    async def _rank(
-        self,
-        project_id: str,
-        span: Interval,
-        limit: int,
-        raw: tuple[ColumnElement[str], ColumnElement[bool]],
-        rolled: tuple[Table, ColumnElement[str], ColumnElement[int], ColumnElement[bool]],
-    ) -> list[Ranked]:
-        column, where = raw
-        table, name, count, rolled_where = rolled
-        async with unavailable_on_failure("rank events"), self.engine.connect() as connection:
-            found = await self._plan(connection, project_id, span)
-            parts = _parts(
-                project_id,
-                found,
-                lambda within: (
-                    select(column.label("name"), func.count().label("n"))
-                    .where(within & where & column.is_not(None) & (column != ""))
-                    .group_by(column)
-                ),
-                table,
-                lambda within: select(name.label("name"), count.label("n")).where(
-                    within & rolled_where
-                ),
-            )
-            if not parts:
-                return []
-            both = _combine(parts)
-            total = func.sum(both.c.n).label("total")
-            query = (
-                select(both.c.name, total)
-                .group_by(both.c.name)
-                .order_by(total.desc(), self._order(both.c.name).asc())
-                .limit(limit)
-            )
-            rows = (await connection.execute(query)).all()
-        return [Ranked(name=name, count=int(n)) for name, n in rows]
+            top = await self._top(connection, "pages", {"project": project_id}, found, limit)
+        return [PageStats(path=path, visits=n, unique_visitors=v) for path, n, v in top]
 
     async def top_referrers(self, project_id: str, span: Interval, limit: int) -> list[Ranked]:
-        return await self._rank(
-            project_id,
-            span,
-            limit,
-            (_events.c.referrer, _events.c.action == Action.VISIT.value),
-            (_referrers, _referrers.c.referrer, _referrers.c.visits, literal(True)),
-        )
+        async with unavailable_on_failure("rank events"), self.engine.connect() as connection:
+            found = await self._plan(connection, project_id, span)
+            top = await self._top(connection, "referrers", {"project": project_id}, found, limit)
+        return [Ranked(name=name, count=n) for name, n, _ in top]
 
     async def top_targets(
         self, project_id: str, span: Interval, action: Action, limit: int
     ) -> list[Ranked]:
-        return await self._rank(
-            project_id,
-            span,
-            limit,
-            (_events.c.target, _events.c.action == action.value),
-            (_targets, _targets.c.target, _targets.c.events, _targets.c.action == action.value),
+        values = {"project": project_id, "action": action.value}
+        async with unavailable_on_failure("rank events"), self.engine.connect() as connection:
+            found = await self._plan(connection, project_id, span)
+            top = await self._top(connection, "targets", values, found, limit)
+        return [Ranked(name=name, count=n) for name, n, _ in top]
+
+    async def _top(
+        self,
+        connection: AsyncConnection,
+        kind: str,
+        values: dict[str, Any],
+        found: Plan,
+        limit: int,
+    ) -> list[Candidate]:
+        """The first ``limit`` names of the ranking ``kind`` over ``found``: (name, count,
+        visitors or 0). Over blocks, from the first names of each part (see
+        domain/rollups.py), reading deeper once if they do not settle it, then every name.
+        ``values``: the project (and the action) the statements are bound to."""
+        if limit <= 0 or not (found.raw or found.blocks):
+            return []
+        values = {**values, **_bounds(found)}
+        if found.blocks:
+            depth = max(self._depth, limit)
+            statement = self._statement(kind, found, candidates=True)
+            for _ in range(2):
+                rows = (await connection.execute(statement, {**values, "depth": depth})).all()
+                if not rows:
+                    return []
+                candidates = [(name, int(n), int(v)) for name, n, v, _ in rows]
+                top = settled_top(candidates, int(rows[0][3]), limit)
+                if top is not None:
+                    return top
+                depth *= DEEPER
+        statement = self._statement(kind, found, candidates=False)
+        rows = (await connection.execute(statement, {**values, "limit": limit})).all()
+        return [(name, int(n), int(v)) for name, n, v in rows]
+
+    def _statement(self, kind: str, found: Plan, *, candidates: bool) -> Any:
+        """The statement of a ranking for ranges of ``found``'s shape, its bounds bound by
+        name (:func:`_bounds`), built once: building one is about 3 ms of Python."""
+        key = (kind, len(found.raw), len(found.blocks), candidates)
+        statement = self._statements.get(key)
+        if statement is None:
+            if len(self._statements) >= _STATEMENTS:
+                self._statements.clear()
+            ranking = self._rankings[kind]
+            raws, blocks = range(len(found.raw)), range(len(found.blocks))
+            build = _candidates if candidates else self._everything
+            statement = self._statements[key] = build(ranking, raws, blocks)
+        return statement
+
+    def _everything(self, ranking: _Ranking, raws: range, blocks: range) -> Any:
+        """The first ``limit`` names from every name's counts over every part."""
+        table = ranking.table
+        extra = [] if ranking.visitors is None else [ranking.visitors.label("v")]
+        parts = [
+            *(ranking.raw(_raw_bound(n)) for n in raws),
+            *(
+                select(ranking.name.label("name"), ranking.count.label("n"), *extra).where(
+                    _block_bound(table, n) & ranking.where
+                )
+                for n in blocks
+            ),
+        ]
+        both = _combine(parts)
+        total = func.sum(both.c.n).label("total")
+        visitors = func.sum(both.c.v) if ranking.visitors is not None else literal(0)
+        return (
+            select(both.c.name, total, visitors)
+            .group_by(both.c.name)
+            .order_by(total.desc(), self._order(both.c.name).asc())
+            .limit(bindparam("limit", type_=Integer))
         )
 
     async def average_value(self, project_id: str, span: Interval, action: Action) -> float | None:

@@ -159,15 +159,16 @@ rollup_stale = Table(
 )
 
 
-def _rollup(name: str, *columns: Column[object]) -> Table:
-    """A rollup table: keyed by project, level and block, then its own key columns."""
+def _rollup(name: str, *items: Column[object] | Index) -> Table:
+    """A rollup table: keyed by project, level and block, then its own key columns (and
+    its other columns and indexes)."""
     return Table(
         name,
         metadata,
         Column("project_id", String(32), primary_key=True),
         Column("level", SmallInteger, primary_key=True, autoincrement=False),
         Column("block", Integer, primary_key=True, autoincrement=False),
-        *columns,
+        *items,
         # Clustered by key on SQLite: a block's rows lie together.
         sqlite_with_rowid=False,
     )
@@ -195,6 +196,8 @@ rollup_pages = _rollup(
     Column("path", Text, primary_key=True),
     Column("visits", BigInteger, nullable=False),
     Column("visitors", BigInteger, nullable=False),
+    # A block's pages by visits, for the first of a ranking (see domain/rollups.py).
+    Index("ix_rollup_pages_rank", "project_id", "level", "block", "visits"),
 )
 
 # Visits per referrer (visits without one are not counted here).
@@ -202,6 +205,7 @@ rollup_referrers = _rollup(
     "rollup_referrers",
     Column("referrer", Text, primary_key=True),
     Column("visits", BigInteger, nullable=False),
+    Index("ix_rollup_referrers_rank", "project_id", "level", "block", "visits"),
 )
 
 # Events per action and target (events without one are not counted here).
@@ -210,6 +214,7 @@ rollup_targets = _rollup(
     Column("action", String(16), primary_key=True),
     Column("target", Text, primary_key=True),
     Column("events", BigInteger, nullable=False),
+    Index("ix_rollup_targets_rank", "project_id", "level", "block", "action", "events"),
 )
 
 ROLLUPS = (rollup_totals, rollup_actions, rollup_pages, rollup_referrers, rollup_targets)
