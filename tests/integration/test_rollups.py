@@ -29,7 +29,7 @@ from privalytics.adapters.sqlalchemy.refresh import ROLLUP_LOCK
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
 from privalytics.adapters.sqlalchemy.stores import SqlAlchemyEventStore
 from privalytics.adapters.sqlalchemy.stores import _millis as bounds
-from privalytics.domain.models import Action, Event, TimeRange
+from privalytics.domain.models import Action, Event, Ranked, TimeRange
 from privalytics.domain.ports import EventQueries, EventStore
 from privalytics.domain.reports import TARGET_ACTIONS, series
 from privalytics.domain.rollups import DAY_MS
@@ -100,7 +100,11 @@ async def rankings(reader: RollupReader, project_id: str, where: TimeRange) -> d
         "pages": await reader.top_pages(project_id, span, 100),
         "top_page": await reader.top_pages(project_id, span, 1),
         "referrers": await reader.top_referrers(project_id, span, 100),
+        "top_referrers": await reader.top_referrers(project_id, span, 2),
         "targets": {a: await reader.top_targets(project_id, span, a, 100) for a in TARGET_ACTIONS},
+        "top_targets": {
+            a: await reader.top_targets(project_id, span, a, 1) for a in TARGET_ACTIONS
+        },
     }
 
 
@@ -114,8 +118,12 @@ async def answers(
         "pages": await store.top_pages(project_id, where, 100),
         "top_page": await store.top_pages(project_id, where, 1),
         "referrers": await queries.top_referrers(project_id, where, 100),
+        "top_referrers": await queries.top_referrers(project_id, where, 2),
         "targets": {
             a: await queries.top_targets(project_id, where, a, 100) for a in TARGET_ACTIONS
+        },
+        "top_targets": {
+            a: await queries.top_targets(project_id, where, a, 1) for a in TARGET_ACTIONS
         },
         "scroll": await queries.average_value(project_id, where, Action.SCROLL),
         "series": await series(queries, project_id, where),
@@ -449,20 +457,60 @@ async def test_a_name_first_in_no_block_can_top_a_ranking_over_blocks(sql: SqlSt
 
 
 async def test_a_flat_ranking_over_blocks_is_read_whole(sql: SqlStores) -> None:
-    # 40 pages visited once a day on two days: every first name read, however deep, counts
-    # as much as the bound, so the reader ends by summing every name.
+    # 40 pages (and referrers, and download targets) seen once a day on two days: every
+    # first name read, however deep, counts as much as the bound, so the reader ends by
+    # summing every name.
     pair = Pair(sql)
-    paths = [f"/{n:02d}" for n in range(40)]
-    await pair.add(
-        [
-            visit("p", DAY_A + day * DAY_MS + n, VISITORS[n % 6], path)
-            for day in range(2)
-            for n, path in enumerate(reversed(paths))
-        ]
-    )
+    names = [f"{n:02d}" for n in range(40)]
+    events = []
+    for day in range(2):
+        for n, name in enumerate(reversed(names)):
+            seen = visit("p", DAY_A + day * DAY_MS + n, VISITORS[n % 6], f"/{name}")
+            seen = replace(seen, referrer=f"https://{name}.example/")
+            download = replace(seen, action=Action.DOWNLOAD, referrer=None, target=name)
+            events += [seen, download]
+    await pair.add(events)
     await sql.events.refresh(moment(DAY_A + 2 * DAY_MS))
-    two_days = TimeRange(start=moment(DAY_A), end=moment(DAY_A + 2 * DAY_MS))
+    two_days = bounds(TimeRange(start=moment(DAY_A), end=moment(DAY_A + 2 * DAY_MS)))
     for reader in pair.shallow:
-        top = await reader.top_pages("p", bounds(two_days), 3)
-        assert [(page.path, page.visits) for page in top] == [(p, 2) for p in paths[:3]]
-    await pair.assert_same("p", two_days)
+        top = await reader.top_pages("p", two_days, 3)
+        assert [(page.path, page.visits) for page in top] == [(f"/{n}", 2) for n in names[:3]]
+        referrers = await reader.top_referrers("p", two_days, 3)
+        assert referrers == [Ranked(name=f"https://{n}.example/", count=2) for n in names[:3]]
+        targets = await reader.top_targets("p", two_days, Action.DOWNLOAD, 3)
+        assert targets == [Ranked(name=n, count=2) for n in names[:3]]
+    await pair.assert_same("p", TimeRange(start=moment(DAY_A), end=moment(DAY_A + 2 * DAY_MS)))
+
+
+async def test_the_raw_part_bounds_a_ranking_summed_over_its_intervals(sql: SqlStores) -> None:
+    # From noon on day A to noon on day C: day B is a block, the halves of A and C are
+    # raw. Raw: /c 9, /d 6, /b 5 on day A and /b 5 on day C; block: /a 7, /e 1, /f 1.
+    # Read two names per part, /c (9) leads the candidates, but /b, summed over both raw
+    # halves, counts 10: the raw part's bound must come from its sums, not its rows.
+    pair = Pair(sql)
+    noon = DAY_A + DAY_MS // 2
+    counts = {
+        noon: {"/c": 9, "/d": 6, "/b": 5},
+        DAY_A + DAY_MS: {"/a": 7, "/e": 1, "/f": 1},
+        DAY_A + 2 * DAY_MS: {"/b": 5},
+    }
+    events = []
+    for start, pages in counts.items():
+        for path, n in pages.items():
+            for k in range(n):
+                seen = visit("p", start + 1000 * k, f"{k:032x}", path)
+                seen = replace(seen, referrer=f"https://{path[1:]}.example/")
+                click = replace(seen, action=Action.CLICK, path="/x", referrer=None, target=path)
+                events += [seen, click]
+    await pair.add(events)
+    await sql.events.refresh(moment(DAY_A + 2 * DAY_MS + 1))
+    assert await stale_days(sql, "p") == [FIRST_DAY + 2]
+    halves = TimeRange(start=moment(noon), end=moment(noon + 2 * DAY_MS))
+    for reader in pair.shallow:
+        top = await reader.top_pages("p", bounds(halves), 1)
+        assert [(page.path, page.visits) for page in top] == [("/b", 10)]
+        targets = await reader.top_targets("p", bounds(halves), Action.CLICK, 1)
+        assert targets == [Ranked(name="/b", count=10)]
+        referrers = await reader.top_referrers("p", bounds(halves), 1)
+        assert referrers == [Ranked(name="https://b.example/", count=10)]
+    await pair.assert_same("p", halves)

@@ -27,16 +27,17 @@ def test_a_settled_top_is_the_top_over_every_name(
     candidates: set[str] = set()
     most = 0
     for part in parts:
-        # The part's first names by count, ties in any order (as an index gives them).
+        # The part's first names by count, one more than depth to learn whether it has
+        # more, ties in any order (as an index gives them).
         names = data.draw(st.permutations(sorted(part)))
-        first = sorted(names, key=lambda name: -part[name])[:depth]
+        first = sorted(names, key=lambda name: -part[name])[: depth + 1]
         candidates.update(first)
-        if len(first) >= depth:
+        if len(first) > depth:
             most += part[first[-1]]
     top = settled_top([(name, totals[name], 0) for name in candidates], most, limit)
     if top is not None:
         assert [(name, count) for name, count, _ in top] == everything
-    if all(len(part) < depth for part in parts):
+    if all(len(part) <= depth for part in parts):
         # Every name was read: nothing else can rank.
         assert top is not None
 

@@ -104,14 +104,15 @@ def _append(intervals: list[Interval], interval: Interval) -> None:
 #
 # A ranking over a range (top pages, referrers, targets) sums each name's count over the
 # range's parts: its raw intervals and its blocks. Summing every name of every block reads
-# every page of the site once per block. Instead a store may read only the first ``depth``
-# names of each part by count (an index orders a block's rows so), take all the names met
-# there as candidates, and sum the candidates' counts exactly over every part. A name met
-# nowhere counts at most the ``depth``-th count of each part that has more rows than that
-# (none in a part that has fewer, whose names are all candidates): the *bound*. Once the
-# ``limit``-th candidate counts more than the bound, no other name can rank before it, and
-# the candidates' top is the range's top. Traffic is skewed enough that it almost always
-# is; where it is not, the store reads deeper, and in the end every name.
+# every page of the site once per block. Instead a store may read only the first names of
+# each part by count (an index orders a block's rows so), ``depth`` and one more to learn
+# whether there are more, take all the names met there as candidates, and sum the
+# candidates' counts exactly over every part. A name met nowhere counts at most the lowest
+# count read in each part that has more than ``depth`` names (nothing in a part that has
+# fewer, all of whose names are candidates): the *bound*. Once the ``limit``-th candidate
+# counts more than the bound, no other name can rank before it, and the candidates' top is
+# the range's top. Traffic is skewed enough that it almost always is; where it is not, the
+# store reads deeper, and in the end every name.
 
 Candidate = tuple[str, int, int]  # (name, count over the whole range, a second figure)
 

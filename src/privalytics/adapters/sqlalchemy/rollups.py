@@ -217,9 +217,11 @@ def _rankings(window_ms: int) -> dict[str, _Ranking]:
 
 def _candidates(ranking: _Ranking, raws: range, blocks: range) -> Any:
     """One row per candidate of a ranking: its name, count and visitors (or 0) over the
-    whole range, and the bound (the same in every row); ``depth`` names read per part."""
+    whole range, and the bound (the same in every row); ``reach`` (``depth`` + 1) names
+    read per part, so that a part with just ``depth`` is known to hold no more."""
     table, name, count = ranking.table, ranking.name, ranking.count
     depth = bindparam("depth", type_=Integer)
+    reach = bindparam("reach", type_=Integer)
     firsts: list[Any] = []
     raw_sum = None
     if raws:
@@ -235,12 +237,12 @@ def _candidates(ranking: _Ranking, raws: range, blocks: range) -> Any:
             select(name.label("name"), count.label("n")).where(within).order_by(count.desc())
         )
     # Each part's first names, numbered by part.
-    parts = [first.limit(depth).subquery() for first in firsts]
+    parts = [first.limit(reach).subquery() for first in firsts]
     read = union_all(
         *(select(literal(n).label("part"), p.c.name, p.c.n) for n, p in enumerate(parts))
     ).cte("read")
     per_part = (
-        select(case((func.count() >= depth, func.min(read.c.n)), else_=0).label("lowest"))
+        select(case((func.count() > depth, func.min(read.c.n)), else_=0).label("lowest"))
         .group_by(read.c.part)
         .subquery()
     )
@@ -405,7 +407,8 @@ class RollupReader:
             depth = max(self._depth, limit)
             statement = self._statement(kind, found, candidates=True)
             for _ in range(2):
-                rows = (await connection.execute(statement, {**values, "depth": depth})).all()
+                reads = {"depth": depth, "reach": depth + 1}
+                rows = (await connection.execute(statement, {**values, **reads})).all()
                 if not rows:
                     return []
                 candidates = [(name, int(n), int(v)) for name, n, v, _ in rows]
