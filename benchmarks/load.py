@@ -119,6 +119,7 @@ class Server:
     count: Callable[[], int] | None  # stored events, None for the bare app
     token: str = "pvt_bench"
     token_file: Path | None = None  # written by the server once it has made its project
+    cleanup: Callable[[], None] | None = None  # after the server stops: drop its database
     port: int = field(default_factory=_free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -153,6 +154,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.cleanup is not None:
+            self.cleanup()
 
 
 def _privalytics(*args: str) -> list[str]:
@@ -281,6 +284,9 @@ def postgres_server(
 
     name = _on(_name("postgres", base), asgi_server)
     server = Server(name, _serve_command(asgi_server, workers), env, count)
+    server.cleanup = lambda: asyncio.run(
+        _pg(admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    )
     server.token = _create_project(env)
     return server
 
