@@ -40,7 +40,6 @@ from privalytics.domain.models import Action, Bucket, PageStats, Ranked
 from privalytics.domain.rollups import (
     DAY_MS,
     MAX_LEVEL,
-    Block,
     Candidate,
     Interval,
     Plan,
@@ -88,21 +87,46 @@ def events_in(project_id: str, interval: Interval) -> ColumnElement[bool]:
     )
 
 
-def _in_block(table: Table, project_id: str, block: Block) -> ColumnElement[bool]:
-    """The rows of one block: one range of the table's primary key."""
-    level, number = block
-    return (table.c.project_id == project_id) & (table.c.level == level) & (table.c.block == number)
+def _raw_bound(n: int) -> ColumnElement[bool]:
+    """The events of raw interval ``n`` of a plan, bound by name (:func:`_bounds`): one
+    range of the (project_id, ts) index."""
+    return (
+        (_events.c.project_id == bindparam("project"))
+        & (_events.c.ts >= bindparam(f"start_{n}"))
+        & (_events.c.ts < bindparam(f"end_{n}"))
+    )
+
+
+def _block_bound(table: Table, n: int) -> ColumnElement[bool]:
+    """The rows of block ``n`` of a plan, bound by name (:func:`_bounds`): one range of the
+    table's primary key."""
+    return (
+        (table.c.project_id == bindparam("project"))
+        & (table.c.level == bindparam(f"level_{n}"))
+        & (table.c.block == bindparam(f"block_{n}"))
+    )
+
+
+def _bounds(project_id: str, found: Plan) -> dict[str, Any]:
+    """The values of :func:`_raw_bound` and :func:`_block_bound` for ``found``."""
+    values: dict[str, Any] = {"project": project_id}
+    for n, (start, end) in enumerate(found.raw):
+        values[f"start_{n}"], values[f"end_{n}"] = start, end
+    for n, (level, block) in enumerate(found.blocks):
+        values[f"level_{n}"], values[f"block_{n}"] = level, block
+    return values
 
 
 Where = Callable[[ColumnElement[bool]], _Part]
 
 
-def _parts(project_id: str, found: Plan, raw: Where, table: Table, rolled: Where) -> list[_Part]:
-    """One select per raw interval and one per block: each reads one index range (an OR of
-    ranges would make SQLite read every row of the project)."""
+def _parts(found: Plan, raw: Where, table: Table, rolled: Where) -> list[_Part]:
+    """One select per raw interval and one per block of ``found``'s shape, bound by name
+    (:func:`_bounds`): each reads one index range (an OR of ranges would make SQLite read
+    every row of the project)."""
     return [
-        *(raw(events_in(project_id, interval)) for interval in found.raw),
-        *(rolled(_in_block(table, project_id, block)) for block in found.blocks),
+        *(raw(_raw_bound(n)) for n in range(len(found.raw))),
+        *(rolled(_block_bound(table, n)) for n in range(len(found.blocks))),
     ]
 
 
@@ -140,34 +164,6 @@ class _Ranking:
     count: ColumnElement[int]
     where: ColumnElement[bool] = field(default_factory=true)
     visitors: ColumnElement[int] | None = None
-
-
-def _raw_bound(n: int) -> ColumnElement[bool]:
-    """The events of raw interval ``n`` of a cached statement (bound by :func:`_bounds`)."""
-    return (
-        (_events.c.project_id == bindparam("project"))
-        & (_events.c.ts >= bindparam(f"start_{n}"))
-        & (_events.c.ts < bindparam(f"end_{n}"))
-    )
-
-
-def _block_bound(table: Table, n: int) -> ColumnElement[bool]:
-    """The rows of block ``n`` of a cached statement (bound by :func:`_bounds`)."""
-    return (
-        (table.c.project_id == bindparam("project"))
-        & (table.c.level == bindparam(f"level_{n}"))
-        & (table.c.block == bindparam(f"block_{n}"))
-    )
-
-
-def _bounds(found: Plan) -> dict[str, int]:
-    """The values of :func:`_raw_bound` and :func:`_block_bound` for ``found``."""
-    values: dict[str, int] = {}
-    for n, (start, end) in enumerate(found.raw):
-        values[f"start_{n}"], values[f"end_{n}"] = start, end
-    for n, (level, block) in enumerate(found.blocks):
-        values[f"level_{n}"], values[f"block_{n}"] = level, block
-    return values
 
 
 def _rankings(window_ms: int) -> dict[str, _Ranking]:
@@ -215,11 +211,12 @@ def _rankings(window_ms: int) -> dict[str, _Ranking]:
     }
 
 
-def _candidates(ranking: _Ranking, raws: range, blocks: range) -> Any:
+def _candidates(ranking: _Ranking, found: Plan) -> Any:
     """One row per candidate of a ranking: its name, count and visitors (or 0) over the
     whole range, and the bound (the same in every row); ``reach`` (``depth`` + 1) names
     read per part, so that a part with just ``depth`` is known to hold no more."""
     table, name, count = ranking.table, ranking.name, ranking.count
+    raws, blocks = range(len(found.raw)), range(len(found.blocks))
     depth = bindparam("depth", type_=Integer)
     reach = bindparam("reach", type_=Integer)
     firsts: list[Any] = []
@@ -330,7 +327,6 @@ class RollupReader:
         async with unavailable_on_failure("count events"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span)
             parts = _parts(
-                project_id,
                 found,
                 lambda where: (
                     select(_events.c.action, func.count().label("n"))
@@ -344,14 +340,13 @@ class RollupReader:
                 return {}
             both = _combine(parts)
             query = select(both.c.action, func.sum(both.c.n)).group_by(both.c.action)
-            rows = (await connection.execute(query)).all()
+            rows = (await connection.execute(query, _bounds(project_id, found))).all()
         return {Action(action): int(n) for action, n in rows if n}
 
     async def unique_visitors(self, project_id: str, span: Interval) -> int:
         async with unavailable_on_failure("count visitors"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span, distinct=True)
             parts = _parts(
-                project_id,
                 found,
                 lambda where: (
                     select(func.count(distinct(_events.c.visitor_hash)).label("n"))
@@ -364,27 +359,29 @@ class RollupReader:
             if not parts:
                 return 0
             both = _combine(parts)
-            total = (await connection.execute(select(func.sum(both.c.n)))).scalar_one()
+            query = select(func.sum(both.c.n))
+            total = (await connection.execute(query, _bounds(project_id, found))).scalar_one()
         return int(total or 0)
 
     async def top_pages(self, project_id: str, span: Interval, limit: int) -> list[PageStats]:
         async with unavailable_on_failure("rank pages"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span, distinct=True)
-            top = await self._top(connection, "pages", {"project": project_id}, found, limit)
+            top = await self._top(connection, "pages", _bounds(project_id, found), found, limit)
         return [PageStats(path=path, visits=n, unique_visitors=v) for path, n, v in top]
 
     async def top_referrers(self, project_id: str, span: Interval, limit: int) -> list[Ranked]:
         async with unavailable_on_failure("rank events"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span)
-            top = await self._top(connection, "referrers", {"project": project_id}, found, limit)
+            values = _bounds(project_id, found)
+            top = await self._top(connection, "referrers", values, found, limit)
         return [Ranked(name=name, count=n) for name, n, _ in top]
 
     async def top_targets(
         self, project_id: str, span: Interval, action: Action, limit: int
     ) -> list[Ranked]:
-        values = {"project": project_id, "action": action.value}
         async with unavailable_on_failure("rank events"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span)
+            values = {**_bounds(project_id, found), "action": action.value}
             top = await self._top(connection, "targets", values, found, limit)
         return [Ranked(name=name, count=n) for name, n, _ in top]
 
@@ -399,10 +396,9 @@ class RollupReader:
         """The first ``limit`` names of the ranking ``kind`` over ``found``: (name, count,
         visitors or 0). Over blocks, from the first names of each part (see
         domain/rollups.py), reading deeper once if they do not settle it, then every name.
-        ``values``: the project (and the action) the statements are bound to."""
+        ``values``: what the statements are bound to (:func:`_bounds`, and the action)."""
         if limit <= 0 or not (found.raw or found.blocks):
             return []
-        values = {**values, **_bounds(found)}
         if found.blocks:
             depth = max(self._depth, limit)
             statement = self._statement(kind, found, candidates=True)
@@ -428,25 +424,21 @@ class RollupReader:
         if statement is None:
             if len(self._statements) >= _STATEMENTS:
                 self._statements.clear()
-            ranking = self._rankings[kind]
-            raws, blocks = range(len(found.raw)), range(len(found.blocks))
             build = _candidates if candidates else self._everything
-            statement = self._statements[key] = build(ranking, raws, blocks)
+            statement = self._statements[key] = build(self._rankings[kind], found)
         return statement
 
-    def _everything(self, ranking: _Ranking, raws: range, blocks: range) -> Any:
+    def _everything(self, ranking: _Ranking, found: Plan) -> Any:
         """The first ``limit`` names from every name's counts over every part."""
-        table = ranking.table
         extra = [] if ranking.visitors is None else [ranking.visitors.label("v")]
-        parts = [
-            *(ranking.raw(_raw_bound(n)) for n in raws),
-            *(
-                select(ranking.name.label("name"), ranking.count.label("n"), *extra).where(
-                    _block_bound(table, n) & ranking.where
-                )
-                for n in blocks
-            ),
-        ]
+        parts = _parts(
+            found,
+            ranking.raw,
+            ranking.table,
+            lambda within: select(
+                ranking.name.label("name"), ranking.count.label("n"), *extra
+            ).where(within & ranking.where),
+        )
         both = _combine(parts)
         total = func.sum(both.c.n).label("total")
         visitors = func.sum(both.c.v) if ranking.visitors is not None else literal(0)
@@ -461,7 +453,6 @@ class RollupReader:
         async with unavailable_on_failure("average values"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span)
             parts = _parts(
-                project_id,
                 found,
                 lambda where: select(
                     func.sum(_events.c.value).label("total"),
@@ -475,9 +466,8 @@ class RollupReader:
             if not parts:
                 return None
             both = _combine(parts)
-            total, count = (
-                await connection.execute(select(func.sum(both.c.total), func.sum(both.c.n)))
-            ).one()
+            query = select(func.sum(both.c.total), func.sum(both.c.n))
+            total, count = (await connection.execute(query, _bounds(project_id, found))).one()
         # Divided here, not by AVG: the same division whichever part the sums came from.
         return float(total) / int(count) if count else None
 
