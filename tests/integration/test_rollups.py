@@ -437,8 +437,9 @@ async def test_a_refresh_waits_for_another_process_holding_the_rollup_lock(
 
 
 async def test_a_name_first_in_no_block_can_top_a_ranking_over_blocks(sql: SqlStores) -> None:
-    # Day A: /a 5 visits, /b 4; day B: /c 5, /b 4. Read one name per day, /a and /c count 5
-    # each and the bound is 10: not settled. Read deeper, /b's 8 tops them.
+    # Day A: /a 5 visits, /b 4; day B: /c 5, /b 4. /b is first on neither day and tops
+    # both together. Reading two names per day, /b is met but only ties the bound (4 + 4),
+    # so the reader reads deeper; reading three, both days are read whole.
     pair = Pair(sql)
     day_a = [visit("p", DAY_A + n, VISITORS[n], "/a") for n in range(5)]
     day_a += [visit("p", DAY_A + 10 + n, VISITORS[n], "/b") for n in range(4)]
