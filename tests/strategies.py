@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -58,3 +60,54 @@ def incoming_events(draw: st.DrawFn, action: Action | None = None) -> IncomingEv
         value=value,
         props=draw(st.dictionaries(st.sampled_from(["plan", "ab"]), st.just("x"), max_size=2)),
     )
+
+
+# Any JSON value: what a hostile client can put anywhere in a body.
+# (Strings are Unicode text: a lone surrogate cannot be sent as UTF-8.)
+json_texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | json_texts
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(json_texts, inner, max_size=4),
+    max_leaves=12,
+)
+# Field names of the wire schemas, so that dictionaries hit them often.
+_WIRE_KEYS = st.sampled_from(
+    [
+        "action", "path", "referrer", "target", "value", "timestamp", "props", "token",
+        "events", "visitor_ip", "user_agent", "name", "rate_limit", "allowed_origins",
+        "n", "u", "d", "r", "p", "m", "h", "sd", "type", "payload", "website", "url", "data",
+    ]
+)  # fmt: skip
+
+
+@st.composite
+def near_bodies(draw: st.DrawFn, valid: Any) -> Any:
+    """A valid body (``valid``, a JSON value) with a few of its values replaced, removed
+    or added: bodies that are almost right, where a message must name what is wrong."""
+    body = copy.deepcopy(valid)
+    for _ in range(draw(st.integers(min_value=0, max_value=3))):
+        holder = body
+        while isinstance(holder, dict | list) and holder and draw(st.booleans()):
+            key = draw(
+                st.sampled_from(sorted(holder) if isinstance(holder, dict) else range(len(holder)))
+            )
+            if not isinstance(holder[key], dict | list):
+                break
+            holder = holder[key]
+        if isinstance(holder, dict):
+            choice = draw(st.integers(min_value=0, max_value=2))
+            key = draw(_WIRE_KEYS | st.sampled_from(sorted(holder) or ["x"]))
+            if choice == 0:
+                holder.pop(key, None)
+            else:
+                holder[key] = draw(json_values)
+        elif isinstance(holder, list) and holder:
+            holder[draw(st.integers(min_value=0, max_value=len(holder) - 1))] = draw(json_values)
+    return body

@@ -135,9 +135,12 @@ class TestAdminBodies:
         method, path, headers, _, _ = _routes(api)[route]
         response = api.client.request(method, path, content=raw, headers=headers)
         body = assert_error(response, 400, "invalid_json")
-        assert body["message"].startswith("the body must be a JSON object: ")
+        assert body["message"].startswith("the body is not valid JSON (line 1, column ")
+        assert body["message"].endswith("; it must be a JSON object")
 
-    @pytest.mark.parametrize(("raw", "kind"), [(b"[]", "array"), (b'"x"', "str"), (b"1", "int")])
+    @pytest.mark.parametrize(
+        ("raw", "kind"), [(b"[]", "an array"), (b'"x"', "a string"), (b"1", "a number")]
+    )
     def test_a_body_that_is_not_an_object_is_invalid_input(
         self, api: Api, route: str, raw: bytes, kind: str
     ) -> None:

@@ -119,7 +119,9 @@ def test_a_batch_with_a_mistyped_event_names_the_event_and_the_path(
     body = assert_error(api.send({"events": events}, token, batch=True), 400, "invalid_input")
     assert body["index"] == 3
     assert body["field"] == "value"
-    assert body["message"] == "event 3: Expected `float | null`, got `str` - at `$.events[3].value`"
+    assert body["message"] == (
+        "event 3: `value` must be a number or null, not a string - at `$.events[3].value`"
+    )
     assert visits(api, project_id) == 0
 
 

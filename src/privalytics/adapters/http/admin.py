@@ -15,9 +15,9 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from privalytics.adapters.http.errors import decode_body
 from privalytics.adapters.http.ids import known_ids
 from privalytics.adapters.http.ingest import bearer
+from privalytics.adapters.http.malformed import decode_body
 from privalytics.adapters.http.openapi import operation_with_body
 from privalytics.adapters.http.schemas import (
     ProjectCreatedOut,

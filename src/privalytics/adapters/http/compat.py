@@ -21,9 +21,9 @@ from litestar.handlers import HTTPRouteHandler
 
 from privalytics.adapters.http.clientip import TrustedProxies
 from privalytics.adapters.http.cors import preflight_handlers, reflect, request_origin
-from privalytics.adapters.http.errors import UNDECODABLE, decode_body
 from privalytics.adapters.http.ids import is_id
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, request_client
+from privalytics.adapters.http.malformed import UNDECODABLE, decode_body
 from privalytics.domain.errors import InvalidInput, NotFound
 from privalytics.domain.models import Action, IncomingEvent
 from privalytics.domain.services import Services

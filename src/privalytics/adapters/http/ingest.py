@@ -47,7 +47,8 @@ from privalytics.adapters.http.cors import (
     reflect,
     request_origin,
 )
-from privalytics.adapters.http.errors import AnswerInterrupted, decode_body
+from privalytics.adapters.http.errors import AnswerInterrupted
+from privalytics.adapters.http.malformed import decode_body
 from privalytics.adapters.http.openapi import Answer, post_path_item
 from privalytics.adapters.http.schemas import AcceptedOut, BatchIn, SingleEventIn
 from privalytics.domain.errors import Unauthenticated

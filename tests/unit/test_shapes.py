@@ -1,0 +1,191 @@
+"""Messages about malformed bodies are ours: they name the event, the field and what is
+wrong, and agree with msgspec's verdict (which they explain but never quote), so that a
+msgspec release that changes its exception types or texts changes no answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from privalytics.adapters.http.compat import PlausibleEventIn, UmamiIn
+from privalytics.adapters.http.malformed import MAX_DEPTH, explain
+from privalytics.adapters.http.schemas import (
+    BatchIn,
+    ProjectCreateIn,
+    ProjectPatchIn,
+    SingleEventIn,
+)
+from privalytics.shapes import first_problem
+from tests.strategies import json_values, near_bodies
+
+EVENT = {
+    "action": "click",
+    "path": "/a",
+    "referrer": "https://example.com/",
+    "target": "/b",
+    "value": 2.5,
+    "timestamp": "2024-05-01T12:00:00+02:00",
+    "props": {"plan": "pro"},
+}
+VALID: list[tuple[Any, Any]] = [
+    (SingleEventIn, {**EVENT, "token": "pvt_x"}),
+    (BatchIn, {"events": [EVENT, {"action": "visit", "path": "/"}], "token": "pvt_x"}),
+    (ProjectCreateIn, {"name": "Blog", "rate_limit": "10/minute", "allowed_origins": ["x"]}),
+    (ProjectPatchIn, {"name": "Blog", "allowed_origins": None}),
+    (PlausibleEventIn, {"n": "pageview", "u": "https://a/", "d": "a", "p": {"k": 1}, "h": 1}),
+    (UmamiIn, {"type": "event", "payload": {"website": "w", "data": {"k": 1, "b": True}}}),
+]
+SCHEMAS = [schema for schema, _ in VALID]
+
+
+def _msgspec_accepts(value: Any, schema: Any) -> bool:
+    try:
+        msgspec.json.decode(msgspec.json.encode(value), type=schema)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
+def test_the_valid_bodies_are_valid() -> None:
+    for schema, body in VALID:
+        assert _msgspec_accepts(body, schema), schema
+        assert first_problem(body, schema) is None, schema
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), which=st.integers(min_value=0, max_value=len(VALID) - 1))
+def test_a_problem_is_found_exactly_where_msgspec_refuses(data: st.DataObject, which: int) -> None:
+    schema, valid = VALID[which]
+    body = data.draw(near_bodies(valid) | json_values)
+    accepted = _msgspec_accepts(body, schema)
+    problem = first_problem(body, schema)
+    assert (problem is None) == accepted, (body, problem)
+
+
+PLAUSIBLE = {"n": "pageview", "u": "https://a/", "d": "a"}
+
+
+@pytest.mark.parametrize(
+    ("schema", "body"),
+    [
+        (PlausibleEventIn, {**PLAUSIBLE, "h": 1.5}),
+        (PlausibleEventIn, {**PLAUSIBLE, "h": 1.0}),
+        (PlausibleEventIn, {**PLAUSIBLE, "sd": True}),
+        (PlausibleEventIn, {**PLAUSIBLE, "h": 2**70}),
+        (SingleEventIn, {**EVENT, "value": 10**400}),
+        (PlausibleEventIn, {**PLAUSIBLE, "p": "{}"}),
+        (PlausibleEventIn, {**PLAUSIBLE, "p": {"k": [1]}}),
+        (SingleEventIn, {**EVENT, "value": 1}),
+        (SingleEventIn, {**EVENT, "value": True}),
+        (SingleEventIn, {**EVENT, "action": True}),
+        (SingleEventIn, {**EVENT, "timestamp": "2024-05-01T12:00:00Z"}),
+        (SingleEventIn, {**EVENT, "timestamp": "2024-05-01"}),
+        (SingleEventIn, {**EVENT, "timestamp": 5}),
+        (BatchIn, {"events": []}),
+        (BatchIn, {"events": [None]}),
+        (UmamiIn, {"type": "event", "payload": {}}),
+        (UmamiIn, {"type": "event", "payload": {"website": "w", "url": None}}),
+    ],
+)
+def test_msgspec_and_the_explanation_agree_on_edges(schema: Any, body: Any) -> None:
+    assert (first_problem(body, schema) is None) == _msgspec_accepts(body, schema)
+
+
+@pytest.mark.parametrize(
+    ("schema", "body", "message", "field", "index"),
+    [
+        (
+            BatchIn,
+            {"events": [EVENT, {**EVENT, "value": "ten"}]},
+            "event 1: `value` must be a number or null, not a string - at `$.events[1].value`",
+            "value",
+            1,
+        ),
+        (
+            BatchIn,
+            {"events": [EVENT, {"path": "/"}]},
+            "event 1: `action` is required - at `$.events[1].action`",
+            "action",
+            1,
+        ),
+        (
+            SingleEventIn,
+            {**EVENT, "action": "dance"},
+            "`action` must be one of visit, click, scroll, download, share - at `$.action`",
+            "action",
+            None,
+        ),
+        (
+            SingleEventIn,
+            {**EVENT, "timestamp": "2024-05-01T12:00:00"},
+            "`timestamp` must have a UTC offset (2024-05-01T12:00:00Z) - at `$.timestamp`",
+            "timestamp",
+            None,
+        ),
+        (
+            SingleEventIn,
+            {**EVENT, "props": {"k": 1}},
+            "must be a string, not a number - at `$.props.k`",
+            "props",
+            None,
+        ),
+        (
+            ProjectCreateIn,
+            {"name": "x", "allowed_origin": ["x"]},
+            "`allowed_origin` is not a known field - at `$.allowed_origin`",
+            "allowed_origin",
+            None,
+        ),
+        (ProjectPatchIn, ["x"], "the body must be a JSON object, not an array", None, None),
+    ],
+)
+def test_a_shape_problem_names_what_and_where(
+    schema: Any, body: Any, message: str, field: str | None, index: int | None
+) -> None:
+    found = explain(msgspec.json.encode(body), schema)
+    assert (found.code, found.message, found.field, found.index) == (
+        "invalid_input",
+        message,
+        field,
+        index,
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"", "the body is empty; it must be a JSON object"),
+        (b" \n", "the body is empty; it must be a JSON object"),
+        (b'{"path": "/\xff"}', "the body is not valid UTF-8"),
+        (b'{"path": "/\xed\xa0\x80"}', "the body is not valid UTF-8"),
+        (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), "the body's JSON is nested too deeply"),
+        (b'{"path": "/\\ud800"}', "a string has an unpaired UTF-16 surrogate escape"),
+        (b'{"value": NaN}', "the body is not valid JSON: NaN is not a JSON number"),
+        (b'{"value": -Infinity}', "the body is not valid JSON: -Infinity is not a JSON number"),
+        (b'{"path": "/",\n "value": }', "the body is not valid JSON (line 2, column 11)"),
+    ],
+)
+def test_a_syntax_problem_says_what_is_wrong(raw: bytes, message: str) -> None:
+    found = explain(raw, SingleEventIn)
+    assert found.code == "invalid_json"
+    assert found.message.startswith(message)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    deep_text = b'{"path": "' + b"[" * (MAX_DEPTH * 2) + b'", "value": 1, "action": 5}'
+    found = explain(deep_text, SingleEventIn)
+    assert found.code == "invalid_input"
+    assert found.field == "action"
+
+
+def test_numbers_out_of_range_are_named() -> None:
+    found = explain(b'{"action":"visit","path":"/","value":1%s}' % (b"0" * 400), SingleEventIn)
+    assert (found.code, found.field, found.message) == (
+        "invalid_input",
+        "value",
+        "`value` is out of range - at `$.value`",
+    )
