@@ -54,7 +54,7 @@ def _moment(text: str | None, field: str) -> datetime | None:
             raise InvalidInput(f"needs an offset or Z, {_EXAMPLE}", field=field)
         # Inside the try: near 0001-01-01 or 9999-12-31 the conversion can overflow.
         return moment.astimezone(UTC)
-    except msgspec.ValidationError:
+    except ValueError:  # msgspec.ValidationError, whatever a release names it
         raise InvalidInput(f"is not an RFC 3339 date-time, {_EXAMPLE}", field=field) from None
     except OverflowError:
         raise InvalidInput("is out of range once converted to UTC", field=field) from None

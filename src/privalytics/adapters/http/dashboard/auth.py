@@ -180,7 +180,7 @@ async def stored_user(store: Store, session_id: str | None, accounts: Accounts) 
         return None
     try:
         session = msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    except ValueError:  # msgspec.DecodeError, or UnicodeDecodeError in older releases
         return None
     name = session.get(USER) if isinstance(session, dict) else None
     if not isinstance(name, str):
