@@ -112,10 +112,40 @@ async def test_series_counts_visits_and_visitors_per_step_from_the_origin(
             event(at=origin + 2 * step, action=Action.CLICK, target="x"),
         ]
     )
+    # The click's visitor ("a") is a visitor of that step too: visitors of any event.
     assert await queries.series("p1", span, origin, step) == [
         Bucket(start=origin, visits=2, unique_visitors=1),
-        Bucket(start=origin + 2 * step, visits=2, unique_visitors=2),
+        Bucket(start=origin + 2 * step, visits=2, unique_visitors=3),
     ]
+
+
+async def test_a_ranges_unique_visitors_are_the_sum_of_its_daily_points(
+    event_store: EventStore, queries: EventQueries
+) -> None:
+    """One definition (docs/privacy.md): a unique visitor is a distinct visitor hash with
+    any event in a salt window (daily here), so the 7-day tile equals the sum of the
+    chart's days, whether the days are read from rollups or from events."""
+    midnight = datetime(2026, 3, 1, tzinfo=UTC)
+    day = timedelta(days=1)
+    await event_store.add(
+        [
+            event(at=midnight + timedelta(hours=9), visitor="a"),
+            event(at=midnight + timedelta(hours=10), visitor="a", action=Action.CLICK, target="x"),
+            event(at=midnight + timedelta(hours=11), visitor="b", action=Action.SCROLL, value=50),
+            event(at=midnight + day + timedelta(hours=1), visitor="a"),
+            event(at=midnight + day + timedelta(hours=2), visitor="c", action=Action.SHARE),
+            event(at=midnight + 3 * day + timedelta(hours=5), visitor="d"),
+        ]
+    )
+    await event_store.refresh(midnight + 3 * day + timedelta(hours=6))  # days 0-2 rolled up
+    span = TimeRange(start=midnight, end=midnight + 3 * day + timedelta(hours=6))
+    points = await queries.series("p1", span, midnight, day)
+    assert points == [
+        Bucket(start=midnight, visits=1, unique_visitors=2),
+        Bucket(start=midnight + day, visits=1, unique_visitors=2),
+        Bucket(start=midnight + 3 * day, visits=1, unique_visitors=1),
+    ]
+    assert sum(p.unique_visitors for p in points) == await event_store.unique_visitors("p1", span)
 
 
 async def test_latest_gives_the_newest_events_first(

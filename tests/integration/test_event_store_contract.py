@@ -163,7 +163,7 @@ async def test_top_pages_returns_at_most_limit_pages(event_store: EventStore) ->
     assert await event_store.top_pages("p1", DAY, 0) == []
 
 
-async def test_hourly_buckets_visits_by_hour_leaving_out_hours_without_visits(
+async def test_hourly_buckets_count_visits_and_visitors_of_any_event_by_hour(
     event_store: EventStore,
 ) -> None:
     await event_store.add(
@@ -171,7 +171,7 @@ async def test_hourly_buckets_visits_by_hour_leaving_out_hours_without_visits(
             event(at=NOON + timedelta(minutes=1), visitor="a"),
             event(at=NOON + timedelta(minutes=59, seconds=59.999), visitor="a"),
             event(at=NOON + timedelta(minutes=30), visitor="b"),
-            # 13:00 has only a click: no bucket.
+            # 13:00 has only a click: no visit, one visitor.
             event(at=NOON + timedelta(hours=1, minutes=5), action=Action.CLICK),
             event(at=NOON + timedelta(hours=2), visitor="c"),
             event(at=NOON - timedelta(hours=3, minutes=-10), visitor="d"),
@@ -181,6 +181,7 @@ async def test_hourly_buckets_visits_by_hour_leaving_out_hours_without_visits(
     assert buckets == [
         Bucket(start=NOON - timedelta(hours=3), visits=1, unique_visitors=1),
         Bucket(start=NOON, visits=3, unique_visitors=2),
+        Bucket(start=NOON + timedelta(hours=1), visits=0, unique_visitors=1),
         Bucket(start=NOON + timedelta(hours=2), visits=1, unique_visitors=1),
     ]
     assert all(b.start.tzinfo is not None and b.start.utcoffset() == timedelta(0) for b in buckets)

@@ -106,6 +106,7 @@ async def test_recent_has_24_hourly_buckets_ending_at_the_current_hour(
     expected = {
         current: (2, 2),  # A and B
         at(13, 0): (1, 1),  # A
+        at(10, 0): (0, 1),  # D only clicked: a visitor, no visit
         at(3, 0): (2, 1),  # C twice
     }
     assert [b.start for b in stats.recent] == [current - n * HOUR for n in range(23, -1, -1)]

@@ -76,13 +76,13 @@ class InMemoryEventStore:
         visits: dict[datetime, int] = defaultdict(int)
         visitors: dict[datetime, set[str]] = defaultdict(set)
         for event in self.events:
-            if event.action is Action.VISIT and _in(event, project_id, span):
+            if _in(event, project_id, span):
                 hour = event.timestamp.replace(minute=0, second=0, microsecond=0)
-                visits[hour] += 1
+                visits[hour] += event.action is Action.VISIT
                 visitors[hour].add(event.visitor_hash)
         return [
             Bucket(start=h, visits=visits[h], unique_visitors=len(visitors[h]))
-            for h in sorted(visits)
+            for h in sorted(visitors)
         ]
 
     async def delete_project_events(self, project_id: str) -> int:
@@ -302,13 +302,13 @@ class InMemoryEventQueries:
         visits: dict[datetime, int] = defaultdict(int)
         visitors: dict[datetime, set[str]] = defaultdict(set)
         for event in self._store.events:
-            if event.action is Action.VISIT and _in(event, project_id, span):
+            if _in(event, project_id, span):
                 start = origin + (event.timestamp - origin) // step * step
-                visits[start] += 1
+                visits[start] += event.action is Action.VISIT
                 visitors[start].add(event.visitor_hash)
         return [
             Bucket(start=s, visits=visits[s], unique_visitors=len(visitors[s]))
-            for s in sorted(visits)
+            for s in sorted(visitors)
         ]
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:

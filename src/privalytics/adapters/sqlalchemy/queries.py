@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
@@ -75,15 +75,25 @@ class SqlAlchemyEventQueries:
             return await self._rollups.daily_series(project_id, _millis(span))
         # Counted from the origin: never negative, so integer division floors alike.
         base = to_millis(origin)
-        visits = (
-            select(((_events.c.ts - base) // step_ms).label("n"), _events.c.visitor_hash)
-            .where(_within(project_id, span) & (_events.c.action == Action.VISIT.value))
+        # Visits, and the distinct visitors of every event (the definition of a unique
+        # visitor everywhere: docs/privacy.md).
+        steps = (
+            select(
+                ((_events.c.ts - base) // step_ms).label("n"),
+                _events.c.visitor_hash,
+                _events.c.action,
+            )
+            .where(_within(project_id, span))
             .subquery()
         )
         query = (
-            select(visits.c.n, func.count(), func.count(visits.c.visitor_hash.distinct()))
-            .group_by(visits.c.n)
-            .order_by(visits.c.n)
+            select(
+                steps.c.n,
+                func.count(case((steps.c.action == Action.VISIT.value, 1))),
+                func.count(steps.c.visitor_hash.distinct()),
+            )
+            .group_by(steps.c.n)
+            .order_by(steps.c.n)
         )
         async with unavailable_on_failure("count visits"), self.engine.connect() as connection:
             rows = (await connection.execute(query)).all()

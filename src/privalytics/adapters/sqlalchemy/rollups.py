@@ -472,42 +472,42 @@ class RollupReader:
         return float(total) / int(count) if count else None
 
     async def daily_series(self, project_id: str, span: Interval) -> list[Bucket]:
-        """Visits and distinct visitors of visits per UTC day of ``span``, for days with a
-        visit, in order (the first and last days may be partial)."""
+        """Visits and distinct visitors (of any event) per UTC day of ``span``, for days
+        with an event, in order (the first and last days may be partial)."""
         async with unavailable_on_failure("count visits"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span, max_level=0)
             by_day: dict[int, tuple[int, int]] = {}
             day = (_events.c.ts // DAY_MS).label("day")
-            visit = _events.c.action == Action.VISIT.value
+            visits = func.count(case((_events.c.action == Action.VISIT.value, 1)))
             for interval in found.raw:
                 query = (
-                    select(day, func.count(), func.count(distinct(_events.c.visitor_hash)))
-                    .where(events_in(project_id, interval) & visit)
+                    select(day, visits, func.count(distinct(_events.c.visitor_hash)))
+                    .where(events_in(project_id, interval))
                     .group_by(day)
                 )
-                for number, visits, visitors in (await connection.execute(query)).all():
-                    by_day[int(number)] = (int(visits), int(visitors))
-            joined = _actions.join(
-                _totals,
-                (_totals.c.project_id == _actions.c.project_id)
-                & (_totals.c.level == _actions.c.level)
-                & (_totals.c.block == _actions.c.block),
+                for number, counted, visitors in (await connection.execute(query)).all():
+                    by_day[int(number)] = (int(counted), int(visitors))
+            joined = _totals.outerjoin(
+                _actions,
+                (_actions.c.project_id == _totals.c.project_id)
+                & (_actions.c.level == _totals.c.level)
+                & (_actions.c.block == _totals.c.block)
+                & (_actions.c.action == Action.VISIT.value),
             )
             # Level 0 only: each block one day; runs of consecutive days, one range each.
             for first, end in runs([number for _, number in found.blocks]):
                 query = (
-                    select(_actions.c.block, _actions.c.events, _totals.c.visit_visitors)
+                    select(_totals.c.block, func.coalesce(_actions.c.events, 0), _totals.c.visitors)
                     .select_from(joined)
                     .where(
-                        (_actions.c.project_id == project_id)
-                        & (_actions.c.level == 0)
-                        & (_actions.c.block >= first)
-                        & (_actions.c.block < end)
-                        & (_actions.c.action == Action.VISIT.value)
+                        (_totals.c.project_id == project_id)
+                        & (_totals.c.level == 0)
+                        & (_totals.c.block >= first)
+                        & (_totals.c.block < end)
                     )
                 )
-                for number, visits, visitors in (await connection.execute(query)).all():
-                    by_day[int(number)] = (int(visits), int(visitors))
+                for number, counted, visitors in (await connection.execute(query)).all():
+                    by_day[int(number)] = (int(counted), int(visitors))
         return [
             Bucket(start=from_millis(number * DAY_MS), visits=visits, unique_visitors=visitors)
             for number, (visits, visitors) in sorted(by_day.items())

@@ -13,7 +13,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, RowMapping, delete, distinct, func, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    case,
+    delete,
+    distinct,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -214,18 +225,24 @@ class SqlAlchemyEventStore:
         # Hours counted from the hour holding span.start: never negative, so integer
         # division floors the same way on every backend.
         base = to_millis(span.start) // _HOUR_MS * _HOUR_MS
-        visits = (
+        # Visits, and the distinct visitors of every event (docs/privacy.md).
+        hours = (
             select(
                 ((_events.c.ts - base) // _HOUR_MS).label("hour"),
                 _events.c.visitor_hash,
+                _events.c.action,
             )
-            .where(_within(project_id, span) & (_events.c.action == Action.VISIT.value))
+            .where(_within(project_id, span))
             .subquery()
         )
         query = (
-            select(visits.c.hour, func.count(), func.count(distinct(visits.c.visitor_hash)))
-            .group_by(visits.c.hour)
-            .order_by(visits.c.hour)
+            select(
+                hours.c.hour,
+                func.count(case((hours.c.action == Action.VISIT.value, 1))),
+                func.count(distinct(hours.c.visitor_hash)),
+            )
+            .group_by(hours.c.hour)
+            .order_by(hours.c.hour)
         )
         async with unavailable_on_failure("count visits"), self.engine.connect() as connection:
             rows = (await connection.execute(query)).all()
