@@ -7,11 +7,11 @@ The convention, on each fence's info string (```LANG [MARKER] [FILE]):
   project token; it must exit 0. A word ending in ``.py`` names the file the script is
   saved as, so that a later transcript can run it (``python send_batch.py``).
 - ```sh: commands. The blocks of one file run in order, in one temporary directory
-  holding a ``.venv`` (this interpreter's environment, so ``.venv/bin/privalytics``
-  works) beside the real server's SQLite database (``./privalytics.db``), with
-  ``privalytics`` and ``python3`` on PATH, variables carried from block to block, under
-  ``bash -e``. ``127.0.0.1:8001`` (README) names the real server's port. They must exit 0
-  and every HTTP request they make must be answered 2xx.
+  holding a ``.venv/bin`` (links to this environment's ``privalytics`` and ``python3``,
+  so ``.venv/bin/privalytics`` works) beside the real server's SQLite database
+  (``./privalytics.db``), with ``privalytics`` and ``python3`` on PATH, variables
+  carried from block to block, under ``bash -e``. ``127.0.0.1:8001`` (README) names the
+  real server's port. They must exit 0 and every HTTP request must be answered 2xx.
 - a ```sh block whose first line starts with ``$ `` is a transcript: each ``$`` command
   is run with ``$B``, ``$TOKEN``, ``$ADMIN_KEY`` and ``$PROJECT_ID`` naming the real
   server, a fresh "My blog" project (two tokens) and an admin key, and the example ids of
@@ -180,7 +180,11 @@ class Place:
 @pytest.fixture(scope="module")
 def place(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Place]:
     home = tmp_path_factory.mktemp("docs-home")
-    (home / ".venv").symlink_to(VENV, target_is_directory=True)
+    # `.venv/bin/privalytics` as the README writes it: links to this environment's
+    # commands only, so that no block can install into or rebuild the environment itself.
+    (home / ".venv" / "bin").mkdir(parents=True)
+    for command in ("privalytics", "python", "python3"):
+        (home / ".venv" / "bin" / command).symlink_to(VENV / "bin" / command)
     real_curl = shutil.which("curl")
     assert real_curl is not None, "the docs' examples need curl on PATH"
     tools = home.parent / f"{home.name}-tools"
