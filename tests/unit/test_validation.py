@@ -351,7 +351,6 @@ def test_typed_event_builds_an_event_from_python_values() -> None:
     ("field", "value"),
     [
         ("action", "scrol"),
-        ("action", None),
         ("path", 7),
         ("referrer", b"https://ref.example/"),
         ("target", ["Buy"]),
@@ -382,6 +381,9 @@ def test_typed_event_refuses_unknown_and_missing_fields() -> None:
     with pytest.raises(InvalidInput) as missing:
         typed_event({"action": "visit"})
     assert (missing.value.field, missing.value.message) == ("path", "is required")
+    with pytest.raises(InvalidInput) as none:
+        typed_event({"action": None, "path": "/"})
+    assert (none.value.field, none.value.message) == ("action", "is required")
 
 
 def test_a_naive_timestamp_is_read_as_utc() -> None:
