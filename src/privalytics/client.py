@@ -1,12 +1,16 @@
 """Send events from a backend to a privalytics server: sync and async clients on httpx.
 
 Both keep the host application safe first: :meth:`track` never blocks and never raises;
-it puts the event in a bounded queue and returns ``False`` (counting it in ``dropped``)
-when the queue is full. A background worker (a thread for :class:`Client`, a task for
-:class:`AsyncClient`) sends batches to ``POST /api/v1/events/batch``, retrying
-connection errors, 429 and 5xx with exponential backoff and jitter (a server's
-``Retry-After`` is honoured), and gives up on a batch the server refuses (another 4xx)
-or after ``max_retries``, counting its events in ``failed``. ``close()`` / ``aclose()``
+it checks the event with the server's own rules (:mod:`privalytics.domain.validation`)
+and puts it in a bounded queue, or returns ``False`` (counting it in ``dropped``) when
+the event is malformed (with a warning naming the field) or the queue is full. A
+background worker (a thread for :class:`Client`, a task for :class:`AsyncClient`) sends
+batches to ``POST /api/v1/events/batch``, retrying connection errors, 429 and 5xx with
+exponential backoff and jitter (a server's ``Retry-After`` is honoured). A batch the
+server refuses as invalid (400) is sent again without the event the answer names (one
+by one when it names none), so that a bad event never costs its neighbours; an event or
+batch refused otherwise (another 4xx), or out of ``max_retries``, is given up and
+counted in ``failed``. ``close()`` / ``aclose()``
 flush what is queued within a timeout (one deadline for all of it); :class:`Client` also
 closes itself at exit, within ``AT_EXIT_TIMEOUT`` seconds, and starts a new worker in a
 forked child (a pre-forking server's workers), whose copy of the parent's queue it drops:
@@ -41,6 +45,10 @@ from typing import Any, Self
 
 import httpx
 import msgspec
+
+from privalytics.domain.errors import InvalidInput
+from privalytics.domain.models import IncomingEvent
+from privalytics.domain.validation import clean_event, typed_event
 
 logger = logging.getLogger("privalytics.client")
 
@@ -78,13 +86,15 @@ class ClientOptions:
             raise ValueError("intervals and timeouts must be positive")
 
 
+@dataclass
 class Counters:
-    """What became of the events given to ``track``."""
+    """What became of the events given to ``track``: ``sent`` (stored by the server),
+    ``dropped`` (never queued: malformed, queue full or client closed) and ``failed``
+    (queued, then given up: refused by the server or out of retries)."""
 
-    def __init__(self) -> None:
-        self.sent = 0
-        self.dropped = 0
-        self.failed = 0
+    sent: int = 0
+    dropped: int = 0
+    failed: int = 0
 
 
 def make_event(
@@ -118,6 +128,23 @@ def make_event(
     return event
 
 
+def checked_event(action: str, path: str, **fields: Any) -> dict[str, Any]:
+    """:func:`make_event` for an event the server accepts; :class:`InvalidInput` (naming
+    the field, never repeating its value) for one it would refuse. The rules are the
+    server's own, but for the age of a ``timestamp``, the server's setting: a timestamp
+    without a timezone is UTC, as in the domain."""
+    incoming = typed_event({"action": action, "path": path, **fields})
+    # No age bound here: the server's PRIVALYTICS_MAX_EVENT_AGE_HOURS is its own.
+    clean = clean_event(incoming, datetime.now(UTC), None)
+    return make_event(action, path, **{**fields, "timestamp": clean.timestamp})
+
+
+def _refuse(error: InvalidInput) -> None:
+    # The field and the domain's message, which never repeats a value (an address, an
+    # agent, a path): only what the developer needs to fix the call.
+    logger.warning("privalytics: dropped an event the server would refuse: %s", error)
+
+
 def retry_delay(
     attempt: int, response: httpx.Response | None, options: ClientOptions
 ) -> float | None:
@@ -134,6 +161,71 @@ def retry_delay(
             retry_after: str = response.headers.get("retry-after", "0")
             delay = max(delay, float(retry_after))
     return min(delay, options.max_backoff)
+
+
+class _Refusal(msgspec.Struct):
+    """What of a 400 answer's body tells which event was refused."""
+
+    index: int | None = None
+    field: str | None = None
+
+
+class Delivery:
+    """What to send next of one batch, given the server's answers. A part refused as
+    invalid (400) is sent again without the event the answer names, or one event at a
+    time when it names none; anything else ends a part: sent, or given up."""
+
+    def __init__(self, batch: list[dict[str, Any]]) -> None:
+        self._parts: deque[list[dict[str, Any]]] = deque([batch])
+        # Events not yet sent or given up.
+        self.unsettled = len(batch)
+
+    def next_part(self) -> list[dict[str, Any]] | None:
+        return self._parts.popleft() if self._parts else None
+
+    def settle(
+        self, part: list[dict[str, Any]], response: httpx.Response | None, error: Exception | None
+    ) -> tuple[int, int]:
+        """How many events of ``part``, after its last attempt, were sent and given up."""
+        if response is not None and response.status_code < 300:
+            return self._settled(len(part), 0)
+        if response is not None and response.status_code == 400 and len(part) > 1:
+            refused = _refused(response, len(part))
+            if refused is None:
+                self._parts.extendleft([event] for event in reversed(part))
+                return 0, 0
+            index, field = refused
+            logger.warning(
+                "privalytics: the server refused one event (HTTP 400%s); sending the other %d",
+                f", field {field}" if field else "",
+                len(part) - 1,
+            )
+            self._parts.appendleft(part[:index] + part[index + 1 :])
+            return self._settled(0, 1)
+        logger.warning(
+            "privalytics: gave up on %d events (%s)", len(part), _describe(response, error)
+        )
+        return self._settled(0, len(part))
+
+    def _settled(self, sent: int, failed: int) -> tuple[int, int]:
+        self.unsettled -= sent + failed
+        return sent, failed
+
+
+def _refused(response: httpx.Response, size: int) -> tuple[int, str | None] | None:
+    """The index of the event a 400 answer names, and its field if it is an event's."""
+    try:
+        refusal = msgspec.json.decode(response.content, type=_Refusal)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    if refusal.index is None or not 0 <= refusal.index < size:
+        return None
+    # A field name the answer repeats is logged only when it is one of an event's.
+    field = refusal.field if refusal.field in _EVENT_FIELDS else None
+    return refusal.index, field
+
+
+_EVENT_FIELDS = frozenset(field.name for field in msgspec.structs.fields(IncomingEvent))
 
 
 def _close_at_exit(client: weakref.ref[Client]) -> Callable[[], None]:
@@ -212,21 +304,26 @@ class Client:
 
     def track(self, action: str, path: str, **fields: Any) -> bool:
         """Queue one event (see :func:`make_event` for ``fields``); never blocks or raises.
-        False when it was dropped: the client is closed or its queue is full."""
+        False when it was dropped: the server would refuse it (logged with the field), the
+        client is closed or its queue is full."""
         try:
             if self._closed.is_set():
                 self.counters.dropped += 1
                 return False
+            event = checked_event(action, path, **fields)
             with self._idle:
-                self._queue.put_nowait(make_event(action, path, **fields))
+                self._queue.put_nowait(event)
                 self._in_flight += 1
             return True
         except queue.Full:
             with self._idle:
                 self.counters.dropped += 1
             return False
-        except Exception:  # a malformed field must not reach the host application
-            self.counters.dropped += 1
+        except Exception as exc:  # a malformed field must not reach the host application
+            if isinstance(exc, InvalidInput):
+                _refuse(exc)
+            with self._idle:
+                self.counters.dropped += 1
             return False
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -304,34 +401,33 @@ class Client:
                 self._send(batch)
 
     def _send(self, batch: list[dict[str, Any]]) -> None:
-        body = msgspec.json.encode({"events": batch})
+        delivery = Delivery(batch)
+        while (part := delivery.next_part()) is not None:
+            sent, failed = delivery.settle(part, *self._post(part))
+            with self._idle:
+                self.counters.sent += sent
+                self.counters.failed += failed
+                self._in_flight -= sent + failed
+                self._idle.notify_all()
+
+    def _post(self, part: list[dict[str, Any]]) -> tuple[httpx.Response | None, Exception | None]:
+        """The last answer (or error) to sending ``part``, retried while worth it."""
+        body = msgspec.json.encode({"events": part})
         attempt = 0
-        ok = False
         while True:
             response: httpx.Response | None = None
             error: Exception | None = None
             try:
                 response = self._http.post(BATCH_PATH, content=body)
                 if response.status_code < 300:
-                    ok = True
-                    break
+                    return response, None
             except Exception as exc:
                 error = exc
             delay = retry_delay(attempt, response, self.options)
             if delay is None or (self._closed.is_set() and error is not None):
-                logger.warning(
-                    "privalytics: gave up on %d events (%s)", len(batch), _describe(response, error)
-                )
-                break
+                return response, error
             attempt += 1
             self._closed.wait(delay)
-        with self._idle:
-            if ok:
-                self.counters.sent += len(batch)
-            else:
-                self.counters.failed += len(batch)
-            self._in_flight -= len(batch)
-            self._idle.notify_all()
 
 
 class AsyncClient:
@@ -370,8 +466,9 @@ class AsyncClient:
             if self._closed or self._in_flight >= self.options.max_queue:
                 self.counters.dropped += 1
                 return False
+            event = checked_event(action, path, **fields)
             self._ensure_worker()
-            self._pending.append(make_event(action, path, **fields))
+            self._pending.append(event)
             self._in_flight += 1
             assert self._wake is not None
             assert self._idle is not None
@@ -379,7 +476,9 @@ class AsyncClient:
             if len(self._pending) >= self.options.batch_size:
                 self._wake.set()
             return True
-        except Exception:
+        except Exception as exc:
+            if isinstance(exc, InvalidInput):
+                _refuse(exc)
             self.counters.dropped += 1
             return False
 
@@ -447,18 +546,24 @@ class AsyncClient:
             count = min(len(self._pending), self.options.batch_size)
             if count:
                 batch = [self._pending.popleft() for _ in range(count)]
+                delivery = Delivery(batch)
                 try:
-                    ok = await self._send(batch)
+                    while (part := delivery.next_part()) is not None:
+                        sent, failed = delivery.settle(part, *await self._post(part))
+                        self.counters.sent += sent
+                        self.counters.failed += failed
+                        self._in_flight -= sent + failed
                 except Exception:  # pragma: no cover - the task must survive anything
-                    ok = False
-                self.counters.sent += count if ok else 0
-                self.counters.failed += 0 if ok else count
-                self._in_flight -= count
+                    self.counters.failed += delivery.unsettled
+                    self._in_flight -= delivery.unsettled
                 if not self._in_flight:
                     self._idle.set()
 
-    async def _send(self, batch: list[dict[str, Any]]) -> bool:
-        body = msgspec.json.encode({"events": batch})
+    async def _post(
+        self, part: list[dict[str, Any]]
+    ) -> tuple[httpx.Response | None, Exception | None]:
+        """The last answer (or error) to sending ``part``, retried while worth it."""
+        body = msgspec.json.encode({"events": part})
         attempt = 0
         while True:
             response: httpx.Response | None = None
@@ -466,14 +571,11 @@ class AsyncClient:
             try:
                 response = await self._http.post(BATCH_PATH, content=body)
                 if response.status_code < 300:
-                    return True
+                    return response, None
             except Exception as exc:
                 error = exc
             delay = retry_delay(attempt, response, self.options)
             if delay is None or (self._closed and error is not None):
-                logger.warning(
-                    "privalytics: gave up on %d events (%s)", len(batch), _describe(response, error)
-                )
-                return False
+                return response, error
             attempt += 1
             await asyncio.sleep(delay)

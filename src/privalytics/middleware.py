@@ -11,10 +11,12 @@ What counts: a GET answered 2xx with ``Content-Type: text/html``, not a prefetch
 from a visitor who sent ``Sec-GPC: 1`` (or ``DNT: 1``, unless ``honour_dnt=False``), and
 not from a robot (a user agent matching :data:`BOTS`, or none at all; unless
 ``count_bots=True``). The visitor's address and user agent go to the server, which hashes
-them with the day's salt and keeps neither. Recording never delays or fails the response:
-the client queues, and the embedded core records in background tasks, at most
-``max_pending`` at a time (beyond that a visit is dropped and counted in ``dropped``),
-whose errors are swallowed.
+them with the day's salt and keeps neither. A peer that is no IP address (a Unix socket, a
+test client's ``testclient``) is an unknown address, as a request without a peer is: the
+visit is recorded all the same (through a client, sent without ``visitor_ip``).
+Recording never delays or fails the response: the client queues, and the embedded core
+records in background tasks, at most ``max_pending`` at a time (beyond that a visit is
+dropped and counted in ``dropped``), whose errors are swallowed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any, Protocol
 
 from privalytics.adapters.http.clientip import TrustedProxies, client_ip
+from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, IncomingEvent
+from privalytics.domain.validation import normalize_ip
 from privalytics.embedded import Privalytics
 
 logger = logging.getLogger("privalytics.middleware")
@@ -128,7 +132,7 @@ class PrivalyticsMiddleware:
     def _record(self, scope: Scope, path: str, headers: dict[str, str]) -> None:
         peer = scope.get("client")
         forwarded = [headers["x-forwarded-for"]] if "x-forwarded-for" in headers else []
-        ip = client_ip(peer[0] if peer else None, forwarded, self._trusted)
+        ip = _address(client_ip(peer[0] if peer else None, forwarded, self._trusted))
         agent = headers.get("user-agent", "")
         referrer = headers.get("referer") or None
         if self._client is not None:
@@ -156,6 +160,16 @@ class PrivalyticsMiddleware:
         """Wait for the visits being recorded into the embedded core (e.g. at shutdown)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _address(host: str) -> str:
+    """``host`` when it is an IP address, else "" (unknown, as for a request without a
+    peer): a Unix socket's or a test client's name (Litestar's and Starlette's
+    ``testclient``) is no visitor's address, and a server refuses it as ``visitor_ip``."""
+    try:
+        return normalize_ip(host) if host else ""
+    except InvalidInput:
+        return ""
 
 
 def _headers(scope: Scope) -> dict[str, str]:

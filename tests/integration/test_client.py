@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from litestar import Litestar, MediaType, get
+from litestar.middleware import DefineMiddleware
+from litestar.testing import TestClient
 
-from privalytics.client import AsyncClient, Client, ClientOptions
+from privalytics.client import AsyncClient, Client, ClientOptions, Counters
 from privalytics.middleware import PrivalyticsMiddleware, Receive, Scope, Send
 from tests.integration.browser.events import settled_events
 from tests.servers import Server, _free_port, cli_json
@@ -145,3 +150,76 @@ async def test_the_middleware_records_through_a_client(server: Server, database:
         ("visit", "/docs"),
     ]
     assert b"198.51.100.7" not in await asyncio.to_thread(database.read_bytes)
+
+
+def test_a_malformed_event_is_refused_by_track_and_its_neighbours_are_stored(
+    server: Server, database: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The issue's case: a scroll without its depth would make the server refuse the batch
+    it is in; track refuses it, so the visit and the click of the same batch are stored."""
+    project_id, token = project(database)
+    # A batch of two: sent as soon as the visit and the click are in, and, without the
+    # check, the visit and the scroll would be one batch.
+    options = ClientOptions(batch_size=2, flush_interval=5.0)
+    with Client(server.url, token, options=options) as client:
+        tracked = [
+            client.track("visit", "/a", visitor_ip="203.0.113.5", user_agent="Reader/2"),
+            client.track("scroll", "/a", visitor_ip="203.0.113.5", user_agent="Reader/2"),
+            client.track("click", "/a", target="Buy", visitor_ip="203.0.113.5"),
+        ]
+        assert client.flush()
+        assert client.counters == Counters(sent=2, dropped=1, failed=0)
+    assert tracked == [True, False, True]
+    assert "value: a scroll event needs its depth" in caplog.text
+    events = settled_events(database, project_id, expected=2)
+    assert [(e.action, e.path) for e in events] == [("visit", "/a"), ("click", "/a")]
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_an_event_the_server_refuses_costs_only_itself(
+    server: Server, database: Path, kind: str
+) -> None:
+    """The client leaves an event's age to the server (its setting): a batch with one event
+    older than the server accepts is sent again without it."""
+    project_id, token = project(database)
+    old = datetime.now(UTC) - timedelta(hours=30)
+    options = ClientOptions(batch_size=3, flush_interval=5.0, backoff=0.05)
+    tracks = [("visit", "/v", {}), ("click", "/old", {"timestamp": old}), ("click", "/c", {})]
+    if kind == "sync":
+        with Client(server.url, token, options=options) as sync_client:
+            tracked = [sync_client.track(a, p, **f) for a, p, f in tracks]
+            assert await asyncio.to_thread(sync_client.flush)
+            counters = sync_client.counters
+    else:
+        async with AsyncClient(server.url, token, options=options) as async_client:
+            tracked = [async_client.track(a, p, **f) for a, p, f in tracks]
+            assert await async_client.flush()
+            counters = async_client.counters
+    assert tracked == [True, True, True]
+    assert counters == Counters(sent=2, dropped=0, failed=1)
+    events = await asyncio.to_thread(settled_events, database, project_id, 2)
+    assert [(e.action, e.path) for e in events] == [("visit", "/v"), ("click", "/c")]
+
+
+def test_the_middleware_under_litestars_test_client_records_the_visit_without_a_warning(
+    server: Server, database: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Litestar's TestClient names its peer "testclient", which is no address: the visitor's
+    address is unknown, and the visit is sent without one."""
+    project_id, token = project(database)
+
+    @get("/", media_type=MediaType.HTML)
+    async def home() -> str:
+        return "<h1>home</h1>"
+
+    with Client(server.url, token, options=FAST) as client:
+        app = Litestar([home], middleware=[DefineMiddleware(PrivalyticsMiddleware, client=client)])
+        caplog.set_level(logging.WARNING, "privalytics")
+        with TestClient(app) as browser:
+            page = browser.get("/", headers={"User-Agent": "Mozilla/5.0 Firefox/133.0"})
+            assert page.status_code == 200
+        assert client.flush()
+        assert client.counters == Counters(sent=1, dropped=0, failed=0)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("privalytics")] == []
+    events = settled_events(database, project_id, expected=1)
+    assert [(e.action, e.path) for e in events] == [("visit", "/")]

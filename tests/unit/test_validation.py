@@ -36,6 +36,7 @@ from privalytics.domain.validation import (
     normalize_origin,
     reduce_path,
     reduce_referrer,
+    typed_event,
 )
 from tests import strategies
 
@@ -328,6 +329,61 @@ def test_timestamps_are_bounded_by_the_skew_and_the_max_age() -> None:
 def test_the_age_limit_is_named_in_seconds_when_under_an_hour() -> None:
     with pytest.raises(InvalidInput, match="older than the accepted 90 seconds"):
         clean_event(visit(timestamp=NOW - timedelta(minutes=2)), NOW, timedelta(seconds=90))
+
+
+def test_without_an_age_bound_only_the_future_is_refused() -> None:
+    """A sender that does not know the receiver's age setting checks everything else."""
+    ancient = NOW - timedelta(days=400)
+    assert clean_event(visit(timestamp=ancient), NOW, None).timestamp == ancient
+    with pytest.raises(InvalidInput, match="future"):
+        clean_event(visit(timestamp=NOW + FUTURE_SKEW + timedelta(seconds=1)), NOW, None)
+
+
+def test_typed_event_builds_an_event_from_python_values() -> None:
+    moment = datetime(2026, 1, 1, 11, 0, tzinfo=UTC)
+    event = typed_event(
+        {"action": "scroll", "path": "/a", "value": 40, "timestamp": moment, "referrer": None}
+    )
+    assert event == IncomingEvent(action=Action.SCROLL, path="/a", value=40.0, timestamp=moment)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("action", "scrol"),
+        ("path", 7),
+        ("referrer", b"https://ref.example/"),
+        ("target", ["Buy"]),
+        ("value", True),
+        ("value", "80"),
+        ("timestamp", "yesterday"),
+        ("props", {"plan": 1}),
+        ("props", ["plan"]),
+        ("visitor_ip", 3232235777),
+        ("user_agent", 1.5),
+    ],
+)
+def test_typed_event_names_the_field_of_the_wrong_type_without_its_value(
+    field: str, value: object
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        typed_event({"action": "visit", "path": "/", field: value})
+    assert caught.value.field == field
+    assert caught.value.message.startswith("must be ")
+    assert repr(value) not in str(caught.value)
+
+
+def test_typed_event_refuses_unknown_and_missing_fields() -> None:
+    with pytest.raises(InvalidInput) as unknown:
+        typed_event({"action": "visit", "path": "/", "nonsense": 1})
+    assert unknown.value.field == "nonsense"
+    assert unknown.value.message == "is not a field of an event"
+    with pytest.raises(InvalidInput) as missing:
+        typed_event({"action": "visit"})
+    assert (missing.value.field, missing.value.message) == ("path", "is required")
+    with pytest.raises(InvalidInput) as none:
+        typed_event({"action": None, "path": "/"})
+    assert (none.value.field, none.value.message) == ("action", "is required")
 
 
 def test_a_naive_timestamp_is_read_as_utc() -> None:

@@ -10,8 +10,11 @@ import functools
 import ipaddress
 import math
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from urllib.parse import SplitResult, urlsplit
+
+import msgspec
 
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, IncomingEvent
@@ -120,9 +123,53 @@ def _safe_port(parts: SplitResult) -> int | None:
         return None
 
 
+# What each field of an event must hold, in words, for a value of the wrong type.
+_KINDS = {
+    "action": f"one of {', '.join(Action)}",
+    "path": "text",
+    "referrer": "text",
+    "target": "text",
+    "value": "a number",
+    "timestamp": "a datetime",
+    "props": "a mapping of text to text",
+    "visitor_ip": "text",
+    "user_agent": "text",
+}
+_FIELDS = {field.name: field for field in msgspec.structs.fields(IncomingEvent)}
+
+
+def typed_event(fields: Mapping[str, object]) -> IncomingEvent:
+    """An event from Python values (a server-side sender's), each checked against its
+    field's type as the JSON decoder checks the wire's: a wrong type, an unknown or a
+    missing field is an :class:`InvalidInput` naming the field (never repeating the value).
+    ``None`` leaves an optional field out."""
+    for name in fields:
+        if name not in _FIELDS:
+            raise InvalidInput("is not a field of an event", field=name)
+    given = {name: value for name, value in fields.items() if value is not None}
+    try:
+        return msgspec.convert(given, IncomingEvent)
+    except msgspec.ValidationError:
+        pass
+    # Which field is wrong, found field by field: msgspec's message is not ours to show.
+    for name, field in _FIELDS.items():
+        if name not in given:
+            if field.required:
+                raise InvalidInput("is required", field=name)
+            continue
+        try:
+            msgspec.convert(given[name], field.type)
+        except msgspec.ValidationError:
+            raise InvalidInput(f"must be {_KINDS[name]}", field=name) from None
+    raise InvalidInput("is not a valid event")  # pragma: no cover - a field is wrong above
+
+
 def clean_event(
-    event: IncomingEvent, now: datetime, max_age: timedelta, index: int | None = None
+    event: IncomingEvent, now: datetime, max_age: timedelta | None, index: int | None = None
 ) -> CleanEvent:
+    """``event`` as it is stored, or the :class:`InvalidInput` that refuses it. A timestamp
+    may be at most ``max_age`` old; ``None``: no bound (a sender that does not know the
+    receiver's setting checks the rest)."""
     path = reduce_path(event.path, index)
     referrer = None if event.referrer is None else reduce_referrer(event.referrer, index)
     target = event.target
@@ -191,13 +238,15 @@ def normalize_ip(raw: str, index: int | None = None) -> str:
     return str(address)
 
 
-def _bounded(moment: datetime, now: datetime, max_age: timedelta, index: int | None) -> datetime:
+def _bounded(
+    moment: datetime, now: datetime, max_age: timedelta | None, index: int | None
+) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     # Bounds first: converting a moment near datetime.min or .max to UTC can overflow.
     if moment > now + FUTURE_SKEW:
         raise InvalidInput("is in the future", field="timestamp", index=index)
-    if moment < now - max_age:
+    if max_age is not None and moment < now - max_age:
         raise InvalidInput(
             f"is older than the accepted {_describe(max_age)}", field="timestamp", index=index
         )

@@ -13,7 +13,7 @@ from litestar import Litestar, MediaType, get
 from litestar.middleware import DefineMiddleware
 
 from privalytics.adapters.memory import InMemoryEventStore
-from privalytics.domain.models import Action, Event
+from privalytics.domain.models import Action, Event, IncomingEvent
 from privalytics.embedded import Privalytics
 from privalytics.middleware import PrivalyticsMiddleware, Receive, Scope, Send
 
@@ -224,3 +224,25 @@ async def test_visits_being_recorded_into_a_core_are_bounded(
     assert await get_pages(app, "/") == [200]  # room again
     await app.drain()
     assert (len(calls), app.dropped) == (3, 3)
+
+
+async def test_a_host_that_is_no_address_is_the_unknown_address(
+    core: Privalytics, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Test clients (Litestar's, Starlette's) name their peer "testclient": the visit is
+    recorded for an unknown address, as a request without a peer is, not for that text.
+    (Through a client, tests/integration/test_client.py runs Litestar's TestClient.)"""
+    created = await core.create_project("site")
+    token = created.token.token
+    app = PrivalyticsMiddleware(bare_app, core=core, token=token)
+    transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://site.test") as client:
+        assert (await client.get("/", headers={"User-Agent": BROWSER})).status_code == 200
+    await app.drain()
+    for ip in ("", "testclient"):
+        await core.record(
+            token, [IncomingEvent(action=Action.VISIT, path="/")], ip=ip, user_agent=BROWSER
+        )
+    visit, as_unknown, as_named = stored(core)
+    assert visit.visitor_hash == as_unknown.visitor_hash != as_named.visitor_hash
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("privalytics")] == []
