@@ -161,6 +161,8 @@ def serve(
     """Run the HTTP service (migrating the database first)."""
     import uvicorn
 
+    from privalytics.adapters.logs import server_log_config
+
     settings = _settings(
         ctx,
         host=host,
@@ -207,7 +209,8 @@ def serve(
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
-        # Access logs would write client addresses; privalytics never logs them.
+        # No record names a client: no access log, and a filter on every other record.
+        log_config=server_log_config(settings.log_level, listen_host=settings.host),
         access_log=False,
         server_header=False,
         proxy_headers=False,

@@ -26,6 +26,7 @@ from privalytics.adapters.http.errors import exception_handlers
 from privalytics.adapters.http.housekeeping import DEFAULT_INTERVAL, housekeeping
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, ingest_handlers, ingest_paths
 from privalytics.adapters.http.openapi import add_paths
+from privalytics.adapters.http.reference import render_plugins
 from privalytics.adapters.http.schemas import HealthOut
 from privalytics.adapters.http.shortcut import App
 from privalytics.adapters.http.tracker import tracker_handlers
@@ -71,6 +72,8 @@ def _openapi() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="privalytics",
         version="1",
+        # Served by this server alone: no viewer that loads from a CDN.
+        render_plugins=render_plugins(),
         description="Privacy-first web analytics: ingestion and admin API.",
         components=Components(
             security_schemes={
