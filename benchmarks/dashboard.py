@@ -467,8 +467,10 @@ async def run_backend(
                 _remove_sqlite(path)
             else:
                 await _pg(POSTGRES_ADMIN, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        elif backend == "sqlite":
+            print(f"kept the SQLite database {path} ({path.stat().st_size:,} bytes)")
         else:
-            print(f"kept {url}")
+            print(f"kept the PostgreSQL database {DATABASE!r} (dropped by the next run)")
     return timings, results, load_seconds, loaded, notes
 
 
