@@ -129,7 +129,7 @@ def test_msgspec_and_the_explanation_agree_on_edges(schema: Any, body: Any) -> N
         (
             SingleEventIn,
             {**EVENT, "props": {"k": 1}},
-            "must be a string, not a number - at `$.props.k`",
+            "`props.k` must be a string, not a number - at `$.props.k`",
             "props",
             None,
         ),

@@ -250,7 +250,21 @@ class TestTokens:
             params={"revoke_others": "perhaps"},
             headers=api.admin,
         )
-        assert_error(response, 400, "invalid_input")
+        body = assert_error(response, 400, "invalid_input")
+        assert (body["field"], body["message"]) == (
+            "revoke_others",
+            "`revoke_others` must be true or false",
+        )
+
+    def test_a_limit_that_is_no_number_says_so_in_our_words(
+        self, api: Api, project: tuple[str, str]
+    ) -> None:
+        project_id, _ = project
+        response = api.client.get(
+            f"/api/v1/projects/{project_id}/stats", params={"limit": "ten"}, headers=api.admin
+        )
+        body = assert_error(response, 400, "invalid_input")
+        assert (body["field"], body["message"]) == ("limit", "`limit` must be a whole number")
 
 
 class TestStatsQuery:

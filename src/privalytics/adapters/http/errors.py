@@ -77,7 +77,8 @@ _CODES = {
     500: "internal_error",
     503: "unavailable",
 }
-_SOURCES = {"query": "query parameter", "path": "path parameter", "header": "header"}
+# What the typed parameters that Litestar parses expect (its own texts are not ours to show).
+_EXPECTED = {"limit": "must be a whole number", "revoke_others": "must be true or false"}
 
 
 def error_response(
@@ -164,8 +165,7 @@ def _problem(item: dict[str, Any]) -> str:
     key = _problem_key(item)
     if key is None:
         return "the request body is not valid"
-    source = _SOURCES.get(str(item.get("source", "")), "parameter")
-    return f"the {source} `{key}` is not valid"
+    return f"`{key}` {_EXPECTED.get(key, 'is not valid')}"
 
 
 def _log_unexpected(request: Request[Any, Any, Any], exc: Exception) -> None:

@@ -106,7 +106,8 @@ def _shape(problem: Problem, value: Any) -> MalformedBody:
     if field == "action" and message.startswith("must be one of"):
         message = f"must be one of {_ACTIONS}"
     prefix = f"event {index}: " if index is not None else ""
-    named = f"`{field}` " if field is not None and path[-1] == field else ""
+    inside = path[2:] if index is not None else path
+    named = "`" + ".".join(str(step) for step in inside) + "` " if inside else ""
     return MalformedBody(
         f"{prefix}{named}{message} - at `{problem.where}`",
         code="invalid_input",
