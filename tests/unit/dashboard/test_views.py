@@ -66,7 +66,7 @@ def test_custom_ranges_are_whole_utc_days_inclusive() -> None:
         datetime(2026, 1, 1, tzinfo=UTC),
         datetime(2026, 1, 4, tzinfo=UTC),
     )
-    assert choice.query() == "range=custom&from=2026-01-01&to=2026-01-03"
+    assert choice.query() == "period=custom&from=2026-01-01&to=2026-01-03"
     assert choose(None, None, None).name == "24h"
     with pytest.raises(InvalidInput) as caught:
         choose("custom", "2026-01-01", None)

@@ -38,8 +38,8 @@ class Choice:
 
     def query(self) -> str:
         if self.name == "custom" and self.start and self.end:
-            return f"range=custom&from={self.start:%Y-%m-%d}&to={self.end:%Y-%m-%d}"
-        return f"range={self.name}"
+            return f"period=custom&from={self.start:%Y-%m-%d}&to={self.end:%Y-%m-%d}"
+        return f"period={self.name}"
 
     def bounds(self) -> tuple[datetime, datetime] | None:
         """The custom range's instants (None for a named period)."""
@@ -64,7 +64,7 @@ def choose(name: str | None, start: str | None, end: str | None) -> Choice:
     if name in RANGES:
         return Choice(name)
     if name != "custom":
-        raise InvalidInput(f"must be one of {', '.join(RANGES)} or custom", field="range")
+        raise InvalidInput(f"must be one of {', '.join(RANGES)} or custom", field="period")
     first, last = _day(start, "from"), _day(end, "to")
     if first < FIRST_DAY:
         raise InvalidInput(f"must not be before {FIRST_DAY}", field="from")
