@@ -54,7 +54,8 @@ __all__ = [
     "user_guard",
 ]
 
-FEED_SIZE = 50
+# Recent activity shows this many rows, whole: a list, not a box that cuts a row.
+FEED_SIZE = 15
 _TARGETS = {
     Action.CLICK: "Top click targets",
     Action.DOWNLOAD: "Top downloads",
@@ -219,6 +220,7 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
                 "project": project,
                 "projects": await _projects(),
                 "recent": recent,
+                "feed_size": FEED_SIZE,
                 "base": f"/dashboard/projects/{project.id}",
                 **_stats_view(stats, choice, page.rotation),
             },
