@@ -12,8 +12,7 @@ def period_of(period: str | None, alias: str | None) -> str | None:
     """The period a query string names by either name; both, differing, is a 400."""
     if period is not None and alias is not None and period != alias:
         raise InvalidInput(
-            f"period and {ALIAS} name different ranges ({ALIAS} is another name for period); "
-            "give one of them",
+            f"differs from {ALIAS} ({ALIAS} is another name for period); give one of them",
             field="period",
         )
     return period if period is not None else alias
