@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -188,3 +189,125 @@ def test_a_form_posted_without_its_csrf_token_is_refused(page: Page, running: Ru
     expect(page.locator("h1")).to_have_text("Refused")
     page.goto(f"{running.server.url}/dashboard")
     expect(page.get_by_text("Forged")).to_have_count(0)
+
+
+PHONE = {"width": 375, "height": 667}
+LAPTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(params=["laptop", "phone"])
+def sized(chromium: Browser, request: pytest.FixtureRequest) -> Any:
+    """A page at a laptop's and at a phone's width."""
+    context = chromium.new_context(viewport=PHONE if request.param == "phone" else LAPTOP)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def box(locator: Any) -> dict[str, float]:
+    found: dict[str, float] | None = locator.bounding_box()
+    assert found is not None, locator
+    return found
+
+
+def _hours_of_traffic(running: Running, token: str) -> None:
+    now = datetime.now(UTC)
+    for hours in (23, 17, 9, 3, 0):
+        send(
+            running,
+            token,
+            action="visit",
+            path="/",
+            visitor_ip=f"192.0.2.{hours}",
+            timestamp=(now - timedelta(hours=hours, minutes=1)).isoformat(),
+        )
+
+
+def test_on_a_phone_the_chart_fits_and_shows_its_newest_hour(
+    chromium: Browser, running: Running
+) -> None:
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    try:
+        sign_in(page, running)
+        _, token = create_project(page, "Phone chart")
+        _hours_of_traffic(running, token)
+        page.reload()
+        width = PHONE["width"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        chart = box(page.get_by_test_id("chart"))
+        assert chart["x"] >= 0
+        assert chart["x"] + chart["width"] <= width
+        plot = box(page.locator(".chart-plot"))
+        last = box(page.locator(".chart .dot").last)
+        assert plot["x"] <= last["x"]
+        assert last["x"] + last["width"] <= min(plot["x"] + plot["width"] + 1, width)
+        assert last["width"] > 0
+        expect(page.locator(".chart .dot").last).to_be_visible()
+        # Every x label that shows lies within the screen.
+        labels = page.locator(".chart-x text")
+        for n in range(labels.count()):
+            if labels.nth(n).is_visible():
+                label = box(labels.nth(n))
+                assert label["x"] >= 0
+                assert label["x"] + label["width"] <= width
+    finally:
+        context.close()
+
+
+def test_the_top_referrers_bar_never_runs_under_its_number(sized: Page, running: Running) -> None:
+    sign_in(sized, running)
+    _, token = create_project(sized, "Referred site")
+    for n, referrer in enumerate(
+        ["https://a-rather-long-referrer.example/x"] * 3 + ["https://b.example/"]
+    ):
+        send(running, token, action="visit", path="/", referrer=referrer, visitor_ip=f"192.0.2.{n}")
+    sized.reload()
+    rows = sized.locator("#referrers li")
+    expect(rows).to_have_count(2)
+    for n in range(2):
+        bar = box(rows.nth(n).locator("svg.bar rect"))
+        number = box(rows.nth(n).locator(".num"))
+        assert bar["x"] + bar["width"] <= number["x"], (n, bar, number)
+
+
+def test_recent_activity_shows_whole_rows_and_scroll_depths(page: Page, running: Running) -> None:
+    sign_in(page, running)
+    _, token = create_project(page, "Busy feed")
+    for n in range(20):
+        send(running, token, action="visit", path=f"/page-{n}")
+    send(running, token, action="scroll", path="/page-1", value=75)
+    page.reload()
+    feed = page.get_by_test_id("feed")
+    expect(feed.locator("li").first).to_contain_text("scroll 75%")
+    # No row is cut: the list is as tall as its rows, and the last one is whole.
+    assert feed.evaluate("list => list.scrollHeight <= list.clientHeight")
+    last = box(feed.locator("li").last)
+    whole = box(feed)
+    assert last["y"] + last["height"] <= whole["y"] + whole["height"] + 0.5
+    # A scroll arriving live shows its depth too.
+    expect(page.locator("[data-live-status]")).to_have_attribute("data-state", "open")
+    send(running, token, action="scroll", path="/live", value=40)
+    expect(feed.locator("li").first).to_contain_text("scroll 40%", timeout=10_000)
+    assert feed.evaluate("list => list.scrollHeight <= list.clientHeight")
+
+
+def test_the_unique_note_starts_closed_and_opens(page: Page, running: Running) -> None:
+    sign_in(page, running)
+    create_project(page, "Closed note")
+    explanation = page.get_by_test_id("unique-explanation")
+    expect(explanation).to_be_hidden()
+    page.get_by_text("What “unique” means here").click()
+    expect(explanation).to_be_visible()
+
+
+def test_a_tokens_id_and_date_stay_on_one_line(sized: Page, running: Running) -> None:
+    sign_in(sized, running)
+    project_id, _ = create_project(sized, "One-line tokens")
+    sized.goto(f"{running.server.url}/dashboard/projects/{project_id}/settings")
+    for testid in ("token-id", "token-created"):
+        cell = sized.get_by_test_id(testid).first
+        # An inline element has one box per line it spans.
+        lines = cell.evaluate("node => node.getClientRects().length")
+        assert lines == 1, (testid, lines)
+    assert sized.evaluate("document.documentElement.scrollWidth") <= sized.viewport_size["width"]

@@ -38,8 +38,8 @@ def test_change_against_the_previous_period(
     assert change(current, previous) == (text, kind)
 
 
-def test_bars_are_percent_of_the_largest_and_never_vanish() -> None:
-    assert [bar(n, 200) for n in (200, 100, 1, 0)] == [100, 50, 1, 1]
+def test_bars_are_percent_of_the_largest_something_is_never_hidden_nothing_has_none() -> None:
+    assert [bar(n, 200) for n in (200, 100, 1, 0)] == [100, 50, 1, 0]
     assert bar(3, 0) == 0
 
 
@@ -66,7 +66,7 @@ def test_custom_ranges_are_whole_utc_days_inclusive() -> None:
         datetime(2026, 1, 1, tzinfo=UTC),
         datetime(2026, 1, 4, tzinfo=UTC),
     )
-    assert choice.query() == "range=custom&from=2026-01-01&to=2026-01-03"
+    assert choice.query() == "period=custom&from=2026-01-01&to=2026-01-03"
     assert choose(None, None, None).name == "24h"
     with pytest.raises(InvalidInput) as caught:
         choose("custom", "2026-01-01", None)
@@ -78,14 +78,43 @@ def test_the_chart_spans_its_box_and_scales_to_a_round_top() -> None:
         Bucket(start=T0 + timedelta(hours=n), visits=v, unique_visitors=u)
         for n, (v, u) in enumerate([(0, 0), (7, 3), (13, 9)])
     ]
-    drawn = chart(series, "hour", width=720, height=220)
+    drawn = chart(series, "hour", width=1000, height=180)
     xs = [p.x for p in drawn.points]
-    assert xs[0] == drawn.left
-    assert xs[-1] == 720 - 12
-    assert [t.label for t in drawn.y_ticks] == ["0", "10", "20"]
-    assert drawn.points[0].y == drawn.bottom
+    # Inside the box, edge to edge but for the room of a dot, in order.
+    assert 0 < xs[0] < 20
+    assert 980 < xs[-1] < 1000
+    assert xs == sorted(xs)
+    assert [p.percent for p in drawn.points] == [x / 10 for x in xs]
+    assert drawn.y_labels == ["20", "10", "0"]
+    assert drawn.points[0].y == drawn.height
+    assert drawn.x_ticks[0].anchor == "start"
     assert drawn.x_ticks[-1].anchor == "end"
     assert chart([], "day").points == []
+
+
+def test_hourly_ticks_name_the_date_when_the_day_changes() -> None:
+    start = datetime(2026, 1, 9, 14, tzinfo=UTC)
+    series = [
+        Bucket(start=start + timedelta(hours=n), visits=1, unique_visitors=1) for n in range(24)
+    ]
+    ticks = chart(series, "hour").x_ticks
+    assert 4 <= len(ticks) <= 7
+    assert ticks[0].lines == ("14:00", "Jan 09")
+    dated = [t.lines for t in ticks if len(t.lines) == 2]
+    assert dated == [("14:00", "Jan 09"), (dated[1][0], "Jan 10")]
+    assert int(dated[1][0][:2]) < 14  # the first label of the next day
+    assert all(len(t.lines) == 1 for t in ticks if t.minor)
+
+
+def test_daily_ticks_are_dates_with_the_year_first_and_when_it_changes() -> None:
+    start = datetime(2025, 12, 20, tzinfo=UTC)
+    series = [
+        Bucket(start=start + timedelta(days=n), visits=n, unique_visitors=n) for n in range(30)
+    ]
+    ticks = chart(series, "day").x_ticks
+    assert ticks[0].lines == ("Dec 20", "2025")
+    assert [t.lines[1] for t in ticks if len(t.lines) == 2] == ["2025", "2026"]
+    assert all(len(t.lines) == 1 for t in ticks if t.minor)
 
 
 def test_session_and_live_urls_follow_the_rate_limiter_unless_set() -> None:

@@ -19,6 +19,7 @@ from privalytics.adapters.http.ids import known_ids
 from privalytics.adapters.http.ingest import bearer
 from privalytics.adapters.http.malformed import decode_body
 from privalytics.adapters.http.openapi import operation_with_body
+from privalytics.adapters.http.periods import ALIAS, period_of
 from privalytics.adapters.http.schemas import (
     ProjectCreatedOut,
     ProjectCreateIn,
@@ -141,6 +142,9 @@ def admin_router(services: Services) -> Router:
         period: Annotated[
             str | None, QueryParameter(description="24h, 7d, 30d or 12m; default 24h")
         ] = None,
+        alias: Annotated[
+            str | None, QueryParameter(name=ALIAS, description="another name for period")
+        ] = None,
         start: Annotated[
             str | None,
             QueryParameter(
@@ -153,6 +157,7 @@ def admin_router(services: Services) -> Router:
         ] = None,
         limit: Annotated[int, QueryParameter(description="top pages, 1 to 100")] = DEFAULT_TOP,
     ) -> StatsOut:
+        period = period_of(period, alias)
         span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
         return StatsOut.of(await reporting.stats(project_id, span, top=limit))
 

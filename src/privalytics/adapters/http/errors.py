@@ -140,7 +140,7 @@ def _unavailable(_: Request[Any, Any, Any], exc: StorageUnavailable) -> Response
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
     if status >= 500:
-        _log_unexpected(request, exc)
+        log_unexpected(request, exc)
     code = _CODES.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "_")
     message = exc.detail or HTTPStatus(status).phrase
     field: str | None = None
@@ -168,7 +168,7 @@ def _problem(item: dict[str, Any]) -> str:
     return f"`{key}` {_EXPECTED.get(key, 'is not valid')}"
 
 
-def _log_unexpected(request: Request[Any, Any, Any], exc: Exception) -> None:
+def log_unexpected(request: Request[Any, Any, Any], exc: Exception) -> None:
     # Type and path only: a body, a header or an address could identify a visitor. The
     # path is the client's: escaped, so that a NUL or a newline cannot forge log lines.
     path = request.url.path
@@ -179,7 +179,7 @@ def _log_unexpected(request: Request[Any, Any, Any], exc: Exception) -> None:
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    _log_unexpected(request, exc)
+    log_unexpected(request, exc)
     return error_response(500, "internal_error", "an unexpected error occurred")
 
 

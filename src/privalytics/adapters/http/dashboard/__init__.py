@@ -10,33 +10,30 @@ plugin, templates); :func:`privalytics.adapters.http.create_app` mounts them whe
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from litestar import Request, Response, Router, get
+from litestar import Router, get
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
-from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
-from litestar.types import ExceptionHandlersMap
 
 from privalytics.adapters.http.clientip import TrustedProxies
-from privalytics.adapters.http.dashboard.auth import ASSET_VERSION
 from privalytics.adapters.http.dashboard.live import Watchers, live_handler, publisher
+from privalytics.adapters.http.dashboard.pages import HTML_ERRORS, dashboard_errors
 from privalytics.adapters.http.dashboard.routes import (
     PageContext,
     private_router,
@@ -49,12 +46,14 @@ from privalytics.adapters.http.dashboard.security import (
     CookiePolicy,
     SessionConfig,
     add_security_headers,
+    guarded,
     security_headers_middleware,
     static_headers,
 )
 from privalytics.adapters.http.ids import known_ids
-from privalytics.domain.errors import InvalidInput, NotFound
 from privalytics.domain.services import Services
+
+__all__ = ["Dashboard", "DashboardOptions", "build_dashboard", "dashboard_errors"]
 
 HERE = Path(__file__).parent
 SESSION_MAX_AGE = 7 * 24 * 3600
@@ -91,67 +90,6 @@ class Dashboard:
     stores: dict[str, Store]
     template_config: TemplateConfig[JinjaTemplateEngine]
     on_startup: list[Any] = field(default_factory=list)
-
-
-def _html_error(
-    status: int, title: str, text: str
-) -> Callable[[Request[Any, Any, Any], Exception], Response[Any]]:
-    def handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-        detail = str(exc) if isinstance(exc, NotFound | InvalidInput) else text
-        # No route matched (404, 405, a missing static file): no session was loaded.
-        user = signed_in(request) if "session" in request.scope else None
-        template = Template(
-            template_name="error.html.j2",
-            context={
-                "user": user,
-                "messages": [],
-                "asset_version": ASSET_VERSION,
-                "title": title,
-                "detail": detail,
-                "status": status,
-            },
-            status_code=status,
-        )
-        result: Response[Any] = add_security_headers(template)
-        return result
-
-    return handler
-
-
-def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    if exc.status_code == 403:
-        title, text = (
-            "Refused",
-            "This form has expired or did not come from this dashboard (its CSRF token is "
-            "missing or wrong). Go back, reload the page and try again.",
-        )
-    else:
-        title, text = "Not possible", exc.detail
-    response = _html_error(exc.status_code, title, text)(request, exc)
-    for name, value in (exc.headers or {}).items():
-        response.headers.setdefault(name, value)  # Allow on a 405, Retry-After, ...
-    return response
-
-
-def is_dashboard_path(path: str) -> bool:
-    return path == "/dashboard" or path.startswith("/dashboard/")
-
-
-def dashboard_errors(api: ExceptionHandlersMap) -> ExceptionHandlersMap:
-    """The application's handlers, with the HTTP errors of ``/dashboard*`` paths that no
-    dashboard route handled (no such page, wrong method, missing static file) answered as
-    the dashboard's error page with its security headers, not as the API's JSON."""
-    fallback = api.get(HTTPException)
-
-    def handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-        if is_dashboard_path(request.url.path) or fallback is None:
-            if exc.status_code == 404:
-                return _html_error(404, "Not found", "There is nothing here.")(request, exc)
-            return _http_error(request, exc)
-        result: Response[Any] = fallback(request, exc)
-        return result
-
-    return {**api, HTTPException: handler}
 
 
 def _known_ids(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -221,11 +159,7 @@ def build_dashboard(
         middleware=middleware,
         after_request=add_security_headers,
         guards=[_known_ids],
-        exception_handlers={
-            NotFound: _html_error(404, "Not found", "There is nothing here."),
-            InvalidInput: _html_error(400, "Not understood", "The request was not valid."),
-            HTTPException: _http_error,
-        },
+        exception_handlers=HTML_ERRORS,
         include_in_schema=False,
     )
     detach: list[Any] = []
@@ -236,7 +170,7 @@ def build_dashboard(
     return Dashboard(
         handlers=[router, static, root],
         plugins=[channels],
-        stores={SESSION_STORE: options.session_store or MemoryStore()},
+        stores={SESSION_STORE: guarded(options.session_store or MemoryStore())},
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         on_startup=[attach_feed],
     )

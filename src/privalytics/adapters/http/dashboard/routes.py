@@ -38,6 +38,7 @@ from privalytics.adapters.http.dashboard.views import (
     rotation_text,
     unique_explanation,
 )
+from privalytics.adapters.http.periods import ALIAS, period_of
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, Project, ProjectUpdate, Stats, TimeRange
 from privalytics.domain.ratelimit import parse_rate_limit
@@ -53,7 +54,8 @@ __all__ = [
     "user_guard",
 ]
 
-FEED_SIZE = 50
+# Recent activity shows this many rows, whole: a list, not a box that cuts a row.
+FEED_SIZE = 15
 _TARGETS = {
     Action.CLICK: "Top click targets",
     Action.DOWNLOAD: "Top downloads",
@@ -164,11 +166,12 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
     @get("/dashboard", name="dashboard:home")
     async def overview(
         request: Request[Any, Any, Any],
-        range_name: Annotated[str | None, QueryParameter(name="range")] = None,
+        period: Annotated[str | None, QueryParameter(name="period")] = None,
+        alias: Annotated[str | None, QueryParameter(name=ALIAS)] = None,
         start: Annotated[str | None, QueryParameter(name="from")] = None,
         end: Annotated[str | None, QueryParameter(name="to")] = None,
     ) -> Template:
-        choice = choose(range_name, start, end)
+        choice = choose(period_of(period, alias), start, end)
         span = _span(services, choice)
         rows = []
         total_visits = total_uniques = total_before = 0
@@ -200,12 +203,13 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
     async def project_page(
         request: Request[Any, Any, Any],
         project_id: FromPath[str],
-        range_name: Annotated[str | None, QueryParameter(name="range")] = None,
+        period: Annotated[str | None, QueryParameter(name="period")] = None,
+        alias: Annotated[str | None, QueryParameter(name=ALIAS)] = None,
         start: Annotated[str | None, QueryParameter(name="from")] = None,
         end: Annotated[str | None, QueryParameter(name="to")] = None,
     ) -> Template:
         project = await admin.get_project(project_id)
-        choice = choose(range_name, start, end)
+        choice = choose(period_of(period, alias), start, end)
         span = _span(services, choice)
         stats = await reporting.stats(project.id, span)
         recent = await reporting.latest(project.id, limit=FEED_SIZE)
@@ -216,6 +220,7 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
                 "project": project,
                 "projects": await _projects(),
                 "recent": recent,
+                "feed_size": FEED_SIZE,
                 "base": f"/dashboard/projects/{project.id}",
                 **_stats_view(stats, choice, page.rotation),
             },

@@ -17,6 +17,8 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
+from types import TracebackType
 from typing import Any
 
 from litestar import Response
@@ -32,6 +34,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 
 from privalytics.adapters.http.clientip import TrustedProxies, parse_address
+from privalytics.domain.errors import StorageUnavailable
 
 CSP = "; ".join(
     [
@@ -226,3 +229,71 @@ class SessionConfig(ServerSideSessionConfig):
 
 def new_session_id() -> str:
     return secrets.token_urlsafe(32)
+
+
+SESSIONS_UNAVAILABLE = "the session store is unavailable"
+
+
+class GuardedStore(Store):
+    """A session store whose failures are :class:`StorageUnavailable` (a 503 page with
+    ``Retry-After``), not a 500. The store is an edge whose exception types are its
+    library's (Redis' connection errors, ...): whatever it raises while reading or writing
+    bytes means it cannot serve sessions now. Its message is not repeated (it may name
+    the server's address)."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+
+    async def set(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> None:
+        try:
+            await self.inner.set(key, value, expires_in)
+        except Exception:
+            raise StorageUnavailable(SESSIONS_UNAVAILABLE) from None
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        try:
+            return await self.inner.get(key, renew_for)
+        except Exception:
+            raise StorageUnavailable(SESSIONS_UNAVAILABLE) from None
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self.inner.delete(key)
+        except Exception:
+            raise StorageUnavailable(SESSIONS_UNAVAILABLE) from None
+
+    async def delete_all(self) -> None:
+        try:
+            await self.inner.delete_all()
+        except Exception:
+            raise StorageUnavailable(SESSIONS_UNAVAILABLE) from None
+
+    async def exists(self, key: str) -> bool:
+        try:
+            return await self.inner.exists(key)
+        except Exception:
+            raise StorageUnavailable(SESSIONS_UNAVAILABLE) from None
+
+    async def expires_in(self, key: str) -> int | None:
+        try:
+            return await self.inner.expires_in(key)
+        except Exception:
+            raise StorageUnavailable(SESSIONS_UNAVAILABLE) from None
+
+    async def __aenter__(self) -> None:
+        await self.inner.__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        await self.inner.__aexit__(exc_type, exc_val, exc_tb)
+
+
+def guarded(store: Store) -> Store:
+    """``store`` with its failures as StorageUnavailable; a memory store cannot fail."""
+    return store if isinstance(store, MemoryStore) else GuardedStore(store)

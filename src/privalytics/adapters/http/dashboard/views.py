@@ -38,8 +38,8 @@ class Choice:
 
     def query(self) -> str:
         if self.name == "custom" and self.start and self.end:
-            return f"range=custom&from={self.start:%Y-%m-%d}&to={self.end:%Y-%m-%d}"
-        return f"range={self.name}"
+            return f"period=custom&from={self.start:%Y-%m-%d}&to={self.end:%Y-%m-%d}"
+        return f"period={self.name}"
 
     def bounds(self) -> tuple[datetime, datetime] | None:
         """The custom range's instants (None for a named period)."""
@@ -64,7 +64,7 @@ def choose(name: str | None, start: str | None, end: str | None) -> Choice:
     if name in RANGES:
         return Choice(name)
     if name != "custom":
-        raise InvalidInput(f"must be one of {', '.join(RANGES)} or custom", field="range")
+        raise InvalidInput(f"must be one of {', '.join(RANGES)} or custom", field="period")
     first, last = _day(start, "from"), _day(end, "to")
     if first < FIRST_DAY:
         raise InvalidInput(f"must not be before {FIRST_DAY}", field="from")
@@ -88,8 +88,10 @@ def change(current: int, previous: int) -> tuple[str, str]:
 
 
 def bar(count: int, largest: int) -> int:
-    """A bar's width in percent of the largest."""
-    return 0 if largest <= 0 else max(1, round(count * 100 / largest))
+    """A bar's width in percent of the largest; 0 for nothing, at least 1 for something."""
+    if count <= 0 or largest <= 0:
+        return 0  # nothing: no bar, not a sliver
+    return max(1, round(count * 100 / largest))
 
 
 def salt_windows(span: TimeRange, rotation: timedelta) -> int:
@@ -125,16 +127,21 @@ def unique_explanation(span: TimeRange, rotation: timedelta) -> str:
 
 @dataclass(frozen=True)
 class Tick:
-    x: float
-    y: float
-    label: str
+    """An x-axis label: where (percent of the plot's width), its lines (the time, then
+    the date or year when it changes), how it is anchored, and whether a narrow screen
+    may hide it (every other label)."""
+
+    percent: float
+    lines: tuple[str, ...]
     anchor: str = "middle"
+    minor: bool = False
 
 
 @dataclass(frozen=True)
 class Point:
     x: float
     y: float
+    percent: float
     visits: int
     unique_visitors: int
     label: str
@@ -142,16 +149,24 @@ class Point:
 
 @dataclass(frozen=True)
 class Chart:
+    """An SVG chart that fits any width: the lines are drawn in a viewBox stretched to
+    the plot's width (``width`` units) at a fixed height in pixels; dots and labels are
+    placed in percent of the width, so they keep their shape and size."""
+
     width: int
     height: int
     visits: str
     unique_visitors: str
     area: str
     x_ticks: list[Tick]
-    y_ticks: list[Tick]
+    y_labels: list[str]
+    grid: list[float]
     points: list[Point]
-    left: int
-    bottom: int
+
+
+MAX_TICKS = 7
+# The plot's edges: points stay this far in, so the first and last dots are whole.
+EDGE = 0.015
 
 
 def _nice(largest: int) -> int:
@@ -165,25 +180,40 @@ def _nice(largest: int) -> int:
     return largest  # pragma: no cover
 
 
-def chart(series: list[Bucket], step: str, *, width: int = 720, height: int = 220) -> Chart:
-    """An SVG line chart's geometry: visits and unique visitors per step."""
-    left, right, top, bottom = 44, 12, 12, 28
-    inner_w, inner_h = width - left - right, height - top - bottom
+def _tick_lines(start: datetime, previous: datetime | None, step: str) -> tuple[str, ...]:
+    """Hours show their date on the first label and when the day changes; days show
+    their year on the first label and when the year changes. All in UTC."""
+    if step == "hour":
+        new_day = previous is None or previous.date() != start.date()
+        return (
+            (start.strftime("%H:%M"), start.strftime("%b %d"))
+            if new_day
+            else (start.strftime("%H:%M"),)
+        )
+    new_year = previous is None or previous.year != start.year
+    day = start.strftime("%b %d")
+    return (day, str(start.year)) if new_year else (day,)
+
+
+def chart(series: list[Bucket], step: str, *, width: int = 1000, height: int = 180) -> Chart:
+    """The geometry of the chart of visits and unique visitors per step (hour or day)."""
     peak = _nice(max([b.visits for b in series] + [b.unique_visitors for b in series] + [0]))
     count = max(len(series), 1)
-    gap = inner_w / max(count - 1, 1)
+
+    def fraction(i: int) -> float:
+        return EDGE + (1 - 2 * EDGE) * (i / (count - 1) if count > 1 else 0.5)
 
     def x(i: int) -> float:
-        return round(left + (i * gap if count > 1 else inner_w / 2), 1)
+        return round(fraction(i) * width, 1)
 
     def y(value: int) -> float:
-        return round(top + inner_h - value * inner_h / peak, 1)
+        return round(height - value * height / peak, 1)
 
-    fmt = "%H:%M" if step == "hour" else "%b %d"
     points = [
         Point(
             x=x(i),
             y=y(b.visits),
+            percent=round(fraction(i) * 100, 2),
             visits=b.visits,
             unique_visitors=b.unique_visitors,
             label=b.start.strftime("%Y-%m-%d %H:%M UTC" if step == "hour" else "%Y-%m-%d"),
@@ -192,21 +222,25 @@ def chart(series: list[Bucket], step: str, *, width: int = 720, height: int = 22
     ]
     visits = " ".join(f"{p.x},{p.y}" for p in points)
     uniques = " ".join(f"{x(i)},{y(b.unique_visitors)}" for i, b in enumerate(series))
-    base = top + inner_h
-    area = f"{x(0)},{base} {visits} {x(count - 1)},{base}" if points else ""
-    every = max(1, math.ceil(count / 7))
-    x_ticks = [
-        Tick(
-            x=x(i),
-            y=height - 8,
-            label=b.start.strftime(fmt),
-            # The last label ends at its point, so the chart's edge does not cut it.
-            anchor="end" if i == count - 1 and i > 0 else "middle",
+    area = f"{x(0)},{height} {visits} {x(count - 1)},{height}" if points else ""
+    every = max(1, math.ceil(count / MAX_TICKS))
+    chosen = [i for i in range(len(series)) if i % every == 0]
+    x_ticks = []
+    for n, i in enumerate(chosen):
+        previous = series[chosen[n - 1]].start if n else None
+        percent = round(fraction(i) * 100, 2)
+        # The edge labels grow inwards, so the chart's edges do not cut them.
+        anchor = "start" if percent < 8 else "end" if percent > 92 else "middle"
+        lines = _tick_lines(series[i].start, previous, step)
+        x_ticks.append(
+            Tick(
+                percent=percent,
+                lines=lines,
+                anchor=anchor,
+                # Every other label may hide on a phone, not one that names a date.
+                minor=n % 2 == 1 and len(lines) == 1,
+            )
         )
-        for i, b in enumerate(series)
-        if i % every == 0
-    ]
-    y_ticks = [Tick(x=left - 6, y=y(v), label=f"{v:,}") for v in (0, peak // 2, peak)]
     return Chart(
         width=width,
         height=height,
@@ -214,8 +248,7 @@ def chart(series: list[Bucket], step: str, *, width: int = 720, height: int = 22
         unique_visitors=uniques,
         area=area,
         x_ticks=x_ticks,
-        y_ticks=y_ticks,
+        y_labels=[f"{v:,}" for v in (peak, peak // 2, 0)],
+        grid=[0.0, height / 2, float(height)],
         points=points,
-        left=left,
-        bottom=base,
     )

@@ -56,6 +56,9 @@
     var tag = document.createElement("span");
     tag.className = "tag " + String(event.action).replace(/[^a-z]/g, "");
     tag.textContent = event.action;
+    if (event.action === "scroll" && typeof event.value === "number") {
+      tag.textContent += " " + Math.round(event.value) + "%";
+    }
     li.appendChild(tag);
     var path = document.createElement("span");
     path.className = "path";
@@ -96,7 +99,8 @@
         var empty = list.querySelector("[data-empty]");
         if (empty) empty.remove();
         events.forEach(function (event) { list.insertBefore(feedItem(event), list.firstChild); });
-        while (list.children.length > 200) list.removeChild(list.lastChild);
+        var size = parseInt(list.getAttribute("data-size"), 10) || 15;
+        while (list.children.length > size) list.removeChild(list.lastChild);
       });
       socket.addEventListener("close", function (event) {
         if (event.code === 1008) {
