@@ -188,19 +188,17 @@ def serve(
     # events stored for a project after its deletion are removed.
     _run(_with_services(settings, Services.housekeeping))
     if demo:
-        from privalytics.demo import ensure_demo
+        from privalytics.demo import prepare_demo
 
-        base_url = _reachable_url(settings.host, settings.port)
-        message = _run(_with_services(settings, lambda s: ensure_demo(s, base_url)))
-        click.echo(message)
+        click.echo(_run(prepare_demo(settings, _reachable_url(settings.host, settings.port))))
     # Worker processes build their own services from the environment.
     for name, value in msgspec.structs.asdict(settings).items():
         os.environ[f"PRIVALYTICS_{name.upper()}"] = str(value)
     click.echo(
         f"privalytics listening on http://{settings.host}:{settings.port} "
         f"({settings.workers} worker{'s' if settings.workers > 1 else ''}); dashboard at "
-        f"http://{settings.host}:{settings.port}/dashboard "
-        "(add a user with: privalytics admin user create NAME)"
+        f"http://{settings.host}:{settings.port}/dashboard"
+        + _run(_with_services(settings, _dashboard_hint))
     )
     uvicorn.run(
         "privalytics.bootstrap:asgi_app",
@@ -215,6 +213,13 @@ def serve(
         server_header=False,
         proxy_headers=False,
     )
+
+
+async def _dashboard_hint(services: Services) -> str:
+    """How to sign in to the dashboard when nobody can yet."""
+    if services.accounts is None or await services.accounts.list_users():
+        return ""
+    return " (add a user with: privalytics admin user create NAME)"
 
 
 def _reachable_url(host: str, port: int) -> str:
