@@ -19,12 +19,8 @@ from litestar.types import ExceptionHandlersMap
 
 from privalytics.adapters.http.dashboard.auth import ASSET_VERSION, signed_in
 from privalytics.adapters.http.dashboard.security import add_security_headers
-from privalytics.adapters.http.errors import (
-    STORAGE_RETRY_AFTER,
-    MalformedBody,
-    handler_for,
-    log_unexpected,
-)
+from privalytics.adapters.http.errors import STORAGE_RETRY_AFTER, handler_for, log_unexpected
+from privalytics.adapters.http.malformed import MalformedBody
 from privalytics.domain.errors import (
     InvalidInput,
     NotFound,
