@@ -346,6 +346,20 @@ async def test_health_fails_when_the_redis_limiter_is_down_though_storage_answer
         await services.aclose()
 
 
+async def test_an_unreachable_redis_is_named_in_our_words_without_its_address(
+    clock: ManualClock,
+) -> None:
+    limiter = RedisRateLimiter.from_url("redis://:hunter2secret@127.0.0.1:1/0", clock)
+    try:
+        with pytest.raises(StorageUnavailable) as refused:
+            await limiter.acquire("k", FIVE_PER_SECOND, 1)
+    finally:
+        await limiter.aclose()
+    assert str(refused.value) == (
+        "the rate limiter's Redis server is unavailable (it cannot be reached)"
+    )
+
+
 async def test_a_negative_cost_is_refused_before_any_io(clock: ManualClock) -> None:
     limiter = RedisRateLimiter.from_url("redis://127.0.0.1:1/0", clock)
     try:

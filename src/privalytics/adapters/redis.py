@@ -132,5 +132,14 @@ class RedisRateLimiter:
             # Not str(exc), and ``from None``: redis-py's messages name the host and port,
             # and a chained exception prints them in any traceback or log of this one.
             raise StorageUnavailable(
-                f"the rate limiter's Redis server is unavailable ({type(exc).__name__})"
+                f"the rate limiter's Redis server is unavailable ({_why(exc)})"
             ) from None
+
+
+def _why(exc: BaseException) -> str:
+    """What went wrong, in our words (redis-py's class names are not for the client)."""
+    if isinstance(exc, RedisTimeoutError | TimeoutError):
+        return "it did not answer in time"
+    if isinstance(exc, ReadOnlyError):
+        return "it is read-only"
+    return "it cannot be reached"
