@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from privalytics.adapters.bcrypt import BcryptSecretHasher
 from privalytics.adapters.clock import SystemClock
-from privalytics.config import Settings, load_settings
+from privalytics.config import Settings, load_settings, variable
 from privalytics.domain.errors import ConfigError
 from privalytics.domain.ports import (
     Clock,
@@ -183,14 +184,15 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     )
 
 
-async def migrate(settings: Settings) -> None:
-    """Bring the database schema to the newest revision (no-op for memory://)."""
+async def migrate(settings: Settings) -> tuple[str | None, str | None] | None:
+    """Bring the database schema to the newest revision; returns the revisions before
+    (None: there was no schema) and after, or None for memory://, which has no schema."""
     check_backends(settings)
     if backend_of(settings.database_url) == "memory":
-        return
+        return None
     from privalytics.adapters.sqlalchemy import migrate as migrate_sql
 
-    await migrate_sql(settings.database_url)
+    return await migrate_sql(settings.database_url)
 
 
 SHARED_FORMS = ("memory://", "redis://HOST[:PORT][/DB]", "rediss://HOST[:PORT][/DB]")
@@ -217,6 +219,53 @@ def check_dashboard(settings: Settings) -> None:
                 f"--workers {settings.workers} needs {name}=redis://HOST:6379/0: the in-memory "
                 "backend would keep each worker's dashboard to itself"
             )
+
+
+# What each shared URL serves, to say what stops working when its Redis is unreachable.
+_ROLES = {
+    "rate_limit_url": "the rate limiter (events and /healthz answer 503 until it answers)",
+    "session_url": "dashboard sessions (sign-in fails until it answers)",
+    "live_url": "the dashboard's live feed",
+}
+
+
+# Seconds a Redis server has to answer the startup check.
+PING_TIMEOUT = 2.0
+
+
+async def unreachable_services(settings: Settings) -> list[str]:
+    """One line per Redis server named by the settings that does not answer a PING within
+    PING_TIMEOUT seconds: its host and port (never the URL, which may hold a password),
+    the variables that name it and what it serves. Empty when all answer."""
+    from redis.asyncio import Redis
+
+    urls = {
+        "rate_limit_url": settings.rate_limit_url,
+        "session_url": settings.session_url or settings.rate_limit_url,
+        "live_url": settings.live_url or settings.rate_limit_url,
+    }
+    lines = []
+    for url in dict.fromkeys(u for u in urls.values() if backend_of(u) in {"redis", "rediss"}):
+        client = Redis.from_url(
+            url, socket_connect_timeout=PING_TIMEOUT, socket_timeout=PING_TIMEOUT
+        )
+        try:
+            await client.ping()
+        except Exception:  # any failure means not usable; the words are ours
+            names = [name for name, used in urls.items() if used == url]
+            # An empty session or live URL follows the rate limiter's: name the one set.
+            variables = [
+                variable(n) for n in names if n == "rate_limit_url" or getattr(settings, n)
+            ]
+            parts = urlsplit(url)
+            lines.append(
+                f"cannot reach Redis at {parts.hostname}:{parts.port or 6379} "
+                f"({', '.join(variables)}), used for {'; '.join(_ROLES[n] for n in names)}; "
+                "serving anyway"
+            )
+        finally:
+            await client.aclose()
+    return lines
 
 
 def dashboard_options(settings: Settings) -> DashboardOptions:

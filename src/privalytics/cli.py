@@ -8,22 +8,27 @@ command prints a traceback for bad input.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 import msgspec
 
 from privalytics import bootstrap
-from privalytics.config import Settings, load_settings
+from privalytics.adapters.logs import server_log_config
+from privalytics.config import Settings, load_settings, unknown_variables, where
 from privalytics.domain.accounts import Accounts
 from privalytics.domain.errors import (
     ConfigError,
     InvalidInput,
     PrivalyticsError,
+    StorageUnavailable,
 )
 from privalytics.domain.models import Project, ProjectUpdate, TokenInfo
 from privalytics.domain.ratelimit import parse_rate_limit
@@ -56,8 +61,47 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         raise _fail(exc) from None
 
 
+def _database_failure(exc: StorageUnavailable, settings: Settings) -> str | None:
+    """What to fix when the database is out of reach, naming the database, the user and
+    the server from the URL (never its password)."""
+    url = urlsplit(settings.database_url)
+    try:
+        address = f"{url.hostname or 'localhost'}:{url.port or 5432}"
+    except ValueError:  # a port that is not a number: the driver refused it first
+        return None
+    database, user = url.path.lstrip("/"), url.username or "(the system user)"
+    setting = where("database_url", _flags())
+    messages = {
+        "no_database": f"database {database!r} does not exist on the server at {address}; "
+        f"create it (createdb {database}) or correct {setting}",
+        "sign_in_refused": f"could not sign in to PostgreSQL at {address} as {user!r}: the "
+        f"server refused the user name or password; correct {setting}",
+        "unreachable": f"no database server answers at {address}; start it or correct {setting}",
+        "unknown_host": f"the database host {url.hostname!r} is unknown; correct {setting}",
+    }
+    return messages.get(exc.reason or "")
+
+
+def _flags() -> frozenset[str]:
+    """The settings given as flags to this command (see :func:`_settings`)."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return frozenset(obj.get("flags", ())) if isinstance(obj, dict) else frozenset()
+
+
+async def _migrate(settings: Settings) -> tuple[str | None, str | None] | None:
+    """Migrate; a database that cannot be used is named, with what to correct."""
+    try:
+        return await bootstrap.migrate(settings)
+    except StorageUnavailable as exc:
+        message = _database_failure(exc, settings)
+        if message is None:
+            raise
+        raise click.ClickException(message) from None
+
+
 async def _with_services(settings: Settings, use: Callable[[Services], Awaitable[T]]) -> T:
-    await bootstrap.migrate(settings)
+    await _migrate(settings)
     services = bootstrap.build(settings)
     try:
         return await use(services)
@@ -66,8 +110,12 @@ async def _with_services(settings: Settings, use: Callable[[Services], Awaitable
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    for warning in unknown_variables():
+        click.echo(f"warning: {warning}", err=True)
+    given = {"database_url": ctx.obj.get("database_url"), **overrides}
+    ctx.find_root().obj["flags"] = frozenset(k for k, v in given.items() if v is not None)
     try:
-        return load_settings(database_url=ctx.obj.get("database_url"), **overrides)
+        return load_settings(**given)
     except PrivalyticsError as exc:
         raise _fail(exc) from None
 
@@ -159,10 +207,6 @@ def serve(
     demo: bool,
 ) -> None:
     """Run the HTTP service (migrating the database first)."""
-    import uvicorn
-
-    from privalytics.adapters.logs import server_log_config
-
     settings = _settings(
         ctx,
         host=host,
@@ -183,7 +227,8 @@ def serve(
         raise click.UsageError(
             "--demo needs a database that outlives the command; use SQLite or PostgreSQL"
         )
-    _run(bootstrap.migrate(settings))
+    listener = _listen(settings)
+    _run(_migrate(settings))
     # Before any worker starts: a server stopped over midnight keeps no old salt, and
     # events stored for a project after its deletion are removed.
     _run(_with_services(settings, Services.housekeeping))
@@ -191,6 +236,7 @@ def serve(
         from privalytics.demo import prepare_demo
 
         click.echo(_run(prepare_demo(settings, _reachable_url(settings.host, settings.port))))
+    _warn_unreachable(settings)
     # Worker processes build their own services from the environment.
     for name, value in msgspec.structs.asdict(settings).items():
         os.environ[f"PRIVALYTICS_{name.upper()}"] = str(value)
@@ -200,19 +246,94 @@ def serve(
         f"http://{settings.host}:{settings.port}/dashboard"
         + _run(_with_services(settings, _dashboard_hint))
     )
-    uvicorn.run(
-        "privalytics.bootstrap:asgi_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "workers": settings.workers,
+        "log_level": settings.log_level,
         # No record names a client: no access log, and a filter on every other record.
-        log_config=server_log_config(settings.log_level, listen_host=settings.host),
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
-    )
+        "log_config": server_log_config(settings.log_level, listen_host=settings.host),
+        "access_log": False,
+        "server_header": False,
+        "proxy_headers": False,
+    }
+    _run_uvicorn(listener, options)
+
+
+def _run_uvicorn(listener: socket.socket, options: dict[str, Any]) -> None:
+    """Serve on ``listener``, the socket :func:`_listen` bound."""
+    import uvicorn
+
+    app = "privalytics.bootstrap:asgi_app"
+    if options["workers"] > 1:
+        # uvicorn's supervisor binds the address itself, at once (it loads no application
+        # first): ours is released just before, so the check stands.
+        listener.close()
+        uvicorn.run(app, **options)
+        return
+    server = uvicorn.Server(uvicorn.Config(app, **options))
+    try:
+        server.run(sockets=[listener])
+    except KeyboardInterrupt:  # pragma: no cover (uvicorn handles the signal itself)
+        pass
+    finally:
+        listener.close()
+    if not server.started:
+        sys.exit(3)  # uvicorn's own code for a server that could not start
+
+
+def _listen(settings: Settings) -> socket.socket:
+    """Bind the server's address before anything says it listens, as uvicorn would (the
+    address family by the host's form, SO_REUSEADDR), so that an address that cannot be
+    used is one clear message naming the flag, and no "listening" line."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((settings.host, settings.port))
+        listener.listen(2048)  # uvicorn's backlog: connections wait until it accepts
+    except OSError as exc:
+        listener.close()
+        raise _listen_failure(exc, settings) from None
+    listener.set_inheritable(True)
+    return listener
+
+
+def _listen_failure(exc: OSError, settings: Settings) -> click.ClickException:
+    """Our words for why the address cannot be used; never the system's text."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    cannot = f"cannot listen on {host}:{settings.port}"
+    flags = _flags()
+    if isinstance(exc, socket.gaierror):
+        return _BadInput(
+            f"{cannot}: {settings.host!r} is not an address or a known host name; "
+            f"correct {where('host', flags)}"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return _BadInput(
+            f"{cannot}: {settings.host} is not an address of this machine; "
+            f"correct {where('host', flags)}"
+        )
+    if exc.errno == errno.EADDRINUSE:
+        return click.ClickException(
+            f"{cannot}: the address is already in use (by another server, or another "
+            f"privalytics); stop it or choose another {where('port', flags)}"
+        )
+    if exc.errno == errno.EACCES:
+        return click.ClickException(
+            f"{cannot}: permission denied (ports below 1024 need administrator rights); "
+            f"choose another {where('port', flags)}"
+        )
+    code = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+    return click.ClickException(f"{cannot}: the system refused ({code})")
+
+
+def _warn_unreachable(settings: Settings) -> None:
+    """One warning line per Redis server of the settings that does not answer: the
+    server starts anyway (events and /healthz answer 503 while the limiter's is down)."""
+    for warning in asyncio.run(bootstrap.unreachable_services(settings)):
+        click.echo(f"warning: {warning}", err=True)
 
 
 async def _dashboard_hint(services: Services) -> str:
@@ -234,8 +355,18 @@ def _reachable_url(host: str, port: int) -> str:
 def migrate(ctx: click.Context) -> None:
     """Create or upgrade the database schema to the newest revision."""
     settings = _settings(ctx)
-    _run(bootstrap.migrate(settings))
-    click.echo("database is up to date")
+    click.echo(_migrated(_run(_migrate(settings))))
+
+
+def _migrated(revisions: tuple[str | None, str | None] | None) -> str:
+    if revisions is None:
+        return "memory:// keeps no schema: nothing to migrate"
+    before, after = revisions
+    if before is None:
+        return f"Created the schema (revision {after})"
+    if before == after:
+        return f"Already up to date at revision {after}"
+    return f"Migrated the schema from revision {before} to {after}"
 
 
 @main.command()
@@ -274,7 +405,9 @@ def project() -> None:
 def project_create(
     ctx: click.Context, name: str, rate_limit: str | None, origins: tuple[str, ...], as_json: bool
 ) -> None:
-    """Create a project and print its tracking token (shown only this once)."""
+    """Create a project and print its tracking token once.
+
+    The token is shown only this once: store it."""
     rate = _rate(rate_limit)
     created = _run(
         _with_services(
@@ -416,7 +549,9 @@ def token_list(ctx: click.Context, project_id: str, as_json: bool) -> None:
 @click.argument("token_id")
 @click.pass_context
 def token_revoke(ctx: click.Context, project_id: str, token_id: str) -> None:
-    """Revoke a token: refused everywhere within the cache TTL (30 s by default)."""
+    """Revoke a tracking token.
+
+    Every server refuses it within the cache TTL (30 s by default)."""
     _run(_with_services(_settings(ctx), lambda s: s.admin.revoke_token(project_id, token_id)))
     click.echo(f"revoked token {token_id}")
 
@@ -463,6 +598,8 @@ def key_list(ctx: click.Context, as_json: bool) -> None:
             }
         )
         return
+    if not infos:
+        click.echo("no admin keys: privalytics admin key create")
     for info in infos:
         state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
         click.echo(f"{info.id}  created {info.created_at:%Y-%m-%d %H:%M}  {state}")
@@ -472,7 +609,9 @@ def key_list(ctx: click.Context, as_json: bool) -> None:
 @click.argument("key_id")
 @click.pass_context
 def key_revoke(ctx: click.Context, key_id: str) -> None:
-    """Revoke an admin API key: refused everywhere within the cache TTL (30 s by default)."""
+    """Revoke an admin API key.
+
+    Every server refuses it within the cache TTL (30 s by default)."""
     _run(_with_services(_settings(ctx), lambda s: s.admin.revoke_admin_key(key_id)))
     click.echo(f"revoked admin key {key_id}")
 
@@ -500,7 +639,9 @@ def _read_password(password_stdin: bool) -> str:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.pass_context
 def user_create(ctx: click.Context, username: str, password_stdin: bool) -> None:
-    """Create a dashboard user; the password is read from a prompt (or standard input)."""
+    """Create a dashboard user.
+
+    The password is read from a prompt (or standard input with --password-stdin)."""
     password = _read_password(password_stdin)
     _run(_with_services(_settings(ctx), lambda s: _accounts(s).create_user(username, password)))
     click.echo(f"created user {username}")
@@ -556,10 +697,11 @@ def stats(ctx: click.Context, project_id: str, period: str, as_json: bool) -> No
         _echo_json(StatsOut.of(result))
         return
     click.echo(f"last {period}: {result.visits} visits, {result.unique_visitors} unique visitors")
+    click.echo(f"\n  {'action':<9} {'events':>7}")
     for action, count in result.actions.items():
-        click.echo(f"  {action.value:<9} {count}")
+        click.echo(f"  {action.value:<9} {count:>7}")
     if result.top_pages:
-        click.echo("top pages:")
+        click.echo(f"\ntop pages:\n  {'visits':>7} {'unique':>7}  page")
         for page in result.top_pages:
             click.echo(f"  {page.visits:>7} {page.unique_visitors:>7}  {page.path}")
 

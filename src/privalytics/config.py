@@ -6,6 +6,7 @@ keeps that page and this module in step.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -22,6 +23,8 @@ from privalytics.domain.verification import DEFAULT_TTL
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./privalytics.db"
 DEFAULT_RATE_LIMIT_URL = "memory://"
 ENV_PREFIX = "PRIVALYTICS_"
+# A CSRF secret shorter than this can be guessed; `serve` makes 43 characters when unset.
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,6 +74,68 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 _FIELDS = Settings.__struct_fields__
 
+# The command-line flag of each setting that has one (the rest are variables only).
+FLAGS = {
+    "database_url": "--database-url",
+    "rate_limit_url": "--rate-limit-url",
+    "host": "--host",
+    "port": "--port",
+    "workers": "--workers",
+    "log_level": "--log-level",
+}
+
+# PRIVALYTICS_* variables that are not settings, yet the project itself reads or names
+# them: the test suite's, the benchmarks' and the screenshot script's, and the example
+# client of docs/http-api.md. They draw no "unknown variable" warning.
+NOT_SETTINGS = frozenset(
+    {
+        "PRIVALYTICS_REQUIRE_SERVICES",
+        "PRIVALYTICS_BROWSER",
+        "PRIVALYTICS_CHROMIUM",
+        "PRIVALYTICS_BENCH_POSTGRES",
+        "PRIVALYTICS_URL",
+        "PRIVALYTICS_TOKEN",
+    }
+)
+NOT_SETTINGS_PREFIXES = ("PRIVALYTICS_TEST_",)
+
+
+def variable(name: str) -> str:
+    """The environment variable of setting ``name``."""
+    return ENV_PREFIX + name.upper()
+
+
+def where(name: str, flags: frozenset[str] = frozenset()) -> str:
+    """How to name setting ``name`` in a message: its flag when the value came from the
+    command line (``flags``), the flag and the variable when it came from the
+    environment, the variable for a setting without a flag."""
+    flag = FLAGS.get(name)
+    if flag is None:
+        return variable(name)
+    if name in flags:
+        return flag
+    return f"{flag} ({variable(name)})"
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per ``PRIVALYTICS_*`` variable that is no setting, with the nearest
+    setting's variable when one is close: a misspelt variable would be ignored."""
+    environ = os.environ if environ is None else environ
+    known = [variable(name) for name in _FIELDS]
+    warnings = []
+    for name in sorted(environ):
+        if (
+            not name.startswith(ENV_PREFIX)
+            or name in known
+            or name in NOT_SETTINGS
+            or name.startswith(NOT_SETTINGS_PREFIXES)
+        ):
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        warnings.append(f"{name} is not a privalytics setting and is ignored{hint}")
+    return warnings
+
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Settings from ``environ`` (default: the process environment) and ``overrides``
@@ -78,57 +143,68 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     environ = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
     for name in _FIELDS:
-        value = environ.get(ENV_PREFIX + name.upper())
+        value = environ.get(variable(name))
         if value is not None and value != "":
             raw[name] = value
+    flags = frozenset(k for k, v in overrides.items() if v is not None)
     raw.update({k: v for k, v in overrides.items() if v is not None})
     try:
         settings = msgspec.convert(raw, Settings, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ConfigError(_env_message(str(exc))) from None
-    validate(settings)
+    except msgspec.ValidationError:
+        raise ConfigError(_type_message(raw, flags)) from None
+    validate(settings, flags)
     return settings
 
 
-def _env_message(message: str) -> str:
-    # msgspec names the field as `$.field`; name the variable a user sets instead.
-    for name in _FIELDS:
-        message = message.replace(f"$.{name}", f"{ENV_PREFIX}{name.upper()}")
-    return f"invalid setting: {message}"
+_KINDS = {int: "a whole number", float: "a number"}
 
 
-def validate(settings: Settings) -> None:
-    """Refuse settings that cannot work, naming the variable and what is accepted."""
+def _type_message(raw: Mapping[str, Any], flags: frozenset[str]) -> str:
+    """Which value has the wrong type, in our words (not the decoder's)."""
+    types = {field.name: field.type for field in msgspec.structs.fields(Settings)}
+    for name, value in raw.items():
+        try:
+            msgspec.convert({name: value}, Settings, strict=False)
+        except msgspec.ValidationError:
+            return f"{where(name, flags)} must be {_KINDS.get(types[name], 'text')}"
+    return "invalid settings"  # pragma: no cover (one value at a time always finds it)
+
+
+def validate(settings: Settings, flags: frozenset[str] = frozenset()) -> None:
+    """Refuse settings that cannot work, naming the flag or variable and what is accepted
+    (``flags``: the settings given on the command line)."""
     try:
         settings.rotation  # noqa: B018 (parsed for its error)
     except InvalidInput as exc:
-        raise ConfigError(f"PRIVALYTICS_SALT_ROTATION: {exc.message}") from None
+        raise ConfigError(f"{where('salt_rotation')}: {exc.message}") from None
     for proxy in settings.proxies:
         try:
             ipaddress.ip_network(proxy, strict=False)
         except ValueError:
             raise ConfigError(
-                f"PRIVALYTICS_TRUSTED_PROXIES: {proxy!r} is not an address or CIDR"
+                f"{where('trusted_proxies')}: {proxy!r} is not an address or CIDR"
             ) from None
     checks = [
-        (
-            1 <= settings.max_event_age_hours <= 24 * 30,
-            "PRIVALYTICS_MAX_EVENT_AGE_HOURS",
-            "between 1 and 720",
-        ),
-        (0 <= settings.cache_ttl <= 3600, "PRIVALYTICS_CACHE_TTL", "between 0 and 3600 seconds"),
-        (4 <= settings.bcrypt_rounds <= 16, "PRIVALYTICS_BCRYPT_ROUNDS", "between 4 and 16"),
-        (0 < settings.port < 65536, "PRIVALYTICS_PORT", "between 1 and 65535"),
+        (1 <= settings.max_event_age_hours <= 24 * 30, "max_event_age_hours", "between 1 and 720"),
+        (0 <= settings.cache_ttl <= 3600, "cache_ttl", "between 0 and 3600 seconds"),
+        (4 <= settings.bcrypt_rounds <= 16, "bcrypt_rounds", "between 4 and 16"),
+        (0 < settings.port < 65536, "port", "between 1 and 65535"),
         (
             settings.cookie_secure.lower() in {"auto", "true", "false"},
-            "PRIVALYTICS_COOKIE_SECURE",
+            "cookie_secure",
             "one of auto, true, false",
         ),
-        (1 <= settings.workers <= 64, "PRIVALYTICS_WORKERS", "between 1 and 64"),
+        (1 <= settings.workers <= 64, "workers", "between 1 and 64"),
         (
             settings.log_level.lower() in {"critical", "error", "warning", "info", "debug"},
-            "PRIVALYTICS_LOG_LEVEL",
+            "log_level",
             "one of critical, error, warning, info, debug",
+        ),
+        (
+            not settings.secret_key or len(settings.secret_key) >= MIN_SECRET_KEY_LENGTH,
+            "secret_key",
+            f"empty or at least {MIN_SECRET_KEY_LENGTH} characters long, e.g. the output of: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
         ),
     ]
     public = urlsplit(settings.public_url)
@@ -141,10 +217,10 @@ def validate(settings: Settings) -> None:
                 and not public.query
                 and not public.fragment
             ),
-            "PRIVALYTICS_PUBLIC_URL",
+            "public_url",
             "empty or an http:// or https:// URL (no query or fragment)",
         )
     )
     for ok, name, accepted in checks:
         if not ok:
-            raise ConfigError(f"{name} must be {accepted}")
+            raise ConfigError(f"{where(name, flags)} must be {accepted}")

@@ -12,7 +12,7 @@ import pytest
 import privalytics
 from privalytics import bootstrap
 from privalytics.adapters.sqlalchemy.engine import ACCEPTED_URLS
-from privalytics.config import Settings, load_settings
+from privalytics.config import Settings, load_settings, unknown_variables
 from privalytics.domain.errors import ConfigError
 from privalytics.domain.services import IngestSettings
 from privalytics.domain.verification import DEFAULT_TTL
@@ -126,3 +126,86 @@ def test_the_server_factory_freezes_what_it_built_to_start(
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize(("flag", "value"), [("port", 99999), ("workers", 0)])
+def test_a_bad_flag_is_refused_naming_the_flag(flag: str, value: int) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({}, **{flag: value})
+    assert str(caught.value).startswith(f"--{flag} must be")
+    assert "PRIVALYTICS_" not in str(caught.value)
+
+
+def test_a_bad_variable_of_a_flag_names_the_flag_and_the_variable() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"PRIVALYTICS_WORKERS": "0"})
+    assert str(caught.value).startswith("--workers (PRIVALYTICS_WORKERS) must be")
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"PRIVALYTICS_PORT": "eighty"}, "--port (PRIVALYTICS_PORT) must be a whole number"),
+        ({"PRIVALYTICS_CACHE_TTL": "soon"}, "PRIVALYTICS_CACHE_TTL must be a number"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_in_our_words(
+    env: dict[str, str], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert str(caught.value) == expected
+
+
+def test_a_short_secret_key_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"PRIVALYTICS_SECRET_KEY must be .*at least 32"):
+        load_settings({"PRIVALYTICS_SECRET_KEY": "short"})
+    with pytest.raises(ConfigError):
+        load_settings({"PRIVALYTICS_SECRET_KEY": "s" * 31})
+    assert load_settings({"PRIVALYTICS_SECRET_KEY": "s" * 32}).secret_key == "s" * 32
+    assert load_settings({}).secret_key == ""
+
+
+def test_a_misspelt_variable_draws_a_warning_with_the_nearest_setting() -> None:
+    env = {
+        "PRIVALYTICS_PORTT": "9000",
+        "PRIVALYTICS_RATELIMIT_URL": "redis://x",
+        "PRIVALYTICS_FAVOURITE_COLOUR": "blue",
+        "PRIVALYTICS_PORT": "9000",
+        "OTHER_PORTT": "1",
+    }
+    warnings = unknown_variables(env)
+    assert len(warnings) == 3
+    assert warnings[0].startswith("PRIVALYTICS_FAVOURITE_COLOUR is not a privalytics setting")
+    assert "did you mean" not in warnings[0]
+    assert warnings[1].endswith("(did you mean PRIVALYTICS_PORT?)")
+    assert warnings[2].endswith("(did you mean PRIVALYTICS_RATE_LIMIT_URL?)")
+
+
+def test_the_projects_own_variables_draw_no_warning() -> None:
+    env = {
+        "PRIVALYTICS_TEST_POSTGRES_URL": "x",
+        "PRIVALYTICS_TEST_ANYTHING_NEW": "x",
+        "PRIVALYTICS_REQUIRE_SERVICES": "1",
+        "PRIVALYTICS_BROWSER": "1",
+        **{f"PRIVALYTICS_{name.upper()}": "x" for name in Settings.__struct_fields__},
+    }
+    assert unknown_variables(env) == []
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_privalytics_variable_the_project_names_is_a_setting_or_known() -> None:
+    """A new test, benchmark or docs variable must be listed in NOT_SETTINGS (or be a
+    setting), or every user who sets it would be warned."""
+    files = [ROOT / "README.md", ROOT / "tox.ini"]
+    for folder in ("src", "tests", "benchmarks", "scripts", "docs"):
+        files += [p for p in (ROOT / folder).rglob("*") if p.suffix in {".py", ".md", ".ini"}]
+    named = set()
+    for path in files:
+        if path != Path(__file__).resolve():  # this file names unknown ones on purpose
+            named |= set(re.findall(r"\bPRIVALYTICS_[A-Z][A-Z0-9_]*[A-Z0-9]\b", path.read_text()))
+    named -= {"PRIVALYTICS_TEST"}  # tox.ini's passenv pattern PRIVALYTICS_TEST_*
+    assert "PRIVALYTICS_REQUIRE_SERVICES" in named
+    assert unknown_variables(dict.fromkeys(named, "x")) == []

@@ -51,7 +51,21 @@ class NotFound(PrivalyticsError):
 
 
 class StorageUnavailable(PrivalyticsError):
-    """The storage backend cannot be reached or refused the write; nothing was stored."""
+    """The storage backend cannot be reached or refused the write; nothing was stored.
+
+    ``reason`` says why when the adapter knows, so that a caller holding the settings (the
+    CLI) can name what to fix: one of :data:`STORAGE_REASONS`, or None.
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason
+
+
+# Why a database is unavailable, when the adapter can tell: the named database does not
+# exist; the server refused the sign-in (unknown user, wrong password, not allowed from
+# here); nothing answers at the address (refused, timed out); the host name is unknown.
+STORAGE_REASONS = ("no_database", "sign_in_refused", "unreachable", "unknown_host")
 
 
 class ConfigError(PrivalyticsError):

@@ -8,6 +8,7 @@ failure but never the URL (it may hold a password), an address, or any stored da
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -231,6 +232,38 @@ def storage_failure(error: Exception, operation: str) -> Exception:
         )
     if not _is_unavailable(error):
         return error
+    reason = _reason(error)
     return StorageUnavailable(
-        f"the database is unavailable: could not {operation} ({_kind(error)})"
+        f"the database is unavailable: could not {operation} "
+        f"({_REASON_TEXT[reason] if reason else _kind(error)})",
+        reason=reason,
     )
+
+
+# Our words for the failures a newcomer meets first; neither names the database, the
+# user nor the host (this text may reach an HTTP answer or a log). The CLI, which holds
+# the URL, names them from ``reason``.
+_REASON_TEXT = {
+    "no_database": "the database does not exist",
+    "sign_in_refused": "the server refused the user name or password",
+    "unreachable": "nothing answers at the database's address",
+    "unknown_host": "the database's host name is unknown",
+}
+
+
+def _reason(error: BaseException) -> str | None:
+    origin: BaseException = error
+    if isinstance(error, sa_exc.DBAPIError) and error.orig is not None:
+        origin = error.orig
+    if isinstance(origin.__cause__, asyncpg.exceptions.PostgresError | OSError):
+        origin = origin.__cause__
+    sqlstate = getattr(origin, "sqlstate", None)
+    if sqlstate == "3D000":  # invalid_catalog_name
+        return "no_database"
+    if isinstance(sqlstate, str) and sqlstate.startswith("28"):  # invalid authorization
+        return "sign_in_refused"
+    if isinstance(origin, socket.gaierror):
+        return "unknown_host"
+    if isinstance(origin, ConnectionRefusedError | TimeoutError):
+        return "unreachable"
+    return None

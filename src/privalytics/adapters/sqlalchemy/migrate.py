@@ -25,16 +25,19 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection) -> tuple[str | None, str | None]:
+    before = _current(connection)
     command.upgrade(alembic_config(connection), "head")
+    return before, _current(connection)
 
 
 def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def migrate(url: str) -> None:
-    """Upgrade the database at ``url`` to the newest schema, in one transaction.
+async def migrate(url: str) -> tuple[str | None, str | None]:
+    """Upgrade the database at ``url`` to the newest schema, in one transaction; returns
+    the revisions before (None: no schema) and after.
 
     Already up to date: nothing happens. Raises ConfigError for an unsupported URL and
     StorageUnavailable when the database cannot be reached.
@@ -42,7 +45,7 @@ async def migrate(url: str) -> None:
     engine = create_engine(url)
     try:
         async with unavailable_on_failure("migrate it"), engine.begin() as connection:
-            await connection.run_sync(_upgrade)
+            return await connection.run_sync(_upgrade)
     finally:
         await engine.dispose()
 
