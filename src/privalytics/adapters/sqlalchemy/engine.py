@@ -194,8 +194,9 @@ def _is_data_error(error: BaseException) -> bool:
 
 
 def _kind(error: BaseException) -> str:
-    """The failure's class and code: never its message, which may quote the SQL, its
-    parameters, the host's address or the URL."""
+    """What failed, in our words, with the database's own code (SQLite's result code or
+    PostgreSQL's SQLSTATE, both documented by the database): never the driver's class
+    name or message, which may quote the SQL, its parameters, the host or the URL."""
     origin: BaseException = error
     if isinstance(error, sa_exc.DBAPIError) and error.orig is not None:
         origin = error.orig
@@ -203,8 +204,31 @@ def _kind(error: BaseException) -> str:
     if isinstance(origin.__cause__, asyncpg.exceptions.PostgresError):
         origin = origin.__cause__
     code = getattr(origin, "sqlite_errorname", None) or getattr(origin, "sqlstate", None)
-    name = type(origin).__name__
-    return f"{name} {code}" if isinstance(code, str) else name
+    if not isinstance(code, str):
+        return "no answer from the database"
+    words = _CODE_WORDS.get(code) or _CODE_WORDS.get(code[:2])
+    return f"{words}: {code}" if words else f"code {code}"
+
+
+# SQLite result codes and SQLSTATE classes (two characters) or codes, in our words.
+_CODE_WORDS = {
+    "SQLITE_BUSY": "the database is busy with another write",
+    "SQLITE_LOCKED": "the database is busy with another write",
+    "SQLITE_FULL": "the disk is full",
+    "SQLITE_READONLY": "the database is read-only",
+    "SQLITE_CANTOPEN": "the database file cannot be opened",
+    "SQLITE_IOERR": "the disk could not be read or written",
+    "SQLITE_CORRUPT": "the database file is damaged",
+    "SQLITE_TOOBIG": "a value is too large",
+    "08": "the connection to the database failed",
+    "22": "a value is malformed or too large",
+    "25": "the database is read-only",
+    "40": "a concurrent transaction conflicted",
+    "53": "the database server lacks resources (disk, memory or connections)",
+    "54": "a value is too large",
+    "57": "the database server is shutting down or cancelled the operation",
+    "58": "the database server had a system error",
+}
 
 
 @asynccontextmanager
