@@ -1,0 +1,37 @@
+"""``python -m benchmarks.dashboard --keep`` keeps the database it names (a newcomer found
+the folder empty): the kept SQLite file exists and holds the generated events."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_keep_leaves_the_named_sqlite_database_with_its_events(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "benchmarks.dashboard", "--events", "500",
+            "--backends", "sqlite", "--repeats", "1", "--budget", "0.01",
+            "--keep", "--folder", str(tmp_path),
+        ],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    kept = re.search(r"kept the SQLite database (\S+) \(", done.stdout)
+    assert kept is not None, done.stdout[-2000:]
+    path = Path(kept.group(1))
+    assert path.is_relative_to(tmp_path)
+    connection = sqlite3.connect(path)
+    try:
+        (count,) = connection.execute("SELECT count(*) FROM events").fetchone()
+    finally:
+        connection.close()
+    assert count >= 500
