@@ -269,8 +269,11 @@ async def unreachable_services(settings: Settings) -> list[str]:
 
 
 def dashboard_options(settings: Settings) -> DashboardOptions:
-    """The dashboard's backends, chosen by URL like every other."""
+    """The dashboard's backends, chosen by URL like every other: this process's memory,
+    or Redis."""
+    from litestar.channels.backends.memory import MemoryChannelsBackend
     from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+    from litestar.stores.memory import MemoryStore
     from litestar.stores.redis import RedisStore
     from redis.asyncio import Redis
 
@@ -281,12 +284,13 @@ def dashboard_options(settings: Settings) -> DashboardOptions:
     session_url, live_url = urls["PRIVALYTICS_SESSION_URL"], urls["PRIVALYTICS_LIVE_URL"]
     return DashboardOptions(
         session_store=(
-            None
+            MemoryStore()
             if backend_of(session_url) == "memory"
             else RedisStore.with_client(url=session_url, namespace="privalytics_sessions")
         ),
+        # No history: a page opened later starts from what arrives next.
         channels=(
-            None
+            MemoryChannelsBackend(history=0)
             if backend_of(live_url) == "memory"
             else RedisChannelsPubSubBackend(redis=Redis.from_url(live_url))
         ),

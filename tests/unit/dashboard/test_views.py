@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import msgspec
 import pytest
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
 
 from privalytics import bootstrap
 from privalytics.adapters.http.dashboard.views import (
@@ -120,12 +125,27 @@ def test_daily_ticks_are_dates_with_the_year_first_and_when_it_changes() -> None
 def test_session_and_live_urls_follow_the_rate_limiter_unless_set() -> None:
     settings = load_settings({"PRIVALYTICS_RATE_LIMIT_URL": "redis://127.0.0.1:6379/0"})
     options = bootstrap.dashboard_options(settings)
-    assert options.session_store is not None
-    assert options.channels is not None
+    assert isinstance(options.session_store, RedisStore)
+    assert isinstance(options.channels, RedisChannelsPubSubBackend)
     memory = bootstrap.dashboard_options(load_settings({}))
-    assert memory.session_store is None
-    assert memory.channels is None
+    assert isinstance(memory.session_store, MemoryStore)
+    assert isinstance(memory.channels, MemoryChannelsBackend)
     assert memory.secure_cookies is None
+    mixed = bootstrap.dashboard_options(
+        msgspec.structs.replace(settings, session_url="memory://", live_url="memory://")
+    )
+    assert isinstance(mixed.session_store, MemoryStore)
+    assert isinstance(mixed.channels, MemoryChannelsBackend)
+
+
+def test_the_composition_root_gives_each_dashboard_its_own_memory_backends() -> None:
+    """The dashboard picks no backend itself: bootstrap passes this process's memory ones,
+    new for each application it builds."""
+    first, second = (bootstrap.dashboard_options(load_settings({})) for _ in range(2))
+    assert isinstance(first.session_store, MemoryStore)
+    assert isinstance(first.channels, MemoryChannelsBackend)
+    assert first.session_store is not second.session_store
+    assert first.channels is not second.channels
 
 
 @pytest.mark.parametrize(

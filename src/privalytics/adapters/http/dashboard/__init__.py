@@ -61,10 +61,13 @@ SESSION_MAX_AGE = 7 * 24 * 3600
 
 @dataclass(frozen=True, kw_only=True)
 class DashboardOptions:
-    """How the dashboard runs; the composition root picks the backends.
+    """How the dashboard runs; the composition root picks the backends
+    (:func:`privalytics.bootstrap.dashboard_options`), and the dashboard uses the ones it
+    is given.
 
-    ``session_store``: where sessions live (default: this process's memory).
-    ``channels``: how the live feed fans out (default: this process only).
+    ``session_store``: where sessions live (an embedder's default: this process's memory).
+    ``channels``: how the live feed fans out (an embedder's default: this process only,
+    without history).
     ``secure_cookies``: True/False always; None adds Secure to cookies over HTTPS.
     ``secret``: signs CSRF tokens; every instance behind one address needs the same one
     (default: random, right for one process).
@@ -73,8 +76,8 @@ class DashboardOptions:
     the request's Host, with https when the request was HTTPS or a trusted proxy says so).
     """
 
-    session_store: Store | None = None
-    channels: ChannelsBackend | None = None
+    session_store: Store = field(default_factory=MemoryStore)
+    channels: ChannelsBackend = field(default_factory=lambda: MemoryChannelsBackend(history=0))
     secure_cookies: bool | None = None
     secret: str | None = None
     salt_rotation: timedelta = timedelta(days=1)
@@ -104,11 +107,9 @@ def build_dashboard(
 ) -> Dashboard:
     if services.accounts is None:
         raise ValueError("the dashboard needs services with accounts (a user store)")
-    channels = ChannelsPlugin(
-        backend=options.channels or MemoryChannelsBackend(history=0),
-        arbitrary_channels_allowed=True,
-    )
-    watchers = Watchers(local_only=options.channels is None)
+    channels = ChannelsPlugin(backend=options.channels, arbitrary_channels_allowed=True)
+    # Only this process's pages can receive what a memory backend carries.
+    watchers = Watchers(local_only=isinstance(options.channels, MemoryChannelsBackend))
     csrf = CSRFConfig(
         secret=options.secret or secrets.token_urlsafe(32),
         cookie_name="privalytics_csrf",
@@ -170,7 +171,7 @@ def build_dashboard(
     return Dashboard(
         handlers=[router, static, root],
         plugins=[channels],
-        stores={SESSION_STORE: guarded(options.session_store or MemoryStore())},
+        stores={SESSION_STORE: guarded(options.session_store)},
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         on_startup=[attach_feed],
     )
