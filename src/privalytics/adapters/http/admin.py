@@ -20,12 +20,11 @@ from privalytics.adapters.http.ingest import bearer
 from privalytics.adapters.http.malformed import decode_body
 from privalytics.adapters.http.openapi import operation_with_body
 from privalytics.adapters.http.periods import ALIAS, period_of
-from privalytics.adapters.http.schemas import (
+from privalytics.adapters.http.schemas import ProjectCreateIn, ProjectPatchIn
+from privalytics.adapters.wire import (
     ProjectCreatedOut,
-    ProjectCreateIn,
     ProjectListOut,
     ProjectOut,
-    ProjectPatchIn,
     StatsOut,
     TokenIssuedOut,
     TokenListOut,
