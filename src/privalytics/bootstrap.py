@@ -1,17 +1,25 @@
-"""The composition root: settings -> adapters -> services. The only place that picks adapters."""
+"""The composition root: settings -> adapters -> services. The only place that reads
+settings into adapters and picks them; the command line asks it for what it needs
+(settings, services, migrations, the server's options, the demo)."""
 
 from __future__ import annotations
 
 import gc
+import os
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
+
+import msgspec
 
 from privalytics.adapters.bcrypt import BcryptSecretHasher
 from privalytics.adapters.clock import SystemClock
-from privalytics.config import Settings, load_settings, variable
+from privalytics.config import Settings as Settings
+from privalytics.config import load_settings, unknown_variables, variable
+from privalytics.config import where as where
 from privalytics.domain.errors import ConfigError
 from privalytics.domain.ports import (
     Clock,
@@ -193,6 +201,92 @@ async def migrate(settings: Settings) -> tuple[str | None, str | None] | None:
     from privalytics.adapters.sqlalchemy import migrate as migrate_sql
 
     return await migrate_sql(settings.database_url)
+
+
+def settings(**flags: Any) -> Settings:
+    """The settings of this process: the environment, with ``flags`` (None: not given)
+    over it. Raises ConfigError naming the flag or variable of a value that does not do."""
+    return load_settings(**flags)
+
+
+def settings_warnings() -> list[str]:
+    """One line per ``PRIVALYTICS_*`` variable of the environment that is no setting."""
+    return unknown_variables()
+
+
+class DatabaseServer(NamedTuple):
+    """Whom a database URL asks (never its password), for a message about it."""
+
+    address: str  # host:port
+    hostname: str | None
+    database: str
+    user: str
+
+
+def database_server(settings: Settings) -> DatabaseServer | None:
+    """The server, database and user of the database URL; None when its port is no
+    number (the driver refused it first)."""
+    url = urlsplit(settings.database_url)
+    try:
+        address = f"{url.hostname or 'localhost'}:{url.port or 5432}"
+    except ValueError:
+        return None
+    user = url.username or "(the system user)"
+    return DatabaseServer(address, url.hostname, url.path.lstrip("/"), user)
+
+
+def keeps_data(settings: Settings) -> bool:
+    """Whether the database outlives the process (memory:// does not)."""
+    return backend_of(settings.database_url) != "memory"
+
+
+def check_server(settings: Settings) -> None:
+    """Refuse, before anything starts, settings a server cannot keep its promises with."""
+    check_backends(settings)
+    check_dashboard(settings)
+
+
+def server_settings(settings: Settings) -> Settings:
+    """``settings`` with what every worker of one server must share: one CSRF secret."""
+    if settings.secret_key:
+        return settings
+    return msgspec.structs.replace(settings, secret_key=secrets.token_urlsafe(32))
+
+
+def export_settings(settings: Settings) -> None:
+    """Put ``settings`` in this process's environment, where each server worker's
+    :func:`asgi_app` reads them."""
+    for name, value in msgspec.structs.asdict(settings).items():
+        os.environ[variable(name)] = str(value)
+
+
+# The application factory each server worker calls.
+ASGI_APP = "privalytics.bootstrap:asgi_app"
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for serving :data:`ASGI_APP` with ``settings``."""
+    from privalytics.adapters.logs import server_log_config
+
+    return {
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "workers": settings.workers,
+        "log_level": settings.log_level,
+        # No record names a client: no access log, and a filter on every other record.
+        "log_config": server_log_config(settings.log_level, listen_host=settings.host),
+        "access_log": False,
+        "server_header": False,
+        "proxy_headers": False,
+    }
+
+
+async def prepare_demo(settings: Settings, base_url: str) -> str:
+    """The demo project and its history, unless it exists; what to tell the user."""
+    from privalytics.demo import prepare_demo as prepare
+
+    return await prepare(settings, base_url)
 
 
 SHARED_FORMS = ("memory://", "redis://HOST[:PORT][/DB]", "rediss://HOST[:PORT][/DB]")
