@@ -50,7 +50,7 @@ def main() -> None:
         return
     import uvicorn
 
-    # The options of `privalytics serve` (src/privalytics/cli.py).
+    # The options of `privalytics serve` (bootstrap.server_options).
     uvicorn.run(
         "benchmarks.bare_app:create_app",
         factory=True,
