@@ -7,11 +7,13 @@ dashboard both show, so their numbers cannot differ.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import msgspec
 
-from privalytics.domain.models import Action, Bucket, Ranked, TimeRange
+from privalytics.domain.models import Action, Bucket, Ranked, TimeRange, Totals
 from privalytics.domain.ports import EventQueries
 
 HOUR = timedelta(hours=1)
@@ -27,6 +29,40 @@ class Breakdowns(msgspec.Struct, frozen=True, kw_only=True):
     average_scroll_depth: float | None
     series_step: str
     series: list[Bucket]
+
+
+class Counted(Protocol):
+    """A project's headline figures over a range (e.g. its :class:`Stats`)."""
+
+    @property
+    def visits(self) -> int: ...
+    @property
+    def unique_visitors(self) -> int: ...
+    @property
+    def previous(self) -> Totals | None: ...
+
+
+class OverviewTotals(msgspec.Struct, frozen=True, kw_only=True):
+    """The sums of several projects' figures over one range."""
+
+    visits: int
+    unique_visitors: int
+    # The projects' visits over the previous range of the same length.
+    previous_visits: int
+
+
+def overview_totals(projects: Iterable[Counted]) -> OverviewTotals:
+    """The figures of several projects together. Unique visitors add up: a visitor's hash
+    includes the project, so a person on two sites is a visitor of each, as each site
+    counts them. A project without a previous range adds no previous visits."""
+    visits = unique_visitors = previous_visits = 0
+    for figures in projects:
+        visits += figures.visits
+        unique_visitors += figures.unique_visitors
+        previous_visits += figures.previous.visits if figures.previous else 0
+    return OverviewTotals(
+        visits=visits, unique_visitors=unique_visitors, previous_visits=previous_visits
+    )
 
 
 def step_of(span: TimeRange) -> tuple[str, timedelta]:
