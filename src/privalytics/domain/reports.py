@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
 import msgspec
 
-from privalytics.domain.models import Action, Bucket, Ranked, TimeRange, Totals
+from privalytics.domain.models import Action, Bucket, Event, Ranked, TimeRange, Totals
 from privalytics.domain.ports import EventQueries
 
 HOUR = timedelta(hours=1)
@@ -21,6 +21,33 @@ DAY = timedelta(days=1)
 # Up to this length a range is drawn hour by hour, beyond it day by day.
 HOURLY_UP_TO = timedelta(hours=48)
 TARGET_ACTIONS = (Action.CLICK, Action.DOWNLOAD, Action.SHARE)
+# Besides None, the names that name nothing: an event that carries one is in no top list.
+BLANK_NAMES: tuple[str, ...] = ("",)
+
+
+class Ranking(msgspec.Struct, frozen=True, kw_only=True):
+    """What a top list counts: the events of ``action`` whose ``field`` names something
+    (neither None nor one of :data:`BLANK_NAMES`), one per event. ``action`` None: of the
+    action the list is asked for. Every store builds its filter from these, so that the
+    stored rollups, the queries and the in-memory store cannot count differently."""
+
+    field: Literal["referrer", "target"]
+    action: Action | None
+
+    def name_in(self, event: Event, action: Action | None = None) -> str | None:
+        """The name ``event`` counts for in this list (asked for ``action``); None when
+        it does not count."""
+        if event.action is not (self.action or action):
+            return None
+        name = event.referrer if self.field == "referrer" else event.target
+        return None if name is None or name in BLANK_NAMES else name
+
+
+# Top referrers: the visits that name where they came from.
+REFERRERS = Ranking(field="referrer", action=Action.VISIT)
+# Top targets: the events of the action asked for (a click, a download, a share) that name
+# what was clicked, downloaded or shared.
+TARGETS = Ranking(field="target", action=None)
 
 
 class Breakdowns(msgspec.Struct, frozen=True, kw_only=True):
