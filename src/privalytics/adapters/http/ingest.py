@@ -274,7 +274,8 @@ def ingest_paths() -> dict[str, PathItem]:
             description=(
                 "Body: one event (see EventIn), optionally with a `token` field for "
                 "sendBeacon. Content-Type application/json, text/plain or none. Answers 202 "
-                '{"accepted": 1}. At most 64 KiB.'
+                '{"accepted": 1}. At most 64 KiB. With `Sec-GPC: 1` (Global Privacy '
+                'Control): 202 {"accepted": 0}, nothing read or stored.'
             ),
             security=security,
             body=SingleEventIn,
@@ -288,7 +289,8 @@ def ingest_paths() -> dict[str, PathItem]:
             description=(
                 'Body: {"events": [...1 to 1000 events], "token"?: ...}. Every event is '
                 "checked before any is stored; the first invalid one is named by its index. "
-                "At most 2 MiB."
+                'At most 2 MiB. With `Sec-GPC: 1`: 202 {"accepted": 0}, nothing read or '
+                "stored."
             ),
             security=security,
             body=BatchIn,
