@@ -3,6 +3,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from privalytics.adapters.memory import InMemoryEventQueries, InMemoryEventStore
 from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
 from privalytics.domain.models import Action, Bucket, Ranked, TimeRange
 from privalytics.domain.ports import EventQueries, EventStore
+from privalytics.domain.reports import REFERRERS, TARGETS
 from tests.integration.conftest import Backend
 from tests.integration.test_event_store_contract import event
 
@@ -80,6 +82,34 @@ async def test_targets_are_ranked_per_action(
     assert await queries.top_targets("p1", DAY, Action.SHARE, 10) == [
         Ranked(name="mastodon", count=1)
     ]
+
+
+async def test_top_lists_count_what_the_domains_rankings_count_before_and_after_rollups(
+    event_store: EventStore, queries: EventQueries
+) -> None:
+    """One definition (domain/reports.py: REFERRERS, TARGETS) for the events read raw, the
+    rollups and the in-memory store: blank names and other actions are left out."""
+    sent = [
+        event(referrer="https://a.example/"),
+        event(referrer=""),
+        event(action=Action.CLICK, referrer="https://other-action.example/", target="Buy"),
+        event(action=Action.CLICK, target=""),
+        event(action=Action.DOWNLOAD, target="Buy"),
+        event(target="a visit's target"),
+    ]
+    await event_store.add(sent)
+    expected_referrers = Counter(name for e in sent if (name := REFERRERS.name_in(e)) is not None)
+    expected_clicks = Counter(
+        name for e in sent if (name := TARGETS.name_in(e, Action.CLICK)) is not None
+    )
+    assert expected_referrers == {"https://a.example/": 1}
+    assert expected_clicks == {"Buy": 1}
+    for _ in ("raw", "rollups"):
+        referrers = await queries.top_referrers("p1", DAY, 10)
+        clicks = await queries.top_targets("p1", DAY, Action.CLICK, 10)
+        assert {r.name: r.count for r in referrers} == expected_referrers
+        assert {r.name: r.count for r in clicks} == expected_clicks
+        await event_store.refresh(DAY.end + timedelta(days=2))
 
 
 async def test_average_value_counts_only_events_with_a_value(

@@ -386,3 +386,27 @@ async def test_a_visitor_gets_a_new_hash_in_the_next_salt_window(w: World) -> No
     await w.record(token, visit())
     first, same_day, next_day = (e.visitor_hash for e in w.stored)
     assert first == same_day != next_day
+
+
+async def test_a_request_under_global_privacy_control_records_nothing_on_every_use_case(
+    w: World,
+) -> None:
+    """One rule for every way events arrive: nothing in such a request is looked at (a
+    garbage token, an unknown site, a refused origin, an invalid event), nothing is
+    stored, and the answer is an accepted request's, with 0 events."""
+    project, token = await w.project(origins=("https://site.example",))
+    gpc = ClientInfo(ip="198.51.100.7", user_agent="ua", origin="https://evil.example", gpc=True)
+    invalid = IncomingEvent(action=Action.SCROLL, path="nowhere")
+    ingestion = w.services.ingestion
+    assert services_module.declines(gpc)
+    assert await ingestion.record(token, [visit()], gpc) == 0
+    assert await ingestion.record("garbage", [invalid], gpc) == 0
+    assert await ingestion.record_for_domain("site.example", [visit()], gpc) == 0
+    assert await ingestion.record_for_domain("nobody.example", [invalid], gpc) == 0
+    assert await ingestion.record_for_site(project.id, [visit()], gpc) == 0
+    assert await ingestion.record_for_site("nope", [invalid], gpc) == 0
+    assert w.stored == []
+    # Control: the same client without the signal is recorded (no salt was made before).
+    assert w.salts.salts == {}
+    assert await ingestion.record(token, [visit()], CLIENT) == 1
+    assert len(w.stored) == 1

@@ -277,8 +277,11 @@ def test_scroll_depths_from_0_to_100_are_accepted_in_whole_percent(value: float)
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False).filter(lambda v: not 0 <= v <= 100))
-def test_scroll_depths_outside_0_to_100_are_refused(value: float) -> None:
-    refused(IncomingEvent(action=Action.SCROLL, path="/", value=value), "value")
+def test_scroll_depths_outside_0_to_100_are_clamped_into_it(value: float) -> None:
+    """One rule for every sender: a tracker measures past the page's end (a page that
+    shrank, an overscroll), and a batch must not be refused whole for it."""
+    stored = clean(IncomingEvent(action=Action.SCROLL, path="/", value=value)).value
+    assert stored == (0.0 if value < 0 else 100.0)
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])

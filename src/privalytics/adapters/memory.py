@@ -25,6 +25,7 @@ from privalytics.domain.models import (
 )
 from privalytics.domain.ports import Clock
 from privalytics.domain.ratelimit import Policy, decision, seconds_to_us, step
+from privalytics.domain.reports import REFERRERS, TARGETS
 
 
 def _in(event: Event, project_id: str, span: TimeRange) -> bool:
@@ -275,8 +276,9 @@ class InMemoryEventQueries:
     async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
         counts: dict[str, int] = defaultdict(int)
         for event in self._store.events:
-            if event.action is Action.VISIT and event.referrer and _in(event, project_id, span):
-                counts[event.referrer] += 1
+            name = REFERRERS.name_in(event)
+            if name is not None and _in(event, project_id, span):
+                counts[name] += 1
         return _ranked(counts, limit)
 
     async def top_targets(
@@ -284,8 +286,9 @@ class InMemoryEventQueries:
     ) -> list[Ranked]:
         counts: dict[str, int] = defaultdict(int)
         for event in self._store.events:
-            if event.action is action and event.target and _in(event, project_id, span):
-                counts[event.target] += 1
+            name = TARGETS.name_in(event, action)
+            if name is not None and _in(event, project_id, span):
+                counts[name] += 1
         return _ranked(counts, limit)
 
     async def average_value(self, project_id: str, span: TimeRange, action: Action) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from privalytics.domain import tokens as credentials
 from privalytics.domain.caches import Privacy
@@ -53,6 +53,18 @@ def _info(record: TokenRecord) -> TokenInfo:
 
 def _key_info(record: AdminKeyRecord) -> AdminKeyInfo:
     return AdminKeyInfo(id=record.id, created_at=record.created_at, revoked_at=record.revoked_at)
+
+
+def active_tokens(tokens: Iterable[TokenInfo]) -> list[TokenInfo]:
+    """The tokens that still write events: those not revoked."""
+    return [token for token in tokens if token.revoked_at is None]
+
+
+def is_last_active(tokens: Iterable[TokenInfo], token_id: str) -> bool:
+    """Whether ``token_id`` is the one active token among a project's ``tokens``: revoking
+    it leaves the project refusing every event until a new token is issued, which a person
+    should confirm (and be told of)."""
+    return [token.id for token in active_tokens(tokens)] == [token_id]
 
 
 class Administration:

@@ -118,6 +118,9 @@ class ClientInfo(msgspec.Struct, frozen=True, kw_only=True):
     ip: str
     user_agent: str = ""
     origin: str | None = None
+    # The request carries Global Privacy Control (``Sec-GPC: 1``): see
+    # :func:`privalytics.domain.services.declines`.
+    gpc: bool = False
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):

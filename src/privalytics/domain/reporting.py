@@ -39,7 +39,8 @@ PERIODS = {
 }
 # A range from..to lies within these bounds, so that its previous range and its daily
 # series stay representable (a datetime overflows past the years 1 and 9999) and the
-# series has at most about ten years of daily steps.
+# series has at most about ten years of daily steps. The one limit of the API and the
+# dashboard alike: over rollups (blocks of up to 1024 days) ten years cost a few dozen rows.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 MAX_SPAN = timedelta(days=3660)

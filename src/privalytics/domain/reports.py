@@ -7,11 +7,13 @@ dashboard both show, so their numbers cannot differ.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol
 
 import msgspec
 
-from privalytics.domain.models import Action, Bucket, Ranked, TimeRange
+from privalytics.domain.models import Action, Bucket, Event, Ranked, TimeRange, Totals
 from privalytics.domain.ports import EventQueries
 
 HOUR = timedelta(hours=1)
@@ -19,6 +21,33 @@ DAY = timedelta(days=1)
 # Up to this length a range is drawn hour by hour, beyond it day by day.
 HOURLY_UP_TO = timedelta(hours=48)
 TARGET_ACTIONS = (Action.CLICK, Action.DOWNLOAD, Action.SHARE)
+# Besides None, the names that name nothing: an event that carries one is in no top list.
+BLANK_NAMES: tuple[str, ...] = ("",)
+
+
+class Ranking(msgspec.Struct, frozen=True, kw_only=True):
+    """What a top list counts: the events of ``action`` whose ``field`` names something
+    (neither None nor one of :data:`BLANK_NAMES`), one per event. ``action`` None: of the
+    action the list is asked for. Every store builds its filter from these, so that the
+    stored rollups, the queries and the in-memory store cannot count differently."""
+
+    field: Literal["referrer", "target"]
+    action: Action | None
+
+    def name_in(self, event: Event, action: Action | None = None) -> str | None:
+        """The name ``event`` counts for in this list (asked for ``action``); None when
+        it does not count."""
+        if event.action is not (self.action or action):
+            return None
+        name = event.referrer if self.field == "referrer" else event.target
+        return None if name is None or name in BLANK_NAMES else name
+
+
+# Top referrers: the visits that name where they came from.
+REFERRERS = Ranking(field="referrer", action=Action.VISIT)
+# Top targets: the events of the action asked for (a click, a download, a share) that name
+# what was clicked, downloaded or shared.
+TARGETS = Ranking(field="target", action=None)
 
 
 class Breakdowns(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,6 +56,40 @@ class Breakdowns(msgspec.Struct, frozen=True, kw_only=True):
     average_scroll_depth: float | None
     series_step: str
     series: list[Bucket]
+
+
+class Counted(Protocol):
+    """A project's headline figures over a range (e.g. its :class:`Stats`)."""
+
+    @property
+    def visits(self) -> int: ...
+    @property
+    def unique_visitors(self) -> int: ...
+    @property
+    def previous(self) -> Totals | None: ...
+
+
+class OverviewTotals(msgspec.Struct, frozen=True, kw_only=True):
+    """The sums of several projects' figures over one range."""
+
+    visits: int
+    unique_visitors: int
+    # The projects' visits over the previous range of the same length.
+    previous_visits: int
+
+
+def overview_totals(projects: Iterable[Counted]) -> OverviewTotals:
+    """The figures of several projects together. Unique visitors add up: a visitor's hash
+    includes the project, so a person on two sites is a visitor of each, as each site
+    counts them. A project without a previous range adds no previous visits."""
+    visits = unique_visitors = previous_visits = 0
+    for figures in projects:
+        visits += figures.visits
+        unique_visitors += figures.unique_visitors
+        previous_visits += figures.previous.visits if figures.previous else 0
+    return OverviewTotals(
+        visits=visits, unique_visitors=unique_visitors, previous_visits=previous_visits
+    )
 
 
 def step_of(span: TimeRange) -> tuple[str, timedelta]:

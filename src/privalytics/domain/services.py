@@ -64,8 +64,20 @@ class IngestSettings:
     cache_ttl: float = DEFAULT_TTL
 
 
+def declines(client: ClientInfo) -> bool:
+    """Global Privacy Control, one rule for every way events arrive: a request that carries
+    ``Sec-GPC: 1`` records nothing. It is answered as an accepted request is, with no event
+    stored, and nothing in it is looked at: not its token or site, its origin, its events
+    or the rate limit. The signal is the request's own: a server-side sender (no browser)
+    sends none, and honours its visitors' signal before sending (the ASGI middleware does).
+    A driving adapter may ask this before reading a body, to answer at once; the use cases
+    below ask it too, so no caller records what it declines."""
+    return client.gpc
+
+
 class Ingestion:
-    """Record events: authenticate, check the origin, validate, limit, hash, store."""
+    """Record events: authenticate, check the origin, validate, limit, hash, store;
+    nothing from a request that :func:`declines`."""
 
     def __init__(
         self,
@@ -108,7 +120,10 @@ class Ingestion:
     async def record(
         self, token: str, incoming: Sequence[IncomingEvent], client: ClientInfo
     ) -> int:
-        """Store ``incoming`` for the token's project, all or nothing; returns the count."""
+        """Store ``incoming`` for the token's project, all or nothing; returns the count
+        (0 when the request :func:`declines`)."""
+        if declines(client):
+            return 0
         if not incoming:
             raise InvalidInput("at least one event is needed", field="events")
         if len(incoming) > MAX_BATCH:
@@ -123,6 +138,8 @@ class Ingestion:
         """Store ``incoming`` for the project whose allowed origins have ``domain`` as
         their host (Plausible's way of naming a site), preferring the one that lists the
         request's origin."""
+        if declines(client):
+            return 0
         project = await self._sites.by_domain(domain, client.origin)
         if project is None:
             raise NotFound("no project lists an origin with this domain")
@@ -133,6 +150,8 @@ class Ingestion:
     ) -> int:
         """Store ``incoming`` for the project ``project_id`` when it lists its site's
         origins (Umami's way of naming a site); a project without origins is not found."""
+        if declines(client):
+            return 0
         project = await self._privacy.projects.get(project_id)
         if project is None or not project.allowed_origins:
             raise NotFound("no project with this id lists its site's origins")

@@ -111,6 +111,16 @@ def reduce_target(target: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}"
 
 
+def scroll_depth(measured: float) -> float:
+    """A scroll depth as stored: in percent, within 0-100, whole. A finite measurement
+    outside 0-100 is clamped, from every sender: trackers measure past the page's end (a
+    page that shrank after it was scrolled, an overscroll bounce: Plausible's script sends
+    such depths, and its server clamps them), and refusing one would refuse the whole
+    batch it came in. Whole percent (halves up): sums of whole numbers are exact in any
+    order, so the average depth from per-day sums equals the one over the events."""
+    return float(math.floor(min(max(measured, 0.0), 100.0) + 0.5))
+
+
 def _host(hostname: str) -> str:
     """``hostname`` as written in a URL: an IPv6 address keeps its brackets."""
     return f"[{hostname}]" if ":" in hostname else hostname
@@ -185,11 +195,7 @@ def clean_event(
             raise InvalidInput(
                 "a scroll event needs its depth in percent", field="value", index=index
             )
-        if not 0 <= value <= 100:
-            raise InvalidInput("scroll depth must be between 0 and 100", field="value", index=index)
-        # Kept in whole percent (halves up): sums of whole numbers are exact in any order,
-        # so the average depth from per-day sums equals the one over the events.
-        value = float(math.floor(value + 0.5))
+        value = scroll_depth(value)
     if len(event.props) > MAX_PROPS:
         raise InvalidInput(f"at most {MAX_PROPS} properties", field="props", index=index)
     for key, prop in event.props.items():

@@ -4,9 +4,11 @@ dashboard and in the API; both given and different is a 400 naming both."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 
+from privalytics.domain.reporting import MAX_SPAN
 from tests.unit.dashboard.conftest import Browser
 from tests.unit.dashboard.test_pages import figure
 
@@ -84,3 +86,28 @@ def test_the_api_takes_range_as_an_alias_of_period(signed_in: Browser) -> None:
     assert refused.status_code == 400
     assert refused.json()["field"] == "period"
     assert refused.json()["message"].startswith("period: differs from range")
+
+
+@pytest.mark.parametrize("days", [MAX_SPAN.days, MAX_SPAN.days + 1])
+def test_the_dashboard_and_the_api_allow_the_same_longest_range(
+    signed_in: Browser, days: int
+) -> None:
+    """One limit, the domain's: a custom range of whole days in the dashboard and a
+    from..to range in the API are both refused past MAX_SPAN."""
+    project_id, _ = signed_in.create_project()
+    first = date(2000, 1, 1)
+    last = first + timedelta(days=days - 1)
+    page = signed_in.client.get(
+        f"/dashboard/projects/{project_id}?period=custom&from={first}&to={last}"
+    )
+    api = signed_in.client.get(
+        f"/api/v1/projects/{project_id}/stats",
+        params={"from": f"{first}T00:00:00Z", "to": f"{last + timedelta(days=1)}T00:00:00Z"},
+        headers=signed_in.admin,
+    )
+    allowed = days <= MAX_SPAN.days
+    assert page.status_code == (200 if allowed else 400), page.text[:300]
+    assert api.status_code == (200 if allowed else 400), api.text
+    if not allowed:
+        assert f"at most {MAX_SPAN.days} days" in page.text
+        assert api.json()["field"] == "to"

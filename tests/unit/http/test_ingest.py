@@ -103,7 +103,7 @@ def test_a_batch_with_one_invalid_event_is_refused_whole(
     api: Api, project: tuple[str, str]
 ) -> None:
     project_id, token = project
-    events = [VISIT, VISIT, {"action": "scroll", "path": "/", "value": 150}, VISIT]
+    events = [VISIT, VISIT, {"action": "scroll", "path": "/"}, VISIT]
     body = assert_error(api.send({"events": events}, token, batch=True), 400, "invalid_input")
     assert body["index"] == 2
     assert body["field"] == "value"
@@ -155,9 +155,6 @@ def _bad_events() -> list[Any]:
         pytest.param({"action": "visit", "path": "/a\nb"}, "invalid_input", "path", id="ctrl"),
         pytest.param(
             {"action": "visit", "path": "/" + "a" * 3000}, "invalid_input", "path", id="long-path"
-        ),
-        pytest.param(
-            {"action": "scroll", "path": "/", "value": 150}, "invalid_input", "value", id="scroll"
         ),
         pytest.param({"action": "scroll", "path": "/"}, "invalid_input", "value", id="no-depth"),
         pytest.param(
@@ -424,3 +421,15 @@ class TestRateLimit:
         assert response.headers["RateLimit-Limit"] == "2"
         assert "exceeds" in body["message"]
         assert api.send({"events": [VISIT] * 2}, token, batch=True).status_code == 202
+
+
+@pytest.mark.parametrize(("sent", "kept"), [(150, 100.0), (-3, 0.0), (100.4, 100.0)])
+def test_a_scroll_depth_outside_0_to_100_is_stored_clamped_into_it(
+    api: Api, project: tuple[str, str], sent: float, kept: float
+) -> None:
+    """The domain's one rule for every route (Plausible's and Umami's too)."""
+    project_id, token = project
+    scroll = {"action": "scroll", "path": "/", "value": sent}
+    assert api.send({"events": [VISIT, scroll]}, token, batch=True).status_code == 202
+    api.clock.advance(1)
+    assert api.stats(project_id)["average_scroll_depth"] == kept

@@ -86,6 +86,21 @@ def test_a_plausible_engagement_is_a_scroll_with_its_depth(api: Api, site: str) 
     assert (event.action, event.path, event.value) == (Action.SCROLL, "/long", 87.0)
 
 
+@pytest.mark.parametrize(("sent", "kept"), [(140, 100.0), (-5, 0.0)])
+def test_scroll_depths_outside_0_to_100_are_clamped_on_plausible_and_umami(
+    api: Api, site: str, sent: int, kept: float
+) -> None:
+    """The domain's one rule, as on /api/v1/events: Plausible's script measures past a page
+    that shrank, and its server clamps; Umami's route follows the same rule."""
+    body = {"n": "engagement", "u": f"{SITE}/long", "d": "blog.example", "sd": sent}
+    assert plausible(api, body).status_code == 202
+    for name, key in (("scroll", "depth"), ("engagement", "value")):
+        data = {key: sent}
+        response = umami(api, {"website": site, "url": "/long", "name": name, "data": data})
+        assert response.status_code == 202, response.text
+    assert [(event.action, event.value) for event in stored(api)] == [(Action.SCROLL, kept)] * 3
+
+
 def test_plausible_props_as_a_json_string_and_hash_routing(api: Api, site: str) -> None:
     body = {
         "n": "pageview",

@@ -20,13 +20,14 @@ from litestar import MediaType, Request, Response, post
 from litestar.handlers import HTTPRouteHandler
 
 from privalytics.adapters.http.clientip import TrustedProxies
-from privalytics.adapters.http.cors import preflight_handlers, reflect, request_origin
+from privalytics.adapters.http.cors import preflight_handlers, reflect
 from privalytics.adapters.http.ids import is_id
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, request_client
 from privalytics.adapters.http.malformed import UNDECODABLE, decode_body
 from privalytics.domain.errors import InvalidInput, NotFound
 from privalytics.domain.models import Action, IncomingEvent
-from privalytics.domain.services import Services
+from privalytics.domain.services import Services, declines
+from privalytics.domain.trackers import action_named, split_target
 
 PropValue = str | int | float | bool | None
 
@@ -66,29 +67,8 @@ _plausible = msgspec.json.Decoder(PlausibleEventIn)
 _umami = msgspec.json.Decoder(UmamiIn)
 
 # ---- translation ------------------------------------------------------------------------
-
-# Their event names that mean one of our actions; our own action names are accepted too.
-NAMED_ACTIONS: Mapping[str, Action] = {
-    "pageview": Action.VISIT,
-    "engagement": Action.SCROLL,
-    "outbound link: click": Action.CLICK,
-    "file download": Action.DOWNLOAD,
-    "cloaked link: click": Action.CLICK,
-    **{action.value: action for action in Action},
-}
-# Properties that name what was clicked, downloaded or shared: they become the target.
-TARGET_PROPS = ("url", "target", "href")
-
-
-def action_named(name: str) -> Action:
-    action = NAMED_ACTIONS.get(name.strip().lower())
-    if action is None:
-        known = ", ".join(repr(known) for known in NAMED_ACTIONS)
-        raise InvalidInput(
-            f"custom event names are not supported; the names understood are {known}",
-            field="name",
-        )
-    return action
+# What their names and properties mean is the domain's (:mod:`privalytics.domain.trackers`);
+# here only where each format puts them.
 
 
 def _text_props(raw: Mapping[str, PropValue] | None) -> dict[str, str]:
@@ -98,15 +78,6 @@ def _text_props(raw: Mapping[str, PropValue] | None) -> dict[str, str]:
             continue
         props[key] = json.dumps(value) if isinstance(value, bool) else str(value)
     return props
-
-
-def _split_target(action: Action, props: dict[str, str]) -> str | None:
-    if action in (Action.VISIT, Action.SCROLL):
-        return None
-    for key in TARGET_PROPS:
-        if key in props:
-            return props.pop(key)
-    return None
 
 
 def _plausible_props(wire: PlausibleEventIn) -> dict[str, str]:
@@ -133,19 +104,16 @@ def _plausible_path(wire: PlausibleEventIn) -> str:
 
 def from_plausible(wire: PlausibleEventIn) -> IncomingEvent:
     action = action_named(wire.n)
-    props = _plausible_props(wire)
     if action is Action.SCROLL and wire.sd is None:
         raise InvalidInput("an engagement event needs its scroll depth", field="sd")
+    target, props = split_target(action, _plausible_props(wire))
     return IncomingEvent(
         action=action,
         path=_plausible_path(wire),
         referrer=wire.r,
-        target=_split_target(action, props),
-        value=(
-            float(min(max(wire.sd, 0), 100))
-            if action is Action.SCROLL and wire.sd is not None
-            else None
-        ),
+        target=target,
+        # A depth outside 0-100 is the domain's to bring back into it (clean_event).
+        value=float(wire.sd) if action is Action.SCROLL and wire.sd is not None else None,
         props=props,
     )
 
@@ -160,11 +128,12 @@ def from_umami(payload: UmamiPayloadIn) -> IncomingEvent:
             value = float(depth) if depth is not None else None
         except ValueError:
             raise InvalidInput("depth must be a number", field="data") from None
+    target, props = split_target(action, props)
     return IncomingEvent(
         action=action,
         path=payload.url,
         referrer=payload.referrer,
-        target=_split_target(action, props),
+        target=target,
         value=value,
         props=props,
     )
@@ -174,18 +143,6 @@ def from_umami(payload: UmamiPayloadIn) -> IncomingEvent:
 
 _OK = b"ok"
 _ACCEPTED = b'{"accepted":1}'
-
-
-def global_privacy_control(scope: Any) -> bool:
-    """Whether the request carries ``Sec-GPC: 1``. The official Plausible and Umami scripts
-    send regardless of Global Privacy Control; these endpoints honour it for them: such a
-    request is answered like an accepted one, and nothing is read or stored."""
-    name: bytes
-    value: bytes
-    for name, value in scope["headers"]:
-        if name == b"sec-gpc":
-            return value.strip() == b"1"
-    return False
 
 
 def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTTPRouteHandler]:
@@ -203,15 +160,17 @@ def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
         ),
     )
     async def plausible_event(request: Request[Any, Any, Any]) -> Response[bytes]:
-        if global_privacy_control(request.scope):
+        _, client = request_client(request.scope, trusted)
+        if declines(client):
+            # The official scripts send under Global Privacy Control; the domain's rule
+            # answers them as accepted, the body not even read.
             return Response(
                 content=_OK,
                 status_code=202,
                 media_type=MediaType.TEXT,
-                headers=reflect(request_origin(request.scope)),
+                headers=reflect(client.origin),
             )
         wire = decode_body(_plausible, await request.body())
-        _, client = request_client(request.scope, trusted)
         event = from_plausible(wire)
         domain = wire.d.split(",", 1)[0]
         await ingestion.record_for_domain(domain, [event], client)
@@ -232,17 +191,17 @@ def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
         ),
     )
     async def umami_send(request: Request[Any, Any, Any]) -> Response[bytes]:
-        if global_privacy_control(request.scope):
+        _, client = request_client(request.scope, trusted)
+        if declines(client):
             return Response(
                 content=_ACCEPTED,
                 status_code=202,
                 media_type=MediaType.JSON,
-                headers=reflect(request_origin(request.scope)),
+                headers=reflect(client.origin),
             )
         wire = decode_body(_umami, await request.body())
         if wire.type != "event":
             raise InvalidInput("only 'event' is supported", field="type")
-        _, client = request_client(request.scope, trusted)
         event = from_umami(wire.payload)
         if not is_id(wire.payload.website):
             # Not a query: no project has such an id (and PostgreSQL refuses a NUL in one).

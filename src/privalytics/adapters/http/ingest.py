@@ -18,6 +18,10 @@ The token is ``Authorization: Bearer <token>`` or, for sendBeacon which cannot s
 headers, the body's ``token`` field; the header wins when both are given. A token in a web
 page is public: it can only write events, and only from the project's allowed origins
 when the project lists any (see :mod:`.cors`).
+
+A request with ``Sec-GPC: 1`` is answered ``202 {"accepted": 0}`` from the same pass over
+the headers, before its body is read: the domain's rule
+(:func:`privalytics.domain.services.declines`).
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from privalytics.adapters.http.openapi import Answer, post_path_item
 from privalytics.adapters.http.schemas import AcceptedOut, BatchIn, SingleEventIn
 from privalytics.domain.errors import Unauthenticated
 from privalytics.domain.models import ClientInfo, IncomingEvent
-from privalytics.domain.services import Services
+from privalytics.domain.services import Services, declines
 
 SINGLE_BODY_LIMIT = 64 * 1024
 BATCH_BODY_LIMIT = 2 * 1024 * 1024
@@ -87,13 +91,12 @@ def bearer(value: str | None) -> str | None:
     return credential.strip() or None
 
 
-def _context(scope: Any, body_token: str | None, trusted: TrustedProxies) -> tuple[str, ClientInfo]:
-    """The token and the client of a request."""
-    authorization, client = request_client(scope, trusted)
+def _token(authorization: str | None, body_token: str | None) -> str:
+    """The token of a request: its Authorization header's, else its body's."""
     token = bearer(authorization) or body_token
     if token is None:
         raise Unauthenticated(_NO_TOKEN)
-    return token, client
+    return token
 
 
 def request_client(scope: Any, trusted: TrustedProxies) -> tuple[str | None, ClientInfo]:
@@ -103,6 +106,7 @@ def request_client(scope: Any, trusted: TrustedProxies) -> tuple[str | None, Cli
     user_agent = ""
     origin: str | None = None
     forwarded: list[str] = []
+    gpc = False
     name: bytes
     value: bytes
     for name, value in scope["headers"]:
@@ -117,9 +121,11 @@ def request_client(scope: Any, trusted: TrustedProxies) -> tuple[str | None, Cli
         elif name == b"host" and not is_valid_host(value):
             # What Litestar's router checks before routing (the shortcut skips the router).
             raise ClientException("Invalid host header")
+        elif name == b"sec-gpc":
+            gpc = value.strip() == b"1"
     peer = scope.get("client")
     ip = client_ip(peer[0] if peer else None, forwarded, trusted)
-    return authorization, ClientInfo(ip=ip, user_agent=user_agent, origin=origin)
+    return authorization, ClientInfo(ip=ip, user_agent=user_agent, origin=origin, gpc=gpc)
 
 
 def _announced_length(scope: Any) -> int | None:
@@ -204,9 +210,14 @@ def _ingestion_route(
             raise NotFoundException
         method = scope["method"]
         if method == "POST":
-            wire = decode_body(decoder, await read_body(scope, receive, limit))
-            token, client = _context(scope, wire.token, trusted)
-            count = await record(token, events_of(wire), client)
+            authorization, client = request_client(scope, trusted)
+            if declines(client):
+                # Global Privacy Control: answered at once, the body not even read.
+                count = 0
+            else:
+                wire = decode_body(decoder, await read_body(scope, receive, limit))
+                token = _token(authorization, wire.token)
+                count = await record(token, events_of(wire), client)
             try:
                 await send_accepted(send, count, client.origin)
             except Exception as exc:
@@ -263,7 +274,8 @@ def ingest_paths() -> dict[str, PathItem]:
             description=(
                 "Body: one event (see EventIn), optionally with a `token` field for "
                 "sendBeacon. Content-Type application/json, text/plain or none. Answers 202 "
-                '{"accepted": 1}. At most 64 KiB.'
+                '{"accepted": 1}. At most 64 KiB. With `Sec-GPC: 1` (Global Privacy '
+                'Control): 202 {"accepted": 0}, nothing read or stored.'
             ),
             security=security,
             body=SingleEventIn,
@@ -277,7 +289,8 @@ def ingest_paths() -> dict[str, PathItem]:
             description=(
                 'Body: {"events": [...1 to 1000 events], "token"?: ...}. Every event is '
                 "checked before any is stored; the first invalid one is named by its index. "
-                "At most 2 MiB."
+                'At most 2 MiB. With `Sec-GPC: 1`: 202 {"accepted": 0}, nothing read or '
+                "stored."
             ),
             security=security,
             body=BatchIn,

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
-from privalytics.adapters.sqlalchemy.rollups import events_in, runs
+from privalytics.adapters.sqlalchemy.rollups import events_in, ranked, runs
 from privalytics.domain.models import Action
+from privalytics.domain.reports import REFERRERS, TARGETS
 from privalytics.domain.rollups import DAY_MS, MAX_LEVEL, Interval, day_of
 
 _events = tables.events
@@ -233,12 +234,12 @@ def _day_queries(project_id: str) -> dict[Table, Callable[[Interval], Any]]:
         ),
         _referrers: lambda interval: (
             select(day, e.referrer, func.count())
-            .where(where(interval) & visit & e.referrer.is_not(None) & (e.referrer != ""))
+            .where(where(interval) & ranked(REFERRERS))
             .group_by(day, e.referrer)
         ),
         _targets: lambda interval: (
             select(day, e.action, e.target, func.count())
-            .where(where(interval) & e.target.is_not(None) & (e.target != ""))
+            .where(where(interval) & ranked(TARGETS))
             .group_by(day, e.action, e.target)
         ),
     }

@@ -37,6 +37,7 @@ from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
 from privalytics.adapters.sqlalchemy.tables import from_millis
 from privalytics.domain.models import Action, Bucket, PageStats, Ranked
+from privalytics.domain.reports import BLANK_NAMES, REFERRERS, TARGETS, Ranking
 from privalytics.domain.rollups import (
     DAY_MS,
     MAX_LEVEL,
@@ -85,6 +86,18 @@ def events_in(project_id: str, interval: Interval) -> ColumnElement[bool]:
         & (_events.c.ts >= interval[0])
         & (_events.c.ts < interval[1])
     )
+
+
+def ranked(ranking: Ranking, action: Any = None) -> ColumnElement[bool]:
+    """The events ``ranking`` counts (domain/reports.py), for the events table: of its
+    action, or of ``action`` (a value or a bound parameter) when the ranking is of the
+    action asked for; of every action when neither is given (grouped by action)."""
+    column = _events.c[ranking.field]
+    named = functools.reduce(
+        operator.and_, (column != blank for blank in BLANK_NAMES), column.is_not(None)
+    )
+    of = action if ranking.action is None else ranking.action.value
+    return named if of is None else (_events.c.action == of) & named
 
 
 def _raw_bound(n: int) -> ColumnElement[bool]:
@@ -171,10 +184,11 @@ def _rankings(window_ms: int) -> dict[str, _Ranking]:
     visit = _events.c.action == Action.VISIT.value
     action = bindparam("action", type_=String)
 
-    def named(column: ColumnElement[str], where: ColumnElement[bool]) -> Where:
+    def named(ranking: Ranking, of: Any = None) -> Where:
+        column = _events.c[ranking.field]
         return lambda within: (
             select(column.label("name"), func.count().label("n"))
-            .where(within & where & column.is_not(None) & (column != ""))
+            .where(within & ranked(ranking, of))
             .group_by(column)
         )
 
@@ -196,13 +210,13 @@ def _rankings(window_ms: int) -> dict[str, _Ranking]:
             visitors=_pages.c.visitors,
         ),
         "referrers": _Ranking(
-            raw=named(_events.c.referrer, visit),
+            raw=named(REFERRERS),
             table=_referrers,
             name=_referrers.c.referrer,
             count=_referrers.c.visits,
         ),
         "targets": _Ranking(
-            raw=named(_events.c.target, _events.c.action == action),
+            raw=named(TARGETS, action),
             table=_targets,
             name=_targets.c.target,
             count=_targets.c.events,

@@ -39,9 +39,11 @@ from privalytics.adapters.http.dashboard.views import (
     unique_explanation,
 )
 from privalytics.adapters.http.periods import ALIAS, period_of
+from privalytics.domain.administration import active_tokens, is_last_active
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, Project, ProjectUpdate, Stats, TimeRange
 from privalytics.domain.ratelimit import parse_rate_limit
+from privalytics.domain.reports import overview_totals
 from privalytics.domain.services import Services
 
 # Sign-in lives in .auth; these are re-exported for the package's assembly.
@@ -174,14 +176,11 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
         choice = choose(period_of(period, alias), start, end)
         span = _span(services, choice)
         rows = []
-        total_visits = total_uniques = total_before = 0
         for project in await _projects():
             stats = await reporting.stats(project.id, span)
             before = stats.previous.visits if stats.previous else 0
             rows.append((project, stats, change(stats.visits, before)))
-            total_visits += stats.visits
-            total_uniques += stats.unique_visitors
-            total_before += before
+        totals = overview_totals(stats for _, stats, _ in rows)
         largest = max((s.visits for _, s, _ in rows), default=0)
         return render(
             request,
@@ -189,10 +188,10 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
             {
                 "choice": choice,
                 "rows": [(p, s, c, bar(s.visits, largest)) for p, s, c in rows],
-                "total_visits": total_visits,
-                "total_uniques": total_uniques,
-                "total_before": total_before,
-                "total_change": change(total_visits, total_before),
+                "total_visits": totals.visits,
+                "total_uniques": totals.unique_visitors,
+                "total_before": totals.previous_visits,
+                "total_change": change(totals.visits, totals.previous_visits),
                 "projects": [p for p, _, _ in rows],
                 "rotation": rotation_text(page.rotation),
                 "base": HOME,
@@ -259,7 +258,7 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
                 "project": project,
                 "projects": await _projects(),
                 "tokens": tokens,
-                "active_tokens": sum(1 for t in tokens if t.revoked_at is None),
+                "active_tokens": len(active_tokens(tokens)),
                 "origins": "\n".join(project.allowed_origins),
             },
         )
@@ -346,8 +345,7 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
         token_id: FromPath[str],
         data: Annotated[dict[str, str], FormBody],
     ) -> Redirect:
-        active = [t.id for t in await admin.list_tokens(project_id) if t.revoked_at is None]
-        last = active == [token_id]
+        last = is_last_active(await admin.list_tokens(project_id), token_id)
         if last and data.get("confirm_last") != "1":
             flash(
                 request,
