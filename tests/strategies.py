@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from privalytics.domain.hashing import SALT_BYTES
 from privalytics.domain.models import Action, IncomingEvent
+from privalytics.domain.rollups import DAY_MS
 
 salts = st.binary(min_size=SALT_BYTES, max_size=SALT_BYTES)
 project_ids = st.text(alphabet="0123456789abcdef", min_size=16, max_size=16)
@@ -111,3 +112,27 @@ def near_bodies(draw: st.DrawFn, valid: Any) -> Any:
         elif isinstance(holder, list) and holder:
             holder[draw(st.integers(min_value=0, max_value=len(holder) - 1))] = draw(json_values)
     return body
+
+
+# --- rollup plans ------------------------------------------------------------------------
+
+# Around 2026, with room for a ten-year range.
+plan_days = st.integers(min_value=20_000, max_value=24_000)
+plan_millis = st.integers(min_value=20_000 * DAY_MS, max_value=24_000 * DAY_MS)
+
+
+@st.composite
+def ranges_with_stale_days(draw: st.DrawFn) -> tuple[int, int, set[int]]:
+    """A range ``[start, start + length)`` in epoch milliseconds (up to 400 days, often
+    starting or ending on midnight) and stale days drawn relative to it: inside it, on its
+    first and last (whole or partial) days and the days just outside, and far away."""
+    start = draw(plan_millis | plan_days.map(lambda day: day * DAY_MS))
+    length = draw(
+        st.integers(min_value=0, max_value=400 * DAY_MS)
+        | st.integers(min_value=0, max_value=400).map(lambda days: days * DAY_MS)
+    )
+    first, last = start // DAY_MS, (start + length) // DAY_MS
+    edges = st.sampled_from(sorted({first - 1, first, first + 1, last - 1, last, last + 1}))
+    inside = st.integers(min_value=first, max_value=last)
+    stale = draw(st.sets(inside, max_size=6)) | draw(st.sets(edges, max_size=4))
+    return start, length, stale | draw(st.sets(plan_days, max_size=3))

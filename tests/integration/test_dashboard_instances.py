@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+from redis.asyncio import Redis
 
 from tests.conftest import REDIS_URL, require_server
 from tests.integration.browser.dashboard_server import PASSWORD, USERNAME, create_user
@@ -29,6 +30,22 @@ def _sign_in(client: httpx.Client) -> None:
         data={"username": USERNAME, "password": PASSWORD, "_csrf_token": token.group(1)},
     )
     assert response.status_code == 303, response.text
+
+
+async def _until_subscribed(project_id: str) -> None:
+    """Wait (ten seconds at most) until an instance listens on Redis for the project's
+    events: a channel naming the project (whatever prefix and case the channels backend
+    gives it) has a subscriber."""
+    client = Redis.from_url(REDIS_URL)
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                names = [name.decode() for name in await client.pubsub_channels()]
+                if any(project_id.lower() in name.lower() for name in names):
+                    return
+                await asyncio.sleep(0.02)
+    finally:
+        await client.aclose()
 
 
 def test_a_session_and_the_live_feed_reach_every_instance(tmp_path: Path) -> None:
@@ -64,7 +81,7 @@ def test_a_session_and_the_live_feed_reach_every_instance(tmp_path: Path) -> Non
                 },
                 open_timeout=5,
             ) as socket:
-                await asyncio.sleep(0.5)
+                await _until_subscribed(project_id)
                 async with httpx.AsyncClient() as client:
                     response = await client.post(
                         f"{first.url}/api/v1/events",

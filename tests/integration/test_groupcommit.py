@@ -35,14 +35,20 @@ def events(n: int, *, path: str = "/", project: str = "p1") -> list[Event]:
 
 class RecordingEventStore:
     """A real EventStore in front of another: records each transaction's size, and can be
-    switched off like a database going away."""
+    switched off like a database going away. ``adding`` is set once a transaction has
+    begun; while ``gate`` is given and not set, transactions wait for it before storing."""
 
     def __init__(self, inner: EventStore) -> None:
         self.inner = inner
         self.transactions: list[int] = []
         self.down = False
+        self.adding = asyncio.Event()
+        self.gate: asyncio.Event | None = None
 
     async def add(self, events: Sequence[Event]) -> None:
+        self.adding.set()
+        if self.gate is not None:
+            await self.gate.wait()
         if self.down:
             raise StorageUnavailable("the database is unavailable")
         await self.inner.add(events)
@@ -219,18 +225,23 @@ async def test_aclose_stores_what_is_queued_then_refuses_more(event_store: Event
 async def test_a_caller_cancelled_before_its_turn_is_not_stored(event_store: EventStore) -> None:
     recording = RecordingEventStore(event_store)
     store = GroupCommitEventStore(recording)
+    recording.gate = asyncio.Event()
     try:
         first = asyncio.create_task(store.add(events(1, path="/first")))
-        await asyncio.sleep(0)  # the writer is committing `first`
+        async with asyncio.timeout(10):
+            await recording.adding.wait()  # the writer is committing `first`
         cancelled = asyncio.create_task(store.add(events(1, path="/cancelled")))
+        # One turn of the loop: the new task runs to its wait, queued behind `first`.
         await asyncio.sleep(0)
         cancelled.cancel()
+        recording.gate.set()
         await first
         await store.add(events(1, path="/last"))
     finally:
         await store.aclose()
     pages = {page.path for page in await event_store.top_pages("p1", DAY, 10)}
     assert pages == {"/first", "/last"}
+    assert recording.transactions == [1, 1]
 
 
 async def test_queries_are_answered_by_the_inner_store(event_store: EventStore) -> None:

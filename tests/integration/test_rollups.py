@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -32,11 +32,15 @@ from privalytics.adapters.sqlalchemy.stores import _millis as bounds
 from privalytics.domain.models import Action, Event, Ranked, TimeRange
 from privalytics.domain.ports import EventQueries, EventStore
 from privalytics.domain.reports import TARGET_ACTIONS, series
-from privalytics.domain.rollups import DAY_MS
+from privalytics.domain.rollups import DAY_MS, MAX_LEVEL, day_of, plan
 from tests.integration.conftest import clear
 
 FIRST_DAY = 20_500  # 2026-02-15
-DAYS = 12
+# The random histories span more than three years from 2025-11-07: sparse events, and
+# ranges long enough to be answered by blocks of every level up to MAX_LEVEL (the block
+# of 1024 days from 2026-01-26, day 20 * 1024, lies inside).
+HISTORY_FIRST_DAY = 20_400
+HISTORY_DAYS = 1_200
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PATHS = ("/", "/a", "/b", "/c/d")
 REFERRERS = (None, "", "https://x.example/", "https://y.example/")
@@ -146,14 +150,18 @@ def make_event(project_id: str, millis: int, draw: st.DrawFn) -> Event:
 
 @st.composite
 def histories(draw: st.DrawFn) -> tuple[list[list[Event]], list[int | None], list[tuple[int, int]]]:
-    """Batches of events over twelve days in two projects, a refresh moment (or none)
-    after each batch, and ranges to query."""
-    start, end = FIRST_DAY * DAY_MS, (FIRST_DAY + DAYS) * DAY_MS
-    # Events fall on day boundaries now and then, where off-by-ones live.
+    """Batches of events over more than three years in two projects, a refresh moment (or
+    none) after each batch, and ranges to query."""
+    first, days = HISTORY_FIRST_DAY, HISTORY_DAYS
+    start, end = first * DAY_MS, (first + days) * DAY_MS
+    # Sparse: events on a few days, now and then at a day's first or last millisecond,
+    # where off-by-ones live.
+    active = draw(st.lists(st.integers(first, first + days - 1), min_size=1, max_size=8))
+    on = st.sampled_from(active)
     millis = st.one_of(
-        st.integers(start, end - 1),
-        st.integers(FIRST_DAY + 1, FIRST_DAY + DAYS - 1).map(lambda d: d * DAY_MS),
-        st.integers(FIRST_DAY + 1, FIRST_DAY + DAYS - 1).map(lambda d: d * DAY_MS - 1),
+        on.flatmap(lambda d: st.integers(d * DAY_MS, (d + 1) * DAY_MS - 1)),
+        on.map(lambda d: d * DAY_MS),
+        on.map(lambda d: (d + 1) * DAY_MS - 1),
     )
     batches = draw(
         st.lists(
@@ -163,21 +171,24 @@ def histories(draw: st.DrawFn) -> tuple[list[list[Event]], list[int | None], lis
         )
     )
     events = [[make_event(p, ms, draw) for p, ms in batch] for batch in batches]
-    refreshes = [
-        draw(st.one_of(st.none(), st.integers(FIRST_DAY, FIRST_DAY + DAYS + 1))) for _ in batches
-    ]
+    # Refreshing any day, or during or just after an active one (some of its days over).
+    refresh_days = st.integers(first, first + days + 1) | on.flatmap(
+        lambda d: st.sampled_from((d, d + 1))
+    )
+    refreshes = [draw(st.none() | refresh_days) for _ in batches]
     edge = st.one_of(
         st.integers(start - DAY_MS, end + DAY_MS),
-        st.integers(FIRST_DAY - 1, FIRST_DAY + DAYS + 1).map(lambda d: d * DAY_MS),
+        st.integers(first - 1, first + days + 1).map(lambda d: d * DAY_MS),
+        on.flatmap(lambda d: st.sampled_from((d * DAY_MS, (d + 1) * DAY_MS))),
     )
     ranges = [
-        (a, b) for a, b in draw(st.lists(st.tuples(edge, edge), min_size=1, max_size=4)) if a < b
+        (a, b) for a, b in draw(st.lists(st.tuples(edge, edge), min_size=1, max_size=3)) if a < b
     ]
     return events, refreshes, [*ranges, (start - DAY_MS, end + DAY_MS)]
 
 
 @settings(
-    max_examples=25,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -340,13 +351,51 @@ async def test_under_weekly_salts_visitors_are_counted_per_week(sql: SqlStores) 
     await pair.aclose()
 
 
+# The advisory lock that holds an insert inside the test's trigger (see below).
+TRIGGER_GATE = 0x7465_7374
+
+
+async def until(condition: Callable[[], Awaitable[bool]], what: str, seconds: float = 10) -> None:
+    """Wait until ``condition()`` holds (polling the server), failing after ``seconds``."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, f"still waiting: {what}"
+        await asyncio.sleep(0.01)
+
+
+def waiting(
+    connection: asyncpg.Connection,
+    advisory: int | None = None,
+    *,
+    unless: asyncio.Task[int] | None = None,
+) -> Callable[[], Awaitable[bool]]:
+    """A condition: a backend of this database waits for a lock (the advisory lock
+    ``advisory``, or with None any lock but an advisory one), or ``unless`` is done."""
+    query = (
+        "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid IN"
+        " (SELECT pid FROM pg_stat_activity WHERE datname = current_database())"
+    )
+    if advisory is None:
+        query += " AND locktype <> 'advisory'"
+    else:
+        # A bigint key is held as its high and low 32 bits.
+        key = "(classid::bigint << 32) | objid::bigint"
+        query += f" AND locktype = 'advisory' AND {key} = {advisory}"
+
+    async def condition() -> bool:
+        return (unless is not None and unless.done()) or await connection.fetchval(query) > 0
+
+    return condition
+
+
 @pytest.mark.postgres
 async def test_an_insert_committing_while_its_day_is_recomputed_is_counted(
     postgres_url: str,
 ) -> None:
     """The day is already stale, so the insert's mark changes nothing; a refresh claiming
-    the day between that mark and the insert's commit must wait for the commit (here made
-    slow by a trigger) and count the event, or leave the day stale."""
+    the day between that mark and the insert's commit must wait for the commit (held back
+    here by a trigger that waits for a lock the test holds) and count the event, or leave
+    the day stale."""
     stores, other = open_stores(postgres_url), open_stores(postgres_url)
     try:
         await clear(stores.engine)
@@ -355,7 +404,8 @@ async def test_an_insert_committing_while_its_day_is_recomputed_is_counted(
             await connection.execute(
                 text(
                     "CREATE FUNCTION privalytics_test_slow() RETURNS trigger LANGUAGE plpgsql"
-                    " AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END $$"
+                    f" AS $$ BEGIN PERFORM pg_advisory_xact_lock_shared({TRIGGER_GATE});"
+                    " RETURN NULL; END $$"
                 )
             )
             await connection.execute(
@@ -364,12 +414,20 @@ async def test_an_insert_committing_while_its_day_is_recomputed_is_counted(
                     " FOR EACH STATEMENT EXECUTE FUNCTION privalytics_test_slow()"
                 )
             )
+        gate = await asyncpg.connect(postgres_dsn(postgres_url))
         try:
+            await gate.execute("SELECT pg_advisory_lock($1)", TRIGGER_GATE)
             late = asyncio.create_task(other.events.add([visit("p", DAY_A + 5000, VISITORS[1])]))
-            await asyncio.sleep(0.2)
-            await stores.events.refresh(moment(DAY_A + DAY_MS))
+            # The insert is inside its statement, its mark made, not committed.
+            await until(waiting(gate, TRIGGER_GATE), "the insert inside its trigger")
+            refresh = asyncio.create_task(stores.events.refresh(moment(DAY_A + DAY_MS)))
+            # The refresh either waits for the insert's locks or is done without its day.
+            await until(waiting(gate, unless=refresh), "the refresh waiting, or done")
+            await gate.execute("SELECT pg_advisory_unlock($1)", TRIGGER_GATE)
             await late
+            await refresh
         finally:
+            await gate.close()
             async with stores.engine.begin() as connection:
                 await connection.execute(text("DROP TRIGGER privalytics_test_slow ON rollup_stale"))
                 await connection.execute(text("DROP FUNCTION privalytics_test_slow()"))
@@ -379,6 +437,45 @@ async def test_an_insert_committing_while_its_day_is_recomputed_is_counted(
     finally:
         await stores.dispose()
         await other.dispose()
+
+
+async def test_every_level_of_blocks_is_written_and_read(sql: SqlStores) -> None:
+    """Five and a half years, from 2023-04-10 to 2028-11-17 (day 21 * 1024): the range is
+    answered by one block of each level, 1 day up to 1024 days, each holding a few events
+    that only its rows (or the events, were it stale) can count."""
+    first, end = 21 * 1024 - (2 << MAX_LEVEL) + 1, 21 * 1024
+    whole = TimeRange(start=moment(first * DAY_MS), end=moment(end * DAY_MS))
+    # The test's premise: reading the range takes a block of every level.
+    assert {level for level, _ in plan(first * DAY_MS, end * DAY_MS).blocks} == set(
+        range(MAX_LEVEL + 1)
+    )
+    pair = Pair(sql)
+    events = []
+    for level, index in plan(first * DAY_MS, end * DAY_MS).blocks:
+        # The block's first and last days.
+        for n, day in enumerate(sorted({index << level, ((index + 1) << level) - 1})):
+            seen = visit("p", day * DAY_MS + 1000 * level, VISITORS[n], PATHS[level % 4])
+            seen = replace(seen, referrer=REFERRERS[2 + level % 2])
+            events += [seen, replace(seen, action=Action.DOWNLOAD, target=TARGETS[2])]
+    await pair.add(events)
+    assert await sql.events.refresh(moment(end * DAY_MS)) == len(
+        {day_of(tables.to_millis(e.timestamp)) for e in events}
+    )
+    async with sql.engine.connect() as connection:
+        for table in tables.ROLLUPS:
+            levels = select(table.c.level).where(table.c.project_id == "p").distinct()
+            written = set((await connection.execute(levels)).scalars())
+            assert written == set(range(MAX_LEVEL + 1)), table.name
+    await pair.assert_same("p", whole)
+    assert await pair.sql.count_by_action("p", whole) == {
+        Action.VISIT: len(events) // 2,
+        Action.DOWNLOAD: len(events) // 2,
+    }
+    # And each block alone, and the range less its first and last day.
+    for level, index in plan(first * DAY_MS, end * DAY_MS).blocks:
+        block = span((index << level) * DAY_MS, ((index + 1) << level) * DAY_MS)
+        await pair.assert_same("p", block)
+    await pair.assert_same("p", span((first + 1) * DAY_MS, (end - 1) * DAY_MS))
 
 
 async def test_many_stale_days_apart_over_a_long_range_are_read_from_the_events(
@@ -426,7 +523,7 @@ async def test_a_refresh_waits_for_another_process_holding_the_rollup_lock(
         try:
             await holder.execute("SELECT pg_advisory_lock($1)", ROLLUP_LOCK)
             refresh = asyncio.create_task(stores.events.refresh(moment(DAY_A + 3 * DAY_MS)))
-            await asyncio.sleep(0.3)
+            await until(waiting(holder, ROLLUP_LOCK, unless=refresh), "the refresh waiting")
             assert not refresh.done()
             await holder.execute("SELECT pg_advisory_unlock($1)", ROLLUP_LOCK)
             assert await refresh == 3

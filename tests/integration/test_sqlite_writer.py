@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -50,9 +50,55 @@ async def database(tmp_path: Path) -> Path:
     return tmp_path / "privalytics.db"
 
 
+class Watch:
+    """What a writer reports through its hooks: calls queued, and the calls of each
+    transaction as the writer thread begins it (in order). Tests wait on these, not on
+    time."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._changed = asyncio.Event()
+        self.queued = 0
+        self.groups: list[int] = []
+
+    def writer(self, database: Path, **options: Any) -> SqliteEventWriter:
+        return SqliteEventWriter(
+            str(database), on_queued=self._on_queued, on_group=self._on_group, **options
+        )
+
+    def _on_queued(self) -> None:  # on the event loop (insert) or close()'s thread
+        self._loop.call_soon_threadsafe(self._count_queued)
+
+    def _count_queued(self) -> None:
+        self.queued += 1
+        self._changed.set()
+
+    def _on_group(self, calls: int) -> None:  # on the writer thread
+        self.groups.append(calls)
+        self._loop.call_soon_threadsafe(self._changed.set)
+
+    async def until(self, condition: Callable[[], bool], what: str) -> None:
+        """Wait until ``condition()`` holds, for at most ten seconds."""
+        try:
+            async with asyncio.timeout(10):
+                while not condition():
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            raise AssertionError(f"still waiting for {what}") from None
+
+    async def queued_at_least(self, calls: int) -> None:
+        await self.until(lambda: self.queued >= calls, f"{calls} calls queued")
+
+
 @pytest.fixture
-async def writer(database: Path) -> AsyncIterator[SqliteEventWriter]:
-    writer = SqliteEventWriter(str(database))
+async def watch() -> Watch:
+    return Watch()
+
+
+@pytest.fixture
+async def writer(database: Path, watch: Watch) -> AsyncIterator[SqliteEventWriter]:
+    writer = watch.writer(database)
     yield writer
     await writer.aclose()
 
@@ -74,39 +120,29 @@ def _write_lock(database: Path) -> Iterator[None]:
         connection.close()
 
 
-async def _until_taken(writer: SqliteEventWriter) -> None:
-    """Wait until the writer thread has taken everything queued."""
-    for _ in range(500):
-        if writer._queue.empty():
-            await asyncio.sleep(0.05)  # and begun its transaction
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the writer thread never took its queue")
-
-
 @asynccontextmanager
 async def _behind_a_transaction(
-    writer: SqliteEventWriter, database: Path
+    writer: SqliteEventWriter, watch: Watch, database: Path
 ) -> AsyncIterator[asyncio.Task[None]]:
-    """The writer thread stuck in a transaction (one row at /first) on another
+    """The writer thread in a transaction (one row at /first), waiting for another
     connection's write lock: calls made inside queue behind it, and are taken together
     once the lock is released on the way out. Yields that first call."""
     with _write_lock(database):
         first = asyncio.create_task(writer.insert(_rows(1, path="/first")))
-        await _until_taken(writer)
+        await watch.until(lambda: len(watch.groups) == 1, "the first transaction begun")
         yield first
-        await asyncio.sleep(0.05)
 
 
 async def test_concurrent_calls_share_transactions_and_all_are_stored(
-    writer: SqliteEventWriter, database: Path
+    writer: SqliteEventWriter, watch: Watch, database: Path
 ) -> None:
-    async with _behind_a_transaction(writer, database) as first:
+    async with _behind_a_transaction(writer, watch, database) as first:
         rest = [asyncio.create_task(writer.insert(_rows(2, path=f"/{i}"))) for i in range(50)]
-        await asyncio.sleep(0.05)
+        await watch.queued_at_least(51)
     await asyncio.gather(first, *rest)
     assert _count(database) == 101
-    assert writer.transactions == 2  # the first alone, then the 50 that queued behind it
+    assert watch.groups == [1, 50]  # the first alone, then the 50 that queued behind it
+    assert writer.transactions == 2
 
 
 async def test_a_returned_call_is_committed(writer: SqliteEventWriter, database: Path) -> None:
@@ -117,20 +153,20 @@ async def test_a_returned_call_is_committed(writer: SqliteEventWriter, database:
 
 
 async def test_a_transaction_holds_at_most_max_rows_and_a_call_is_never_split(
-    database: Path,
+    database: Path, watch: Watch
 ) -> None:
-    writer = SqliteEventWriter(str(database), max_rows=10)
+    writer = watch.writer(database, max_rows=10)
     try:
-        async with _behind_a_transaction(writer, database) as first:
+        async with _behind_a_transaction(writer, watch, database) as first:
             calls = [asyncio.create_task(writer.insert(_rows(4))) for _ in range(5)]
             large = asyncio.create_task(writer.insert(_rows(25)))
-            await asyncio.sleep(0.05)
+            await watch.queued_at_least(7)
         await asyncio.gather(first, *calls, large)
     finally:
         await writer.aclose()
     assert _count(database) == 1 + 20 + 25
     # 1 | 4+4 | 4+4 | 4 | 25: two calls of 4 per transaction, the 25 whole and alone.
-    assert writer.transactions == 5
+    assert watch.groups == [1, 2, 2, 1, 1]
 
 
 async def test_a_call_over_one_statement_is_one_transaction(
@@ -144,41 +180,42 @@ async def test_a_call_over_one_statement_is_one_transaction(
 
 
 async def test_bad_rows_fail_only_their_own_caller(
-    writer: SqliteEventWriter, database: Path
+    writer: SqliteEventWriter, watch: Watch, database: Path
 ) -> None:
-    async with _behind_a_transaction(writer, database) as first:
+    async with _behind_a_transaction(writer, watch, database) as first:
         good = [asyncio.create_task(writer.insert(_rows(3, path=f"/{i}"))) for i in range(4)]
         bad = asyncio.create_task(writer.insert([*_rows(2, path="/bad"), _bad_row()]))
         more = asyncio.create_task(writer.insert(_rows(3, path="/more")))
-        await asyncio.sleep(0.05)
+        await watch.queued_at_least(7)
     await asyncio.gather(first, *good, more)
     with pytest.raises(sqlite3.IntegrityError):
         await bad
     assert _count(database) == 1 + 12 + 3
     assert _count(database, "path = '/bad'") == 0
+    # The six together failed on the bad one's data; then each was tried alone.
+    assert watch.groups == [1, 6, 1, 1, 1, 1, 1, 1]
 
 
 async def test_a_caller_cancelled_before_its_turn_is_not_stored(
-    writer: SqliteEventWriter, database: Path
+    writer: SqliteEventWriter, watch: Watch, database: Path
 ) -> None:
-    async with _behind_a_transaction(writer, database) as first:
+    async with _behind_a_transaction(writer, watch, database) as first:
         cancelled = asyncio.create_task(writer.insert(_rows(1, path="/cancelled")))
-        await asyncio.sleep(0.01)
-        cancelled.cancel()
-        await asyncio.sleep(0.01)
+        await watch.queued_at_least(2)
+        cancelled.cancel()  # cancels the future it awaits at once
     await first
     await writer.insert(_rows(1, path="/after"))
     assert _count(database, "path = '/cancelled'") == 0
     assert _count(database) == 2
 
 
-async def test_close_stores_what_is_queued_then_refuses_more(database: Path) -> None:
-    writer = SqliteEventWriter(str(database))
-    async with _behind_a_transaction(writer, database) as first:
+async def test_close_stores_what_is_queued_then_refuses_more(database: Path, watch: Watch) -> None:
+    writer = watch.writer(database)
+    async with _behind_a_transaction(writer, watch, database) as first:
         queued = [asyncio.create_task(writer.insert(_rows(1, path=f"/{i}"))) for i in range(5)]
-        await asyncio.sleep(0.01)
+        await watch.queued_at_least(6)
         closing = asyncio.create_task(writer.aclose())
-        await asyncio.sleep(0.05)
+        await watch.queued_at_least(7)  # the request to stop, behind the five
     await closing
     await asyncio.gather(first, *queued)
     assert _count(database) == 6
@@ -291,17 +328,17 @@ async def test_a_failure_outside_the_database_fails_its_callers_and_the_writer_g
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 @pytest.mark.parametrize("max_rows", [1000, 1])  # 1: a call is held for the next group
 async def test_a_writer_thread_that_dies_leaves_no_caller_waiting(
-    database: Path, monkeypatch: pytest.MonkeyPatch, max_rows: int
+    database: Path, watch: Watch, monkeypatch: pytest.MonkeyPatch, max_rows: int
 ) -> None:
-    writer = SqliteEventWriter(str(database), max_rows=max_rows)
+    writer = watch.writer(database, max_rows=max_rows)
 
     def dying(group: list[Any]) -> None:
         raise SystemExit  # what no Exception handler catches
 
-    async with _behind_a_transaction(writer, database) as first:
+    async with _behind_a_transaction(writer, watch, database) as first:
         monkeypatch.setattr(writer, "_store", dying)
         queued = [asyncio.create_task(writer.insert(_rows(1))) for _ in range(3)]
-        await asyncio.sleep(0.05)
+        await watch.queued_at_least(4)
     await first  # stored before the thread died
     results = await asyncio.wait_for(asyncio.gather(*queued, return_exceptions=True), 5)
     assert all(isinstance(r, StorageUnavailable) for r in results), results

@@ -100,10 +100,30 @@ async def test_a_guesser_at_another_address_never_locks_the_owner_out(
         clock.advance(minutes=1)
 
 
+async def wrong_guesses_before_refusal(accounts: Accounts, username: str, client: str) -> int:
+    """How many wrong passwords ``client`` may try for ``username`` (the clock still)
+    before it is told to wait."""
+    for guesses in range(1000):
+        try:
+            await accounts.authenticate(username, "wrong guess", client=client)
+        except RateLimited:
+            return guesses
+        except Unauthenticated:
+            continue
+    raise AssertionError("never rate limited")
+
+
 async def test_signing_in_successfully_costs_nothing(accounts: Accounts) -> None:
+    """Fifty sign-ins, more than any budget holds, leave alice as many wrong guesses as
+    bob, who never signed in (from another address, so that their budgets are apart)."""
     await accounts.create_user("alice", "correct horse")
+    await accounts.create_user("bob", "correct horse")
     for _ in range(50):
-        await accounts.authenticate("alice", "correct horse", client="192.0.2.1")
+        user = await accounts.authenticate("alice", "correct horse", client="192.0.2.1")
+        assert user.username == "alice"
+    budget = await wrong_guesses_before_refusal(accounts, "bob", "198.51.100.7")
+    assert budget > 0
+    assert await wrong_guesses_before_refusal(accounts, "alice", "192.0.2.1") == budget
 
 
 async def test_usernames_are_not_case_folded_by_the_throttle(accounts: Accounts) -> None:

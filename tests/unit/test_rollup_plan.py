@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from privalytics.domain.rollups import (
@@ -12,10 +12,8 @@ from privalytics.domain.rollups import (
     blocks,
     plan,
 )
-
-# Around 2026, with room for a ten-year range.
-DAYS = st.integers(min_value=20_000, max_value=24_000)
-MILLIS = st.integers(min_value=20_000 * DAY_MS, max_value=24_000 * DAY_MS)
+from tests.strategies import plan_days as DAYS  # noqa: N812
+from tests.strategies import ranges_with_stale_days
 
 
 def covered_days(found: list[tuple[int, int]]) -> list[int]:
@@ -54,10 +52,11 @@ def test_blocks_below_a_level_cap_stay_below_it(first: int, length: int, cap: in
     assert covered_days(found) == list(range(first, first + length))
 
 
-@given(MILLIS, st.integers(min_value=0, max_value=400 * DAY_MS), st.sets(DAYS, max_size=8))
+@given(ranges_with_stale_days())
 def test_a_plan_covers_the_range_exactly_once_and_reads_no_stale_day_from_blocks(
-    start: int, length: int, stale: set[int]
+    drawn: tuple[int, int, set[int]],
 ) -> None:
+    start, length, stale = drawn
     end = start + length
     found = plan(start, end, stale)
     pieces = sorted(
@@ -72,8 +71,13 @@ def test_a_plan_covers_the_range_exactly_once_and_reads_no_stale_day_from_blocks
     assert position == (end if length else start)
     rolled = covered_days(list(found.blocks))
     assert not stale & set(rolled)
+    # Every whole day of the range that is not stale comes from a block: the events are
+    # read only where they must be.
+    whole = set(range(-(-start // DAY_MS), end // DAY_MS))
+    assert set(rolled) == whole - stale
     # Blocks hold whole days only; raw intervals never touch each other (they are merged).
     assert all(a < b for (_, a), (b, _) in zip(found.raw, found.raw[1:], strict=False))
+    event("a stale whole day inside" if stale & whole else "no stale whole day inside")
 
 
 def test_a_range_within_one_day_is_raw() -> None:

@@ -18,7 +18,6 @@ from privalytics.domain.ratelimit import check_rate_limit
 from privalytics.domain.validation import (
     DEFAULT_MAX_AGE,
     FUTURE_SKEW,
-    MAX_BATCH,
     MAX_NAME,
     MAX_ORIGINS,
     MAX_PATH,
@@ -443,10 +442,6 @@ def test_any_timestamp_is_accepted_in_bounds_or_refused_with_invalid_input(
 )
 def test_timestamps_at_the_ends_of_the_calendar_are_refused_cleanly(moment: datetime) -> None:
     refused(visit(timestamp=moment), "timestamp")
-
-
-def test_the_batch_limit_is_a_thousand() -> None:
-    assert MAX_BATCH == 1000
 
 
 # --- visitor IPs -------------------------------------------------------------------------

@@ -3,34 +3,83 @@ stats fields have their documented shape."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from collections import Counter
+from datetime import date, timedelta
+
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.unit.dashboard.conftest import Browser, csrf_of
 
 _text = st.text(max_size=300)
+# Fields that are right now and then, so that both the refusal and the success are met.
+_names = st.sampled_from(["Blog", " Shop ", "Ünïcode ✓"]) | _text
+_rates = st.sampled_from(["", "10/minute", " 5/h ", "1000/second"]) | _text
+_origins = st.sampled_from(["", "https://a.example", "https://a.example\nhttp://b.example"]) | _text
+_FORM_OUTCOMES = {
+    "create accepted",
+    "create refused",
+    "settings saved",
+    "settings refused",
+    "deleted",
+    "delete refused",
+}
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(name=_text, rate=_text, origins=_text, confirm=_text)
-def test_forms_never_answer_500(
-    signed_in: Browser, name: str, rate: str, origins: str, confirm: str
-) -> None:
-    token = csrf_of(signed_in.client.get("/dashboard").text)
-    fields = {"name": name, "rate_limit": rate, "allowed_origins": origins, "_csrf_token": token}
-    created = signed_in.client.post("/dashboard/projects", data=fields, follow_redirects=False)
-    assert created.status_code in {201, 303}
-    projects = signed_in.client.get("/api/v1/projects", headers=signed_in.admin).json()
-    for project in projects["projects"][:1]:
-        base = f"/dashboard/projects/{project['id']}"
-        for action, data in [
-            (f"{base}/settings", fields),
-            (f"{base}/delete", {"confirm": confirm, "_csrf_token": token}),
-        ]:
-            response = signed_in.client.post(action, data=data, follow_redirects=False)
-            assert response.status_code < 500, response.text
+def test_forms_never_answer_500(signed_in: Browser) -> None:
+    """Each example creates a project of its own, then changes and deletes it: every branch
+    of the three forms is met (checked at the end), and none answers a 500."""
+    reached: Counter[str] = Counter()
+
+    @settings(
+        max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(
+        name=_names,
+        rate=_rates,
+        origins=_origins,
+        confirm=st.sampled_from(["the name", "the name, padded", "drawn"]),
+        drawn=_text,
+    )
+    def example(name: str, rate: str, origins: str, confirm: str, drawn: str) -> None:
+        client = signed_in.client
+        token = csrf_of(client.get("/dashboard").text)
+        fields = {"name": name, "rate_limit": rate, "allowed_origins": origins}
+        created = client.post(
+            "/dashboard/projects", data={**fields, "_csrf_token": token}, follow_redirects=False
+        )
+        assert created.status_code == 303, created.text
+        where = created.headers["location"]
+        reached["create accepted" if where.endswith("/token") else "create refused"] += 1
+        assert where.endswith(("/token", "#new-project")), where
+
+        project_id, _ = signed_in.create_project("Site")
+        base = f"/dashboard/projects/{project_id}"
+        saved = client.post(
+            f"{base}/settings", data={**fields, "_csrf_token": token}, follow_redirects=False
+        )
+        assert saved.status_code == 303, saved.text
+        page = client.get(saved.headers["location"])
+        assert page.status_code == 200, page.text
+        outcome = "settings saved" if "Saved:" in page.text else "settings refused"
+        assert outcome == "settings saved" or "Nothing was changed" in page.text
+        reached[outcome] += 1
+
+        project = client.blocking_portal.call(signed_in.services.admin.get_project, project_id)
+        typed = {"the name": project.name, "the name, padded": f"  {project.name}\t"}
+        deleting = client.post(
+            f"{base}/delete",
+            data={"confirm": typed.get(confirm, drawn), "_csrf_token": token},
+            follow_redirects=False,
+        )
+        assert deleting.status_code == 303, deleting.text
+        gone = client.get(f"{base}/settings").status_code == 404
+        assert gone == (deleting.headers["location"] == "/dashboard")
+        reached["deleted" if gone else "delete refused"] += 1
+        event("deleted" if gone else "delete refused")
+
+    example()
+    assert set(reached) == _FORM_OUTCOMES, reached
 
 
 def test_odd_requests_get_4xx(signed_in: Browser) -> None:
@@ -83,18 +132,66 @@ def test_the_apis_new_stats_fields(signed_in: Browser) -> None:
     assert body["range"]["to"].startswith(now.strftime("%Y-%m-%dT%H:%M"))
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    range_name=st.sampled_from(["24h", "7d", "30d", "custom", "1y", ""]),
-    start=st.one_of(st.dates().map(str), st.text(max_size=20)),
-    end=st.one_of(st.dates().map(str), st.text(max_size=20)),
-)
-def test_page_ranges_never_answer_500(
-    signed_in: Browser, range_name: str, start: str, end: str
-) -> None:
-    params = {"range": range_name, "from": start, "to": end}
-    for path in ("/dashboard", "/dashboard/projects/0123456789abcdef"):
-        response = signed_in.client.get(path, params=params)
-        assert response.status_code < 500, (params, response.text)
+def _end_text(kind: str) -> st.SearchStrategy[str | None]:
+    """One end of a custom range: None (the range is drawn near today), or text."""
+    return {
+        "near": st.none(),
+        "": st.just(""),
+        "any date": st.dates().map(str),
+        "drawn": st.text(max_size=20),
+    }[kind]
+
+
+def test_page_ranges_never_answer_500(signed_in: Browser) -> None:
+    """On the overview and on a project's page that exists (an unknown one is a 404 before
+    the range is read): accepted ranges of every kind and refused ones are all met."""
+    project_id, _ = signed_in.create_project("Site")
+    reached: Counter[str] = Counter()
+    near = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
+
+    @settings(
+        max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(
+        range_name=st.sampled_from(["custom", "named", "drawn"]).flatmap(
+            lambda kind: {
+                "custom": st.just("custom"),
+                "named": st.sampled_from(["24h", "7d", "30d", "1y", ""]),
+                "drawn": st.text(max_size=8),
+            }[kind]
+        ),
+        start=near,
+        days=st.integers(min_value=-3, max_value=400),
+        start_text=st.sampled_from(["near", "", "any date", "drawn"]).flatmap(_end_text),
+        end_text=st.sampled_from(["near", "", "any date", "drawn"]).flatmap(_end_text),
+    )
+    def example(
+        range_name: str,
+        start: date,
+        days: int,
+        start_text: str | None,
+        end_text: str | None,
+    ) -> None:
+        # A custom range near today, of up to 400 days (or ending before it starts), unless
+        # other text is drawn for either end.
+        params = {
+            "range": range_name,
+            "from": str(start) if start_text is None else start_text,
+            "to": str(start + timedelta(days=days)) if end_text is None else end_text,
+        }
+        for path in ("/dashboard", f"/dashboard/projects/{project_id}"):
+            response = signed_in.client.get(path, params=params)
+            assert response.status_code in {200, 400}, (params, response.text)
+            kind = "custom" if range_name == "custom" else "named"
+            outcome = "shown" if response.status_code == 200 else "refused"
+            reached[f"{path.count('/')}: {kind} {outcome}"] += 1
+            event(f"{kind} {outcome}")
+
+    example()
+    project = "/dashboard/projects/".count("/")
+    assert {key for key in reached if key.startswith(f"{project}:")} == {
+        f"{project}: custom shown",
+        f"{project}: custom refused",
+        f"{project}: named shown",
+        f"{project}: named refused",
+    }, reached

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from privalytics.client import ClientOptions, make_event, retry_delay
+from privalytics.domain.validation import MAX_BATCH
 
 OPTIONS = ClientOptions(backoff=1.0, max_backoff=8.0, max_retries=3)
 
@@ -58,3 +59,11 @@ def test_connection_errors_are_retried_and_retry_after_is_honoured_within_the_ca
 def test_options_out_of_range_are_refused(fields: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="must be"):
         ClientOptions(**fields)  # type: ignore[arg-type]
+
+
+def test_a_client_batches_up_to_what_the_server_accepts_and_no_more() -> None:
+    """The server takes batches of up to MAX_BATCH events (tests/unit/test_ingestion.py):
+    a client may be set to send that many, and not one more, which it would send in vain."""
+    assert ClientOptions(batch_size=MAX_BATCH).batch_size == MAX_BATCH
+    with pytest.raises(ValueError, match="batch_size must be"):
+        ClientOptions(batch_size=MAX_BATCH + 1)

@@ -27,7 +27,7 @@ import functools
 import queue
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,13 +81,28 @@ class SqliteEventWriter:
     that caller. The thread starts on the first call; ``close()`` stores what is queued,
     then closes the connection and stops the thread, and later calls raise
     StorageUnavailable.
+
+    Two optional hooks let a test (or instrumentation) see the grouping as it happens,
+    instead of guessing it from time: ``on_queued()`` is called once a call (or
+    ``close()``'s request to stop) is queued, on the thread that queued it;
+    ``on_group(calls)`` on the writer thread as it begins a transaction of ``calls``
+    calls (a retry of one call alone included). They must be quick and must not raise.
     """
 
-    def __init__(self, path: str, *, max_rows: int = _CHUNK) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        max_rows: int = _CHUNK,
+        on_queued: Callable[[], None] | None = None,
+        on_group: Callable[[int], None] | None = None,
+    ) -> None:
         if max_rows < 1:
             raise ValueError("max_rows must be at least 1")
         self._path = path
         self._max_rows = max_rows
+        self._on_queued = on_queued
+        self._on_group = on_group
         self._connection: sqlite3.Connection | None = None
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -111,6 +126,8 @@ class SqliteEventWriter:
                 thread.start()  # a thread that could not start is not taken for running
                 self._thread = thread
             self._queue.put(call)
+        if self._on_queued is not None:
+            self._on_queued()
         # A caller cancelled while waiting does not learn the outcome; its rows are
         # skipped if the thread has not taken them yet, and may be stored otherwise.
         await call.future
@@ -184,6 +201,8 @@ class SqliteEventWriter:
         group = [call for call in group if not call.future.done()]
         if not group:
             return
+        if self._on_group is not None:
+            self._on_group(len(group))
         try:
             self._transaction(group)
         except (sqlite3.OperationalError, StorageUnavailable) as error:
@@ -254,6 +273,8 @@ class SqliteEventWriter:
             if thread is not None:
                 self._queue.put(None)
         if thread is not None:
+            if self._on_queued is not None:
+                self._on_queued()
             thread.join()
 
 
