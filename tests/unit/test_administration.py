@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -415,6 +416,48 @@ async def test_the_project_cache_stays_bounded(clock: ManualClock) -> None:
     await cache.get("p0")
     await cache.get("p10001")
     assert store.reads == 10_003
+
+
+class GatedProjectStore(InMemoryTokenStore):
+    """A store whose reads of a project are held, once read, until the test lets them go:
+    the answer is the project as it was when read, as a database's would be."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read = asyncio.Event()
+        self.release = asyncio.Event()
+        self.gated = True
+
+    async def get_project(self, project_id: str) -> Project | None:
+        project = await super().get_project(project_id)
+        if self.gated:
+            self.read.set()
+            await self.release.wait()
+        return project
+
+
+async def test_a_read_under_way_when_a_project_is_forgotten_is_not_cached(
+    clock: ManualClock,
+) -> None:
+    store = GatedProjectStore()
+    old = Project(id="p", name="p", rate_limit=DEFAULT_RATE_LIMIT, created_at=clock.now())
+    store.projects["p"] = old
+    cache = ProjectCache(store, clock, ttl=60)
+    reading = asyncio.create_task(cache.get("p"))
+    await asyncio.wait_for(store.read.wait(), timeout=5)
+    # The project changes (another request's update_project) while the read is held.
+    changed = Project(
+        id="p",
+        name="p",
+        rate_limit=RateLimit(events=5, period_seconds=60),
+        created_at=old.created_at,
+    )
+    await store.update_project(changed)
+    cache.forget("p")
+    store.release.set()
+    assert await reading == old  # answered as read: it started before the change
+    store.gated = False
+    assert await cache.get("p") == changed
 
 
 async def test_a_full_project_cache_drops_the_least_recently_used_only(
