@@ -363,15 +363,11 @@ class SweepCountingStore(MemoryStore):
 def test_each_app_in_a_process_sweeps_its_own_session_store(clock: ManualClock) -> None:
     """One app's sweep does not stand for another's: their stores are not the same."""
     stores = [SweepCountingStore(), SweepCountingStore()]
-    browsers = [open_dashboard(clock, DashboardOptions(session_store=store)) for store in stores]
-    try:
-        first, second = (next(browser) for browser in browsers)
-        assert first.client.get("/dashboard/login").status_code == 200
-        assert second.client.get("/dashboard/login").status_code == 200
-        assert [store.sweeps for store in stores] == [1, 1]
-        # Each still sweeps at most once a minute.
-        assert first.client.get("/dashboard/login").status_code == 200
-        assert [store.sweeps for store in stores] == [1, 1]
-    finally:
-        for browser in browsers:
-            browser.close()
+    for first in open_dashboard(clock, DashboardOptions(session_store=stores[0])):
+        for second in open_dashboard(clock, DashboardOptions(session_store=stores[1])):
+            assert first.client.get("/dashboard/login").status_code == 200
+            assert second.client.get("/dashboard/login").status_code == 200
+            assert [store.sweeps for store in stores] == [1, 1]
+            # Each still sweeps at most once a minute.
+            assert first.client.get("/dashboard/login").status_code == 200
+            assert [store.sweeps for store in stores] == [1, 1]
