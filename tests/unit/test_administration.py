@@ -324,6 +324,17 @@ async def test_revoking_twice_keeps_the_first_revocation(w: World) -> None:
     assert first.revoked_at == again.revoked_at is not None
 
 
+async def test_keep_last_leaves_the_last_live_token_live(w: World) -> None:
+    created = await w.services.admin.create_project("site")
+    project_id = created.project.id
+    second = await w.services.admin.issue_token(project_id)
+    revoked = await w.services.admin.revoke_token(project_id, second.info.id, keep_last=True)
+    assert revoked.revoked_at == w.clock.now()
+    kept = await w.services.admin.revoke_token(project_id, created.token.info.id, keep_last=True)
+    assert kept == created.token.info  # live, as it was
+    assert await w.send(created.token.token) == 1
+
+
 async def test_a_token_of_another_project_cannot_be_revoked_through_this_one(w: World) -> None:
     one = await w.services.admin.create_project("one")
     two = await w.services.admin.create_project("two")

@@ -142,9 +142,14 @@ class InMemoryTokenStore:
         found = [t for t in self.tokens.values() if t.project_id == project_id]
         return sorted(found, key=lambda t: (t.created_at, t.id))
 
-    async def revoke_token(self, token_id: str, at: datetime) -> bool:
+    async def revoke_token(self, token_id: str, at: datetime, *, keep_last: bool = False) -> bool:
         token = self.tokens.get(token_id)
         if token is None or token.revoked_at is not None:
+            return False
+        if keep_last and not any(
+            t.project_id == token.project_id and t.revoked_at is None and t.id != token_id
+            for t in self.tokens.values()
+        ):
             return False
         self.tokens[token_id] = TokenRecord(
             id=token.id,

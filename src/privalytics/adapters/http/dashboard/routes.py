@@ -347,9 +347,12 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
         token_id: FromPath[str],
         data: Annotated[dict[str, str], FormBody],
     ) -> Redirect:
-        active = [t.id for t in await admin.list_tokens(project_id) if t.revoked_at is None]
-        last = active == [token_id]
-        if last and data.get("confirm_last") != "1":
+        # The last-active check is the store's, in the same step as the revoke: checked
+        # here first, two revokes at once could each see the other's token active.
+        revoked = await admin.revoke_token(
+            project_id, token_id, keep_last=data.get("confirm_last") != "1"
+        )
+        if revoked.revoked_at is None:
             flash(
                 request,
                 "error",
@@ -357,9 +360,8 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
                 "to confirm, or issue a new token first.",
             )
             return Redirect(_settings_url(project_id), status_code=303)
-        await admin.revoke_token(project_id, token_id)
         flash(request, "success", f"Revoked token {token_id}: events sent with it are refused.")
-        if last:
+        if not any(t.revoked_at is None for t in await admin.list_tokens(project_id)):
             flash(
                 request,
                 "warning",
