@@ -393,8 +393,9 @@ async def blocked_by(watcher: asyncpg.Connection, blocker: asyncpg.Connection) -
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("marking_again_fails", [False, True])
 async def test_a_mark_another_instance_commits_during_an_insert_is_not_lost(
-    postgres_url: str,
+    postgres_url: str, marking_again_fails: bool
 ) -> None:
     """The insert's statement began before another instance marked the day (so it does not
     see that mark), finds the mark there when it marks the day (so adds none) and commits
@@ -403,7 +404,11 @@ async def test_a_mark_another_instance_commits_during_an_insert_is_not_lost(
     Forced with three other sessions: one holds today's mark (the insert waits on it after
     taking its snapshot), one marks the day meanwhile (the other instance), and one holds
     the id the insert's first event gets (it waits there, its marks done, uncommitted)
-    while the refresh runs."""
+    while the refresh runs.
+
+    ``marking_again_fails``: the writer's connection is cut while it marks the day again
+    after its commit (held up by the other instance's uncommitted mark of that day). The
+    events are stored, so the insert succeeds; the next insert makes the mark."""
     stores = open_stores(postgres_url)
     dsn = postgres_dsn(postgres_url)
     mark_holder = await asyncpg.connect(dsn)
@@ -436,7 +441,21 @@ async def test_a_mark_another_instance_commits_during_an_insert_is_not_lost(
         # Its marks done, it waits on the id: a refresh claims the first day meanwhile.
         await blocked_by(other, id_holder)
         assert await stores.events.refresh(moment(today * DAY_MS)) == 1
+        if marking_again_fails:
+            await other.execute("BEGIN")
+            await other.execute("INSERT INTO rollup_stale VALUES ('p', $1)", FIRST_DAY)
         await id_holder.execute("ROLLBACK")
+        if marking_again_fails:
+            await blocked_by(mark_holder, other)
+            await mark_holder.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE $1 = ANY(pg_blocking_pids(pid))",
+                other.get_server_pid(),
+            )
+            await insert  # stored: no error
+            await other.execute("ROLLBACK")
+            assert await stale_days(stores, "p") == [today]
+            await stores.events.add([visit("q", DAY_A + DAY_MS + 2000)])
         await insert
         await stores.events.refresh(moment(today * DAY_MS))
         day = TimeRange(start=moment(DAY_A), end=moment(DAY_A + DAY_MS))
