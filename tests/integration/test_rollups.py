@@ -478,6 +478,91 @@ async def test_every_level_of_blocks_is_written_and_read(sql: SqlStores) -> None
     await pair.assert_same("p", span((first + 1) * DAY_MS, (end - 1) * DAY_MS))
 
 
+async def blocked_by(watcher: asyncpg.Connection, blocker: asyncpg.Connection) -> None:
+    """Return once some session waits on a lock that ``blocker``'s session holds."""
+    pid = blocker.get_server_pid()
+    query = "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))"
+    async with asyncio.timeout(10):
+        while True:
+            if await watcher.fetchval(query, pid):
+                return
+            await asyncio.sleep(0.01)  # polling a condition, with the deadline above
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("marking_again_fails", [False, True])
+async def test_a_mark_another_instance_commits_during_an_insert_is_not_lost(
+    postgres_url: str, marking_again_fails: bool
+) -> None:
+    """The insert's statement began before another instance marked the day (so it does not
+    see that mark), finds the mark there when it marks the day (so adds none) and commits
+    after a refresh has claimed and recomputed the day: its event must still be counted.
+
+    Forced with three other sessions: one holds today's mark (the insert waits on it after
+    taking its snapshot), one marks the day meanwhile (the other instance), and one holds
+    the id the insert's first event gets (it waits there, its marks done, uncommitted)
+    while the refresh runs.
+
+    ``marking_again_fails``: the writer's connection is cut while it marks the day again
+    after its commit (held up by the other instance's uncommitted mark of that day). The
+    events are stored, so the insert succeeds; the next insert makes the mark."""
+    stores = open_stores(postgres_url)
+    dsn = postgres_dsn(postgres_url)
+    mark_holder = await asyncpg.connect(dsn)
+    id_holder = await asyncpg.connect(dsn)
+    other = await asyncpg.connect(dsn)
+    try:
+        await clear(stores.engine)
+        today = FIRST_DAY + 1
+        await other.execute("INSERT INTO rollup_stale VALUES ('p', $1)", today)
+        await mark_holder.execute("BEGIN")
+        await mark_holder.execute(
+            "SELECT 1 FROM rollup_stale WHERE project_id = 'p' AND day = $1 FOR UPDATE", today
+        )
+        await id_holder.execute("BEGIN")
+        taken = await id_holder.fetchval("SELECT nextval(pg_get_serial_sequence('events', 'id'))")
+        await id_holder.execute(
+            "INSERT INTO events (id, project_id, action, path, ts, visitor_hash)"
+            " VALUES ($1, 'elsewhere', 'visit', '/', 0, $2)",
+            taken + 1,
+            VISITORS[5],
+        )
+        insert = asyncio.ensure_future(
+            stores.events.add([visit("p", DAY_A + 1000), visit("p", DAY_A + DAY_MS + 1000)])
+        )
+        # The insert has its snapshot and waits on today's mark: the other instance marks
+        # the first day, then today's mark is let go.
+        await blocked_by(other, mark_holder)
+        await other.execute("INSERT INTO rollup_stale VALUES ('p', $1)", FIRST_DAY)
+        await mark_holder.execute("ROLLBACK")
+        # Its marks done, it waits on the id: a refresh claims the first day meanwhile.
+        await blocked_by(other, id_holder)
+        assert await stores.events.refresh(moment(today * DAY_MS)) == 1
+        if marking_again_fails:
+            await other.execute("BEGIN")
+            await other.execute("INSERT INTO rollup_stale VALUES ('p', $1)", FIRST_DAY)
+        await id_holder.execute("ROLLBACK")
+        if marking_again_fails:
+            await blocked_by(mark_holder, other)
+            await mark_holder.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE $1 = ANY(pg_blocking_pids(pid))",
+                other.get_server_pid(),
+            )
+            await insert  # stored: no error
+            await other.execute("ROLLBACK")
+            assert await stale_days(stores, "p") == [today]
+            await stores.events.add([visit("q", DAY_A + DAY_MS + 2000)])
+        await insert
+        await stores.events.refresh(moment(today * DAY_MS))
+        day = TimeRange(start=moment(DAY_A), end=moment(DAY_A + DAY_MS))
+        assert await stores.events.count_by_action("p", day) == {Action.VISIT: 1}
+    finally:
+        for connection in (mark_holder, id_holder, other):
+            await connection.close()
+        await stores.dispose()
+
+
 async def test_many_stale_days_apart_over_a_long_range_are_read_from_the_events(
     sql: SqlStores,
 ) -> None:

@@ -3,18 +3,22 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from privalytics.adapters.sqlalchemy import SqlStores
+from privalytics.adapters.sqlalchemy import SqlStores, open_stores
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.models import AdminKeyRecord, Project, RateLimit, TokenRecord
 from privalytics.domain.ports import TokenStore
-from tests.integration.conftest import assert_discreet
+from tests.integration.conftest import Backend, assert_discreet
 
 # Microseconds on purpose: they must survive the round trip.
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123_456, tzinfo=UTC)
@@ -131,6 +135,90 @@ async def test_revoking_marks_the_token_once(token_store: TokenStore) -> None:
     assert await token_store.revoke_token("t1", at + timedelta(days=1)) is False
     assert await token_store.get_token("t1") == revoked
     assert await token_store.revoke_token("missing", at) is False
+
+
+async def test_keeping_the_last_live_token_refuses_to_revoke_it(token_store: TokenStore) -> None:
+    await token_store.add_project(project(), token("t1"))
+    await token_store.add_token(token("t2"))
+    await token_store.add_token(token("t0", revoked=T0))  # revoked ones do not count
+    at = T0 + timedelta(days=1)
+    assert await token_store.revoke_token("t1", at, keep_last=True) is True
+    assert await token_store.revoke_token("t2", at, keep_last=True) is False
+    assert await token_store.get_token("t2") == token("t2")
+    # Without keep_last, the last one goes too.
+    assert await token_store.revoke_token("t2", at) is True
+    assert [t.revoked_at for t in await token_store.list_tokens("p1")] == [T0, at, at]
+
+
+@asynccontextmanager
+async def rows_held(backend: Backend, *token_ids: str) -> AsyncIterator[asyncpg.Connection]:
+    """PostgreSQL: another transaction holding the tokens' rows until the block ends, so
+    that revokes started meanwhile have begun (and taken their snapshot) before any can
+    change a row; yields the connection, to watch the others wait."""
+    assert backend.sql is not None
+    url = make_url(backend.sql.engine.url.render_as_string(hide_password=False))
+    holder = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+    try:
+        async with holder.transaction():
+            await holder.execute(
+                "SELECT 1 FROM tokens WHERE id = ANY($1::text[]) FOR UPDATE", list(token_ids)
+            )
+            yield holder
+    finally:
+        await holder.close()
+
+
+async def waiting_on_locks(holder: asyncpg.Connection, count: int) -> None:
+    """Return once ``count`` other sessions of this database wait on a lock."""
+    async with asyncio.timeout(10):
+        while True:
+            waiting = await holder.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if waiting >= count:
+                return
+            await asyncio.sleep(0.01)  # polling a condition, with the deadline above
+
+
+async def test_two_revokes_at_once_leave_one_live_token(backend: Backend) -> None:
+    """Each of the last two live tokens revoked with keep_last at the same time: one is
+    revoked, the other stays. On PostgreSQL both revokes are made to begin before either
+    changes a row (the rows are held, then let go), the interleaving that a check followed
+    by a revoke, or an update reading the other token as of its start, gets wrong."""
+    store = backend.tokens
+    await store.add_project(project(), token("t1"))
+    await store.add_token(token("t2"))
+    at = T0 + timedelta(days=1)
+
+    async def both() -> list[bool]:
+        return list(
+            await asyncio.gather(
+                store.revoke_token("t1", at, keep_last=True),
+                store.revoke_token("t2", at, keep_last=True),
+            )
+        )
+
+    if backend.name == "postgres":
+        # Another instance revokes the other token: a connection each, already open.
+        assert backend.sql is not None
+        other = open_stores(backend.sql.engine.url.render_as_string(hide_password=False))
+        try:
+            assert await other.tokens.get_token("t2") == token("t2")
+            async with rows_held(backend, "t1", "t2") as holder:
+                revoking = asyncio.gather(
+                    store.revoke_token("t1", at, keep_last=True),
+                    other.tokens.revoke_token("t2", at, keep_last=True),
+                )
+                await waiting_on_locks(holder, 2)
+            done = list(await revoking)
+        finally:
+            await other.dispose()
+    else:
+        done = await both()
+    assert sorted(done) == [False, True]
+    live = [t.id for t in await store.list_tokens("p1") if t.revoked_at is None]
+    assert len(live) == 1
 
 
 async def test_admin_keys_round_trip(token_store: TokenStore) -> None:

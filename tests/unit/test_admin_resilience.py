@@ -51,9 +51,9 @@ class CountingTokenStore(InMemoryTokenStore):
         self.calls: list[str] = []
         self.fail_rotation = False
 
-    async def revoke_token(self, token_id: str, at: datetime) -> bool:
+    async def revoke_token(self, token_id: str, at: datetime, *, keep_last: bool = False) -> bool:
         self.calls.append("revoke_token")
-        return await super().revoke_token(token_id, at)
+        return await super().revoke_token(token_id, at, keep_last=keep_last)
 
     async def add_token(self, token: TokenRecord) -> None:
         self.calls.append("add_token")

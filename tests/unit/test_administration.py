@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -323,6 +324,17 @@ async def test_revoking_twice_keeps_the_first_revocation(w: World) -> None:
     assert first.revoked_at == again.revoked_at is not None
 
 
+async def test_keep_last_leaves_the_last_live_token_live(w: World) -> None:
+    created = await w.services.admin.create_project("site")
+    project_id = created.project.id
+    second = await w.services.admin.issue_token(project_id)
+    revoked = await w.services.admin.revoke_token(project_id, second.info.id, keep_last=True)
+    assert revoked.revoked_at == w.clock.now()
+    kept = await w.services.admin.revoke_token(project_id, created.token.info.id, keep_last=True)
+    assert kept == created.token.info  # live, as it was
+    assert await w.send(created.token.token) == 1
+
+
 async def test_a_token_of_another_project_cannot_be_revoked_through_this_one(w: World) -> None:
     one = await w.services.admin.create_project("one")
     two = await w.services.admin.create_project("two")
@@ -415,6 +427,48 @@ async def test_the_project_cache_stays_bounded(clock: ManualClock) -> None:
     await cache.get("p0")
     await cache.get("p10001")
     assert store.reads == 10_003
+
+
+class GatedProjectStore(InMemoryTokenStore):
+    """A store whose reads of a project are held, once read, until the test lets them go:
+    the answer is the project as it was when read, as a database's would be."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read = asyncio.Event()
+        self.release = asyncio.Event()
+        self.gated = True
+
+    async def get_project(self, project_id: str) -> Project | None:
+        project = await super().get_project(project_id)
+        if self.gated:
+            self.read.set()
+            await self.release.wait()
+        return project
+
+
+async def test_a_read_under_way_when_a_project_is_forgotten_is_not_cached(
+    clock: ManualClock,
+) -> None:
+    store = GatedProjectStore()
+    old = Project(id="p", name="p", rate_limit=DEFAULT_RATE_LIMIT, created_at=clock.now())
+    store.projects["p"] = old
+    cache = ProjectCache(store, clock, ttl=60)
+    reading = asyncio.create_task(cache.get("p"))
+    await asyncio.wait_for(store.read.wait(), timeout=5)
+    # The project changes (another request's update_project) while the read is held.
+    changed = Project(
+        id="p",
+        name="p",
+        rate_limit=RateLimit(events=5, period_seconds=60),
+        created_at=old.created_at,
+    )
+    await store.update_project(changed)
+    cache.forget("p")
+    store.release.set()
+    assert await reading == old  # answered as read: it started before the change
+    store.gated = False
+    assert await cache.get("p") == changed
 
 
 async def test_a_full_project_cache_drops_the_least_recently_used_only(

@@ -6,6 +6,7 @@ they cannot drift apart.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -142,9 +143,14 @@ class InMemoryTokenStore:
         found = [t for t in self.tokens.values() if t.project_id == project_id]
         return sorted(found, key=lambda t: (t.created_at, t.id))
 
-    async def revoke_token(self, token_id: str, at: datetime) -> bool:
+    async def revoke_token(self, token_id: str, at: datetime, *, keep_last: bool = False) -> bool:
         token = self.tokens.get(token_id)
         if token is None or token.revoked_at is not None:
+            return False
+        if keep_last and not any(
+            t.project_id == token.project_id and t.revoked_at is None and t.id != token_id
+            for t in self.tokens.values()
+        ):
             return False
         self.tokens[token_id] = TokenRecord(
             id=token.id,
@@ -206,25 +212,57 @@ class InMemorySaltStore:
         return len(old)
 
 
+# Heap entries looked at per acquire at most: more than the one an acquire can add, so
+# expired keys never pile up, and few enough that no acquire pays for many.
+SWEEP_PER_ACQUIRE = 4
+# How long a key outlives its TAT: a clock stepping back by less (an NTP correction) still
+# finds its state, as with the Redis limiter, whose keys outlive their TAT by a bucket
+# and a second.
+KEEP_AFTER_US = 60 * 1_000_000
+
+
 class InMemoryRateLimiter:
-    """GCRA state per key in this process only: the limit holds per process."""
+    """GCRA state per key in this process only: the limit holds per process.
+
+    A key whose TAT has passed holds nothing (its state is the fresh one) and is dropped
+    ``KEEP_AFTER_US`` later. Each key waits for that in a heap, under the TAT it had when
+    it was (re)filed; each acquire looks at most at ``SWEEP_PER_ACQUIRE`` entries that are
+    due, dropping a key that is done and filing again one that has moved on. However many
+    keys are live (sign-in makes one per username tried), an acquire never walks them all,
+    and the heap holds about one entry per key."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         # Theoretical arrival times in whole microseconds (the algorithm's own unit).
         self._tats: dict[str, int] = {}
+        # (TAT when filed, key): a key's TAT is never before its entry's (unless the clock
+        # went back, which only keeps it longer).
+        self._expiry: list[tuple[int, str]] = []
 
     async def acquire(self, key: str, policy: Policy, cost: int = 1) -> RateDecision:
         now = seconds_to_us(self._clock.now().timestamp())
-        result = step(self._tats.get(key), now, policy, cost)
+        before = self._tats.get(key)
+        result = step(before, now, policy, cost)
         self._tats[key] = result.state
-        if len(self._tats) > 100_000:
-            self._evict(now)
+        if before is None:
+            heapq.heappush(self._expiry, (result.state, key))
+        self._sweep(now - KEEP_AFTER_US)
         return decision(result, now, policy, cost)
 
-    def _evict(self, now: int) -> None:
-        for key in [k for k, tat in self._tats.items() if tat <= now]:
-            del self._tats[key]
+    def _sweep(self, done_before: int) -> None:
+        """Look at up to SWEEP_PER_ACQUIRE keys filed under a TAT before ``done_before``."""
+        expiry, tats = self._expiry, self._tats
+        for _ in range(SWEEP_PER_ACQUIRE):
+            if not expiry or expiry[0][0] >= done_before:
+                return
+            _, key = expiry[0]
+            tat = tats.get(key)
+            if tat is not None and tat >= done_before:
+                heapq.heapreplace(expiry, (tat, key))  # moved on: due later
+                continue
+            heapq.heappop(expiry)
+            if tat is not None:
+                del tats[key]
 
     async def reset(self, key: str) -> None:
         self._tats.pop(key, None)

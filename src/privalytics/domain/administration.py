@@ -60,13 +60,6 @@ def active_tokens(tokens: Iterable[TokenInfo]) -> list[TokenInfo]:
     return [token for token in tokens if token.revoked_at is None]
 
 
-def is_last_active(tokens: Iterable[TokenInfo], token_id: str) -> bool:
-    """Whether ``token_id`` is the one active token among a project's ``tokens``: revoking
-    it leaves the project refusing every event until a new token is issued, which a person
-    should confirm (and be told of)."""
-    return [token.id for token in active_tokens(tokens)] == [token_id]
-
-
 class Administration:
     """Projects, their tokens, and the admin keys."""
 
@@ -210,12 +203,23 @@ class Administration:
         project = await self.get_project(project_id)
         return [_info(record) for record in await self._tokens.list_tokens(project.id)]
 
-    async def revoke_token(self, project_id: str, token_id: str) -> TokenInfo:
+    async def revoke_token(
+        self, project_id: str, token_id: str, *, keep_last: bool = False
+    ) -> TokenInfo:
+        """Revoke the token; revoking it again changes nothing. With ``keep_last``, the
+        project's last live token stays live (the answer then shows it live): checked and
+        done in one step by the store, so two revokes at once cannot both pass the check."""
         record = await self._tokens.get_token(token_id)
         if record is None or record.project_id != project_id:
             raise NotFound(f"no token {token_id!r} in project {project_id!r}")
         if record.revoked_at is None:
-            await self._tokens.revoke_token(token_id, self._clock.now())
+            revoked = await self._tokens.revoke_token(
+                token_id, self._clock.now(), keep_last=keep_last
+            )
+            if not revoked and keep_last:
+                current = await self._tokens.get_token(token_id)
+                if current is not None and current.revoked_at is None:
+                    return _info(current)  # the last live one: kept, nothing to forget
         self._privacy.credentials.forget(token_id)
         await self._reset_limits([f"token:{token_id}"])
         updated = await self._tokens.get_token(token_id)

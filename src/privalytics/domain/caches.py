@@ -195,7 +195,9 @@ class ProjectCache:
     """Projects by id, as the ingestion path needs them on every request.
 
     At most ``max_entries``; past that the least recently used is dropped, not everything
-    (emptying it would send every busy project to the store at once)."""
+    (emptying it would send every busy project to the store at once). A read that was
+    under way when the project was forgotten (changed or deleted) is answered but not kept:
+    it may hold the project as it was before the change."""
 
     def __init__(
         self, store: TokenStore, clock: Clock, ttl: float, *, max_entries: int = 10_000
@@ -205,6 +207,9 @@ class ProjectCache:
         self._ttl = ttl
         self._max_entries = max_entries
         self._entries: OrderedDict[str, tuple[Project, float]] = OrderedDict()
+        # Bumped by every forget(), as in Credentials: a read under way then must not put
+        # the old project back for the TTL.
+        self._epoch = 0
 
     async def get(self, project_id: str) -> Project | None:
         now = _seconds(self._clock.now())
@@ -212,7 +217,10 @@ class ProjectCache:
         if entry is not None and entry[1] > now:
             self._entries.move_to_end(project_id)
             return entry[0]
+        epoch = self._epoch
         project = await self._store.get_project(project_id)
+        if epoch != self._epoch:
+            return project
         if project is None:
             self._entries.pop(project_id, None)
         else:
@@ -223,6 +231,7 @@ class ProjectCache:
         return project
 
     def forget(self, project_id: str) -> None:
+        self._epoch += 1
         self._entries.pop(project_id, None)
 
 

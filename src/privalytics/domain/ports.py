@@ -112,8 +112,11 @@ class TokenStore(Protocol):
         """The project's tokens, oldest first, revoked ones included."""
         ...
 
-    async def revoke_token(self, token_id: str, at: datetime) -> bool:
-        """Mark the token revoked; False when it does not exist or is already revoked."""
+    async def revoke_token(self, token_id: str, at: datetime, *, keep_last: bool = False) -> bool:
+        """Mark the token revoked; False when it does not exist or is already revoked, and,
+        with ``keep_last``, when no other live token of its project would stay (then
+        nothing changes). Checked and done as one step: two calls revoking the last two
+        live tokens of a project at once never both succeed."""
         ...
 
     async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
-from privalytics.domain.models import Action, Bucket, Event, Ranked, TimeRange, Totals
+from privalytics.domain.models import Action, Bucket, Event, Ranked, TimeRange
 from privalytics.domain.ports import EventQueries
 
 HOUR = timedelta(hours=1)
@@ -59,14 +59,12 @@ class Breakdowns(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Counted(Protocol):
-    """A project's headline figures over a range (e.g. its :class:`Stats`)."""
+    """A project's headline figures over a range (its :class:`Totals` or :class:`Stats`)."""
 
     @property
     def visits(self) -> int: ...
     @property
     def unique_visitors(self) -> int: ...
-    @property
-    def previous(self) -> Totals | None: ...
 
 
 class OverviewTotals(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,15 +76,16 @@ class OverviewTotals(msgspec.Struct, frozen=True, kw_only=True):
     previous_visits: int
 
 
-def overview_totals(projects: Iterable[Counted]) -> OverviewTotals:
-    """The figures of several projects together. Unique visitors add up: a visitor's hash
-    includes the project, so a person on two sites is a visitor of each, as each site
-    counts them. A project without a previous range adds no previous visits."""
+def overview_totals(projects: Iterable[tuple[Counted, Counted | None]]) -> OverviewTotals:
+    """The figures of several projects together, from each project's figures over the range
+    and over the previous range (None: none to compare with). Unique visitors add up: a
+    visitor's hash includes the project, so a person on two sites is a visitor of each, as
+    each site counts them. A project without a previous range adds no previous visits."""
     visits = unique_visitors = previous_visits = 0
-    for figures in projects:
+    for figures, previous in projects:
         visits += figures.visits
         unique_visitors += figures.unique_visitors
-        previous_visits += figures.previous.visits if figures.previous else 0
+        previous_visits += previous.visits if previous is not None else 0
     return OverviewTotals(
         visits=visits, unique_visitors=unique_visitors, previous_visits=previous_visits
     )

@@ -83,8 +83,9 @@ def open_dashboard(
     *,
     trusted_proxies: tuple[str, ...] = (),
     peer: str | None = None,
+    services: Services | None = None,
 ) -> Iterator[Browser]:
-    services = make_services(clock)
+    services = services or make_services(clock)
     http = HttpOptions(trusted_proxies=trusted_proxies, dashboard=options or DashboardOptions())
     app: Any = create_app(services, http)
     if peer is not None:

@@ -4,7 +4,8 @@ is live."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from collections import Counter
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -12,8 +13,18 @@ import pytest
 from litestar.exceptions import WebSocketDisconnect
 
 from privalytics.adapters.http.dashboard import DashboardOptions, live
+from privalytics.adapters.memory import (
+    InMemoryEventQueries,
+    InMemoryEventStore,
+    InMemoryRateLimiter,
+    InMemorySaltStore,
+    InMemoryTokenStore,
+    InMemoryUserStore,
+)
+from privalytics.domain.models import Action, Bucket, PageStats, Ranked, TimeRange
 from privalytics.domain.reporting import MAX_SPAN
-from privalytics.testing import ManualClock
+from privalytics.domain.services import build_services
+from privalytics.testing import ManualClock, PlaintextSecretHasher
 from tests.unit.dashboard.conftest import Browser, open_dashboard
 
 XSS = "/<script>alert(1)</script>"
@@ -113,6 +124,83 @@ def test_the_overview_adds_up_the_projects(signed_in: Browser) -> None:
     assert figure(page, f"visits-{first}") == str(visits[0])
     assert figure(page, f"visits-{second}") == str(visits[1])
     assert figure(page, "total-visits") == str(sum(visits))
+
+
+class CountingEventStore(InMemoryEventStore):
+    """The memory store, counting its reads by name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: Counter[str] = Counter()
+
+    async def count_by_action(self, project_id: str, span: TimeRange) -> dict[Action, int]:
+        self.reads["count_by_action"] += 1
+        return await super().count_by_action(project_id, span)
+
+    async def unique_visitors(self, project_id: str, span: TimeRange) -> int:
+        self.reads["unique_visitors"] += 1
+        return await super().unique_visitors(project_id, span)
+
+    async def top_pages(self, project_id: str, span: TimeRange, limit: int) -> list[PageStats]:
+        self.reads["top_pages"] += 1
+        return await super().top_pages(project_id, span, limit)
+
+    async def hourly(self, project_id: str, span: TimeRange) -> list[Bucket]:
+        self.reads["hourly"] += 1
+        return await super().hourly(project_id, span)
+
+
+class CountingEventQueries(InMemoryEventQueries):
+    """The breakdowns over the memory store, counting their reads into the store's."""
+
+    def __init__(self, store: CountingEventStore) -> None:
+        super().__init__(store)
+        self.reads = store.reads
+
+    async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
+        self.reads["top_referrers"] += 1
+        return await super().top_referrers(project_id, span, limit)
+
+    async def top_targets(
+        self, project_id: str, span: TimeRange, action: Action, limit: int
+    ) -> list[Ranked]:
+        self.reads["top_targets"] += 1
+        return await super().top_targets(project_id, span, action, limit)
+
+    async def average_value(self, project_id: str, span: TimeRange, action: Action) -> float | None:
+        self.reads["average_value"] += 1
+        return await super().average_value(project_id, span, action)
+
+    async def series(
+        self, project_id: str, span: TimeRange, origin: datetime, step: timedelta
+    ) -> list[Bucket]:
+        self.reads["series"] += 1
+        return await super().series(project_id, span, origin, step)
+
+
+def test_the_overview_reads_four_figures_per_project(clock: ManualClock) -> None:
+    """Visits and unique visitors, now and in the previous period: what each row shows.
+    A full stats per project read about a dozen things and threw most of them away."""
+    events = CountingEventStore()
+    services = build_services(
+        events=events,
+        tokens=InMemoryTokenStore(),
+        salts=InMemorySaltStore(),
+        limiter=InMemoryRateLimiter(clock),
+        hasher=PlaintextSecretHasher(),
+        clock=clock,
+        users=InMemoryUserStore(),
+        queries=CountingEventQueries(events),
+    )
+    for browser in open_dashboard(clock, services=services):
+        assert browser.sign_in().status_code == 303
+        tokens = [browser.create_project(name)[1] for name in ("One", "Two", "Three")]
+        for token in tokens:
+            _traffic(browser, token)
+        events.reads.clear()
+        page = browser.client.get("/dashboard?period=7d")
+        assert page.status_code == 200
+        assert events.reads == Counter(count_by_action=3 * 2, unique_visitors=3 * 2)
 
 
 def test_attacker_controlled_strings_are_rendered_as_text(signed_in: Browser) -> None:

@@ -5,7 +5,8 @@ Through ``engine.begin()`` each group of events paid a pool checkout (with its p
 round trip), BEGIN, an insert compiled by SQLAlchemy, COMMIT and the reset on return. Here
 a group is one prepared statement on asyncpg directly, one round trip: the rows go in as
 one array per column (``unnest``) and the days they make stale are marked by the same
-statement (a data-modifying ``WITH``), so it is atomic and committed when it returns. BEGIN,
+statement (a data-modifying ``WITH``), so it is atomic and committed when it returns (a
+second round trip only in the rare case described at ``_INSERT``). BEGIN,
 COPY, the marks and COMMIT as four round trips cost the event loop about 8 µs more per
 request under load (see docs/performance.md).
 """
@@ -30,26 +31,46 @@ COLUMNS = (
     "props",
 )
 # One array per column, text converted to the column's varchar or char; then the days they
-# fall on marked stale. The marks already there are locked (FOR KEY SHARE, which writers do
-# not contend for) until the statement commits: a refresh that deletes one to recompute its
-# day waits for these events and then reads them. Without the lock, a refresh could claim
-# the day and recompute it between this statement's mark (a no-op) and its commit, and the
-# events would never be counted (the day no longer stale).
+# fall on marked stale. A refresh claims a day by deleting its mark, then recomputes it from
+# the events committed by then; so until this statement commits, each of its days' marks
+# must be either one it inserted (no refresh sees it before the commit) or one it holds
+# (FOR KEY SHARE, which writers do not contend for: a refresh deleting it waits for this
+# commit, then reads these events). ``marked`` reads ``locked``, so the marks are locked
+# before the missing ones are inserted, an order PostgreSQL leaves open for sub-statements
+# that do not read each other. One case is left: a mark another instance committed after
+# this statement began is not seen by ``locked`` (the statement's snapshot) yet stops
+# ``marked``'s insert (ON CONFLICT sees it). The statement returns those days, and the
+# writer marks them again once it has committed (see AsyncpgEventWriter.insert).
 _INSERT = """
-WITH stored AS (
+WITH wanted AS MATERIALIZED (
+    SELECT * FROM unnest($10::text[], $11::integer[]) AS wanted (project_id, day)
+), locked AS MATERIALIZED (
+    SELECT project_id, day FROM rollup_stale
+    WHERE (project_id, day) IN (SELECT project_id, day FROM wanted)
+    FOR KEY SHARE
+), marked AS (
+    INSERT INTO rollup_stale (project_id, day)
+    SELECT project_id, day FROM wanted
+    WHERE (project_id, day) NOT IN (SELECT project_id, day FROM locked)
+    ON CONFLICT (project_id, day) DO NOTHING
+    RETURNING project_id, day
+), stored AS (
     INSERT INTO events (project_id, action, path, ts, visitor_hash, referrer, target, value, props)
     SELECT * FROM unnest(
         $1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
         $8::float8[], $9::text[]
     )
-), marked AS (
-    INSERT INTO rollup_stale (project_id, day)
-    SELECT * FROM unnest($10::text[], $11::integer[])
-    ON CONFLICT (project_id, day) DO NOTHING
 )
-SELECT 1 FROM rollup_stale
-WHERE (project_id, day) IN (SELECT * FROM unnest($10::text[], $11::integer[]))
-FOR KEY SHARE
+SELECT project_id, day FROM wanted
+EXCEPT SELECT project_id, day FROM locked
+EXCEPT SELECT project_id, day FROM marked
+"""
+# Marks the days again after the insert committed: a refresh that claimed one meanwhile
+# computed it without the new events, and will compute it again.
+_MARK_AGAIN = """
+INSERT INTO rollup_stale (project_id, day)
+SELECT * FROM unnest($1::text[], $2::integer[])
+ON CONFLICT (project_id, day) DO NOTHING
 """
 
 Values = tuple[Any, ...]
@@ -70,6 +91,8 @@ class AsyncpgEventWriter:
         self._driver: Any = None  # the asyncpg connection under self._connection
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
+        # (project id, day) marks not yet made: the next insert makes them.
+        self._owed: set[tuple[str, int]] = set()
 
     async def insert(self, rows: Sequence[Values], stale: Sequence[tuple[str, int]] = ()) -> None:
         """Insert ``rows`` and mark the ``stale`` (project id, day) pairs, in one transaction."""
@@ -88,11 +111,27 @@ class AsyncpgEventWriter:
                 await self._discard(connection)
                 connection = None
             connection = connection or await self._checkout()
+            if self._owed:
+                owed = sorted(self._owed.union(zip(projects, days, strict=True)))
+                projects, days = (tuple(column) for column in zip(*owed, strict=True))
             try:
-                await self._driver.execute(_INSERT, *columns, projects, days)
+                unheld = await self._driver.fetch(_INSERT, *columns, projects, days)
             except BaseException:
-                await self._discard(connection)
+                await self._discard(connection)  # nothing committed; still owed
                 raise
+            self._owed.clear()
+            if unheld:
+                try:
+                    await self._driver.execute(
+                        _MARK_AGAIN, [row[0] for row in unheld], [row[1] for row in unheld]
+                    )
+                except BaseException as error:
+                    # The events are stored: the call succeeded. The marks are owed to the
+                    # next call's statement.
+                    self._owed.update((row[0], row[1]) for row in unheld)
+                    await self._discard(connection)
+                    if not isinstance(error, Exception):
+                        raise
 
     async def _discard(self, connection: AsyncConnection) -> None:
         self._connection = self._driver = None

@@ -392,13 +392,32 @@ class SqlAlchemyTokenStore:
             rows = (await connection.execute(query)).mappings().all()
         return [_token(row) for row in rows]
 
-    async def revoke_token(self, token_id: str, at: datetime) -> bool:
-        statement = (
-            update(_tokens)
-            .where((_tokens.c.id == token_id) & _tokens.c.revoked_at.is_(None))
-            .values(revoked_at=to_micros(at))
-        )
+    async def revoke_token(self, token_id: str, at: datetime, *, keep_last: bool = False) -> bool:
+        live = (_tokens.c.id == token_id) & _tokens.c.revoked_at.is_(None)
+        if keep_last:
+            other = _tokens.alias("other")
+            live &= (
+                select(other.c.id)
+                .where(
+                    (other.c.project_id == _tokens.c.project_id)
+                    & (other.c.id != _tokens.c.id)
+                    & other.c.revoked_at.is_(None)
+                )
+                .exists()
+            )
+        statement = update(_tokens).where(live).values(revoked_at=to_micros(at))
         async with unavailable_on_failure("revoke a token"), self.engine.begin() as connection:
+            if keep_last and self.engine.dialect.name == "postgresql":
+                # Read committed: the update's look at the other tokens is of the moment it
+                # began, so two at once could each see the other's token live. Revokes of
+                # one project's tokens take turns on its row; the update then begins after
+                # the other's commit. (SQLite runs one writing statement at a time.)
+                project = select(_tokens.c.project_id).where(_tokens.c.id == token_id)
+                await connection.execute(
+                    select(_projects.c.id)
+                    .where(_projects.c.id == project.scalar_subquery())
+                    .with_for_update()
+                )
             return (await connection.execute(statement)).rowcount == 1
 
     async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str]:

@@ -39,7 +39,7 @@ from privalytics.adapters.http.dashboard.views import (
     unique_explanation,
 )
 from privalytics.adapters.http.periods import ALIAS, period_of
-from privalytics.domain.administration import active_tokens, is_last_active
+from privalytics.domain.administration import active_tokens
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, Project, ProjectUpdate, Stats, TimeRange
 from privalytics.domain.ratelimit import parse_rate_limit
@@ -176,11 +176,13 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
         choice = choose(period_of(period, alias), start, end)
         span = _span(services, choice)
         rows = []
+        pairs = []
         for project in await _projects():
-            stats = await reporting.stats(project.id, span)
-            before = stats.previous.visits if stats.previous else 0
-            rows.append((project, stats, change(stats.visits, before)))
-        totals = overview_totals(stats for _, stats, _ in rows)
+            # Only the headline figures: a full stats() per project read a dozen things.
+            stats, previous = await reporting.totals(project.id, span)
+            pairs.append((stats, previous))
+            rows.append((project, stats, change(stats.visits, previous.visits)))
+        totals = overview_totals(pairs)
         largest = max((s.visits for _, s, _ in rows), default=0)
         return render(
             request,
@@ -345,8 +347,12 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
         token_id: FromPath[str],
         data: Annotated[dict[str, str], FormBody],
     ) -> Redirect:
-        last = is_last_active(await admin.list_tokens(project_id), token_id)
-        if last and data.get("confirm_last") != "1":
+        # The last-active check is the store's, in the same step as the revoke: checked
+        # here first, two revokes at once could each see the other's token active.
+        revoked = await admin.revoke_token(
+            project_id, token_id, keep_last=data.get("confirm_last") != "1"
+        )
+        if revoked.revoked_at is None:
             flash(
                 request,
                 "error",
@@ -354,9 +360,8 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
                 "to confirm, or issue a new token first.",
             )
             return Redirect(_settings_url(project_id), status_code=303)
-        await admin.revoke_token(project_id, token_id)
         flash(request, "success", f"Revoked token {token_id}: events sent with it are refused.")
-        if last:
+        if not any(t.revoked_at is None for t in await admin.list_tokens(project_id)):
             flash(
                 request,
                 "warning",
