@@ -8,10 +8,17 @@ from hypothesis import strategies as st
 from privalytics.domain.rollups import (
     DAY_MS,
     MAX_LEVEL,
-    block_days,
+    Block,
     blocks,
     plan,
 )
+
+
+def block_days(block: Block) -> tuple[int, int]:
+    """The first day of ``block`` and the day after its last (domain/rollups.py)."""
+    level, index = block
+    return index << level, (index + 1) << level
+
 
 # Around 2026, with room for a ten-year range.
 DAYS = st.integers(min_value=20_000, max_value=24_000)
