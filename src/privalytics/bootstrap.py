@@ -75,7 +75,6 @@ def _memory_storage(url: str, visitor_window: timedelta) -> _Storage:
 def _sql_storage(url: str, visitor_window: timedelta) -> _Storage:
     from privalytics.adapters.groupcommit import GroupCommitEventStore
     from privalytics.adapters.sqlalchemy import open_stores
-    from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
 
     stores = open_stores(url, visitor_window)
     events: EventStore = stores.events
@@ -90,7 +89,7 @@ def _sql_storage(url: str, visitor_window: timedelta) -> _Storage:
         ping=stores.events.ping,
         closers=closers,
         users=stores.users,
-        queries=SqlAlchemyEventQueries(stores.engine, visitor_window),
+        queries=stores.queries,
     )
 
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from privalytics.adapters.memory import InMemoryEventQueries, InMemoryEventStore
-from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
 from privalytics.domain.models import Action, Bucket, Ranked, TimeRange
 from privalytics.domain.ports import EventQueries, EventStore
 from privalytics.domain.reports import REFERRERS, TARGETS
@@ -26,7 +25,7 @@ def queries(backend: Backend) -> EventQueries:
     if backend.sql is None:
         assert isinstance(backend.events, InMemoryEventStore)
         return InMemoryEventQueries(backend.events)
-    return SqlAlchemyEventQueries(backend.sql.engine)
+    return backend.sql.queries
 
 
 async def test_nothing_stored_means_empty_breakdowns(queries: EventQueries) -> None:

@@ -24,11 +24,11 @@ from sqlalchemy.engine import make_url
 
 from privalytics.adapters.memory import InMemoryEventQueries, InMemoryEventStore
 from privalytics.adapters.sqlalchemy import SqlStores, open_stores, tables
+from privalytics.adapters.sqlalchemy.planning import interval_of as bounds
 from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
 from privalytics.adapters.sqlalchemy.refresh import ROLLUP_LOCK
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
 from privalytics.adapters.sqlalchemy.stores import SqlAlchemyEventStore
-from privalytics.adapters.sqlalchemy.stores import _millis as bounds
 from privalytics.domain.models import Action, Event, Ranked, TimeRange
 from privalytics.domain.ports import EventQueries, EventStore
 from privalytics.domain.reports import TARGET_ACTIONS, series
@@ -66,12 +66,12 @@ class Pair:
 
     def __init__(self, stores: SqlStores, window: timedelta = timedelta(days=1)) -> None:
         self._own = stores.events
-        self.sql = (
-            stores.events
-            if window == timedelta(days=1)
-            else SqlAlchemyEventStore(stores.engine, window)
-        )
-        self.sql_queries = SqlAlchemyEventQueries(stores.engine, window)
+        if window == timedelta(days=1):
+            self.sql, self.sql_queries = stores.events, stores.queries
+        else:
+            rollups = RollupReader(stores.engine, window)
+            self.sql = SqlAlchemyEventStore(stores.engine, rollups)
+            self.sql_queries = SqlAlchemyEventQueries(stores.engine, rollups)
         self.memory = InMemoryEventStore(window)
         self.memory_queries = InMemoryEventQueries(self.memory)
         # Rankings reading one and two names per part first: with a handful of paths the

@@ -27,7 +27,6 @@ from privalytics.domain.hashing import (
     salt_key,
     visitor_hash,
     window_of,
-    window_start,
 )
 from privalytics.domain.models import Action, ClientInfo, IncomingEvent
 from privalytics.domain.services import Salts, Services, build_services
@@ -35,6 +34,7 @@ from privalytics.testing import ManualClock, PlaintextSecretHasher
 from tests import strategies
 
 DAY = timedelta(days=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @given(strategies.salts, strategies.project_ids, strategies.ips, strategies.user_agents)
@@ -101,21 +101,25 @@ def test_the_hash_is_32_lowercase_hex_characters(
 
 
 @given(strategies.windows, strategies.rotation_days)
-def test_window_start_and_window_of_round_trip(window: int, days: int) -> None:
+def test_window_n_spans_n_whole_rotations_after_the_epoch_to_one_more(
+    window: int, days: int
+) -> None:
     rotation = timedelta(days=days)
-    assert window_of(window_start(window, rotation), rotation) == window
+    start = EPOCH + window * rotation
+    one_us = timedelta(microseconds=1)
+    assert window_of(start, rotation) == window
+    assert window_of(start + rotation - one_us, rotation) == window
+    assert window_of(start + rotation, rotation) == window + 1
+    if window > 0:
+        assert window_of(start - one_us, rotation) == window - 1
 
 
 @given(strategies.moments, strategies.rotation_days)
-def test_a_moment_lies_in_its_window_which_starts_at_utc_midnight(
-    moment: datetime, days: int
-) -> None:
+def test_a_moment_lies_in_the_window_of_its_utc_midnight(moment: datetime, days: int) -> None:
+    """Windows change only at UTC midnight, whatever the rotation."""
     rotation = timedelta(days=days)
-    window = window_of(moment, rotation)
-    start = window_start(window, rotation)
-    assert start <= moment < window_start(window + 1, rotation)
-    assert start.tzinfo is not None
-    assert (start.hour, start.minute, start.second, start.microsecond) == (0, 0, 0, 0)
+    midnight = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    assert window_of(moment, rotation) == window_of(midnight, rotation)
 
 
 def test_window_of_reads_other_offsets_as_the_same_instant() -> None:

@@ -213,6 +213,26 @@ async def test_empty_and_oversized_batches_are_refused(w: World, size: int) -> N
     assert w.stored == []
 
 
+@pytest.mark.parametrize("size", [0, MAX_BATCH + 1])
+async def test_every_way_in_refuses_empty_and_oversized_batches_alike(w: World, size: int) -> None:
+    """One check, on every use case that records, before its site is looked up."""
+    project, _ = await w.project(origins=("https://site.example",))
+    ingestion = w.services.ingestion
+    refusals = []
+    for record in (
+        lambda events: ingestion.record_for_domain("site.example", events, CLIENT),
+        lambda events: ingestion.record_for_domain("nobody.example", events, CLIENT),
+        lambda events: ingestion.record_for_site(project.id, events, CLIENT),
+        lambda events: ingestion.record_for_site("nope", events, CLIENT),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            await record([visit()] * size)
+        refusals.append((caught.value.field, str(caught.value)))
+    assert len(set(refusals)) == 1
+    assert refusals[0][0] == "events"
+    assert w.stored == []
+
+
 async def test_a_batch_of_the_maximum_size_is_accepted(w: World) -> None:
     _, token = await w.project(rate_limit=RateLimit(events=MAX_BATCH, period_seconds=60))
     assert await w.record(token, *[visit()] * MAX_BATCH) == MAX_BATCH

@@ -1,36 +1,51 @@
-"""Examples of the rate-limiting algorithm and of rate-limit parsing."""
+"""Examples of the rate-limiting algorithm and of rate-limit parsing.
+
+The algorithm's examples run through the in-memory limiter on a manual clock: what a
+caller sees (the clock's datetimes in, decisions out), with ``step`` and ``decision``
+doing the work as in every adapter."""
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from privalytics.adapters.memory import InMemoryRateLimiter
 from privalytics.domain.errors import InvalidInput
-from privalytics.domain.models import RateLimit
+from privalytics.domain.models import RateDecision, RateLimit
 from privalytics.domain.ratelimit import (
     US_PER_SECOND,
     Policy,
     datetime_to_us,
-    decide,
     parse_rate_limit,
     seconds_to_us,
     step,
 )
+from privalytics.testing import ManualClock
 
-NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC).timestamp()
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 FIVE_PER_SECOND = Policy(limit=5, period=1.0, burst=5)
 
 
-def admitted_in_a_burst(policy: Policy, now: float, tat: float | None = None) -> int:
-    """How many unit requests pass at ``now``, one after another, from state ``tat``."""
-    count = 0
-    while True:
-        answer, tat = decide(tat, now, policy, 1)
-        if not answer.allowed:
-            return count
-        count += 1
+class Limiter:
+    """A limiter on a manual clock; times are seconds after :data:`NOW`."""
+
+    def __init__(self, policy: Policy = FIVE_PER_SECOND) -> None:
+        self.policy = policy
+        self.clock = ManualClock(NOW)
+        self.limiter = InMemoryRateLimiter(self.clock)
+
+    async def ask(self, cost: int = 1, at: float = 0.0, key: str = "k") -> RateDecision:
+        self.clock.set(NOW + timedelta(seconds=at))
+        return await self.limiter.acquire(key, self.policy, cost)
+
+    async def burst(self, at: float = 0.0, key: str = "k") -> int:
+        """How many unit requests pass at ``at``, one after another."""
+        count = 0
+        while (await self.ask(1, at, key)).allowed:
+            count += 1
+        return count
 
 
 # --- parse_rate_limit -------------------------------------------------------------------
@@ -116,80 +131,85 @@ def test_a_policy_whose_bucket_spans_more_than_a_century_is_refused() -> None:
         Policy(limit=1, period=86400.0, burst=40_000)
 
 
-# --- decide -----------------------------------------------------------------------------
+# --- the algorithm, through a limiter ---------------------------------------------------
 
 
-def test_a_burst_passes_then_the_next_request_waits_one_interval() -> None:
-    tat: float | None = None
+async def test_a_burst_passes_then_the_next_request_waits_one_interval() -> None:
+    limiter = Limiter()
     for remaining in [4, 3, 2, 1, 0]:
-        answer, tat = decide(tat, NOW, FIVE_PER_SECOND, 1)
+        answer = await limiter.ask()
         assert answer.allowed
         assert answer.remaining == remaining
         assert answer.retry_after == 0.0
     assert answer.reset_after == 1.0
-    refused, after = decide(tat, NOW, FIVE_PER_SECOND, 1)
+    refused = await limiter.ask()
     assert not refused.allowed
     assert (refused.remaining, refused.reset_after, refused.retry_after) == (0, 1.0, 0.2)
-    assert after == tat
-    answer, _ = decide(tat, NOW + 0.2, FIVE_PER_SECOND, 1)
-    assert answer.allowed
+    # The refusal spent nothing: asked again, the same answer.
+    assert await limiter.ask() == refused
+    assert (await limiter.ask(at=0.2)).allowed
 
 
 @pytest.mark.parametrize(
     ("limit", "period"),
     [(5, 1.0), (3, 1.0), (7, 60.0), (1000, 60.0), (200_000, 1.0), (1_000_000, 1.0)],
 )
-def test_a_full_burst_passes_at_todays_timestamps(limit: int, period: float) -> None:
+async def test_a_full_burst_passes_at_todays_timestamps(limit: int, period: float) -> None:
     """Float seconds lost a unit of a 5/second burst and did not limit 1,000,000/second."""
-    assert admitted_in_a_burst(Policy(limit=limit, period=period, burst=limit), NOW) == limit
+    assert await Limiter(Policy(limit=limit, period=period, burst=limit)).burst() == limit
 
 
-def test_a_cost_counts_as_that_many_requests() -> None:
-    answer, tat = decide(None, NOW, FIVE_PER_SECOND, 3)
+async def test_a_cost_counts_as_that_many_requests() -> None:
+    limiter = Limiter()
+    answer = await limiter.ask(3)
     assert (answer.allowed, answer.remaining) == (True, 2)
-    refused, _ = decide(tat, NOW, FIVE_PER_SECOND, 3)
+    refused = await limiter.ask(3)
     assert not refused.allowed
     assert refused.retry_after == pytest.approx(0.2)
-    answer, _ = decide(tat, NOW, FIVE_PER_SECOND, 2)
+    answer = await limiter.ask(2)
     assert (answer.allowed, answer.remaining) == (True, 0)
 
 
-def test_a_cost_beyond_the_burst_is_refused_for_good_and_changes_nothing() -> None:
-    answer, tat = decide(None, NOW, FIVE_PER_SECOND, 6)
+async def test_a_cost_beyond_the_burst_is_refused_for_good_and_changes_nothing() -> None:
+    limiter = Limiter()
+    answer = await limiter.ask(6)
     assert not answer.allowed
     assert answer.retry_after == math.inf
     assert (answer.remaining, answer.reset_after) == (5, 0.0)
-    assert tat == NOW
+    assert await limiter.burst() == 5
 
 
-def test_a_zero_cost_only_reports() -> None:
-    _, tat = decide(None, NOW, FIVE_PER_SECOND, 2)
-    answer, after = decide(tat, NOW, FIVE_PER_SECOND, 0)
+async def test_a_zero_cost_only_reports() -> None:
+    limiter = Limiter()
+    await limiter.ask(2)
+    answer = await limiter.ask(0)
     assert (answer.allowed, answer.remaining, answer.reset_after) == (True, 3, 0.4)
-    assert after == tat
+    assert await limiter.burst() == 3
 
 
-def test_a_negative_cost_is_a_programming_error() -> None:
+async def test_a_negative_cost_is_a_programming_error() -> None:
+    limiter = Limiter()
     with pytest.raises(ValueError, match="cost"):
-        decide(None, NOW, FIVE_PER_SECOND, -1)
+        await limiter.ask(-1)
+    assert await limiter.burst() == 5
 
 
-def test_after_a_clock_jumps_back_an_hour_the_wait_is_one_refill_not_an_hour() -> None:
-    _, tat = decide(None, NOW, FIVE_PER_SECOND, 5)
-    earlier = NOW - 3600
-    refused, tat = decide(tat, earlier, FIVE_PER_SECOND, 1)
+async def test_after_a_clock_jumps_back_an_hour_the_wait_is_one_refill_not_an_hour() -> None:
+    limiter = Limiter()
+    await limiter.ask(5)
+    refused = await limiter.ask(1, at=-3600)
     # The debt is kept (no free burst for stepping back)...
     assert not refused.allowed
     assert refused.retry_after == pytest.approx(0.2)
     # ...but only one bucket of it.
-    assert admitted_in_a_burst(FIVE_PER_SECOND, earlier + 1.0, tat) == 5
+    assert await limiter.burst(at=-3599) == 5
 
 
-def test_refill_is_gradual() -> None:
-    _, tat = decide(None, NOW, FIVE_PER_SECOND, 5)
-    assert admitted_in_a_burst(FIVE_PER_SECOND, NOW + 0.599999, tat) == 2
-    assert admitted_in_a_burst(FIVE_PER_SECOND, NOW + 0.6, tat) == 3
-    assert admitted_in_a_burst(FIVE_PER_SECOND, NOW + 60, tat) == 5
+@pytest.mark.parametrize(("after", "admitted"), [(0.599999, 2), (0.6, 3), (60.0, 5)])
+async def test_refill_is_gradual(after: float, admitted: int) -> None:
+    limiter = Limiter()
+    await limiter.ask(5)
+    assert await limiter.burst(at=after) == admitted
 
 
 # --- time conversions -------------------------------------------------------------------

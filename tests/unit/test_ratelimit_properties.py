@@ -1,15 +1,17 @@
 """Properties of the GCRA in ``privalytics.domain.ratelimit``, without I/O.
 
-Times are integer microseconds, as the algorithm works on them; the float wrapper
-``decide`` is checked against ``step`` separately.
+Times are integer microseconds, as the algorithm works on them; the in-memory limiter,
+which reads a clock's datetimes, is checked against ``step`` separately.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 from hypothesis import assume, given, settings
@@ -22,15 +24,19 @@ from hypothesis.stateful import (
     rule,
 )
 
+from privalytics.adapters.memory import InMemoryRateLimiter
+from privalytics.domain.models import RateDecision
 from privalytics.domain.ratelimit import (
     US_PER_SECOND,
     Policy,
     clamp,
-    decide,
     decision,
     seconds_to_us,
     step,
 )
+from privalytics.testing import ManualClock
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # --- strategies: policies and clock traces ----------------------------------------------
 
@@ -257,16 +263,25 @@ def test_the_decision_reports_what_the_state_means(
 
 
 @given(policies_and_traces(backwards=True))
-def test_the_float_seconds_interface_gives_the_same_decisions(
+def test_a_limiter_on_a_clock_decides_as_the_steps_in_microseconds(
     case: tuple[Policy, int, list[tuple[int, int]]],
 ) -> None:
     policy, start, trace = case
-    tat: float | None = None
-    for arrival in run(policy, start, trace):
-        now = arrival.now / US_PER_SECOND
-        answer, tat = decide(tat, now, policy, arrival.cost)
-        assert answer.allowed is arrival.allowed
-        assert seconds_to_us(tat) == arrival.state
+    clock = ManualClock()
+    limiter = InMemoryRateLimiter(clock)
+
+    async def answers() -> list[RateDecision]:
+        found = []
+        for arrival in arrivals:
+            clock.set(EPOCH + timedelta(microseconds=arrival.now))
+            found.append(await limiter.acquire("k", policy, arrival.cost))
+        return found
+
+    arrivals = run(policy, start, trace)
+    expected = [
+        decision(step(a.tat_before, a.now, policy, a.cost), a.now, policy, a.cost) for a in arrivals
+    ]
+    assert asyncio.run(answers()) == expected
 
 
 @given(policies)

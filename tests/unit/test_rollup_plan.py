@@ -8,12 +8,18 @@ from hypothesis import strategies as st
 from privalytics.domain.rollups import (
     DAY_MS,
     MAX_LEVEL,
-    block_days,
+    Block,
     blocks,
     plan,
 )
 from tests.strategies import plan_days as DAYS  # noqa: N812
 from tests.strategies import ranges_with_stale_days
+
+
+def block_days(block: Block) -> tuple[int, int]:
+    """The first day of ``block`` and the day after its last (domain/rollups.py)."""
+    level, index = block
+    return index << level, (index + 1) << level
 
 
 def covered_days(found: list[tuple[int, int]]) -> list[int]:

@@ -40,10 +40,6 @@ def window_of(moment: datetime, rotation: timedelta) -> int:
     return int((moment - _EPOCH) // rotation)
 
 
-def window_start(window: int, rotation: timedelta) -> datetime:
-    return _EPOCH + window * rotation
-
-
 def salt_key(moment: datetime, rotation: timedelta) -> int:
     """How the salt of the window holding ``moment`` is stored: the window's start in whole
     seconds since the epoch, so that keys compare in time whatever the rotation was when

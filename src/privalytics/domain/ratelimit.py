@@ -146,17 +146,6 @@ def decision(result: Step, now: int, policy: Policy, cost: int) -> RateDecision:
     )
 
 
-def decide(tat: float | None, now: float, policy: Policy, cost: int) -> tuple[RateDecision, float]:
-    """Return the decision and the new TAT for ``cost`` units arriving at ``now``.
-
-    Times are float seconds holding whole microseconds (as ``datetime.timestamp()``
-    gives them); the work is done on exact integers (see the module docstring).
-    """
-    now_us = seconds_to_us(now)
-    result = step(None if tat is None else seconds_to_us(tat), now_us, policy, cost)
-    return decision(result, now_us, policy, cost), result.state / US_PER_SECOND
-
-
 _UNITS = {
     "s": 1, "sec": 1, "second": 1, "seconds": 1,
     "m": 60, "min": 60, "minute": 60, "minutes": 60,

@@ -24,11 +24,10 @@ from privalytics.domain.ports import (
     EventStore,
     TokenStore,
 )
-from privalytics.domain.reports import breakdowns, previous_range
+from privalytics.domain.reports import HOUR, breakdowns, previous_range
 
 DEFAULT_TOP = 10
 MAX_TOP = 100
-HOUR = timedelta(hours=1)
 
 
 PERIODS = {

@@ -40,12 +40,6 @@ def day_of(millis: int) -> int:
     return millis // DAY_MS
 
 
-def block_days(block: Block) -> tuple[int, int]:
-    """The first day of ``block`` and the day after its last."""
-    level, index = block
-    return index << level, (index + 1) << level
-
-
 def blocks(first: int, end: int, max_level: int = MAX_LEVEL) -> list[Block]:
     """The fewest aligned blocks (of at most ``2**max_level`` days) that cover the days
     ``first`` .. ``end - 1`` exactly, in order."""

@@ -48,7 +48,7 @@ from privalytics.domain.reporting import PERIODS as PERIODS
 from privalytics.domain.reporting import Reporting
 from privalytics.domain.sites import SiteDirectory
 from privalytics.domain.validation import (
-    MAX_BATCH,
+    check_batch,
     clean_event,
     normalize_ip,
     normalize_origin,
@@ -124,10 +124,7 @@ class Ingestion:
         (0 when the request :func:`declines`)."""
         if declines(client):
             return 0
-        if not incoming:
-            raise InvalidInput("at least one event is needed", field="events")
-        if len(incoming) > MAX_BATCH:
-            raise InvalidInput(f"at most {MAX_BATCH} events per batch", field="events")
+        check_batch(incoming)
         project = await self.authenticate(token)
         # authenticate() parsed the token: its id sits at a fixed place.
         return await self._record(project, f"token:{credentials.id_of(token)}", incoming, client)
@@ -140,6 +137,7 @@ class Ingestion:
         request's origin."""
         if declines(client):
             return 0
+        check_batch(incoming)
         project = await self._sites.by_domain(domain, client.origin)
         if project is None:
             raise NotFound("no project lists an origin with this domain")
@@ -152,6 +150,7 @@ class Ingestion:
         origins (Umami's way of naming a site); a project without origins is not found."""
         if declines(client):
             return 0
+        check_batch(incoming)
         project = await self._privacy.projects.get(project_id)
         if project is None or not project.allowed_origins:
             raise NotFound("no project with this id lists its site's origins")
@@ -172,10 +171,7 @@ class Ingestion:
         incoming: Sequence[IncomingEvent],
         client: ClientInfo,
     ) -> int:
-        if not incoming:
-            raise InvalidInput("at least one event is needed", field="events")
-        if len(incoming) > MAX_BATCH:
-            raise InvalidInput(f"at most {MAX_BATCH} events per batch", field="events")
+        # The caller checked the batch's size (check_batch), before looking anything up.
         if (
             client.origin is not None
             and project.allowed_origins

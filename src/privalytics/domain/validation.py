@@ -10,7 +10,7 @@ import functools
 import ipaddress
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from datetime import UTC, datetime, timedelta
 from urllib.parse import SplitResult, urlsplit
 
@@ -37,6 +37,17 @@ DEFAULT_MAX_AGE = timedelta(hours=24)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A lone surrogate (e.g. from a JSON "\ud800") is not Unicode text: UTF-8 cannot encode it.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_batch(events: Sized) -> None:
+    """A request carries 1 to :data:`MAX_BATCH` events. Checked once per request, before
+    anything else is looked at (its credential, its site), so that an oversized batch is
+    refused at once whoever sends it; the body's bytes are bounded before that, by the
+    driving adapter."""
+    if not len(events):
+        raise InvalidInput("at least one event is needed", field="events")
+    if len(events) > MAX_BATCH:
+        raise InvalidInput(f"at most {MAX_BATCH} events per batch", field="events")
 
 
 class CleanEvent(IncomingEvent, frozen=True, kw_only=True):

@@ -93,6 +93,21 @@ def test_a_batch_of_1000_is_accepted_and_1001_refused(api: Api, project: tuple[s
     assert visits(api, project_id) == 1000
 
 
+@pytest.mark.parametrize("credential", ["the project's token", "an unknown token"])
+def test_an_oversized_batch_is_refused_before_its_token_is_checked(
+    api: Api, project: tuple[str, str], credential: str
+) -> None:
+    """The documented answer (docs/http-api.md), whoever sends it: the count is checked
+    before the credential, and nothing is stored or spent of the allowance."""
+    project_id, token = project
+    sent = token if credential == "the project's token" else "pvt_" + "x" * 40
+    response = api.send({"events": [VISIT] * 1001}, sent, batch=True)
+    body = assert_error(response, 400, "invalid_input")
+    assert (body["field"], body["message"]) == ("events", "events: at most 1000 events per batch")
+    assert api.send({"events": [VISIT] * 1000}, token, batch=True).json() == {"accepted": 1000}
+    assert visits(api, project_id) == 1000
+
+
 def test_an_empty_batch_is_refused(api: Api, project: tuple[str, str]) -> None:
     _, token = project
     body = assert_error(api.send({"events": []}, token, batch=True), 400, "invalid_input")

@@ -31,7 +31,6 @@ from typing import Any, Protocol, TypeVar
 
 import msgspec
 from litestar import asgi
-from litestar._asgi.utils import is_valid_host
 from litestar.enums import ScopeType
 from litestar.exceptions import (
     ClientException,
@@ -44,6 +43,7 @@ from litestar.openapi.spec import PathItem, SecurityRequirement
 from litestar.response.base import ASGIResponse
 from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 
+from privalytics.adapters.http.bypass import valid_host
 from privalytics.adapters.http.clientip import TrustedProxies, client_ip
 from privalytics.adapters.http.cors import (
     MayPreflight,
@@ -118,7 +118,7 @@ def request_client(scope: Any, trusted: TrustedProxies) -> tuple[str | None, Cli
             origin = value.decode("latin-1")
         elif name == b"x-forwarded-for":
             forwarded.append(value.decode("latin-1"))
-        elif name == b"host" and not is_valid_host(value):
+        elif name == b"host" and not valid_host(value):
             # What Litestar's router checks before routing (the shortcut skips the router).
             raise ClientException("Invalid host header")
         elif name == b"sec-gpc":

@@ -9,13 +9,15 @@ raises with the handlers Litestar would have chosen (:func:`.errors.answer_error
 Everything else (other methods, a trailing slash, every other path) goes through Litestar
 as usual, to the same handlers for those paths. The router's one check of its own, a
 valid Host header, the ingestion handlers make themselves (in their one pass over the
-headers); an answer they could not finish sending (:class:`.errors.AnswerInterrupted`) is
-raised again, as Litestar's exception middleware does, not answered a second time.
+headers, with :func:`.bypass.valid_host`); an answer they could not finish sending
+(:class:`.errors.AnswerInterrupted`) is raised again, as Litestar's exception middleware
+does, not answered a second time.
 
 The shortcut is only taken while nothing would run around the handler on Litestar's way:
 no app-level middleware, no CORS, CSRF, compression or allowed-hosts configuration, no
 ``before_send`` or ``after_exception`` hooks, no exception logging, no OpenTelemetry, no
-middleware or guards on the route. :func:`.app.create_app` builds such an app.
+middleware or guards on the route. :func:`.app.create_app` builds such an app. What this
+relies on of Litestar's ways is in :mod:`.bypass`, tested against each new release.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from litestar.types import (
     Send,
 )
 
+from privalytics.adapters.http.bypass import enter, runs_nothing_around_handlers
 from privalytics.adapters.http.errors import AnswerInterrupted, answer_error
 
 
@@ -46,30 +49,10 @@ class App(Litestar):
     def __init__(self, *, shortcuts: Sequence[ASGIRouteHandler] = (), **config: Any) -> None:
         super().__init__(**config)
         self._shortcuts: dict[str, ASGIRouteHandler] = {}
-        if not self._wraps_handlers():
+        if runs_nothing_around_handlers(self):
             for handler in shortcuts:
                 if not handler.resolve_middleware() and not handler.resolve_guards():
                     self._shortcuts.update(dict.fromkeys(handler.paths, handler))
-
-    def _wraps_handlers(self) -> bool:
-        """Whether Litestar runs something of the app's around every handler."""
-        return bool(
-            self.middleware
-            or self.cors_config
-            or self.csrf_config
-            or self.compression_config
-            or self.allowed_hosts
-            or self.before_send
-            or self.after_exception
-            or self.logging_config
-            or self.pdb_on_exception
-            or any(type(plugin).__name__ == "OpenTelemetryPlugin" for plugin in self.plugins)
-        )
-
-    @property
-    def shortcut_paths(self) -> frozenset[str]:
-        """The paths whose ``POST`` skips Litestar's routing (none when it must not)."""
-        return frozenset(self._shortcuts)
 
     async def __call__(
         self,
@@ -88,10 +71,7 @@ class App(Litestar):
     async def _shortcut(
         self, handler: ASGIRouteHandler, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        # What Litestar.__call__ and its router put in the scope before a handler runs.
-        scope["app"] = scope["litestar_app"] = self
-        scope.setdefault("state", {})
-        scope["route_handler"] = handler
+        enter(self, handler, scope)
         try:
             await cast("ASGIApp", handler.fn)(scope, receive, send)
         except AnswerInterrupted:

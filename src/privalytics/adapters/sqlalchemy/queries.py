@@ -8,63 +8,44 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
+from privalytics.adapters.sqlalchemy.planning import events_in, interval_of
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
 from privalytics.adapters.sqlalchemy.stores import event_from_row
-from privalytics.adapters.sqlalchemy.tables import from_millis, to_micros, to_millis
+from privalytics.adapters.sqlalchemy.tables import from_millis, to_millis
 from privalytics.domain.models import Action, Bucket, Event, Ranked, TimeRange
 from privalytics.domain.rollups import DAY_MS
 
 _events = tables.events
 
 
-def _bound(moment: datetime) -> int:
-    # Same bound as the EventStore's: stored timestamps are whole milliseconds.
-    return -(-to_micros(moment) // 1000)
-
-
-def _millis(span: TimeRange) -> tuple[int, int]:
-    return _bound(span.start), _bound(span.end)
-
-
-def _within(project_id: str, span: TimeRange) -> ColumnElement[bool]:
-    return (
-        (_events.c.project_id == project_id)
-        & (_events.c.ts >= _bound(span.start))
-        & (_events.c.ts < _bound(span.end))
-    )
-
-
 class SqlAlchemyEventQueries:
-    """``visitor_window``: the salt window, as given to the event store."""
+    """``rollups``: the engine's one reader of the rollups (``open_stores`` builds it and
+    gives the same one to the event store), from which ranges of whole days are read where
+    they are up to date."""
 
-    def __init__(self, engine: AsyncEngine, visitor_window: timedelta = timedelta(days=1)) -> None:
+    def __init__(self, engine: AsyncEngine, rollups: RollupReader) -> None:
         self.engine = engine
-        self._postgres = engine.dialect.name == "postgresql"
-        # Ranges of whole days come from the rollups where they are up to date.
-        self._rollups = RollupReader(engine, visitor_window)
-
-    def _order(self, column: ColumnElement[str]) -> ColumnElement[str]:
-        return column.collate("C") if self._postgres else column
+        self.rollups = rollups
 
     async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
         if limit <= 0:
             return []
-        return await self._rollups.top_referrers(project_id, _millis(span), limit)
+        return await self.rollups.top_referrers(project_id, interval_of(span), limit)
 
     async def top_targets(
         self, project_id: str, span: TimeRange, action: Action, limit: int
     ) -> list[Ranked]:
         if limit <= 0:
             return []
-        return await self._rollups.top_targets(project_id, _millis(span), action, limit)
+        return await self.rollups.top_targets(project_id, interval_of(span), action, limit)
 
     async def average_value(self, project_id: str, span: TimeRange, action: Action) -> float | None:
-        return await self._rollups.average_value(project_id, _millis(span), action)
+        return await self.rollups.average_value(project_id, interval_of(span), action)
 
     async def series(
         self, project_id: str, span: TimeRange, origin: datetime, step: timedelta
@@ -72,7 +53,7 @@ class SqlAlchemyEventQueries:
         step_ms = step // timedelta(milliseconds=1)
         if step_ms == DAY_MS and to_millis(origin) % DAY_MS == 0:
             # Day by day from UTC midnight: whole days from the rollups.
-            return await self._rollups.daily_series(project_id, _millis(span))
+            return await self.rollups.daily_series(project_id, interval_of(span))
         # Counted from the origin: never negative, so integer division floors alike.
         base = to_millis(origin)
         # Visits, and the distinct visitors of every event (the definition of a unique
@@ -83,7 +64,7 @@ class SqlAlchemyEventQueries:
                 _events.c.visitor_hash,
                 _events.c.action,
             )
-            .where(_within(project_id, span))
+            .where(events_in(project_id, interval_of(span)))
             .subquery()
         )
         query = (
@@ -107,7 +88,7 @@ class SqlAlchemyEventQueries:
             return []
         query = (
             select(_events)
-            .where(_within(project_id, span))
+            .where(events_in(project_id, interval_of(span)))
             .order_by(_events.c.ts.desc(), _events.c.id.desc())
             .limit(limit)
         )

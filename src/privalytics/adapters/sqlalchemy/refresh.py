@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
-from privalytics.adapters.sqlalchemy.rollups import events_in, ranked, runs
+from privalytics.adapters.sqlalchemy.planning import events_in, runs
+from privalytics.adapters.sqlalchemy.ranking import ranked
 from privalytics.domain.models import Action
 from privalytics.domain.reports import REFERRERS, TARGETS
 from privalytics.domain.rollups import DAY_MS, MAX_LEVEL, Interval, day_of

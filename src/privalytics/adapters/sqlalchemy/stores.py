@@ -14,7 +14,6 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import (
-    ColumnElement,
     RowMapping,
     case,
     delete,
@@ -37,11 +36,9 @@ from privalytics.adapters.sqlalchemy.engine import (
     unavailable_on_failure,
 )
 from privalytics.adapters.sqlalchemy.pgwriter import AsyncpgEventWriter
+from privalytics.adapters.sqlalchemy.planning import events_in, interval_of, stale_marks
 from privalytics.adapters.sqlalchemy.refresh import RollupWriter
-from privalytics.adapters.sqlalchemy.rollups import (
-    RollupReader,
-    stale_marks,
-)
+from privalytics.adapters.sqlalchemy.rollups import RollupReader
 from privalytics.adapters.sqlalchemy.sqlitewriter import (
     HAS_STALE_TRIGGER,
     OLD_SCHEMA,
@@ -60,15 +57,9 @@ from privalytics.domain.models import (
     TimeRange,
     TokenRecord,
 )
+from privalytics.domain.reports import HOUR
 
-_HOUR_MS = 3_600_000
-
-
-def _bound_millis(moment: datetime) -> int:
-    # A stored ts (whole ms) lies at or after ``moment`` iff ts >= ceil(moment in ms); the
-    # same bound serves the exclusive end. So half-open ranges with sub-millisecond bounds
-    # select exactly the events whose truncated timestamps fall inside them.
-    return -(-to_micros(moment) // 1000)
+_HOUR_MS = HOUR // timedelta(milliseconds=1)
 
 
 def _optional_micros(moment: datetime | None) -> int | None:
@@ -133,26 +124,16 @@ def event_from_row(row: RowMapping) -> Event:
     )
 
 
-def _millis(span: TimeRange) -> tuple[int, int]:
-    """The bounds of ``span`` in stored milliseconds, as :func:`_within` compares them."""
-    return _bound_millis(span.start), _bound_millis(span.end)
-
-
-def _within(project_id: str, span: TimeRange) -> ColumnElement[bool]:
-    return (
-        (_events.c.project_id == project_id)
-        & (_events.c.ts >= _bound_millis(span.start))
-        & (_events.c.ts < _bound_millis(span.end))
-    )
-
-
 class SqlAlchemyEventStore:
-    """Events in one table; timestamps stored at millisecond precision (truncated)."""
+    """Events in one table; timestamps stored at millisecond precision (truncated).
 
-    def __init__(self, engine: AsyncEngine, visitor_window: timedelta = timedelta(days=1)) -> None:
+    ``rollups``: the engine's one reader of the rollups (``open_stores`` builds it), from
+    which counts over whole days come where they are up to date.
+    """
+
+    def __init__(self, engine: AsyncEngine, rollups: RollupReader) -> None:
         self.engine = engine
-        # Counts over whole days come from the rollups where they are up to date.
-        self._rollups = RollupReader(engine, visitor_window)
+        self.rollups = rollups
         self._refresher = RollupWriter(engine)
         # The hot insert bypasses SQLAlchemy's statement layer (sqlitewriter.py,
         # pgwriter.py); a SQLite database that a second connection cannot open (":memory:",
@@ -208,15 +189,15 @@ class SqlAlchemyEventStore:
             await self._writer.aclose()
 
     async def count_by_action(self, project_id: str, span: TimeRange) -> dict[Action, int]:
-        return await self._rollups.count_by_action(project_id, _millis(span))
+        return await self.rollups.count_by_action(project_id, interval_of(span))
 
     async def unique_visitors(self, project_id: str, span: TimeRange) -> int:
-        return await self._rollups.unique_visitors(project_id, _millis(span))
+        return await self.rollups.unique_visitors(project_id, interval_of(span))
 
     async def top_pages(self, project_id: str, span: TimeRange, limit: int) -> list[PageStats]:
         if limit <= 0:
             return []
-        return await self._rollups.top_pages(project_id, _millis(span), limit)
+        return await self.rollups.top_pages(project_id, interval_of(span), limit)
 
     async def refresh(self, before: datetime) -> int:
         return await self._refresher.refresh(before)
@@ -232,7 +213,7 @@ class SqlAlchemyEventStore:
                 _events.c.visitor_hash,
                 _events.c.action,
             )
-            .where(_within(project_id, span))
+            .where(events_in(project_id, interval_of(span)))
             .subquery()
         )
         query = (
