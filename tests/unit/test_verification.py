@@ -13,7 +13,7 @@ from privalytics.adapters.memory import (
     InMemorySaltStore,
     InMemoryTokenStore,
 )
-from privalytics.domain import caches
+from privalytics.domain import verification
 from privalytics.domain.errors import Unauthenticated
 from privalytics.domain.models import Action, ClientInfo, IncomingEvent, Project, TokenRecord
 from privalytics.domain.services import IngestSettings, Services, build_services
@@ -485,7 +485,7 @@ async def test_a_remembered_token_is_recognised_without_a_parse(
         parses.append(text)
         return parse(text, prefix)
 
-    monkeypatch.setattr(caches.credentials, "parse", counted)
+    monkeypatch.setattr(verification.tokens, "parse", counted)
     await one.ingestion.authenticate(token)
     assert parses == []
     with pytest.raises(Unauthenticated):

@@ -6,8 +6,6 @@ import logging
 import secrets
 from collections.abc import Iterable, Sequence
 
-from privalytics.domain import tokens as credentials
-from privalytics.domain.caches import Privacy
 from privalytics.domain.errors import (
     NotFound,
     StorageUnavailable,
@@ -31,10 +29,12 @@ from privalytics.domain.ports import (
     TokenStore,
 )
 from privalytics.domain.ratelimit import check_rate_limit
+from privalytics.domain.tokens import ADMIN_KEY_PREFIX, TOKEN_PREFIX, generate
 from privalytics.domain.validation import (
     clean_name,
     clean_origins,
 )
+from privalytics.domain.verification import Privacy
 
 _log = logging.getLogger("privalytics.admin")
 
@@ -81,7 +81,7 @@ class Administration:
         self._privacy = privacy
 
     async def _new_token(self, project_id: str) -> tuple[TokenRecord, IssuedToken]:
-        credential = credentials.generate(credentials.TOKEN_PREFIX)
+        credential = generate(TOKEN_PREFIX)
         record = TokenRecord(
             id=credential.id,
             project_id=project_id,
@@ -164,7 +164,7 @@ class Administration:
             raise NotFound(f"no project {project_id!r}")
         self._privacy.projects.forget(project.id)
         for record in tokens:
-            self._privacy.credentials.forget(record.id)
+            self._privacy.tokens.forget(record.id)
         await self._reset_limits(
             [f"site:{project.id}", *(f"token:{record.id}" for record in tokens)]
         )
@@ -195,7 +195,7 @@ class Administration:
         # One transaction: never a moment with no live token, nor a half-done rotation.
         revoked = await self._tokens.rotate_token(record, self._clock.now())
         for token_id in revoked:
-            self._privacy.credentials.forget(token_id)
+            self._privacy.tokens.forget(token_id)
         await self._reset_limits([f"token:{token_id}" for token_id in revoked])
         return issued
 
@@ -220,14 +220,14 @@ class Administration:
                 current = await self._tokens.get_token(token_id)
                 if current is not None and current.revoked_at is None:
                     return _info(current)  # the last live one: kept, nothing to forget
-        self._privacy.credentials.forget(token_id)
+        self._privacy.tokens.forget(token_id)
         await self._reset_limits([f"token:{token_id}"])
         updated = await self._tokens.get_token(token_id)
         return _info(updated or record)
 
     async def create_admin_key(self) -> str:
         """A new admin key; its text exists only in the return value."""
-        credential = credentials.generate(credentials.ADMIN_KEY_PREFIX)
+        credential = generate(ADMIN_KEY_PREFIX)
         await self._tokens.add_admin_key(
             AdminKeyRecord(
                 id=credential.id,
@@ -261,6 +261,4 @@ class Administration:
 
     async def check_admin_key(self, text: str) -> str:
         """The id of the admin key ``text``; raises Unauthenticated otherwise."""
-        return await self._privacy.admin_keys.check(
-            text, credentials.ADMIN_KEY_PREFIX, self._load_admin_key
-        )
+        return await self._privacy.admin_keys.check(text, ADMIN_KEY_PREFIX, self._load_admin_key)

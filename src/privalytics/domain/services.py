@@ -8,11 +8,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from privalytics.domain import tokens as credentials
 from privalytics.domain.accounts import Accounts
 from privalytics.domain.administration import DEFAULT_RATE_LIMIT as DEFAULT_RATE_LIMIT
 from privalytics.domain.administration import Administration
-from privalytics.domain.caches import Credentials, Privacy, ProjectCache, Salts
 from privalytics.domain.errors import (
     InvalidInput,
     NotFound,
@@ -46,14 +44,22 @@ from privalytics.domain.reporting import MAX_SPAN as MAX_SPAN
 from privalytics.domain.reporting import MAX_TOP as MAX_TOP
 from privalytics.domain.reporting import PERIODS as PERIODS
 from privalytics.domain.reporting import Reporting
+from privalytics.domain.salts import Salts
 from privalytics.domain.sites import SiteDirectory
+from privalytics.domain.tokens import TOKEN_PREFIX, id_of
 from privalytics.domain.validation import (
     check_batch,
     clean_event,
     normalize_ip,
     normalize_origin,
 )
-from privalytics.domain.verification import DEFAULT_TTL, MAX_CONCURRENT_CHECKS
+from privalytics.domain.verification import (
+    DEFAULT_TTL,
+    MAX_CONCURRENT_CHECKS,
+    CredentialVerifier,
+    Privacy,
+    ProjectCache,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,9 +115,7 @@ class Ingestion:
 
     async def authenticate(self, token: str) -> Project:
         """The project that ``token`` writes to."""
-        project_id = await self._privacy.credentials.check(
-            token, credentials.TOKEN_PREFIX, self._load_token
-        )
+        project_id = await self._privacy.tokens.check(token, TOKEN_PREFIX, self._load_token)
         project = await self._privacy.projects.get(project_id)
         if project is None:
             raise Unauthenticated("the credential is unknown or revoked")
@@ -127,7 +131,7 @@ class Ingestion:
         check_batch(incoming)
         project = await self.authenticate(token)
         # authenticate() parsed the token: its id sits at a fixed place.
-        return await self._record(project, f"token:{credentials.id_of(token)}", incoming, client)
+        return await self._record(project, f"token:{id_of(token)}", incoming, client)
 
     async def record_for_domain(
         self, domain: str, incoming: Sequence[IncomingEvent], client: ClientInfo
@@ -298,8 +302,8 @@ def build_services(
     # One bound on bcrypt checks running at once, for tokens and admin keys together.
     checks = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
     privacy = Privacy(
-        credentials=Credentials(hasher, clock, settings.cache_ttl, checks=checks),
-        admin_keys=Credentials(hasher, clock, settings.cache_ttl, checks=checks),
+        tokens=CredentialVerifier(hasher, clock, settings.cache_ttl, checks=checks),
+        admin_keys=CredentialVerifier(hasher, clock, settings.cache_ttl, checks=checks),
         projects=ProjectCache(tokens, clock, settings.cache_ttl),
     )
     return Services(

@@ -1,13 +1,17 @@
-"""Remembering credential checks, so that bcrypt runs rarely.
+"""Recognising a credential (a project token or an admin key) fast and safely, and the
+project a token writes to: what one process remembers so that bcrypt and the store are
+rarely asked.
 
 One bcrypt check costs tens of milliseconds; the ingestion path must cost microseconds.
-After a check, the outcome is kept in memory for ``ttl`` seconds, keyed by an HMAC of the
-credential under a key that lives only in this process (never the credential itself):
-- a verified credential: its digest and the project it belongs to;
+:class:`CredentialVerifier` checks a credential's secret against its stored bcrypt hash and
+keeps the outcome in memory for ``ttl`` seconds (:class:`VerificationCache`), keyed by a
+keyed BLAKE2b digest of the credential under a key that lives only in this process (never
+the credential itself):
+- a verified credential: its digest and its owner (the project, or the admin key's id);
 - a refused credential: its digest, so repeating it costs no bcrypt;
 - once an id's correct secret is known, any other secret for that id is refused at once.
 A revocation reaches every process within ``ttl`` seconds (at once in the process that
-revoked, which calls :meth:`forget`).
+revoked, which calls :meth:`CredentialVerifier.forget`).
 
 After ``ttl`` the stored record is read again (that is how a revocation is seen), but a
 verified digest is kept, with the hash it was verified against, for as long as the cache
@@ -17,26 +21,59 @@ legitimate credential costs bcrypt once per process, not once per ``ttl``.
 bcrypt only runs for an id the store knows, and :class:`FailureBudget` bounds how often it
 may fail for one id: an attacker who knows a public id and forges secrets with a valid
 checksum costs at most ``limit`` bcrypt checks per id per ``window`` seconds per process.
+
+:class:`ProjectCache` keeps projects by id for ``ttl`` seconds, as ingestion needs them on
+every request. It and the verifier share one rule against a lost ``forget()``: each counts
+its ``forget()`` calls (an epoch), and a look-up that began before one answers its caller
+but does not remember what it read, which may be the record as it was before the change.
+
+Every memory here is bounded: at most ``size`` entries, the least recently used dropped
+first (emptying it all would send every busy credential or project to the store at once).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
 from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import TypeVar
 
 import msgspec
+
+from privalytics.domain import tokens
+from privalytics.domain.errors import Unauthenticated
+from privalytics.domain.models import Project
+from privalytics.domain.ports import Clock, SecretHasher, TokenStore
 
 # Seconds a credential check and a project's settings are remembered: the one default of
 # IngestSettings.cache_ttl and PRIVALYTICS_CACHE_TTL.
 DEFAULT_TTL = 30.0
+# Entries each memory keeps at most.
 DEFAULT_SIZE = 10_000
 # Failed bcrypt checks allowed per credential id within FAILURE_WINDOW seconds.
 MAX_FAILURES = 5
 FAILURE_WINDOW = 60.0
 # bcrypt checks running at once in one process, whatever the credentials.
 MAX_CONCURRENT_CHECKS = 4
+
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+
+# Given a credential's id: its owner and stored hash when it is live, else None.
+Load = Callable[[str], Awaitable[tuple[str, bytes] | None]]
+
+
+def _keep(entries: OrderedDict[_K, _V], key: _K, value: _V, size: int) -> None:
+    """Store ``value`` as the most recently used entry, dropping the least recently used
+    ones past ``size``."""
+    entries[key] = value
+    entries.move_to_end(key)
+    while len(entries) > size:
+        entries.popitem(last=False)
 
 
 class Verified(msgspec.Struct):
@@ -48,6 +85,8 @@ class Verified(msgspec.Struct):
 
 
 class VerificationCache:
+    """The outcomes of credential checks, by digest (see the module's doc)."""
+
     def __init__(self, *, ttl: float = DEFAULT_TTL, size: int = DEFAULT_SIZE) -> None:
         self.ttl = ttl
         self._size = size
@@ -80,18 +119,11 @@ class VerificationCache:
     def remember_verified(
         self, cred_id: str, digest: bytes, owner: str, now: float, *, hashed: bytes
     ) -> None:
-        self._verified[cred_id] = Verified(
-            digest=digest, owner=owner, expires=now + self.ttl, hashed=hashed
-        )
-        self._verified.move_to_end(cred_id)
-        while len(self._verified) > self._size:
-            self._verified.popitem(last=False)
+        verified = Verified(digest=digest, owner=owner, expires=now + self.ttl, hashed=hashed)
+        _keep(self._verified, cred_id, verified, self._size)
 
     def remember_refused(self, digest: bytes, now: float) -> None:
-        self._refused[digest] = now + self.ttl
-        self._refused.move_to_end(digest)
-        while len(self._refused) > self._size:
-            self._refused.popitem(last=False)
+        _keep(self._refused, digest, now + self.ttl, self._size)
 
     def forget(self, cred_id: str) -> None:
         self._verified.pop(cred_id, None)
@@ -132,8 +164,176 @@ class FailureBudget:
         return len(times) >= self.limit
 
     def add(self, cred_id: str, now: float) -> None:
-        times = self._failures.setdefault(cred_id, deque(maxlen=self.limit))
+        times = self._failures.get(cred_id)
+        if times is None:
+            times = deque(maxlen=self.limit)
         times.append(now)
-        self._failures.move_to_end(cred_id)
-        while len(self._failures) > self._size:
-            self._failures.popitem(last=False)
+        _keep(self._failures, cred_id, times, self._size)
+
+
+class CredentialVerifier:
+    """Verifies credentials of one kind (project tokens, or admin keys) against their
+    bcrypt hashes, remembering outcomes (see the module's doc).
+
+    One check per credential id at a time: a request for an id under check waits for it,
+    then looks again, so that many requests bringing the same new credential cost one
+    bcrypt, and a wrong secret arriving beside the right one is settled by the digest the
+    right one left. Failed checks per id are bounded (:class:`FailureBudget`), and so is the
+    number of bcrypt checks running at once (``checks``, shared by the caller)."""
+
+    def __init__(
+        self,
+        hasher: SecretHasher,
+        clock: Clock,
+        ttl: float,
+        *,
+        checks: asyncio.Semaphore | None = None,
+        failures: FailureBudget | None = None,
+    ) -> None:
+        self._hasher = hasher
+        self._clock = clock
+        self._cache = VerificationCache(ttl=ttl)
+        self._failures = failures or FailureBudget()
+        self._checks = checks or asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
+        # Credential id -> (digest under check, its check).
+        self._inflight: dict[str, tuple[bytes, asyncio.Future[str | None]]] = {}
+        # Bumped by every forget() (see the module's doc): a check under way when its
+        # credential was revoked must not put it back into the cache.
+        self._epoch = 0
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
+
+    async def check(self, text: str, prefix: str, load: Load) -> str:
+        """The owner of the credential ``text``; ``load(id)`` gives (owner, hash) of a live one."""
+        if len(text) > tokens.MAX_LENGTH:
+            raise Unauthenticated("the credential is malformed")  # not worth a digest
+        digest = self._cache.digest(text)
+        if text.startswith(prefix) and text[len(prefix) : len(prefix) + 1] == "_":
+            # A text whose digest is a verified one's is that credential: well formed and
+            # of this prefix (checked above), so a remembered one needs no parse.
+            known = self._cache.lookup(tokens.id_of(text), digest, self._now())
+            if isinstance(known, str):
+                return known
+        credential = tokens.parse(text, prefix)
+        if credential is None:
+            raise Unauthenticated("the credential is malformed")
+        while True:
+            known = self._cache.lookup(credential.id, digest, self._now())
+            if known is False:
+                raise Unauthenticated("the credential is unknown or revoked")
+            if isinstance(known, str):
+                return known
+            pending = self._inflight.get(credential.id)
+            if pending is None or pending[1].done():
+                break
+            if pending[0] == digest:
+                return _owner(await asyncio.shield(pending[1]))
+            # Another secret of this id is under check: once it is settled, the digest it
+            # may have left as good settles this one without bcrypt. Waiting never cancels it.
+            await asyncio.wait({pending[1]})
+        # The check runs in a task of its own: when the request that started it is
+        # cancelled (its client went away), the others waiting on it still get the answer.
+        check = asyncio.ensure_future(self._verify_and_remember(credential, digest, load))
+        self._inflight[credential.id] = (digest, check)
+        check.add_done_callback(lambda done: self._settle(credential.id, done))
+        return _owner(await asyncio.shield(check))
+
+    def _settle(self, cred_id: str, done: asyncio.Future[str | None]) -> None:
+        pending = self._inflight.get(cred_id)
+        if pending is not None and pending[1] is done:
+            del self._inflight[cred_id]
+        if not done.cancelled():
+            # Retrieved here so that a failure nobody awaited any more is not reported as lost;
+            # every caller still awaiting gets it raised.
+            done.exception()
+
+    async def _verify_and_remember(
+        self, credential: tokens.Credential, digest: bytes, load: Load
+    ) -> str | None:
+        epoch = self._epoch
+        found = await load(credential.id)
+        if found is None:
+            self._cache.remember_refused(digest, self._now())
+            return None
+        owner, hashed = found
+        good = self._cache.known_good(credential.id)
+        if good is not None and good.hashed == hashed:
+            # The stored hash is the one a secret was verified against: the same digest is
+            # that secret, any other is not. No bcrypt needed either way.
+            verified = hmac.compare_digest(good.digest, digest)
+        elif self._failures.exhausted(credential.id, self._now()):
+            # Refused unchecked, and not remembered as refused: the right secret must get
+            # through once the id's failures have aged out.
+            return None
+        else:
+            async with self._checks:
+                verified = await self._hasher.verify(credential.secret, hashed)
+            if not verified:
+                self._failures.add(credential.id, self._now())
+        now = self._now()
+        if not verified:
+            self._cache.remember_refused(digest, now)
+            return None
+        if epoch == self._epoch:
+            self._cache.remember_verified(credential.id, digest, owner, now, hashed=hashed)
+        return owner
+
+    def forget(self, cred_id: str) -> None:
+        self._epoch += 1
+        self._cache.forget(cred_id)
+
+
+def _owner(owner: str | None) -> str:
+    if owner is None:
+        raise Unauthenticated("the credential is unknown or revoked")
+    return owner
+
+
+class ProjectCache:
+    """Projects by id, as the ingestion path needs them on every request, for ``ttl``
+    seconds; at most ``max_entries`` (see the module's doc for both bounds and for a read
+    under way when the project is forgotten, changed or deleted)."""
+
+    def __init__(
+        self, store: TokenStore, clock: Clock, ttl: float, *, max_entries: int = DEFAULT_SIZE
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[Project, float]] = OrderedDict()
+        # Bumped by every forget(), as in CredentialVerifier: a read under way then must not
+        # put the old project back for the TTL.
+        self._epoch = 0
+
+    async def get(self, project_id: str) -> Project | None:
+        now = self._clock.now().timestamp()
+        entry = self._entries.get(project_id)
+        if entry is not None and entry[1] > now:
+            self._entries.move_to_end(project_id)
+            return entry[0]
+        epoch = self._epoch
+        project = await self._store.get_project(project_id)
+        if epoch != self._epoch:
+            return project
+        if project is None:
+            self._entries.pop(project_id, None)
+        else:
+            _keep(self._entries, project_id, (project, now + self._ttl), self._max_entries)
+        return project
+
+    def forget(self, project_id: str) -> None:
+        self._epoch += 1
+        self._entries.pop(project_id, None)
+
+
+@dataclass(kw_only=True)
+class Privacy:
+    """What one process remembers of credentials and projects, shared by the use cases that
+    read it (ingestion, the admin-key check) and those that change what it holds
+    (administration forgets what it revokes, changes or deletes)."""
+
+    tokens: CredentialVerifier
+    admin_keys: CredentialVerifier
+    projects: ProjectCache

@@ -1,5 +1,6 @@
 """What the pages show, computed from the domain's Stats: ranges, changes, bars, the SVG
-chart's geometry and the honest explanation of "unique visitors".
+chart's geometry and the honest explanation of "unique visitors"; and what every page is
+given besides (:class:`PageContext`).
 
 Only numbers and shapes are computed here; every figure comes unchanged from
 :meth:`Reporting.stats`, the same call the JSON API makes.
@@ -8,18 +9,34 @@ Only numbers and shapes are computed here; every figure comes unchanged from
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.hashing import window_of
 from privalytics.domain.models import Bucket, TimeRange
+
+if TYPE_CHECKING:
+    from litestar.types import Scope
 
 RANGES = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
 DAY = timedelta(days=1)
 # Custom ranges: from the epoch (stored times start there) to well before datetime's end.
 FIRST_DAY = date(1970, 1, 1)
 LAST_DAY = date(9998, 12, 30)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageContext:
+    """What every page's template receives besides its own values."""
+
+    rotation: timedelta
+    # Where browsers reach this server (the snippet's address); None: from the request.
+    public_url: str | None = None
+    # Whether a request came over HTTPS (its scheme, or a trusted proxy's header).
+    is_https: Callable[[Scope], bool] | None = None
 
 
 @dataclass(frozen=True)
