@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
 from hypothesis import given
 from hypothesis import strategies as st
 
-from privalytics.domain.models import TimeRange, Totals
 from privalytics.domain.reports import overview_totals
-
-BEFORE = TimeRange(start=datetime(2026, 1, 1, tzinfo=UTC), end=datetime(2026, 1, 2, tzinfo=UTC))
-
-
-@dataclass(frozen=True)
-class Figures:
-    visits: int
-    unique_visitors: int
-    previous: Totals | None
+from tests import strategies
 
 
-counts = st.integers(min_value=0, max_value=10**9)
-figures = st.builds(
-    Figures,
-    visits=counts,
-    unique_visitors=counts,
-    previous=st.none()
-    | st.builds(Totals, range=st.just(BEFORE), visits=counts, unique_visitors=counts),
-)
-
-
-@given(st.lists(figures, max_size=8))
+@given(st.lists(strategies.figures, max_size=8))
 def test_visits_visitors_and_previous_visits_add_up_across_projects(
-    projects: list[Figures],
+    projects: list[strategies.Figures],
 ) -> None:
     """Unique visitors add up too: a visitor's hash includes the project, so a person on
     two sites is a visitor of each; a project without a previous range adds nothing."""
