@@ -12,7 +12,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.testing import TestClient
 
 from privalytics.adapters.http import HttpOptions, create_app
-from privalytics.adapters.http.dashboard import DashboardOptions, security
+from privalytics.adapters.http.dashboard import DashboardOptions
 from privalytics.adapters.http.dashboard.auth import ASSET_VERSION, safe_next
 from privalytics.adapters.http.dashboard.security import SESSION_STORE
 from privalytics.testing import ManualClock, make_services
@@ -339,12 +339,39 @@ def test_a_guesser_at_another_address_does_not_lock_the_owner_out(clock: ManualC
         assert browser.sign_in().status_code == 303
 
 
-def test_expired_sessions_are_swept_from_a_memory_store(
-    browser: Browser, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(security.FreshSessionBackend, "_last_sweep", 0.0)
+def test_expired_sessions_are_swept_from_a_memory_store(browser: Browser) -> None:
+    # A new app has not swept yet: its first write sweeps.
     store = _sessions(browser)
     browser.client.blocking_portal.call(store.set, "expired-session-id", b"{}", 1)
     time.sleep(1.1)
     assert browser.client.get("/dashboard/login").status_code == 200
     assert "expired-session-id" not in store._store
+
+
+class SweepCountingStore(MemoryStore):
+    """A memory session store counting its sweeps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sweeps = 0
+
+    async def delete_expired(self) -> None:
+        self.sweeps += 1
+        await super().delete_expired()
+
+
+def test_each_app_in_a_process_sweeps_its_own_session_store(clock: ManualClock) -> None:
+    """One app's sweep does not stand for another's: their stores are not the same."""
+    stores = [SweepCountingStore(), SweepCountingStore()]
+    browsers = [open_dashboard(clock, DashboardOptions(session_store=store)) for store in stores]
+    try:
+        first, second = (next(browser) for browser in browsers)
+        assert first.client.get("/dashboard/login").status_code == 200
+        assert second.client.get("/dashboard/login").status_code == 200
+        assert [store.sweeps for store in stores] == [1, 1]
+        # Each still sweeps at most once a minute.
+        assert first.client.get("/dashboard/login").status_code == 200
+        assert [store.sweeps for store in stores] == [1, 1]
+    finally:
+        for browser in browsers:
+            browser.close()

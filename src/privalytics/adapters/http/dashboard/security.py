@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import time
@@ -165,9 +166,13 @@ class FreshSessionBackend(ServerSideSessionBackend):
     - An empty session is not stored; a cookie naming one is cleared.
     - The id a sign-in chose (``FRESH_SESSION_ID``) replaces the cookie's.
     - A memory store drops its expired sessions at most once a minute, as it is written.
+      The minute is this backend's, so each app's (an app builds its own), never shared by
+      the apps of one process: another app's sweep did not sweep this app's store.
     """
 
-    _last_sweep = 0.0
+    def __init__(self, config: ServerSideSessionConfig) -> None:
+        super().__init__(config=config)
+        self._last_sweep = -math.inf  # the first write sweeps
 
     def _cookie_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
         value = connection.cookies.get(self.config.key)
@@ -218,8 +223,8 @@ class FreshSessionBackend(ServerSideSessionBackend):
         if not isinstance(store, MemoryStore):
             return  # Redis expires keys itself
         now = time.monotonic()
-        if now - FreshSessionBackend._last_sweep >= SWEEP_SECONDS:
-            FreshSessionBackend._last_sweep = now
+        if now - self._last_sweep >= SWEEP_SECONDS:
+            self._last_sweep = now
             await store.delete_expired()
 
 
