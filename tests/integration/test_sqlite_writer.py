@@ -77,9 +77,10 @@ class Watch:
         self._changed.set()
 
     def _on_group(self, calls: int) -> None:  # on the writer thread
+        # Taken before the group is seen: a failure set once a group is seen is the next's.
+        failure, self.fail_next_group = self.fail_next_group, None
         self.groups.append(calls)
         self._loop.call_soon_threadsafe(self._changed.set)
-        failure, self.fail_next_group = self.fail_next_group, None
         if failure is not None:
             raise failure
 
