@@ -1,16 +1,31 @@
-"""Hypothesis strategies, in one place."""
+"""Hypothesis strategies, in one place (tests/unit and tests/integration draw from here)."""
 
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+import string
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import msgspec
 from hypothesis import strategies as st
 
 from privalytics.domain.hashing import SALT_BYTES
-from privalytics.domain.models import Action, IncomingEvent
+from privalytics.domain.models import Action, Event, IncomingEvent, TimeRange, Totals
+from privalytics.domain.ratelimit import US_PER_SECOND, Policy
 from privalytics.domain.rollups import DAY_MS
+from privalytics.domain.tokens import ADMIN_KEY_PREFIX, SECRET_BYTES, TOKEN_PREFIX, Credential
+from privalytics.domain.validation import (
+    DEFAULT_MAX_AGE,
+    FUTURE_SKEW,
+    MAX_PATH,
+    MAX_PROP_KEY,
+    MAX_PROP_VALUE,
+    MAX_PROPS,
+    MAX_URL_BYTES,
+)
+from privalytics.testing import ManualClock
 
 salts = st.binary(min_size=SALT_BYTES, max_size=SALT_BYTES)
 project_ids = st.text(alphabet="0123456789abcdef", min_size=16, max_size=16)
@@ -34,37 +49,238 @@ moments = st.datetimes(
 rotation_days = st.integers(min_value=1, max_value=30)
 # Up to 30-day windows that still end before the year 9999.
 windows = st.integers(min_value=0, max_value=90_000)
-# Offsets a sender's clock may have, within what is accepted.
-accepted_ages = st.timedeltas(min_value=timedelta(hours=-23, minutes=-59), max_value=timedelta())
+# Offsets of a sender's timestamp from now, within what is accepted: from the default
+# maximum age before to the allowed skew after, both edges included.
+accepted_ages = st.sampled_from([-DEFAULT_MAX_AGE, timedelta(), FUTURE_SKEW]) | st.timedeltas(
+    min_value=-DEFAULT_MAX_AGE, max_value=FUTURE_SKEW
+)
+# Where a ManualClock starts.
+CLOCK_START = ManualClock().now()
 
-prop_dicts = st.dictionaries(
-    st.text(printable, min_size=1, max_size=64),
-    st.text(printable, max_size=256),
-    max_size=20,
+# --- events: wide, every field up to the limits of domain/validation.py -----------------
+
+# Text a field accepts: any Unicode but the control characters the domain refuses
+# (\x00-\x1f, \x7f) and lone surrogates (not Unicode text).
+_REFUSED = "".join(map(chr, [*range(0x20), 0x7F]))
+field_chars = st.characters(exclude_categories=("Cs",), exclude_characters=_REFUSED)
+# A path's own characters: no "?" or "#", which start its query and its fragment.
+path_chars = st.characters(exclude_categories=("Cs",), exclude_characters=_REFUSED + "?#")
+# A query may hold "?"; a fragment may hold "?" and "#".
+query_chars = path_chars | st.just("?")
+fragment_chars = query_chars | st.just("#")
+
+
+def _texts(chars: st.SearchStrategy[str], limit: int, min_size: int = 0) -> st.SearchStrategy[str]:
+    """Text of ``chars`` up to ``limit`` characters: short, or exactly at the limit (a
+    short text repeated, which costs hypothesis little to draw)."""
+    return st.text(chars, min_size=min_size, max_size=min(limit, 20)) | st.text(
+        chars, min_size=1, max_size=6
+    ).map(lambda text: (text * limit)[:limit])
+
+
+# Property names and values, from none to MAX_PROPS, up to their lengths.
+prop_keys = _texts(field_chars, MAX_PROP_KEY, min_size=1)
+prop_values = _texts(field_chars, MAX_PROP_VALUE)
+prop_dicts = (st.integers(min_value=0, max_value=4) | st.just(MAX_PROPS)).flatmap(
+    lambda size: st.dictionaries(prop_keys, prop_values, min_size=size, max_size=size)
 )
 
 
 @st.composite
-def incoming_events(draw: st.DrawFn, action: Action | None = None) -> IncomingEvent:
-    """A valid incoming event (its timestamp left for the server to set)."""
+def _tail(draw: st.DrawFn) -> str:
+    """An optional ``?query`` and an optional ``#fragment`` (either may be empty)."""
+    query = draw(st.none() | st.text(query_chars, max_size=30))
+    fragment = draw(st.none() | st.text(fragment_chars, max_size=30))
+    return ("" if query is None else "?" + query) + ("" if fragment is None else "#" + fragment)
+
+
+def _padded(
+    draw: st.DrawFn, kept: str, in_bytes: tuple[str, str], in_chars: tuple[str, str]
+) -> str:
+    """``kept`` as drawn or, half the time, padded with "a" to an edge of the domain's
+    limits: until the text bounded in UTF-8 (``kept`` between ``in_bytes``) is
+    MAX_URL_BYTES long, or the text bounded in characters (``kept`` between ``in_chars``)
+    is MAX_PATH long, whichever comes first."""
+    # A URL's empty path is not padded: the padding would join its host or port.
+    if not kept or draw(st.booleans()):
+        return kept
+    room = min(
+        MAX_URL_BYTES - len(kept.join(in_bytes).encode()), MAX_PATH - len(kept.join(in_chars))
+    )
+    return kept + "a" * max(room, 0)
+
+
+# Hosts a referrer or a target may name: names of any case and length, Unicode ones,
+# IPv4 and IPv6 addresses.
+_LABEL = string.ascii_letters + string.digits + "-"
+hosts = st.one_of(
+    st.lists(st.text(_LABEL, min_size=1, max_size=20), min_size=1, max_size=4).map(".".join),
+    st.sampled_from(["bücher.example", "例え.テスト", "xn--bcher-kva.example", "localhost"]),
+    ipv4s,
+    st.ip_addresses(v=6).map(lambda address: f"[{address}]"),
+)
+_USER = string.ascii_letters + string.digits + "-._~!$&'()*+,;=%"
+# Credentials in a URL: "user:password@", either part possibly empty.
+userinfos = st.tuples(st.text(_USER, max_size=12), st.text(_USER + ":", max_size=12)).map(
+    lambda parts: f"{parts[0]}:{parts[1]}@"
+)
+ports = st.none() | st.integers(min_value=0, max_value=65535)
+# URL schemes are case-insensitive.
+schemes = st.sampled_from(["http", "https", "HTTPS", "Http"])
+_url_paths = st.just("") | st.text(path_chars, max_size=40).map(lambda tail: "/" + tail)
+
+
+def _port(port: int | None) -> str:
+    return "" if port is None else f":{port}"
+
+
+@st.composite
+def sent_paths(draw: st.DrawFn) -> tuple[str, str]:
+    """A path as a sender may give it (with a query and a fragment, or as a full URL) and
+    the path that must be stored: the path alone."""
+    before = draw(st.just("") | st.builds("{}://{}{}".format, schemes, hosts, ports.map(_port)))
+    tail = draw(_tail())
+    # The path stored is bounded in bytes, the text sent in characters.
+    path = "/" + draw(st.text(path_chars, max_size=40))
+    path = _padded(draw, path, ("", ""), (before, tail))
+    return before + path + tail, path
+
+
+@st.composite
+def sent_referrers(draw: st.DrawFn) -> tuple[str | None, str | None]:
+    """A referrer as sent (none; a web page's address with credentials, port, query and
+    fragment; anything else) and what must be kept of it: the address without query,
+    fragment or credentials, the scheme and host in lowercase; nothing of anything else."""
+    kind = draw(st.sampled_from(["none", "url", "url", "url", "other"]))
+    if kind == "none":
+        return None, None
+    if kind == "other":
+        other = draw(
+            st.sampled_from(["", "mailto:a@b.example?subject=x", "android-app://com.x/", "Alice"])
+            | st.text(field_chars, max_size=30).filter(
+                lambda text: not text[:8].lower().startswith(("http://", "https://"))
+            )
+        )
+        return other, None
+    scheme, host, port = draw(schemes), draw(hosts), _port(draw(ports))
+    origin = f"{scheme.lower()}://{host.lower()}{port}"
+    before = f"{scheme}://{draw(st.just('') | userinfos)}{host}{port}"
+    tail = draw(_tail())
+    path = _padded(draw, draw(_url_paths), (origin, ""), (before, tail))
+    return before + path + tail, origin + path
+
+
+@st.composite
+def sent_targets(draw: st.DrawFn) -> tuple[str | None, str | None]:
+    """A target as sent (none; a label; a URL with credentials, query and fragment) and as
+    stored: a label as given, a URL without query, fragment or credentials."""
+    kind = draw(st.sampled_from(["none", "label", "url"]))
+    if kind == "none":
+        return None, None
+    if kind == "label":
+        label = draw(st.text(field_chars, max_size=30))
+        if not label or label[:8].lower().startswith(("http://", "https://")):
+            label = "x" + label
+        # The whole target is bounded in UTF-8 bytes (MAX_TARGET is not more).
+        label = _padded(draw, label, ("", ""), ("", ""))
+        return label, label
+    netloc = f"{draw(hosts)}{_port(draw(ports))}"
+    scheme, userinfo, tail = draw(schemes), draw(st.just("") | userinfos), draw(_tail())
+    before = f"{scheme}://{userinfo}{netloc}"
+    # The whole target sent is bounded, in bytes and in characters.
+    path = _padded(draw, draw(_url_paths), (before, tail), (before, tail))
+    return before + path + tail, f"{scheme.lower()}://{netloc}{path}"
+
+
+@st.composite
+def sent_values(draw: st.DrawFn, action: Action) -> tuple[float | None, float | None]:
+    """A value as sent and as stored: any finite number (or none) for most actions; for a
+    scroll, a depth in percent stored whole (halves up) and clamped into 0-100."""
+    if action is not Action.SCROLL:
+        value = draw(st.none() | st.floats(allow_nan=False, allow_infinity=False))
+        return value, value
+    kind = draw(st.sampled_from(["near", "below", "above"]))
+    if kind == "below":
+        return draw(st.floats(max_value=-0.5, allow_infinity=False)), 0.0
+    if kind == "above":
+        return draw(st.floats(min_value=100.5, allow_infinity=False, exclude_min=True)), 100.0
+    # Within half a percent below (included) or above (excluded) a whole percent, in steps
+    # of 1/1024, which floats hold exactly.
+    whole = draw(st.integers(min_value=0, max_value=100))
+    offset = draw(st.integers(min_value=-512, max_value=511) | st.sampled_from([-512, 511]))
+    return whole + offset / 1024, float(whole)
+
+
+_offsets = st.integers(min_value=-23 * 60, max_value=23 * 60).map(
+    lambda minutes: timezone(timedelta(minutes=minutes))
+)
+
+
+@st.composite
+def sent_timestamps(
+    draw: st.DrawFn, now: datetime, max_age: timedelta = DEFAULT_MAX_AGE
+) -> tuple[datetime | None, datetime]:
+    """A timestamp as sent (none; naive, meaning UTC; or in any offset), from ``max_age``
+    before ``now`` to FUTURE_SKEW after it, edges included, and as stored: in UTC, ``now``
+    when none is sent."""
+    if draw(st.booleans()):
+        return None, now
+    age = draw(
+        st.sampled_from([-FUTURE_SKEW, timedelta(), max_age])
+        | st.timedeltas(min_value=-FUTURE_SKEW, max_value=max_age)
+    )
+    moment = now - age
+    sent = draw(
+        st.sampled_from([moment, moment.replace(tzinfo=None)]) | _offsets.map(moment.astimezone)
+    )
+    return sent, moment
+
+
+@dataclass(frozen=True)
+class Sent:
+    """An event as sent, and the fields the domain must store for it."""
+
+    event: IncomingEvent
+    path: str
+    referrer: str | None
+    target: str | None
+    value: float | None
+    timestamp: datetime
+
+
+@st.composite
+def sent_events(draw: st.DrawFn, now: datetime = CLOCK_START, action: Action | None = None) -> Sent:
+    """A valid event of any action, every field drawn wide (Unicode, lengths at the
+    domain's limits, URLs with credentials, queries and fragments, timestamps at the
+    edges of the accepted age), with what must be stored of it."""
     chosen = draw(st.sampled_from(Action)) if action is None else action
-    value = (
-        draw(st.floats(min_value=0, max_value=100))
-        if chosen is Action.SCROLL
-        else draw(st.none() | st.floats(allow_nan=False, allow_infinity=False))
-    )
-    return IncomingEvent(
+    raw_path, path = draw(sent_paths())
+    raw_referrer, referrer = draw(sent_referrers())
+    raw_target, target = draw(sent_targets())
+    raw_value, value = draw(sent_values(chosen))
+    raw_timestamp, timestamp = draw(sent_timestamps(now))
+    event = IncomingEvent(
         action=chosen,
-        path=draw(clean_paths),
-        referrer=draw(st.none() | st.just("https://example.org/from")),
-        target=draw(st.none() | st.text(printable, max_size=30)),
-        value=value,
-        props=draw(st.dictionaries(st.sampled_from(["plan", "ab"]), st.just("x"), max_size=2)),
+        path=raw_path,
+        referrer=raw_referrer,
+        target=raw_target,
+        value=raw_value,
+        timestamp=raw_timestamp,
+        props=draw(prop_dicts),
     )
+    return Sent(event, path, referrer, target, value, timestamp)
 
 
-# Any JSON value: what a hostile client can put anywhere in a body.
-# (Strings are Unicode text: a lone surrogate cannot be sent as UTF-8.)
+def incoming_events(action: Action | None = None) -> st.SearchStrategy[IncomingEvent]:
+    """A valid incoming event, drawn as wide as :func:`sent_events`."""
+    return sent_events(action=action).map(lambda sent: sent.event)
+
+
+# --- JSON bodies ------------------------------------------------------------------------
+
+# Any JSON value: what a hostile client can put anywhere in a body. Strings are Unicode
+# text (a lone surrogate cannot be sent as UTF-8; it is tested as raw bytes below), numbers
+# finite (JSON has no NaN or Infinity) and integers of any size.
 json_texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 json_scalars = (
     st.none()
@@ -73,10 +289,10 @@ json_scalars = (
     | st.floats(allow_nan=False, allow_infinity=False)
     | json_texts
 )
-json_values = st.recursive(
+json_values: st.SearchStrategy[Any] = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(json_texts, inner, max_size=4),
-    max_leaves=12,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(json_texts, inner, max_size=5),
+    max_leaves=20,
 )
 # Field names of the wire schemas, so that dictionaries hit them often.
 _WIRE_KEYS = st.sampled_from(
@@ -114,6 +330,115 @@ def near_bodies(draw: st.DrawFn, valid: Any) -> Any:
     return body
 
 
+# --- wire bodies that almost fit ------------------------------------------------------
+
+_actions = st.sampled_from(["visit", "click", "scroll", "download", "share"])
+_texts = st.text(max_size=60) | st.sampled_from(["/", "/a?b#c", "https://x.example/p", ""])
+_times = st.sampled_from(
+    [
+        "2026-01-01T11:59:00Z",
+        "2026-01-01T12:05:00+00:00",
+        "2025-12-01T00:00:00Z",
+        "2026-01-01T12:00:00",
+        "not a time",
+    ]
+)
+_ips = st.sampled_from(["192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1", "999.0.0.1", ""])
+
+
+def _maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """The field's plausible values, or anything at all."""
+    return strategy | json_values
+
+
+# An event as a JSON object: every field plausible, or anything at all.
+event_bodies: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
+    {"action": _maybe(_actions), "path": _maybe(_texts)},
+    optional={
+        "referrer": _maybe(_texts),
+        "target": _maybe(_texts),
+        "value": _maybe(st.floats(min_value=-10, max_value=200) | st.integers()),
+        "timestamp": _maybe(_times),
+        "props": _maybe(st.dictionaries(st.text(max_size=70), st.text(max_size=300), max_size=25)),
+        "visitor_ip": _maybe(_ips),
+        "user_agent": _maybe(st.text(max_size=30)),
+    },
+)
+
+
+# --- hostile JSON: raw bytes no decoder should turn into a 500 ----------------------------
+
+# Inside a JSON string: invalid UTF-8 (a lone continuation byte, a truncated sequence, an
+# encoded surrogate, past U+10FFFF, an overlong form) and unpaired surrogate escapes.
+_undecodable = st.sampled_from(
+    [
+        b"\xff",
+        b"\x80",
+        b"\xc3",
+        b"\xed\xa0\x80",
+        b"\xf4\x90\x80\x80",
+        b"\xc0\xaf",
+        b"\\ud800",
+        b"\\udfff",
+        b"\\ud800\\u0041",
+        b"\\ud83d\\ude00\\udc00",
+        b"\\ud800\\ud800",
+        b"\\\\ud800",
+        b"\\u0000",
+    ]
+)
+_hostile_strings = st.tuples(
+    st.text(max_size=8).map(lambda t: msgspec.json.encode(t)[1:-1]),
+    _undecodable,
+    st.text(max_size=8).map(lambda t: msgspec.json.encode(t)[1:-1]),
+).map(lambda parts: b'"' + b"".join(parts) + b'"')
+_depths = st.sampled_from([1, 100, 999, 1001, 3000, 20_000]) | st.integers(1, 25_000)
+_deep = _depths.flatmap(
+    lambda n: st.sampled_from(
+        [b"[" * n + b"]" * n, b'{"a":' * min(n, 6000) + b"1" + b"}" * min(n, 6000), b"[" * n]
+    )
+)
+_huge_numbers = st.sampled_from(
+    [
+        b"1e999999",
+        b"-1e400",
+        b"1e-400",
+        b"1.7976931348623157e309",
+        b"18446744073709551616",
+        b"-9223372036854775809",
+        b"0.0000000000000000000000000000000000001e-330",
+    ]
+) | st.integers(1, 5000).map(lambda n: b"9" * n)
+hostile_values: st.SearchStrategy[bytes] = st.one_of(
+    _hostile_strings, _deep, _huge_numbers, json_values.map(msgspec.json.encode)
+)
+_keys = st.sampled_from([b'"a"', b'"\\ud800"', b'"\xff"']) | st.text(max_size=6).map(
+    msgspec.json.encode
+)
+
+
+def hostile_objects(base: dict[str, Any]) -> st.SearchStrategy[bytes]:
+    """A JSON object: ``base``'s fields, some given hostile values, and hostile extra
+    fields, as raw bytes (which may be neither UTF-8 nor valid JSON)."""
+    fields = st.dictionaries(
+        st.sampled_from([msgspec.json.encode(key) for key in base]) | _keys,
+        hostile_values,
+        max_size=4,
+    )
+
+    def render(overrides: dict[bytes, bytes]) -> bytes:
+        items = {msgspec.json.encode(k): msgspec.json.encode(v) for k, v in base.items()}
+        items.update(overrides)
+        return b"{" + b",".join(k + b":" + v for k, v in items.items()) + b"}"
+
+    return fields.map(render)
+
+
+def hostile_bodies(base: dict[str, Any]) -> st.SearchStrategy[bytes]:
+    """What a hostile sender posts: an object around ``base``, or any hostile value."""
+    return hostile_objects(base) | hostile_values | st.binary(max_size=64)
+
+
 # --- rollup plans ------------------------------------------------------------------------
 
 # Around 2026, with room for a ten-year range.
@@ -136,3 +461,209 @@ def ranges_with_stale_days(draw: st.DrawFn) -> tuple[int, int, set[int]]:
     inside = st.integers(min_value=first, max_value=last)
     stale = draw(st.sets(inside, max_size=6)) | draw(st.sets(edges, max_size=4))
     return start, length, stale | draw(st.sets(plan_days, max_size=3))
+
+
+# Names a ranking counts, and a range's parts (blocks or raw intervals): each a part's names
+# with their counts.
+ranking_names = st.sampled_from([f"/{c}" for c in "abcdefghijkl"])
+ranking_parts = st.lists(
+    st.dictionaries(ranking_names, st.integers(1, 30), max_size=12), min_size=1, max_size=6
+)
+
+
+# --- random histories for the rollup differential tests -----------------------------------
+
+# The random histories span more than three years from 2025-11-07: sparse events, and
+# ranges long enough to be answered by blocks of every level up to MAX_LEVEL (the block
+# of 1024 days from 2026-01-26, day 20 * 1024, lies inside).
+HISTORY_FIRST_DAY = 20_400
+HISTORY_DAYS = 1_200
+HISTORY_PATHS = ("/", "/a", "/b", "/c/d")
+HISTORY_REFERRERS = (None, "", "https://x.example/", "https://y.example/")
+HISTORY_TARGETS = (None, "", "https://files.example/a.pdf", "mastodon")
+HISTORY_VISITORS = tuple(f"{n:032x}" for n in range(6))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _history_event(project_id: str, millis: int, draw: st.DrawFn) -> Event:
+    action = draw(st.sampled_from(list(Action)))
+    return Event(
+        project_id=project_id,
+        action=action,
+        path=draw(st.sampled_from(HISTORY_PATHS)),
+        timestamp=_EPOCH + timedelta(milliseconds=millis),
+        visitor_hash=draw(st.sampled_from(HISTORY_VISITORS)),
+        referrer=draw(st.sampled_from(HISTORY_REFERRERS)),
+        target=draw(st.sampled_from(HISTORY_TARGETS)),
+        value=float(draw(st.integers(0, 100))) if action is Action.SCROLL else None,
+    )
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[list[Event]], list[int | None], list[tuple[int, int]]]:
+    """Batches of events over more than three years in two projects ("p" and "q"), a
+    refresh day (or none) after each batch, and ranges to query, in epoch milliseconds."""
+    first, days = HISTORY_FIRST_DAY, HISTORY_DAYS
+    start, end = first * DAY_MS, (first + days) * DAY_MS
+    # Sparse: events on a few days, now and then at a day's first or last millisecond,
+    # where off-by-ones live.
+    active = draw(st.lists(st.integers(first, first + days - 1), min_size=1, max_size=8))
+    on = st.sampled_from(active)
+    millis = st.one_of(
+        on.flatmap(lambda d: st.integers(d * DAY_MS, (d + 1) * DAY_MS - 1)),
+        on.map(lambda d: d * DAY_MS),
+        on.map(lambda d: (d + 1) * DAY_MS - 1),
+    )
+    batches = draw(
+        st.lists(
+            st.lists(st.tuples(st.sampled_from(("p", "q")), millis), min_size=1, max_size=12),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    events = [[_history_event(p, ms, draw) for p, ms in batch] for batch in batches]
+    # Refreshing any day, or during or just after an active one (some of its days over).
+    refresh_days = st.integers(first, first + days + 1) | on.flatmap(
+        lambda d: st.sampled_from((d, d + 1))
+    )
+    refreshes = [draw(st.none() | refresh_days) for _ in batches]
+    edge = st.one_of(
+        st.integers(start - DAY_MS, end + DAY_MS),
+        st.integers(first - 1, first + days + 1).map(lambda d: d * DAY_MS),
+        on.flatmap(lambda d: st.sampled_from((d * DAY_MS, (d + 1) * DAY_MS))),
+    )
+    ranges = [
+        (a, b) for a, b in draw(st.lists(st.tuples(edge, edge), min_size=1, max_size=3)) if a < b
+    ]
+    return events, refreshes, [*ranges, (start - DAY_MS, end + DAY_MS)]
+
+
+# --- the overview's figures per project ---------------------------------------------------
+
+
+_BEFORE = TimeRange(start=datetime(2026, 1, 1, tzinfo=UTC), end=datetime(2026, 1, 2, tzinfo=UTC))
+counts = st.integers(min_value=0, max_value=10**9)
+totals = st.builds(Totals, range=st.just(_BEFORE), visits=counts, unique_visitors=counts)
+# A project's figures over a range and over the previous one (None: nothing to compare).
+figures = st.tuples(totals, st.none() | totals)
+
+
+# --- credentials --------------------------------------------------------------------------
+
+credential_prefixes = st.sampled_from([TOKEN_PREFIX, ADMIN_KEY_PREFIX])
+credentials = st.builds(
+    Credential,
+    prefix=credential_prefixes,
+    id=st.text(alphabet=hex_chars, min_size=16, max_size=16),
+    secret=st.binary(min_size=SECRET_BYTES, max_size=SECRET_BYTES),
+)
+
+
+# --- rate limits: the GCRA's policies and clock traces, in integer µs ----------------------
+
+# Whole seconds (what RateLimit gives) and a few sub-second periods; limits that divide
+# them evenly and limits that do not (the interval is then rounded up to a microsecond).
+gcra_periods = st.one_of(
+    st.sampled_from([1.0, 60.0, 3600.0, 86400.0]),
+    st.integers(min_value=1, max_value=10 * US_PER_SECOND).map(lambda us: us / US_PER_SECOND),
+)
+gcra_policies = st.builds(
+    Policy,
+    limit=st.integers(min_value=1, max_value=10_000),
+    period=gcra_periods,
+    burst=st.integers(min_value=1, max_value=40),
+)
+# Instants from 1970 to 2200, in µs: far enough out that float seconds would lose them.
+gcra_starts = st.integers(min_value=0, max_value=7_258_118_400 * US_PER_SECOND)
+gcra_costs = st.integers(min_value=0, max_value=45)
+
+
+@st.composite
+def gcra_advances(draw: st.DrawFn, policy: Policy, backwards: bool = False) -> int:
+    """A clock step in µs sized to the policy: none, a fraction of an interval, a few
+    intervals, a full refill and more; backwards ones when asked."""
+    interval, tolerance = policy.interval_us, policy.tolerance_us
+    forward = draw(
+        st.one_of(
+            st.just(0),
+            st.integers(min_value=1, max_value=interval),
+            st.integers(min_value=0, max_value=4).map(lambda k: k * interval),
+            st.integers(min_value=0, max_value=2 * tolerance),
+        )
+    )
+    if backwards and draw(st.integers(min_value=0, max_value=4)) == 0:
+        return -draw(st.integers(min_value=1, max_value=3 * tolerance + 10 * US_PER_SECOND))
+    return forward
+
+
+@st.composite
+def gcra_traces(
+    draw: st.DrawFn, policy: Policy, backwards: bool = False, max_size: int = 40
+) -> list[tuple[int, int]]:
+    """(clock step in µs, cost) pairs; the clock moves, then the request arrives."""
+    return draw(
+        st.lists(
+            st.tuples(gcra_advances(policy, backwards), gcra_costs), min_size=1, max_size=max_size
+        )
+    )
+
+
+@st.composite
+def gcra_policies_and_traces(
+    draw: st.DrawFn, backwards: bool = False
+) -> tuple[Policy, int, list[tuple[int, int]]]:
+    policy = draw(gcra_policies)
+    return policy, draw(gcra_starts), draw(gcra_traces(policy, backwards))
+
+
+# --- rate limits: the RateLimiter contract (float seconds, a ManualClock) ------------------
+
+limiter_policies = st.builds(
+    Policy,
+    limit=st.integers(min_value=1, max_value=1000),
+    period=st.sampled_from([1.0, 60.0, 3600.0, 0.25, 7.5]),
+    burst=st.integers(min_value=1, max_value=20),
+)
+# Clock steps in µs: mostly forwards, sometimes standing still or stepping back.
+limiter_clock_steps = st.one_of(
+    st.integers(min_value=0, max_value=2_000_000),
+    st.just(0),
+    st.integers(min_value=-5_000_000, max_value=-1),
+)
+limiter_sequences = st.lists(
+    st.tuples(limiter_clock_steps, st.integers(min_value=0, max_value=25)), min_size=1, max_size=30
+)
+# From 1970 to 2199: Redis' Lua must keep every microsecond of all of them.
+limiter_start_times = st.datetimes(
+    min_value=datetime(1970, 1, 2), max_value=datetime(2199, 1, 1), timezones=st.just(UTC)
+)
+
+
+# --- the dashboard's forms and ranges -----------------------------------------------------
+
+form_texts = st.text(max_size=300)
+# Fields that are right now and then, so that both the refusal and the success are met.
+form_names = st.sampled_from(["Blog", " Shop ", "Ünïcode ✓"]) | form_texts
+form_rates = st.sampled_from(["", "10/minute", " 5/h ", "1000/second"]) | form_texts
+form_origins = (
+    st.sampled_from(["", "https://a.example", "https://a.example\nhttp://b.example"]) | form_texts
+)
+# A range's name: custom, a named one, or drawn text.
+range_names = st.sampled_from(["custom", "named", "drawn"]).flatmap(
+    lambda kind: {
+        "custom": st.just("custom"),
+        "named": st.sampled_from(["24h", "7d", "30d", "1y", ""]),
+        "drawn": st.text(max_size=8),
+    }[kind]
+)
+# Days near today, where a custom range is drawn.
+near_dates = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
+# One end of a custom range: None (the range is drawn near today), or text.
+range_end_texts = st.sampled_from(["near", "", "any date", "drawn"]).flatmap(
+    lambda kind: {
+        "near": st.none(),
+        "": st.just(""),
+        "any date": st.dates().map(str),
+        "drawn": st.text(max_size=20),
+    }[kind]
+)

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 import pytest
 import redis.asyncio
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from privalytics import bootstrap
 from privalytics.adapters.memory import InMemoryRateLimiter
@@ -27,34 +26,13 @@ from privalytics.domain.models import RateDecision
 from privalytics.domain.ports import RateLimiter
 from privalytics.domain.ratelimit import Policy, datetime_to_us
 from privalytics.testing import ManualClock
+from tests import strategies
 from tests.conftest import REDIS_URL, require_server
 
 FIVE_PER_SECOND = Policy(limit=5, period=1.0, burst=5)
 THOUSAND_PER_MINUTE = Policy(limit=1000, period=60.0, burst=1000)
 
 LIMITERS = ["memory", pytest.param("redis", marks=pytest.mark.redis)]
-
-# --- strategies: policies and (clock step, cost) sequences ------------------------------
-
-policies = st.builds(
-    Policy,
-    limit=st.integers(min_value=1, max_value=1000),
-    period=st.sampled_from([1.0, 60.0, 3600.0, 0.25, 7.5]),
-    burst=st.integers(min_value=1, max_value=20),
-)
-# Clock steps in µs: mostly forwards, sometimes standing still or stepping back.
-clock_steps = st.one_of(
-    st.integers(min_value=0, max_value=2_000_000),
-    st.just(0),
-    st.integers(min_value=-5_000_000, max_value=-1),
-)
-sequences = st.lists(
-    st.tuples(clock_steps, st.integers(min_value=0, max_value=25)), min_size=1, max_size=30
-)
-# From 1970 to 2199: Redis' Lua must keep every microsecond of all of them.
-start_times = st.datetimes(
-    min_value=datetime(1970, 1, 2), max_value=datetime(2199, 1, 1), timezones=st.just(UTC)
-)
 
 
 def prefix() -> str:
@@ -248,7 +226,11 @@ async def test_two_processes_share_one_allowance(clock: ManualClock) -> None:
 
 @pytest.mark.redis
 @settings(max_examples=40, deadline=None)
-@given(policy=policies, start=start_times, sequence=sequences)
+@given(
+    policy=strategies.limiter_policies,
+    start=strategies.limiter_start_times,
+    sequence=strategies.limiter_sequences,
+)
 async def test_memory_and_redis_decide_alike(
     policy: Policy, start: datetime, sequence: list[tuple[int, int]]
 ) -> None:

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from msgspec.structs import replace
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import make_url
@@ -33,19 +32,15 @@ from privalytics.domain.models import Action, Event, Ranked, TimeRange
 from privalytics.domain.ports import EventQueries, EventStore
 from privalytics.domain.reports import TARGET_ACTIONS, series
 from privalytics.domain.rollups import DAY_MS, MAX_LEVEL, day_of, plan
+from tests import strategies
 from tests.integration.conftest import clear
+from tests.strategies import HISTORY_PATHS as PATHS
+from tests.strategies import HISTORY_REFERRERS as REFERRERS
+from tests.strategies import HISTORY_TARGETS as TARGETS
+from tests.strategies import HISTORY_VISITORS as VISITORS
 
 FIRST_DAY = 20_500  # 2026-02-15
-# The random histories span more than three years from 2025-11-07: sparse events, and
-# ranges long enough to be answered by blocks of every level up to MAX_LEVEL (the block
-# of 1024 days from 2026-01-26, day 20 * 1024, lies inside).
-HISTORY_FIRST_DAY = 20_400
-HISTORY_DAYS = 1_200
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-PATHS = ("/", "/a", "/b", "/c/d")
-REFERRERS = (None, "", "https://x.example/", "https://y.example/")
-TARGETS = (None, "", "https://files.example/a.pdf", "mastodon")
-VISITORS = tuple(f"{n:032x}" for n in range(6))
 
 
 def postgres_dsn(url: str) -> str:
@@ -134,65 +129,12 @@ async def answers(
     }
 
 
-def make_event(project_id: str, millis: int, draw: st.DrawFn) -> Event:
-    action = draw(st.sampled_from(list(Action)))
-    return Event(
-        project_id=project_id,
-        action=action,
-        path=draw(st.sampled_from(PATHS)),
-        timestamp=moment(millis),
-        visitor_hash=draw(st.sampled_from(VISITORS)),
-        referrer=draw(st.sampled_from(REFERRERS)),
-        target=draw(st.sampled_from(TARGETS)),
-        value=float(draw(st.integers(0, 100))) if action is Action.SCROLL else None,
-    )
-
-
-@st.composite
-def histories(draw: st.DrawFn) -> tuple[list[list[Event]], list[int | None], list[tuple[int, int]]]:
-    """Batches of events over more than three years in two projects, a refresh moment (or
-    none) after each batch, and ranges to query."""
-    first, days = HISTORY_FIRST_DAY, HISTORY_DAYS
-    start, end = first * DAY_MS, (first + days) * DAY_MS
-    # Sparse: events on a few days, now and then at a day's first or last millisecond,
-    # where off-by-ones live.
-    active = draw(st.lists(st.integers(first, first + days - 1), min_size=1, max_size=8))
-    on = st.sampled_from(active)
-    millis = st.one_of(
-        on.flatmap(lambda d: st.integers(d * DAY_MS, (d + 1) * DAY_MS - 1)),
-        on.map(lambda d: d * DAY_MS),
-        on.map(lambda d: (d + 1) * DAY_MS - 1),
-    )
-    batches = draw(
-        st.lists(
-            st.lists(st.tuples(st.sampled_from(("p", "q")), millis), min_size=1, max_size=12),
-            min_size=1,
-            max_size=6,
-        )
-    )
-    events = [[make_event(p, ms, draw) for p, ms in batch] for batch in batches]
-    # Refreshing any day, or during or just after an active one (some of its days over).
-    refresh_days = st.integers(first, first + days + 1) | on.flatmap(
-        lambda d: st.sampled_from((d, d + 1))
-    )
-    refreshes = [draw(st.none() | refresh_days) for _ in batches]
-    edge = st.one_of(
-        st.integers(start - DAY_MS, end + DAY_MS),
-        st.integers(first - 1, first + days + 1).map(lambda d: d * DAY_MS),
-        on.flatmap(lambda d: st.sampled_from((d * DAY_MS, (d + 1) * DAY_MS))),
-    )
-    ranges = [
-        (a, b) for a, b in draw(st.lists(st.tuples(edge, edge), min_size=1, max_size=3)) if a < b
-    ]
-    return events, refreshes, [*ranges, (start - DAY_MS, end + DAY_MS)]
-
-
 @settings(
     max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(history=histories())
+@given(history=strategies.histories())
 def test_answers_from_rollups_equal_answers_from_the_events(
     sql_url: str,
     history: tuple[list[list[Event]], list[int | None], list[tuple[int, int]]],
@@ -312,7 +254,12 @@ async def test_two_instances_refreshing_at_once_compute_each_day_once(sql_url: s
     try:
         pair = Pair(one)
         events = [
-            visit("p", DAY_A + day * DAY_MS + n * 60_000, VISITORS[n % 6], PATHS[n % 4])
+            visit(
+                "p",
+                DAY_A + day * DAY_MS + n * 60_000,
+                VISITORS[n % 6],
+                PATHS[n % 4],
+            )
             for day in range(10)
             for n in range(20)
         ]

@@ -60,6 +60,9 @@ class Watch:
         self._changed = asyncio.Event()
         self.queued = 0
         self.groups: list[int] = []
+        # Raised (once) by the hook as the writer begins its next transaction: a failure
+        # of the writer itself, as the writer's docstring describes.
+        self.fail_next_group: BaseException | None = None
 
     def writer(self, database: Path, **options: Any) -> SqliteEventWriter:
         return SqliteEventWriter(
@@ -74,8 +77,12 @@ class Watch:
         self._changed.set()
 
     def _on_group(self, calls: int) -> None:  # on the writer thread
+        # Taken before the group is seen: a failure set once a group is seen is the next's.
+        failure, self.fail_next_group = self.fail_next_group, None
         self.groups.append(calls)
         self._loop.call_soon_threadsafe(self._changed.set)
+        if failure is not None:
+            raise failure
 
     async def until(self, condition: Callable[[], bool], what: str) -> None:
         """Wait until ``condition()`` holds, for at most ten seconds."""
@@ -309,17 +316,11 @@ async def test_sqlite_files_skip_the_group_commit_in_front(tmp_path: Path) -> No
 
 
 async def test_a_failure_outside_the_database_fails_its_callers_and_the_writer_goes_on(
-    writer: SqliteEventWriter, database: Path, monkeypatch: pytest.MonkeyPatch
+    writer: SqliteEventWriter, watch: Watch, database: Path
 ) -> None:
-    store = writer._store
-
-    def broken(group: list[Any]) -> None:
-        monkeypatch.setattr(writer, "_store", store)
-        raise RuntimeError("a bug")
-
-    monkeypatch.setattr(writer, "_store", broken)
+    watch.fail_next_group = RuntimeError("a bug")
     with pytest.raises(RuntimeError, match="a bug"):
-        await writer.insert(_rows(1))
+        await asyncio.wait_for(writer.insert(_rows(1)), 5)
     await writer.insert(_rows(2))
     assert _count(database) == 2
 
@@ -328,15 +329,11 @@ async def test_a_failure_outside_the_database_fails_its_callers_and_the_writer_g
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 @pytest.mark.parametrize("max_rows", [1000, 1])  # 1: a call is held for the next group
 async def test_a_writer_thread_that_dies_leaves_no_caller_waiting(
-    database: Path, watch: Watch, monkeypatch: pytest.MonkeyPatch, max_rows: int
+    database: Path, watch: Watch, max_rows: int
 ) -> None:
     writer = watch.writer(database, max_rows=max_rows)
-
-    def dying(group: list[Any]) -> None:
-        raise SystemExit  # what no Exception handler catches
-
     async with _behind_a_transaction(writer, watch, database) as first:
-        monkeypatch.setattr(writer, "_store", dying)
+        watch.fail_next_group = SystemExit()  # what no Exception handler catches
         queued = [asyncio.create_task(writer.insert(_rows(1))) for _ in range(3)]
         await watch.queued_at_least(4)
     await first  # stored before the thread died

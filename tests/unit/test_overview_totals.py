@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from hypothesis import given
 from hypothesis import strategies as st
 
-from privalytics.domain.models import TimeRange, Totals
+from privalytics.domain.models import Totals
 from privalytics.domain.reports import overview_totals
-
-BEFORE = TimeRange(start=datetime(2026, 1, 1, tzinfo=UTC), end=datetime(2026, 1, 2, tzinfo=UTC))
-
-
-counts = st.integers(min_value=0, max_value=10**9)
-figures = st.builds(Totals, range=st.just(BEFORE), visits=counts, unique_visitors=counts)
+from tests import strategies
 
 
-@given(st.lists(st.tuples(figures, st.none() | figures), max_size=8))
+@given(st.lists(strategies.figures, max_size=8))
 def test_visits_visitors_and_previous_visits_add_up_across_projects(
     projects: list[tuple[Totals, Totals | None]],
 ) -> None:

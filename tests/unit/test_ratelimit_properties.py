@@ -35,63 +35,9 @@ from privalytics.domain.ratelimit import (
     step,
 )
 from privalytics.testing import ManualClock
+from tests import strategies
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# --- strategies: policies and clock traces ----------------------------------------------
-
-# Whole seconds (what RateLimit gives) and a few sub-second periods; limits that divide
-# them evenly and limits that do not (the interval is then rounded up to a microsecond).
-periods = st.one_of(
-    st.sampled_from([1.0, 60.0, 3600.0, 86400.0]),
-    st.integers(min_value=1, max_value=10 * US_PER_SECOND).map(lambda us: us / US_PER_SECOND),
-)
-policies = st.builds(
-    Policy,
-    limit=st.integers(min_value=1, max_value=10_000),
-    period=periods,
-    burst=st.integers(min_value=1, max_value=40),
-)
-# Instants from 1970 to 2200, in µs: far enough out that float seconds would lose them.
-starts = st.integers(min_value=0, max_value=7_258_118_400 * US_PER_SECOND)
-costs = st.integers(min_value=0, max_value=45)
-
-
-@st.composite
-def advances(draw: st.DrawFn, policy: Policy, backwards: bool = False) -> int:
-    """A clock step in µs sized to the policy: none, a fraction of an interval, a few
-    intervals, a full refill and more; backwards ones when asked."""
-    interval, tolerance = policy.interval_us, policy.tolerance_us
-    forward = draw(
-        st.one_of(
-            st.just(0),
-            st.integers(min_value=1, max_value=interval),
-            st.integers(min_value=0, max_value=4).map(lambda k: k * interval),
-            st.integers(min_value=0, max_value=2 * tolerance),
-        )
-    )
-    if backwards and draw(st.integers(min_value=0, max_value=4)) == 0:
-        return -draw(st.integers(min_value=1, max_value=3 * tolerance + 10 * US_PER_SECOND))
-    return forward
-
-
-@st.composite
-def traces(
-    draw: st.DrawFn, policy: Policy, backwards: bool = False, max_size: int = 40
-) -> list[tuple[int, int]]:
-    """(clock step in µs, cost) pairs; the clock moves, then the request arrives."""
-    return draw(
-        st.lists(st.tuples(advances(policy, backwards), costs), min_size=1, max_size=max_size)
-    )
-
-
-@st.composite
-def policies_and_traces(
-    draw: st.DrawFn, backwards: bool = False
-) -> tuple[Policy, int, list[tuple[int, int]]]:
-    policy = draw(policies)
-    return policy, draw(starts), draw(traces(policy, backwards))
-
 
 # --- running a trace --------------------------------------------------------------------
 
@@ -129,7 +75,7 @@ def forward_progress(arrivals: Sequence[Arrival]) -> int:
 # --- properties -------------------------------------------------------------------------
 
 
-@given(policies_and_traces())
+@given(strategies.gcra_policies_and_traces())
 def test_no_window_of_a_monotonic_clock_admits_more_than_burst_plus_refill(
     case: tuple[Policy, int, list[tuple[int, int]]],
 ) -> None:
@@ -149,7 +95,7 @@ def test_no_window_of_a_monotonic_clock_admits_more_than_burst_plus_refill(
             assert units <= policy.burst + elapsed * configured
 
 
-@given(policies, starts, st.data())
+@given(strategies.gcra_policies, strategies.gcra_starts, st.data())
 def test_from_empty_waiting_k_intervals_lets_exactly_k_units_through(
     policy: Policy, start: int, data: st.DataObject
 ) -> None:
@@ -168,7 +114,7 @@ def test_from_empty_waiting_k_intervals_lets_exactly_k_units_through(
     assert step(tat, now + policy.interval_us, policy, 1).allowed
 
 
-@given(policies_and_traces(backwards=True), costs)
+@given(strategies.gcra_policies_and_traces(backwards=True), strategies.gcra_costs)
 def test_a_refused_request_changes_nothing_but_the_clamp(
     case: tuple[Policy, int, list[tuple[int, int]]], cost: int
 ) -> None:
@@ -183,7 +129,7 @@ def test_a_refused_request_changes_nothing_but_the_clamp(
     assert decision(again, last.now, policy, cost) == decision(result, last.now, policy, cost)
 
 
-@given(policies_and_traces())
+@given(strategies.gcra_policies_and_traces())
 def test_on_a_monotonic_clock_refused_requests_leave_no_trace(
     case: tuple[Policy, int, list[tuple[int, int]]],
 ) -> None:
@@ -199,7 +145,7 @@ def test_on_a_monotonic_clock_refused_requests_leave_no_trace(
         assert tat == arrival.state
 
 
-@given(policies_and_traces(backwards=True))
+@given(strategies.gcra_policies_and_traces(backwards=True))
 def test_with_a_clock_that_steps_back_no_stretch_admits_more_than_a_full_bucket_plus_refill(
     case: tuple[Policy, int, list[tuple[int, int]]],
 ) -> None:
@@ -216,7 +162,7 @@ def test_with_a_clock_that_steps_back_no_stretch_admits_more_than_a_full_bucket_
             )
 
 
-@given(policies_and_traces(backwards=True), st.data())
+@given(strategies.gcra_policies_and_traces(backwards=True), st.data())
 def test_after_the_clock_steps_back_the_wait_never_exceeds_one_full_refill(
     case: tuple[Policy, int, list[tuple[int, int]]], data: st.DataObject
 ) -> None:
@@ -241,7 +187,7 @@ def test_after_the_clock_steps_back_the_wait_never_exceeds_one_full_refill(
     assert step(result.state, refilled, policy, policy.burst).allowed
 
 
-@given(policies_and_traces(backwards=True), costs)
+@given(strategies.gcra_policies_and_traces(backwards=True), strategies.gcra_costs)
 def test_the_decision_reports_what_the_state_means(
     case: tuple[Policy, int, list[tuple[int, int]]], cost: int
 ) -> None:
@@ -262,7 +208,7 @@ def test_the_decision_reports_what_the_state_means(
     assert math.isinf(answer.retry_after) is (cost > policy.burst)
 
 
-@given(policies_and_traces(backwards=True))
+@given(strategies.gcra_policies_and_traces(backwards=True))
 def test_a_limiter_on_a_clock_decides_as_the_steps_in_microseconds(
     case: tuple[Policy, int, list[tuple[int, int]]],
 ) -> None:
@@ -284,7 +230,7 @@ def test_a_limiter_on_a_clock_decides_as_the_steps_in_microseconds(
     assert asyncio.run(answers()) == expected
 
 
-@given(policies)
+@given(strategies.gcra_policies)
 def test_the_interval_is_the_period_per_event_rounded_up_to_a_microsecond(
     policy: Policy,
 ) -> None:
@@ -293,7 +239,7 @@ def test_the_interval_is_the_period_per_event_rounded_up_to_a_microsecond(
     assert (policy.interval_us - 1) * policy.limit < period
 
 
-@given(starts)
+@given(strategies.gcra_starts)
 def test_microseconds_survive_the_trip_through_float_seconds(us: int) -> None:
     assert seconds_to_us(us / US_PER_SECOND) == us
 
@@ -315,20 +261,20 @@ class LimiterMachine(RuleBasedStateMachine):
         self.forward = 0
         self.last_arrival: int | None = None
 
-    @initialize(policy=policies, start=starts)
+    @initialize(policy=strategies.gcra_policies, start=strategies.gcra_starts)
     def setup(self, policy: Policy, start: int) -> None:
         self.policy = policy
         self.now = start
 
     @rule(data=st.data())
     def advance(self, data: st.DataObject) -> None:
-        self.now += data.draw(advances(self.policy))
+        self.now += data.draw(strategies.gcra_advances(self.policy))
 
     @rule(data=st.data())
     def backjump(self, data: st.DataObject) -> None:
         self.now -= data.draw(st.integers(min_value=1, max_value=3 * self.policy.tolerance_us))
 
-    @rule(cost=costs)
+    @rule(cost=strategies.gcra_costs)
     def acquire(self, cost: int) -> None:
         if self.last_arrival is not None:
             self.forward += max(0, self.now - self.last_arrival)

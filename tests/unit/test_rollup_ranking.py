@@ -9,13 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from privalytics.domain.rollups import settled_top
-
-NAMES = st.sampled_from([f"/{c}" for c in "abcdefghijkl"])
-# A part's names and counts: a block or a raw interval of a range.
-PARTS = st.lists(st.dictionaries(NAMES, st.integers(1, 30), max_size=12), min_size=1, max_size=6)
+from tests import strategies
 
 
-@given(PARTS, st.integers(1, 8), st.integers(1, 8), st.data())
+@given(strategies.ranking_parts, st.integers(1, 8), st.integers(1, 8), st.data())
 def test_a_settled_top_is_the_top_over_every_name(
     parts: list[dict[str, int]], depth: int, limit: int, data: st.DataObject
 ) -> None:

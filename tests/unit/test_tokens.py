@@ -26,14 +26,6 @@ from privalytics.domain.tokens import (
 from privalytics.testing import ManualClock, PlaintextSecretHasher
 from tests import strategies
 
-prefixes = st.sampled_from([TOKEN_PREFIX, ADMIN_KEY_PREFIX])
-credentials = st.builds(
-    Credential,
-    prefix=prefixes,
-    id=st.text(alphabet=strategies.hex_chars, min_size=16, max_size=16),
-    secret=st.binary(min_size=SECRET_BYTES, max_size=SECRET_BYTES),
-)
-
 
 @pytest.mark.parametrize("prefix", [TOKEN_PREFIX, ADMIN_KEY_PREFIX])
 def test_a_generated_credential_parses_back_to_itself(prefix: str) -> None:
@@ -43,7 +35,7 @@ def test_a_generated_credential_parses_back_to_itself(prefix: str) -> None:
     assert parse(credential.text, prefix) == credential
 
 
-@given(credentials)
+@given(strategies.credentials)
 def test_id_of_a_parsed_credential_is_its_id(credential: Credential) -> None:
     assert parse(credential.text, credential.prefix) is not None
     assert id_of(credential.text) == credential.id
@@ -55,12 +47,12 @@ def test_generated_credentials_differ() -> None:
     assert len({c.secret for c in made}) == 50
 
 
-@given(credentials)
+@given(strategies.credentials)
 def test_text_and_parse_round_trip(credential: Credential) -> None:
     assert parse(credential.text, credential.prefix) == credential
 
 
-@given(credentials, st.data())
+@given(strategies.credentials, st.data())
 def test_any_single_character_change_is_refused(
     credential: Credential, data: st.DataObject
 ) -> None:
@@ -73,13 +65,13 @@ def test_any_single_character_change_is_refused(
     assert parse(changed, ADMIN_KEY_PREFIX) is None
 
 
-@given(credentials)
+@given(strategies.credentials)
 def test_a_credential_of_the_other_prefix_is_refused(credential: Credential) -> None:
     other = ADMIN_KEY_PREFIX if credential.prefix == TOKEN_PREFIX else TOKEN_PREFIX
     assert parse(credential.text, other) is None
 
 
-@given(credentials)
+@given(strategies.credentials)
 def test_a_relabelled_prefix_is_refused(credential: Credential) -> None:
     """Swapping the prefix text breaks the checksum too."""
     other = ADMIN_KEY_PREFIX if credential.prefix == TOKEN_PREFIX else TOKEN_PREFIX
@@ -87,7 +79,7 @@ def test_a_relabelled_prefix_is_refused(credential: Credential) -> None:
     assert parse(relabelled, other) is None
 
 
-@given(credentials, st.text(min_size=1, max_size=200))
+@given(strategies.credentials, st.text(min_size=1, max_size=200))
 def test_anything_appended_is_refused(credential: Credential, tail: str) -> None:
     assert parse(credential.text + tail, credential.prefix) is None
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from litestar.stores.memory import MemoryStore
 from litestar.testing import TestClient
 
 from privalytics.adapters.http import HttpOptions, create_app
@@ -74,6 +76,69 @@ class Browser:
             "/api/v1/events", json=event, headers={"Authorization": f"Bearer {token}"}
         )
         assert response.status_code == 202, response.text
+
+
+class ManualMemoryStore(MemoryStore):
+    """A memory session store whose expiry follows a ManualClock.
+
+    Litestar's MemoryStore decides expiry by the wall clock, so a test would have to wait
+    a session's lifetime out; this one has the same behaviour (an expired value is not
+    returned, and is held until read or swept) on the test's clock. It is a MemoryStore,
+    so the dashboard sweeps it as it sweeps the default one. ``keys()`` lists what it
+    holds, expired or not, as a test's public view of it."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self._held: dict[str, tuple[bytes, datetime | None]] = {}
+
+    def _expired(self, expires_at: datetime | None) -> bool:
+        return expires_at is not None and self.clock.now() >= expires_at
+
+    def _expiry(self, expires_in: int | timedelta | None) -> datetime | None:
+        if not expires_in:
+            return None
+        seconds = expires_in if isinstance(expires_in, timedelta) else timedelta(seconds=expires_in)
+        return self.clock.now() + seconds
+
+    def keys(self) -> set[str]:
+        return set(self._held)
+
+    async def set(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> None:
+        data = value.encode() if isinstance(value, str) else value
+        self._held[key] = (data, self._expiry(expires_in))
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        held = self._held.get(key)
+        if held is None:
+            return None
+        data, expires_at = held
+        if self._expired(expires_at):
+            del self._held[key]
+            return None
+        if renew_for and expires_at is not None:
+            self._held[key] = (data, self._expiry(renew_for))
+        return data
+
+    async def delete(self, key: str) -> None:
+        self._held.pop(key, None)
+
+    async def delete_all(self) -> None:
+        self._held.clear()
+
+    async def delete_expired(self) -> None:
+        self._held = {k: v for k, v in self._held.items() if not self._expired(v[1])}
+
+    async def exists(self, key: str) -> bool:
+        return key in self._held
+
+    async def expires_in(self, key: str) -> int | None:
+        held = self._held.get(key)
+        if held is None or held[1] is None:
+            return None
+        return int((held[1] - self.clock.now()).total_seconds())
 
 
 def open_dashboard(

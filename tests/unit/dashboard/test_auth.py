@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,11 +11,10 @@ from litestar.stores.memory import MemoryStore
 from litestar.testing import TestClient
 
 from privalytics.adapters.http import HttpOptions, create_app
-from privalytics.adapters.http.dashboard import DashboardOptions
+from privalytics.adapters.http.dashboard import SESSION_MAX_AGE, DashboardOptions
 from privalytics.adapters.http.dashboard.auth import ASSET_VERSION, safe_next
-from privalytics.adapters.http.dashboard.security import SESSION_STORE
 from privalytics.testing import ManualClock, make_services
-from tests.unit.dashboard.conftest import Browser, csrf_of, open_dashboard
+from tests.unit.dashboard.conftest import Browser, ManualMemoryStore, csrf_of, open_dashboard
 from tests.unit.http.conftest import with_peer
 
 
@@ -229,45 +227,73 @@ def test_cookies_are_secure_behind_a_trusted_proxy_that_ended_tls(
     assert all(("Secure" in c) is secure for c in cookies)
 
 
-def _sessions(browser: Browser) -> MemoryStore:
-    store = browser.client.app.stores.get(SESSION_STORE)
-    assert isinstance(store, MemoryStore)
-    return store
+@pytest.fixture
+def sessions(clock: ManualClock) -> ManualMemoryStore:
+    return ManualMemoryStore(clock)
 
 
-def test_anonymous_visits_store_no_session(browser: Browser) -> None:
+@pytest.fixture
+def on_store(clock: ManualClock, sessions: ManualMemoryStore) -> Iterator[Browser]:
+    """A dashboard whose memory session store follows the test's clock."""
+    yield from open_dashboard(clock, DashboardOptions(session_store=sessions))
+
+
+def test_anonymous_visits_store_no_session(on_store: Browser, sessions: ManualMemoryStore) -> None:
     """20k GETs with fresh 3 KB cookies used to keep 20k empty sessions for 7 days."""
     for n in range(200):
-        browser.client.cookies.clear()
+        on_store.client.cookies.clear()
         if n % 3:
             chosen = secrets.token_urlsafe(2400) if n % 3 == 1 else secrets.token_urlsafe(32)
-            browser.client.cookies.set("privalytics_session", chosen)
-        page = browser.client.get("/dashboard/login")
+            on_store.client.cookies.set("privalytics_session", chosen)
+        page = on_store.client.get("/dashboard/login")
         assert page.status_code == 200
         for cookie in page.headers.get_list("set-cookie"):
             if cookie.startswith("privalytics_session="):
                 assert cookie.startswith("privalytics_session=null;")
-    assert _sessions(browser)._store == {}
+    assert sessions.keys() == set()
 
 
-def test_signing_out_leaves_no_session_stored(signed_in: Browser) -> None:
-    assert len(_sessions(signed_in)._store) == 1
-    assert signed_in.form("/dashboard", "/dashboard/logout", {}).status_code == 303
-    assert signed_in.client.get("/dashboard/login").status_code == 200
-    assert _sessions(signed_in)._store == {}
+def test_signing_out_leaves_no_session_stored(
+    on_store: Browser, sessions: ManualMemoryStore
+) -> None:
+    assert on_store.sign_in().status_code == 303
+    assert len(sessions.keys()) == 1
+    assert on_store.form("/dashboard", "/dashboard/logout", {}).status_code == 303
+    assert on_store.client.get("/dashboard/login").status_code == 200
+    assert sessions.keys() == set()
 
 
-def test_a_client_chosen_session_id_is_never_stored(browser: Browser) -> None:
+def test_a_client_chosen_session_id_is_never_stored(
+    on_store: Browser, sessions: ManualMemoryStore
+) -> None:
     chosen = secrets.token_urlsafe(32)
-    browser.client.cookies.set("privalytics_session", chosen)
-    page = browser.client.get("/dashboard/login")
+    on_store.client.cookies.set("privalytics_session", chosen)
+    page = on_store.client.get("/dashboard/login")
     assert page.status_code == 200
-    response = browser.client.post(
+    response = on_store.client.post(
         "/dashboard/login",
         data={"username": "alice", "password": "wrong guess!", "_csrf_token": csrf_of(page.text)},
     )
     assert response.status_code == 401
-    assert chosen not in _sessions(browser)._store
+    assert not on_store.client.blocking_portal.call(sessions.exists, chosen)
+
+
+def test_a_session_unused_for_its_lifetime_is_signed_out(
+    on_store: Browser, clock: ManualClock
+) -> None:
+    """A session lasts SESSION_MAX_AGE from its last use (the browser's cookie lasts as
+    long; the server decides): one second short of it the user is still signed in, at
+    it they are sent to sign in again."""
+    assert on_store.sign_in().status_code == 303
+    clock.advance(SESSION_MAX_AGE - 1)
+    assert on_store.client.get("/dashboard", follow_redirects=False).status_code == 200
+    clock.advance(SESSION_MAX_AGE)
+    signed_out = on_store.client.get("/dashboard", follow_redirects=False)
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"].startswith("/dashboard/login")
+    # Signing in again starts a new session.
+    assert on_store.sign_in().status_code == 303
+    assert on_store.client.get("/dashboard", follow_redirects=False).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -339,13 +365,16 @@ def test_a_guesser_at_another_address_does_not_lock_the_owner_out(clock: ManualC
         assert browser.sign_in().status_code == 303
 
 
-def test_expired_sessions_are_swept_from_a_memory_store(browser: Browser) -> None:
-    # A new app has not swept yet: its first write sweeps.
-    store = _sessions(browser)
-    browser.client.blocking_portal.call(store.set, "expired-session-id", b"{}", 1)
-    time.sleep(1.1)
-    assert browser.client.get("/dashboard/login").status_code == 200
-    assert "expired-session-id" not in store._store
+def test_expired_sessions_are_swept_from_a_memory_store(
+    on_store: Browser, sessions: ManualMemoryStore, clock: ManualClock
+) -> None:
+    """An expired session nobody asks for again is not held for ever: the app's first
+    write (a new app has not swept yet) drops it."""
+    on_store.client.blocking_portal.call(sessions.set, "expired-session-id", b"{}", 1)
+    on_store.client.blocking_portal.call(sessions.set, "live-session-id", b"{}", 60)
+    clock.advance(seconds=1)
+    assert on_store.client.get("/dashboard/login").status_code == 200
+    assert sessions.keys() == {"live-session-id"}
 
 
 class SweepCountingStore(MemoryStore):
@@ -363,11 +392,15 @@ class SweepCountingStore(MemoryStore):
 def test_each_app_in_a_process_sweeps_its_own_session_store(clock: ManualClock) -> None:
     """One app's sweep does not stand for another's: their stores are not the same."""
     stores = [SweepCountingStore(), SweepCountingStore()]
-    for first in open_dashboard(clock, DashboardOptions(session_store=stores[0])):
-        for second in open_dashboard(clock, DashboardOptions(session_store=stores[1])):
-            assert first.client.get("/dashboard/login").status_code == 200
-            assert second.client.get("/dashboard/login").status_code == 200
-            assert [store.sweeps for store in stores] == [1, 1]
-            # Each still sweeps at most once a minute.
-            assert first.client.get("/dashboard/login").status_code == 200
-            assert [store.sweeps for store in stores] == [1, 1]
+    browsers = [open_dashboard(clock, DashboardOptions(session_store=store)) for store in stores]
+    try:
+        first, second = (next(browser) for browser in browsers)
+        assert first.client.get("/dashboard/login").status_code == 200
+        assert second.client.get("/dashboard/login").status_code == 200
+        assert [store.sweeps for store in stores] == [1, 1]
+        # Each still sweeps at most once a minute.
+        assert first.client.get("/dashboard/login").status_code == 200
+        assert [store.sweeps for store in stores] == [1, 1]
+    finally:
+        for browser in browsers:
+            browser.close()

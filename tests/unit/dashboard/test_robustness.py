@@ -9,13 +9,9 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from tests import strategies
 from tests.unit.dashboard.conftest import Browser, csrf_of
 
-_text = st.text(max_size=300)
-# Fields that are right now and then, so that both the refusal and the success are met.
-_names = st.sampled_from(["Blog", " Shop ", "Ünïcode ✓"]) | _text
-_rates = st.sampled_from(["", "10/minute", " 5/h ", "1000/second"]) | _text
-_origins = st.sampled_from(["", "https://a.example", "https://a.example\nhttp://b.example"]) | _text
 _FORM_OUTCOMES = {
     "create accepted",
     "create refused",
@@ -35,11 +31,11 @@ def test_forms_never_answer_500(signed_in: Browser) -> None:
         max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
     )
     @given(
-        name=_names,
-        rate=_rates,
-        origins=_origins,
+        name=strategies.form_names,
+        rate=strategies.form_rates,
+        origins=strategies.form_origins,
         confirm=st.sampled_from(["the name", "the name, padded", "drawn"]),
-        drawn=_text,
+        drawn=strategies.form_texts,
     )
     def example(name: str, rate: str, origins: str, confirm: str, drawn: str) -> None:
         client = signed_in.client
@@ -132,38 +128,21 @@ def test_the_apis_new_stats_fields(signed_in: Browser) -> None:
     assert body["range"]["to"].startswith(now.strftime("%Y-%m-%dT%H:%M"))
 
 
-def _end_text(kind: str) -> st.SearchStrategy[str | None]:
-    """One end of a custom range: None (the range is drawn near today), or text."""
-    return {
-        "near": st.none(),
-        "": st.just(""),
-        "any date": st.dates().map(str),
-        "drawn": st.text(max_size=20),
-    }[kind]
-
-
 def test_page_ranges_never_answer_500(signed_in: Browser) -> None:
     """On the overview and on a project's page that exists (an unknown one is a 404 before
     the range is read): accepted ranges of every kind and refused ones are all met."""
     project_id, _ = signed_in.create_project("Site")
     reached: Counter[str] = Counter()
-    near = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
 
     @settings(
         max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
     )
     @given(
-        range_name=st.sampled_from(["custom", "named", "drawn"]).flatmap(
-            lambda kind: {
-                "custom": st.just("custom"),
-                "named": st.sampled_from(["24h", "7d", "30d", "1y", ""]),
-                "drawn": st.text(max_size=8),
-            }[kind]
-        ),
-        start=near,
+        range_name=strategies.range_names,
+        start=strategies.near_dates,
         days=st.integers(min_value=-3, max_value=400),
-        start_text=st.sampled_from(["near", "", "any date", "drawn"]).flatmap(_end_text),
-        end_text=st.sampled_from(["near", "", "any date", "drawn"]).flatmap(_end_text),
+        start_text=strategies.range_end_texts,
+        end_text=strategies.range_end_texts,
     )
     def example(
         range_name: str,

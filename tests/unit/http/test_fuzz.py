@@ -10,7 +10,7 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.http import strategies
+from tests import strategies
 from tests.unit.http.conftest import running_api
 
 FUZZ = settings(
@@ -44,7 +44,7 @@ def test_almost_valid_events_never_reach_a_500() -> None:
         _, token = api.create_project(rate_limit="1000000/minute")
 
         @FUZZ
-        @given(events=st.lists(strategies.events, min_size=1, max_size=5))
+        @given(events=st.lists(strategies.event_bodies, min_size=1, max_size=5))
         def check(events: list[dict[str, Any]]) -> None:
             _check(api.send(events[0], token))
             _check(api.send({"events": events}, token, batch=True))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.http import strategies
+from tests import strategies
 from tests.unit.http.conftest import Api, running_api
 
 FUZZ = settings(

@@ -86,7 +86,11 @@ class SqliteEventWriter:
     instead of guessing it from time: ``on_queued()`` is called once a call (or
     ``close()``'s request to stop) is queued, on the thread that queued it;
     ``on_group(calls)`` on the writer thread as it begins a transaction of ``calls``
-    calls (a retry of one call alone included). They must be quick and must not raise.
+    calls (a retry of one call alone included). They must be quick. What ``on_group``
+    raises is taken as a failure of the writer itself, not of the database, which is how
+    a test provokes one: an ``Exception`` fails that transaction's callers with it and
+    the writer goes on; anything else (``SystemExit``) ends the thread, and every caller
+    waiting, or calling later, gets StorageUnavailable.
     """
 
     def __init__(
