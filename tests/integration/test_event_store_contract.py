@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from privalytics.adapters.memory import InMemoryEventStore
 from privalytics.adapters.sqlalchemy import SqlAlchemyEventStore, SqlStores
-from privalytics.adapters.sqlalchemy.stores import event_from_row
+from privalytics.adapters.sqlalchemy.events import event_from_row
 from privalytics.adapters.sqlalchemy.tables import events as events_table
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.models import Action, Bucket, Event, PageStats, TimeRange

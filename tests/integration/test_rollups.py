@@ -24,11 +24,11 @@ from sqlalchemy.engine import make_url
 
 from privalytics.adapters.memory import InMemoryEventQueries, InMemoryEventStore
 from privalytics.adapters.sqlalchemy import SqlStores, open_stores, tables
+from privalytics.adapters.sqlalchemy.events import SqlAlchemyEventStore
 from privalytics.adapters.sqlalchemy.planning import interval_of as bounds
 from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
 from privalytics.adapters.sqlalchemy.refresh import ROLLUP_LOCK
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
-from privalytics.adapters.sqlalchemy.stores import SqlAlchemyEventStore
 from privalytics.domain.models import Action, Event, Ranked, TimeRange
 from privalytics.domain.ports import EventQueries, EventStore
 from privalytics.domain.reports import TARGET_ACTIONS, series

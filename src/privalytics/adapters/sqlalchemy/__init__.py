@@ -8,14 +8,12 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.sqlalchemy.engine import ACCEPTED_URLS, create_engine
+from privalytics.adapters.sqlalchemy.events import SqlAlchemyEventStore
 from privalytics.adapters.sqlalchemy.migrate import current_revision, migrate
 from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
-from privalytics.adapters.sqlalchemy.stores import (
-    SqlAlchemyEventStore,
-    SqlAlchemySaltStore,
-    SqlAlchemyTokenStore,
-)
+from privalytics.adapters.sqlalchemy.salts import SqlAlchemySaltStore
+from privalytics.adapters.sqlalchemy.tokens import SqlAlchemyTokenStore
 from privalytics.adapters.sqlalchemy.users import SqlAlchemyUserStore
 
 __all__ = [

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
+from privalytics.adapters.sqlalchemy.events import event_from_row
 from privalytics.adapters.sqlalchemy.planning import events_in, interval_of
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
-from privalytics.adapters.sqlalchemy.stores import event_from_row
 from privalytics.adapters.sqlalchemy.tables import from_millis, to_millis
 from privalytics.domain.models import Action, Bucket, Event, Ranked, TimeRange
 from privalytics.domain.rollups import DAY_MS
