@@ -1,4 +1,8 @@
-"""SqlAlchemyEventStore: events in one table, their insert path and their counts.
+"""SqlAlchemyEventStore: events in one table, their insert path, and their counts,
+rankings and series (the API's stats and the dashboard's breakdowns).
+
+Ties break by text in code-point order on both backends (PostgreSQL: ``COLLATE "C"``), as
+in Python, so memory, SQLite and PostgreSQL rank alike.
 
 Every call runs inside ``unavailable_on_failure``, so a database that cannot be reached
 (or refuses to write) raises StorageUnavailable.
@@ -12,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import RowMapping, case, delete, distinct, func, select, text
+from sqlalchemy import RowMapping, case, delete, func, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,10 +38,8 @@ from privalytics.adapters.sqlalchemy.sqlitewriter import (
 )
 from privalytics.adapters.sqlalchemy.tables import from_millis, to_millis
 from privalytics.domain.errors import StorageUnavailable
-from privalytics.domain.models import Action, Bucket, Event, PageStats, TimeRange
-from privalytics.domain.reports import HOUR
-
-_HOUR_MS = HOUR // timedelta(milliseconds=1)
+from privalytics.domain.models import Action, Bucket, Event, PageStats, Ranked, TimeRange
+from privalytics.domain.rollups import DAY_MS
 
 _events = tables.events
 
@@ -90,7 +92,7 @@ class SqlAlchemyEventStore:
     """Events in one table; timestamps stored at millisecond precision (truncated).
 
     ``rollups``: the engine's one reader of the rollups (``open_stores`` builds it), from
-    which counts over whole days come where they are up to date.
+    which counts, rankings and series over whole days come where they are up to date.
     """
 
     def __init__(self, engine: AsyncEngine, rollups: RollupReader) -> None:
@@ -164,14 +166,35 @@ class SqlAlchemyEventStore:
     async def refresh(self, before: datetime) -> int:
         return await self._refresher.refresh(before)
 
-    async def hourly(self, project_id: str, span: TimeRange) -> list[Bucket]:
-        # Hours counted from the hour holding span.start: never negative, so integer
-        # division floors the same way on every backend.
-        base = to_millis(span.start) // _HOUR_MS * _HOUR_MS
-        # Visits, and the distinct visitors of every event (docs/privacy.md).
-        hours = (
+    async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
+        if limit <= 0:
+            return []
+        return await self.rollups.top_referrers(project_id, interval_of(span), limit)
+
+    async def top_targets(
+        self, project_id: str, span: TimeRange, action: Action, limit: int
+    ) -> list[Ranked]:
+        if limit <= 0:
+            return []
+        return await self.rollups.top_targets(project_id, interval_of(span), action, limit)
+
+    async def average_value(self, project_id: str, span: TimeRange, action: Action) -> float | None:
+        return await self.rollups.average_value(project_id, interval_of(span), action)
+
+    async def series(
+        self, project_id: str, span: TimeRange, origin: datetime, step: timedelta
+    ) -> list[Bucket]:
+        step_ms = step // timedelta(milliseconds=1)
+        if step_ms == DAY_MS and to_millis(origin) % DAY_MS == 0:
+            # Day by day from UTC midnight: whole days from the rollups.
+            return await self.rollups.daily_series(project_id, interval_of(span))
+        # Counted from the origin: never negative, so integer division floors alike.
+        base = to_millis(origin)
+        # Visits, and the distinct visitors of every event (the definition of a unique
+        # visitor everywhere: docs/privacy.md).
+        steps = (
             select(
-                ((_events.c.ts - base) // _HOUR_MS).label("hour"),
+                ((_events.c.ts - base) // step_ms).label("n"),
                 _events.c.visitor_hash,
                 _events.c.action,
             )
@@ -180,19 +203,32 @@ class SqlAlchemyEventStore:
         )
         query = (
             select(
-                hours.c.hour,
-                func.count(case((hours.c.action == Action.VISIT.value, 1))),
-                func.count(distinct(hours.c.visitor_hash)),
+                steps.c.n,
+                func.count(case((steps.c.action == Action.VISIT.value, 1))),
+                func.count(steps.c.visitor_hash.distinct()),
             )
-            .group_by(hours.c.hour)
-            .order_by(hours.c.hour)
+            .group_by(steps.c.n)
+            .order_by(steps.c.n)
         )
         async with unavailable_on_failure("count visits"), self.engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         return [
-            Bucket(start=from_millis(base + hour * _HOUR_MS), visits=n, unique_visitors=u)
-            for hour, n, u in rows
+            Bucket(start=from_millis(base + n * step_ms), visits=c, unique_visitors=u)
+            for n, c, u in rows
         ]
+
+    async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
+        if limit <= 0:
+            return []
+        query = (
+            select(_events)
+            .where(events_in(project_id, interval_of(span)))
+            .order_by(_events.c.ts.desc(), _events.c.id.desc())
+            .limit(limit)
+        )
+        async with unavailable_on_failure("read events"), self.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [event_from_row(row) for row in rows]
 
     async def delete_project_events(self, project_id: str) -> int:
         statement = delete(_events).where(_events.c.project_id == project_id)
