@@ -16,7 +16,7 @@ from pathlib import Path
 
 from privalytics.adapters.sqlalchemy import migrate, open_stores
 from privalytics.adapters.sqlalchemy.engine import SQLITE_PRAGMAS
-from privalytics.adapters.sqlalchemy.stores import event_values
+from privalytics.adapters.sqlalchemy.events import event_values
 from privalytics.domain.models import Action, Event
 
 _INSERT = (

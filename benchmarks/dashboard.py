@@ -299,8 +299,6 @@ def _queries(
 ) -> dict[str, Callable[[], Awaitable[Any]]]:
     """Every store/query call ``Reporting.stats`` makes for ``span``, by name."""
     events = services.reporting._events
-    queries = services.reporting._queries
-    assert queries is not None
     last_hour = now.replace(minute=0, second=0, microsecond=0)
     recent = TimeRange(start=last_hour - 23 * HOUR, end=last_hour + HOUR)
     before = previous_range(span)
@@ -310,17 +308,17 @@ def _queries(
         "count_by_action": lambda: events.count_by_action(project, span),
         "unique_visitors": lambda: events.unique_visitors(project, span),
         "top_pages": lambda: events.top_pages(project, span, DEFAULT_TOP),
-        "hourly (last 24 h)": lambda: events.hourly(project, recent),
+        "hourly (last 24 h)": lambda: events.series(project, recent, recent.start, HOUR),
         "count_by_action (previous)": lambda: events.count_by_action(project, before),
         "unique_visitors (previous)": lambda: events.unique_visitors(project, before),
-        "series": lambda: queries.series(project, span, origin, step),
-        "top_referrers": lambda: queries.top_referrers(project, span, DEFAULT_TOP),
+        "series": lambda: events.series(project, span, origin, step),
+        "top_referrers": lambda: events.top_referrers(project, span, DEFAULT_TOP),
     }
     for action in TARGET_ACTIONS:
-        calls[f"top_targets ({action.value})"] = lambda action=action: queries.top_targets(
+        calls[f"top_targets ({action.value})"] = lambda action=action: events.top_targets(
             project, span, action, DEFAULT_TOP
         )
-    calls["average_value (scroll)"] = lambda: queries.average_value(project, span, Action.SCROLL)
+    calls["average_value (scroll)"] = lambda: events.average_value(project, span, Action.SCROLL)
     calls["stats (whole call)"] = lambda: services.reporting.stats(project, span)
     return calls
 

@@ -23,7 +23,6 @@ from privalytics.config import where as where
 from privalytics.domain.errors import ConfigError
 from privalytics.domain.ports import (
     Clock,
-    EventQueries,
     EventStore,
     RateLimiter,
     SaltStore,
@@ -48,12 +47,10 @@ class _Storage:
     ping: Closer
     closers: tuple[Closer, ...]
     users: UserStore
-    queries: EventQueries
 
 
 def _memory_storage(url: str, visitor_window: timedelta) -> _Storage:
     from privalytics.adapters.memory import (
-        InMemoryEventQueries,
         InMemoryEventStore,
         InMemorySaltStore,
         InMemoryTokenStore,
@@ -68,7 +65,6 @@ def _memory_storage(url: str, visitor_window: timedelta) -> _Storage:
         ping=events.ping,
         closers=(),
         users=InMemoryUserStore(),
-        queries=InMemoryEventQueries(events),
     )
 
 
@@ -89,7 +85,6 @@ def _sql_storage(url: str, visitor_window: timedelta) -> _Storage:
         ping=stores.events.ping,
         closers=closers,
         users=stores.users,
-        queries=stores.queries,
     )
 
 
@@ -187,7 +182,6 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         health_checks=(storage.ping, limiter.ping),
         closers=(*storage.closers, *limiter_closers),
         users=storage.users,
-        queries=storage.queries,
     )
 
 

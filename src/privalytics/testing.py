@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from privalytics.adapters.memory import (
-    InMemoryEventQueries,
     InMemoryEventStore,
     InMemoryRateLimiter,
     InMemorySaltStore,
@@ -46,9 +45,8 @@ def make_services(
 ) -> Services:
     """Services on the in-memory adapters, a manual clock and the plaintext hasher."""
     clock = clock or ManualClock()
-    events = InMemoryEventStore()
     return build_services(
-        events=events,
+        events=InMemoryEventStore(),
         tokens=InMemoryTokenStore(),
         salts=InMemorySaltStore(),
         limiter=InMemoryRateLimiter(clock),
@@ -56,5 +54,4 @@ def make_services(
         clock=clock,
         settings=settings,
         users=InMemoryUserStore(),
-        queries=InMemoryEventQueries(events),
     )

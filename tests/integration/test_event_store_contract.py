@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from privalytics.adapters.memory import InMemoryEventStore
 from privalytics.adapters.sqlalchemy import SqlAlchemyEventStore, SqlStores
-from privalytics.adapters.sqlalchemy.stores import event_from_row
+from privalytics.adapters.sqlalchemy.events import event_from_row
 from privalytics.adapters.sqlalchemy.tables import events as events_table
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.models import Action, Bucket, Event, PageStats, TimeRange
@@ -20,6 +20,7 @@ from tests.integration.conftest import assert_discreet
 
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DAY = TimeRange(start=NOON - timedelta(hours=12), end=NOON + timedelta(hours=12))
+HOUR = timedelta(hours=1)
 
 
 def event(
@@ -55,7 +56,7 @@ async def test_an_empty_store_reports_nothing(event_store: EventStore) -> None:
     assert await event_store.count_by_action("p1", DAY) == {}
     assert await event_store.unique_visitors("p1", DAY) == 0
     assert await event_store.top_pages("p1", DAY, 10) == []
-    assert await event_store.hourly("p1", DAY) == []
+    assert await event_store.series("p1", DAY, DAY.start, HOUR) == []
     assert await event_store.delete_project_events("p1") == 0
 
 
@@ -97,7 +98,9 @@ async def test_ranges_include_their_start_and_exclude_their_end(event_store: Eve
     assert await event_store.top_pages("p1", span, 10) == [
         PageStats(path="/", visits=2, unique_visitors=2)
     ]
-    assert await event_store.hourly("p1", span) == [Bucket(start=NOON, visits=2, unique_visitors=2)]
+    assert await event_store.series("p1", span, span.start, HOUR) == [
+        Bucket(start=NOON, visits=2, unique_visitors=2)
+    ]
 
 
 async def test_queries_see_only_their_own_project(event_store: EventStore) -> None:
@@ -113,7 +116,9 @@ async def test_queries_see_only_their_own_project(event_store: EventStore) -> No
     assert await event_store.top_pages("p1", DAY, 10) == [
         PageStats(path="/", visits=1, unique_visitors=1)
     ]
-    assert await event_store.hourly("p1", DAY) == [Bucket(start=NOON, visits=1, unique_visitors=1)]
+    assert await event_store.series("p1", DAY, DAY.start, HOUR) == [
+        Bucket(start=NOON, visits=1, unique_visitors=1)
+    ]
     assert await event_store.count_by_action("p3", DAY) == {}
 
 
@@ -163,7 +168,7 @@ async def test_top_pages_returns_at_most_limit_pages(event_store: EventStore) ->
     assert await event_store.top_pages("p1", DAY, 0) == []
 
 
-async def test_hourly_buckets_count_visits_and_visitors_of_any_event_by_hour(
+async def test_hourly_series_counts_visits_and_visitors_of_any_event_by_hour(
     event_store: EventStore,
 ) -> None:
     await event_store.add(
@@ -177,7 +182,7 @@ async def test_hourly_buckets_count_visits_and_visitors_of_any_event_by_hour(
             event(at=NOON - timedelta(hours=3, minutes=-10), visitor="d"),
         ]
     )
-    buckets = await event_store.hourly("p1", DAY)
+    buckets = await event_store.series("p1", DAY, DAY.start, HOUR)
     assert buckets == [
         Bucket(start=NOON - timedelta(hours=3), visits=1, unique_visitors=1),
         Bucket(start=NOON, visits=3, unique_visitors=2),
@@ -284,7 +289,12 @@ _QUERIES: list[Callable[[EventStore], Coroutine[Any, Any, object]]] = [
     lambda store: store.count_by_action("p1", DAY),
     lambda store: store.unique_visitors("p1", DAY),
     lambda store: store.top_pages("p1", DAY, 10),
-    lambda store: store.hourly("p1", DAY),
+    lambda store: store.top_referrers("p1", DAY, 10),
+    lambda store: store.top_targets("p1", DAY, Action.CLICK, 10),
+    lambda store: store.average_value("p1", DAY, Action.SCROLL),
+    lambda store: store.series("p1", DAY, DAY.start, HOUR),
+    lambda store: store.series("p1", DAY, DAY.start, 24 * HOUR),
+    lambda store: store.latest("p1", DAY, 10),
     lambda store: store.delete_project_events("p1"),
     lambda store: store.project_ids(),
     lambda store: store.ping(),

@@ -63,8 +63,10 @@ class RecordingEventStore:
     async def top_pages(self, project_id: str, span: TimeRange, limit: int) -> list[PageStats]:
         return await self.inner.top_pages(project_id, span, limit)
 
-    async def hourly(self, project_id: str, span: TimeRange) -> list[Bucket]:
-        return await self.inner.hourly(project_id, span)
+    async def series(
+        self, project_id: str, span: TimeRange, origin: datetime, step: timedelta
+    ) -> list[Bucket]:
+        return await self.inner.series(project_id, span, origin, step)
 
     async def delete_project_events(self, project_id: str) -> int:
         return await self.inner.delete_project_events(project_id)
@@ -250,7 +252,15 @@ async def test_queries_are_answered_by_the_inner_store(event_store: EventStore) 
     assert await store.count_by_action("p1", DAY) == {Action.VISIT: 2}
     assert await store.unique_visitors("p1", DAY) == 2
     assert await store.top_pages("p1", DAY, 1) == [PageStats(path="/", visits=2, unique_visitors=2)]
-    assert await store.hourly("p1", DAY) == [Bucket(start=NOON, visits=2, unique_visitors=2)]
+    hour = timedelta(hours=1)
+    assert await store.series("p1", DAY, DAY.start, hour) == [
+        Bucket(start=NOON, visits=2, unique_visitors=2)
+    ]
+    assert await store.latest("p1", DAY, 10) == (await event_store.latest("p1", DAY, 10))
+    assert [e.timestamp for e in await store.latest("p1", DAY, 1)] == [NOON + timedelta(seconds=1)]
+    assert await store.top_referrers("p1", DAY, 10) == []
+    assert await store.top_targets("p1", DAY, Action.CLICK, 10) == []
+    assert await store.average_value("p1", DAY, Action.SCROLL) is None
     assert await store.delete_project_events("p2") == 1
     await store.ping()
     await store.aclose()

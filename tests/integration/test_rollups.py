@@ -21,15 +21,14 @@ from msgspec.structs import replace
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import make_url
 
-from privalytics.adapters.memory import InMemoryEventQueries, InMemoryEventStore
+from privalytics.adapters.memory import InMemoryEventStore
 from privalytics.adapters.sqlalchemy import SqlStores, open_stores, tables
+from privalytics.adapters.sqlalchemy.events import SqlAlchemyEventStore
 from privalytics.adapters.sqlalchemy.planning import interval_of as bounds
-from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
 from privalytics.adapters.sqlalchemy.refresh import ROLLUP_LOCK
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
-from privalytics.adapters.sqlalchemy.stores import SqlAlchemyEventStore
 from privalytics.domain.models import Action, Event, Ranked, TimeRange
-from privalytics.domain.ports import EventQueries, EventStore
+from privalytics.domain.ports import EventStore
 from privalytics.domain.reports import TARGET_ACTIONS, series
 from privalytics.domain.rollups import DAY_MS, MAX_LEVEL, day_of, plan
 from tests import strategies
@@ -57,18 +56,15 @@ def span(start: int, end: int) -> TimeRange:
 
 
 class Pair:
-    """A SQL store and its queries beside the in-memory reference, fed the same events."""
+    """A SQL store beside the in-memory reference, fed the same events."""
 
     def __init__(self, stores: SqlStores, window: timedelta = timedelta(days=1)) -> None:
         self._own = stores.events
         if window == timedelta(days=1):
-            self.sql, self.sql_queries = stores.events, stores.queries
+            self.sql = stores.events
         else:
-            rollups = RollupReader(stores.engine, window)
-            self.sql = SqlAlchemyEventStore(stores.engine, rollups)
-            self.sql_queries = SqlAlchemyEventQueries(stores.engine, rollups)
+            self.sql = SqlAlchemyEventStore(stores.engine, RollupReader(stores.engine, window))
         self.memory = InMemoryEventStore(window)
-        self.memory_queries = InMemoryEventQueries(self.memory)
         # Rankings reading one and two names per part first: with a handful of paths the
         # store's own depth reads every name at once; these settle, read deeper or read
         # everything, which the answers must not show.
@@ -84,8 +80,8 @@ class Pair:
         await self.memory.add(events)
 
     async def assert_same(self, project_id: str, where: TimeRange) -> None:
-        got = await answers(self.sql, self.sql_queries, project_id, where)
-        expected = await answers(self.memory, self.memory_queries, project_id, where)
+        got = await answers(self.sql, project_id, where)
+        expected = await answers(self.memory, project_id, where)
         assert got == expected, (where, got, expected)
         for reader in self.shallow:
             ranked = await rankings(reader, project_id, where)
@@ -107,25 +103,21 @@ async def rankings(reader: RollupReader, project_id: str, where: TimeRange) -> d
     }
 
 
-async def answers(
-    store: EventStore, queries: EventQueries, project_id: str, where: TimeRange
-) -> dict[str, object]:
+async def answers(store: EventStore, project_id: str, where: TimeRange) -> dict[str, object]:
     """Every figure the dashboard shows for ``where``."""
     return {
         "actions": await store.count_by_action(project_id, where),
         "visitors": await store.unique_visitors(project_id, where),
         "pages": await store.top_pages(project_id, where, 100),
         "top_page": await store.top_pages(project_id, where, 1),
-        "referrers": await queries.top_referrers(project_id, where, 100),
-        "top_referrers": await queries.top_referrers(project_id, where, 2),
-        "targets": {
-            a: await queries.top_targets(project_id, where, a, 100) for a in TARGET_ACTIONS
-        },
+        "referrers": await store.top_referrers(project_id, where, 100),
+        "top_referrers": await store.top_referrers(project_id, where, 2),
+        "targets": {a: await store.top_targets(project_id, where, a, 100) for a in TARGET_ACTIONS},
         "top_targets": {
-            a: await queries.top_targets(project_id, where, a, 1) for a in TARGET_ACTIONS
+            a: await store.top_targets(project_id, where, a, 1) for a in TARGET_ACTIONS
         },
-        "scroll": await queries.average_value(project_id, where, Action.SCROLL),
-        "series": await series(queries, project_id, where),
+        "scroll": await store.average_value(project_id, where, Action.SCROLL),
+        "series": await series(store, project_id, where),
     }
 
 

@@ -21,9 +21,9 @@ import pytest
 from alembic import command
 
 from privalytics.adapters.sqlalchemy import create_engine, migrate, open_stores
+from privalytics.adapters.sqlalchemy.events import event_values
 from privalytics.adapters.sqlalchemy.migrate import alembic_config
 from privalytics.adapters.sqlalchemy.sqlitewriter import SqliteEventWriter
-from privalytics.adapters.sqlalchemy.stores import event_values
 from privalytics.adapters.sqlalchemy.tables import to_millis
 from privalytics.bootstrap import STORAGE_BACKENDS
 from privalytics.domain.errors import StorageUnavailable

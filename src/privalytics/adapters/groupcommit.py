@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from privalytics.domain.errors import StorageUnavailable
-from privalytics.domain.models import Action, Bucket, Event, PageStats, TimeRange
+from privalytics.domain.models import Action, Bucket, Event, PageStats, Ranked, TimeRange
 from privalytics.domain.ports import EventStore
 
 _Waiter = tuple[Sequence[Event], "asyncio.Future[None]"]
@@ -135,8 +135,24 @@ class GroupCommitEventStore:
     async def top_pages(self, project_id: str, span: TimeRange, limit: int) -> list[PageStats]:
         return await self._inner.top_pages(project_id, span, limit)
 
-    async def hourly(self, project_id: str, span: TimeRange) -> list[Bucket]:
-        return await self._inner.hourly(project_id, span)
+    async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
+        return await self._inner.top_referrers(project_id, span, limit)
+
+    async def top_targets(
+        self, project_id: str, span: TimeRange, action: Action, limit: int
+    ) -> list[Ranked]:
+        return await self._inner.top_targets(project_id, span, action, limit)
+
+    async def average_value(self, project_id: str, span: TimeRange, action: Action) -> float | None:
+        return await self._inner.average_value(project_id, span, action)
+
+    async def series(
+        self, project_id: str, span: TimeRange, origin: datetime, step: timedelta
+    ) -> list[Bucket]:
+        return await self._inner.series(project_id, span, origin, step)
+
+    async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
+        return await self._inner.latest(project_id, span, limit)
 
     async def delete_project_events(self, project_id: str) -> int:
         return await self._inner.delete_project_events(project_id)

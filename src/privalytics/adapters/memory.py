@@ -36,6 +36,11 @@ def _in(event: Event, project_id: str, span: TimeRange) -> bool:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def _ranked(counts: dict[str, int], limit: int) -> list[Ranked]:
+    ranked = sorted(counts, key=lambda name: (-counts[name], name))[:limit]
+    return [Ranked(name=name, count=counts[name]) for name in ranked]
+
+
 class InMemoryEventStore:
     """Events in a list. ``visitor_window``: the salt window, over which distinct visitors
     are counted and then summed (see the EventStore port)."""
@@ -74,18 +79,51 @@ class InMemoryEventStore:
             PageStats(path=p, visits=visits[p], unique_visitors=len(visitors[p])) for p in ranked
         ]
 
-    async def hourly(self, project_id: str, span: TimeRange) -> list[Bucket]:
+    async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
+        counts: dict[str, int] = defaultdict(int)
+        for event in self.events:
+            name = REFERRERS.name_in(event)
+            if name is not None and _in(event, project_id, span):
+                counts[name] += 1
+        return _ranked(counts, limit)
+
+    async def top_targets(
+        self, project_id: str, span: TimeRange, action: Action, limit: int
+    ) -> list[Ranked]:
+        counts: dict[str, int] = defaultdict(int)
+        for event in self.events:
+            name = TARGETS.name_in(event, action)
+            if name is not None and _in(event, project_id, span):
+                counts[name] += 1
+        return _ranked(counts, limit)
+
+    async def average_value(self, project_id: str, span: TimeRange, action: Action) -> float | None:
+        values = [
+            e.value
+            for e in self.events
+            if e.action is action and e.value is not None and _in(e, project_id, span)
+        ]
+        return sum(values) / len(values) if values else None
+
+    async def series(
+        self, project_id: str, span: TimeRange, origin: datetime, step: timedelta
+    ) -> list[Bucket]:
         visits: dict[datetime, int] = defaultdict(int)
         visitors: dict[datetime, set[str]] = defaultdict(set)
         for event in self.events:
             if _in(event, project_id, span):
-                hour = event.timestamp.replace(minute=0, second=0, microsecond=0)
-                visits[hour] += event.action is Action.VISIT
-                visitors[hour].add(event.visitor_hash)
+                start = origin + (event.timestamp - origin) // step * step
+                visits[start] += event.action is Action.VISIT
+                visitors[start].add(event.visitor_hash)
         return [
-            Bucket(start=h, visits=visits[h], unique_visitors=len(visitors[h]))
-            for h in sorted(visitors)
+            Bucket(start=s, visits=visits[s], unique_visitors=len(visitors[s]))
+            for s in sorted(visitors)
         ]
+
+    async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
+        found = [(e.timestamp, n, e) for n, e in enumerate(self.events) if _in(e, project_id, span)]
+        found.sort(key=lambda item: (item[0], item[1]), reverse=True)
+        return [e for _, _, e in found[:limit]]
 
     async def delete_project_events(self, project_id: str) -> int:
         kept = [e for e in self.events if e.project_id != project_id]
@@ -298,65 +336,3 @@ class InMemoryUserStore:
 
     async def delete_user(self, username: str) -> bool:
         return self.users.pop(username, None) is not None
-
-
-def _ranked(counts: dict[str, int], limit: int) -> list[Ranked]:
-    ranked = sorted(counts, key=lambda name: (-counts[name], name))[:limit]
-    return [Ranked(name=name, count=counts[name]) for name in ranked]
-
-
-class InMemoryEventQueries:
-    """The dashboard's breakdowns over an InMemoryEventStore's events."""
-
-    def __init__(self, store: InMemoryEventStore) -> None:
-        self._store = store
-
-    async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
-        counts: dict[str, int] = defaultdict(int)
-        for event in self._store.events:
-            name = REFERRERS.name_in(event)
-            if name is not None and _in(event, project_id, span):
-                counts[name] += 1
-        return _ranked(counts, limit)
-
-    async def top_targets(
-        self, project_id: str, span: TimeRange, action: Action, limit: int
-    ) -> list[Ranked]:
-        counts: dict[str, int] = defaultdict(int)
-        for event in self._store.events:
-            name = TARGETS.name_in(event, action)
-            if name is not None and _in(event, project_id, span):
-                counts[name] += 1
-        return _ranked(counts, limit)
-
-    async def average_value(self, project_id: str, span: TimeRange, action: Action) -> float | None:
-        values = [
-            e.value
-            for e in self._store.events
-            if e.action is action and e.value is not None and _in(e, project_id, span)
-        ]
-        return sum(values) / len(values) if values else None
-
-    async def series(
-        self, project_id: str, span: TimeRange, origin: datetime, step: timedelta
-    ) -> list[Bucket]:
-        visits: dict[datetime, int] = defaultdict(int)
-        visitors: dict[datetime, set[str]] = defaultdict(set)
-        for event in self._store.events:
-            if _in(event, project_id, span):
-                start = origin + (event.timestamp - origin) // step * step
-                visits[start] += event.action is Action.VISIT
-                visitors[start].add(event.visitor_hash)
-        return [
-            Bucket(start=s, visits=visits[s], unique_visitors=len(visitors[s]))
-            for s in sorted(visitors)
-        ]
-
-    async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
-        found = [
-            (e.timestamp, n, e)
-            for n, e in enumerate(self._store.events)
-            if _in(e, project_id, span)
-        ]
-        found.sort(key=lambda item: (item[0], item[1]), reverse=True)
-        return [e for _, _, e in found[:limit]]

@@ -33,6 +33,9 @@ class Clock(Protocol):
 
 
 class EventStore(Protocol):
+    """Events: stored in batches, and read back as counts, rankings and series (the API's
+    stats and the dashboard's breakdowns alike)."""
+
     async def add(self, events: Sequence[Event]) -> None:
         """Store all of ``events`` in one transaction, or none of them."""
         ...
@@ -55,11 +58,30 @@ class EventStore(Protocol):
         (per salt window, summed, as in :meth:`unique_visitors`)."""
         ...
 
-    async def hourly(self, project_id: str, span: TimeRange) -> list[Bucket]:
-        """Visits and distinct visitors of visits per hour with at least one visit, in order.
+    async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
+        """Referrers of visits by count (then text, ascending); visits without one left out."""
+        ...
 
-        ``span`` starts and ends on whole hours.
+    async def top_targets(
+        self, project_id: str, span: TimeRange, action: Action, limit: int
+    ) -> list[Ranked]:
+        """Targets of ``action`` events by count (then text); events without one left out."""
+        ...
+
+    async def average_value(self, project_id: str, span: TimeRange, action: Action) -> float | None:
+        """The mean ``value`` of ``action`` events that have one; None when none has."""
+        ...
+
+    async def series(
+        self, project_id: str, span: TimeRange, origin: datetime, step: timedelta
+    ) -> list[Bucket]:
+        """Visits and distinct visitors of visits in ``span``, per step counted from
+        ``origin`` (at or before ``span.start``), for steps with at least one visit, in order.
         """
+        ...
+
+    async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
+        """The newest ``limit`` events in ``span``, newest first."""
         ...
 
     async def delete_project_events(self, project_id: str) -> int:
@@ -194,34 +216,3 @@ class UserStore(Protocol):
         ...
 
     async def delete_user(self, username: str) -> bool: ...
-
-
-class EventQueries(Protocol):
-    """The dashboard's breakdowns of stored events: a read side of its own, so that the
-    write path (EventStore and its group commit) stays as it is."""
-
-    async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
-        """Referrers of visits by count (then text, ascending); visits without one left out."""
-        ...
-
-    async def top_targets(
-        self, project_id: str, span: TimeRange, action: Action, limit: int
-    ) -> list[Ranked]:
-        """Targets of ``action`` events by count (then text); events without one left out."""
-        ...
-
-    async def average_value(self, project_id: str, span: TimeRange, action: Action) -> float | None:
-        """The mean ``value`` of ``action`` events that have one; None when none has."""
-        ...
-
-    async def series(
-        self, project_id: str, span: TimeRange, origin: datetime, step: timedelta
-    ) -> list[Bucket]:
-        """Visits and distinct visitors of visits in ``span``, per step counted from
-        ``origin`` (at or before ``span.start``), for steps with at least one visit, in order.
-        """
-        ...
-
-    async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
-        """The newest ``limit`` events in ``span``, newest first."""
-        ...

@@ -20,7 +20,6 @@ from privalytics.domain.models import (
 )
 from privalytics.domain.ports import (
     Clock,
-    EventQueries,
     EventStore,
     TokenStore,
 )
@@ -58,12 +57,10 @@ class Reporting:
         events: EventStore,
         tokens: TokenStore,
         clock: Clock,
-        queries: EventQueries | None = None,
     ) -> None:
         self._events = events
         self._tokens = tokens
         self._clock = clock
-        self._queries = queries
 
     def span(
         self,
@@ -104,12 +101,10 @@ class Reporting:
         """The project's newest events of the last 24 hours, newest first."""
         if await self._tokens.get_project(project_id) is None:
             raise NotFound(f"no project {project_id!r}")
-        if self._queries is None:
-            return []
         now = self._clock.now()
         # Events may carry timestamps up to a minute ahead of the clock.
         span = TimeRange(start=now - 24 * HOUR, end=now + timedelta(minutes=1))
-        return await self._queries.latest(project_id, span, limit)
+        return await self._events.latest(project_id, span, limit)
 
     async def totals(self, project_id: str, span: TimeRange) -> tuple[Totals, Totals]:
         """The project's visits and unique visitors in ``span`` and in the period before it,
@@ -135,17 +130,16 @@ class Reporting:
         actions = {action: counts.get(action, 0) for action in Action}
         last_hour = _floor_hour(self._clock.now())
         recent_span = TimeRange(start=last_hour - 23 * HOUR, end=last_hour + HOUR)
-        by_hour = {b.start: b for b in await self._events.hourly(project_id, recent_span)}
+        by_hour = {
+            b.start: b
+            for b in await self._events.series(project_id, recent_span, recent_span.start, HOUR)
+        }
         recent = [
             by_hour.get(hour, Bucket(start=hour, visits=0, unique_visitors=0))
             for hour in (recent_span.start + n * HOUR for n in range(24))
         ]
         previous = await self._headline(project_id, previous_range(span))
-        extra = (
-            None
-            if self._queries is None
-            else await breakdowns(self._queries, project_id, span, top)
-        )
+        extra = await breakdowns(self._events, project_id, span, top)
         return Stats(
             range=span,
             visits=actions[Action.VISIT],
@@ -154,7 +148,7 @@ class Reporting:
             actions=actions,
             recent=recent,
             previous=previous,
-            **({} if extra is None else msgspec.structs.asdict(extra)),
+            **msgspec.structs.asdict(extra),
         )
 
 

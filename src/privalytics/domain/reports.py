@@ -1,8 +1,9 @@
 """The dashboard's breakdowns of a range: series, previous period, top lists, scroll depth.
 
-Pure arithmetic over the EventQueries port; :class:`~privalytics.domain.services.Reporting`
-puts the result into :class:`~privalytics.domain.models.Stats`, which the API and the
-dashboard both show, so their numbers cannot differ.
+Pure arithmetic over the EventStore port's reads;
+:class:`~privalytics.domain.services.Reporting` puts the result into
+:class:`~privalytics.domain.models.Stats`, which the API and the dashboard both show, so
+their numbers cannot differ.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Literal, Protocol
 import msgspec
 
 from privalytics.domain.models import Action, Bucket, Event, Ranked, TimeRange
-from privalytics.domain.ports import EventQueries
+from privalytics.domain.ports import EventStore
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -107,14 +108,12 @@ def previous_range(span: TimeRange) -> TimeRange:
     return TimeRange(start=span.start - (span.end - span.start), end=span.start)
 
 
-async def series(
-    queries: EventQueries, project_id: str, span: TimeRange
-) -> tuple[str, list[Bucket]]:
+async def series(events: EventStore, project_id: str, span: TimeRange) -> tuple[str, list[Bucket]]:
     """Every step overlapping ``span``, zeros included; each counts only events in ``span``,
     so the first and last steps may be partial and the steps add up to the range."""
     name, step = step_of(span)
     origin = _floor(span.start, step)
-    found = {b.start: b for b in await queries.series(project_id, span, origin, step)}
+    found = {b.start: b for b in await events.series(project_id, span, origin, step)}
     buckets: list[Bucket] = []
     moment = origin
     while moment < span.end:
@@ -123,17 +122,15 @@ async def series(
     return name, buckets
 
 
-async def breakdowns(
-    queries: EventQueries, project_id: str, span: TimeRange, top: int
-) -> Breakdowns:
-    step, buckets = await series(queries, project_id, span)
+async def breakdowns(events: EventStore, project_id: str, span: TimeRange, top: int) -> Breakdowns:
+    step, buckets = await series(events, project_id, span)
     return Breakdowns(
-        top_referrers=await queries.top_referrers(project_id, span, top),
+        top_referrers=await events.top_referrers(project_id, span, top),
         top_targets={
-            action: await queries.top_targets(project_id, span, action, top)
+            action: await events.top_targets(project_id, span, action, top)
             for action in TARGET_ACTIONS
         },
-        average_scroll_depth=await queries.average_value(project_id, span, Action.SCROLL),
+        average_scroll_depth=await events.average_value(project_id, span, Action.SCROLL),
         series_step=step,
         series=buckets,
     )

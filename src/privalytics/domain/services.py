@@ -28,7 +28,6 @@ from privalytics.domain.models import (
 )
 from privalytics.domain.ports import (
     Clock,
-    EventQueries,
     EventStore,
     RateLimiter,
     SaltStore,
@@ -294,7 +293,6 @@ def build_services(
     health_checks: tuple[Callable[[], Awaitable[None]], ...] = (),
     closers: tuple[Callable[[], Awaitable[None]], ...] = (),
     users: UserStore | None = None,
-    queries: EventQueries | None = None,
 ) -> Services:
     """Wire the use cases over the given ports."""
     settings = settings or IngestSettings()
@@ -325,7 +323,7 @@ def build_services(
             clock=clock,
             privacy=privacy,
         ),
-        reporting=Reporting(events=events, tokens=tokens, clock=clock, queries=queries),
+        reporting=Reporting(events=events, tokens=tokens, clock=clock),
         health_checks=health_checks or (events.ping, limiter.ping),
         closers=closers,
         feed=feed,

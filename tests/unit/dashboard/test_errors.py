@@ -19,7 +19,6 @@ from privalytics.adapters.http.dashboard import DashboardOptions
 from privalytics.adapters.http.errors import STORAGE_RETRY_AFTER
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT
 from privalytics.adapters.memory import (
-    InMemoryEventQueries,
     InMemoryEventStore,
     InMemorySaltStore,
     InMemoryTokenStore,
@@ -49,16 +48,14 @@ def assert_html_error(response: httpx.Response, status: int) -> str:
 @pytest.fixture
 def unreachable_limiter(clock: ManualClock) -> Iterator[TestClient[Any]]:
     """A dashboard whose rate limiter is a Redis server that is not there."""
-    events = InMemoryEventStore()
     services = build_services(
-        events=events,
+        events=InMemoryEventStore(),
         tokens=InMemoryTokenStore(),
         salts=InMemorySaltStore(),
         limiter=RedisRateLimiter.from_url(UNREACHABLE_REDIS, clock, timeout=1.0),
         hasher=PlaintextSecretHasher(),
         clock=clock,
         users=InMemoryUserStore(),
-        queries=InMemoryEventQueries(events),
     )
     app = create_app(services, HttpOptions(dashboard=DashboardOptions()))
     with TestClient(app) as client:

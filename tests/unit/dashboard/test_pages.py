@@ -14,7 +14,6 @@ from litestar.exceptions import WebSocketDisconnect
 
 from privalytics.adapters.http.dashboard import DashboardOptions, live
 from privalytics.adapters.memory import (
-    InMemoryEventQueries,
     InMemoryEventStore,
     InMemoryRateLimiter,
     InMemorySaltStore,
@@ -145,18 +144,6 @@ class CountingEventStore(InMemoryEventStore):
         self.reads["top_pages"] += 1
         return await super().top_pages(project_id, span, limit)
 
-    async def hourly(self, project_id: str, span: TimeRange) -> list[Bucket]:
-        self.reads["hourly"] += 1
-        return await super().hourly(project_id, span)
-
-
-class CountingEventQueries(InMemoryEventQueries):
-    """The breakdowns over the memory store, counting their reads into the store's."""
-
-    def __init__(self, store: CountingEventStore) -> None:
-        super().__init__(store)
-        self.reads = store.reads
-
     async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
         self.reads["top_referrers"] += 1
         return await super().top_referrers(project_id, span, limit)
@@ -190,7 +177,6 @@ def test_the_overview_reads_four_figures_per_project(clock: ManualClock) -> None
         hasher=PlaintextSecretHasher(),
         clock=clock,
         users=InMemoryUserStore(),
-        queries=CountingEventQueries(events),
     )
     for browser in open_dashboard(clock, services=services):
         assert browser.sign_in().status_code == 303

@@ -8,19 +8,15 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.sqlalchemy.engine import ACCEPTED_URLS, create_engine
+from privalytics.adapters.sqlalchemy.events import SqlAlchemyEventStore
 from privalytics.adapters.sqlalchemy.migrate import current_revision, migrate
-from privalytics.adapters.sqlalchemy.queries import SqlAlchemyEventQueries
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
-from privalytics.adapters.sqlalchemy.stores import (
-    SqlAlchemyEventStore,
-    SqlAlchemySaltStore,
-    SqlAlchemyTokenStore,
-)
+from privalytics.adapters.sqlalchemy.salts import SqlAlchemySaltStore
+from privalytics.adapters.sqlalchemy.tokens import SqlAlchemyTokenStore
 from privalytics.adapters.sqlalchemy.users import SqlAlchemyUserStore
 
 __all__ = [
     "ACCEPTED_URLS",
-    "SqlAlchemyEventQueries",
     "SqlAlchemyEventStore",
     "SqlAlchemySaltStore",
     "SqlAlchemyTokenStore",
@@ -35,12 +31,10 @@ __all__ = [
 
 @dataclass(frozen=True, kw_only=True)
 class SqlStores:
-    """The SQL stores over one engine, and its event queries; ``dispose()`` closes its
-    connections."""
+    """The SQL stores over one engine; ``dispose()`` closes its connections."""
 
     engine: AsyncEngine
     events: SqlAlchemyEventStore
-    queries: SqlAlchemyEventQueries
     tokens: SqlAlchemyTokenStore
     salts: SqlAlchemySaltStore
     users: SqlAlchemyUserStore
@@ -53,17 +47,15 @@ class SqlStores:
 def open_stores(url: str, visitor_window: timedelta = timedelta(days=1)) -> SqlStores:
     """Stores over a new engine for ``url``; connects lazily, never migrates.
 
-    ``visitor_window``: the salt window, over which the event store and the queries
-    count distinct visitors. Raises ConfigError for an unsupported URL or a SQLite file
+    ``visitor_window``: the salt window, over which the event store counts distinct
+    visitors. Raises ConfigError for an unsupported URL or a SQLite file
     whose folder is missing.
     """
     engine = create_engine(url)
-    # One reader of the rollups per engine, shared: its built statements serve both.
     rollups = RollupReader(engine, visitor_window)
     return SqlStores(
         engine=engine,
         events=SqlAlchemyEventStore(engine, rollups),
-        queries=SqlAlchemyEventQueries(engine, rollups),
         tokens=SqlAlchemyTokenStore(engine),
         salts=SqlAlchemySaltStore(engine),
         users=SqlAlchemyUserStore(engine),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
@@ -291,3 +291,9 @@ def _reason(error: BaseException) -> str | None:
     if isinstance(origin, ConnectionRefusedError | TimeoutError):
         return "unreachable"
     return None
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Reach the database once; StorageUnavailable when it cannot be reached."""
+    async with unavailable_on_failure("reach it"), engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))

@@ -1,0 +1,256 @@
+"""SqlAlchemyEventStore: events in one table, their insert path, and their counts,
+rankings and series (the API's stats and the dashboard's breakdowns).
+
+Ties break by text in code-point order on both backends (PostgreSQL: ``COLLATE "C"``), as
+in Python, so memory, SQLite and PostgreSQL rank alike.
+
+Every call runs inside ``unavailable_on_failure``, so a database that cannot be reached
+(or refuses to write) raises StorageUnavailable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import RowMapping, case, delete, func, select, text
+from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from privalytics.adapters.sqlalchemy import tables
+from privalytics.adapters.sqlalchemy.engine import (
+    names_a_plain_file,
+    ping,
+    storage_failure,
+    unavailable_on_failure,
+)
+from privalytics.adapters.sqlalchemy.pgwriter import AsyncpgEventWriter
+from privalytics.adapters.sqlalchemy.planning import events_in, interval_of, stale_marks
+from privalytics.adapters.sqlalchemy.refresh import RollupWriter
+from privalytics.adapters.sqlalchemy.rollups import RollupReader
+from privalytics.adapters.sqlalchemy.sqlitewriter import (
+    HAS_STALE_TRIGGER,
+    OLD_SCHEMA,
+    SqliteEventWriter,
+)
+from privalytics.adapters.sqlalchemy.tables import from_millis, to_millis
+from privalytics.domain.errors import StorageUnavailable
+from privalytics.domain.models import Action, Bucket, Event, PageStats, Ranked, TimeRange
+from privalytics.domain.rollups import DAY_MS
+
+_events = tables.events
+
+
+_EVENT_COLUMNS = (
+    "project_id",
+    "action",
+    "path",
+    "ts",
+    "visitor_hash",
+    "referrer",
+    "target",
+    "value",
+    "props",
+)
+
+
+def event_values(event: Event) -> tuple[Any, ...]:
+    """An event's column values, in the order of ``_EVENT_COLUMNS``."""
+    return (
+        event.project_id,
+        event.action.value,
+        event.path,
+        to_millis(event.timestamp),
+        event.visitor_hash,
+        event.referrer,
+        event.target,
+        event.value,
+        msgspec.json.encode(event.props).decode() if event.props else None,
+    )
+
+
+def event_from_row(row: RowMapping) -> Event:
+    """The Event a stored row holds (its timestamp at millisecond precision)."""
+    props = row["props"]
+    return Event(
+        project_id=row["project_id"],
+        action=Action(row["action"]),
+        path=row["path"],
+        timestamp=from_millis(row["ts"]),
+        visitor_hash=row["visitor_hash"],
+        referrer=row["referrer"],
+        target=row["target"],
+        value=row["value"],
+        props=msgspec.json.decode(props, type=dict[str, str]) if props else {},
+    )
+
+
+class SqlAlchemyEventStore:
+    """Events in one table; timestamps stored at millisecond precision (truncated).
+
+    ``rollups``: the engine's one reader of the rollups (``open_stores`` builds it), from
+    which counts, rankings and series over whole days come where they are up to date.
+    """
+
+    def __init__(self, engine: AsyncEngine, rollups: RollupReader) -> None:
+        self.engine = engine
+        self.rollups = rollups
+        self._refresher = RollupWriter(engine)
+        # The hot insert bypasses SQLAlchemy's statement layer (sqlitewriter.py,
+        # pgwriter.py); a SQLite database that a second connection cannot open (":memory:",
+        # a "file:" URI) keeps the plain SQLAlchemy insert.
+        self._writer: SqliteEventWriter | AsyncpgEventWriter | None = None
+        self._trigger_seen = False
+        if engine.dialect.name == "postgresql":
+            self._writer = AsyncpgEventWriter(engine)
+        elif names_a_plain_file(engine.url):
+            writer = SqliteEventWriter(os.path.abspath(engine.url.database or ""))
+            # Closes with the engine too, so that disposing the engine releases everything.
+            sa_event.listen(engine.sync_engine, "engine_disposed", lambda _engine: writer.close())
+            self._writer = writer
+
+    @property
+    def commits_together(self) -> bool:
+        """Whether concurrent ``add()`` calls already share transactions here (the SQLite
+        writer thread groups them), so that a group commit in front would only queue them
+        one transaction at a time."""
+        return isinstance(self._writer, SqliteEventWriter)
+
+    async def add(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        values = [event_values(event) for event in events]
+        # What unavailable_on_failure does, without a context manager on the hot path.
+        try:
+            if isinstance(self._writer, AsyncpgEventWriter):
+                # The days these events fall on: their rollups are stale until recomputed,
+                # which the same statement records.
+                await self._writer.insert(values, stale_marks(values))
+            elif self._writer is not None:
+                # SQLite: a trigger marks the days stale in the same statement (migration
+                # 0004).
+                await self._writer.insert(values)
+            else:
+                rows = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in values]
+                async with self.engine.begin() as connection:
+                    if not self._trigger_seen:  # as the writer checks (sqlitewriter.py)
+                        if (await connection.execute(text(HAS_STALE_TRIGGER))).first() is None:
+                            raise StorageUnavailable(OLD_SCHEMA)
+                        self._trigger_seen = True
+                    await connection.execute(_events.insert(), rows)
+        except Exception as error:
+            failure = storage_failure(error, "store events")
+            if failure is error:
+                raise
+            raise failure from None
+
+    async def aclose(self) -> None:
+        """Release the insert path's own connection (before the engine is disposed)."""
+        if self._writer is not None:
+            await self._writer.aclose()
+
+    async def count_by_action(self, project_id: str, span: TimeRange) -> dict[Action, int]:
+        return await self.rollups.count_by_action(project_id, interval_of(span))
+
+    async def unique_visitors(self, project_id: str, span: TimeRange) -> int:
+        return await self.rollups.unique_visitors(project_id, interval_of(span))
+
+    async def top_pages(self, project_id: str, span: TimeRange, limit: int) -> list[PageStats]:
+        if limit <= 0:
+            return []
+        return await self.rollups.top_pages(project_id, interval_of(span), limit)
+
+    async def refresh(self, before: datetime) -> int:
+        return await self._refresher.refresh(before)
+
+    async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
+        if limit <= 0:
+            return []
+        return await self.rollups.top_referrers(project_id, interval_of(span), limit)
+
+    async def top_targets(
+        self, project_id: str, span: TimeRange, action: Action, limit: int
+    ) -> list[Ranked]:
+        if limit <= 0:
+            return []
+        return await self.rollups.top_targets(project_id, interval_of(span), action, limit)
+
+    async def average_value(self, project_id: str, span: TimeRange, action: Action) -> float | None:
+        return await self.rollups.average_value(project_id, interval_of(span), action)
+
+    async def series(
+        self, project_id: str, span: TimeRange, origin: datetime, step: timedelta
+    ) -> list[Bucket]:
+        step_ms = step // timedelta(milliseconds=1)
+        if step_ms == DAY_MS and to_millis(origin) % DAY_MS == 0:
+            # Day by day from UTC midnight: whole days from the rollups.
+            return await self.rollups.daily_series(project_id, interval_of(span))
+        # Counted from the origin: never negative, so integer division floors alike.
+        base = to_millis(origin)
+        # Visits, and the distinct visitors of every event (the definition of a unique
+        # visitor everywhere: docs/privacy.md).
+        steps = (
+            select(
+                ((_events.c.ts - base) // step_ms).label("n"),
+                _events.c.visitor_hash,
+                _events.c.action,
+            )
+            .where(events_in(project_id, interval_of(span)))
+            .subquery()
+        )
+        query = (
+            select(
+                steps.c.n,
+                func.count(case((steps.c.action == Action.VISIT.value, 1))),
+                func.count(steps.c.visitor_hash.distinct()),
+            )
+            .group_by(steps.c.n)
+            .order_by(steps.c.n)
+        )
+        async with unavailable_on_failure("count visits"), self.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [
+            Bucket(start=from_millis(base + n * step_ms), visits=c, unique_visitors=u)
+            for n, c, u in rows
+        ]
+
+    async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
+        if limit <= 0:
+            return []
+        query = (
+            select(_events)
+            .where(events_in(project_id, interval_of(span)))
+            .order_by(_events.c.ts.desc(), _events.c.id.desc())
+            .limit(limit)
+        )
+        async with unavailable_on_failure("read events"), self.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [event_from_row(row) for row in rows]
+
+    async def delete_project_events(self, project_id: str) -> int:
+        statement = delete(_events).where(_events.c.project_id == project_id)
+        async with unavailable_on_failure("delete events"), self.engine.begin() as connection:
+            deleted = (await connection.execute(statement)).rowcount
+            for table in (tables.rollup_stale, *tables.ROLLUPS):
+                await connection.execute(delete(table).where(table.c.project_id == project_id))
+            return deleted
+
+    async def project_ids(self) -> list[str]:
+        # A loose index scan: one index seek per project, not a read of every event (both
+        # engines find MIN(project_id) > x in ix_events_project_id_ts).
+        query = text(
+            "WITH RECURSIVE ids(project_id) AS ("
+            " SELECT MIN(project_id) FROM events"
+            " UNION ALL"
+            " SELECT (SELECT MIN(e.project_id) FROM events e WHERE e.project_id > ids.project_id)"
+            " FROM ids WHERE ids.project_id IS NOT NULL"
+            ") SELECT project_id FROM ids WHERE project_id IS NOT NULL"
+        )
+        async with unavailable_on_failure("list projects"), self.engine.connect() as connection:
+            return list((await connection.execute(query)).scalars())
+
+    async def ping(self) -> None:
+        await ping(self.engine)
