@@ -19,27 +19,12 @@ from datetime import UTC, datetime
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from benchmarks.batch_insert import _events
 from privalytics.adapters.sqlalchemy import migrate, open_stores
-from privalytics.domain.models import Action, Event
 
 SERVER = os.environ.get(
     "PRIVALYTICS_BENCH_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
-
-
-def _events(count: int) -> list[Event]:
-    now = datetime.now(UTC)
-    return [
-        Event(
-            project_id="p" * 32,
-            action=Action.VISIT,
-            path=f"/blog/post-{i % 50}",
-            timestamp=now,
-            visitor_hash=f"{i:032x}",
-            referrer="https://news.example.com/",
-        )
-        for i in range(count)
-    ]
 
 
 async def _admin(statement: str) -> None:

@@ -27,7 +27,7 @@ from privalytics.adapters.sqlalchemy.engine import (
     storage_failure,
     unavailable_on_failure,
 )
-from privalytics.adapters.sqlalchemy.pgwriter import AsyncpgEventWriter
+from privalytics.adapters.sqlalchemy.pgwriter import COLUMNS, AsyncpgEventWriter
 from privalytics.adapters.sqlalchemy.planning import events_in, interval_of, stale_marks
 from privalytics.adapters.sqlalchemy.refresh import RollupWriter
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
@@ -44,17 +44,8 @@ from privalytics.domain.rollups import DAY_MS
 _events = tables.events
 
 
-_EVENT_COLUMNS = (
-    "project_id",
-    "action",
-    "path",
-    "ts",
-    "visitor_hash",
-    "referrer",
-    "target",
-    "value",
-    "props",
-)
+# The columns an event is written in, one order for every insert path.
+_EVENT_COLUMNS = COLUMNS
 
 
 def event_values(event: Event) -> tuple[Any, ...]:
