@@ -4,6 +4,8 @@ msgspec release that changes its exception types or texts changes no answer."""
 
 from __future__ import annotations
 
+import sys
+import time
 from typing import Any
 
 import msgspec
@@ -19,7 +21,7 @@ from privalytics.adapters.http.schemas import (
     ProjectPatchIn,
     SingleEventIn,
 )
-from privalytics.shapes import first_problem
+from privalytics.adapters.http.shapes import first_problem
 from tests.strategies import json_values, near_bodies
 
 EVENT = {
@@ -188,4 +190,41 @@ def test_numbers_out_of_range_are_named() -> None:
         "invalid_input",
         "value",
         "`value` is out of range - at `$.value`",
+    )
+
+
+def test_a_run_of_escaped_quotes_is_explained_in_linear_time() -> None:
+    """2 MiB (the batch route's limit) of escaped quotes: a string pattern that backtracks
+    took 93 s for 160 KB of them, on the event loop, before any token was checked. The
+    bound is loose on purpose: linear takes well under a second, quadratic hours."""
+    body = b'"' + b'\\"' * (1024 * 1024)
+    started = time.perf_counter()
+    found = explain(body, BatchIn)
+    assert time.perf_counter() - started < 10
+    assert found.code == "invalid_json"
+
+
+def _from_a_deep_stack(frames: int, body: bytes) -> Any:
+    if frames:
+        return _from_a_deep_stack(frames - 1, body)
+    return explain(body, SingleEventIn)
+
+
+@pytest.mark.parametrize(
+    "depth", [MAX_DEPTH - 2, MAX_DEPTH - 1]
+)  # with the object: up to MAX_DEPTH
+def test_nesting_up_to_the_limit_is_explained_even_from_a_deep_call_stack(depth: int) -> None:
+    """The standard library's parser recurses once per level: at the limit, called from
+    a server's deep stack, it must still answer (a RecursionError here was a 500)."""
+    body = b'{"action":"visit","path":' + b"[" * depth + b"]" * depth + b"}"
+    found = _from_a_deep_stack(sys.getrecursionlimit() - MAX_DEPTH - 150, body)
+    assert (found.code, found.field) == ("invalid_input", "path")
+
+
+def test_a_number_of_more_digits_than_python_reads_is_named() -> None:
+    body = b'{"action":"visit","path":"/","value":1' + b"0" * 5000 + b"}"
+    found = explain(body, SingleEventIn)
+    assert (found.code, found.message) == (
+        "invalid_json",
+        "a number has more digits than can be read",
     )

@@ -103,10 +103,15 @@ _EVENT_FIELDS = frozenset(field.name for field in msgspec.structs.fields(Incomin
 
 
 def _describe(response: httpx.Response | None, error: Exception | None) -> str:
-    # Status or error type only: the body could repeat what was sent.
+    # The status, or what happened in our words: the body could repeat what was sent, and
+    # httpx's texts and class names are not ours to show.
     if response is not None:
         return f"HTTP {response.status_code}"
-    return type(error).__name__
+    if isinstance(error, httpx.TimeoutException):
+        return "the server did not answer in time"
+    if isinstance(error, httpx.ConnectError):
+        return "the server cannot be reached"
+    return "the connection failed"
 
 
 class Sending:

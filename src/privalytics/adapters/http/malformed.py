@@ -1,8 +1,8 @@
 """Bodies that do not decode into their wire schema, explained in our own words.
 
 msgspec decides on the hot path whether a body fits; when it does not, this module says
-why, from the body and the schema alone (:mod:`privalytics.shapes`), never from msgspec's
-exception type or text. So an answer reads the same whatever msgspec release is
+why, from the body and the schema alone (:mod:`.shapes`), never from msgspec's exception
+type or text. So an answer reads the same whatever msgspec release is
 installed, and names the event and the field it found wrong.
 """
 
@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from privalytics.adapters.http.shapes import NotJson, Problem, first_problem, kind_of, untyped
 from privalytics.domain.models import Action
-from privalytics.shapes import NotJson, Problem, first_problem, kind_of, untyped
 
 T = TypeVar("T")
 
@@ -24,10 +24,14 @@ T = TypeVar("T")
 # UnicodeDecodeError are ValueErrors; deep nesting is a RecursionError): which one a
 # release raises for which mistake has changed before, and the message does not rest on it.
 UNDECODABLE = (ValueError, RecursionError)
-# Deeper than this is refused as too deeply nested (msgspec recurses once per level).
-MAX_DEPTH = 1000
+# Deeper than this is refused as too deeply nested, before the standard library's parser
+# (which recurses once per level) reads it; no wire schema nests more than a few levels.
+MAX_DEPTH = 100
 
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# Both linear in the body's length, whatever a client sends (a string pattern that allows
+# escapes inside backtracks quadratically on a run of escaped quotes).
+_ESCAPED = re.compile(rb"\\.", re.DOTALL)
+_STRINGS = re.compile(rb'"[^"]*"')
 _BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 _ESCAPE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
 _ACTIONS = ", ".join(action.value for action in Action)
@@ -77,8 +81,10 @@ def explain(body: bytes, target: Any) -> MalformedBody:
         return _syntax(f"the body is not valid JSON{where}; it must be a JSON object")
     except NotJson as exc:
         return _syntax(f"the body is not valid JSON: {exc}")
-    except ValueError:  # an integer of more digits than the interpreter converts
-        return _syntax("the body is not valid JSON; it must be a JSON object")
+    except ValueError:  # valid JSON, but an integer of more digits than Python converts
+        return _syntax("a number has more digits than can be read")
+    except RecursionError:  # not expected below MAX_DEPTH, even from a deep call stack
+        return _syntax("the body's JSON is nested too deeply")
     problem = first_problem(value, target)
     if problem is None:
         return MalformedBody("the body does not have the expected shape", code="invalid_input")
@@ -117,8 +123,9 @@ def _shape(problem: Problem, value: Any) -> MalformedBody:
 
 
 def _depth(body: bytes) -> int:
-    """How deeply arrays and objects nest in ``body`` (brackets inside strings aside)."""
-    brackets = _STRINGS.sub(b"", body).translate(None, _BRACKETS)
+    """How deeply arrays and objects nest in ``body`` (brackets inside strings aside):
+    escapes out first, then what lies between quotes, then count."""
+    brackets = _STRINGS.sub(b"", _ESCAPED.sub(b"", body)).translate(None, _BRACKETS)
     steps = (1 if byte in b"[{" else -1 for byte in brackets)
     return max(accumulate(steps, initial=0))
 

@@ -42,14 +42,11 @@ class Problem:
         return text
 
 
-def first_problem(value: Any, target: Any, *, lax: bool = False) -> Problem | None:
+def first_problem(value: Any, target: Any) -> Problem | None:
     """The first place where ``value`` (decoded untyped JSON) does not fit ``target``
-    (a type msgspec decodes into), or None when nothing is found wrong.
-
-    ``lax`` accepts the text of a number or a boolean where one is expected, as
-    ``msgspec.convert(..., strict=False)`` does (settings read from the environment).
-    """
-    return _check(value, mi.type_info(target), (), lax)
+    (a type msgspec decodes into), or None when nothing is found wrong. It walks no deeper
+    than ``target``'s own types, so a deeply nested value costs no deeper recursion."""
+    return _check(value, mi.type_info(target), ())
 
 
 def describe(info: mi.Type) -> str:
@@ -96,19 +93,19 @@ def kind_of(value: Any) -> str:
     return "an object"
 
 
-def _check(value: Any, info: mi.Type, path: Path, lax: bool) -> Problem | None:
+def _check(value: Any, info: mi.Type, path: Path) -> Problem | None:
     if isinstance(info, mi.AnyType):
         return None
     if isinstance(info, mi.UnionType):
-        return _union(value, info, path, lax)
+        return _union(value, info, path)
     checker = _CHECKERS.get(type(info))
     if checker is None:
         return None  # a kind the wire schemas do not use: msgspec's verdict stands alone
-    return checker(value, info, path, lax)
+    return checker(value, info, path)
 
 
-def _union(value: Any, info: mi.UnionType, path: Path, lax: bool) -> Problem | None:
-    problems = [_check(value, member, path, lax) for member in info.types]
+def _union(value: Any, info: mi.UnionType, path: Path) -> Problem | None:
+    problems = [_check(value, member, path) for member in info.types]
     if any(problem is None for problem in problems):
         return None
     # A value of the right kind for one member is wrong inside it: say what, there.
@@ -140,7 +137,7 @@ def _wrong(value: Any, info: mi.Type, path: Path) -> Problem:
     return Problem(path, f"must be {describe(info)}, not {kind_of(value)}")
 
 
-def _struct(value: Any, info: mi.Type, path: Path, lax: bool) -> Problem | None:
+def _struct(value: Any, info: mi.Type, path: Path) -> Problem | None:
     assert isinstance(info, mi.StructType)
     if not isinstance(value, dict):
         return _wrong(value, info, path)
@@ -154,33 +151,33 @@ def _struct(value: Any, info: mi.Type, path: Path, lax: bool) -> Problem | None:
             if field.required:
                 return Problem((*path, name), "is required")
             continue
-        if (problem := _check(value[name], field.type, (*path, name), lax)) is not None:
+        if (problem := _check(value[name], field.type, (*path, name))) is not None:
             return problem
     return None
 
 
-def _list(value: Any, info: mi.Type, path: Path, lax: bool) -> Problem | None:
+def _list(value: Any, info: mi.Type, path: Path) -> Problem | None:
     assert isinstance(info, mi.ListType)
     if not isinstance(value, list):
         return _wrong(value, info, path)
     if (size := _size(len(value), info.min_length, info.max_length, "items")) is not None:
         return Problem(path, size)
     for index, item in enumerate(value):
-        if (problem := _check(item, info.item_type, (*path, index), lax)) is not None:
+        if (problem := _check(item, info.item_type, (*path, index))) is not None:
             return problem
     return None
 
 
-def _dict(value: Any, info: mi.Type, path: Path, lax: bool) -> Problem | None:
+def _dict(value: Any, info: mi.Type, path: Path) -> Problem | None:
     assert isinstance(info, mi.DictType)
     if not isinstance(value, dict):
         return _wrong(value, info, path)
     if (size := _size(len(value), info.min_length, info.max_length, "keys")) is not None:
         return Problem(path, size)
     for key, item in value.items():
-        if (problem := _check(key, info.key_type, (*path, key), lax)) is not None:
+        if (problem := _check(key, info.key_type, (*path, key))) is not None:
             return Problem(problem.path, f"the key {problem.message}")
-        if (problem := _check(item, info.value_type, (*path, key), lax)) is not None:
+        if (problem := _check(item, info.value_type, (*path, key))) is not None:
             return problem
     return None
 
@@ -193,7 +190,7 @@ def _size(count: int, least: int | None, most: int | None, unit: str) -> str | N
     return None
 
 
-def _string(value: Any, info: mi.Type, path: Path, lax: bool) -> Problem | None:
+def _string(value: Any, info: mi.Type, path: Path) -> Problem | None:
     assert isinstance(info, mi.StrType)
     if not isinstance(value, str):
         return _wrong(value, info, path)
@@ -205,10 +202,10 @@ def _string(value: Any, info: mi.Type, path: Path, lax: bool) -> Problem | None:
     return None
 
 
-def _number(value: Any, info: mi.Type, path: Path, lax: bool) -> Problem | None:
+def _number(value: Any, info: mi.Type, path: Path) -> Problem | None:
     assert isinstance(info, mi.IntType | mi.FloatType)
     whole = isinstance(info, mi.IntType)
-    number = _lax_number(value, whole) if lax and isinstance(value, str) else value
+    number = value
     if isinstance(number, bool) or not isinstance(number, int | float):
         return _wrong(value, info, path)
     if whole and not isinstance(number, int):
@@ -228,26 +225,15 @@ def _number(value: Any, info: mi.Type, path: Path, lax: bool) -> Problem | None:
     return None
 
 
-def _lax_number(text: str, whole: bool) -> int | float | str:
-    try:
-        return int(text) if whole else float(text)
-    except ValueError:
-        return text
+def _boolean(value: Any, info: mi.Type, path: Path) -> Problem | None:
+    return None if isinstance(value, bool) else _wrong(value, info, path)
 
 
-def _boolean(value: Any, info: mi.Type, path: Path, lax: bool) -> Problem | None:
-    if isinstance(value, bool):
-        return None
-    if lax and isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
-        return None
-    return _wrong(value, info, path)
-
-
-def _none(value: Any, info: mi.Type, path: Path, lax: bool) -> Problem | None:
+def _none(value: Any, info: mi.Type, path: Path) -> Problem | None:
     return None if value is None else _wrong(value, info, path)
 
 
-def _choice(value: Any, info: mi.Type, path: Path, lax: bool) -> Problem | None:
+def _choice(value: Any, info: mi.Type, path: Path) -> Problem | None:
     assert isinstance(info, mi.EnumType | mi.LiteralType)
     allowed = (
         [member.value for member in info.cls]
@@ -259,7 +245,7 @@ def _choice(value: Any, info: mi.Type, path: Path, lax: bool) -> Problem | None:
     return Problem(path, f"must be {describe(info)}")
 
 
-def _moment(value: Any, info: mi.Type, path: Path, lax: bool) -> Problem | None:
+def _moment(value: Any, info: mi.Type, path: Path) -> Problem | None:
     if not isinstance(value, str):
         return _wrong(value, info, path)
     if isinstance(info, mi.DateTimeType):
@@ -284,7 +270,7 @@ def _parse(parse: Callable[[str], Any], text: str) -> Any:
         return None
 
 
-_CHECKERS: dict[type[mi.Type], Callable[[Any, Any, Path, bool], Problem | None]] = {
+_CHECKERS: dict[type[mi.Type], Callable[[Any, Any, Path], Problem | None]] = {
     mi.StructType: _struct,
     mi.ListType: _list,
     mi.DictType: _dict,
