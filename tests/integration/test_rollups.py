@@ -604,6 +604,37 @@ async def test_a_flat_ranking_over_blocks_is_read_whole(sql: SqlStores) -> None:
     await pair.assert_same("p", TimeRange(start=moment(DAY_A), end=moment(DAY_A + 2 * DAY_MS)))
 
 
+async def test_the_whole_ranking_orders_by_count_before_name(sql: SqlStores) -> None:
+    # Three days, each with 20 names of its own seen twice and "zz" seen once: "zz" tops
+    # the three days together (3 against 2) though it is last by name and first in no
+    # day. Reading one, then 16 names a day never settles it (each day holds more, at 2),
+    # so the reader ranks every name: by count first, then by name.
+    pair = Pair(sql)
+    events = []
+    for day in range(3):
+        start = DAY_A + day * DAY_MS
+        for n in range(20):
+            name = f"{'abc'[day]}{n:02d}"
+            for seen in range(2):
+                event = visit("p", start + 100 * n + seen, VISITORS[seen], f"/{name}")
+                event = replace(event, referrer=f"https://{name}.example/")
+                events += [event, replace(event, action=Action.DOWNLOAD, target=name)]
+        event = visit("p", start + 5000, VISITORS[5], "/zz")
+        event = replace(event, referrer="https://zz.example/")
+        events += [event, replace(event, action=Action.DOWNLOAD, target="zz")]
+    await pair.add(events)
+    await sql.events.refresh(moment(DAY_A + 3 * DAY_MS))
+    three_days = TimeRange(start=moment(DAY_A), end=moment(DAY_A + 3 * DAY_MS))
+    reader = pair.shallow[0]  # one name a day first, then 16: neither settles
+    top = await reader.top_pages("p", bounds(three_days), 2)
+    assert [(page.path, page.visits) for page in top] == [("/zz", 3), ("/a00", 2)]
+    referrers = await reader.top_referrers("p", bounds(three_days), 2)
+    assert [r.name for r in referrers] == ["https://zz.example/", "https://a00.example/"]
+    targets = await reader.top_targets("p", bounds(three_days), Action.DOWNLOAD, 2)
+    assert targets == [Ranked(name="zz", count=3), Ranked(name="a00", count=2)]
+    await pair.assert_same("p", three_days)
+
+
 async def test_the_raw_part_bounds_a_ranking_summed_over_its_intervals(sql: SqlStores) -> None:
     # From noon on day A to noon on day C: day B is a block, the halves of A and C are
     # raw. Raw: /c 9, /d 6, /b 5 on day A and /b 5 on day C; block: /a 7, /e 1, /f 1.
