@@ -150,3 +150,24 @@ def api(clock: ManualClock) -> Iterator[Api]:
 def project(api: Api) -> tuple[str, str]:
     """A project with the default limit (1000/minute) and any origin: its id and token."""
     return api.create_project()
+
+
+def asgi_scope(
+    path: str, headers: list[tuple[bytes, bytes]], *, method: str = "POST"
+) -> dict[str, Any]:
+    """An HTTP scope as an ASGI server hands it over, from a documentation address."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("192.0.2.1", 40000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }

@@ -21,25 +21,14 @@ from litestar.types import Message, Receive, Scope, Send
 
 from privalytics.adapters.http.bypass import enter, runs_nothing_around_handlers, valid_host
 from privalytics.adapters.http.shortcut import App
+from tests.unit.http.conftest import asgi_scope
 
 PATH = "/hook"
 
 
 def _scope(path: str, headers: list[tuple[bytes, bytes]], method: str = "POST") -> Scope:
-    scope: Any = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("192.0.2.1", 40000),
-        "server": ("127.0.0.1", 8000),
-    }
+    scope: Any = asgi_scope(path, headers, method=method)
+    del scope["state"]  # as the server hands it over: Litestar adds the state
     return scope
 
 

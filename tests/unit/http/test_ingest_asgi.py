@@ -23,6 +23,7 @@ from privalytics.testing import ManualClock, make_services
 from tests.unit.http.conftest import (
     Api,
     BrokenEventStore,
+    asgi_scope,
     assert_error,
     running_api,
     services_over,
@@ -87,21 +88,8 @@ async def _call(
 
 
 def _scope(path: str, headers: dict[str, str], *, method: str = "POST") -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("192.0.2.1", 40000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
+    encoded = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    return asgi_scope(path, encoded, method=method)
 
 
 def _error(exchange: Exchange, status: int, code: str) -> dict[str, Any]:
