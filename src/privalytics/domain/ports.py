@@ -216,3 +216,15 @@ class UserStore(Protocol):
         ...
 
     async def delete_user(self, username: str) -> bool: ...
+
+
+class SourceNamer(Protocol):
+    """What the site at a referrer's host is called in the Sources panel."""
+
+    def name(self, host: str) -> str:
+        """The known name of the site at ``host`` ("Google" for ``www.google.de``, "Hacker
+        News" for ``news.ycombinator.com``), else its registrable domain, public-suffix
+        aware (``a.b.example.co.uk`` -> ``example.co.uk``), else ``host`` itself (an IP
+        address, ``localhost``). ``host``: a host name or IP address without port, in any
+        case, in Unicode or IDNA form; the answer is not empty when ``host`` is not."""
+        ...
