@@ -7,6 +7,7 @@ import string
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote, quote_plus, unquote_plus
 
 import msgspec
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from privalytics.domain.hashing import SALT_BYTES
 from privalytics.domain.models import Action, Event, IncomingEvent, TimeRange, Totals
 from privalytics.domain.ratelimit import US_PER_SECOND, Policy
 from privalytics.domain.rollups import DAY_MS
+from privalytics.domain.sources import MAX_CAMPAIGN_VALUE, READ_KEYS, Campaign
 from privalytics.domain.tokens import ADMIN_KEY_PREFIX, SECRET_BYTES, TOKEN_PREFIX, Credential
 from privalytics.domain.validation import (
     DEFAULT_MAX_AGE,
@@ -24,6 +26,7 @@ from privalytics.domain.validation import (
     MAX_PROP_VALUE,
     MAX_PROPS,
     MAX_URL_BYTES,
+    clean_origin,
 )
 from privalytics.testing import ManualClock
 
@@ -667,3 +670,161 @@ range_end_texts = st.sampled_from(["near", "", "any date", "drawn"]).flatmap(
         "drawn": st.text(max_size=20),
     }[kind]
 )
+
+
+# --- sources and campaigns ----------------------------------------------------------------
+
+# A campaign tag's value as a person writes it: any Unicode text the domain accepts, with
+# spaces around it at times, and now and then longer than the cap.
+_tag_texts = st.one_of(
+    st.text(field_chars, min_size=1, max_size=30),
+    st.sampled_from(["Newsletter", "spring sale", "a+b=c", "50% off", "?&#", "Ünïcode ✓"]),
+    st.text(field_chars, min_size=1, max_size=4).map(lambda t: (t * MAX_CAMPAIGN_VALUE)[:230]),
+)
+_padding = st.sampled_from(["", " ", "  ", "\u3000", " \u00a0"])
+
+
+def _expected_tag(text: str) -> str:
+    """A tag's value as kept: trimmed, cut at MAX_CAMPAIGN_VALUE, trimmed again."""
+    return text.strip()[:MAX_CAMPAIGN_VALUE].rstrip()
+
+
+@st.composite
+def _written_tag(draw: st.DrawFn, text: str) -> str:
+    """``text`` written into a query: percent-encoded (spaces as %20 or +), or as it is when
+    it holds nothing a query reads otherwise."""
+    ways = [quote(text, safe=""), quote_plus(text, safe="")]
+    if not set(text) & set("&#%+"):
+        ways.append(text)
+    return draw(st.sampled_from(ways))
+
+
+# Values no tag keeps: empty or blank, bytes that are not UTF-8 (a lone surrogate's
+# CESU-8 bytes among them), control characters encoded or not.
+_bad_tags = st.one_of(
+    st.sampled_from(["", "+", "%20%20", "%ff", "%C3", "%C3%28", "%ED%A0%80", "%E2%82"]),
+    st.tuples(
+        st.sampled_from(["%00", "%0A", "%0d", "%1F", "%7f", "\x01", "\t"]),
+        st.text(st.characters(min_codepoint=0x61, max_codepoint=0x7A), max_size=5),
+    ).map(lambda parts: f"{parts[1]}{parts[0]}{parts[1]}"),
+)
+# Keys that are not read: near misses of the read ones (case, spelling, spaces) and others.
+_unread_keys = st.one_of(
+    st.sampled_from(
+        [
+            "UTM_SOURCE",
+            "Utm_Medium",
+            "utm_sources",
+            "utm-source",
+            "utm source",
+            " ref",
+            "REF",
+            "Source",
+            "utm_id",
+            "gclid",
+            "fbclid",
+            "q",
+            "",
+            "utm_campaign_",
+        ]
+    ),
+    st.text(field_chars, max_size=12),
+).filter(lambda key: unquote_plus(key) not in READ_KEYS)
+
+
+@st.composite
+def campaign_pages(draw: st.DrawFn) -> tuple[str, Campaign]:
+    """A page as sent (a path or an http(s) URL, then a query and a fragment) and the
+    campaign it holds. Each read key appears or not, its clean value somewhere among values
+    no tag keeps; unread keys (with tag-like values) come in between; the fragment may hold
+    tags of its own, which are not the page's."""
+    pairs: list[str] = []
+    kept: dict[str, str] = {}
+    for key in sorted(READ_KEYS):
+        written_key = draw(st.sampled_from([key, quote(key, safe=""), key.replace("_", "%5F")]))
+        for bad in draw(st.lists(_bad_tags, max_size=2)):
+            pairs.append(written_key if bad == "" and draw(st.booleans()) else f"{key}={bad}")
+        if draw(st.booleans()):
+            text = draw(_padding) + draw(_tag_texts) + draw(_padding)
+            if _expected_tag(text):
+                kept[key] = _expected_tag(text)
+                pairs.append(f"{written_key}={draw(_written_tag(text))}")
+    for _ in range(draw(st.integers(min_value=0, max_value=4))):
+        key = draw(_unread_keys)
+        pairs.append(f"{quote_plus(key)}={draw(_written_tag(draw(_tag_texts)))}")
+    order = draw(st.permutations(range(len(pairs))))
+    # Clean values stay before the bad ones of their key: the first clean value is kept.
+    pairs = _stable_for_keys(pairs, order)
+    base = draw(st.just("") | st.builds("{}://{}{}".format, schemes, hosts, ports.map(_port)))
+    path = draw(st.text(path_chars, max_size=20).map(lambda tail: "/" + tail))
+    fragment = draw(
+        st.none() | st.sampled_from(["", "utm_source=fragment", "/page?utm_medium=x&ref=y"])
+    )
+    page = f"{base}{path}?{'&'.join(pairs)}" + ("" if fragment is None else f"#{fragment}")
+    source = kept.get("utm_source") or kept.get("source") or kept.get("ref")
+    return page, Campaign(
+        utm_source=source,
+        utm_medium=kept.get("utm_medium"),
+        utm_campaign=kept.get("utm_campaign"),
+        utm_term=kept.get("utm_term"),
+        utm_content=kept.get("utm_content"),
+    )
+
+
+def _stable_for_keys(pairs: list[str], order: list[int]) -> list[str]:
+    """``pairs`` shuffled by ``order``, except that the pairs of one read key keep their
+    relative order (so which of its values comes first is what the strategy decided)."""
+    shuffled = [pairs[index] for index in order]
+    by_key: dict[str, list[str]] = {}
+    for pair in pairs:
+        by_key.setdefault(unquote_plus(pair.partition("=")[0]), []).append(pair)
+    result = []
+    for pair in shuffled:
+        key = unquote_plus(pair.partition("=")[0])
+        result.append(by_key[key].pop(0) if key in READ_KEYS else pair)
+    return result
+
+
+# Pages of any text at all, and pages whose query holds any text.
+hostile_pages = any_text | st.tuples(path_texts, any_text).map(lambda parts: "?".join(parts))
+campaign_values = st.none() | _tag_texts.map(_expected_tag).filter(bool)
+campaigns = st.builds(
+    Campaign,
+    utm_source=campaign_values,
+    utm_medium=campaign_values,
+    utm_campaign=campaign_values,
+    utm_term=campaign_values,
+    utm_content=campaign_values,
+)
+# Hosts a site may be served from (names only: "www." and a trailing dot belong to names).
+site_names = st.one_of(
+    st.lists(st.text(_LABEL, min_size=1, max_size=20), min_size=1, max_size=4).map(".".join),
+    st.sampled_from(["bücher.example", "例え.テスト", "xn--bcher-kva.example", "localhost"]),
+)
+
+
+def _case(draw: st.DrawFn, text: str) -> str:
+    return "".join(c.upper() if draw(st.booleans()) else c for c in text)
+
+
+@st.composite
+def self_referrals(draw: st.DrawFn) -> tuple[str, tuple[str, ...]]:
+    """A referrer from one of a project's own sites, as a browser may write it (another
+    scheme and port, the host in any case, in Unicode or IDNA form, with or without "www."
+    or a trailing dot, with credentials, a path, a query and a fragment), and the project's
+    allowed origins (as stored: clean), that site's among others."""
+    kind = draw(st.sampled_from(["name", "name", "ipv4", "ipv6"]))
+    if kind == "name":
+        name = draw(site_names)
+        host = draw(st.sampled_from(["", "www."])) + name
+        written = draw(st.sampled_from(["", "www."])) + _case(draw, name)
+        written += draw(st.sampled_from(["", "."]))
+    elif kind == "ipv4":
+        host = written = draw(ipv4s)
+    else:
+        host = written = f"[{draw(st.ip_addresses(v=6))}]"
+    origin = clean_origin(f"{draw(schemes)}://{host}{_port(draw(ports))}")
+    others = draw(st.lists(st.sampled_from(["https://a.example", "http://b.example:8080"])))
+    origins = tuple(draw(st.permutations([origin, *dict.fromkeys(others)])))
+    before = f"{draw(schemes)}://{draw(st.just('') | userinfos)}{written}{_port(draw(ports))}"
+    return before + draw(_url_paths) + draw(_tail()), origins

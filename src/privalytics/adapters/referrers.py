@@ -73,6 +73,10 @@ class PublicSuffixSourceNamer:
         """See :meth:`privalytics.domain.ports.SourceNamer.name`."""
         return self._cached(host)
 
+    def cache_info(self) -> functools._CacheInfo:
+        """How the remembered answers are used: hits, misses, size and bound."""
+        return self._cached.cache_info()
+
     def _name(self, given: str) -> str:
         host = canonical_host(given)
         if not host:  # "." or "[]": nothing to look up, shown as sent

@@ -66,7 +66,8 @@ def campaign_of(page: str) -> Campaign:
     """The campaign of ``page`` as sent (an http(s) URL, or a path with ``?query#fragment``).
 
     Only :data:`READ_KEYS` are read, by exact name (``UTM_SOURCE`` is another key), keys and
-    values decoded as a browser's form encoding is (``%xx`` as UTF-8, ``+`` as a space).
+    values decoded as a browser's form encoding is (``%xx`` as UTF-8, ``+`` as a space, a
+    ``%`` not followed by two hex digits as itself: ``50%`` is ``50%``).
     Each key takes its first value that is clean, once trimmed, and not empty; a value that
     is not UTF-8, or holds control characters or lone surrogates, is left out as a path
     holding them is refused (:func:`~privalytics.domain.validation.reduce_path`); a value is
