@@ -240,6 +240,8 @@ def test_source_examples(namer: PublicSuffixSourceNamer, referrer: str, expected
         "https://bücher.example/",
         "https://www.XN--BCHER-KVA.example/",
         "http://[::1]:3000/",
+        # Text before the brackets, which urlsplit (and so the referrer kept) ignores.
+        "http://a[::1]/",
     ],
 )
 def test_internal_navigation_examples(namer: PublicSuffixSourceNamer, referrer: str) -> None:

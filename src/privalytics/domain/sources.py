@@ -155,7 +155,12 @@ def source_of(
 
 def _external_referrer(referrer: str | None, own_hosts: Collection[str]) -> tuple[str | None, str]:
     """The referrer as kept and its host, or (None, "") when there is none to keep."""
-    if referrer is None:
+    if referrer is None or not referrer[:8].lower().startswith(("http://", "https://")):
+        return None, ""
+    # Most referrers are the site's own pages: they are recognised from the text as sent,
+    # without the cost of cleaning it (3 µs, on most events), which only an outside
+    # referrer needs. The host is found as urlsplit finds it, and checked again once clean.
+    if site_host(_url_host(referrer)) in own_hosts:
         return None, ""
     try:
         kept = reduce_referrer(referrer)
@@ -163,8 +168,7 @@ def _external_referrer(referrer: str | None, own_hosts: Collection[str]) -> tupl
         return None, ""
     if kept is None:
         return None, ""
-    # reduce_referrer writes scheme://host[:port]/path, an IPv6 host in brackets.
-    host = _netloc_host(kept.split("/", 3)[2])
+    host = _url_host(kept)
     if site_host(host) in own_hosts:
         return None, ""
     return kept, host
@@ -195,15 +199,17 @@ def own_hosts(allowed_origins: Iterable[str], page: str | None = None) -> frozen
     project that accepts any origin lists none)."""
     hosts = {site_host(host_of(origin)) for origin in allowed_origins}
     if page is not None and page[:8].lower().startswith(("http://", "https://")):
-        hosts.add(site_host(_page_host(page)))
+        hosts.add(site_host(_url_host(page)))
     return frozenset(hosts)
 
 
-def _page_host(page: str) -> str:
-    """The host of an http(s) URL as sent; text, never an error."""
-    parts = page.split("/", 3)
-    netloc = parts[2] if len(parts) > 2 else ""
-    return _netloc_host(netloc.split("?", 1)[0].split("#", 1)[0])
+def _url_host(url: str) -> str:
+    """The host of an http(s) URL as sent (``scheme://user@host:port/path?query#f``);
+    text, never an error."""
+    netloc = url.partition("//")[2]
+    for end in "/?#":
+        netloc = netloc.split(end, 1)[0]
+    return _netloc_host(netloc)
 
 
 def _netloc_host(netloc: str) -> str:
