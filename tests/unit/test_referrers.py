@@ -59,6 +59,9 @@ def test_it_is_a_source_namer(namer: PublicSuffixSourceNamer) -> None:
         ("youtu.be", "YouTube"),
         ("en.m.wikipedia.org", "Wikipedia"),
         ("chatgpt.com", "ChatGPT"),
+        # A known host's own name, before its stem's ("google" is Google).
+        ("gemini.google.com", "Gemini"),
+        ("plus.google.com", "Google+"),
         ("WWW.GOOGLE.DE", "Google"),
         ("www.google.de.", "Google"),
     ],
