@@ -42,6 +42,16 @@ def test_a_location_has_a_country_a_region_and_a_city_and_no_field_for_anything_
         ({"country": "ÄÖ", "region": 7, "city": ["Paris"]}, (None, None, None)),
         ({"country": "\uff24\uff25", "region": "\x1b[31mX"}, (None, "[31mX", None)),
         ({"city": " Frankfurt (Oder) "}, (None, None, "Frankfurt (Oder)")),
+        # The region: the whole ISO 3166-2 code when there is a country and a code...
+        ({"country": "fr", "subdivision": "NOR", "region": "Normandy"}, ("FR", "FR-NOR", None)),
+        ({"country": "AT", "subdivision": "9", "region": "Vienna"}, ("AT", "AT-9", None)),
+        # ...else the name.
+        ({"subdivision": "NOR", "region": "Normandy"}, (None, "Normandy", None)),
+        ({"country": "FR", "subdivision": "nor", "region": "Normandy"}, ("FR", "Normandy", None)),
+        ({"country": "FR", "subdivision": "NORM", "region": "Norm."}, ("FR", "Norm.", None)),
+        ({"country": "FR", "subdivision": "N-R"}, ("FR", None, None)),
+        ({"country": "FR", "subdivision": 75, "region": None}, ("FR", None, None)),
+        ({"country": "FR", "subdivision": "\uff2e"}, ("FR", None, None)),
     ],
 )
 def test_a_location_keeps_only_a_two_letter_country_and_names_that_are_text(

@@ -18,8 +18,9 @@ than ``min_visitors`` visitors share is too close to naming them ("the one visit
 Smalltown"). Such rows are merged into one row, :data:`OTHER`, before any breakdown leaves
 the domain: in the API, the dashboard and exports alike. It applies to
 :data:`K_ANONYMOUS_DIMENSIONS` (regions and cities, as issue 13 asks). Countries are left
-whole: each holds far more people than a city, and on a small site most countries would
-vanish into "(other)", which is what a fresh install shows before any database is set up.
+whole: each holds far more people than a city, and they are all that a fresh install
+knows (the embedded table has nothing finer); merging them would hide most countries of a
+small site.
 """
 
 from __future__ import annotations
@@ -41,8 +42,6 @@ DEFAULT_MIN_VISITORS = 5
 # Longest region or city name kept (the longest city names in use are under 100).
 MAX_PLACE = 100
 
-# ASCII only: re's \w and [A-Z] with IGNORECASE would take other scripts' letters.
-_COUNTRY = re.compile(r"[A-Z]{2}", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -58,23 +57,49 @@ class Location(msgspec.Struct, frozen=True, kw_only=True):
 UNKNOWN = Location()
 
 
-def location(*, country: object = None, region: object = None, city: object = None) -> Location:
-    """A :class:`Location` from what a database says, each part checked: a country that
-    is not two letters, and a region or city that is not text, is blank or holds only
-    control characters, is None; names are trimmed and cut at :data:`MAX_PLACE`."""
+def location(
+    *,
+    country: object = None,
+    subdivision: object = None,
+    region: object = None,
+    city: object = None,
+) -> Location:
+    """A :class:`Location` from what a database says, each part checked.
+
+    ``country``: kept when it is two letters (A-Z, either case). ``subdivision``: the
+    part of an ISO 3166-2 code after the country (``"BE"``), one to three letters or
+    digits; with a country, the region is the whole code (``"DE-BE"``), else ``region``,
+    the subdivision's name. Names (``region``, ``city``) lose control characters and
+    surrounding space and are cut at :data:`MAX_PLACE`; what is not text, or is blank, is
+    None."""
     code = country.strip().upper() if isinstance(country, str) else None
-    place = Location(
-        country=code if code is not None and _COUNTRY.fullmatch(code) else None,
-        region=_place(region),
-        city=_place(city),
-    )
+    if code is not None and not (len(code) == 2 and code.isascii() and code.isalpha()):
+        code = None
+    if code is not None and _is_subdivision(subdivision):
+        area: str | None = f"{code}-{subdivision}"
+    else:
+        area = _place(region)
+    place = Location(country=code, region=area, city=_place(city))
     return UNKNOWN if place == UNKNOWN else place
+
+
+def _is_subdivision(code: object) -> bool:
+    # str methods, not a regular expression: this runs for every new visitor's address.
+    return (
+        isinstance(code, str)
+        and 0 < len(code) <= 3
+        and code.isascii()
+        and code.isalnum()
+        and code == code.upper()
+    )
 
 
 def _place(name: object) -> str | None:
     if not isinstance(name, str):
         return None
-    cleaned = _CONTROL.sub("", name).strip()[:MAX_PLACE].strip()
+    if not name.isprintable():  # rare: the regular expression only when it has work
+        name = _CONTROL.sub("", name)
+    cleaned = name.strip()[:MAX_PLACE].strip()
     return cleaned or None
 
 
