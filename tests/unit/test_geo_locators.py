@@ -44,6 +44,7 @@ FINER = {
     "autonomous_system_organization": "Andrews & Arnold Ltd",
 }
 FINER_TEXTS = ["51.51", "0.093", "Europe/London", "EC2V", "20712", "Andrews", "81.2.69", "807"]
+FINER_TEXTS += ["58.41", "15.62", "58183"]
 
 
 def _names(en: str) -> dict[str, Any]:
@@ -69,6 +70,7 @@ LINKOPING = {
     "subdivisions": [{"names": {"en": "Östergötland County"}}],
     "city": {"names": {"en": "Linköping"}},
     "location": {"latitude": 58.41, "longitude": 15.62},
+    "postal": {"code": "58183"},
 }
 # A record whose fields are not what the layout says they are.
 ODD = {
