@@ -178,6 +178,7 @@ class MaxMindGeoLocator(_CachedLocator):
             raise ConfigError(f"{setting}: {path!r} is not a file")
         if not os.access(path, os.R_OK):
             raise ConfigError(f"{setting}: {path!r} cannot be read (permission denied)")
+        reader = None
         try:
             # MODE_AUTO: the C extension (libmaxminddb, memory-mapped) where it is built.
             reader = maxminddb.open_database(path, maxminddb.MODE_AUTO)
@@ -188,6 +189,8 @@ class MaxMindGeoLocator(_CachedLocator):
         except Exception:
             # Whatever the reader raises (its types and words are its own), the operator's
             # fix is the same: point the setting at a real .mmdb file.
+            if reader is not None:
+                reader.close()
             raise ConfigError(
                 f"{setting}: {path!r} is not a MaxMind DB (.mmdb) file, or it is damaged"
             ) from None
