@@ -12,6 +12,7 @@ from urllib.parse import quote, quote_plus, unquote_plus
 import msgspec
 from hypothesis import strategies as st
 
+from privalytics.domain.geography import OTHER, Tally
 from privalytics.domain.hashing import SALT_BYTES
 from privalytics.domain.models import Action, Event, IncomingEvent, TimeRange, Totals
 from privalytics.domain.ratelimit import US_PER_SECOND, Policy
@@ -828,3 +829,61 @@ def self_referrals(draw: st.DrawFn) -> tuple[str, tuple[str, ...]]:
     origins = tuple(draw(st.permutations([origin, *dict.fromkeys(others)])))
     before = f"{draw(schemes)}://{draw(st.just('') | userinfos)}{written}{_port(draw(ports))}"
     return before + draw(_url_paths) + draw(_tail()), origins
+
+
+# --- geography ------------------------------------------------------------------------
+
+min_cell_visitors = st.integers(min_value=1, max_value=12)
+# Unique visitors of a breakdown row: mostly near the threshold, sometimes far above it.
+_row_visitors = st.integers(min_value=0, max_value=15) | st.integers(min_value=0, max_value=10**6)
+_row_values = st.sampled_from([OTHER, "", "Berlin", "DE-BE"]) | st.text(max_size=12) | st.none()
+
+
+@st.composite
+def ranked_tallies(draw: st.DrawFn) -> list[Tally]:
+    """A breakdown's rows as a store ranks them: distinct values (None, "" and a value
+    that already reads "(other)" among them), by visitors, most first, ties in any
+    order; every row has the same number of additive figures."""
+    width = draw(st.integers(min_value=0, max_value=3))
+    values = draw(st.lists(_row_values, max_size=30, unique=True))
+    figures = st.lists(st.integers(min_value=0, max_value=10**9), min_size=width, max_size=width)
+    rows = [
+        Tally(value=value, visitors=draw(_row_visitors), figures=tuple(draw(figures)))
+        for value in values
+    ]
+    return sorted(rows, key=lambda row: -row.visitors)
+
+
+# Addresses no table may place: private, shared, loopback, link-local, documentation,
+# benchmarking, reserved and multicast ranges, IPv4 and IPv6, some as IPv4-mapped IPv6.
+_not_public_networks = [
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+    "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "::1/128", "::/128", "fc00::/7",
+    "fe80::/10", "ff00::/8", "2001:db8::/32",
+]  # fmt: skip
+not_public_ips = (
+    st.sampled_from(_not_public_networks)
+    .flatmap(lambda network: st.ip_addresses(network=network))
+    .flatmap(
+        lambda address: st.sampled_from(
+            [str(address), f"::ffff:{address}"] if address.version == 4 else [str(address)]
+        )
+    )
+)
+# Text that is no address, or no address to place, though it looks like one.
+_malformed_ips = st.sampled_from(
+    [
+        "", " ", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.1.1.1/32", "8.8.8.8:443",
+        "[2001:4860::8888]", "2001:4860::8888::1", "8.8.8.8\x00", "0x8.8.8.8",
+        "\uff18.\uff18.\uff18.\uff18",
+        "fe80::1%eth0", "2a02:8108::1%eth0", "2001:4860:4860::8888%1", "%", "::ffff:",
+        "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.2550", "1" * 10_000,
+    ]
+)  # fmt: skip
+# An IPv6 address with a zone (scope id), which only a link names.
+zoned_ips = st.tuples(st.ip_addresses(v=6), st.text(min_size=1, max_size=12)).map(
+    lambda parts: f"{parts[0]}%{parts[1]}"
+)
+# Anything a locator may be handed: every kind of address, and hostile text.
+located_texts = st.one_of(ips, not_public_ips, _malformed_ips, zoned_ips, any_text)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from privalytics.domain.errors import ConfigError, InvalidInput
+from privalytics.domain.geography import DEFAULT_MIN_VISITORS
 from privalytics.domain.hashing import parse_rotation
 from privalytics.domain.verification import DEFAULT_TTL
 
@@ -58,6 +59,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # dashboard's snippet names it; empty: the request's scheme (or a trusted proxy's
     # X-Forwarded-Proto) and Host.
     public_url: str = ""
+    # An operator's MaxMind DB file (GeoLite2 or GeoIP2 City, DB-IP City Lite...) for
+    # countries, regions and cities; empty: countries from the table iptocc ships.
+    geoip_database: str = ""
+    # Regions and cities with fewer unique visitors than this in a breakdown are merged
+    # into "(other)" (k-anonymity).
+    min_cell_visitors: int = DEFAULT_MIN_VISITORS
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -188,6 +195,7 @@ def validate(settings: Settings, flags: frozenset[str] = frozenset()) -> None:
         (1 <= settings.max_event_age_hours <= 24 * 30, "max_event_age_hours", "between 1 and 720"),
         (0 <= settings.cache_ttl <= 3600, "cache_ttl", "between 0 and 3600 seconds"),
         (4 <= settings.bcrypt_rounds <= 16, "bcrypt_rounds", "between 4 and 16"),
+        (settings.min_cell_visitors >= 1, "min_cell_visitors", "at least 1"),
         (0 < settings.port < 65536, "port", "between 1 and 65535"),
         (
             settings.cookie_secure.lower() in {"auto", "true", "false"},

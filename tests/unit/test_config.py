@@ -14,6 +14,7 @@ from privalytics import bootstrap
 from privalytics.adapters.sqlalchemy.engine import ACCEPTED_URLS
 from privalytics.config import Settings, load_settings, unknown_variables
 from privalytics.domain.errors import ConfigError
+from privalytics.domain.geography import DEFAULT_MIN_VISITORS
 from privalytics.domain.services import IngestSettings
 from privalytics.domain.verification import DEFAULT_TTL
 
@@ -56,6 +57,8 @@ def test_environment_is_read_and_flags_win_over_it() -> None:
         ({"PRIVALYTICS_MAX_EVENT_AGE_HOURS": "0"}, "PRIVALYTICS_MAX_EVENT_AGE_HOURS"),
         ({"PRIVALYTICS_PUBLIC_URL": "stats.example"}, "PRIVALYTICS_PUBLIC_URL"),
         ({"PRIVALYTICS_PUBLIC_URL": "javascript://x/"}, "PRIVALYTICS_PUBLIC_URL"),
+        ({"PRIVALYTICS_MIN_CELL_VISITORS": "0"}, "PRIVALYTICS_MIN_CELL_VISITORS"),
+        ({"PRIVALYTICS_MIN_CELL_VISITORS": "five"}, "PRIVALYTICS_MIN_CELL_VISITORS"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_its_variable(env: dict[str, str], names: str) -> None:
@@ -69,6 +72,16 @@ def test_an_unsupported_database_url_lists_the_accepted_forms(url: str) -> None:
     with pytest.raises(ConfigError) as caught:
         bootstrap.check_backends(Settings(database_url=url))
     assert str(caught.value).endswith(", ".join(("memory://", *ACCEPTED_URLS)))
+
+
+def test_geography_defaults_to_the_embedded_table_and_five_visitors_a_cell() -> None:
+    settings = load_settings({})
+    assert (settings.geoip_database, settings.min_cell_visitors) == ("", DEFAULT_MIN_VISITORS)
+    assert DEFAULT_MIN_VISITORS == 5
+    given = load_settings(
+        {"PRIVALYTICS_GEOIP_DATABASE": "/srv/City.mmdb", "PRIVALYTICS_MIN_CELL_VISITORS": "1"}
+    )
+    assert (given.geoip_database, given.min_cell_visitors) == ("/srv/City.mmdb", 1)
 
 
 def test_the_cache_ttl_has_one_default() -> None:

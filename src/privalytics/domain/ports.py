@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from privalytics.domain.geography import Location
 from privalytics.domain.models import (
     Action,
     AdminKeyRecord,
@@ -227,4 +228,20 @@ class SourceNamer(Protocol):
         aware (``a.b.example.co.uk`` -> ``example.co.uk``), else ``host`` itself (an IP
         address, ``localhost``). ``host``: a host name or IP address without port, in any
         case, in Unicode or IDNA form; the answer is not empty when ``host`` is not."""
+        ...
+
+
+class GeoLocator(Protocol):
+    """Where a client address is, no finer than its city (a
+    :class:`~privalytics.domain.geography.Location` has no field for anything finer).
+
+    Called on the ingestion path for every event: implementations answer from memory (a
+    bounded cache in front of a local table), never over the network.
+    """
+
+    def locate(self, ip: str) -> Location:
+        """The location of ``ip``; :data:`~privalytics.domain.geography.UNKNOWN` for a
+        private, reserved, loopback or link-local address, for text that is not an
+        address (an IPv6 zone included), and for an address no table holds. Never raises,
+        and never logs or repeats the address."""
         ...
