@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from privalytics.domain.devices import Agent
 from privalytics.domain.geography import Location
 from privalytics.domain.models import (
     Action,
@@ -244,4 +245,14 @@ class GeoLocator(Protocol):
         private, reserved, loopback or link-local address, for text that is not an
         address (an IPv6 zone included), and for an address no table holds. Never raises,
         and never logs or repeats the address."""
+        ...
+
+
+class AgentParser(Protocol):
+    """Reads a user agent's browser and operating system."""
+
+    def parse(self, user_agent: str) -> Agent:
+        """The agent's browser and OS; :data:`~privalytics.domain.devices.UNKNOWN_AGENT`
+        (every field None) for an empty or unreadable agent. Never raises, and never keeps,
+        logs or quotes ``user_agent``."""
         ...
