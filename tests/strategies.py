@@ -12,11 +12,13 @@ from urllib.parse import quote, quote_plus, unquote_plus
 import msgspec
 from hypothesis import strategies as st
 
+from privalytics.domain.devices import MAX_SCREEN_WIDTH, SCREEN_CLASSES
 from privalytics.domain.geography import OTHER, Tally
 from privalytics.domain.hashing import SALT_BYTES
 from privalytics.domain.models import Action, Event, IncomingEvent, TimeRange, Totals
 from privalytics.domain.ratelimit import US_PER_SECOND, Policy
 from privalytics.domain.rollups import DAY_MS
+from privalytics.domain.sessions import SESSION_GAP
 from privalytics.domain.sources import MAX_CAMPAIGN_VALUE, READ_KEYS, Campaign
 from privalytics.domain.tokens import ADMIN_KEY_PREFIX, SECRET_BYTES, TOKEN_PREFIX, Credential
 from privalytics.domain.validation import (
@@ -27,6 +29,7 @@ from privalytics.domain.validation import (
     MAX_PROP_VALUE,
     MAX_PROPS,
     MAX_URL_BYTES,
+    MAX_USER_AGENT,
     clean_origin,
 )
 from privalytics.testing import ManualClock
@@ -887,3 +890,137 @@ zoned_ips = st.tuples(st.ip_addresses(v=6), st.text(min_size=1, max_size=12)).ma
 )
 # Anything a locator may be handed: every kind of address, and hostile text.
 located_texts = st.one_of(ips, not_public_ips, _malformed_ips, zoned_ips, any_text)
+
+
+# --- devices: screen widths and user agents ------------------------------------------------
+
+# Widths at and next to every class edge (domain/devices.py), absurd ones, and any.
+screen_widths = st.one_of(
+    st.sampled_from([bound + step for bound, _ in SCREEN_CLASSES for step in (-1, 0, 1)]),
+    st.sampled_from([-(2**63), -1, 0, 1, MAX_SCREEN_WIDTH, MAX_SCREEN_WIDTH + 1, 2**63]),
+    st.integers(min_value=-5_000, max_value=2 * MAX_SCREEN_WIDTH),
+    st.integers(),
+)
+# Any text a header or a sender's JSON may carry, lone surrogates and NULs included, from
+# empty to past the length the parser reads (MAX_USER_AGENT).
+_agent_chars = st.characters(exclude_categories=())
+agent_texts = st.one_of(
+    any_text,
+    st.text(_agent_chars, min_size=1, max_size=8).map(lambda text: (text * 3000)[:3000]),
+    st.text(st.sampled_from(" ()/;._-0123456789KHTMLGeckoMozilla"), max_size=400),
+)
+
+
+def spliced_agents(real: tuple[str, ...]) -> st.SearchStrategy[str]:
+    """A real user agent with any text put in at any place (rules match near the real
+    tokens), or cut short, or cut at MAX_USER_AGENT after padding."""
+
+    @st.composite
+    def spliced(draw: st.DrawFn) -> str:
+        agent = draw(st.sampled_from(real))
+        at = draw(st.integers(min_value=0, max_value=len(agent)))
+        kind = draw(st.sampled_from(["insert", "cut", "pad"]))
+        if kind == "cut":
+            return agent[:at]
+        if kind == "pad":
+            return "x" * draw(st.integers(MAX_USER_AGENT - len(agent) - 2, MAX_USER_AGENT)) + agent
+        return agent[:at] + draw(any_text) + agent[at:]
+
+    return spliced()
+
+
+# --- sessions: visitors' runs of events ----------------------------------------------------
+
+SESSION_PROJECTS = ("p", "q")
+# The same hashes in both projects: a session is one visitor's in one project.
+SESSION_VISITORS = tuple(f"{n:032x}" for n in range(3))
+SESSION_PATHS = ("/", "/a", "/b")
+_MICROSECOND = timedelta(microseconds=1)
+# Gaps between a visitor's consecutive events: none (events at the same instant), at the
+# session boundary and a microsecond either side of it, short, and any up to hours.
+session_gaps = st.one_of(
+    st.sampled_from(
+        [
+            timedelta(),
+            _MICROSECOND,
+            SESSION_GAP - _MICROSECOND,
+            SESSION_GAP,
+            SESSION_GAP + _MICROSECOND,
+        ]
+    ),
+    st.timedeltas(min_value=timedelta(), max_value=timedelta(minutes=5)),
+    st.timedeltas(min_value=timedelta(), max_value=timedelta(hours=3)),
+)
+# Gaps that never end a session on their own.
+joining_gaps = st.sampled_from([timedelta(), SESSION_GAP]) | st.timedeltas(
+    min_value=timedelta(), max_value=SESSION_GAP
+)
+# Where runs start: anywhere, or in the last two hours of a UTC day, so that runs cross
+# midnight (and land on it exactly) often.
+_session_days = st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 30))
+session_starts = st.one_of(
+    st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 30), timezones=st.just(UTC)
+    ),
+    st.tuples(
+        _session_days, st.timedeltas(min_value=_MICROSECOND, max_value=timedelta(hours=2))
+    ).map(
+        lambda day_before: (
+            datetime.combine(day_before[0], datetime.min.time(), UTC)
+            + timedelta(days=1)
+            - day_before[1]
+        )
+    ),
+)
+# Aware timestamps in UTC or another offset: the day that ends a session is UTC's.
+_session_zones = st.sampled_from([UTC, timezone(timedelta(hours=5)), timezone(timedelta(hours=-8))])
+
+
+@st.composite
+def session_event(
+    draw: st.DrawFn, project_id: str, visitor_hash: str, timestamp: datetime
+) -> Event:
+    """One event of any action at ``timestamp``; fields drawn from few values, so events at
+    the same instant differ only in their referrer, target or value now and then."""
+    action = draw(st.sampled_from(Action))
+    return Event(
+        project_id=project_id,
+        action=action,
+        path=draw(st.sampled_from(SESSION_PATHS)),
+        timestamp=timestamp.astimezone(draw(_session_zones)),
+        visitor_hash=visitor_hash,
+        referrer=draw(st.sampled_from([None, "", "https://x.example/"])),
+        target=draw(st.sampled_from([None, "mastodon"])),
+        value=draw(st.sampled_from([None, 0.0, 50.0])) if action is Action.SCROLL else None,
+        props=draw(st.sampled_from([{}, {"k": "v"}])),
+    )
+
+
+@st.composite
+def visitor_runs(
+    draw: st.DrawFn,
+    gaps: st.SearchStrategy[timedelta] = session_gaps,
+    project_id: str | None = None,
+    visitor_hash: str | None = None,
+    max_size: int = 12,
+) -> list[Event]:
+    """One visitor's events in time order, each ``gaps`` after the one before."""
+    project = project_id if project_id is not None else draw(st.sampled_from(SESSION_PROJECTS))
+    visitor = visitor_hash if visitor_hash is not None else draw(st.sampled_from(SESSION_VISITORS))
+    moment = draw(session_starts)
+    events = [draw(session_event(project, visitor, moment))]
+    for gap in draw(st.lists(gaps, max_size=max_size - 1)):
+        moment += gap
+        events.append(draw(session_event(project, visitor, moment)))
+    return events
+
+
+@st.composite
+def event_mixes(draw: st.DrawFn, gaps: st.SearchStrategy[timedelta] = session_gaps) -> list[Event]:
+    """Several runs (of the same visitor now and then, in one project or two), joined and
+    in any order, duplicates of an event included now and then."""
+    runs = draw(st.lists(visitor_runs(gaps), min_size=0, max_size=4))
+    events = [event for run in runs for event in run]
+    if events and draw(st.booleans()):
+        events.append(draw(st.sampled_from(events)))
+    return draw(st.permutations(events))

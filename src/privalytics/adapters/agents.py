@@ -4,8 +4,7 @@ matched by the native ``ua-parser-rs``): the :class:`~privalytics.domain.ports.A
 Fast on real traffic: the same few agents arrive again and again, so results are kept in
 ua-parser's own bounded cache (S3-FIFO, behind its ``CachingResolver``). That cache is keyed
 by a BLAKE2b digest of the agent and holds results with the agent's text removed, so no
-user agent stays in memory after its request; a parser's exception, whose text might quote
-the agent, is never let out either.
+user agent stays in memory after its request.
 
 Names are ua-parser's ("Chrome", "Firefox", "Samsung Internet", "Mac OS X", "iOS"), with
 the mobile builds of a browser counted as the browser, as Plausible counts them: "Mobile
@@ -86,7 +85,7 @@ def _agent(result: PartialResult) -> Agent:
     if result.user_agent is not None:
         family = _word(result.user_agent.family, MAX_NAME)
         browser = _SAME_BROWSER.get(family, family) if family else None
-        if browser not in _NO_VERSION:
+        if browser is not None and browser not in _NO_VERSION:
             browser_version = _word(result.user_agent.major, MAX_VERSION)
     if result.os is not None:
         os = _word(result.os.family, MAX_NAME)
@@ -118,10 +117,4 @@ class UaParserAgentParser:
             text = text.encode("utf-8", "replace").decode("utf-8")
         if not text.strip():
             return UNKNOWN_AGENT
-        try:
-            result = self._resolver(text, _DOMAINS)
-        except Exception:
-            # An agent no rule can read is "Other"; the exception, which may quote the
-            # agent, goes nowhere.
-            return UNKNOWN_AGENT
-        return _agent(result)
+        return _agent(self._resolver(text, _DOMAINS))
