@@ -1024,3 +1024,16 @@ def event_mixes(draw: st.DrawFn, gaps: st.SearchStrategy[timedelta] = session_ga
     if events and draw(st.booleans()):
         events.append(draw(st.sampled_from(events)))
     return draw(st.permutations(events))
+
+
+# The same events in two orders.
+reordered_mixes = event_mixes().flatmap(
+    lambda events: st.tuples(st.just(events), st.permutations(events))
+)
+# How far past SESSION_GAP a run starts after another: not at all (it joins), by a
+# microsecond, or by any time up to an hour.
+boundary_offsets = st.sampled_from([timedelta(), _MICROSECOND]) | st.timedeltas(
+    min_value=timedelta(), max_value=timedelta(hours=1)
+)
+# Lists of sessions' events to sum in two parts.
+mixes_in_two = st.tuples(event_mixes(), event_mixes())

@@ -186,9 +186,9 @@ def test_a_mobile_build_counts_as_its_browser(parser: UaParserAgentParser) -> No
     assert {parser.parse(REAL[name][0]).browser for name in REAL if name.startswith("Chrome")} == {
         "Chrome"
     }
-    assert {
-        parser.parse(REAL[name][0]).browser for name in REAL if name.startswith("Firefox")
-    } == {"Firefox"}
+    assert {parser.parse(REAL[name][0]).browser for name in REAL if name.startswith("Firefox")} == {
+        "Firefox"
+    }
 
 
 def test_text_past_the_longest_agent_accepted_is_not_read(parser: UaParserAgentParser) -> None:
