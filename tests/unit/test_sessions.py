@@ -371,6 +371,16 @@ def _figures(
         (_totals(2, 2, 0, 1), _figures(2, 2, 1.0, 0, 0)),
         (_totals(2, 2, 0, 5), _figures(2, 2, 1.0, 0, 2)),
         (_totals(2, 2, 0, 5.000002), _figures(2, 2, 1.0, 0, 3)),
+        # Sums past a float's 53 bits: a mean of 2.5 s and 1 µs in 10^10 sessions is 3.
+        (
+            SessionTotals(
+                sessions=10**10,
+                pageviews=10**10,
+                bounces=0,
+                duration=timedelta(seconds=25 * 10**9, microseconds=1),
+            ),
+            _figures(10**10, 10**10, 1.0, 0, 3),
+        ),
         # 1/200 of a view is half a hundredth: to the even hundredth.
         (_totals(200, 201, 0, 0), _figures(200, 201, 1.0, 0, 0)),
         (_totals(200, 203, 0, 0), _figures(200, 203, 1.02, 0, 0)),
