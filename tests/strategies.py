@@ -13,6 +13,8 @@ import msgspec
 from hypothesis import strategies as st
 
 from privalytics.domain.devices import MAX_SCREEN_WIDTH, SCREEN_CLASSES
+from privalytics.domain.dimensions import DIMENSIONS
+from privalytics.domain.filters import Op
 from privalytics.domain.geography import OTHER, Tally
 from privalytics.domain.hashing import SALT_BYTES
 from privalytics.domain.models import Action, Event, IncomingEvent, TimeRange, Totals
@@ -1037,3 +1039,9 @@ boundary_offsets = st.sampled_from([timedelta(), _MICROSECOND]) | st.timedeltas(
 )
 # Lists of sessions' events to sum in two parts.
 mixes_in_two = st.tuples(event_mixes(), event_mixes())
+# --- filters (privalytics.domain.filters) ----------------------------------------------
+filter_dimensions = st.sampled_from(sorted(DIMENSIONS))
+filter_ops = st.sampled_from(list(Op))
+# Values as people type them, operators and other dimensions' syntax included.
+filter_values = st.text(max_size=40) | st.sampled_from(["==", "!=", "~", "page==/x", ""])
+dimension_values = st.none() | st.text(max_size=20) | st.sampled_from(["Google", "google.com"])

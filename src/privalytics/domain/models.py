@@ -135,6 +135,26 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     target: str | None = None
     value: float | None = None
     props: dict[str, str] = msgspec.field(default_factory=dict)
+    # Derived on arrival (see privalytics.domain.dimensions); None when unknown.
+    # Where the visit came from: a known site's name or a registrable domain, the
+    # campaign's source winning over the referrer's.
+    source: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    # From the user agent, which is then discarded.
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    # From the screen width the tracker sends: mobile, tablet, laptop or desktop.
+    device: str | None = None
+    # From the address, which is then discarded: nothing finer than a city.
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
 
 
 class TimeRange(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,0 +1,149 @@
+"""Every dimension in one place: what a breakdown can be by and a filter can test.
+
+A *dimension* is a named property of what visitors did: the page, where they came from,
+the campaign, their browser, their country. Each is defined once here, by:
+
+- its ``name`` in the API (``/breakdown/utm_source``, ``filter=country==DE``) and the
+  ``label`` people read;
+- its ``scope``: an *event* dimension has a value per event (the page of a page view); a
+  *session* dimension has one value per session (see :mod:`privalytics.domain.sessions`),
+  taken from the session's first event (its source and campaign: a single-page app's
+  later page views do not count the landing referrer again) or from the session as a
+  whole (its entry and exit pages). What a visitor hash stands for (an address and an
+  agent within one salt window) does not change within a session, so the browser, the
+  system and the location are the first event's and every event's alike;
+- how its value is read from a stored :class:`~privalytics.domain.models.Event` (every
+  value is derived on arrival, in the domain, and stored with the event: nothing reads a
+  user agent or an address after that);
+- whether small cells are merged: regions and cities whose unique visitors are fewer than
+  the configured minimum are shown together as one "(other)" row (k-anonymity);
+- the dashboard panel it is shown in.
+
+A missing value (no referrer, an agent no parser knows, an address no table places) is
+``None``: the API shows it as ``null``, a filter names it with an empty value
+(``source==`` is "direct", ``source!=`` is "from somewhere").
+
+Adding a dimension is one entry in :data:`DIMENSIONS` (and a field of ``Event`` if it is
+new information): stores, the breakdown endpoint, filters and the dashboard read this
+table.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from privalytics.domain.models import Action, Event
+
+
+class Scope(enum.StrEnum):
+    EVENT = "event"
+    SESSION = "session"
+
+
+class Panel(enum.StrEnum):
+    """The dashboard panel a dimension is a tab of."""
+
+    PAGES = "pages"
+    SOURCES = "sources"
+    LOCATIONS = "locations"
+    DEVICES = "devices"
+
+
+class SessionRole(enum.StrEnum):
+    """Where a session dimension's value comes from."""
+
+    # The session's first event.
+    FIRST = "first"
+    # The path of the session's first page view.
+    ENTRY = "entry"
+    # The path of the session's last page view.
+    EXIT = "exit"
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    name: str
+    label: str
+    panel: Panel
+    scope: Scope
+    # The value an event carries (for a session dimension: gives its session, when the
+    # event is the one ``role`` names); None when it has none.
+    read: Callable[[Event], str | None]
+    # A session dimension: which of the session's events gives its value.
+    role: SessionRole = SessionRole.FIRST
+    # Regions and cities: cells of fewer visitors than the minimum are merged.
+    merge_small_cells: bool = False
+
+
+def _page(event: Event) -> str | None:
+    # Only a page view is "on" a page in the sense of the pages panel; a click on that
+    # page is an interaction, not a view.
+    return event.path if event.action is Action.VISIT else None
+
+
+def _field(name: str) -> Callable[[Event], str | None]:
+    def read(event: Event) -> str | None:
+        value: str | None = getattr(event, name)
+        return value
+
+    read.__name__ = f"read_{name}"
+    return read
+
+
+def _session(
+    name: str, label: str, panel: Panel, *, merge_small_cells: bool = False
+) -> Dimension:
+    return Dimension(
+        name=name,
+        label=label,
+        panel=panel,
+        scope=Scope.SESSION,
+        read=_field(name),
+        merge_small_cells=merge_small_cells,
+    )
+
+
+_ORDERED = (
+    Dimension(name="page", label="Page", panel=Panel.PAGES, scope=Scope.EVENT, read=_page),
+    Dimension(
+        name="entry_page",
+        label="Entry page",
+        panel=Panel.PAGES,
+        scope=Scope.SESSION,
+        read=_page,
+        role=SessionRole.ENTRY,
+    ),
+    Dimension(
+        name="exit_page",
+        label="Exit page",
+        panel=Panel.PAGES,
+        scope=Scope.SESSION,
+        read=_page,
+        role=SessionRole.EXIT,
+    ),
+    _session("source", "Source", Panel.SOURCES),
+    _session("referrer", "Referrer", Panel.SOURCES),
+    _session("utm_source", "UTM source", Panel.SOURCES),
+    _session("utm_medium", "UTM medium", Panel.SOURCES),
+    _session("utm_campaign", "UTM campaign", Panel.SOURCES),
+    _session("utm_term", "UTM term", Panel.SOURCES),
+    _session("utm_content", "UTM content", Panel.SOURCES),
+    _session("country", "Country", Panel.LOCATIONS),
+    _session("region", "Region", Panel.LOCATIONS, merge_small_cells=True),
+    _session("city", "City", Panel.LOCATIONS, merge_small_cells=True),
+    _session("browser", "Browser", Panel.DEVICES),
+    _session("browser_version", "Browser version", Panel.DEVICES),
+    _session("os", "Operating system", Panel.DEVICES),
+    _session("os_version", "Operating system version", Panel.DEVICES),
+    _session("device", "Device", Panel.DEVICES),
+)
+
+# Every dimension by name, in the order the API lists them and the dashboard shows them.
+DIMENSIONS: dict[str, Dimension] = {d.name: d for d in _ORDERED}
+
+
+def dimension(name: str) -> Dimension | None:
+    """The dimension called ``name``; None when there is none."""
+    return DIMENSIONS.get(name)

@@ -1,0 +1,101 @@
+"""Filters: which part of the traffic a report is about.
+
+A filter is written ``DIMENSION==VALUE`` (is), ``DIMENSION!=VALUE`` (is not) or
+``DIMENSION~TEXT`` (contains, ignoring case). Several filters all apply (AND). An empty
+value names a missing one: ``source==`` is the traffic with no source (direct),
+``source!=`` the traffic with one; ``~`` needs some text.
+
+What a filter selects depends on its dimension's scope (see
+:mod:`privalytics.domain.dimensions`):
+
+- a *session* dimension (source, campaign, browser, country, entry page...) selects whole
+  sessions, by the value the session has;
+- the *event* dimension ``page`` selects page views: the page views counted are the
+  matching ones, the visitors those who made one, the sessions (and their bounce rate and
+  duration) those that hold one.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Sequence
+
+import msgspec
+
+from privalytics.domain.dimensions import DIMENSIONS, Dimension, Scope
+from privalytics.domain.errors import InvalidInput
+
+MAX_FILTERS = 10
+MAX_FILTER_VALUE = 2048
+
+
+class Op(enum.StrEnum):
+    IS = "=="
+    IS_NOT = "!="
+    CONTAINS = "~"
+
+
+class Filter(msgspec.Struct, frozen=True, kw_only=True):
+    dimension: str
+    op: Op
+    # "" names a missing value for IS and IS_NOT.
+    value: str
+
+    @property
+    def scope(self) -> Scope:
+        return DIMENSIONS[self.dimension].scope
+
+    def matches(self, value: str | None) -> bool:
+        """Whether a thing whose value in the dimension is ``value`` is selected."""
+        wanted = self.value or None
+        if self.op is Op.IS:
+            return value == wanted
+        if self.op is Op.IS_NOT:
+            return value != wanted
+        return value is not None and self.value.casefold() in value.casefold()
+
+    def __str__(self) -> str:
+        return f"{self.dimension}{self.op.value}{self.value}"
+
+
+# A dimension's name is a word, so the first operator after it is the filter's.
+_FILTER = re.compile(r"([a-z_]+)(==|!=|~)(.*)", re.DOTALL)
+
+
+def parse_filter(text: str) -> Filter:
+    """A filter from its text; InvalidInput naming what is wrong."""
+    found = _FILTER.fullmatch(text)
+    if found is None:
+        raise InvalidInput(
+            "must be DIMENSION==VALUE, DIMENSION!=VALUE or DIMENSION~TEXT", field="filter"
+        )
+    name, op, value = found[1], Op(found[2]), found[3]
+    if name not in DIMENSIONS:
+        raise InvalidInput(
+            f"names no dimension ({name[:40]}); the dimensions are {', '.join(DIMENSIONS)}",
+            field="filter",
+        )
+    if len(value) > MAX_FILTER_VALUE:
+        raise InvalidInput(
+            f"its value is longer than {MAX_FILTER_VALUE} characters", field="filter"
+        )
+    if op is Op.CONTAINS and not value:
+        raise InvalidInput("~ needs some text to look for", field="filter")
+    return Filter(dimension=name, op=op, value=value)
+
+
+def parse_filters(texts: Sequence[str]) -> tuple[Filter, ...]:
+    """Every filter of a request, at most :data:`MAX_FILTERS`; the same filter given twice
+    counts once."""
+    if len(texts) > MAX_FILTERS:
+        raise InvalidInput(f"at most {MAX_FILTERS} filters", field="filter")
+    return tuple(dict.fromkeys(parse_filter(text) for text in texts))
+
+
+def of_scope(filters: Sequence[Filter], scope: Scope) -> tuple[Filter, ...]:
+    return tuple(f for f in filters if f.scope is scope)
+
+
+def dimension_of(f: Filter) -> Dimension:
+    return DIMENSIONS[f.dimension]

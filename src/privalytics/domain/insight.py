@@ -1,0 +1,179 @@
+"""The figures of a range, straight from its events: the definition every store answers.
+
+This computes, from a list of stored events, what the API and the dashboard report: the
+headline figures (:func:`figures`) and a breakdown by any dimension (:func:`breakdown`),
+under any filters. The in-memory store answers with it, and the tests compare every other
+store with it, so "equal to a computation from the events" has one meaning.
+
+The metrics, defined once:
+
+- ``visitors``: distinct visitor hashes, counted per salt window and summed (a hash stands
+  for one visitor within one window only);
+- ``pageviews``: page views (``visit`` events);
+- ``sessions``: runs of one visitor's events (see :mod:`privalytics.domain.sessions`);
+- ``bounce_rate``: the share of sessions with one page view and no interaction, in percent;
+- ``visit_duration``: the mean seconds from a session's first event to its last;
+- ``views_per_session``: page views per session.
+
+Filters (see :mod:`privalytics.domain.filters`) select sessions by their session
+dimensions, and page views by their page. Under a page filter the page views are the
+matching ones, and the visitors and sessions those with a matching page view.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+import msgspec
+
+from privalytics.domain.dimensions import DIMENSIONS, Dimension, Scope, SessionRole
+from privalytics.domain.filters import Filter
+from privalytics.domain.hashing import window_of
+from privalytics.domain.models import Action, Event
+from privalytics.domain.sessions import Session, sessionize
+
+
+class Figures(msgspec.Struct, frozen=True, kw_only=True):
+    """The metrics of a set of sessions and page views."""
+
+    visitors: int
+    pageviews: int
+    sessions: int
+    # Sums, from which the rates are derived (they add up across days and stores).
+    bounces: int
+    duration_seconds: float
+
+    @property
+    def bounce_rate(self) -> float | None:
+        """Percent of sessions that bounced, None without sessions."""
+        return 100 * self.bounces / self.sessions if self.sessions else None
+
+    @property
+    def visit_duration(self) -> float | None:
+        """Mean seconds per session, None without sessions."""
+        return self.duration_seconds / self.sessions if self.sessions else None
+
+    @property
+    def views_per_session(self) -> float | None:
+        return self.pageviews / self.sessions if self.sessions else None
+
+
+class Row(msgspec.Struct, frozen=True, kw_only=True):
+    """One value of a breakdown, with its figures."""
+
+    value: str | None
+    figures: Figures
+
+
+def session_value(dimension: Dimension, session: Session) -> str | None:
+    """The value a session has in a session dimension."""
+    if dimension.role is SessionRole.ENTRY:
+        return session.entry_page
+    if dimension.role is SessionRole.EXIT:
+        return session.exit_page
+    return dimension.read(session.first)
+
+
+def _selects(filters: Sequence[Filter], session: Session) -> bool:
+    return all(
+        f.matches(session_value(DIMENSIONS[f.dimension], session))
+        for f in filters
+        if f.scope is Scope.SESSION
+    )
+
+
+def _views(filters: Sequence[Filter], session: Session) -> list[Event]:
+    """The session's page views that the event filters select."""
+    page_filters = [f for f in filters if f.scope is Scope.EVENT]
+    return [
+        event
+        for event in session.events_list
+        if event.action is Action.VISIT
+        and all(f.matches(DIMENSIONS[f.dimension].read(event)) for f in page_filters)
+    ]
+
+
+class _Selected(msgspec.Struct, frozen=True):
+    session: Session
+    views: list[Event]
+    # The salt window the session lies in, which makes its hash a visitor.
+    window: int
+
+
+def select(
+    events: Iterable[Event], filters: Sequence[Filter], rotation: timedelta
+) -> list[_Selected]:
+    """The sessions (with their selected page views) that ``filters`` select."""
+    paged = any(f.scope is Scope.EVENT for f in filters)
+    chosen: list[_Selected] = []
+    for session in sessionize(events):
+        if not _selects(filters, session):
+            continue
+        views = _views(filters, session)
+        if paged and not views:
+            continue
+        chosen.append(_Selected(session, views, window_of(session.start, rotation)))
+    return chosen
+
+
+def _figures(chosen: Iterable[_Selected], views_of: dict[int, int] | None = None) -> Figures:
+    visitors: set[tuple[int, str]] = set()
+    pageviews = sessions = bounces = 0
+    duration = 0.0
+    for index, item in enumerate(chosen):
+        visitors.add((item.window, item.session.visitor_hash))
+        pageviews += len(item.views) if views_of is None else views_of[index]
+        sessions += 1
+        bounces += item.session.bounced
+        duration += item.session.duration
+    return Figures(
+        visitors=len(visitors),
+        pageviews=pageviews,
+        sessions=sessions,
+        bounces=bounces,
+        duration_seconds=duration,
+    )
+
+
+def figures(events: Iterable[Event], filters: Sequence[Filter], rotation: timedelta) -> Figures:
+    """The headline figures of ``events`` under ``filters``."""
+    return _figures(select(events, filters, rotation))
+
+
+def breakdown(
+    events: Iterable[Event],
+    dimension: Dimension,
+    filters: Sequence[Filter],
+    rotation: timedelta,
+) -> list[Row]:
+    """Every value of ``dimension`` among ``events`` under ``filters``, with its figures,
+    by visitors (most first), then page views, then value (missing last)."""
+    chosen = select(events, filters, rotation)
+    rows: list[Row] = []
+    if dimension.scope is Scope.SESSION:
+        groups: dict[str | None, list[_Selected]] = defaultdict(list)
+        for item in chosen:
+            groups[session_value(dimension, item.session)].append(item)
+        rows = [Row(value=value, figures=_figures(group)) for value, group in groups.items()]
+    else:
+        # A page view is in one group; a session is in the group of every page it viewed.
+        pages: dict[str | None, list[_Selected]] = defaultdict(list)
+        counts: dict[str | None, list[int]] = defaultdict(list)
+        for item in chosen:
+            per_page: dict[str | None, int] = defaultdict(int)
+            for view in item.views:
+                per_page[dimension.read(view)] += 1
+            for value, count in per_page.items():
+                pages[value].append(item)
+                counts[value].append(count)
+        rows = [
+            Row(value=value, figures=_figures(group, dict(enumerate(counts[value]))))
+            for value, group in pages.items()
+        ]
+    return sorted(rows, key=_rank)
+
+
+def _rank(row: Row) -> tuple[int, int, bool, str]:
+    return (-row.figures.visitors, -row.figures.pageviews, row.value is None, row.value or "")
