@@ -1045,3 +1045,50 @@ filter_ops = st.sampled_from(list(Op))
 # Values as people type them, operators and other dimensions' syntax included.
 filter_values = st.text(max_size=40) | st.sampled_from(["==", "!=", "~", "page==/x", ""])
 dimension_values = st.none() | st.text(max_size=20) | st.sampled_from(["Google", "google.com"])
+
+
+# --- insight: events with every dimension (privalytics.domain.insight) -------------------
+_DIMENSION_VALUES: dict[str, list[str | None]] = {
+    "source": [None, "Google", "news.example"],
+    "referrer": [None, "https://www.google.com/", "https://news.example/a"],
+    "utm_source": [None, "newsletter"],
+    "utm_medium": [None, "email"],
+    "utm_campaign": [None, "spring", "Spring"],
+    "utm_term": [None],
+    "utm_content": [None, "a"],
+    "country": [None, "DE", "FR"],
+    "region": [None, "DE-BE"],
+    "city": [None, "Berlin"],
+    "browser": [None, "Firefox", "Chrome"],
+    "browser_version": [None, "120"],
+    "os": [None, "Linux", "iOS"],
+    "os_version": [None, "17.2"],
+    "device": [None, "mobile", "desktop"],
+}
+
+
+@st.composite
+def _with_dimensions(draw: st.DrawFn, event: Event) -> Event:
+    return msgspec.structs.replace(
+        event,
+        **{name: draw(st.sampled_from(values)) for name, values in _DIMENSION_VALUES.items()},
+    )
+
+
+# Sessions' events in one project (one or two visitors' runs, in any order), each event
+# with values in every dimension drawn from a few.
+insight_events = event_mixes().flatmap(
+    lambda events: st.tuples(*(_with_dimensions(event) for event in events)).map(
+        lambda drawn: [msgspec.structs.replace(event, project_id="p") for event in drawn]
+    )
+)
+# A filter whose value is one the events may have.
+insight_filters = st.sampled_from(sorted(DIMENSIONS)).flatmap(
+    lambda name: st.tuples(
+        st.just(name),
+        st.sampled_from(list(Op)),
+        st.sampled_from(
+            [v or "" for v in _DIMENSION_VALUES.get(name, [None, *SESSION_PATHS])] + ["e"]
+        ),
+    )
+)

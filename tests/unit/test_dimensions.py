@@ -8,10 +8,26 @@ from privalytics.domain.dimensions import DIMENSIONS, Panel, Scope, SessionRole,
 from privalytics.domain.models import Action, Event
 
 # What the insight issue asks every breakdown to offer, in the order panels show them.
-ASKED_FOR = (
-    "page entry_page exit_page source referrer utm_source utm_medium utm_campaign "
-    "utm_term utm_content country region city browser browser_version os os_version device"
-).split()
+ASKED_FOR = [
+    "page",
+    "entry_page",
+    "exit_page",
+    "source",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "country",
+    "region",
+    "city",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device",
+]
 
 
 def _event(action: Action = Action.VISIT, **fields: str) -> Event:

@@ -92,9 +92,7 @@ def _field(name: str) -> Callable[[Event], str | None]:
     return read
 
 
-def _session(
-    name: str, label: str, panel: Panel, *, merge_small_cells: bool = False
-) -> Dimension:
+def _session(name: str, label: str, panel: Panel, *, merge_small_cells: bool = False) -> Dimension:
     return Dimension(
         name=name,
         label=label,

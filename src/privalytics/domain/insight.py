@@ -31,33 +31,26 @@ import msgspec
 from privalytics.domain.dimensions import DIMENSIONS, Dimension, Scope, SessionRole
 from privalytics.domain.filters import Filter
 from privalytics.domain.hashing import window_of
-from privalytics.domain.models import Action, Event
-from privalytics.domain.sessions import Session, sessionize
+from privalytics.domain.models import Event
+from privalytics.domain.sessions import (
+    Session,
+    SessionFigures,
+    SessionTotals,
+    figures_of,
+    sessionize,
+)
 
 
 class Figures(msgspec.Struct, frozen=True, kw_only=True):
-    """The metrics of a set of sessions and page views."""
+    """The metrics of a set of sessions and page views: distinct visitors and the
+    additive session totals, from which the rates are derived (and rounded) once."""
 
     visitors: int
-    pageviews: int
-    sessions: int
-    # Sums, from which the rates are derived (they add up across days and stores).
-    bounces: int
-    duration_seconds: float
+    totals: SessionTotals
 
     @property
-    def bounce_rate(self) -> float | None:
-        """Percent of sessions that bounced, None without sessions."""
-        return 100 * self.bounces / self.sessions if self.sessions else None
-
-    @property
-    def visit_duration(self) -> float | None:
-        """Mean seconds per session, None without sessions."""
-        return self.duration_seconds / self.sessions if self.sessions else None
-
-    @property
-    def views_per_session(self) -> float | None:
-        return self.pageviews / self.sessions if self.sessions else None
+    def reported(self) -> SessionFigures:
+        return figures_of(self.totals)
 
 
 class Row(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,20 +77,15 @@ def _selects(filters: Sequence[Filter], session: Session) -> bool:
     )
 
 
-def _views(filters: Sequence[Filter], session: Session) -> list[Event]:
-    """The session's page views that the event filters select."""
-    page_filters = [f for f in filters if f.scope is Scope.EVENT]
-    return [
-        event
-        for event in session.events_list
-        if event.action is Action.VISIT
-        and all(f.matches(DIMENSIONS[f.dimension].read(event)) for f in page_filters)
-    ]
+def _views(filters: Sequence[Filter], session: Session) -> list[str]:
+    """The paths of the session's page views that the page filters select."""
+    pages = [f for f in filters if f.scope is Scope.EVENT]
+    return [path for path in session.paths if all(f.matches(path) for f in pages)]
 
 
 class _Selected(msgspec.Struct, frozen=True):
     session: Session
-    views: list[Event]
+    views: list[str]
     # The salt window the session lies in, which makes its hash a visitor.
     window: int
 
@@ -118,22 +106,23 @@ def select(
     return chosen
 
 
-def _figures(chosen: Iterable[_Selected], views_of: dict[int, int] | None = None) -> Figures:
-    visitors: set[tuple[int, str]] = set()
-    pageviews = sessions = bounces = 0
-    duration = 0.0
-    for index, item in enumerate(chosen):
-        visitors.add((item.window, item.session.visitor_hash))
-        pageviews += len(item.views) if views_of is None else views_of[index]
-        sessions += 1
-        bounces += item.session.bounced
-        duration += item.session.duration
+def _figures(chosen: Iterable[_Selected], views: Iterable[int] | None = None) -> Figures:
+    """The figures of ``chosen``; ``views``: the page views each counts (default: its
+    selected ones)."""
+    items = list(chosen)
+    counts = [len(item.views) for item in items] if views is None else list(views)
+    totals = SessionTotals()
+    for item, count in zip(items, counts, strict=True):
+        session = item.session
+        totals += SessionTotals(
+            sessions=1,
+            pageviews=count,
+            bounces=int(session.bounced),
+            duration=session.end - session.start,
+        )
     return Figures(
-        visitors=len(visitors),
-        pageviews=pageviews,
-        sessions=sessions,
-        bounces=bounces,
-        duration_seconds=duration,
+        visitors=len({(item.window, item.session.visitor_hash) for item in items}),
+        totals=totals,
     )
 
 
@@ -159,21 +148,23 @@ def breakdown(
         rows = [Row(value=value, figures=_figures(group)) for value, group in groups.items()]
     else:
         # A page view is in one group; a session is in the group of every page it viewed.
-        pages: dict[str | None, list[_Selected]] = defaultdict(list)
-        counts: dict[str | None, list[int]] = defaultdict(list)
+        pages: dict[str | None, list[tuple[_Selected, int]]] = defaultdict(list)
         for item in chosen:
-            per_page: dict[str | None, int] = defaultdict(int)
-            for view in item.views:
-                per_page[dimension.read(view)] += 1
-            for value, count in per_page.items():
-                pages[value].append(item)
-                counts[value].append(count)
+            per_page: dict[str, int] = defaultdict(int)
+            for path in item.views:
+                per_page[path] += 1
+            for path, count in per_page.items():
+                pages[path].append((item, count))
         rows = [
-            Row(value=value, figures=_figures(group, dict(enumerate(counts[value]))))
+            Row(
+                value=value,
+                figures=_figures((item for item, _ in group), (count for _, count in group)),
+            )
             for value, group in pages.items()
         ]
     return sorted(rows, key=_rank)
 
 
 def _rank(row: Row) -> tuple[int, int, bool, str]:
-    return (-row.figures.visitors, -row.figures.pageviews, row.value is None, row.value or "")
+    figures = row.figures
+    return (-figures.visitors, -figures.totals.pageviews, row.value is None, row.value or "")

@@ -61,6 +61,8 @@ class Session(msgspec.Struct, frozen=True, kw_only=True):
     # The path of the first and of the last visit; None when the session has no visit.
     entry_page: str | None
     exit_page: str | None
+    # The paths of its visits, in order (a page filter selects among them).
+    paths: tuple[str, ...]
     # The session's first event (its source and campaign are that event's).
     first: Event
 
@@ -111,6 +113,7 @@ def _session(run: list[Event]) -> Session:
         interactive=sum(1 for event in run if event.action not in PASSIVE_ACTIONS),
         entry_page=visits[0] if visits else None,
         exit_page=visits[-1] if visits else None,
+        paths=tuple(visits),
         first=first,
     )
 
