@@ -447,13 +447,18 @@ class GatedProjectStore(InMemoryTokenStore):
         return project
 
 
+@pytest.mark.parametrize("forgotten_before", [0, 2])
 async def test_a_read_under_way_when_a_project_is_forgotten_is_not_cached(
-    clock: ManualClock,
+    clock: ManualClock, forgotten_before: int
 ) -> None:
+    """However many projects the cache forgot before (each forget() counts, not only the
+    first)."""
     store = GatedProjectStore()
     old = Project(id="p", name="p", rate_limit=DEFAULT_RATE_LIMIT, created_at=clock.now())
     store.projects["p"] = old
     cache = ProjectCache(store, clock, ttl=60)
+    for number in range(forgotten_before):
+        cache.forget(f"other{number}")
     reading = asyncio.create_task(cache.get("p"))
     await asyncio.wait_for(store.read.wait(), timeout=5)
     # The project changes (another request's update_project) while the read is held.
@@ -469,6 +474,37 @@ async def test_a_read_under_way_when_a_project_is_forgotten_is_not_cached(
     assert await reading == old  # answered as read: it started before the change
     store.gated = False
     assert await cache.get("p") == changed
+
+
+async def test_a_project_is_remembered_for_ttl_seconds_and_not_at_the_ttl(
+    clock: ManualClock,
+) -> None:
+    store = CountingProjectStore(clock)
+    cache = ProjectCache(store, clock, ttl=60)
+    await cache.get("p")
+    clock.advance(59.999_999)
+    await cache.get("p")
+    assert store.reads == 1
+    clock.advance(0.000_001)
+    await cache.get("p")
+    assert store.reads == 2
+
+
+async def test_a_project_found_deleted_is_not_served_from_memory_even_if_the_clock_steps_back(
+    clock: ManualClock,
+) -> None:
+    store = InMemoryTokenStore()
+    project = Project(id="p", name="p", rate_limit=DEFAULT_RATE_LIMIT, created_at=clock.now())
+    store.projects["p"] = project
+    cache = ProjectCache(store, clock, ttl=60)
+    assert await cache.get("p") == project
+    await store.delete_project("p")  # by another process: this one's memory still has it
+    clock.advance(61)
+    assert await cache.get("p") is None
+    # The system clock is set back (as NTP may): the memory of p, read at a time that is
+    # the future again, is gone all the same.
+    clock.advance(-31)
+    assert await cache.get("p") is None
 
 
 async def test_a_full_project_cache_drops_the_least_recently_used_only(

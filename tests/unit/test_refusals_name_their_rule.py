@@ -13,9 +13,11 @@ from privalytics.domain.models import Action, IncomingEvent, RateLimit
 from privalytics.domain.ratelimit import MAX_PERIOD, check_rate_limit
 from privalytics.domain.validation import (
     DEFAULT_MAX_AGE,
+    MAX_BATCH,
     MAX_ORIGINS,
     MAX_PATH,
     MAX_PROPS,
+    check_batch,
     clean_event,
     clean_name,
     clean_origin,
@@ -36,6 +38,17 @@ def refusal(event: IncomingEvent, field: str) -> str:
 
 def visit(**fields: object) -> IncomingEvent:
     return IncomingEvent(action=Action.VISIT, **{"path": "/", **fields})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("size", "words"),
+    [(0, "at least one event"), (MAX_BATCH + 1, f"at most {MAX_BATCH} events per batch")],
+)
+def test_a_batch_refusal_says_how_many_events_a_batch_holds(size: int, words: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_batch([object()] * size)
+    assert caught.value.field == "events"
+    assert words in caught.value.message
 
 
 def test_a_broken_url_as_path_is_refused_for_the_path_of_that_event() -> None:

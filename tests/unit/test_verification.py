@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -17,7 +20,7 @@ from privalytics.domain import verification
 from privalytics.domain.errors import Unauthenticated
 from privalytics.domain.models import Action, ClientInfo, IncomingEvent, Project, TokenRecord
 from privalytics.domain.services import IngestSettings, Services, build_services
-from privalytics.domain.tokens import SECRET_BYTES, TOKEN_PREFIX, Credential, parse
+from privalytics.domain.tokens import MAX_LENGTH, SECRET_BYTES, TOKEN_PREFIX, Credential, parse
 from privalytics.domain.verification import (
     FAILURE_WINDOW,
     MAX_CONCURRENT_CHECKS,
@@ -154,14 +157,16 @@ async def test_recording_events_checks_the_token_once(
     assert hasher.verifies == 1
 
 
-async def test_a_wrong_secret_for_a_known_id_is_refused_without_the_hasher(
-    one: Services, hasher: CountingHasher
+async def test_a_wrong_secret_for_a_known_id_is_refused_without_the_hasher_or_the_store(
+    one: Services, shared: Stores, hasher: CountingHasher
 ) -> None:
     _, token = await new_token(one)
     await one.ingestion.authenticate(token)
-    with pytest.raises(Unauthenticated):
+    reads = counting_reads(shared)
+    with pytest.raises(Unauthenticated, match="unknown or revoked"):
         await one.ingestion.authenticate(with_other_secret(token))
     assert hasher.verifies == 1
+    assert reads == []
 
 
 async def test_a_refused_credential_is_remembered_until_ttl(
@@ -180,6 +185,22 @@ async def test_a_refused_credential_is_remembered_until_ttl(
     # Remembering the wrong one does not stand in the way of the right one.
     await one.ingestion.authenticate(token)
     assert hasher.verifies == 3
+
+
+async def test_an_unknown_credential_is_remembered_as_refused_until_ttl(
+    one: Services, shared: Stores, clock: ManualClock
+) -> None:
+    """Made-up ids cost one store read each per ``ttl``, however often they are sent."""
+    unknown = Credential(prefix=TOKEN_PREFIX, id="0" * 16, secret=b"\x01" * 32).text
+    reads = counting_reads(shared)
+    for _ in range(3):
+        with pytest.raises(Unauthenticated, match="unknown or revoked"):
+            await one.ingestion.authenticate(unknown)
+    assert reads == ["0" * 16]
+    clock.advance(TTL)
+    with pytest.raises(Unauthenticated):
+        await one.ingestion.authenticate(unknown)
+    assert reads == ["0" * 16] * 2
 
 
 def forged(token: str, n: int) -> str:
@@ -384,6 +405,92 @@ async def test_a_lone_failing_check_raises_and_leaves_nothing_behind(
     await one.ingestion.authenticate(token)
 
 
+def loop_reports() -> list[dict[str, Any]]:
+    """What the running loop is asked to report from now on (a callback that raised, a
+    task's error that nobody retrieved), kept here instead of logged."""
+    reports: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _, context: reports.append(context))
+    return reports
+
+
+def the_check(*others: asyncio.Task[Any]) -> asyncio.Task[Any]:
+    """The one task running a credential check: every task but ``others`` and this one."""
+    (check,) = asyncio.all_tasks() - {*others, asyncio.current_task()}
+    return check
+
+
+async def test_a_failing_check_whose_callers_all_went_away_is_not_reported_as_lost(
+    one: Services, hasher: CountingHasher
+) -> None:
+    """Its error reached no one, by design: the loop must not log it as an error lost."""
+    reports = loop_reports()
+    _, token = await new_token(one)
+    hasher.gate.clear()
+    hasher.fail_with = ConnectionError("hasher down")
+    waiting = asyncio.create_task(one.ingestion.authenticate(token))
+    await hasher.started.wait()
+    check = the_check(waiting)
+    waiting.cancel()
+    hasher.gate.set()
+    await asyncio.wait({check})
+    assert waiting.cancelled()
+    assert hasher.verifies == 1
+    # A task's lost error is reported when the task is freed (asking for it here would
+    # count as retrieving it); the cancelled request's traceback holds the check too.
+    del check, waiting
+    gc.collect()
+    assert reports == []
+
+
+async def test_a_settled_check_is_not_kept(one: Services, hasher: CountingHasher) -> None:
+    """A check is remembered by its credential's id only while it runs: the ids a process
+    has seen (any text of the right form has one) cost it no memory afterwards."""
+    reports = loop_reports()
+    _, token = await new_token(one)
+    hasher.gate.clear()
+    authenticating = asyncio.create_task(one.ingestion.authenticate(token))
+    await hasher.started.wait()
+    kept = weakref.ref(the_check(authenticating))
+    hasher.gate.set()
+    await authenticating
+    gc.collect()
+    assert kept() is None
+    assert reports == []
+
+
+async def test_a_check_ending_leaves_a_newer_check_of_its_id_in_place(
+    one: Services, hasher: CountingHasher
+) -> None:
+    """A second secret of an id may start its check between the end of the first one's
+    check and that check's bookkeeping. The bookkeeping must leave the newer check in
+    place: a third request bringing the second secret again waits for it, no new bcrypt."""
+    _, token = await new_token(one)
+    first, second = forged(token, 1), forged(token, 2)
+    hasher.gate.clear()
+    requests = [asyncio.create_task(one.ingestion.authenticate(first))]
+    await hasher.started.wait()
+    queued = asyncio.Event()
+
+    async def second_as_the_first_ends() -> Project:
+        queued.set()
+        # The gate wakes its waiters in order: the first check, which ends, then this,
+        # before the callbacks of the first check's end have run.
+        await hasher.gate.wait()
+        hasher.gate.clear()
+        return await one.ingestion.authenticate(second)
+
+    requests.append(asyncio.create_task(second_as_the_first_ends()))
+    await queued.wait()
+    hasher.started.clear()
+    hasher.gate.set()
+    await hasher.started.wait()  # the second secret's check is with the hasher
+    requests.append(asyncio.create_task(one.ingestion.authenticate(second)))
+    hasher.gate.set()
+    outcomes = await asyncio.gather(*requests, return_exceptions=True)
+    assert all(isinstance(outcome, Unauthenticated) for outcome in outcomes)
+    assert hasher.verifies == 2
+
+
 async def test_a_revoked_token_is_refused_at_once_by_the_process_that_revoked_it(
     one: Services, hasher: CountingHasher
 ) -> None:
@@ -425,6 +532,23 @@ async def test_a_revocation_during_a_check_is_not_undone_by_that_check(
     await check  # begun before the revocation: may pass
     with pytest.raises(Unauthenticated):
         await one.ingestion.authenticate(token)
+
+
+async def test_a_revocation_during_a_check_counts_after_earlier_revocations_too(
+    one: Services, hasher: CountingHasher
+) -> None:
+    """Every revocation during a check is noticed, not only the process's first."""
+    project, first = await new_token(one)
+    second = (await one.admin.issue_token(project.id)).token
+    await one.admin.revoke_token(project.id, first.split("_")[1])
+    hasher.gate.clear()
+    check = asyncio.create_task(one.ingestion.authenticate(second))
+    await hasher.started.wait()
+    await one.admin.revoke_token(project.id, second.split("_")[1])
+    hasher.gate.set()
+    await check  # begun before the revocation: may pass
+    with pytest.raises(Unauthenticated):
+        await one.ingestion.authenticate(second)
 
 
 async def test_a_deleted_projects_token_is_refused_by_another_process_within_ttl(
@@ -508,9 +632,15 @@ async def test_an_overlong_credential_is_refused_before_its_digest(
     _, token = await new_token(one)
     with pytest.raises(Unauthenticated, match="malformed"):
         await one.ingestion.authenticate(token + "0" * 2_000_000)
+    longest = token + "0" * (MAX_LENGTH - len(token))
+    with pytest.raises(Unauthenticated, match="malformed"):
+        await one.ingestion.authenticate(longest + "0")
     assert digests == []
+    # MAX_LENGTH is the longest text looked at (as tokens.parse has it): refused by its parse.
+    with pytest.raises(Unauthenticated, match="malformed"):
+        await one.ingestion.authenticate(longest)
     await one.ingestion.authenticate(token)
-    assert digests == [len(token)]
+    assert digests == [MAX_LENGTH, len(token)]
 
 
 async def test_admin_keys_are_checked_with_their_own_memory(
@@ -590,8 +720,10 @@ def test_a_check_cancelled_with_its_loop_leaves_nothing_to_report(
 ) -> None:
     """At shutdown the loop cancels the check's own task; that is not a lost failure."""
     hasher_box: list[CountingHasher] = []
+    reports: list[list[dict[str, Any]]] = []
 
     async def scenario() -> None:
+        reports.append(loop_reports())
         hasher = CountingHasher()
         hasher_box.append(hasher)
         services = process(shared, hasher, clock)
@@ -604,3 +736,4 @@ def test_a_check_cancelled_with_its_loop_leaves_nothing_to_report(
 
     asyncio.run(scenario())
     assert hasher_box[0].verifies == 1
+    assert reports == [[]]

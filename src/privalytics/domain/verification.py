@@ -187,14 +187,14 @@ class CredentialVerifier:
         clock: Clock,
         ttl: float,
         *,
-        checks: asyncio.Semaphore | None = None,
+        checks: asyncio.Semaphore,
         failures: FailureBudget | None = None,
     ) -> None:
         self._hasher = hasher
         self._clock = clock
         self._cache = VerificationCache(ttl=ttl)
         self._failures = failures or FailureBudget()
-        self._checks = checks or asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
+        self._checks = checks
         # Credential id -> (digest under check, its check).
         self._inflight: dict[str, tuple[bytes, asyncio.Future[str | None]]] = {}
         # Bumped by every forget() (see the module's doc): a check under way when its
