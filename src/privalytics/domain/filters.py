@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from privalytics.domain.dimensions import DIMENSIONS, Dimension, Scope
+from privalytics.domain.dimensions import DIMENSIONS, Scope
 from privalytics.domain.errors import InvalidInput
 
 MAX_FILTERS = 10
@@ -92,10 +92,3 @@ def parse_filters(texts: Sequence[str]) -> tuple[Filter, ...]:
         raise InvalidInput(f"at most {MAX_FILTERS} filters", field="filter")
     return tuple(dict.fromkeys(parse_filter(text) for text in texts))
 
-
-def of_scope(filters: Sequence[Filter], scope: Scope) -> tuple[Filter, ...]:
-    return tuple(f for f in filters if f.scope is scope)
-
-
-def dimension_of(f: Filter) -> Dimension:
-    return DIMENSIONS[f.dimension]

@@ -83,7 +83,9 @@ def _views(filters: Sequence[Filter], session: Session) -> list[str]:
     return [path for path in session.paths if all(f.matches(path) for f in pages)]
 
 
-class _Selected(msgspec.Struct, frozen=True):
+class Selected(msgspec.Struct, frozen=True):
+    """A session that filters select, with the paths of its selected page views."""
+
     session: Session
     views: list[str]
     # The salt window the session lies in, which makes its hash a visitor.
@@ -92,21 +94,21 @@ class _Selected(msgspec.Struct, frozen=True):
 
 def select(
     events: Iterable[Event], filters: Sequence[Filter], rotation: timedelta
-) -> list[_Selected]:
+) -> list[Selected]:
     """The sessions (with their selected page views) that ``filters`` select."""
     paged = any(f.scope is Scope.EVENT for f in filters)
-    chosen: list[_Selected] = []
+    chosen: list[Selected] = []
     for session in sessionize(events):
         if not _selects(filters, session):
             continue
         views = _views(filters, session)
         if paged and not views:
             continue
-        chosen.append(_Selected(session, views, window_of(session.start, rotation)))
+        chosen.append(Selected(session, views, window_of(session.start, rotation)))
     return chosen
 
 
-def _figures(chosen: Iterable[_Selected], views: Iterable[int] | None = None) -> Figures:
+def _figures(chosen: Iterable[Selected], views: Iterable[int] | None = None) -> Figures:
     """The figures of ``chosen``; ``views``: the page views each counts (default: its
     selected ones)."""
     items = list(chosen)
@@ -142,13 +144,13 @@ def breakdown(
     chosen = select(events, filters, rotation)
     rows: list[Row] = []
     if dimension.scope is Scope.SESSION:
-        groups: dict[str | None, list[_Selected]] = defaultdict(list)
+        groups: dict[str | None, list[Selected]] = defaultdict(list)
         for item in chosen:
             groups[session_value(dimension, item.session)].append(item)
         rows = [Row(value=value, figures=_figures(group)) for value, group in groups.items()]
     else:
         # A page view is in one group; a session is in the group of every page it viewed.
-        pages: dict[str | None, list[tuple[_Selected, int]]] = defaultdict(list)
+        pages: dict[str | None, list[tuple[Selected, int]]] = defaultdict(list)
         for item in chosen:
             per_page: dict[str, int] = defaultdict(int)
             for path in item.views:
