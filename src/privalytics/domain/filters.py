@@ -91,4 +91,3 @@ def parse_filters(texts: Sequence[str]) -> tuple[Filter, ...]:
     if len(texts) > MAX_FILTERS:
         raise InvalidInput(f"at most {MAX_FILTERS} filters", field="filter")
     return tuple(dict.fromkeys(parse_filter(text) for text in texts))
-
