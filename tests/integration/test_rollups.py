@@ -712,3 +712,22 @@ async def test_an_empty_or_reversed_range_ranks_nothing(sql: SqlStores) -> None:
         assert await sql.events.top_pages("p", where, 10) == []
         assert await sql.events.top_referrers("p", where, 10) == []
         await pair.assert_same("p", where)
+
+
+async def test_a_daily_series_shows_each_day_of_its_range_once(sql: SqlStores) -> None:
+    # Three computed days, then a late event on the third: a day's figures come from its
+    # own block only, never from the next day's (computed, or stale with old figures).
+    pair = Pair(sql)
+    await pair.add([visit("p", DAY_A + d * DAY_MS + 1000, VISITORS[d]) for d in range(3)])
+    await sql.events.refresh(moment(DAY_A + 3 * DAY_MS))
+
+    async def daily(where: TimeRange) -> list[tuple[int, int]]:
+        got = await pair.sql.series("p", where, where.start, timedelta(days=1))
+        assert got == await pair.memory.series("p", where, where.start, timedelta(days=1))
+        return [(b.visits, b.unique_visitors) for b in got]
+
+    # Days A and A + 1 are one run of blocks, read as one range of days.
+    assert await daily(span(DAY_A, DAY_A + 2 * DAY_MS)) == [(1, 1), (1, 1)]
+    await pair.add([visit("p", DAY_A + 2 * DAY_MS + 2000, VISITORS[4])])
+    assert await stale_days(sql, "p") == [FIRST_DAY + 2]
+    assert await daily(span(DAY_A, DAY_A + 3 * DAY_MS)) == [(1, 1), (1, 1), (2, 2)]
