@@ -225,6 +225,8 @@ async def test_a_late_event_makes_its_day_stale_and_counts_at_once(sql: SqlStore
     await pair.add([visit("p", DAY_A + 2000, VISITORS[3], "/late")])
     assert await stale_days(sql, "p") == [FIRST_DAY]
     await pair.assert_same("p", WEEK)
+    # And a range whose first whole day is the stale one.
+    await pair.assert_same("p", TimeRange(start=moment(DAY_A), end=WEEK.end))
     assert await sql.events.refresh(moment(DAY_A + 2 * DAY_MS)) == 1
     await pair.assert_same("p", WEEK)
 
@@ -667,3 +669,65 @@ async def test_the_raw_part_bounds_a_ranking_summed_over_its_intervals(sql: SqlS
         referrers = await reader.top_referrers("p", bounds(halves), 1)
         assert referrers == [Ranked(name="https://b.example/", count=10)]
     await pair.assert_same("p", halves)
+
+
+async def test_each_part_is_read_first_by_count_not_by_name(sql: SqlStores) -> None:
+    # Day A (a block): /a 3, /b 1, /z 9; day B: /a 3, a block, then as a raw half day.
+    # Reading one name per part, then one more: the parts' first names by count are /z
+    # and /a; by name they would be /a and /b, and /a (6) would seem to beat a bound of 1.
+    pair = Pair(sql)
+    counts = {DAY_A: {"/a": 3, "/b": 1, "/z": 9}, DAY_A + DAY_MS: {"/a": 3}}
+    events = []
+    for start, pages in counts.items():
+        for path, n in pages.items():
+            for k in range(n):
+                seen = visit("p", start + 1000 * (k + 1), f"{k:032x}", path)
+                events.append(replace(seen, referrer=f"https://{path[1:]}.example/"))
+    await pair.add(events)
+    await sql.events.refresh(moment(DAY_A + 2 * DAY_MS))
+    blocks = TimeRange(start=moment(DAY_A), end=moment(DAY_A + 2 * DAY_MS))
+    # Day A as raw (from its second millisecond), day B as a block.
+    raw_first = TimeRange(start=moment(DAY_A + 1), end=moment(DAY_A + 2 * DAY_MS))
+    for where in (blocks, raw_first):
+        for reader in pair.shallow:
+            top = await reader.top_pages("p", bounds(where), 1)
+            assert [(page.path, page.visits) for page in top] == [("/z", 9)], (where, reader)
+            referrers = await reader.top_referrers("p", bounds(where), 1)
+            assert referrers == [Ranked(name="https://z.example/", count=9)], (where, reader)
+        await pair.assert_same("p", where)
+
+
+async def test_an_event_at_the_end_of_a_range_is_outside_it(sql: SqlStores) -> None:
+    pair = Pair(sql)
+    await pair.add([visit("p", DAY_A + 5000), visit("p", DAY_A + 4999, VISITORS[1], "/in")])
+    before = span(DAY_A, DAY_A + 5000)
+    await pair.assert_same("p", before)
+    assert [e.path for e in await sql.events.latest("p", before, 10)] == ["/in"]
+
+
+async def test_an_empty_or_reversed_range_ranks_nothing(sql: SqlStores) -> None:
+    pair = Pair(sql)
+    await pair.add([visit("p", DAY_A + 5000)])
+    for where in (span(DAY_A + 5000, DAY_A + 5000), span(DAY_A + DAY_MS, DAY_A)):
+        assert await sql.events.top_pages("p", where, 10) == []
+        assert await sql.events.top_referrers("p", where, 10) == []
+        await pair.assert_same("p", where)
+
+
+async def test_a_daily_series_shows_each_day_of_its_range_once(sql: SqlStores) -> None:
+    # Three computed days, then a late event on the third: a day's figures come from its
+    # own block only, never from the next day's (computed, or stale with old figures).
+    pair = Pair(sql)
+    await pair.add([visit("p", DAY_A + d * DAY_MS + 1000, VISITORS[d]) for d in range(3)])
+    await sql.events.refresh(moment(DAY_A + 3 * DAY_MS))
+
+    async def daily(where: TimeRange) -> list[tuple[int, int]]:
+        got = await pair.sql.series("p", where, where.start, timedelta(days=1))
+        assert got == await pair.memory.series("p", where, where.start, timedelta(days=1))
+        return [(b.visits, b.unique_visitors) for b in got]
+
+    # Days A and A + 1 are one run of blocks, read as one range of days.
+    assert await daily(span(DAY_A, DAY_A + 2 * DAY_MS)) == [(1, 1), (1, 1)]
+    await pair.add([visit("p", DAY_A + 2 * DAY_MS + 2000, VISITORS[4])])
+    assert await stale_days(sql, "p") == [FIRST_DAY + 2]
+    assert await daily(span(DAY_A, DAY_A + 3 * DAY_MS)) == [(1, 1), (1, 1), (2, 2)]

@@ -48,3 +48,11 @@ def test_a_name_read_in_no_part_could_still_rank() -> None:
     assert settled_top([("/a", 11, 0), ("/c", 5, 0)], 10, 1) == [("/a", 11, 0)]
     # Ties among candidates break by name.
     assert settled_top([("/c", 7, 1), ("/a", 7, 2)], 0, 2) == [("/a", 7, 2), ("/c", 7, 1)]
+
+
+def test_fewer_candidates_than_the_limit_settle_only_if_nothing_else_counts() -> None:
+    # One candidate, two wanted: a name read nowhere, counting up to 1, could be second.
+    assert settled_top([("/b", 1, 0)], 1, 2) is None
+    assert settled_top([("/b", 1, 0)], 0, 2) == [("/b", 1, 0)]
+    # Exactly as many candidates as wanted, the last above the bound: settled.
+    assert settled_top([("/a", 5, 0), ("/b", 4, 0)], 3, 2) == [("/a", 5, 0), ("/b", 4, 0)]
