@@ -731,3 +731,80 @@ async def test_a_daily_series_shows_each_day_of_its_range_once(sql: SqlStores) -
     await pair.add([visit("p", DAY_A + 2 * DAY_MS + 2000, VISITORS[4])])
     assert await stale_days(sql, "p") == [FIRST_DAY + 2]
     assert await daily(span(DAY_A, DAY_A + 3 * DAY_MS)) == [(1, 1), (1, 1), (2, 2)]
+
+
+async def test_days_recomputed_together_keep_their_own_figures(sql: SqlStores) -> None:
+    # Days A and B are recomputed in one transaction, from one interval of events: each
+    # keeps its own referrers, targets and values. Day C has events but no visit (its
+    # series shows 0 visits); day D, still under way, is read from the events.
+    pair = Pair(sql)
+    seen_a = replace(visit("p", DAY_A + 1000, VISITORS[0], "/a"), referrer=REFERRERS[2])
+    seen_b = replace(visit("p", DAY_A + DAY_MS + 1000, VISITORS[1], "/b"), referrer=REFERRERS[2])
+    seen_d = visit("p", DAY_A + 3 * DAY_MS + 1000, VISITORS[2], "/a")
+    click = replace(seen_a, action=Action.CLICK, referrer=None, target=TARGETS[3])
+    await pair.add(
+        [
+            seen_a,
+            replace(seen_a, referrer=REFERRERS[3]),
+            replace(seen_a, action=Action.DOWNLOAD, referrer=None, target=TARGETS[2]),
+            replace(seen_a, action=Action.SHARE, referrer=None, target=TARGETS[2]),
+            replace(seen_a, action=Action.SCROLL, referrer=None, value=40.0),
+            replace(click, value=2.0),
+            replace(click, value=4.0),
+            seen_b,
+            replace(seen_b, action=Action.SCROLL, referrer=None, value=90.0),
+            replace(click, timestamp=moment(DAY_A + 2 * DAY_MS + 1000)),
+            seen_d,
+            replace(click, timestamp=moment(DAY_A + 3 * DAY_MS + 2000), value=9.0),
+            replace(click, timestamp=moment(DAY_A + 3 * DAY_MS + 3000)),
+            replace(seen_d, action=Action.SCROLL, value=20.0),
+        ]
+    )
+    assert await sql.events.refresh(moment(DAY_A + 3 * DAY_MS + 5000)) == 3
+    for day in range(3):
+        await pair.assert_same("p", span(DAY_A + day * DAY_MS, DAY_A + (day + 1) * DAY_MS))
+    four_days = span(DAY_A, DAY_A + 3 * DAY_MS + DAY_MS // 2)
+    await pair.assert_same("p", four_days)
+    # Values of clicks, some without one, from the rows of days A to C and the events of D.
+    assert await pair.sql.average_value("p", four_days, Action.CLICK) == 5.0
+    assert await pair.memory.average_value("p", four_days, Action.CLICK) == 5.0
+    # Late events make day A stale: until it is recomputed, it is read from its events.
+    late = replace(seen_a, timestamp=moment(DAY_A + 5000), referrer=REFERRERS[3])
+    await pair.add(
+        [
+            late,
+            replace(late, action=Action.DOWNLOAD, referrer=None, target=TARGETS[3]),
+            replace(click, timestamp=moment(DAY_A + 6000), value=15.0),
+        ]
+    )
+    await pair.assert_same("p", four_days)
+    assert await pair.sql.average_value("p", four_days, Action.CLICK) == 7.5
+
+
+async def test_a_page_whose_events_are_gone_leaves_the_rankings_when_its_day_is_recomputed(
+    sql: SqlStores,
+) -> None:
+    await sql.events.add(
+        [visit("p", DAY_A + 1000, VISITORS[0], "/gone"), visit("p", DAY_A + 2000, VISITORS[1])]
+    )
+    await sql.events.refresh(moment(DAY_A + DAY_MS))
+    # Events deleted by hand (no route deletes part of a day); the day's next event makes
+    # it stale, and its recomputation takes "/gone" out of the day's and blocks' rows.
+    async with sql.engine.begin() as connection:
+        await connection.execute(delete(tables.events).where(tables.events.c.path == "/gone"))
+    await sql.events.add([visit("p", DAY_A + 3000, VISITORS[1])])
+    assert await sql.events.refresh(moment(DAY_A + DAY_MS)) == 1
+    for where in (WEEK, span(DAY_A - 100 * DAY_MS, DAY_A + 100 * DAY_MS)):
+        top = await sql.events.top_pages("p", where, 10)
+        assert [(page.path, page.visits, page.unique_visitors) for page in top] == [("/", 2, 1)]
+        assert await sql.events.unique_visitors("p", where) == 1
+
+
+async def test_an_empty_range_counts_nothing(sql: SqlStores) -> None:
+    pair = Pair(sql)
+    await pair.add([visit("p", DAY_A + 1000), visit("p", DAY_A + DAY_MS + 1000, VISITORS[1])])
+    await sql.events.refresh(moment(DAY_A + 2 * DAY_MS))
+    for moment_ms in (DAY_A, DAY_A + 1000, DAY_A + DAY_MS):
+        empty = span(moment_ms, moment_ms)
+        assert await pair.sql.unique_visitors("p", empty) == 0
+        await pair.assert_same("p", empty)
