@@ -102,4 +102,3 @@ class Derivation:
             region=place.region,
             city=place.city,
         )
-
