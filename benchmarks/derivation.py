@@ -59,57 +59,52 @@ def _public_addresses(rng: random.Random) -> list[str]:
     ]
 
 
+Sent = tuple[str, str | None, str, str, int]
+
+
+def _timed(derivation: Derivation, events: list[Sent]) -> float:
+    """Microseconds per event to derive ``events`` (page, referrer, agent, address, width)."""
+    start = time.perf_counter()
+    for page, referrer, agent, ip, width in events:
+        derivation.derive(
+            page=page,
+            referrer=referrer,
+            screen_width=width,
+            ip=ip,
+            user_agent=agent,
+            allowed_origins=ORIGINS,
+        )
+    return (time.perf_counter() - start) / len(events) * 1e6
+
+
 def warm(count: int, rng: random.Random) -> float:
     """Microseconds per event over traffic whose agents and addresses repeat."""
     derivation = _derivation()
     agents = list(itertools.islice(distinct_agents(), 300))
     addresses = _public_addresses(rng)[:2_000]
     events = [
-        (rng.choice(_PAGES), rng.choice(_REFERRERS), rng.choice(agents), rng.choice(addresses))
+        (
+            rng.choice(_PAGES),
+            rng.choice(_REFERRERS),
+            rng.choice(agents),
+            rng.choice(addresses),
+            1280,
+        )
         for _ in range(count)
     ]
-    for page, referrer, agent, ip in events:  # fill the caches
-        derivation.derive(
-            page=page,
-            referrer=referrer,
-            screen_width=1280,
-            ip=ip,
-            user_agent=agent,
-            allowed_origins=ORIGINS,
-        )
-    start = time.perf_counter()
-    for page, referrer, agent, ip in events:
-        derivation.derive(
-            page=page,
-            referrer=referrer,
-            screen_width=1280,
-            ip=ip,
-            user_agent=agent,
-            allowed_origins=ORIGINS,
-        )
-    return (time.perf_counter() - start) / count * 1e6
+    _timed(derivation, events)  # fill the caches
+    return _timed(derivation, events)
 
 
 def cold(count: int, rng: random.Random) -> float:
     """Microseconds per event when nothing of an event was seen before."""
-    derivation = _derivation()
     agents = itertools.islice(distinct_agents(), 50_000, 50_000 + count)
     addresses = _public_addresses(rng)
     events = [
-        ("/", f"https://site{n}.example{n % 7}.co.uk/page", agent, addresses[n])
+        ("/", f"https://site{n}.example{n % 7}.co.uk/page", agent, addresses[n], 390)
         for n, agent in enumerate(agents)
     ]
-    start = time.perf_counter()
-    for page, referrer, agent, ip in events:
-        derivation.derive(
-            page=page,
-            referrer=referrer,
-            screen_width=390,
-            ip=ip,
-            user_agent=agent,
-            allowed_origins=ORIGINS,
-        )
-    return (time.perf_counter() - start) / count * 1e6
+    return _timed(_derivation(), events)
 
 
 def main() -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import msgspec
 import pytest
 from hypothesis import given, settings
 
 from privalytics.adapters.agents import UaParserAgentParser
 from privalytics.adapters.geo import IptoccGeoLocator
 from privalytics.adapters.referrers import PublicSuffixSourceNamer
-from privalytics.domain.derivation import Derivation, Derived
-from privalytics.domain.models import Event
+from privalytics.domain.derivation import Derivation
+from privalytics.domain.dimensions import DIMENSIONS, Scope, SessionRole
+from privalytics.domain.models import Derived
 from tests.strategies import any_text, hostile_pages
 
 IPHONE = (
@@ -90,20 +90,13 @@ def test_navigation_within_the_site_is_no_source(
     assert derived == Derived()
 
 
-def test_the_derived_fields_are_the_events_derived_fields() -> None:
-    stored = {f.name for f in msgspec.structs.fields(Event)}
-    derived = {f.name for f in msgspec.structs.fields(Derived)}
-    assert derived <= stored
-    assert stored - derived == {
-        "project_id",
-        "action",
-        "path",
-        "timestamp",
-        "visitor_hash",
-        "target",
-        "value",
-        "props",
+def test_every_derived_field_is_a_dimension_of_a_session_and_the_reverse() -> None:
+    firsts = {
+        d.name
+        for d in DIMENSIONS.values()
+        if d.scope is Scope.SESSION and d.role is SessionRole.FIRST
     }
+    assert firsts == set(Derived.__struct_fields__)
 
 
 @settings(max_examples=300)

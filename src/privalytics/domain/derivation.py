@@ -14,32 +14,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-import msgspec
-
 from privalytics.domain.devices import device_of
+from privalytics.domain.models import Derived
 from privalytics.domain.ports import AgentParser, GeoLocator, SourceNamer
 from privalytics.domain.sources import campaign_of, own_hosts, source_of
-
-
-class Derived(msgspec.Struct, frozen=True, kw_only=True):
-    """The fields of a stored :class:`~privalytics.domain.models.Event` that are derived
-    on arrival (see there); None when unknown."""
-
-    source: str | None = None
-    referrer: str | None = None
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
-    utm_term: str | None = None
-    utm_content: str | None = None
-    browser: str | None = None
-    browser_version: str | None = None
-    os: str | None = None
-    os_version: str | None = None
-    device: str | None = None
-    country: str | None = None
-    region: str | None = None
-    city: str | None = None
 
 
 @functools.lru_cache(maxsize=1024)

@@ -123,22 +123,16 @@ class ClientInfo(msgspec.Struct, frozen=True, kw_only=True):
     gpc: bool = False
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True):
-    """An event as stored: no IP address, no user agent, only the visitor hash."""
+class Derived(msgspec.Struct, frozen=True, kw_only=True):
+    """What an arriving event says about its visit, derived on arrival (see
+    :mod:`privalytics.domain.derivation`) and stored with it; each is a dimension of
+    :mod:`privalytics.domain.dimensions`. None when unknown."""
 
-    project_id: str
-    action: Action
-    path: str
-    timestamp: datetime
-    visitor_hash: str
-    referrer: str | None = None
-    target: str | None = None
-    value: float | None = None
-    props: dict[str, str] = msgspec.field(default_factory=dict)
-    # Derived on arrival (see privalytics.domain.dimensions); None when unknown.
     # Where the visit came from: a known site's name or a registrable domain, the
-    # campaign's source winning over the referrer's.
+    # campaign's source winning over the referrer's; and the referring page, without its
+    # query (none for navigation within the site).
     source: str | None = None
+    referrer: str | None = None
     utm_source: str | None = None
     utm_medium: str | None = None
     utm_campaign: str | None = None
@@ -155,6 +149,20 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     country: str | None = None
     region: str | None = None
     city: str | None = None
+
+
+class Event(Derived, frozen=True, kw_only=True):
+    """An event as stored: no IP address, no user agent, only the visitor hash (and what
+    was derived from them on arrival, :class:`Derived`)."""
+
+    project_id: str
+    action: Action
+    path: str
+    timestamp: datetime
+    visitor_hash: str
+    target: str | None = None
+    value: float | None = None
+    props: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class TimeRange(msgspec.Struct, frozen=True, kw_only=True):
