@@ -14,7 +14,10 @@ from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from privalytics.domain.dimensions import Dimension
 from privalytics.domain.errors import StorageUnavailable
+from privalytics.domain.filters import Filter
+from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import Action, Bucket, Event, PageStats, Ranked, TimeRange
 from privalytics.domain.ports import EventStore
 
@@ -150,6 +153,19 @@ class GroupCommitEventStore:
         self, project_id: str, span: TimeRange, origin: datetime, step: timedelta
     ) -> list[Bucket]:
         return await self._inner.series(project_id, span, origin, step)
+
+    async def figures(self, project_id: str, span: TimeRange, filters: Sequence[Filter]) -> Figures:
+        return await self._inner.figures(project_id, span, filters)
+
+    async def breakdown(
+        self,
+        project_id: str,
+        span: TimeRange,
+        dimension: Dimension,
+        filters: Sequence[Filter],
+        limit: int | None,
+    ) -> list[Row]:
+        return await self._inner.breakdown(project_id, span, dimension, filters, limit)
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         return await self._inner.latest(project_id, span, limit)

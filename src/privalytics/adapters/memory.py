@@ -11,6 +11,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from privalytics.domain import insight
+from privalytics.domain.dimensions import Dimension
+from privalytics.domain.filters import Filter
+from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import (
     Action,
     AdminKeyRecord,
@@ -119,6 +123,21 @@ class InMemoryEventStore:
             Bucket(start=s, visits=visits[s], unique_visitors=len(visitors[s]))
             for s in sorted(visitors)
         ]
+
+    async def figures(self, project_id: str, span: TimeRange, filters: Sequence[Filter]) -> Figures:
+        chosen = [e for e in self.events if _in(e, project_id, span)]
+        return insight.figures(chosen, filters, self._window)
+
+    async def breakdown(
+        self,
+        project_id: str,
+        span: TimeRange,
+        dimension: Dimension,
+        filters: Sequence[Filter],
+        limit: int | None,
+    ) -> list[Row]:
+        chosen = [e for e in self.events if _in(e, project_id, span)]
+        return insight.breakdown(chosen, dimension, filters, self._window)[:limit]
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         found = [(e.timestamp, n, e) for n, e in enumerate(self.events) if _in(e, project_id, span)]

@@ -11,7 +11,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from privalytics.domain.devices import Agent
+from privalytics.domain.dimensions import Dimension
+from privalytics.domain.filters import Filter
 from privalytics.domain.geography import Location
+from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import (
     Action,
     AdminKeyRecord,
@@ -80,6 +83,26 @@ class EventStore(Protocol):
         """Visits and distinct visitors of visits in ``span``, per step counted from
         ``origin`` (at or before ``span.start``), for steps with at least one visit, in order.
         """
+        ...
+
+    async def figures(self, project_id: str, span: TimeRange, filters: Sequence[Filter]) -> Figures:
+        """The headline figures (visitors, page views, sessions, bounces, duration) of the
+        project's events in ``span`` under ``filters``: equal to
+        :func:`privalytics.domain.insight.figures` over those events, with visitors counted
+        per salt window of the length the store was given."""
+        ...
+
+    async def breakdown(
+        self,
+        project_id: str,
+        span: TimeRange,
+        dimension: Dimension,
+        filters: Sequence[Filter],
+        limit: int | None,
+    ) -> list[Row]:
+        """The first ``limit`` rows (every row with None) of
+        :func:`privalytics.domain.insight.breakdown` over the project's events in ``span``
+        under ``filters``, ranked as it ranks them."""
         ...
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:

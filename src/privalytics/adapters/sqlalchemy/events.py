@@ -37,7 +37,11 @@ from privalytics.adapters.sqlalchemy.sqlitewriter import (
     SqliteEventWriter,
 )
 from privalytics.adapters.sqlalchemy.tables import from_millis, to_millis
+from privalytics.domain import insight
+from privalytics.domain.dimensions import Dimension
 from privalytics.domain.errors import StorageUnavailable
+from privalytics.domain.filters import Filter
+from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import Action, Bucket, Event, PageStats, Ranked, TimeRange
 from privalytics.domain.rollups import DAY_MS
 
@@ -207,6 +211,30 @@ class SqlAlchemyEventStore:
             Bucket(start=from_millis(base + n * step_ms), visits=c, unique_visitors=u)
             for n, c, u in rows
         ]
+
+    # The insight figures, for now straight from the range's events (the reference
+    # computation); the storage of increment 3 (docs/design-insight.md) replaces this.
+
+    async def _events_in(self, project_id: str, span: TimeRange) -> list[Event]:
+        query = select(_events).where(events_in(project_id, interval_of(span)))
+        async with unavailable_on_failure("read events"), self.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [event_from_row(row) for row in rows]
+
+    async def figures(self, project_id: str, span: TimeRange, filters: Sequence[Filter]) -> Figures:
+        events = await self._events_in(project_id, span)
+        return insight.figures(events, filters, self.rollups.window)
+
+    async def breakdown(
+        self,
+        project_id: str,
+        span: TimeRange,
+        dimension: Dimension,
+        filters: Sequence[Filter],
+        limit: int | None,
+    ) -> list[Row]:
+        events = await self._events_in(project_id, span)
+        return insight.breakdown(events, dimension, filters, self.rollups.window)[:limit]
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         if limit <= 0:

@@ -48,6 +48,7 @@ class RollupReader:
 
     def __init__(self, engine: AsyncEngine, window: timedelta, *, depth: int = DEPTH) -> None:
         self.engine = engine
+        self.window = window
         self._window_ms = window // timedelta(milliseconds=1)
         self._rankings = Rankings(
             window_ms=self._window_ms,
