@@ -16,6 +16,14 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from privalytics.adapters.http.dashboard.auth import HOME, render
+from privalytics.adapters.http.dashboard.panels import (
+    PANELS,
+    Address,
+    duration_text,
+    panel_view,
+    rows_of,
+    tabs_of,
+)
 from privalytics.adapters.http.dashboard.views import (
     Choice,
     PageContext,
@@ -27,17 +35,103 @@ from privalytics.adapters.http.dashboard.views import (
     unique_explanation,
 )
 from privalytics.adapters.http.periods import ALIAS, period_of
+from privalytics.domain.dimensions import DIMENSIONS
+from privalytics.domain.errors import NotFound
+from privalytics.domain.filters import Filter, parse_filters
 from privalytics.domain.models import Action, Stats, TimeRange
 from privalytics.domain.reports import overview_totals
 from privalytics.domain.services import Services
 
 # Recent activity shows this many rows, whole: a list, not a box that cuts a row.
 FEED_SIZE = 15
+# Rows of a panel on the project page; its details page shows up to DETAILS_ROWS.
+PANEL_ROWS = 9
+DETAILS_ROWS = 100
 _TARGETS = {
     Action.CLICK: "Top click targets",
     Action.DOWNLOAD: "Top downloads",
     Action.SHARE: "Top share networks",
 }
+
+
+def _tile(
+    label: str, testid: str, value: str, now: float | None, before: float | None, note: str
+) -> dict[str, Any]:
+    shown = None
+    if now is not None and before is not None:
+        shown = change(round(now * 100), round(before * 100))
+    return {"label": label, "testid": testid, "value": value, "change": shown, "note": note}
+
+
+def _tiles(stats: Stats) -> list[dict[str, Any]]:
+    """The headline figures as Plausible users read them, each against the previous
+    period; the bounce rate's change reads as good when it falls."""
+    previous = stats.previous
+    vs = "vs. {} in the previous period"
+
+    def before(name: str) -> Any:
+        return None if previous is None else getattr(previous, name)
+
+    rate = stats.bounce_rate
+    rate_before = before("bounce_rate")
+    bounce = _tile(
+        "Bounce rate",
+        "bounce-rate",
+        "\u2013" if rate is None else f"{rate}%",
+        rate,
+        rate_before,
+        vs.format("\u2013" if rate_before is None else f"{rate_before}%"),
+    )
+    if bounce["change"] is not None and bounce["change"][1] in ("up", "down"):
+        text, kind = bounce["change"]
+        bounce["change"] = (text, "down" if kind == "up" else "up")
+    per = stats.views_per_session
+    per_before = before("views_per_session")
+    duration = stats.visit_duration
+    duration_before = before("visit_duration")
+    return [
+        _tile(
+            "Unique visitors",
+            "uniques",
+            f"{stats.unique_visitors:,}",
+            stats.unique_visitors,
+            before("unique_visitors") or 0,
+            vs.format(f"{before('unique_visitors') or 0:,}"),
+        ),
+        _tile(
+            "Visits",
+            "sessions",
+            f"{stats.sessions:,}",
+            stats.sessions,
+            before("sessions") or 0,
+            vs.format(f"{before('sessions') or 0:,}"),
+        ),
+        _tile(
+            "Pageviews",
+            "pageviews",
+            f"{stats.pageviews:,}",
+            stats.pageviews,
+            before("pageviews") or 0,
+            vs.format(f"{before('pageviews') or 0:,}"),
+        ),
+        _tile(
+            "Views per visit",
+            "views-per-visit",
+            "\u2013" if per is None else f"{per:.2f}",
+            per,
+            per_before,
+            vs.format("\u2013" if per_before is None else f"{per_before:.2f}"),
+        ),
+        bounce,
+        _tile(
+            "Visit duration",
+            "visit-duration",
+            duration_text(duration),
+            duration,
+            duration_before,
+            vs.format(duration_text(duration_before)),
+        ),
+    ]
 
 
 def _stats_view(stats: Stats, choice: Choice, rotation: timedelta) -> dict[str, Any]:
@@ -58,6 +152,7 @@ def _stats_view(stats: Stats, choice: Choice, rotation: timedelta) -> dict[str, 
     return {
         "stats": stats,
         "choice": choice,
+        "tiles": _tiles(stats),
         "visits_change": change(stats.visits, before_visits),
         "uniques_change": change(stats.unique_visitors, before_uniques),
         "previous": previous,
@@ -74,6 +169,11 @@ def _stats_view(stats: Stats, choice: Choice, rotation: timedelta) -> dict[str, 
         "targets": targets,
         "scroll": stats.average_scroll_depth,
     }
+
+
+def _filters(given: list[str] | None) -> tuple[Filter, ...]:
+    """The page's filters, checked as the API checks them (a bad one is a 400 page)."""
+    return tuple(parse_filters(given or []))
 
 
 def _span(services: Services, choice: Choice) -> TimeRange:
@@ -123,6 +223,17 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
             },
         )
 
+    async def _panels(project_id: str, span: TimeRange, address: Address) -> list[Any]:
+        base = f"/dashboard/projects/{project_id}/breakdown"
+        panels = []
+        for spec in PANELS:
+            tab = address.tab_of(spec)
+            rows = await reporting.breakdown(
+                project_id, span, tab.dimension, filters=address.filters, limit=PANEL_ROWS
+            )
+            panels.append(panel_view(spec, address, rows, base))
+        return panels
+
     @get("/dashboard/projects/{project_id:str}", name="dashboard:project")
     async def project_page(
         request: Request[Any, Any, Any],
@@ -131,11 +242,19 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
         alias: Annotated[str | None, QueryParameter(name=ALIAS)] = None,
         start: Annotated[str | None, QueryParameter(name="from")] = None,
         end: Annotated[str | None, QueryParameter(name="to")] = None,
+        filter_: Annotated[list[str] | None, QueryParameter(name="filter")] = None,
+        sources: str | None = None,
+        pages: str | None = None,
+        locations: str | None = None,
+        devices: str | None = None,
     ) -> Template:
         project = await admin.get_project(project_id)
         choice = choose(period_of(period, alias), start, end)
         span = _span(services, choice)
-        stats = await reporting.stats(project.id, span)
+        base = f"/dashboard/projects/{project.id}"
+        tabs = {"sources": sources, "pages": pages, "locations": locations, "devices": devices}
+        address = Address(base, choice, _filters(filter_), tabs_of(tabs))
+        stats = await reporting.stats(project.id, span, filters=address.filters)
         recent = await reporting.latest(project.id, limit=FEED_SIZE)
         return render(
             request,
@@ -145,8 +264,58 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
                 "projects": await admin.list_projects(),
                 "recent": recent,
                 "feed_size": FEED_SIZE,
-                "base": f"/dashboard/projects/{project.id}",
+                "base": base,
+                "address": address,
+                "filter_chips": address.chips(),
+                "panels": await _panels(project.id, span, address),
+                "current_visitors": await reporting.current_visitors(project.id),
                 **_stats_view(stats, choice, page.rotation),
+            },
+        )
+
+    @get(
+        "/dashboard/projects/{project_id:str}/breakdown/{dimension:str}",
+        name="dashboard:breakdown",
+    )
+    async def details_page(
+        request: Request[Any, Any, Any],
+        project_id: FromPath[str],
+        dimension: FromPath[str],
+        period: Annotated[str | None, QueryParameter(name="period")] = None,
+        alias: Annotated[str | None, QueryParameter(name=ALIAS)] = None,
+        start: Annotated[str | None, QueryParameter(name="from")] = None,
+        end: Annotated[str | None, QueryParameter(name="to")] = None,
+        filter_: Annotated[list[str] | None, QueryParameter(name="filter")] = None,
+    ) -> Template:
+        """One dimension's details: up to DETAILS_ROWS rows, with every figure."""
+        project = await admin.get_project(project_id)
+        known = DIMENSIONS.get(dimension)
+        if known is None:
+            raise NotFound(f"no dimension {dimension!r}")
+        choice = choose(period_of(period, alias), start, end)
+        span = _span(services, choice)
+        base = f"/dashboard/projects/{project.id}"
+        address = Address(base, choice, _filters(filter_))
+        here = Address(f"{base}/breakdown/{dimension}", choice, address.filters)
+        rows = await reporting.breakdown(
+            project.id, span, dimension, filters=address.filters, limit=DETAILS_ROWS
+        )
+        return render(
+            request,
+            "breakdown.html.j2",
+            {
+                "project": project,
+                "projects": await admin.list_projects(),
+                "choice": choice,
+                "base": here.base,
+                "address": here,
+                "back": f"{base}?{address.query}",
+                "column": known.label,
+                "dimension": dimension,
+                # A row filters the project page, not this list.
+                "rows": rows_of(address, dimension, rows),
+                "filter_chips": here.chips(),
+                "merged": reporting.min_cell_visitors if known.merge_small_cells else None,
             },
         )
 
@@ -157,4 +326,4 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
             return Redirect(HOME, status_code=303)
         return Redirect(f"/dashboard/projects/{quote(project, safe='')}")
 
-    return [go, overview, project_page]
+    return [go, overview, project_page, details_page]
