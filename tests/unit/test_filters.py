@@ -92,3 +92,9 @@ def test_page_filters_select_page_views_and_the_others_select_sessions() -> None
     assert {parse_filter(f"{name}==x").scope for name in DIMENSIONS if name != "page"} == {
         Scope.SESSION
     }
+
+
+def test_a_value_that_is_no_text_is_refused() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_filter("page==/a\ud800")
+    assert refused.value.field == "filter"

@@ -82,6 +82,11 @@ def parse_filter(text: str) -> Filter:
         )
     if op is Op.CONTAINS and not value:
         raise InvalidInput("~ needs some text to look for", field="filter")
+    try:
+        # A lone surrogate is no text: nothing stored holds one, and no link can carry it.
+        value.encode()
+    except UnicodeEncodeError:
+        raise InvalidInput("its value is not valid text", field="filter") from None
     return Filter(dimension=name, op=op, value=value)
 
 

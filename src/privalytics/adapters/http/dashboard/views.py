@@ -179,6 +179,8 @@ class Chart:
     y_labels: list[str]
     grid: list[float]
     points: list[Point]
+    # The previous period's unique visitors, step by step under this period's steps.
+    previous: str = ""
 
 
 MAX_TICKS = 7
@@ -212,9 +214,26 @@ def _tick_lines(start: datetime, previous: datetime | None, step: str) -> tuple[
     return (day, str(start.year)) if new_year else (day,)
 
 
-def chart(series: list[Bucket], step: str, *, width: int = 1000, height: int = 180) -> Chart:
-    """The geometry of the chart of visits and unique visitors per step (hour or day)."""
-    peak = _nice(max([b.visits for b in series] + [b.unique_visitors for b in series] + [0]))
+def chart(
+    series: list[Bucket],
+    step: str,
+    *,
+    previous: list[Bucket] | None = None,
+    width: int = 1000,
+    height: int = 180,
+) -> Chart:
+    """The geometry of the chart of visits and unique visitors per step (hour or day),
+    with the previous period's unique visitors drawn under it when given (its n-th step
+    under this period's n-th)."""
+    before = (previous or [])[: len(series)]
+    peak = _nice(
+        max(
+            [b.visits for b in series]
+            + [b.unique_visitors for b in series]
+            + [b.unique_visitors for b in before]
+            + [0]
+        )
+    )
     count = max(len(series), 1)
 
     def fraction(i: int) -> float:
@@ -268,4 +287,5 @@ def chart(series: list[Bucket], step: str, *, width: int = 1000, height: int = 1
         y_labels=[f"{v:,}" for v in (peak, peak // 2, 0)],
         grid=[0.0, height / 2, float(height)],
         points=points,
+        previous=" ".join(f"{x(i)},{y(b.unique_visitors)}" for i, b in enumerate(before)),
     )
