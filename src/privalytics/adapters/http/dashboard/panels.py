@@ -138,6 +138,11 @@ class Address:
         """The address's query, without the base: what a link to another page keeps."""
         return urlencode(self._pairs(self.filters, self.tabs))
 
+    @property
+    def texts(self) -> list[str]:
+        """The filters as the use cases take them."""
+        return [str(f) for f in self.filters]
+
     def for_period(self, name: str) -> str:
         """This address over the named period instead."""
         return Address(self.base, Choice(name), self.filters, self.tabs).href()

@@ -228,10 +228,10 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
         panels = []
         for spec in PANELS:
             tab = address.tab_of(spec)
-            rows = await reporting.breakdown(
-                project_id, span, tab.dimension, filters=address.filters, limit=PANEL_ROWS
+            found = await reporting.breakdown(
+                project_id, span, tab.dimension, address.texts, limit=PANEL_ROWS
             )
-            panels.append(panel_view(spec, address, rows, base))
+            panels.append(panel_view(spec, address, found.rows, base))
         return panels
 
     @get("/dashboard/projects/{project_id:str}", name="dashboard:project")
@@ -254,7 +254,7 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
         base = f"/dashboard/projects/{project.id}"
         tabs = {"sources": sources, "pages": pages, "locations": locations, "devices": devices}
         address = Address(base, choice, _filters(filter_), tabs_of(tabs))
-        stats = await reporting.stats(project.id, span, filters=address.filters)
+        stats = await reporting.stats(project.id, span, filters=address.texts)
         recent = await reporting.latest(project.id, limit=FEED_SIZE)
         return render(
             request,
@@ -268,7 +268,7 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
                 "address": address,
                 "filter_chips": address.chips(),
                 "panels": await _panels(project.id, span, address),
-                "current_visitors": await reporting.current_visitors(project.id),
+                "current_visitors": stats.current_visitors,
                 **_stats_view(stats, choice, page.rotation),
             },
         )
@@ -297,8 +297,8 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
         base = f"/dashboard/projects/{project.id}"
         address = Address(base, choice, _filters(filter_))
         here = Address(f"{base}/breakdown/{dimension}", choice, address.filters)
-        rows = await reporting.breakdown(
-            project.id, span, dimension, filters=address.filters, limit=DETAILS_ROWS
+        found = await reporting.breakdown(
+            project.id, span, dimension, address.texts, limit=DETAILS_ROWS
         )
         return render(
             request,
@@ -313,7 +313,7 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
                 "column": known.label,
                 "dimension": dimension,
                 # A row filters the project page, not this list.
-                "rows": rows_of(address, dimension, rows),
+                "rows": rows_of(address, dimension, found.rows),
                 "filter_chips": here.chips(),
                 "merged": reporting.min_cell_visitors if known.merge_small_cells else None,
             },
