@@ -30,12 +30,21 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Generic, TypeVar
 
 from msgspec.structs import replace
 
-from benchmarks import traffic_values as tv
-from privalytics.adapters.referrers import PublicSuffixSourceNamer
+from benchmarks import traffic_shape as shape
+from benchmarks.traffic_pools import (
+    DIRECT_LANDING,
+    NO_CAMPAIGN,
+    Landing,
+    Person,
+    Population,
+    Site,
+    Sources,
+    Utm,
+    agent_on,
+)
 from privalytics.domain.dimensions import DIMENSIONS, Scope, SessionRole
 from privalytics.domain.insight import session_value
 from privalytics.domain.models import Action, Event
@@ -45,52 +54,16 @@ DAYS = 395
 # Every project after the first has a tenth of its traffic (as benchmarks/dashboard.py).
 OTHER_PROJECT_SHARE = 0.1
 PAGES = (400, 60)  # the first project's pages, every other one's
-# The shape of benchmarks/dashboard.py: growth over the period, weekends, hours (UTC).
-GROWTH = 0.5
-WEEKEND = 0.7
-HOUR_WEIGHTS = tuple(0.2 + max(0.0, 1 - abs(hour - 14) / 9) for hour in range(24))
-# Sessions: where they come from, how long they are, what happens in them.
-DIRECT = 0.32
-CAMPAIGN = 0.04
+# Sessions: how long they are, when they come back.
 ONE_PAGE = 0.56  # sessions of one page view (a bounce unless something is clicked)
 MORE_PAGES = 0.62  # after the second page view, the chance of one more
 MAX_PAGES = 40
 READING = (math.log(40), 1.0)  # seconds on a page: log-normal, median 40 s
 READING_BOUNDS = (3.0, 20 * 60.0)  # never 30 minutes: the session would end
-SCROLL, CLICK, DOWNLOAD, SHARE = 0.4, 0.09, 0.02, 0.012  # per page view (shares: posts)
-SAME_DAY_RETURN = 0.15  # after a session, another one later that day
+SAMEDAY_RETURN = 0.15  # after a session, another one later that day
 RETURN_GAP = (31 * 60.0, 3 * 3600.0)  # at least this long after, plus exp(mean)
 RETURNING = 0.3  # a new session's visitor was seen on an earlier day
 RETURN_DAYS = 30
-NO_REGION, NO_CITY = 0.06, 0.1  # places the address database does not know
-NO_DEVICE = 0.004  # events without a screen width (server-side senders)
-_EPOCH = date(2024, 1, 1)  # the release tables' day 0
-_HOUR = 3_600_000_000  # microseconds
-_DAY = 24 * _HOUR
-_MASK = (1 << 64) - 1
-_HOUR_CUMULATIVE = tuple(itertools.accumulate(HOUR_WEIGHTS))
-
-T = TypeVar("T")
-
-
-class Table(Generic[T]):
-    """Values drawn by weight (a bisection over cumulative weights)."""
-
-    __slots__ = ("cumulative", "total", "values")
-
-    def __init__(self, weighted: Iterable[tuple[T, float]]) -> None:
-        pairs = list(weighted)
-        self.values = [value for value, _ in pairs]
-        self.cumulative = list(itertools.accumulate(weight for _, weight in pairs))
-        self.total = self.cumulative[-1]
-
-    @classmethod
-    def zipf(cls, values: Iterable[T], exponent: float) -> Table[T]:
-        return cls((value, 1 / rank**exponent) for rank, value in enumerate(values, 1))
-
-    def __call__(self, rng: random.Random) -> T:
-        at = bisect.bisect(self.cumulative, rng.random() * self.total)
-        return self.values[min(at, len(self.values) - 1)]
 
 
 @dataclass
@@ -139,200 +112,7 @@ def _count(summary: Summary, pageviews: int, bounced: bool, paths: Iterable[str]
     summary.values["page"].update(paths)
 
 
-# --- who visits ----------------------------------------------------------------------
-
-
-class Person:
-    """One visitor's device and place; a new hash every day (the salt rotates daily)."""
-
-    __slots__ = ("browser", "country", "device", "first_day", "lag", "last_day", "number")
-    __slots__ += ("city", "os", "os_version", "region")
-
-    def __init__(self, number: int, day: int) -> None:
-        self.number = number
-        self.first_day = self.last_day = day
-        self.browser: str | None = None
-        self.os: str | None = None
-        self.os_version: str | None = None
-        self.device: str | None = None
-        self.lag = 0
-        self.country: str | None = None
-        self.region: str | None = None
-        self.city: str | None = None
-
-
-class Population:
-    """Draws new people: their platform, browser and place."""
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-        self.platforms = Table((p, share) for p, share in _platforms())
-        tail = [code for code in tv.COUNTRIES if code not in tv.COUNTRY_HEAD]
-        random.Random(f"{seed}:countries").shuffle(tail)
-        rest = max(1.0, 1000 - sum(tv.COUNTRY_HEAD.values()))
-        scale = rest / sum(1 / rank for rank in range(1, len(tail) + 1))
-        weighted = [*tv.COUNTRY_HEAD.items(), *((c, scale / r) for r, c in enumerate(tail, 1))]
-        self.countries = Table(weighted)
-        self._regions: dict[str, Table[str]] = {}
-        self._cities: dict[str, Table[str]] = {}
-        self._lags = Table(enumerate(tv.VERSION_LAG))
-        self._slow_lags = Table(enumerate(tv.SAFARI_LAG))
-
-    def person(self, rng: random.Random, number: int, day: int) -> Person:
-        person = Person(number, day)
-        os, devices, browsers, versions = self.platforms(rng)
-        person.os = os
-        person.browser = browser = browsers(rng)
-        person.device = None if rng.random() < NO_DEVICE else devices(rng)
-        release = tv.RELEASES.get(browser or "")
-        slow = os == "iOS" or (release is not None and release[2] > 60)
-        person.lag = (self._slow_lags if slow else self._lags)(rng)
-        if os == "Android" and browser in tv.REDUCED_ANDROID:
-            person.os_version = "10"
-        elif os != "iOS":
-            person.os_version = versions(rng)
-        person.country = country = self.countries(rng)
-        if rng.random() >= NO_REGION:
-            person.region = region = self._region_table(country)(rng)
-            if rng.random() >= NO_CITY:
-                person.city = self._city_table(region)(rng)
-        return person
-
-    def _region_table(self, country: str) -> Table[str]:
-        table = self._regions.get(country)
-        if table is None:
-            codes = tv.REGIONS.get(country, "").split()
-            if not codes:
-                count = 2 + random.Random(f"{self.seed}:{country}").randrange(10)
-                codes = [f"{n:02d}" for n in range(1, count + 1)]
-            table = self._regions[country] = Table.zipf((f"{country}-{c}" for c in codes), 1.0)
-        return table
-
-    def _city_table(self, region: str) -> Table[str]:
-        table = self._cities.get(region)
-        if table is None:
-            rng = random.Random(f"{self.seed}:{region}")
-            names = [n for n in tv.CITIES.get(region, "").split(",") if n]
-            rank = self._region_table(region[:2]).values.index(region)
-            head = region[:2] in tv.REGIONS
-            made_up = (8 + 120 // (rank + 1)) if head else (3 + 12 // (rank + 1))
-            names += dict.fromkeys(tv.made_up_place(rng) for _ in range(made_up))
-            table = self._cities[region] = Table.zipf(names, 1.1)
-        return table
-
-
-_Platform = tuple[str | None, Table[str], Table[str | None], Table[str | None]]
-
-
-def _platforms() -> Iterator[tuple[_Platform, float]]:
-    for os, share, devices, browsers in tv.PLATFORMS:
-        versions = Table(tv.OS_VERSIONS.get(os, {None: 1}).items())
-        yield (os, Table(devices.items()), Table(browsers.items()), versions), share
-
-
-def agent_on(person: Person, day: date) -> tuple[str | None, str | None]:
-    """The browser's major version and the system's version of ``person`` on ``day``:
-    browsers update themselves, ``person.lag`` majors behind the newest."""
-    days = (day - _EPOCH).days
-    os_version = person.os_version
-    if person.os == "iOS":
-        first_major, first_day = tv.IOS_FIRST
-        step = (days - first_day) // tv.IOS_MINOR_DAYS - person.lag * 2
-        major, minor = first_major + step // tv.IOS_MINORS, step % tv.IOS_MINORS
-        os_version = f"{major}.{minor}"
-        if person.browser == "Safari":  # Safari ships with the system
-            return str(major), os_version
-    browser = person.browser or ""
-    if browser in tv.FIXED_VERSIONS:
-        return tv.FIXED_VERSIONS[browser], os_version
-    release = tv.RELEASES.get(browser)
-    if release is None:
-        return None, os_version
-    version, released, period = release
-    return str(version + (days - released) // period - person.lag), os_version
-
-
-# --- where they come from, what they see ---------------------------------------------
-
-_Utm = tuple[str | None, str | None, str | None, str | None, str | None]
-# A session's first page view: source, referrer and the campaign's five tags.
-Landing = tuple[str | None, str | None, _Utm]
-NO_CAMPAIGN: _Utm = (None, None, None, None, None)
-DIRECT_LANDING: Landing = (None, None, NO_CAMPAIGN)
-
-
-class Sources:
-    """Referrers named as the real source namer names them, and tagged campaigns."""
-
-    def __init__(self, rng: random.Random) -> None:
-        namer = PublicSuffixSourceNamer()
-        urls = [*tv.KNOWN_REFERRERS, *tv.referrer_tail(rng, 3000)]
-        self.referrers = Table.zipf(((namer.name(url.split("/")[2]), url) for url in urls), 1.2)
-        self.campaigns = Table(tv.CAMPAIGN_SOURCES)
-
-    def landing(self, rng: random.Random, day: date) -> Landing:
-        draw = rng.random()
-        if draw < DIRECT:
-            return DIRECT_LANDING
-        if draw < DIRECT + CAMPAIGN:
-            source, medium, referrer = self.campaigns(rng)
-            name = rng.choice(tv.CAMPAIGN_NAMES)
-            if name == "weekly-digest":  # one campaign per issue
-                name = f"{name}-{day:%G-%V}"
-            term = None
-            if medium == "cpc":
-                term = f"{rng.choice(tv.SLUG_WORDS)} {rng.choice(tv.SLUG_WORDS)}"
-            content = rng.choice(tv.CAMPAIGN_CONTENTS) if rng.random() < 0.5 else None
-            return source, referrer, (source, medium, name, term, content)
-        name, url = self.referrers(rng)
-        return name, url, NO_CAMPAIGN
-
-
-class Site:
-    """A project's pages (Zipf popularity, the home page first) and what can be clicked,
-    downloaded and shared on them."""
-
-    def __init__(self, rng: random.Random, pages: int) -> None:
-        paths = list(tv.STATIC_PAGES)
-        sections = Table(tv.SECTIONS.items())
-        while len(paths) < pages:
-            slug = "-".join(rng.sample(tv.SLUG_WORDS, rng.randint(2, 4)))
-            path = f"/{sections(rng)}/{slug}"
-            if path not in paths:
-                paths.append(path)
-        rest = paths[1:]
-        rng.shuffle(rest)
-        self.pages = Table.zipf([paths[0], *rest], 1.05)
-        self.clicks = Table.zipf(tv.CLICK_TARGETS, 1.2)
-        files = [f"https://cdn.example.com/files/{w}-{n}.pdf" for n, w in enumerate(tv.SLUG_WORDS)]
-        self.downloads = Table.zipf(files, 1.1)
-        self.depths = Table(zip(tv.SCROLL_DEPTHS, (30, 30, 20, 20), strict=True))
-        self.networks = Table.zipf(tv.SHARE_NETWORKS, 1.0)
-        self._page: tuple[_Interaction, ...] = (
-            (SCROLL, Action.SCROLL, None),
-            (CLICK, Action.CLICK, self.clicks),
-            (DOWNLOAD, Action.DOWNLOAD, self.downloads),
-        )
-        self._post = (*self._page, (SHARE, Action.SHARE, self.networks))
-
-    def interactions(self, path: str) -> tuple[_Interaction, ...]:
-        """What may happen on ``path``: chances, actions, and their targets."""
-        return self._post if path.startswith("/blog/") else self._page
-
-
-_Interaction = tuple[float, Action, Table[str] | None]
-
-
 # --- the generator -------------------------------------------------------------------
-
-
-def visitor_hash(number: int, salt: int) -> str:
-    """A 64-bit hash (16 hex characters) for person ``number`` under ``salt``: a bijection
-    of the number for a given salt (multiply, xor-shift), so no two people share one."""
-    value = (number * 0x9E3779B97F4A7C15 + salt) & _MASK
-    value ^= value >> 31
-    value = (value * 0xBF58476D1CE4E5B9) & _MASK
-    return f"{value ^ (value >> 29):016x}"
 
 
 Stamped = tuple[int, Event]  # microseconds into the UTC day, the event
@@ -386,14 +166,14 @@ class Traffic:
         people = project.people
         recent = bisect.bisect_left(people, index - RETURN_DAYS + 1, key=_first_day)
         del people[:recent]
-        salt = (project.salt + index * 0xD1B54A32D192ED03) & _MASK
-        mass = _mass(limit)
+        salt = shape.daily_salt(project.salt, index)
+        weight = shape.mass(limit)
         out: list[Stamped] = []
         while len(out) < count:
             person = self._visitor(project, index)
             self.summary.visitors += 1
             landing = self.sources.landing(rng, day)
-            moment = _moment(rng, mass)
+            moment = shape.moment(rng, weight)
             while True:
                 session, last = self._session(
                     project, person, day, start, moment, landing, salt, limit
@@ -404,7 +184,7 @@ class Traffic:
                     del session[need:]
                 out += session
                 _record(self.summary, session)
-                if len(out) >= count or rng.random() >= SAME_DAY_RETURN:
+                if len(out) >= count or rng.random() >= SAMEDAY_RETURN:
                     break
                 moment = last + int((RETURN_GAP[0] + rng.expovariate(1 / RETURN_GAP[1])) * 1e6)
                 if moment >= limit:
@@ -443,7 +223,7 @@ class Traffic:
             action=Action.VISIT,
             path="/",
             timestamp=start,
-            visitor_hash=visitor_hash(person.number, salt),
+            visitor_hash=shape.visitor_hash(person.number, salt),
             browser=person.browser,
             browser_version=browser_version,
             os=person.os,
@@ -497,7 +277,7 @@ class Traffic:
         return [item for item in out if item[0] < limit], last
 
 
-def _landed(view: Event, source: str | None, referrer: str | None, utm: _Utm) -> Event:
+def _landed(view: Event, source: str | None, referrer: str | None, utm: Utm) -> Event:
     """The session's first page view, with what its referrer and page URL tell."""
     if source is None and referrer is None and utm == NO_CAMPAIGN:
         return view
@@ -537,38 +317,6 @@ def _first_day(person: Person) -> int:
     return person.first_day
 
 
-def _mass(limit: int) -> float:
-    """The hour weights' mass before ``limit`` microseconds into a day."""
-    hour, part = divmod(min(limit, _DAY), _HOUR)
-    before = _HOUR_CUMULATIVE[hour - 1] if hour else 0.0
-    return before + (HOUR_WEIGHTS[hour] * part / _HOUR if hour < 24 else 0.0)
-
-
-def _moment(rng: random.Random, mass: float) -> int:
-    """Microseconds into a day, by the hour weights, within the first ``mass`` of them."""
-    drawn = rng.random() * mass
-    hour = min(bisect.bisect(_HOUR_CUMULATIVE, drawn), 23)
-    before = _HOUR_CUMULATIVE[hour - 1] if hour else 0.0
-    return hour * _HOUR + min(int((drawn - before) / HOUR_WEIGHTS[hour] * _HOUR), _HOUR - 1)
-
-
-def day_counts(rng: random.Random, total: int, first: date, days: int, last: float) -> list[int]:
-    """``total`` events over ``days`` days from ``first``: growing by GROWTH over the
-    period, weekends at WEEKEND; the last day counts for the fraction ``last``."""
-    weights = []
-    for day in range(days):
-        weekend = (first + timedelta(days=day)).weekday() >= 5
-        weights.append((1 + GROWTH * day / days) * (WEEKEND if weekend else 1.0))
-    weights[-1] *= last
-    scale = total / sum(weights)
-    counts = [int(weight * scale) for weight in weights]
-    open_days = [day for day in range(days) if weights[day] > 0]
-    rng.shuffle(open_days)
-    for extra in range(total - sum(counts)):
-        counts[open_days[extra % len(open_days)]] += 1
-    return counts
-
-
 def generate_events(
     total: int,
     project_ids: Sequence[str],
@@ -594,10 +342,10 @@ def generate_events(
     shares = [1.0] + [OTHER_PROJECT_SHARE] * (len(project_ids) - 1)
     totals = [int(total * share / sum(shares)) for share in shares]
     totals[0] += total - sum(totals)
-    last = _mass(limit) / _mass(_DAY)
-    counts = [day_counts(traffic.rng, t, first_day, days, last) for t in totals]
+    last = shape.mass(limit) / shape.mass(shape.DAY)
+    counts = [shape.day_counts(traffic.rng, t, first_day, days, last) for t in totals]
     for index in range(days):
-        day_limit = limit if index == days - 1 else _DAY
+        day_limit = limit if index == days - 1 else shape.DAY
         today = [project[index] for project in counts]
         yield traffic.day(index, first_day + timedelta(days=index), today, day_limit)
 
