@@ -10,6 +10,7 @@ import bisect
 import itertools
 import random
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Generic, TypeVar
 
@@ -52,23 +53,22 @@ class Table(Generic[T]):
 # --- who visits ----------------------------------------------------------------------
 
 
+@dataclass(slots=True)
 class Person:
-    """One visitor's device and place; a new hash every day (the salt rotates daily)."""
+    """One visitor's device and place; a new hash every day (the salt rotates daily).
+    ``lag``: how many major versions behind the newest their browser is."""
 
-    __slots__ = ("browser", "country", "device", "first_day", "lag", "last_day", "number")
-    __slots__ += ("city", "os", "os_version", "region")
-
-    def __init__(self, number: int, day: int) -> None:
-        self.number = number
-        self.first_day = self.last_day = day
-        self.browser: str | None = None
-        self.os: str | None = None
-        self.os_version: str | None = None
-        self.device: str | None = None
-        self.lag = 0
-        self.country: str | None = None
-        self.region: str | None = None
-        self.city: str | None = None
+    number: int
+    first_day: int
+    last_day: int
+    browser: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    device: str | None = None
+    lag: int = 0
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
 
 
 class Population:
@@ -89,7 +89,7 @@ class Population:
         self._slow_lags = Table(enumerate(tv.SAFARI_LAG))
 
     def person(self, rng: random.Random, number: int, day: int) -> Person:
-        person = Person(number, day)
+        person = Person(number=number, first_day=day, last_day=day)
         os, devices, browsers, versions = self.platforms(rng)
         person.os = os
         person.browser = browser = browsers(rng)

@@ -140,8 +140,8 @@ CITIES = {
     "BE-VLG": "Antwerpen,Gent,Leuven",
 }
 
-_PREFIXES = ("", "", "", "", "New ", "North ", "South ", "East ", "West ", "Port ", "Saint ")
-_PREFIXES += ("Bad ", "San ", "Upper ", "Lower ", "Great ", "Little ", "Mount ", "Lake ")
+_PREFIXES = ("", "", "", "", *_words("New North South East West Port Saint Bad San Upper"))
+_PREFIXES = tuple(f"{word} " if word else "" for word in _PREFIXES)
 _ROOTS = _words(
     "Ash Bel Cor Dun El Fair Glen Hal Ivy Kings Lin Mar Nor Oak Pen Ros Sal Tor Val Wes Bran "
     "Cal Dor Fen Gar Har Kel Lor Mil Ner Or Quin Red Sil Tam Ul Vin Wil Yar Zel Alt Bir Char "
@@ -292,6 +292,5 @@ CLICK_TARGETS = (
     "Read more", "See pricing", "Join the newsletter", "https://github.com/privalytics",
     "https://docs.example.org/api", "https://status.example.org/", "#faq", "#install",
 )  # fmt: skip
-SHARE_NETWORKS = ("mastodon", "bluesky", "linkedin", "x", "hacker-news", "reddit", "email")
-SHARE_NETWORKS += ("whatsapp", "telegram", "facebook")
+SHARE_NETWORKS = _words("mastodon bluesky linkedin x hacker-news reddit email whatsapp telegram")
 SCROLL_DEPTHS = (25.0, 50.0, 75.0, 100.0)
