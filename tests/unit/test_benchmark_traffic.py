@@ -5,6 +5,7 @@ those of a real site, and every stored value is one that ingestion could have st
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -13,9 +14,9 @@ from functools import cache
 
 import msgspec
 import pytest
-
 from benchmarks import traffic_values
 from benchmarks.traffic import Summary, generate_events, shape_summary
+
 from privalytics.adapters.agents import MAX_NAME, MAX_VERSION
 from privalytics.adapters.referrers import PublicSuffixSourceNamer
 from privalytics.domain.devices import Device
@@ -127,7 +128,7 @@ def test_some_visitors_come_back_the_same_day_after_more_than_half_an_hour() -> 
     returning = [visits for visits in by_visitor.values() if len(visits) > 1]
     assert len(returning) >= len(by_visitor) // 20
     for visits in returning:
-        for before, after in zip(visits, visits[1:], strict=False):
+        for before, after in itertools.pairwise(visits):
             assert after.start - before.end > SESSION_GAP
 
 
@@ -146,7 +147,6 @@ def test_only_a_sessions_first_page_view_says_where_it_came_from() -> None:
 
 
 def session_events(session: Session) -> list[Event]:
-    chunks, _ = generated()
     day = _by_visitor(session.start.date())
     return [
         e
@@ -191,12 +191,14 @@ def test_every_value_is_one_ingestion_could_have_stored() -> None:
                 assert country == e.country
             assert location(city=e.city).city == e.city
             if e.action is Action.SCROLL:
-                assert e.value is not None and scroll_depth(e.value) == e.value
+                assert e.value is not None
+                assert scroll_depth(e.value) == e.value
                 assert e.target is None
             elif e.action is Action.VISIT:
                 assert e.target is e.value is None
             else:
-                assert e.target is not None and len(e.target) <= MAX_TARGET
+                assert e.target is not None
+                assert len(e.target) <= MAX_TARGET
                 assert reduce_target(e.target) == e.target
             assert_derivable_source(e)
 
