@@ -32,7 +32,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PACKAGE = "umami@2.10.0"
 # `npm view umami@2.10.0 dist.integrity`
-INTEGRITY = "sha512-+lmrnV0751R6U2rkIgVAlE1nWI7yZawlMlJDguW9tlFacCKhnGeCyc7tCMIhNNYIiGIQy4DEX5IzJhm4b3+dPA=="
+INTEGRITY = (
+    "sha512-+lmrnV0751R6U2rkIgVAlE1nWI7yZawlMlJDguW9tlFacCK"
+    "hnGeCyc7tCMIhNNYIiGIQy4DEX5IzJhm4b3+dPA=="
+)
 PACKAGE_DIR = Path(__file__).parent / "umami"
 SCRIPT = PACKAGE_DIR / "script.js"
 
