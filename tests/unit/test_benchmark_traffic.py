@@ -122,6 +122,10 @@ def test_the_figures_are_those_of_a_real_site() -> None:
 
 
 def test_some_visitors_come_back_the_same_day_after_more_than_half_an_hour() -> None:
+    """With the same hash that day; on another day, everyone has another hash."""
+    chunks, _ = generated()
+    days = [{e.visitor_hash for e in events} for events in chunks]
+    assert sum(map(len, days)) == len(set().union(*days))
     by_visitor: dict[tuple[str, str], list[Session]] = defaultdict(list)
     for session in sessions():
         by_visitor[session.project_id, session.visitor_hash].append(session)
