@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from privalytics.domain.devices import MAX_SCREEN_WIDTH, SCREEN_CLASSES
 from privalytics.domain.dimensions import DIMENSIONS
-from privalytics.domain.filters import Op
+from privalytics.domain.filters import WRITTEN_OPS
 from privalytics.domain.geography import OTHER, Tally
 from privalytics.domain.hashing import SALT_BYTES
 from privalytics.domain.models import Action, Event, IncomingEvent, TimeRange, Totals
@@ -1041,7 +1041,7 @@ boundary_offsets = st.sampled_from([timedelta(), _MICROSECOND]) | st.timedeltas(
 mixes_in_two = st.tuples(event_mixes(), event_mixes())
 # --- filters (privalytics.domain.filters) ----------------------------------------------
 filter_dimensions = st.sampled_from(sorted(DIMENSIONS))
-filter_ops = st.sampled_from(list(Op))
+filter_ops = st.sampled_from(WRITTEN_OPS)
 # Values as people type them, operators and other dimensions' syntax included.
 filter_values = st.text(max_size=40) | st.sampled_from(["==", "!=", "~", "page==/x", ""])
 dimension_values = st.none() | st.text(max_size=20) | st.sampled_from(["Google", "google.com"])
@@ -1086,7 +1086,7 @@ insight_events = event_mixes().flatmap(
 insight_filters = st.sampled_from(sorted(DIMENSIONS)).flatmap(
     lambda name: st.tuples(
         st.just(name),
-        st.sampled_from(list(Op)),
+        st.sampled_from(WRITTEN_OPS),
         st.sampled_from(
             [v or "" for v in _DIMENSION_VALUES.get(name, [None, *SESSION_PATHS])] + ["e"]
         ),
