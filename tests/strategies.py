@@ -1092,3 +1092,71 @@ insight_filters = st.sampled_from(sorted(DIMENSIONS)).flatmap(
         ),
     )
 )
+
+
+# --- read-breakdown: located visitors for k-anonymity and the store differentials --------
+# Six visitors, each in one place (as a hash is: an address and an agent in one window),
+# so that merged cells count nobody twice; one city is literally named "(other)".
+PLACED_VISITORS: dict[str, tuple[str | None, str | None, str | None]] = {
+    f"{n + 16:032x}": place
+    for n, place in enumerate(
+        [
+            ("DE", "DE-BE", "Berlin"),
+            ("DE", "DE-BE", "Berlin"),
+            ("DE", "DE-BY", "Smalltown"),
+            ("FR", None, None),
+            ("FR", "FR-IDF", "(other)"),
+            (None, None, None),
+        ]
+    )
+}
+
+
+def _placed(event: Event) -> Event:
+    country, region, city = PLACED_VISITORS[event.visitor_hash]
+    return msgspec.structs.replace(event, country=country, region=region, city=city)
+
+
+_placed_runs = st.sampled_from(sorted(PLACED_VISITORS)).flatmap(
+    lambda visitor: visitor_runs(project_id="p", visitor_hash=visitor, max_size=6)
+)
+# Several located visitors' sessions in project "p", every other dimension drawn per
+# event from a few values (sessions across the 30-minute gap and UTC midnight included).
+placed_events = (
+    st.lists(_placed_runs, max_size=8)
+    .map(lambda runs: [event for run in runs for event in run])
+    .flatmap(lambda events: st.tuples(*(_with_dimensions(e) for e in events)))
+    .map(lambda drawn: [_placed(event) for event in drawn])
+)
+
+
+def _stored(event: Event) -> Event:
+    """``event`` as the SQL stores keep it today: timestamps to the millisecond, and of
+    the derived fields only the referrer (widen this when the stores keep the others)."""
+    moment = event.timestamp
+    kept = {name: getattr(event, name) for name in ("referrer",)}
+    return Event(
+        project_id=event.project_id,
+        action=event.action,
+        path=event.path,
+        timestamp=moment.replace(microsecond=moment.microsecond // 1000 * 1000),
+        visitor_hash=event.visitor_hash,
+        target=event.target,
+        value=event.value,
+        props=event.props,
+        **kept,
+    )
+
+
+# placed_events as every store keeps them.
+storable_events = placed_events.map(lambda events: [_stored(event) for event in events])
+# Up to three filters whose values the events may have, "(other)" included.
+placed_filters = st.lists(
+    insight_filters
+    | st.tuples(
+        st.sampled_from(["region", "city"]),
+        st.sampled_from(WRITTEN_OPS),
+        st.sampled_from(["Berlin", "Smalltown", "(other)", "DE-BE", "DE-BY", "", "town", "oth"]),
+    ),
+    max_size=3,
+)

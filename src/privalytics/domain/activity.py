@@ -102,7 +102,8 @@ def buckets(events: Iterable[Event], origin: datetime, step: timedelta) -> list[
         visits[start] += event.action is Action.VISIT
         visitors[start].add(event.visitor_hash)
     return [
-        Bucket(start=s, visits=visits[s], unique_visitors=len(visitors[s])) for s in sorted(visitors)
+        Bucket(start=s, visits=visits[s], unique_visitors=len(visitors[s]))
+        for s in sorted(visitors)
     ]
 
 
@@ -123,4 +124,3 @@ def breakdowns_of(events: Sequence[Event], span: TimeRange, top: int) -> Breakdo
         series_step=name,
         series=series,
     )
-

@@ -26,7 +26,6 @@ from privalytics.domain.geography import DEFAULT_MIN_VISITORS
 from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import (
     Action,
-    Bucket,
     Event,
     PageStats,
     Stats,
