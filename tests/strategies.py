@@ -1130,11 +1130,16 @@ placed_events = (
 )
 
 
+# The derived fields (models.Derived) the SQL stores keep today: widen this to every one
+# (Derived.__struct_fields__) when the compact storage keeps them.
+STORED_DERIVED = ("referrer",)
+
+
 def _stored(event: Event) -> Event:
     """``event`` as the SQL stores keep it today: timestamps to the millisecond, and of
-    the derived fields only the referrer (widen this when the stores keep the others)."""
+    the derived fields only :data:`STORED_DERIVED`."""
     moment = event.timestamp
-    kept = {name: getattr(event, name) for name in ("referrer",)}
+    kept = {name: getattr(event, name) for name in STORED_DERIVED}
     return Event(
         project_id=event.project_id,
         action=event.action,

@@ -20,13 +20,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from msgspec.structs import replace
 
-from privalytics.adapters.memory import InMemoryEventStore
+from privalytics.adapters.memory import InMemoryEventStore, InMemoryTokenStore
 from privalytics.adapters.sqlalchemy import migrate, open_stores
 from privalytics.domain import activity, insight
 from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.filters import Filter, Op, parse_filters
-from privalytics.domain.models import Event, TimeRange
+from privalytics.domain.models import Event, Project, RateLimit, TimeRange
 from privalytics.domain.ports import EventStore
+from privalytics.domain.reporting import Reporting
+from privalytics.testing import ManualClock
 from tests import strategies
 from tests.integration.conftest import sqlite_url
 
@@ -124,6 +126,46 @@ def test_every_store_answers_as_the_reference_computation(
                     expected = reference(mine, span, chosen)
                     assert await answers(memory, project_id, span, chosen) == expected
                     assert await answers(stores.events, project_id, span, chosen) == expected
+        finally:
+            await stores.dispose()
+
+    asyncio.run(scenario())
+
+
+@FOUND
+@given(events=strategies.storable_events, drawn=strategies.placed_filters)
+def test_reporting_over_a_sql_store_answers_as_over_memory(
+    sql_url: str, events: list[Event], drawn: list[tuple[str, Op, str]]
+) -> None:
+    """The whole use case (filtered stats with their series, actions and top lists; the
+    k-anonymous breakdowns) over a SQL store and over the in-memory one."""
+    filters = [str(f) for f in filters_of(drawn) if f.op is not Op.ONE_OF]
+    span = spans_of(events)[-1]
+
+    async def scenario() -> None:
+        stores = open_stores(sql_url)
+        try:
+            answers = []
+            # A fresh project per example: the database is shared by the examples.
+            project_id = secrets.token_hex(8)
+            tokens = InMemoryTokenStore()
+            tokens.projects[project_id] = Project(
+                id=project_id,
+                name="site",
+                rate_limit=RateLimit(events=10, period_seconds=60),
+                created_at=span.start,
+            )
+            for store in (stores.events, InMemoryEventStore()):
+                await store.add([replace(e, project_id=project_id) for e in events])
+                clock = ManualClock(span.end)
+                reporting = Reporting(events=store, tokens=tokens, clock=clock, min_cell_visitors=2)
+                stats = await reporting.stats(project_id, span, filters=filters)
+                rows = [
+                    (await reporting.breakdown(project_id, span, name, filters)).rows
+                    for name in DIMENSIONS
+                ]
+                answers.append((stats, rows))
+            assert answers[0] == answers[1]
         finally:
             await stores.dispose()
 
