@@ -297,6 +297,9 @@ async def test_breakdowns_and_figures_equal_the_reference_over_renamed_small_cel
     chosen = activity.selected_events(seen, parsed, DAILY)
     assert stats.actions == activity.count_actions(chosen)
     assert stats.actions[Action.VISIT] == stats.visits == sum(b.visits for b in stats.series)
+    # With daily salts the days' visitors add up to the range's, filtered or not.
+    assert stats.series_step == "day"
+    assert sum(b.unique_visitors for b in stats.series) == stats.unique_visitors
 
 
 @settings(max_examples=60, deadline=None)
