@@ -152,6 +152,11 @@ class Reporting:
             await self._headline(project_id, before),
         )
 
+    @property
+    def min_cell_visitors(self) -> int:
+        """Regions and cities of fewer visitors are shown and filtered as "(other)"."""
+        return self._k
+
     async def _headline(self, project_id: str, span: TimeRange) -> Totals:
         visits = (await self._events.count_by_action(project_id, span)).get(Action.VISIT, 0)
         uniques = await self._events.unique_visitors(project_id, span)

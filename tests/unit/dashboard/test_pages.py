@@ -3,6 +3,7 @@ is live."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -13,6 +14,7 @@ import pytest
 from litestar.exceptions import WebSocketDisconnect
 
 from privalytics.adapters.http.dashboard import DashboardOptions, live
+from privalytics.adapters.http.dashboard.panels import duration_text, missing_label
 from privalytics.adapters.memory import (
     InMemoryEventStore,
     InMemoryRateLimiter,
@@ -35,6 +37,25 @@ def figure(page: str, testid: str) -> str:
     found = re.search(rf'data-testid="{testid}">([^<]*)<', page)
     assert found, f"no {testid} on the page"
     return found.group(1)
+
+
+_PANEL_ROW = re.compile(
+    r'data-filter-row>(?:<span class="flag" aria-hidden="true">[^<]*</span> )?([^<]*)</a>'
+    r'</td><td class="num">([\d,]+)</td>'
+)
+
+
+def panel_rows(page: str, dimension: str) -> list[tuple[str, int]]:
+    """The rows (label, visitors) of the panel table showing ``dimension``."""
+    found = re.search(
+        rf'<table class="table breakdown" data-dimension="{dimension}">(.*?)</table>', page, re.S
+    )
+    if found is None:
+        return []
+    return [
+        (html.unescape(label), int(count.replace(",", "")))
+        for label, count in _PANEL_ROW.findall(found.group(1))
+    ]
 
 
 def _traffic(browser: Browser, token: str) -> None:
@@ -88,21 +109,40 @@ def test_every_number_on_the_page_equals_the_apis(
     api: dict[str, Any] = signed_in.client.get(
         f"/api/v1/projects/{project_id}/stats", params=api_query, headers=signed_in.admin
     ).json()
-    assert figure(page, "visits") == f"{api['visits']:,}"
+    assert figure(page, "pageviews") == f"{api['pageviews']:,}" == f"{api['visits']:,}"
     assert figure(page, "uniques") == f"{api['unique_visitors']:,}"
-    assert f"vs. {api['previous']['visits']:,} in the previous period" in page
+    assert figure(page, "sessions") == f"{api['sessions']:,}"
+    per = api["views_per_session"]
+    assert figure(page, "views-per-visit") == ("\u2013" if per is None else f"{per:.2f}")
+    rate = api["bounce_rate"]
+    assert figure(page, "bounce-rate") == ("\u2013" if rate is None else f"{rate}%")
+    assert figure(page, "visit-duration") == duration_text(api["visit_duration"])
+    assert figure(page, "current-visitors") == (
+        f"{api['current_visitors']:,} current visitor"
+        + ("" if api["current_visitors"] == 1 else "s")
+    )
+    assert f"vs. {api['previous']['unique_visitors']:,} in the previous period" in page
+    assert f"vs. {api['previous']['sessions']:,} in the previous period" in page
     scroll = api["average_scroll_depth"]
     assert figure(page, "scroll") == ("\u2013" if scroll is None else f"{scroll:.0f}%")
-    for row in api["top_pages"]:
-        assert f'>{row["path"]}</span></td><td class="num">{row["visits"]:,}</td>' in page
+    for dimension in ("source", "page", "country", "browser"):
+        rows = signed_in.client.get(
+            f"/api/v1/projects/{project_id}/breakdown/{dimension}",
+            params={**api_query, "limit": "9"},
+            headers=signed_in.admin,
+        ).json()["results"]
+        shown = panel_rows(page, dimension)
+        assert shown or dimension != "page", "the pages panel shows the visited pages"
+        assert shown == [
+            (missing_label(dimension) if r["value"] is None else r["value"], r["visitors"])
+            for r in rows
+        ]
     for action, count in api["actions"].items():
         assert f'title="{action}">{action}{NUMBER}{count:,}<' in page
-    for row in api["top_referrers"]:
-        assert f'title="{row["name"]}">{row["name"]}{NUMBER}{row["count"]:,}<' in page
     for rows in api["top_targets"].values():
         for row in rows:
             assert f'title="{row["name"]}">{row["name"]}{NUMBER}{row["count"]:,}<' in page
-    dots = re.findall(r"<title>[^<]*: (\d+) visits, (\d+) unique visitors</title>", page)
+    dots = re.findall(r"<title>[^<]*: (\d+) pageviews, (\d+) unique visitors</title>", page)
     assert [(int(v), int(u)) for v, u in dots] == [
         (b["visits"], b["unique_visitors"]) for b in api["series"]
     ]

@@ -37,7 +37,7 @@ def test_the_dashboard_takes_period_and_its_alias_range(signed_in: Browser, name
     signed_in.clock.advance(1)
     page = signed_in.client.get(f"/dashboard/projects/{project_id}?{name}=7d").text
     assert "Last 7 days" in page
-    assert figure(page, "visits") == "2"
+    assert figure(page, "pageviews") == "2"
     custom = signed_in.client.get(
         f"/dashboard/projects/{project_id}?{name}=custom&from=2026-01-01&to=2026-01-02"
     )

@@ -89,6 +89,7 @@ def _tiles(stats: Stats) -> list[dict[str, Any]]:
     per_before = before("views_per_session")
     duration = stats.visit_duration
     duration_before = before("visit_duration")
+    scroll = stats.average_scroll_depth
     return [
         _tile(
             "Unique visitors",
@@ -130,6 +131,14 @@ def _tiles(stats: Stats) -> list[dict[str, Any]]:
             duration,
             duration_before,
             vs.format(duration_text(duration_before)),
+        ),
+        _tile(
+            "Scroll depth",
+            "scroll",
+            "\u2013" if scroll is None else f"{scroll:.0f}%",
+            None,
+            None,
+            "mean of scroll events' depth",
         ),
     ]
 
@@ -243,10 +252,10 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
         start: Annotated[str | None, QueryParameter(name="from")] = None,
         end: Annotated[str | None, QueryParameter(name="to")] = None,
         filter_: Annotated[list[str] | None, QueryParameter(name="filter")] = None,
-        sources: str | None = None,
-        pages: str | None = None,
-        locations: str | None = None,
-        devices: str | None = None,
+        sources: Annotated[str | None, QueryParameter(name="sources")] = None,
+        pages: Annotated[str | None, QueryParameter(name="pages")] = None,
+        locations: Annotated[str | None, QueryParameter(name="locations")] = None,
+        devices: Annotated[str | None, QueryParameter(name="devices")] = None,
     ) -> Template:
         project = await admin.get_project(project_id)
         choice = choose(period_of(period, alias), start, end)

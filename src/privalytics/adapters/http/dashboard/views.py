@@ -225,12 +225,12 @@ def chart(
     """The geometry of the chart of visits and unique visitors per step (hour or day),
     with the previous period's unique visitors drawn under it when given (its n-th step
     under this period's n-th)."""
-    before = (previous or [])[: len(series)]
+    earlier = (previous or [])[: len(series)]
     peak = _nice(
         max(
             [b.visits for b in series]
             + [b.unique_visitors for b in series]
-            + [b.unique_visitors for b in before]
+            + [b.unique_visitors for b in earlier]
             + [0]
         )
     )
@@ -263,11 +263,11 @@ def chart(
     chosen = [i for i in range(len(series)) if i % every == 0]
     x_ticks = []
     for n, i in enumerate(chosen):
-        previous = series[chosen[n - 1]].start if n else None
+        last_tick = series[chosen[n - 1]].start if n else None
         percent = round(fraction(i) * 100, 2)
         # The edge labels grow inwards, so the chart's edges do not cut them.
         anchor = "start" if percent < 8 else "end" if percent > 92 else "middle"
-        lines = _tick_lines(series[i].start, previous, step)
+        lines = _tick_lines(series[i].start, last_tick, step)
         x_ticks.append(
             Tick(
                 percent=percent,
@@ -287,5 +287,5 @@ def chart(
         y_labels=[f"{v:,}" for v in (peak, peak // 2, 0)],
         grid=[0.0, height / 2, float(height)],
         points=points,
-        previous=" ".join(f"{x(i)},{y(b.unique_visitors)}" for i, b in enumerate(before)),
+        previous=" ".join(f"{x(i)},{y(b.unique_visitors)}" for i, b in enumerate(earlier)),
     )
