@@ -26,6 +26,7 @@ from privalytics.domain.geography import DEFAULT_MIN_VISITORS
 from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import (
     Action,
+    Bucket,
     Event,
     PageStats,
     Stats,
@@ -37,7 +38,15 @@ from privalytics.domain.ports import (
     EventStore,
     TokenStore,
 )
-from privalytics.domain.reports import HOUR, breakdowns, fill_series, previous_range
+from privalytics.domain.reports import (
+    HOUR,
+    breakdowns,
+    fill_series,
+    origin_of,
+    previous_range,
+    series,
+    step_of,
+)
 
 DEFAULT_TOP = 10
 MAX_TOP = 100
@@ -247,6 +256,21 @@ class Reporting:
             current_visitors=visitors_since(current, since),
             filters=tuple(str(f) for f in parsed),
         )
+
+    async def previous_series(
+        self, project_id: str, span: TimeRange, filters: Sequence[str] = ()
+    ) -> list[Bucket]:
+        """The series of the range just before ``span`` (of the same length, in steps of
+        the same size), under ``filters``: what a chart draws under ``span``'s."""
+        before = previous_range(span)
+        parsed = parse_filters(filters)
+        await self._project(project_id)
+        if not parsed:
+            return (await series(self._events, project_id, before))[1]
+        chosen = await self._anonymous(project_id, before, parsed)
+        events = await self._events.selected_events(project_id, before, chosen)
+        _, step = step_of(before)
+        return fill_series(before, step, buckets(events, origin_of(before, step), step))
 
     async def breakdown(
         self,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -47,13 +48,13 @@ def _links(page: str, dimension: str) -> dict[str, str]:
     }
 
 
-def _stats(browser: Browser, project_id: str, filters: list[str]) -> dict[str, object]:
+def _stats(browser: Browser, project_id: str, filters: list[str]) -> dict[str, Any]:
     params = [("period", "24h"), *(("filter", f) for f in filters)]
     response = browser.client.get(
         f"/api/v1/projects/{project_id}/stats", params=params, headers=browser.admin
     )
     assert response.status_code == 200, response.text
-    result: dict[str, object] = response.json()
+    result: dict[str, Any] = response.json()
     return result
 
 
@@ -161,3 +162,36 @@ def test_an_unknown_dimension_has_no_details_page(signed_in: Browser) -> None:
     response = signed_in.client.get(f"/dashboard/projects/{project_id}/breakdown/colour")
     assert response.status_code == 404
     assert "text/html" in response.headers["content-type"]
+
+
+@pytest.mark.parametrize("filters", [[], ["page==/"], ["source!=DuckDuckGo"]])
+def test_the_chart_draws_the_previous_period_as_the_api_counts_it(
+    signed_in: Browser, filters: list[str]
+) -> None:
+    project_id, token = signed_in.create_project()
+    _visits(signed_in, token)
+    signed_in.clock.advance(hours=24)
+    _visits(signed_in, token)
+    params = [("period", "24h"), *(("filter", f) for f in filters)]
+    page = signed_in.client.get(f"/dashboard/projects/{project_id}", params=params).text
+    line = re.search(r'<polyline class="line previous" points="([^"]*)"', page)
+    assert line, "the previous period's line is drawn"
+    now = signed_in.clock.now()
+    earlier = signed_in.client.get(
+        f"/api/v1/projects/{project_id}/stats",
+        params=[
+            ("from", (now - timedelta(hours=48)).isoformat()),
+            ("to", (now - timedelta(hours=24)).isoformat()),
+            *(("filter", f) for f in filters),
+        ],
+        headers=signed_in.admin,
+    ).json()
+    current = _stats(signed_in, project_id, filters)
+    points = line.group(1).split()
+    assert len(points) == min(len(earlier["series"]), len(current["series"]))
+    # The heights: the previous period's unique visitors, step by step, on the same scale.
+    heights = [float(p.split(",")[1]) for p in points]
+    uniques = [b["unique_visitors"] for b in earlier["series"]][: len(points)]
+    assert sorted(range(len(points)), key=lambda i: (heights[i], i)) == sorted(
+        range(len(points)), key=lambda i: (-uniques[i], i)
+    )

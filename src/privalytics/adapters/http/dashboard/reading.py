@@ -38,7 +38,7 @@ from privalytics.adapters.http.periods import ALIAS, period_of
 from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.errors import NotFound
 from privalytics.domain.filters import Filter, parse_filters
-from privalytics.domain.models import Action, Stats, TimeRange
+from privalytics.domain.models import Action, Bucket, Stats, TimeRange
 from privalytics.domain.reports import overview_totals
 from privalytics.domain.services import Services
 
@@ -143,7 +143,9 @@ def _tiles(stats: Stats) -> list[dict[str, Any]]:
     ]
 
 
-def _stats_view(stats: Stats, choice: Choice, rotation: timedelta) -> dict[str, Any]:
+def _stats_view(
+    stats: Stats, choice: Choice, rotation: timedelta, before: list[Bucket] | None = None
+) -> dict[str, Any]:
     previous = stats.previous
     before_visits = previous.visits if previous else 0
     before_uniques = previous.unique_visitors if previous else 0
@@ -166,7 +168,7 @@ def _stats_view(stats: Stats, choice: Choice, rotation: timedelta) -> dict[str, 
         "uniques_change": change(stats.unique_visitors, before_uniques),
         "previous": previous,
         "explanation": unique_explanation(stats.range, rotation),
-        "chart": chart(stats.series, stats.series_step),
+        "chart": chart(stats.series, stats.series_step, previous=before),
         "actions": [(a.value, n, bar(n, largest_action)) for a, n in actions],
         "pages": [
             (p.path, p.visits, p.unique_visitors, bar(p.visits, largest_page))
@@ -264,6 +266,7 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
         tabs = {"sources": sources, "pages": pages, "locations": locations, "devices": devices}
         address = Address(base, choice, _filters(filter_), tabs_of(tabs))
         stats = await reporting.stats(project.id, span, filters=address.texts)
+        before = await reporting.previous_series(project.id, span, address.texts)
         recent = await reporting.latest(project.id, limit=FEED_SIZE)
         return render(
             request,
@@ -278,7 +281,7 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
                 "filter_chips": address.chips(),
                 "panels": await _panels(project.id, span, address),
                 "current_visitors": stats.current_visitors,
-                **_stats_view(stats, choice, page.rotation),
+                **_stats_view(stats, choice, page.rotation, before),
             },
         )
 
