@@ -2,9 +2,13 @@
 
 People come from search engines, Hacker News, GitHub, Mastodon, newsletters or directly;
 more on weekdays than at weekends, more in the (European and American) day than at night.
-Some come back the same day and some over the following days. Each person is one device:
-an address from the documentation ranges (RFC 5737, RFC 3849) and a browser's user agent,
-which the server hashes like any other and never stores.
+Some come back the same day and some over the following days; a newsletter links with
+its campaign's UTM parameters. Each person is one device: an address and a browser's user
+agent, which the server hashes like any other and never stores, and a screen width. So
+that the demo shows countries as a real site would, each person's address is one of a
+small block in a country's public address space (made-up people on real networks, as the
+offline country table places them); the rest come from the documentation ranges
+(RFC 5737, RFC 3849), which lie nowhere.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ _PAGES = (_HOME, _BLOG, *_POSTS, _PRICING, *_DOCS, _ABOUT)
 _LAUNCH_POST = "/blog/privacy-first"
 
 # (referrer, weight, landing pages); None is a direct visit (typed, bookmarked, an app).
+_NEWSLETTER = "?utm_source=newsletter&utm_medium=email&utm_campaign=december-digest"
 _SOURCES: tuple[tuple[str | None, float, tuple[str, ...]], ...] = (
     (None, 30, (_HOME, _HOME, _BLOG, _PRICING, "/docs/")),
     ("https://www.google.com/", 22, (*_DOCS, *_POSTS, _HOME)),
@@ -49,6 +54,8 @@ _SOURCES: tuple[tuple[str | None, float, tuple[str, ...]], ...] = (
     ("https://www.reddit.com/r/selfhosted/", 3, (_HOME, _LAUNCH_POST)),
     ("https://selfh.st/weekly/", 3, (_HOME, "/docs/install")),
     ("https://buttondown.com/privacy-digest/archive/", 3, (_POSTS[1], _POSTS[2])),
+    # The newsletter's own links name their campaign.
+    (None, 4, tuple(f"{post}{_NEWSLETTER}" for post in _POSTS)),
 )
 _SOURCE_WEIGHTS = tuple(weight for _, weight, _ in _SOURCES)
 _HACKER_NEWS = "https://news.ycombinator.com/"
@@ -72,7 +79,40 @@ _AGENTS = (
     "SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36",
 )
 _AGENT_WEIGHTS = (20, 10, 12, 8, 6, 6, 18, 14, 6)
+# Each agent's screen widths in CSS pixels (a desktop browser may be a laptop's).
+_WIDTHS = (
+    (1920, 1536, 1366),
+    (1440, 1512, 2560),
+    (1440, 1512, 1728),
+    (1920, 1366),
+    (1920, 1536),
+    (1920, 1280),
+    (390, 393, 430),
+    (412, 393),
+    (384, 412, 800),
+)
 _IPV4_RANGES = ("192.0.2", "198.51.100", "203.0.113")
+# A /24 in each country's public address space (as the bundled table places it) and how
+# many of the people come from there; the rest are documentation addresses (no country).
+_COUNTRIES = (
+    ("34.101.177", 24),  # US
+    ("53.191.153", 14),  # DE
+    ("145.183.88", 9),  # GB
+    ("194.206.111", 7),  # FR
+    ("195.129.232", 6),  # NL
+    ("142.115.202", 5),  # CA
+    ("103.127.108", 5),  # IN
+    ("145.235.121", 3),  # SE
+    ("179.250.122", 3),  # BR
+    ("126.212.213", 3),  # JP
+    ("210.11.93", 2),  # AU
+    ("185.209.121", 2),  # ES
+    ("93.105.140", 2),  # PL
+    ("129.129.232", 2),  # CH
+    ("151.85.212", 2),  # IT
+    (None, 11),
+)
+_COUNTRY_WEIGHTS = tuple(weight for _, weight in _COUNTRIES)
 
 # Chances per page view.
 _MORE_PAGES = 0.45
@@ -100,9 +140,12 @@ class Person:
     ip: str
     user_agent: str
     first_seen: datetime
+    screen_width: int | None = None
 
 
-def _person_ip(number: int) -> str:
+def _person_ip(number: int, network: str | None) -> str:
+    if network is not None:
+        return f"{network}.{number % 254 + 1}"
     if number < 3 * 254:
         return f"{_IPV4_RANGES[number // 254]}.{number % 254 + 1}"
     return f"2001:db8::{number:x}"
@@ -122,8 +165,14 @@ class _Traffic:
             first = bisect.bisect_left(self.people, since, key=lambda p: p.first_seen)
             if first < len(self.people):
                 return rng.choice(self.people[first:])
-        agent = rng.choices(_AGENTS, _AGENT_WEIGHTS)[0]
-        person = Person(ip=_person_ip(len(self.people)), user_agent=agent, first_seen=start)
+        kind = rng.choices(range(len(_AGENTS)), _AGENT_WEIGHTS)[0]
+        network = rng.choices(_COUNTRIES, _COUNTRY_WEIGHTS)[0][0]
+        person = Person(
+            ip=_person_ip(len(self.people), network),
+            user_agent=_AGENTS[kind],
+            first_seen=start,
+            screen_width=rng.choice(_WIDTHS[kind]),
+        )
         self.people.append(person)
         return person
 
@@ -158,6 +207,7 @@ class _Traffic:
                 timestamp=moment,
                 visitor_ip=person.ip,
                 user_agent=person.user_agent,
+                screen_width=person.screen_width,
             )
 
         for index, page in enumerate(pages):
