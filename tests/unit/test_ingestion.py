@@ -29,7 +29,7 @@ from privalytics.domain.models import Action, ClientInfo, Event, IncomingEvent, 
 from privalytics.domain.services import Services, _policy, build_services
 from privalytics.domain.tokens import TOKEN_PREFIX, Credential
 from privalytics.domain.validation import MAX_BATCH, normalize_ip, normalize_origin
-from privalytics.testing import ManualClock, PlaintextSecretHasher
+from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups
 from tests import strategies
 
 CLIENT = ClientInfo(ip="198.51.100.7", user_agent="Mozilla/5.0 test")
@@ -65,6 +65,7 @@ class World:
 def make_world(clock: ManualClock) -> World:
     events, salts = InMemoryEventStore(), InMemorySaltStore()
     services = build_services(
+        **lookups()._asdict(),
         events=events,
         tokens=InMemoryTokenStore(),
         salts=salts,
@@ -113,6 +114,8 @@ async def test_events_of_every_action_are_stored_with_their_fields(w: World) -> 
             path="/home",
             timestamp=now,
             visitor_hash=visitor,
+            # The referrer's site is the source (its registrable domain, not a known one).
+            source="ref.example",
             referrer="https://ref.example/a",
             props={"lang": "en"},
         ),
