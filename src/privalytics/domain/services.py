@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from privalytics.domain.accounts import Accounts
-from privalytics.domain.derivation import Derivation
 from privalytics.domain.administration import DEFAULT_RATE_LIMIT as DEFAULT_RATE_LIMIT
 from privalytics.domain.administration import Administration
+from privalytics.domain.derivation import Derivation
 from privalytics.domain.errors import (
     InvalidInput,
     NotFound,
