@@ -9,14 +9,25 @@ time this runs (CI included); without npm the test fails in CI and skips elsewhe
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import socket
 import subprocess
+import threading
 import time
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from privalytics import bootstrap
+from privalytics.adapters.memory import InMemoryEventStore
+from privalytics.config import Settings
+from privalytics.domain.models import Event
+from privalytics.domain.services import Services
 from tests.conftest import REQUIRE_SERVICES
 from tests.integration.browser.conftest import Deployment, create_project
 from tests.integration.browser.events import settled_events, stored_events
@@ -166,3 +177,111 @@ def test_the_official_plausible_tracker_under_global_privacy_control_stores_noth
         browse({})
         events = settled_events(deployment.database, project_id, expected=5)
     assert sorted(e.action for e in events) == ["download", "scroll", "scroll", "visit", "visit"]
+
+
+# --- what is derived from the tracker's events --------------------------------------------
+
+T = TypeVar("T")
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1"
+)
+
+
+@dataclass
+class MemoryServer:
+    """privalytics on memory://, served by uvicorn in a thread of this process, so that the
+    stored events can be read whole (the SQL stores do not keep the derived fields yet)."""
+
+    url: str
+    services: Services
+
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """``work`` run to its end in a thread of its own (Playwright's sync API keeps an
+        event loop running in this one)."""
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, work).result()
+
+    def stored(self) -> list[Event]:
+        store: InMemoryEventStore = self.services.ingestion._events  # type: ignore[attr-defined]
+        return list(store.events)
+
+    def settled(self, expected: int, timeout: float = 30.0) -> list[Event]:
+        deadline = time.monotonic() + timeout
+        while len(self.stored()) < expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        return self.stored()
+
+
+@pytest.fixture
+def memory_server() -> Iterator[MemoryServer]:
+    import uvicorn
+
+    settings = Settings(database_url="memory://", rate_limit_url="memory://")
+    services = bootstrap.build(settings)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        bootstrap.create_app(settings, services), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield MemoryServer(url=f"http://127.0.0.1:{port}", services=services)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def test_the_plausible_trackers_visits_carry_source_campaign_browser_and_system(
+    chromium: Browser, memory_server: MemoryServer, plausible_module: Path
+) -> None:
+    with TestSite({}, files={"/plausible.js": plausible_module}) as site:
+        created = memory_server.run(
+            memory_server.services.admin.create_project("site", allowed_origins=[site.origin])
+        )
+        site.pages["/"] = PAGE.format(server=memory_server.url)
+        # A phone: its viewport, touch and agent.
+        context = chromium.new_context(
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            user_agent=IPHONE,
+        )
+        page = context.new_page()
+        try:
+            page.goto(
+                f"{site.origin}/?utm_medium=cpc&utm_campaign=spring&private=1",
+                referer="https://www.google.com/search?q=shoes",
+            )
+            page.wait_for_function("typeof window.track === 'function'")
+            page.click("#about")
+            page.wait_for_selector("h1")
+            visits = [e for e in memory_server.settled(expected=2) if e.action == "visit"]
+        finally:
+            context.close()
+
+    assert {e.project_id for e in visits} == {created.project.id}
+    assert sorted(e.path for e in visits) == ["/", "/spa/about"]
+    landing = next(e for e in visits if e.path == "/")
+    # The referring page is kept without its query (the search words).
+    assert (landing.source, landing.referrer) == ("Google", "https://www.google.com/search")
+    assert (landing.utm_medium, landing.utm_campaign, landing.utm_source) == (
+        "cpc",
+        "spring",
+        None,
+    )
+    for visit in visits:
+        assert (visit.browser, visit.os, visit.os_version) == ("Safari", "iOS", "17.2")
+        # Locally, the address is loopback: no location.
+        assert visit.country is None
+        # The npm package (0.4.6) sends no width (its classic script.js sent `w`): no
+        # device class, whatever the viewport.
+        assert visit.device is None
