@@ -342,3 +342,7 @@ def test_no_stored_event_holds_the_address_or_the_agent(api: Api, site: tuple[st
         text = repr(event)
         for secret in (DUTCH, IPHONE, "iPhone OS", "AppleWebKit"):
             assert secret not in text
+
+
+def test_a_stored_event_has_no_place_for_the_width_the_address_or_the_agent() -> None:
+    assert {"screen_width", "visitor_ip", "user_agent"}.isdisjoint(Event.__struct_fields__)
