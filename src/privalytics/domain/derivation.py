@@ -53,13 +53,21 @@ class Derivation:
         ip: str,
         user_agent: str,
         allowed_origins: Iterable[str],
+        clean_referrer: bool = False,
     ) -> Derived:
         """The derived fields of an event on ``page`` (as sent: its query is read for the
         campaign before it is dropped) from ``referrer``, of a visitor at ``ip`` with
-        ``user_agent``, for a project whose sites are ``allowed_origins``. Never raises on
-        what a sender can put in these."""
+        ``user_agent``, for a project whose sites are ``allowed_origins``;
+        ``clean_referrer``: ``referrer`` is as validation cleaned it already. Never raises
+        on what a sender can put in these."""
         campaign = campaign_of(page)
-        source = source_of(referrer, campaign, _own_hosts(allowed_origins, page), self._sources)
+        source = source_of(
+            referrer,
+            campaign,
+            _own_hosts(allowed_origins, page),
+            self._sources,
+            cleaned=clean_referrer,
+        )
         agent = self._agents.parse(user_agent)
         place = self._places.locate(ip)
         device = device_of(screen_width)

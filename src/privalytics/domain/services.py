@@ -227,6 +227,7 @@ class Ingestion:
                 ip=ip,
                 user_agent=agent,
                 allowed_origins=origins,
+                clean_referrer=True,
             )
             stored.append(
                 Event(
