@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from privalytics.domain.devices import device_of
+from privalytics.domain.devices import device_of, device_of_agent
 from privalytics.domain.models import Derived
 from privalytics.domain.ports import AgentParser, GeoLocator, SourceNamer
 from privalytics.domain.sources import campaign_of, own_hosts, source_of
@@ -70,7 +70,8 @@ class Derivation:
         )
         agent = self._agents.parse(user_agent)
         place = self._places.locate(ip)
-        device = device_of(screen_width)
+        # No width (or 0, not measured): what the agent says plainly, if anything.
+        device = device_of(screen_width) or device_of_agent(user_agent)
         return Derived(
             source=source.source,
             referrer=source.referrer,

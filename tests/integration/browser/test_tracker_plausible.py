@@ -282,6 +282,6 @@ def test_the_plausible_trackers_visits_carry_source_campaign_browser_and_system(
         assert (visit.browser, visit.os, visit.os_version) == ("Safari", "iOS", "17.2")
         # Locally, the address is loopback: no location.
         assert visit.country is None
-        # The npm package (0.4.6) sends no width (its classic script.js sent `w`): no
-        # device class, whatever the viewport.
-        assert visit.device is None
+        # The npm package (0.4.6) sends no width (its classic script.js sent `w`): the
+        # class is what the phone's agent says.
+        assert visit.device == "mobile"

@@ -133,8 +133,8 @@ def test_a_referrer_on_the_projects_own_site_is_no_source(
     assert send_plausible(api, {"u": f"{SITE}/next", "r": referrer}, visitor()).status_code == 202
     event = only(api)
     assert (event.source, event.referrer) == (None, None)
-    # And without a width, no device class.
-    assert event.device is None
+    # Without a width, the class the agent says plainly: an iPhone is a phone.
+    assert event.device == "mobile"
 
 
 @pytest.mark.parametrize(
@@ -285,8 +285,18 @@ def test_a_batch_with_one_bad_width_stores_nothing_and_names_it(
 
 def test_a_width_of_zero_is_accepted_as_not_measured(api: Api, site: tuple[str, str]) -> None:
     _, token = site
-    assert api.send({"action": "visit", "path": "/", "screen_width": 0}, token).status_code == 202
-    assert only(api).device is None
+    event = {"action": "visit", "path": "/", "screen_width": 0}
+    assert api.send(event, token, headers=visitor(agent=FIREFOX)).status_code == 202
+    assert api.send(event, token, headers=visitor(agent=IPHONE)).status_code == 202
+    # A desktop's agent does not say laptop or desktop: no class; a phone's says phone.
+    assert [e.device for e in stored(api)] == [None, "mobile"]
+
+
+def test_a_width_wins_over_what_the_agent_says(api: Api, site: tuple[str, str]) -> None:
+    _, token = site
+    event = {"action": "visit", "path": "/", "screen_width": 1024}
+    assert api.send(event, token, headers=visitor(agent=IPHONE)).status_code == 202
+    assert only(api).device == "laptop"
 
 
 @pytest.mark.parametrize(
