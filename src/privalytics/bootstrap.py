@@ -223,6 +223,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         sources=looked_up.sources,
         agents=looked_up.agents,
         places=looked_up.places,
+        min_cell_visitors=settings.min_cell_visitors,
     )
 
 

@@ -9,27 +9,16 @@ time this runs (CI included); without npm the test fails in CI and skips elsewhe
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import socket
 import subprocess
-import threading
 import time
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import pytest
 
-from privalytics import bootstrap
-from privalytics.adapters.memory import InMemoryEventStore
-from privalytics.config import Settings
-from privalytics.domain.models import Event
-from privalytics.domain.services import Services
 from tests.conftest import REQUIRE_SERVICES
-from tests.integration.browser.conftest import Deployment, create_project
+from tests.integration.browser.conftest import Deployment, MemoryServer, create_project
 from tests.integration.browser.events import settled_events, stored_events
 from tests.integration.browser.testsite import TestSite
 
@@ -181,63 +170,10 @@ def test_the_official_plausible_tracker_under_global_privacy_control_stores_noth
 
 # --- what is derived from the tracker's events --------------------------------------------
 
-T = TypeVar("T")
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2_1 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1"
 )
-
-
-@dataclass
-class MemoryServer:
-    """privalytics on memory://, served by uvicorn in a thread of this process, so that the
-    stored events can be read whole (the SQL stores do not keep the derived fields yet)."""
-
-    url: str
-    services: Services
-
-    def run(self, work: Coroutine[Any, Any, T]) -> T:
-        """``work`` run to its end in a thread of its own (Playwright's sync API keeps an
-        event loop running in this one)."""
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, work).result()
-
-    def stored(self) -> list[Event]:
-        store: InMemoryEventStore = self.services.ingestion._events  # type: ignore[attr-defined]
-        return list(store.events)
-
-    def settled(self, expected: int, timeout: float = 30.0) -> list[Event]:
-        deadline = time.monotonic() + timeout
-        while len(self.stored()) < expected and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(0.5)
-        return self.stored()
-
-
-@pytest.fixture
-def memory_server() -> Iterator[MemoryServer]:
-    import uvicorn
-
-    settings = Settings(database_url="memory://", rate_limit_url="memory://")
-    services = bootstrap.build(settings)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        bootstrap.create_app(settings, services), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield MemoryServer(url=f"http://127.0.0.1:{port}", services=services)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 def test_the_plausible_trackers_visits_carry_source_campaign_browser_and_system(
