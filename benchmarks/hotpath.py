@@ -24,6 +24,7 @@ from privalytics.domain.models import Action, ClientInfo, Event, IncomingEvent, 
 from privalytics.domain.ports import RateLimiter
 from privalytics.domain.ratelimit import Policy
 from privalytics.domain.services import build_services
+from privalytics.testing import lookups
 
 
 class _NoStore(InMemoryEventStore):
@@ -35,6 +36,7 @@ async def _measure(iterations: int, repeats: int) -> dict[str, float]:
     clock = SystemClock()
     limiter: RateLimiter = InMemoryRateLimiter(clock)
     services = build_services(
+        **lookups()._asdict(),
         events=_NoStore(),
         tokens=InMemoryTokenStore(),
         salts=InMemorySaltStore(),

@@ -9,6 +9,8 @@
  * download and share events to HOST/api/v1/events as text/plain JSON with sendBeacon
  * (fetch keepalive as a fallback). No cookie, no storage; nothing at all under Global
  * Privacy Control, nor under Do Not Track unless data-dnt="false". Never throws.
+ * Each event carries screen.width, which the server reads for the device class and
+ * does not store (docs/tracker.md says why the screen's width, not the window's).
  */
 (function (win, doc, nav, hist, loc) {
   // Every entry point runs inside guard(): an error here must never reach the host page.
@@ -48,7 +50,8 @@
     if (!endpoint) return;
     // options: path, referrer, target, value, props (and action, for privalytics("event")).
     // An event belongs to the page view: its path is the view's (for scroll, the page left).
-    var body = JSON.stringify({ token: token, action: action, path: page, ...options });
+    // screen.width: the device class (read, never stored); see docs/tracker.md.
+    var body = JSON.stringify({ token: token, action: action, path: page, screen_width: screen.width, ...options });
     var sent;
     // sendBeacon is false when the browser's beacon queue is full, missing in old
     // browsers, and may throw (a page or an extension replaced it): then fetch, and the
@@ -62,12 +65,13 @@
     }
   }));
   var measure = function () {
-    // clientHeight, not innerHeight (which counts a scrollbar). At most 100 (a fractional
-    // or an overscrolled scrollY); a scrollHeight of 0 gives 0; depth starts at 0, so it
-    // never goes below.
+    // clientHeight, not innerHeight (which counts a scrollbar). A fractional or an
+    // overscrolled scrollY can give over 100: the server clamps every depth into 0-100
+    // (validation.scroll_depth), so the bytes for it went to the screen width. A
+    // scrollHeight of 0 gives 0; depth starts at 0, so it never goes below.
     var root = doc.documentElement;
     // (x + 0.5) | 0 rounds a positive x (and makes NaN and Infinity 0).
-    var reached = Math.min(100, (((win.scrollY + root.clientHeight) / root.scrollHeight) * 100 + 0.5) | 0);
+    var reached = (((win.scrollY + root.clientHeight) / root.scrollHeight) * 100 + 0.5) | 0;
     if (reached > depth) depth = reached;
   };
   var leave = function () {
@@ -119,10 +123,10 @@
       pushState.apply(hist, args);
       view();
     };
+    on("scroll", measure);
     // Back, forward and a new #fragment (popstate fires for it too, before hashchange).
     // Without data-hash, path() ignores the hash, so view() sees no new page.
     on("popstate", view);
-    on("scroll", measure);
     // Leaving a page (closing, navigating, switching tab or app) hides it first.
     on("visibilitychange", function () {
       doc.hidden && leave();

@@ -22,10 +22,13 @@ from privalytics.config import load_settings, unknown_variables, variable
 from privalytics.config import where as where
 from privalytics.domain.errors import ConfigError
 from privalytics.domain.ports import (
+    AgentParser,
     Clock,
     EventStore,
+    GeoLocator,
     RateLimiter,
     SaltStore,
+    SourceNamer,
     TokenStore,
     UserStore,
 )
@@ -156,10 +159,45 @@ def check_backends(settings: Settings) -> None:
             )
 
 
+class Lookups(NamedTuple):
+    """What derives an arriving event's fields: referrer names, user agents, locations."""
+
+    sources: SourceNamer
+    agents: AgentParser
+    places: GeoLocator
+    closers: tuple[Closer, ...]
+
+
+def lookups(settings: Settings) -> Lookups:
+    """The real lookups, each built once per process: an unusable
+    ``PRIVALYTICS_GEOIP_DATABASE`` is a ConfigError naming it."""
+    from privalytics.adapters.agents import UaParserAgentParser
+    from privalytics.adapters.referrers import PublicSuffixSourceNamer
+
+    places = _places(settings)
+    closers: tuple[Closer, ...] = ()
+    close = getattr(places, "close", None)
+    if close is not None:  # an operator's MaxMind DB: its file is closed with the services
+
+        async def close_reader() -> None:
+            close()
+
+        closers = (close_reader,)
+    return Lookups(PublicSuffixSourceNamer(), UaParserAgentParser(), places, closers)
+
+
+def _places(settings: Settings) -> GeoLocator:
+    from privalytics.adapters.geo import geo_locator
+
+    return geo_locator(settings.geoip_database or None, setting=variable("geoip_database"))
+
+
 def build(settings: Settings, *, clock: Clock | None = None) -> Services:
-    """Services for ``settings``. Opening is lazy: nothing connects until first use."""
+    """Services for ``settings``. Opening is lazy: nothing connects until first use (but
+    an operator's GeoIP database, opened and checked here)."""
     check_backends(settings)
     clock = clock or SystemClock()
+    looked_up = lookups(settings)
     storage = STORAGE_BACKENDS[backend_of(settings.database_url)](
         settings.database_url, settings.rotation
     )
@@ -180,8 +218,11 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         ),
         # Events need both: a server whose limiter is down answers every event with 503.
         health_checks=(storage.ping, limiter.ping),
-        closers=(*storage.closers, *limiter_closers),
+        closers=(*storage.closers, *limiter_closers, *looked_up.closers),
         users=storage.users,
+        sources=looked_up.sources,
+        agents=looked_up.agents,
+        places=looked_up.places,
         min_cell_visitors=settings.min_cell_visitors,
     )
 
@@ -238,6 +279,10 @@ def check_server(settings: Settings) -> None:
     """Refuse, before anything starts, settings a server cannot keep its promises with."""
     check_backends(settings)
     check_dashboard(settings)
+    # The GeoIP database is opened and read once, then closed: each worker opens its own.
+    places = _places(settings)
+    if hasattr(places, "close"):
+        places.close()
 
 
 def server_settings(settings: Settings) -> Settings:

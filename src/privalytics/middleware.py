@@ -11,7 +11,9 @@ What counts: a GET answered 2xx with ``Content-Type: text/html``, not a prefetch
 from a visitor who sent ``Sec-GPC: 1`` (or ``DNT: 1``, unless ``honour_dnt=False``), and
 not from a robot (a user agent matching :data:`BOTS`, or none at all; unless
 ``count_bots=True``). The visitor's address and user agent go to the server, which hashes
-them with the day's salt and keeps neither. A peer that is no IP address (a Unix socket, a
+them with the day's salt and keeps neither (it derives browser, system and location from
+them first); of the query, only the campaign's keys (``utm_*``, ``source``, ``ref``) go
+with the path. A peer that is no IP address (a Unix socket, a
 test client's ``testclient``) is an unknown address, as a request without a peer is: the
 visit is recorded all the same (through a client, sent without ``visitor_ip``).
 Recording never delays or fails the response: the client queues, and the embedded core
@@ -26,11 +28,13 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any, Protocol
+from urllib.parse import unquote_plus
 
 from privalytics.adapters.http.clientip import TrustedProxies, client_ip
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, IncomingEvent
-from privalytics.domain.validation import normalize_ip
+from privalytics.domain.sources import READ_KEYS
+from privalytics.domain.validation import MAX_PATH, normalize_ip
 from privalytics.embedded import Privalytics
 
 logger = logging.getLogger("privalytics.middleware")
@@ -109,7 +113,7 @@ class PrivalyticsMiddleware:
             if message["type"] == "http.response.start":
                 try:
                     if _is_html_page(message):
-                        self._record(scope, path, headers)
+                        self._record(scope, _page(path, scope), headers)
                 except Exception:  # recording must never break the response
                     logger.debug("privalytics: could not record a visit", exc_info=False)
             await send(message)
@@ -170,6 +174,27 @@ def _address(host: str) -> str:
         return normalize_ip(host) if host else ""
     except InvalidInput:
         return ""
+
+
+def _page(path: str, scope: Scope) -> str:
+    """The page as sent: ``path`` with the campaign's part of the query, unless that would
+    make it too long to be accepted (then the visit is recorded without its campaign)."""
+    page = path + _campaign_query(scope.get("query_string") or b"")
+    return page if len(page) <= MAX_PATH else path
+
+
+def _campaign_query(query: bytes) -> str:
+    """``?`` and the campaign's part of a request's query (``utm_*``, ``source``, ``ref``:
+    what the server reads for the campaign before it drops the query), or ""; the rest
+    of the query, which may hold what is not ours to collect, is never sent."""
+    if not query:
+        return ""
+    kept = [
+        pair
+        for pair in query.decode("latin-1").split("&")
+        if unquote_plus(pair.partition("=")[0]) in READ_KEYS
+    ]
+    return "?" + "&".join(kept) if kept else ""
 
 
 def _headers(scope: Scope) -> dict[str, str]:

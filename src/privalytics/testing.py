@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
+from privalytics.adapters.agents import UaParserAgentParser
+from privalytics.adapters.geo import IptoccGeoLocator
 from privalytics.adapters.memory import (
     InMemoryEventStore,
     InMemoryRateLimiter,
@@ -11,6 +15,8 @@ from privalytics.adapters.memory import (
     InMemoryTokenStore,
     InMemoryUserStore,
 )
+from privalytics.adapters.referrers import PublicSuffixSourceNamer
+from privalytics.domain.ports import AgentParser, GeoLocator, SourceNamer
 from privalytics.domain.services import IngestSettings, Services, build_services
 
 
@@ -40,11 +46,33 @@ class PlaintextSecretHasher:
         return hashed == b"plain$" + secret
 
 
+class Lookups(NamedTuple):
+    """The lookups that derive an arriving event's fields, as ``build_services`` takes
+    them (``build_services(..., **lookups()._asdict())``)."""
+
+    sources: SourceNamer
+    agents: AgentParser
+    places: GeoLocator
+
+
+@functools.cache
+def lookups() -> Lookups:
+    """The real lookups a server uses by default (the public-suffix list and known
+    sources, ua-parser, the embedded country table), built once and shared: they hold no
+    state but bounded caches of answers, and building them takes a fifth of a second."""
+    return Lookups(PublicSuffixSourceNamer(), UaParserAgentParser(), IptoccGeoLocator())
+
+
 def make_services(
-    clock: ManualClock | None = None, settings: IngestSettings | None = None
+    clock: ManualClock | None = None,
+    settings: IngestSettings | None = None,
+    *,
+    places: GeoLocator | None = None,
 ) -> Services:
-    """Services on the in-memory adapters, a manual clock and the plaintext hasher."""
+    """Services on the in-memory adapters, a manual clock and the plaintext hasher, with
+    the real :func:`lookups` (``places``: another locator, e.g. over a MaxMind DB)."""
     clock = clock or ManualClock()
+    real = lookups()
     return build_services(
         events=InMemoryEventStore(),
         tokens=InMemoryTokenStore(),
@@ -54,4 +82,7 @@ def make_services(
         clock=clock,
         settings=settings,
         users=InMemoryUserStore(),
+        sources=real.sources,
+        agents=real.agents,
+        places=places or real.places,
     )

@@ -443,3 +443,53 @@ def test_an_unreachable_database_is_a_clear_message_without_its_password() -> No
     assert "no database server answers at 127.0.0.1:1" in done.stderr
     assert "hunter2" not in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_with_a_city_database_nothing_of_the_address_or_its_record_is_written(
+    database_url: str, tmp_path: Path
+) -> None:
+    """An operator's City database (with coordinates, postal code, network owner...):
+    events from an address it places, on the real server; neither the address, the agent
+    nor anything of the record finer than the city reaches the database or the log."""
+    from tests.unit.test_geo_locators import NETWORKS, write_mmdb
+
+    # What the record holds beyond the city (coordinates, time zone, postal code, network
+    # owner and range): texts too distinctive to turn up in a hash or a timestamp.
+    finer = ["51.5142", "0.0931", "Europe/London", "EC2V", "Andrews & Arnold", "81.2.69.0/24"]
+
+    city_db = write_mmdb(tmp_path / "city.mmdb", NETWORKS, "GeoLite2-City", 6)
+    london = ["81.2.69.160", "2a02:8108::1"]
+    running = Server(
+        database_url,
+        tmp_path / "server.log",
+        PRIVALYTICS_TRUSTED_PROXIES="127.0.0.1,::1",
+        PRIVALYTICS_LOG_LEVEL="debug",
+        PRIVALYTICS_GEOIP_DATABASE=str(city_db),
+    )
+    try:
+        running.wait_ready()
+        created = cli_json(database_url, "project", "create", "Geo")
+        token = created["token"]
+        for ip, agent in zip(london, AGENTS, strict=True):
+            event = {"action": "visit", "path": "/?utm_source=mail", "screen_width": 390}
+            response = _send(running, token, event, ip, agent)
+            assert response.status_code == 202, response.text
+        bad = _send(
+            running,
+            token,
+            {"action": "visit", "path": "/", "screen_width": -1},
+            *london[:1],
+            AGENTS[0],
+        )
+        assert bad.status_code == 400
+    finally:
+        running.stop()
+    dumps = [running.log.read_bytes()]
+    if database_url.startswith("sqlite"):
+        dumps += [path.read_bytes() for path in tmp_path.glob("analytics.db*")]
+    else:
+        dumps.append(_postgres_dump(database_url).encode())
+    for dump in dumps:
+        for secret in [*london, "2a02:8108:0:0", *AGENTS, "ua-canary", *finer]:
+            assert secret.encode() not in dump, f"{secret!r} was written"
+    assert b"Traceback" not in dumps[0]

@@ -138,6 +138,12 @@ def _admin(visit: Visitor, project_id: str, admin_key: str) -> None:
     visit("DELETE", f"/api/v1/projects/{other_id}/tokens/{token_id}", 200, headers=admin)
     visit("DELETE", f"/api/v1/projects/{other_id}", 204, headers=admin)
     visit("GET", f"/api/v1/projects/{project_id}/stats", 200, headers=admin)
+    stats = f"/api/v1/projects/{project_id}/stats?filter=source==Google&filter=city==London"
+    visit("GET", stats, 200, headers=admin)
+    for dimension in ("source", "city", "page"):
+        breakdown = f"/api/v1/projects/{project_id}/breakdown/{dimension}?filter=country!=DE"
+        visit("GET", breakdown, 200, headers=admin)
+    visit("GET", f"/api/v1/projects/{project_id}/breakdown/colour", 404, headers=admin)
 
 
 def _dashboard(visit: Visitor, project_id: str) -> str:

@@ -12,13 +12,14 @@ from privalytics.adapters.memory import (
 )
 from privalytics.domain.errors import NotFound, Unauthenticated
 from privalytics.domain.services import IngestSettings, Services, build_services
-from privalytics.testing import ManualClock, PlaintextSecretHasher
+from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups
 
 TTL = 30.0
 
 
 def process(tokens: InMemoryTokenStore, clock: ManualClock) -> Services:
     return build_services(
+        **lookups()._asdict(),
         events=InMemoryEventStore(),
         tokens=tokens,
         salts=InMemorySaltStore(),

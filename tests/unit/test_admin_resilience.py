@@ -24,7 +24,7 @@ from privalytics.domain.models import (
     TokenRecord,
 )
 from privalytics.domain.services import Services, build_services
-from privalytics.testing import ManualClock, PlaintextSecretHasher
+from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups
 
 VISIT = IncomingEvent(action=Action.VISIT, path="/")
 CLIENT = ClientInfo(ip="198.51.100.7", user_agent="test")
@@ -79,6 +79,7 @@ def tokens() -> CountingTokenStore:
 @pytest.fixture
 def services(clock: ManualClock, limiter: DownRateLimiter, tokens: CountingTokenStore) -> Services:
     return build_services(
+        **lookups()._asdict(),
         events=InMemoryEventStore(),
         tokens=tokens,
         salts=InMemorySaltStore(),
@@ -199,6 +200,7 @@ async def test_a_project_is_deleted_before_its_events_and_the_sweep_takes_what_i
     tokens = InMemoryTokenStore()
     events = FailingDeleteEventStore(tokens)
     services = build_services(
+        **lookups()._asdict(),
         events=events,
         tokens=tokens,
         salts=InMemorySaltStore(),

@@ -38,7 +38,7 @@ from privalytics.domain.services import (
     Services,
     build_services,
 )
-from privalytics.testing import ManualClock, PlaintextSecretHasher
+from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups
 
 VISIT = IncomingEvent(action=Action.VISIT, path="/")
 CLIENT = ClientInfo(ip="192.0.2.10", user_agent="ua")
@@ -89,6 +89,7 @@ class World:
 def w(clock: ManualClock) -> World:
     events, tokens, limiter = InMemoryEventStore(), RacingTokenStore(), RecordingRateLimiter(clock)
     services = build_services(
+        **lookups()._asdict(),
         events=events,
         tokens=tokens,
         salts=InMemorySaltStore(),
@@ -539,6 +540,7 @@ async def test_health_asks_every_backend_and_aclose_closes_everything(
 
     def services(*checks: Callable[[], Awaitable[None]]) -> Services:
         return build_services(
+            **lookups()._asdict(),
             events=InMemoryEventStore(),
             tokens=InMemoryTokenStore(),
             salts=InMemorySaltStore(),

@@ -18,7 +18,7 @@ from privalytics.adapters.memory import (
 from privalytics.domain.errors import Unauthenticated
 from privalytics.domain.services import build_services
 from privalytics.domain.tokens import TOKEN_PREFIX, Credential, id_of
-from privalytics.testing import ManualClock
+from privalytics.testing import ManualClock, lookups
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +106,7 @@ async def test_services_with_bcrypt_check_a_token_then_remember_it(clock: Manual
     wrong secret under a remembered id is refused without one, and evicts nothing."""
     hasher = CountingHasher(BcryptSecretHasher(rounds=4))
     services = build_services(
+        **lookups()._asdict(),
         events=InMemoryEventStore(),
         tokens=InMemoryTokenStore(),
         salts=InMemorySaltStore(),

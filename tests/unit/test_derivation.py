@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from privalytics.adapters.agents import UaParserAgentParser
 from privalytics.adapters.geo import IptoccGeoLocator
 from privalytics.adapters.referrers import PublicSuffixSourceNamer
 from privalytics.domain.derivation import Derivation
 from privalytics.domain.dimensions import DIMENSIONS, Scope, SessionRole
+from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Derived
-from tests.strategies import any_text, hostile_pages
+from privalytics.domain.validation import reduce_referrer
+from tests.strategies import any_text, hostile_pages, sent_referrers
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2_1 like Mac OS X) AppleWebKit/605.1.15 "
@@ -117,3 +120,22 @@ def test_nothing_a_sender_can_send_makes_it_raise(
     assert all(len(value) <= 40 for value in agent_fields if value)
     places = (derived.country, derived.region, derived.city)
     assert all(len(value) <= 100 for value in places if value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sent_referrers(), st.sampled_from(["/", "https://example.com/a", "https://other.example/"]))
+def test_a_referrer_cleaned_by_validation_gives_what_the_referrer_as_sent_gives(
+    derivation: Derivation, sent: tuple[str | None, str | None], page: str
+) -> None:
+    """Ingestion passes the referrer as validation cleaned it, and says so, so that it is
+    not cleaned twice: the fields are those of the referrer as sent."""
+    raw, _ = sent
+    try:
+        cleaned = None if raw is None else reduce_referrer(raw)
+    except InvalidInput:
+        return  # refused by validation: never derived from
+    common = {"page": page, "screen_width": None, "ip": "", "user_agent": ""}
+    for origins in ((), SITE):
+        assert derivation.derive(
+            referrer=cleaned, allowed_origins=origins, clean_referrer=True, **common
+        ) == derivation.derive(referrer=raw, allowed_origins=origins, **common)

@@ -30,7 +30,7 @@ from privalytics.domain.hashing import (
 )
 from privalytics.domain.models import Action, ClientInfo, IncomingEvent
 from privalytics.domain.services import Salts, Services, build_services
-from privalytics.testing import ManualClock, PlaintextSecretHasher
+from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups
 from tests import strategies
 
 DAY = timedelta(days=1)
@@ -241,6 +241,7 @@ class World:
 def world(clock: ManualClock) -> World:
     events, tokens, salts = InMemoryEventStore(), InMemoryTokenStore(), InMemorySaltStore()
     services = build_services(
+        **lookups()._asdict(),
         events=events,
         tokens=tokens,
         salts=salts,

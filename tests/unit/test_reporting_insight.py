@@ -34,7 +34,7 @@ from privalytics.domain.reporting import MAX_TOP, Reporting
 from privalytics.domain.reports import breakdowns
 from privalytics.domain.services import Services, build_services
 from privalytics.domain.sessions import figures_of
-from privalytics.testing import ManualClock, PlaintextSecretHasher
+from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups
 from tests.strategies import placed_events, placed_filters
 
 DAILY = timedelta(days=1)
@@ -45,6 +45,7 @@ NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 def services_on(store: InMemoryEventStore, k: int, clock: ManualClock | None = None) -> Services:
     clock = clock or ManualClock(NOON)
     return build_services(
+        **lookups()._asdict(),
         events=store,
         tokens=InMemoryTokenStore(),
         salts=InMemorySaltStore(),

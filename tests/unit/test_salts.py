@@ -14,7 +14,7 @@ from privalytics.adapters.memory import (
 from privalytics.domain.hashing import salt_key
 from privalytics.domain.models import Action, ClientInfo, IncomingEvent
 from privalytics.domain.services import IngestSettings, Services, build_services
-from privalytics.testing import ManualClock, PlaintextSecretHasher
+from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
@@ -35,6 +35,7 @@ class Site:
 
     def process(self, rotation: timedelta = DAY) -> Services:
         return build_services(
+            **lookups()._asdict(),
             events=self.events,
             tokens=self.tokens,
             salts=self.salts,

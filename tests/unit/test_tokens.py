@@ -23,7 +23,7 @@ from privalytics.domain.tokens import (
     id_of,
     parse,
 )
-from privalytics.testing import ManualClock, PlaintextSecretHasher
+from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups
 from tests import strategies
 
 
@@ -114,6 +114,7 @@ def test_arbitrary_text_is_refused_or_parses_to_a_credential_whose_text_it_is(
 async def test_a_token_text_never_appears_in_what_is_stored_or_shown(clock: ManualClock) -> None:
     store = InMemoryTokenStore()
     services = build_services(
+        **lookups()._asdict(),
         events=InMemoryEventStore(),
         tokens=store,
         salts=InMemorySaltStore(),

@@ -28,7 +28,7 @@ from privalytics.domain.verification import (
     FailureBudget,
     VerificationCache,
 )
-from privalytics.testing import ManualClock, PlaintextSecretHasher
+from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups
 
 TTL = 30.0
 
@@ -77,6 +77,7 @@ def stores() -> Stores:
 def process(shared: Stores, hasher: CountingHasher, clock: ManualClock) -> Services:
     """One server process over ``shared`` stores: its own caches, limiter and cache key."""
     return build_services(
+        **lookups()._asdict(),
         events=shared.events,
         tokens=shared.tokens,
         salts=shared.salts,

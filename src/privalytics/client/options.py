@@ -66,6 +66,7 @@ def make_event(
     props: Mapping[str, str] | None = None,
     visitor_ip: str | None = None,
     user_agent: str | None = None,
+    screen_width: int | None = None,
     timestamp: datetime | None = None,
 ) -> dict[str, Any]:
     """One event as the batch endpoint reads it, stamped now unless ``timestamp`` is given
@@ -82,6 +83,7 @@ def make_event(
         "props": dict(props) if props else None,
         "visitor_ip": visitor_ip,
         "user_agent": user_agent,
+        "screen_width": screen_width,
     }
     event.update({key: item for key, item in optional.items() if item is not None})
     return event

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from privalytics.domain.devices import device_of
+from privalytics.domain.devices import device_of, device_of_agent
 from privalytics.domain.models import Derived
 from privalytics.domain.ports import AgentParser, GeoLocator, SourceNamer
 from privalytics.domain.sources import campaign_of, own_hosts, source_of
@@ -53,16 +53,25 @@ class Derivation:
         ip: str,
         user_agent: str,
         allowed_origins: Iterable[str],
+        clean_referrer: bool = False,
     ) -> Derived:
         """The derived fields of an event on ``page`` (as sent: its query is read for the
         campaign before it is dropped) from ``referrer``, of a visitor at ``ip`` with
-        ``user_agent``, for a project whose sites are ``allowed_origins``. Never raises on
-        what a sender can put in these."""
+        ``user_agent``, for a project whose sites are ``allowed_origins``;
+        ``clean_referrer``: ``referrer`` is as validation cleaned it already. Never raises
+        on what a sender can put in these."""
         campaign = campaign_of(page)
-        source = source_of(referrer, campaign, _own_hosts(allowed_origins, page), self._sources)
+        source = source_of(
+            referrer,
+            campaign,
+            _own_hosts(allowed_origins, page),
+            self._sources,
+            cleaned=clean_referrer,
+        )
         agent = self._agents.parse(user_agent)
         place = self._places.locate(ip)
-        device = device_of(screen_width)
+        # No width (or 0, not measured): what the agent says plainly, if anything.
+        device = device_of(screen_width) or device_of_agent(user_agent)
         return Derived(
             source=source.source,
             referrer=source.referrer,

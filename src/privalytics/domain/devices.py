@@ -15,7 +15,13 @@ with Plausible's thresholds so that the numbers read as Plausible users know the
 
 (``calculate_screen_size`` in Plausible's ``external_controller.ex``; its documentation
 describes the same four classes. Plausible later moved to the user agent's device type;
-the width is what every tracker here sends, and it says how much room the page had.)
+the width is what the trackers here send, and it says how much room the page had.)
+
+Some senders send no width: Plausible's npm tracker, a server-side sender, the ASGI
+middleware. For them the user agent stands in, where it says plainly what it runs on
+(:func:`device_of_agent`): a phone is ``mobile``, a tablet ``tablet``; anything else has no
+class, since no agent tells a laptop from a desktop (and an iPad asking for desktop sites
+says it is a Mac).
 """
 
 from __future__ import annotations
@@ -72,3 +78,17 @@ def device_of(screen_width: int | None) -> Device | None:
         if screen_width < bound:
             return device
     return Device.DESKTOP
+
+
+def device_of_agent(user_agent: str) -> Device | None:
+    """The device class a user agent says plainly: iPad and Android without ``Mobile``
+    (Android's own rule for tablets) are tablets; iPhone, iPod and Android with ``Mobile``
+    are phones; anything else (desktops, robots, text) None. For an event without a
+    screen width only."""
+    if "iPad" in user_agent:
+        return Device.TABLET
+    if "iPhone" in user_agent or "iPod" in user_agent:
+        return Device.MOBILE
+    if "Android" in user_agent:
+        return Device.MOBILE if "Mobile" in user_agent else Device.TABLET
+    return None

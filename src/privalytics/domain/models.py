@@ -110,6 +110,9 @@ class IncomingEvent(msgspec.Struct, frozen=True, kw_only=True):
     # Server-side senders pass their visitor's address and agent; they are hashed, never kept.
     visitor_ip: str | None = None
     user_agent: str | None = None
+    # The width of the visitor's screen in CSS pixels, as a tracker measures it: read for
+    # the device class, never kept.
+    screen_width: int | None = None
 
 
 class ClientInfo(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,6 +11,7 @@ from datetime import timedelta
 from privalytics.domain.accounts import Accounts
 from privalytics.domain.administration import DEFAULT_RATE_LIMIT as DEFAULT_RATE_LIMIT
 from privalytics.domain.administration import Administration
+from privalytics.domain.derivation import Derivation
 from privalytics.domain.errors import (
     InvalidInput,
     NotFound,
@@ -28,11 +29,14 @@ from privalytics.domain.models import (
     Project,
 )
 from privalytics.domain.ports import (
+    AgentParser,
     Clock,
     EventStore,
+    GeoLocator,
     RateLimiter,
     SaltStore,
     SecretHasher,
+    SourceNamer,
     TokenStore,
     UserStore,
 )
@@ -82,8 +86,10 @@ def declines(client: ClientInfo) -> bool:
 
 
 class Ingestion:
-    """Record events: authenticate, check the origin, validate, limit, hash, store;
-    nothing from a request that :func:`declines`."""
+    """Record events: authenticate, check the origin, validate, limit, hash, derive
+    (:class:`~privalytics.domain.derivation.Derivation`), store; nothing from a request
+    that :func:`declines`. The address and the agent that make the visitor hash are those
+    the fields are derived from; neither is stored."""
 
     def __init__(
         self,
@@ -95,9 +101,11 @@ class Ingestion:
         clock: Clock,
         settings: IngestSettings,
         privacy: Privacy,
+        derivation: Derivation,
         feed: LiveFeed | None = None,
     ) -> None:
         self._events = events
+        self._derive = derivation.derive
         self._tokens = tokens
         self._limiter = limiter
         self._clock = clock
@@ -206,25 +214,49 @@ class Ingestion:
             )
         salt = await self._salts.current(now)
         client_ip = _canonical_ip(client.ip)
-        stored = [
-            Event(
-                project_id=project.id,
-                action=event.action,
-                path=event.path,
-                timestamp=event.timestamp,
-                visitor_hash=visitor_hash(
-                    salt,
-                    project.id,
-                    event.visitor_ip if event.visitor_ip is not None else client_ip,
-                    event.user_agent if event.user_agent is not None else client.user_agent,
-                ),
+        origins = project.allowed_origins
+        derive = self._derive
+        stored = []
+        # The page as sent (incoming), not as cleaned: its query holds the campaign.
+        for sent, event in zip(incoming, cleaned, strict=True):
+            ip = event.visitor_ip if event.visitor_ip is not None else client_ip
+            agent = event.user_agent if event.user_agent is not None else client.user_agent
+            derived = derive(
+                page=sent.path,
                 referrer=event.referrer,
-                target=event.target,
-                value=event.value,
-                props=event.props,
+                screen_width=event.screen_width,
+                ip=ip,
+                user_agent=agent,
+                allowed_origins=origins,
+                clean_referrer=True,
             )
-            for event in cleaned
-        ]
+            stored.append(
+                Event(
+                    project_id=project.id,
+                    action=event.action,
+                    path=event.path,
+                    timestamp=event.timestamp,
+                    visitor_hash=visitor_hash(salt, project.id, ip, agent),
+                    target=event.target,
+                    value=event.value,
+                    props=event.props,
+                    source=derived.source,
+                    referrer=derived.referrer,
+                    utm_source=derived.utm_source,
+                    utm_medium=derived.utm_medium,
+                    utm_campaign=derived.utm_campaign,
+                    utm_term=derived.utm_term,
+                    utm_content=derived.utm_content,
+                    browser=derived.browser,
+                    browser_version=derived.browser_version,
+                    os=derived.os,
+                    os_version=derived.os_version,
+                    device=derived.device,
+                    country=derived.country,
+                    region=derived.region,
+                    city=derived.city,
+                )
+            )
         await self._events.add(stored)
         self._feed.publish(stored)
         return len(stored)
@@ -293,11 +325,16 @@ def build_services(
     settings: IngestSettings | None = None,
     health_checks: tuple[Callable[[], Awaitable[None]], ...] = (),
     closers: tuple[Callable[[], Awaitable[None]], ...] = (),
+    sources: SourceNamer,
+    agents: AgentParser,
+    places: GeoLocator,
     users: UserStore | None = None,
     min_cell_visitors: int = DEFAULT_MIN_VISITORS,
 ) -> Services:
-    """Wire the use cases over the given ports. ``min_cell_visitors``: regions and cities
-    with fewer visitors are shown and filtered as "(other)" (k-anonymity)."""
+    """Wire the use cases over the given ports. ``sources``, ``agents`` and ``places``
+    name referrers, read user agents and locate addresses for every arriving event;
+    ``min_cell_visitors``: regions and cities with fewer visitors are shown and filtered
+    as "(other)" (k-anonymity)."""
     settings = settings or IngestSettings()
     feed = LiveFeed()
     # One bound on bcrypt checks running at once, for tokens and admin keys together.
@@ -316,6 +353,7 @@ def build_services(
             clock=clock,
             settings=settings,
             privacy=privacy,
+            derivation=Derivation(sources=sources, agents=agents, places=places),
             feed=feed,
         ),
         admin=Administration(

@@ -133,6 +133,8 @@ def source_of(
     campaign: Campaign,
     own_hosts: Collection[str],
     namer: SourceNamer,
+    *,
+    cleaned: bool = False,
 ) -> Source:
     """The source of a visit.
 
@@ -144,8 +146,10 @@ def source_of(
     ``www.``, the scheme or the port: ``http://WWW.Example.com:8080/`` is internal to
     ``https://example.com``. A subdomain is another site (``blog.example.com`` is a source
     of ``example.com``), as in Plausible. ``referrer``: as sent or as cleaned (cleaning it
-    again changes nothing); one that is not an http(s) URL is no referrer. Never raises."""
-    kept, host = _external_referrer(referrer, own_hosts)
+    again changes nothing); one that is not an http(s) URL is no referrer. ``cleaned``:
+    the referrer is :func:`~privalytics.domain.validation.reduce_referrer`'s answer
+    already (the ingestion path), which is not worked out again. Never raises."""
+    kept, host = _external_referrer(referrer, own_hosts, cleaned)
     if campaign.utm_source is not None:
         return Source(source=campaign.utm_source, referrer=kept)
     if kept is None:
@@ -153,15 +157,20 @@ def source_of(
     return Source(source=namer.name(host) or None, referrer=kept)
 
 
-def _external_referrer(referrer: str | None, own_hosts: Collection[str]) -> tuple[str | None, str]:
+def _external_referrer(
+    referrer: str | None, own_hosts: Collection[str], cleaned: bool = False
+) -> tuple[str | None, str]:
     """The referrer as kept and its host, or (None, "") when there is none to keep."""
     if referrer is None or not referrer[:8].lower().startswith(("http://", "https://")):
         return None, ""
     # Most referrers are the site's own pages: they are recognised from the text as sent,
     # without the cost of cleaning it (3 µs, on most events), which only an outside
     # referrer needs. The host is found as urlsplit finds it, and checked again once clean.
-    if site_host(_url_host(referrer)) in own_hosts:
+    sent_host = _url_host(referrer)
+    if site_host(sent_host) in own_hosts:
         return None, ""
+    if cleaned:
+        return referrer, sent_host
     try:
         kept = reduce_referrer(referrer)
     except InvalidInput:

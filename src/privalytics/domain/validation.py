@@ -16,6 +16,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import msgspec
 
+from privalytics.domain.devices import MAX_SCREEN_WIDTH
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, IncomingEvent
 
@@ -155,6 +156,7 @@ _KINDS = {
     "props": "a mapping of text to text",
     "visitor_ip": "text",
     "user_agent": "text",
+    "screen_width": "a whole number",
 }
 _FIELDS = {field.name: field for field in msgspec.structs.fields(IncomingEvent)}
 
@@ -217,6 +219,16 @@ def clean_event(
     if event.user_agent is not None:
         _text(event.user_agent, "user_agent", MAX_USER_AGENT, index)
     visitor_ip = None if event.visitor_ip is None else normalize_ip(event.visitor_ip, index)
+    screen_width = event.screen_width
+    if screen_width is not None and not (
+        type(screen_width) is int and 0 <= screen_width <= MAX_SCREEN_WIDTH
+    ):
+        # 0: a tracker that could not measure (a hidden frame); no device class then.
+        raise InvalidInput(
+            f"must be a whole number of CSS pixels from 0 to {MAX_SCREEN_WIDTH}",
+            field="screen_width",
+            index=index,
+        )
     timestamp = now if event.timestamp is None else _bounded(event.timestamp, now, max_age, index)
     return CleanEvent(
         action=event.action,
@@ -229,6 +241,7 @@ def clean_event(
         props=dict(event.props),
         visitor_ip=visitor_ip,
         user_agent=event.user_agent,
+        screen_width=screen_width,
     )
 
 

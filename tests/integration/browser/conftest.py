@@ -1,15 +1,26 @@
-"""A real `privalytics serve` on SQLite, and a project whose site is a TestSite."""
+"""A real `privalytics serve` on SQLite, and a project whose site is a TestSite; privalytics
+on memory:// in this process, whose stored events can be read whole."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
+import socket
+import threading
+import time
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from privalytics import bootstrap
+from privalytics.adapters.memory import InMemoryEventStore
+from privalytics.config import Settings
+from privalytics.domain.models import Event
+from privalytics.domain.services import Services
 from tests.conftest import REQUIRE_SERVICES
 from tests.servers import Server, cli_json
 
@@ -34,6 +45,61 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
         yield Deployment(server=server, database=database, database_url=url)
     finally:
         server.stop()
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class MemoryServer:
+    """privalytics on memory://, served by uvicorn in a thread of this process, so that the
+    stored events can be read whole (the SQL stores do not keep the derived fields yet)."""
+
+    url: str
+    services: Services
+
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """``work`` run to its end in a thread of its own (Playwright's sync API keeps an
+        event loop running in this one)."""
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, work).result()
+
+    def stored(self) -> list[Event]:
+        store: InMemoryEventStore = self.services.ingestion._events  # type: ignore[attr-defined]
+        return list(store.events)
+
+    def settled(self, expected: int, timeout: float = 30.0) -> list[Event]:
+        deadline = time.monotonic() + timeout
+        while len(self.stored()) < expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        return self.stored()
+
+
+@pytest.fixture
+def memory_server() -> Iterator[MemoryServer]:
+    import uvicorn
+
+    settings = Settings(database_url="memory://", rate_limit_url="memory://")
+    services = bootstrap.build(settings)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        bootstrap.create_app(settings, services), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield MemoryServer(url=f"http://127.0.0.1:{port}", services=services)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
 
 
 def create_project(deployment: Deployment, origin: str) -> tuple[str, str]:

@@ -4,6 +4,7 @@ server stores exactly what the visitor did."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import pytest
@@ -318,3 +319,37 @@ def test_hash_routes_custom_downloads_and_navigator_share(
             ("scroll", "/app", ""),
         ]
     )
+
+
+def test_every_event_carries_the_screens_width(chromium: Browser, deployment: Deployment) -> None:
+    """The width the server derives the device class from: the screen's, whatever the
+    window's (a phone's 390 CSS pixels here), on every event; the server stores the class,
+    never the width."""
+    with TestSite({}) as site:
+        project_id, token = create_project(deployment, site.origin)
+        _page(site, deployment, token)
+        context = chromium.new_context(
+            viewport={"width": 390, "height": 844}, screen={"width": 390, "height": 844}
+        )
+        page = context.new_page()
+        bodies: list[dict[str, object]] = []
+        page.on(
+            "request",
+            lambda request: (
+                bodies.append(json.loads(request.post_data or "{}"))
+                if request.url.endswith("/api/v1/events")
+                else None
+            ),
+        )
+        try:
+            page.goto(f"{site.origin}/")
+            page.wait_for_function("typeof window.privalytics === 'function'")
+            page.click("#subscribe")
+            page.goto("about:blank")
+            events = settled_events(deployment.database, project_id, expected=3)
+        finally:
+            context.close()
+    # (The scroll event, sent as the page unloads, is past the page's request events.)
+    assert sorted(body["action"] for body in bodies) == ["click", "visit"]
+    assert [body["screen_width"] for body in bodies] == [390, 390]
+    assert sorted(e.action for e in events) == ["click", "scroll", "visit"]

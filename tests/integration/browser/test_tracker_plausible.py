@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import REQUIRE_SERVICES
-from tests.integration.browser.conftest import Deployment, create_project
+from tests.integration.browser.conftest import Deployment, MemoryServer, create_project
 from tests.integration.browser.events import settled_events, stored_events
 from tests.integration.browser.testsite import TestSite
 
@@ -166,3 +166,58 @@ def test_the_official_plausible_tracker_under_global_privacy_control_stores_noth
         browse({})
         events = settled_events(deployment.database, project_id, expected=5)
     assert sorted(e.action for e in events) == ["download", "scroll", "scroll", "visit", "visit"]
+
+
+# --- what is derived from the tracker's events --------------------------------------------
+
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1"
+)
+
+
+def test_the_plausible_trackers_visits_carry_source_campaign_browser_and_system(
+    chromium: Browser, memory_server: MemoryServer, plausible_module: Path
+) -> None:
+    with TestSite({}, files={"/plausible.js": plausible_module}) as site:
+        created = memory_server.run(
+            memory_server.services.admin.create_project("site", allowed_origins=[site.origin])
+        )
+        site.pages["/"] = PAGE.format(server=memory_server.url)
+        # A phone: its viewport, touch and agent.
+        context = chromium.new_context(
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            user_agent=IPHONE,
+        )
+        page = context.new_page()
+        try:
+            page.goto(
+                f"{site.origin}/?utm_medium=cpc&utm_campaign=spring&private=1",
+                referer="https://www.google.com/search?q=shoes",
+            )
+            page.wait_for_function("typeof window.track === 'function'")
+            page.click("#about")
+            page.wait_for_selector("h1")
+            visits = [e for e in memory_server.settled(expected=2) if e.action == "visit"]
+        finally:
+            context.close()
+
+    assert {e.project_id for e in visits} == {created.project.id}
+    assert sorted(e.path for e in visits) == ["/", "/spa/about"]
+    landing = next(e for e in visits if e.path == "/")
+    # The referring page is kept without its query (the search words).
+    assert (landing.source, landing.referrer) == ("Google", "https://www.google.com/search")
+    assert (landing.utm_medium, landing.utm_campaign, landing.utm_source) == (
+        "cpc",
+        "spring",
+        None,
+    )
+    for visit in visits:
+        assert (visit.browser, visit.os, visit.os_version) == ("Safari", "iOS", "17.2")
+        # Locally, the address is loopback: no location.
+        assert visit.country is None
+        # The npm package (0.4.6) sends no width (its classic script.js sent `w`): the
+        # class is what the phone's agent says.
+        assert visit.device == "mobile"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import REQUIRE_SERVICES
-from tests.integration.browser.conftest import Deployment, create_project
+from tests.integration.browser.conftest import Deployment, MemoryServer, create_project
 from tests.integration.browser.events import settled_events, stored_events
 from tests.integration.browser.testsite import TestSite
 
@@ -148,3 +148,44 @@ def test_umamis_own_tracker_under_global_privacy_control_stores_nothing(
         # The same browsing without the signal is recorded: the page works.
         browse({})
         assert len(settled_events(deployment.database, project_id, expected=2)) == 2
+
+
+def test_umamis_visits_carry_campaign_source_and_the_phones_device_class(
+    chromium: Browser, memory_server: MemoryServer, umami_script: Path
+) -> None:
+    """On a memory server (the SQL stores do not keep the derived fields yet): the screen
+    the script sends gives the device class, the page's query the campaign."""
+    with TestSite({}, files={"/script.js": umami_script}) as site:
+        created = memory_server.run(
+            memory_server.services.admin.create_project("site", allowed_origins=[site.origin])
+        )
+        site.pages["/"] = PAGE.format(website=created.project.id, server=memory_server.url)
+        context = chromium.new_context(
+            viewport={"width": 390, "height": 844}, screen={"width": 390, "height": 844}
+        )
+        page = context.new_page()
+        try:
+            with page.expect_response("**/api/send"):
+                page.goto(
+                    f"{site.origin}/?utm_source=newsletter&utm_medium=email"
+                    "&utm_campaign=launch&secret=dropped",
+                    referer="https://www.google.com/",
+                )
+            with page.expect_response("**/api/send"):
+                page.click("#about")
+            events = memory_server.settled(expected=2)
+        finally:
+            context.close()
+    landing, navigation = sorted(events, key=lambda e: e.path)
+    assert (landing.path, navigation.path) == ("/", "/spa/about")
+    # The campaign's source wins over Google's; the referring page is still kept.
+    assert (landing.source, landing.utm_medium, landing.utm_campaign) == (
+        "newsletter",
+        "email",
+        "launch",
+    )
+    assert landing.referrer is not None
+    assert landing.referrer.startswith("https://www.google.com")
+    # The script's SPA referrer is the previous page's path: no referrer, no source.
+    assert (navigation.source, navigation.referrer, navigation.utm_campaign) == (None, None, None)
+    assert [e.device for e in events] == ["mobile", "mobile"]

@@ -26,7 +26,7 @@ from privalytics.adapters.memory import (
 )
 from privalytics.adapters.redis import RedisRateLimiter
 from privalytics.domain.services import build_services
-from privalytics.testing import ManualClock, PlaintextSecretHasher
+from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups
 from tests.unit.dashboard.conftest import PASSWORD, Browser, csrf_of
 
 # Nothing listens on port 1: connecting is refused at once.
@@ -49,6 +49,7 @@ def assert_html_error(response: httpx.Response, status: int) -> str:
 def unreachable_limiter(clock: ManualClock) -> Iterator[TestClient[Any]]:
     """A dashboard whose rate limiter is a Redis server that is not there."""
     services = build_services(
+        **lookups()._asdict(),
         events=InMemoryEventStore(),
         tokens=InMemoryTokenStore(),
         salts=InMemorySaltStore(),

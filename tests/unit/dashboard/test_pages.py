@@ -25,7 +25,7 @@ from privalytics.adapters.memory import (
 from privalytics.domain.models import Action, Bucket, PageStats, Ranked, TimeRange
 from privalytics.domain.reporting import MAX_SPAN
 from privalytics.domain.services import build_services
-from privalytics.testing import ManualClock, PlaintextSecretHasher
+from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups
 from tests.unit.dashboard.conftest import Browser, open_dashboard
 
 XSS = "/<script>alert(1)</script>"
@@ -210,6 +210,7 @@ def test_the_overview_reads_four_figures_per_project(clock: ManualClock) -> None
     A full stats per project read about a dozen things and threw most of them away."""
     events = CountingEventStore()
     services = build_services(
+        **lookups()._asdict(),
         events=events,
         tokens=InMemoryTokenStore(),
         salts=InMemorySaltStore(),

@@ -26,7 +26,7 @@ from privalytics.adapters.memory import (
 )
 from privalytics.domain.models import Event
 from privalytics.domain.services import Services, build_services
-from privalytics.testing import ManualClock, PlaintextSecretHasher, make_services
+from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups, make_services
 
 TRUSTED = ("10.0.0.0/8", "fd00::/8")
 PROXY = "10.0.0.2"
@@ -53,6 +53,7 @@ class BrokenEventStore(InMemoryEventStore):
 def services_over(events: InMemoryEventStore, clock: ManualClock, **kw: object) -> Services:
     """Services over ``events`` and in-memory everything else."""
     return build_services(
+        **lookups()._asdict(),
         events=events,
         tokens=InMemoryTokenStore(),
         salts=InMemorySaltStore(),

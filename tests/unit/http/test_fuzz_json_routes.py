@@ -21,6 +21,12 @@ FUZZ = settings(
 )
 SITE = "https://example.com"
 VISIT = {"action": "visit", "path": "/"}
+DERIVED = {
+    "action": "visit",
+    "path": "/?utm_source=x&ref=y",
+    "referrer": "https://www.google.com/search?q=z",
+    "screen_width": 390,
+}
 
 
 def _within(prefix: bytes, suffix: bytes) -> Callable[[bytes], bytes]:
@@ -29,10 +35,23 @@ def _within(prefix: bytes, suffix: bytes) -> Callable[[bytes], bytes]:
 
 def _cases(api: Api, project_id: str) -> dict[str, tuple[str, str, st.SearchStrategy[bytes]]]:
     """Each JSON route: its method, path and hostile bodies."""
-    umami = {"website": project_id, "url": "/"}
-    plausible = {"n": "pageview", "u": f"{SITE}/", "d": "example.com"}
+    # With every field a dimension is derived from: the campaign, referrer and width.
+    umami = {
+        "website": project_id,
+        "url": f"{SITE}/?utm_source=x",
+        "referrer": "https://www.google.com/",
+        "screen": "390x844",
+    }
+    plausible = {
+        "n": "pageview",
+        "u": f"{SITE}/?utm_campaign=y",
+        "d": "example.com",
+        "r": "https://t.co/",
+        "w": 390,
+    }
     return {
         "single": ("POST", "/api/v1/events", strategies.hostile_bodies(VISIT)),
+        "derived": ("POST", "/api/v1/events", strategies.hostile_bodies(DERIVED)),
         "batch": (
             "POST",
             "/api/v1/events/batch",
@@ -63,7 +82,9 @@ def _check(response: httpx.Response) -> None:
         assert isinstance(body["message"], str)
 
 
-@pytest.mark.parametrize("route", ["single", "batch", "plausible", "umami", "create", "patch"])
+@pytest.mark.parametrize(
+    "route", ["single", "derived", "batch", "plausible", "umami", "create", "patch"]
+)
 def test_hostile_bodies_never_reach_a_500(route: str) -> None:
     with running_api() as api:
         project_id, token = api.create_project(rate_limit="1000000/minute", allowed_origins=[SITE])

@@ -13,7 +13,7 @@ from privalytics.adapters.memory import (
 )
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.services import build_services
-from privalytics.testing import ManualClock, PlaintextSecretHasher
+from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups
 
 
 class DownRateLimiter(InMemoryRateLimiter):
@@ -23,6 +23,7 @@ class DownRateLimiter(InMemoryRateLimiter):
 
 def test_healthz_is_503_when_the_limiter_is_down(clock: ManualClock) -> None:
     services = build_services(
+        **lookups()._asdict(),
         events=InMemoryEventStore(),
         tokens=InMemoryTokenStore(),
         salts=InMemorySaltStore(),

@@ -21,7 +21,7 @@ from privalytics.adapters.memory import (
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.hashing import salt_key
 from privalytics.domain.services import Services, build_services
-from privalytics.testing import ManualClock, PlaintextSecretHasher
+from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups
 
 DAY = timedelta(days=1)
 
@@ -30,6 +30,7 @@ def services_over(
     salts: InMemorySaltStore, clock: ManualClock, events: InMemoryEventStore | None = None
 ) -> Services:
     return build_services(
+        **lookups()._asdict(),
         events=events or InMemoryEventStore(),
         tokens=InMemoryTokenStore(),
         salts=salts,

@@ -7,7 +7,10 @@ import logging
 import httpx
 import pytest
 
+from privalytics.adapters.geo import MaxMindGeoLocator
+from privalytics.testing import ManualClock, make_services
 from tests.unit.http.conftest import PROXY, Api, running_api
+from tests.unit.test_geo_locators import FINER_TEXTS, NETWORKS, write_mmdb
 
 FORWARDED_IP = "198.51.100.173"
 VISITOR_IP = "203.0.113.219"
@@ -82,3 +85,51 @@ def test_a_spoofed_header_from_an_untrusted_peer_changes_nothing() -> None:
             direct.send({"action": "visit", "path": "/"}, token, headers=headers)
         direct.clock.advance(1)
         assert direct.stats(project_id)["unique_visitors"] == 1
+
+
+# --- what is derived from the address and the agent --------------------------------------
+
+LONDON_IP = "81.2.69.160"  # in the test City database's London network
+
+
+@pytest.fixture(scope="module")
+def city_locator(tmp_path_factory: pytest.TempPathFactory) -> MaxMindGeoLocator:
+    """A City database like GeoLite2-City: country, subdivisions and city, and coordinates,
+    postal code, time zone and network owner besides, none of which may come out."""
+    path = tmp_path_factory.mktemp("geo") / "city.mmdb"
+    return MaxMindGeoLocator.open(str(write_mmdb(path, NETWORKS, "GeoLite2-City", 6)))
+
+
+def test_a_city_is_derived_and_neither_the_address_nor_coordinates_go_anywhere(
+    caplog: pytest.LogCaptureFixture, city_locator: MaxMindGeoLocator
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    clock = ManualClock()
+    services = make_services(clock, places=city_locator)
+    store = services.ingestion._events  # type: ignore[attr-defined]
+    headers = {"X-Forwarded-For": f"{LONDON_IP}, {PROXY}", "User-Agent": AGENT}
+    with running_api(clock, peer=PROXY, services=services) as api:
+        project_id, token = api.create_project()
+        good = {"action": "visit", "path": "/", "screen_width": 1920}
+        backend = {**good, "visitor_ip": LONDON_IP, "user_agent": BODY_AGENT}
+        responses = [
+            api.send(good, token, headers=headers),
+            api.send({"events": [good, backend]}, token, batch=True, headers=headers),
+            api.send({**backend, "screen_width": -1}, token, headers=headers),
+            api.client.get(f"/api/v1/projects/{project_id}/stats", headers=api.admin),
+        ]
+    assert [r.status_code for r in responses] == [202, 202, 400, 200]
+    stored = store.events
+    assert len(stored) == 3
+    for event in stored:
+        assert (event.country, event.region, event.city) == ("GB", "GB-ENG", "London")
+        assert event.device == "desktop"
+    secrets = (LONDON_IP, AGENT, BODY_AGENT, *FINER_TEXTS)
+    exposed = [repr(event) for event in stored]
+    exposed += [response.text + str(response.headers) for response in responses]
+    exposed += [
+        record.getMessage() + repr(record.args) + repr(record.__dict__) for record in caplog.records
+    ]
+    for text in exposed:
+        for secret in secrets:
+            assert secret not in text

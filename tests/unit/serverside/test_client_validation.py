@@ -40,6 +40,8 @@ GOOD: list[tuple[str, str, dict[str, Any]]] = [
     ("download", "/a", {"target": "https://cdn.example/file.pdf?sig=x"}),
     ("visit", "/", {"visitor_ip": "::ffff:198.51.100.7", "user_agent": AGENT}),
     ("visit", "/", {"timestamp": datetime.now(UTC) - timedelta(hours=1)}),
+    ("visit", "/?utm_source=mail", {"screen_width": 390}),
+    ("visit", "/", {"screen_width": 0}),
 ]
 BAD: list[tuple[str, str, dict[str, Any], str]] = [
     ("scroll", "/a", {}, "value"),
@@ -55,6 +57,10 @@ BAD: list[tuple[str, str, dict[str, Any], str]] = [
     ("visit", "/", {"visitor_ip": "testclient"}, "visitor_ip"),
     ("visit", "/", {"user_agent": "A" * (MAX_USER_AGENT + 1)}, "user_agent"),
     ("visit", "/", {"timestamp": datetime.now(UTC) + timedelta(hours=1)}, "timestamp"),
+    ("visit", "/", {"screen_width": -1}, "screen_width"),
+    ("visit", "/", {"screen_width": 100_001}, "screen_width"),
+    ("visit", "/", {"screen_width": "390"}, "screen_width"),
+    ("visit", "/", {"screen_width": 390.5}, "screen_width"),
 ]
 
 

@@ -246,3 +246,38 @@ async def test_a_host_that_is_no_address_is_the_unknown_address(
     visit, as_unknown, as_named = stored(core)
     assert visit.visitor_hash == as_unknown.visitor_hash != as_named.visitor_hash
     assert [r.getMessage() for r in caplog.records if r.name.startswith("privalytics")] == []
+
+
+async def test_a_pages_campaign_is_recorded_and_the_rest_of_its_query_is_not_sent(
+    core: Privalytics,
+) -> None:
+    created = await core.create_project("site")
+    app = PrivalyticsMiddleware(bare_app, core=core, token=created.token.token)
+    sent: list[str] = []
+    record = core.record
+
+    async def spy(token: str, events: Any, **kw: Any) -> int:
+        sent.extend(event.path for event in events)
+        return await record(token, events, **kw)
+
+    core.record = spy  # type: ignore[method-assign]
+    query = "?session=s3cret&utm_source=news&utm%5Fmedium=mail&ref=x&token=t0k"
+    headers = {"Referer": "https://www.google.com/search?q=x"}
+    assert await get_pages(app, "/" + query, "/?utm_campaign=" + "x" * 3000, **headers) == [
+        200,
+        200,
+    ]
+    await app.drain()
+    # Only the campaign's keys leave the application; the server reads them, keeps none
+    # of the query, and names the source from them.
+    assert sorted(sent) == ["/", "/?utm_source=news&utm%5Fmedium=mail&ref=x"]
+    first, second = sorted(stored(core), key=lambda e: e.utm_source or "")
+    assert (second.path, second.source, second.utm_source, second.utm_medium) == (
+        "/",
+        "news",
+        "news",
+        "mail",
+    )
+    # A query too long to send whole: the visit without its campaign.
+    assert (first.path, first.source, first.utm_campaign) == ("/", "Google", None)
+    assert (first.browser, first.os) == ("Firefox", "Linux")

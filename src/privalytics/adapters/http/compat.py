@@ -11,6 +11,7 @@ has the field mapping and what is not supported.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from privalytics.adapters.http.cors import preflight_handlers, reflect
 from privalytics.adapters.http.ids import is_id
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, request_client
 from privalytics.adapters.http.malformed import UNDECODABLE, decode_body
+from privalytics.domain.devices import MAX_SCREEN_WIDTH
 from privalytics.domain.errors import InvalidInput, NotFound
 from privalytics.domain.models import Action, IncomingEvent
 from privalytics.domain.services import Services, declines
@@ -46,6 +48,7 @@ class PlausibleEventIn(msgspec.Struct, frozen=True, kw_only=True):
     m: str | None = None  # the oldest scripts' name for p
     h: int | None = None  # 1 when the site uses hash-based routing
     sd: int | None = None  # engagement: scroll depth in percent
+    w: int | None = None  # window.innerWidth (script.js; the npm package sends none)
 
 
 class UmamiPayloadIn(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,6 +57,7 @@ class UmamiPayloadIn(msgspec.Struct, frozen=True, kw_only=True):
     referrer: str | None = None
     name: str | None = None
     data: dict[str, PropValue] | None = None
+    screen: str | None = None  # the screen's size: "1920x1080"
 
 
 class UmamiIn(msgspec.Struct, frozen=True, kw_only=True):
@@ -115,7 +119,22 @@ def from_plausible(wire: PlausibleEventIn) -> IncomingEvent:
         # A depth outside 0-100 is the domain's to bring back into it (clean_event).
         value=float(wire.sd) if action is Action.SCROLL and wire.sd is not None else None,
         props=props,
+        screen_width=wire.w,
     )
+
+
+# Umami's screen as its tracker writes it (``${width}x${height}``), for the width.
+_SCREEN = re.compile(r"([0-9]{1,6})x[0-9]{1,6}")
+
+
+def umami_width(screen: str | None) -> int | None:
+    """The width of an Umami ``screen``; None for any other text, which Umami's own server
+    stores as given and reads as no device, as here."""
+    found = None if screen is None else _SCREEN.fullmatch(screen)
+    if found is None:
+        return None
+    width = int(found[1])
+    return width if width <= MAX_SCREEN_WIDTH else None
 
 
 def from_umami(payload: UmamiPayloadIn) -> IncomingEvent:
@@ -136,6 +155,7 @@ def from_umami(payload: UmamiPayloadIn) -> IncomingEvent:
         target=target,
         value=value,
         props=props,
+        screen_width=umami_width(payload.screen),
     )
 
 
@@ -155,7 +175,7 @@ def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
         tags=["compatibility"],
         summary="Plausible's event endpoint",
         description=(
-            "The body Plausible's tracker sends (n, u, d, r, p, h, sd); the site is the "
+            "The body Plausible's tracker sends (n, u, d, r, p, h, sd, w); the site is the "
             "project one of whose allowed origins has the domain d. See docs/compatibility.md."
         ),
     )
@@ -186,8 +206,8 @@ def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
         summary="Umami's event endpoint",
         description=(
             'The body Umami\'s tracker sends: {"type": "event", "payload": {website, url, '
-            "referrer, name, data, ...}}; website is the project id of a project that lists "
-            "its site's origins. See docs/compatibility.md."
+            "referrer, name, data, screen, ...}}; website is the project id of a project that "
+            "lists its site's origins. See docs/compatibility.md."
         ),
     )
     async def umami_send(request: Request[Any, Any, Any]) -> Response[bytes]:

@@ -39,6 +39,8 @@ class EventIn(msgspec.Struct, frozen=True, kw_only=True):
     props: dict[str, str] = msgspec.field(default_factory=dict)
     visitor_ip: str | None = None
     user_agent: str | None = None
+    # CSS pixels (a tracker's ``screen.width``): the device class; never stored.
+    screen_width: int | None = None
 
     def to_incoming(self) -> IncomingEvent:
         return IncomingEvent(
@@ -51,6 +53,7 @@ class EventIn(msgspec.Struct, frozen=True, kw_only=True):
             props=self.props,
             visitor_ip=self.visitor_ip,
             user_agent=self.user_agent,
+            screen_width=self.screen_width,
         )
 
 
