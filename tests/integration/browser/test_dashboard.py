@@ -84,7 +84,8 @@ def test_sign_in_create_a_project_send_events_and_see_the_apis_numbers(
     send(running, token, action="click", path="/", target="Sign up")
     page.reload()
     stats = api_stats(running, project_id)
-    expect(page.get_by_test_id("visits")).to_have_text(str(stats["visits"]))
+    expect(page.get_by_test_id("pageviews")).to_have_text(str(stats["pageviews"]))
+    expect(page.get_by_test_id("sessions")).to_have_text(str(stats["sessions"]))
     expect(page.get_by_test_id("uniques")).to_have_text(str(stats["unique_visitors"]))
     expect(page.get_by_test_id("scroll")).to_have_text("75%")
     assert stats["visits"] == 4
@@ -255,20 +256,57 @@ def test_on_a_phone_the_chart_fits_and_shows_its_newest_hour(
         context.close()
 
 
-def test_the_top_referrers_bar_never_runs_under_its_number(sized: Page, running: Running) -> None:
+def test_a_panels_bar_never_runs_under_its_number(sized: Page, running: Running) -> None:
     sign_in(sized, running)
     _, token = create_project(sized, "Referred site")
     for n, referrer in enumerate(
-        ["https://a-rather-long-referrer.example/x"] * 3 + ["https://b.example/"]
+        ["https://a-rather-long-referrer-name.example/x"] * 3 + ["https://b.example/"]
     ):
         send(running, token, action="visit", path="/", referrer=referrer, visitor_ip=f"192.0.2.{n}")
     sized.reload()
-    rows = sized.locator("#referrers li")
+    rows = sized.locator("#panel-sources tbody tr")
     expect(rows).to_have_count(2)
     for n in range(2):
         bar = box(rows.nth(n).locator("svg.bar rect"))
-        number = box(rows.nth(n).locator(".num"))
+        number = box(rows.nth(n).locator("td.num"))
         assert bar["x"] + bar["width"] <= number["x"], (n, bar, number)
+
+
+def test_clicking_a_source_filters_every_panel(page: Page, running: Running) -> None:
+    sign_in(page, running)
+    project_id, token = create_project(page, "Filtered site")
+    for n, (path, referrer) in enumerate(
+        [
+            ("/from-google", "https://www.google.com/search?q=privacy"),
+            ("/from-google", "https://www.google.de/"),
+            ("/from-hn", "https://news.ycombinator.com/item?id=1"),
+            ("/direct", None),
+        ]
+    ):
+        send(
+            running, token, action="visit", path=path, referrer=referrer, visitor_ip=f"192.0.2.{n}"
+        )
+    page.reload()
+    sources = page.get_by_test_id("panel-sources")
+    expect(sources.locator("tbody tr")).to_have_count(3)
+    sources.get_by_role("link", name="Google", exact=True).click()
+    expect(page.locator(".chip")).to_have_text("Source is Google ×")
+    assert "filter=source%3D%3DGoogle" in page.url
+    # Every panel shows the Google visits only: their pages, and the referrers of Google.
+    pages = page.get_by_test_id("panel-pages").locator("tbody tr")
+    expect(pages).to_have_count(1)
+    expect(pages.first).to_contain_text("/from-google")
+    expect(pages.first.locator("td.num")).to_have_text("2")
+    referrers = page.get_by_test_id("panel-sources")
+    expect(referrers.locator("th").first).to_have_text("Referrers")
+    expect(referrers.locator("tbody tr")).to_have_count(2)
+    expect(page.get_by_test_id("uniques")).to_have_text("2")
+    # The chip removes the filter; the address is the whole state (a bookmark).
+    page.locator(".chip").click()
+    expect(page.locator(".chip")).to_have_count(0)
+    expect(page.get_by_test_id("panel-pages").locator("tbody tr")).to_have_count(3)
+    page.goto(f"{running.server.url}/dashboard/projects/{project_id}?filter=source%3D%3DGoogle")
+    expect(page.get_by_test_id("uniques")).to_have_text("2")
 
 
 def test_recent_activity_shows_whole_rows_and_scroll_depths(page: Page, running: Running) -> None:
