@@ -178,12 +178,12 @@ def _project_day(
         visitor = int(pool * rand() * rand())
         mixed = ((visitor + 1) * 0x9E3779B97F4A7C15F39CC0605CEDC835 + salt) % (1 << 128)
         if action == "visit":
-            rows.append((project_id, action, path, ts, f"{mixed:032x}", referrer, None, None, None))
+            rows.append((project_id, action, path, ts, f"{mixed:016x}", referrer, None, None, None))
         elif action == "scroll":
             value = float(rng.choice((25, 50, 75, 100)))
-            rows.append((project_id, action, path, ts, f"{mixed:032x}", None, None, value, None))
+            rows.append((project_id, action, path, ts, f"{mixed:016x}", None, None, value, None))
         else:
-            rows.append((project_id, action, path, ts, f"{mixed:032x}", None, target, None, None))
+            rows.append((project_id, action, path, ts, f"{mixed:016x}", None, target, None, None))
     return rows
 
 
@@ -398,7 +398,7 @@ async def measure(
                 action=Action.VISIT,
                 path="/late",
                 timestamp=now - timedelta(hours=16, minutes=n),
-                visitor_hash=f"{n:032x}",
+                visitor_hash=f"{n:016x}",
             )
             await services.reporting._events.add([late])
             start = time.perf_counter()

@@ -490,7 +490,7 @@ HISTORY_DAYS = 1_200
 HISTORY_PATHS = ("/", "/a", "/b", "/c/d")
 HISTORY_REFERRERS = (None, "", "https://x.example/", "https://y.example/")
 HISTORY_TARGETS = (None, "", "https://files.example/a.pdf", "mastodon")
-HISTORY_VISITORS = tuple(f"{n:032x}" for n in range(6))
+HISTORY_VISITORS = tuple(f"{n:016x}" for n in range(6))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -935,7 +935,7 @@ def spliced_agents(real: tuple[str, ...]) -> st.SearchStrategy[str]:
 
 SESSION_PROJECTS = ("p", "q")
 # The same hashes in both projects: a session is one visitor's in one project.
-SESSION_VISITORS = tuple(f"{n:032x}" for n in range(3))
+SESSION_VISITORS = tuple(f"{n:016x}" for n in range(3))
 SESSION_PATHS = ("/", "/a", "/b")
 _MICROSECOND = timedelta(microseconds=1)
 # Gaps between a visitor's consecutive events: none (events at the same instant), at the
