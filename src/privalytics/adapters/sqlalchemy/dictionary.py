@@ -91,21 +91,15 @@ class Dictionary:
     def encode(self, rows: Sequence[Values]) -> list[Values] | None:
         """``rows`` as stored, or None when a project or a text is not known here."""
         numbers, ids = self.numbers, self.ids
-        out = []
         try:
-            for row in rows:
-                number = numbers[row[0]]
-                known = ids[number]
-                out.append(
-                    (
-                        number,
-                        *row[1:FIXED],
-                        *[None if t is None else known[t] for t in row[FIXED:]],
-                    )
-                )
+            # Each project's ids map None to None too: one C-level look-up per text.
+            return [
+                (n, row[1], row[2], row[3], row[4], row[5], *map(ids[n].__getitem__, row[FIXED:]))
+                for row in rows
+                for n in (numbers[row[0]],)
+            ]
         except KeyError:
             return None
-        return out
 
     def learn(self, numbers: dict[str, int], ids: dict[int, dict[str, int]]) -> None:
         """Add what a committed transaction resolved."""
@@ -115,9 +109,9 @@ class Dictionary:
             self._size = 0
         self.numbers.update(numbers)
         for number in numbers.values():
-            self.ids.setdefault(number, {})
+            self.ids.setdefault(number, {None: None})  # type: ignore[dict-item]
         for number, found in ids.items():
-            self.ids.setdefault(number, {}).update(found)
+            self.ids.setdefault(number, {None: None}).update(found)  # type: ignore[dict-item]
             self._size += len(found)
 
     def forget(self, project_id: str) -> None:

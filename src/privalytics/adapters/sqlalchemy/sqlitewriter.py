@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import queue
 import sqlite3
 import threading
@@ -256,7 +257,7 @@ class SqliteEventWriter:
         if stored is not None and len(stored) <= _CHUNK:
             # Every text known: one statement, a transaction of its own
             # (isolation_level=None: autocommit).
-            connection.execute(_insert_sql(len(stored)), [v for row in stored for v in row])
+            connection.execute(_insert_sql(len(stored)), _flat(stored))
             return
         # IMMEDIATE: take the write lock first (waiting up to busy_timeout for others), so
         # that new texts get their ids from the project's counter one writer at a time.
@@ -272,7 +273,7 @@ class SqliteEventWriter:
                 learnt = numbers, ids
             for start in range(0, len(stored), _CHUNK):
                 chunk = stored[start : start + _CHUNK]
-                connection.execute(_insert_sql(len(chunk)), [v for row in chunk for v in row])
+                connection.execute(_insert_sql(len(chunk)), _flat(chunk))
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
@@ -300,6 +301,11 @@ class SqliteEventWriter:
             if self._on_queued is not None:
                 self._on_queued()
             thread.join()
+
+
+def _flat(rows: Sequence[Values]) -> Sequence[object]:
+    """The statement's parameters: the rows' values in a row."""
+    return rows[0] if len(rows) == 1 else list(itertools.chain.from_iterable(rows))
 
 
 def _settle(group: Sequence[_Call], error: BaseException | None) -> None:
