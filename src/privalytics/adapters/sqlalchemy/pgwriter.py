@@ -9,6 +9,10 @@ statement (a data-modifying ``WITH``), so it is atomic and committed when it ret
 second round trip only in the rare case described at ``_INSERT``). BEGIN,
 COPY, the marks and COMMIT as four round trips cost the event loop about 8 µs more per
 request under load (see docs/performance.md).
+
+The rows' texts become dictionary ids first (:mod:`.dictionary`): when every text is known
+to the process, that is all; a group bringing a new text is a transaction that adds its
+texts (a few statements), then runs the same statement.
 """
 
 from __future__ import annotations

@@ -16,7 +16,11 @@ transaction, committed by the statement. Every other statement would cost the th
 GIL back once more (SQLite runs without it), which it waits for while the event loop
 answers requests; that wait, not the disk, was most of a commit's time under load
 (docs/performance.md). The days of the rows are marked stale by a trigger in the same
-statement (migration 0004).
+statement (migration 0004, on the compact table 0006).
+
+The rows' texts become dictionary ids on this thread (:mod:`.dictionary`): when every text
+is known to the process, nothing changes above; a group bringing a new text is one
+``BEGIN IMMEDIATE`` transaction that adds its texts, then its rows.
 """
 
 from __future__ import annotations
