@@ -12,8 +12,16 @@ from hypothesis import strategies as st
 from sqlalchemy import text, true
 
 from privalytics.adapters.sqlalchemy import SqlStores, open_stores
-from privalytics.adapters.sqlalchemy.dictionary import Dictionary, visitor_number, visitor_text
+from privalytics.adapters.sqlalchemy.dictionary import (
+    FIXED,
+    STORED_COLUMNS,
+    Dictionary,
+    event_values,
+    visitor_number,
+    visitor_text,
+)
 from privalytics.adapters.sqlalchemy.stored import read_events
+from privalytics.adapters.sqlalchemy.tables import TEXT_FIELDS
 from privalytics.domain.models import Action, Event
 from tests.integration.test_event_store_contract import DAY, NOON, event
 
@@ -24,6 +32,15 @@ def test_a_visitor_hash_is_stored_as_its_64_bits_signed_and_read_back(bits: int)
     number = visitor_number(hashed)
     assert -(2**63) <= number < 2**63
     assert visitor_text(number) == hashed
+
+
+def test_an_events_row_holds_every_text_field_in_the_tables_order() -> None:
+    """A derived field added to the model (and so to tables.TEXT_FIELDS) must be added to
+    the row the writers take too."""
+    fields = {name: f"text of {name}" for name in TEXT_FIELDS if name != "path"}
+    full = event(path="text of path", **fields)
+    assert event_values(full)[FIXED:] == tuple(f"text of {name}" for name in TEXT_FIELDS)
+    assert STORED_COLUMNS[FIXED:] == TEXT_FIELDS
 
 
 def test_the_cache_starts_again_when_it_holds_too_many_texts() -> None:

@@ -30,6 +30,9 @@ FIXED = 6  # fields before the texts
 STORED_COLUMNS = ("project", "ts", "visitor", "action", "value", "props", *TEXT_FIELDS)
 
 ACTIONS: dict[int, Action] = {code: action for action, code in ACTION_CODES.items()}
+# A project's texts -> ids as a process knows them; None -> None too, so that every field
+# of a row, set or not, is one look-up.
+Known = dict[str | None, int | None]
 # Texts kept in the cache (over every project) before it starts again empty.
 MAX_CACHED = 200_000
 _SIGN = 1 << 63
@@ -84,7 +87,7 @@ class Dictionary:
 
     def __init__(self, max_cached: int = MAX_CACHED) -> None:
         self.numbers: dict[str, int] = {}
-        self.ids: dict[int, dict[str, int]] = {}
+        self.ids: dict[int, Known] = {}
         self._max = max_cached
         self._size = 0
 
@@ -101,7 +104,7 @@ class Dictionary:
         except KeyError:
             return None
 
-    def learn(self, numbers: dict[str, int], ids: dict[int, dict[str, int]]) -> None:
+    def learn(self, numbers: dict[str, int], ids: dict[int, Known]) -> None:
         """Add what a committed transaction resolved."""
         if self._size > self._max:
             self.numbers.clear()
@@ -109,9 +112,9 @@ class Dictionary:
             self._size = 0
         self.numbers.update(numbers)
         for number in numbers.values():
-            self.ids.setdefault(number, {None: None})  # type: ignore[dict-item]
+            self.ids.setdefault(number, {None: None})
         for number, found in ids.items():
-            self.ids.setdefault(number, {None: None}).update(found)  # type: ignore[dict-item]
+            self.ids.setdefault(number, {None: None}).update(found)
             self._size += len(found)
 
     def forget(self, project_id: str) -> None:
@@ -133,18 +136,16 @@ def _wanted(rows: Sequence[Values], cache: Dictionary) -> tuple[set[str], dict[s
     return projects - cache.numbers.keys(), texts
 
 
-def _stored(
-    rows: Sequence[Values], numbers: dict[str, int], ids: dict[int, dict[str, int]]
-) -> list[Values]:
+def _stored(rows: Sequence[Values], numbers: dict[str, int], ids: dict[int, Known]) -> list[Values]:
     out = []
     for row in rows:
         number = numbers[row[0]]
         known = ids[number]
-        out.append((number, *row[1:FIXED], *[None if t is None else known[t] for t in row[FIXED:]]))
+        out.append((number, *row[1:FIXED], *[known[t] for t in row[FIXED:]]))
     return out
 
 
-Resolved = tuple[list[Values], dict[str, int], dict[int, dict[str, int]]]
+Resolved = tuple[list[Values], dict[str, int], dict[int, Known]]
 # A SQLite statement with ``?`` parameters, run in the caller's transaction: its rows.
 Execute = Callable[[str, Sequence[Any]], list[Any]]
 _CHUNK = 500  # ``?`` per IN list
@@ -171,7 +172,7 @@ def resolve_sqlite(execute: Execute, rows: Sequence[Values], cache: Dictionary) 
             "SELECT number FROM project_numbers WHERE project_id = ?", (project_id,)
         )[0]
         numbers[project_id] = number
-    ids: dict[int, dict[str, int]] = {}
+    ids: dict[int, Known] = {}
     for project_id in sorted(numbers, key=numbers.__getitem__):
         number = numbers[project_id]
         wanted = sorted(new_texts.get(project_id, ()))
@@ -192,12 +193,14 @@ def resolve_sqlite(execute: Execute, rows: Sequence[Values], cache: Dictionary) 
                 )
             found.update(_read_texts(execute, number, missing))
         ids[number] = found
-    merged = {n: {**cache.ids.get(n, {}), **ids.get(n, {})} for n in numbers.values()}
+    merged: dict[int, Known] = {
+        n: {None: None, **cache.ids.get(n, {}), **ids.get(n, {})} for n in numbers.values()
+    }
     return _stored(rows, numbers, merged), numbers, ids
 
 
-def _read_texts(execute: Execute, number: int, texts: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
+def _read_texts(execute: Execute, number: int, texts: Sequence[str]) -> Known:
+    found: Known = {}
     for chunk in _chunks(texts):
         marks = ", ".join("?" * len(chunk))
         for id_, text in execute(
@@ -224,7 +227,7 @@ async def resolve_postgres(driver: Any, rows: Sequence[Values], cache: Dictionar
             wanted_projects,
         ):
             numbers[project_id] = number
-    ids: dict[int, dict[str, int]] = {}
+    ids: dict[int, Known] = {}
     # Counters locked in number order: two instances never wait for each other in turn.
     for project_id in sorted(numbers, key=numbers.__getitem__):
         number = numbers[project_id]
@@ -249,11 +252,13 @@ async def resolve_postgres(driver: Any, rows: Sequence[Values], cache: Dictionar
             )
             found.update(await _pg_texts(driver, number, missing))
         ids[number] = found
-    merged = {n: {**cache.ids.get(n, {}), **ids.get(n, {})} for n in numbers.values()}
+    merged: dict[int, Known] = {
+        n: {None: None, **cache.ids.get(n, {}), **ids.get(n, {})} for n in numbers.values()
+    }
     return _stored(rows, numbers, merged), numbers, ids
 
 
-async def _pg_texts(driver: Any, number: int, texts: Sequence[str]) -> dict[str, int]:
+async def _pg_texts(driver: Any, number: int, texts: Sequence[str]) -> Known:
     rows = await driver.fetch(
         "SELECT id, text FROM texts WHERE project = $1 AND text = ANY($2::text[])",
         number,

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from privalytics.adapters.sqlalchemy.dictionary import (
     STORED_COLUMNS,
     Dictionary,
+    Known,
     Values,
     resolve_postgres,
 )
@@ -117,7 +118,7 @@ class AsyncpgEventWriter:
             if self._owed:
                 owed = sorted(self._owed.union(zip(projects, days, strict=True)))
                 projects, days = (tuple(column) for column in zip(*owed, strict=True))
-            learnt: tuple[dict[str, int], dict[int, dict[str, int]]] | None = None
+            learnt: tuple[dict[str, int], dict[int, Known]] | None = None
             try:
                 stored = self._dictionary.encode(rows)
                 if stored is not None:
