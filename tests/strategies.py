@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from privalytics.domain.devices import MAX_SCREEN_WIDTH, SCREEN_CLASSES
 from privalytics.domain.dimensions import DIMENSIONS
-from privalytics.domain.filters import Op
+from privalytics.domain.filters import WRITTEN_OPS
 from privalytics.domain.geography import OTHER, Tally
 from privalytics.domain.hashing import SALT_BYTES
 from privalytics.domain.models import Action, Event, IncomingEvent, TimeRange, Totals
@@ -1041,7 +1041,7 @@ boundary_offsets = st.sampled_from([timedelta(), _MICROSECOND]) | st.timedeltas(
 mixes_in_two = st.tuples(event_mixes(), event_mixes())
 # --- filters (privalytics.domain.filters) ----------------------------------------------
 filter_dimensions = st.sampled_from(sorted(DIMENSIONS))
-filter_ops = st.sampled_from(list(Op))
+filter_ops = st.sampled_from(WRITTEN_OPS)
 # Values as people type them, operators and other dimensions' syntax included.
 filter_values = st.text(max_size=40) | st.sampled_from(["==", "!=", "~", "page==/x", ""])
 dimension_values = st.none() | st.text(max_size=20) | st.sampled_from(["Google", "google.com"])
@@ -1086,9 +1086,82 @@ insight_events = event_mixes().flatmap(
 insight_filters = st.sampled_from(sorted(DIMENSIONS)).flatmap(
     lambda name: st.tuples(
         st.just(name),
-        st.sampled_from(list(Op)),
+        st.sampled_from(WRITTEN_OPS),
         st.sampled_from(
             [v or "" for v in _DIMENSION_VALUES.get(name, [None, *SESSION_PATHS])] + ["e"]
         ),
     )
+)
+
+
+# --- read-breakdown: located visitors for k-anonymity and the store differentials --------
+# Six visitors, each in one place (as a hash is: an address and an agent in one window),
+# so that merged cells count nobody twice; one city is literally named "(other)".
+PLACED_VISITORS: dict[str, tuple[str | None, str | None, str | None]] = {
+    f"{n + 16:032x}": place
+    for n, place in enumerate(
+        [
+            ("DE", "DE-BE", "Berlin"),
+            ("DE", "DE-BE", "Berlin"),
+            ("DE", "DE-BY", "Smalltown"),
+            ("FR", None, None),
+            ("FR", "FR-IDF", "(other)"),
+            (None, None, None),
+        ]
+    )
+}
+
+
+def _placed(event: Event) -> Event:
+    country, region, city = PLACED_VISITORS[event.visitor_hash]
+    return msgspec.structs.replace(event, country=country, region=region, city=city)
+
+
+_placed_runs = st.sampled_from(sorted(PLACED_VISITORS)).flatmap(
+    lambda visitor: visitor_runs(project_id="p", visitor_hash=visitor, max_size=6)
+)
+# Several located visitors' sessions in project "p", every other dimension drawn per
+# event from a few values (sessions across the 30-minute gap and UTC midnight included).
+placed_events = (
+    st.lists(_placed_runs, max_size=8)
+    .map(lambda runs: [event for run in runs for event in run])
+    .flatmap(lambda events: st.tuples(*(_with_dimensions(e) for e in events)))
+    .map(lambda drawn: [_placed(event) for event in drawn])
+)
+
+
+# The derived fields (models.Derived) the SQL stores keep today: widen this to every one
+# (Derived.__struct_fields__) when the compact storage keeps them.
+STORED_DERIVED = ("referrer",)
+
+
+def _stored(event: Event) -> Event:
+    """``event`` as the SQL stores keep it today: timestamps to the millisecond, and of
+    the derived fields only :data:`STORED_DERIVED`."""
+    moment = event.timestamp
+    kept = {name: getattr(event, name) for name in STORED_DERIVED}
+    return Event(
+        project_id=event.project_id,
+        action=event.action,
+        path=event.path,
+        timestamp=moment.replace(microsecond=moment.microsecond // 1000 * 1000),
+        visitor_hash=event.visitor_hash,
+        target=event.target,
+        value=event.value,
+        props=event.props,
+        **kept,
+    )
+
+
+# placed_events as every store keeps them.
+storable_events = placed_events.map(lambda events: [_stored(event) for event in events])
+# Up to three filters whose values the events may have, "(other)" included.
+placed_filters = st.lists(
+    insight_filters
+    | st.tuples(
+        st.sampled_from(["region", "city"]),
+        st.sampled_from(WRITTEN_OPS),
+        st.sampled_from(["Berlin", "Smalltown", "(other)", "DE-BE", "DE-BY", "", "town", "oth"]),
+    ),
+    max_size=3,
 )

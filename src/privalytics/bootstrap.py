@@ -182,6 +182,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
         health_checks=(storage.ping, limiter.ping),
         closers=(*storage.closers, *limiter_closers),
         users=storage.users,
+        min_cell_visitors=settings.min_cell_visitors,
     )
 
 

@@ -75,9 +75,12 @@ class Privalytics:
         start: datetime | None = None,
         end: datetime | None = None,
         top: int = DEFAULT_TOP,
+        filters: Sequence[str] = (),
     ) -> Stats:
+        """The project's numbers; ``filters``: texts such as ``"country==DE"``, which all
+        apply (see the API's filters)."""
         span = self.services.reporting.span(period=period, start=start, end=end)
-        return await self.services.reporting.stats(project_id, span, top=top)
+        return await self.services.reporting.stats(project_id, span, top=top, filters=filters)
 
     async def refresh_rollups(self) -> int:
         """Compute the stored per-day figures of the days that are over (a server does it

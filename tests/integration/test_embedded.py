@@ -34,10 +34,15 @@ async def test_an_app_records_events_and_reads_stats_through_the_library(tmp_pat
         with pytest.raises(RateLimited):
             await analytics.record(token, [visit] * 8, ip="203.0.113.3")
         stats = await analytics.stats(created.project.id, period="24h")
+        other = IncomingEvent(action=Action.VISIT, path="/pricing")
+        await analytics.record(token, [other], ip="203.0.113.4", user_agent="A")
+        pricing = await analytics.stats(created.project.id, filters=["page==/pricing"])
     assert stats.visits == 3
     assert stats.unique_visitors == 2
+    assert (stats.sessions, stats.bounce_rate) == (2, 50)
+    assert (pricing.visits, pricing.unique_visitors, pricing.filters) == (1, 1, ("page==/pricing",))
     assert [(p.path, p.visits) for p in stats.top_pages] == [("/docs", 3)]
 
     # The data outlives the process: a new instance over the same file reads it.
     async with await Privalytics.open(url) as again:
-        assert (await again.stats(created.project.id, period="7d")).visits == 3
+        assert (await again.stats(created.project.id, period="7d")).visits == 4

@@ -7,12 +7,23 @@ from hypothesis import given
 
 from privalytics.domain.dimensions import DIMENSIONS, Scope
 from privalytics.domain.errors import InvalidInput
-from privalytics.domain.filters import MAX_FILTERS, Filter, Op, parse_filter, parse_filters
+from privalytics.domain.filters import (
+    MAX_FILTERS,
+    WRITTEN_OPS,
+    Filter,
+    Op,
+    parse_filter,
+    parse_filters,
+)
 from tests.strategies import dimension_values, filter_dimensions, filter_ops, filter_values
 
 
 @given(filter_dimensions, filter_ops, filter_values)
 def test_a_written_filter_reads_back_as_itself(name: str, op: Op, value: str) -> None:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        with pytest.raises(InvalidInput, match="control characters"):
+            parse_filter(f"{name}{op.value}{value}")
+        return
     if op is Op.CONTAINS and not value:
         with pytest.raises(InvalidInput, match="needs some text"):
             parse_filter(f"{name}{op.value}{value}")
@@ -39,6 +50,9 @@ def test_the_first_operator_after_the_name_is_the_filters() -> None:
         ("page=/", "must be DIMENSION==VALUE"),
         ("source~", "needs some text"),
         ("page==" + "x" * 2049, "longer than 2048"),
+        ("page==/\x00", "control characters"),
+        ("city~a\nb", "control characters"),
+        ("pagein/", "must be DIMENSION==VALUE"),
     ],
 )
 def test_a_malformed_filter_is_refused_with_what_is_wrong(text: str, words: str) -> None:
@@ -68,6 +82,16 @@ def test_is_and_is_not_split_every_value_in_two(name: str, value: str, seen: str
     is_ = Filter(dimension=name, op=Op.IS, value=value)
     is_not = Filter(dimension=name, op=Op.IS_NOT, value=value)
     assert is_.matches(seen) != is_not.matches(seen)
+
+
+def test_one_of_selects_exactly_its_values_and_has_no_text_form() -> None:
+    among = Filter(dimension="city", op=Op.ONE_OF, value="", values=(None, "Berlin"))
+    assert among.matches(None)
+    assert among.matches("Berlin")
+    assert not among.matches("berlin")
+    assert not among.matches("")
+    assert str(among) == "city in (2 values)"
+    assert Op.ONE_OF not in WRITTEN_OPS
 
 
 def test_an_empty_value_names_a_missing_one() -> None:

@@ -167,6 +167,11 @@ class GroupCommitEventStore:
     ) -> list[Row]:
         return await self._inner.breakdown(project_id, span, dimension, filters, limit)
 
+    async def selected_events(
+        self, project_id: str, span: TimeRange, filters: Sequence[Filter]
+    ) -> list[Event]:
+        return await self._inner.selected_events(project_id, span, filters)
+
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         return await self._inner.latest(project_id, span, limit)
 

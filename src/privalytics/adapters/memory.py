@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from privalytics.domain import insight
+from privalytics.domain import activity, insight
 from privalytics.domain.dimensions import Dimension
 from privalytics.domain.filters import Filter
 from privalytics.domain.insight import Figures, Row
@@ -138,6 +138,12 @@ class InMemoryEventStore:
     ) -> list[Row]:
         chosen = [e for e in self.events if _in(e, project_id, span)]
         return insight.breakdown(chosen, dimension, filters, self._window)[:limit]
+
+    async def selected_events(
+        self, project_id: str, span: TimeRange, filters: Sequence[Filter]
+    ) -> list[Event]:
+        chosen = [e for e in self.events if _in(e, project_id, span)]
+        return activity.selected_events(chosen, filters, self._window)
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         found = [(e.timestamp, n, e) for n, e in enumerate(self.events) if _in(e, project_id, span)]

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import msgspec
 
+from privalytics.domain.insight import Row
 from privalytics.domain.models import (
     Action,
     Bucket,
@@ -21,7 +22,9 @@ from privalytics.domain.models import (
     Ranked,
     Stats,
     TokenInfo,
+    Totals,
 )
+from privalytics.domain.reporting import Breakdown
 
 
 def pretty(data: object) -> bytes:
@@ -126,6 +129,26 @@ class PreviousOut(msgspec.Struct, frozen=True, kw_only=True):
     range: RangeOut
     visits: int
     unique_visitors: int
+    # The previous range's session figures, under the same filters (null only where a
+    # ratio has no session to divide by).
+    pageviews: int | None = None
+    sessions: int | None = None
+    views_per_session: float | None = None
+    bounce_rate: int | None = None
+    visit_duration: int | None = None
+
+    @classmethod
+    def of(cls, totals: Totals) -> PreviousOut:
+        return cls(
+            range=RangeOut(start=totals.range.start, end=totals.range.end),
+            visits=totals.visits,
+            unique_visitors=totals.unique_visitors,
+            pageviews=totals.pageviews,
+            sessions=totals.sessions,
+            views_per_session=totals.views_per_session,
+            bounce_rate=totals.bounce_rate,
+            visit_duration=totals.visit_duration,
+        )
 
 
 class StatsOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -150,6 +173,17 @@ class StatsOut(msgspec.Struct, frozen=True, kw_only=True):
     series: list[BucketOut] = msgspec.field(default_factory=list)
     # The range of the same length just before this one, for comparison.
     previous: PreviousOut | None = None
+    # Page views (the same number as ``visits``, named as the other figures are) and the
+    # session figures; the ratios are null without a session.
+    pageviews: int = 0
+    sessions: int = 0
+    views_per_session: float | None = None
+    bounce_rate: int | None = None
+    visit_duration: int | None = None
+    # Distinct visitors with an event in the last five minutes.
+    current_visitors: int = 0
+    # The filters every number here honours, as written.
+    filters: list[str] = msgspec.field(default_factory=list)
 
     @classmethod
     def of(cls, stats: Stats) -> StatsOut:
@@ -168,13 +202,55 @@ class StatsOut(msgspec.Struct, frozen=True, kw_only=True):
                 BucketOut(start=b.start, visits=b.visits, unique_visitors=b.unique_visitors)
                 for b in stats.series
             ],
-            previous=(
-                None
-                if stats.previous is None
-                else PreviousOut(
-                    range=RangeOut(start=stats.previous.range.start, end=stats.previous.range.end),
-                    visits=stats.previous.visits,
-                    unique_visitors=stats.previous.unique_visitors,
-                )
-            ),
+            previous=None if stats.previous is None else PreviousOut.of(stats.previous),
+            pageviews=stats.pageviews,
+            sessions=stats.sessions,
+            views_per_session=stats.views_per_session,
+            bounce_rate=stats.bounce_rate,
+            visit_duration=stats.visit_duration,
+            current_visitors=stats.current_visitors,
+            filters=list(stats.filters),
+        )
+
+
+class BreakdownRowOut(msgspec.Struct, frozen=True, kw_only=True):
+    """One value of a breakdown. ``value`` null: the events had none (no referrer, an
+    unknown browser...); "(other)": regions or cities of too few visitors, merged."""
+
+    value: str | None
+    visitors: int
+    pageviews: int
+    sessions: int
+    views_per_session: float | None
+    bounce_rate: int | None
+    visit_duration: int | None
+
+    @classmethod
+    def of(cls, row: Row) -> BreakdownRowOut:
+        reported = row.figures.reported
+        return cls(
+            value=row.value,
+            visitors=row.figures.visitors,
+            pageviews=reported.pageviews,
+            sessions=reported.sessions,
+            views_per_session=reported.views_per_session,
+            bounce_rate=reported.bounce_rate,
+            visit_duration=reported.visit_duration,
+        )
+
+
+class BreakdownOut(msgspec.Struct, frozen=True, kw_only=True):
+    dimension: str
+    range: RangeOut
+    filters: list[str]
+    # Ranked by visitors, then page views, then value (null last).
+    results: list[BreakdownRowOut]
+
+    @classmethod
+    def of(cls, breakdown: Breakdown) -> BreakdownOut:
+        return cls(
+            dimension=breakdown.dimension,
+            range=RangeOut(start=breakdown.range.start, end=breakdown.range.end),
+            filters=list(breakdown.filters),
+            results=[BreakdownRowOut.of(row) for row in breakdown.rows],
         )

@@ -13,6 +13,10 @@ What a filter selects depends on its dimension's scope (see
 - the *event* dimension ``page`` selects page views: the page views counted are the
   matching ones, the visitors those who made one, the sessions (and their bounce rate and
   duration) those that hold one.
+
+A fourth operator, "is one of" (:attr:`Op.ONE_OF`), has no text form: the domain makes it
+(:mod:`privalytics.domain.anonymity` turns a filter on a city into the cities it may
+select) and every store answers it like the others, through :meth:`Filter.matches`.
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ class Op(enum.StrEnum):
     IS = "=="
     IS_NOT = "!="
     CONTAINS = "~"
+    # Made by the domain only (never parsed): the value is one of ``Filter.values``.
+    ONE_OF = "in"
+
+
+# The operators a filter's text can name.
+WRITTEN_OPS = (Op.IS, Op.IS_NOT, Op.CONTAINS)
 
 
 class Filter(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,6 +51,8 @@ class Filter(msgspec.Struct, frozen=True, kw_only=True):
     op: Op
     # "" names a missing value for IS and IS_NOT.
     value: str
+    # ONE_OF: the values selected (None: a missing one), in a stable order.
+    values: tuple[str | None, ...] = ()
 
     @property
     def scope(self) -> Scope:
@@ -53,14 +65,21 @@ class Filter(msgspec.Struct, frozen=True, kw_only=True):
             return value == wanted
         if self.op is Op.IS_NOT:
             return value != wanted
+        if self.op is Op.ONE_OF:
+            return value in self.values
         return value is not None and self.value.casefold() in value.casefold()
 
     def __str__(self) -> str:
+        if self.op is Op.ONE_OF:
+            return f"{self.dimension} in ({len(self.values)} values)"
         return f"{self.dimension}{self.op.value}{self.value}"
 
 
 # A dimension's name is a word, so the first operator after it is the filter's.
 _FILTER = re.compile(r"([a-z_]+)(==|!=|~)(.*)", re.DOTALL)
+# No stored value holds a control character (ingestion refuses them), and PostgreSQL
+# refuses a NUL in a query: such a value is a mistake to name, not a question to send on.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def parse_filter(text: str) -> Filter:
@@ -80,6 +99,8 @@ def parse_filter(text: str) -> Filter:
         raise InvalidInput(
             f"its value is longer than {MAX_FILTER_VALUE} characters", field="filter"
         )
+    if _CONTROL.search(value):
+        raise InvalidInput("its value contains control characters", field="filter")
     if op is Op.CONTAINS and not value:
         raise InvalidInput("~ needs some text to look for", field="filter")
     return Filter(dimension=name, op=op, value=value)

@@ -192,11 +192,20 @@ class Ranked(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Totals(msgspec.Struct, frozen=True, kw_only=True):
-    """The headline numbers of a range: the previous period's, for comparison."""
+    """The headline numbers of a range: the previous period's, for comparison.
+
+    The session figures (see :class:`privalytics.domain.sessions.SessionFigures`) are
+    None where they were not computed (the overview of every project reads only visits
+    and visitors); a stats answer always has them."""
 
     range: TimeRange
     visits: int
     unique_visitors: int
+    pageviews: int | None = None
+    sessions: int | None = None
+    views_per_session: float | None = None
+    bounce_rate: int | None = None
+    visit_duration: int | None = None
 
 
 class Stats(msgspec.Struct, frozen=True, kw_only=True):
@@ -217,6 +226,17 @@ class Stats(msgspec.Struct, frozen=True, kw_only=True):
     series: list[Bucket] = msgspec.field(default_factory=list)
     # The range of the same length just before this one.
     previous: Totals | None = None
+    # The session figures (privalytics.domain.sessions.SessionFigures): page views (the
+    # same number as ``visits``), sessions, and the ratios, None without a session.
+    pageviews: int = 0
+    sessions: int = 0
+    views_per_session: float | None = None
+    bounce_rate: int | None = None
+    visit_duration: int | None = None
+    # Distinct visitors with an event in the last five minutes (whatever the range).
+    current_visitors: int = 0
+    # The filters every figure honours, as written (privalytics.domain.filters).
+    filters: tuple[str, ...] = ()
 
 
 class RateDecision(msgspec.Struct, frozen=True, kw_only=True):

@@ -105,6 +105,14 @@ class EventStore(Protocol):
         under ``filters``, ranked as it ranks them."""
         ...
 
+    async def selected_events(
+        self, project_id: str, span: TimeRange, filters: Sequence[Filter]
+    ) -> list[Event]:
+        """The project's events in ``span`` that ``filters`` select: equal (as a multiset)
+        to :func:`privalytics.domain.activity.selected_events` over those events. A
+        filtered stats answer counts its series, actions and top lists from them."""
+        ...
+
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         """The newest ``limit`` events in ``span``, newest first."""
         ...

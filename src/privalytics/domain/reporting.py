@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
 import msgspec
 
+from privalytics.domain.activity import (
+    breakdowns_of,
+    buckets,
+    count_actions,
+    visitors_since,
+)
+from privalytics.domain.anonymity import anonymous_filters, merge_rows
+from privalytics.domain.dimensions import DIMENSIONS, dimension
 from privalytics.domain.errors import (
     InvalidInput,
     NotFound,
 )
+from privalytics.domain.filters import Filter, parse_filters
+from privalytics.domain.geography import DEFAULT_MIN_VISITORS
+from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import (
     Action,
-    Bucket,
     Event,
+    PageStats,
     Stats,
     TimeRange,
     Totals,
@@ -23,7 +37,7 @@ from privalytics.domain.ports import (
     EventStore,
     TokenStore,
 )
-from privalytics.domain.reports import HOUR, breakdowns, previous_range
+from privalytics.domain.reports import HOUR, breakdowns, fill_series, previous_range
 
 DEFAULT_TOP = 10
 MAX_TOP = 100
@@ -42,6 +56,23 @@ PERIODS = {
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 MAX_SPAN = timedelta(days=3660)
+# "Current visitors": distinct visitors with an event in this last stretch of time (and up
+# to a minute ahead of the clock, as events may be).
+CURRENT = timedelta(minutes=5)
+AHEAD = timedelta(minutes=1)
+# A dimension's name as the API writes it; anything else is not repeated in a message.
+_NAME = re.compile(r"[a-z_]{1,40}")
+_PAGE = DIMENSIONS["page"]
+
+
+class Breakdown(msgspec.Struct, frozen=True, kw_only=True):
+    """A breakdown as the API answers it: its rows ranked by visitors, k-anonymous."""
+
+    dimension: str
+    range: TimeRange
+    # The filters it honours, as written.
+    filters: tuple[str, ...]
+    rows: list[Row]
 
 
 def _floor_hour(moment: datetime) -> datetime:
@@ -57,10 +88,15 @@ class Reporting:
         events: EventStore,
         tokens: TokenStore,
         clock: Clock,
+        min_cell_visitors: int = DEFAULT_MIN_VISITORS,
     ) -> None:
+        if min_cell_visitors < 1:
+            raise InvalidInput("must be at least 1", field="min_cell_visitors")
         self._events = events
         self._tokens = tokens
         self._clock = clock
+        # Regions and cities of fewer visitors are shown and filtered as "(other)".
+        self._k = min_cell_visitors
 
     def span(
         self,
@@ -121,35 +157,176 @@ class Reporting:
         uniques = await self._events.unique_visitors(project_id, span)
         return Totals(range=span, visits=visits, unique_visitors=uniques)
 
-    async def stats(self, project_id: str, span: TimeRange, *, top: int = DEFAULT_TOP) -> Stats:
+    async def stats(
+        self,
+        project_id: str,
+        span: TimeRange,
+        *,
+        top: int = DEFAULT_TOP,
+        filters: Sequence[str] = (),
+    ) -> Stats:
+        """Every number of the project's range under ``filters`` (texts, ANDed; see
+        :mod:`privalytics.domain.filters`), with the previous range's headline figures,
+        the last 24 hours and the current visitors under the same filters."""
         if not 1 <= top <= MAX_TOP:
             raise InvalidInput(f"must be between 1 and {MAX_TOP}", field="limit")
-        if await self._tokens.get_project(project_id) is None:
-            raise NotFound(f"no project {project_id!r}")
+        parsed = parse_filters(filters)
+        await self._project(project_id)
+        if parsed:
+            return await self._filtered_stats(project_id, span, top, parsed)
         counts = await self._events.count_by_action(project_id, span)
         actions = {action: counts.get(action, 0) for action in Action}
-        last_hour = _floor_hour(self._clock.now())
-        recent_span = TimeRange(start=last_hour - 23 * HOUR, end=last_hour + HOUR)
-        by_hour = {
-            b.start: b
-            for b in await self._events.series(project_id, recent_span, recent_span.start, HOUR)
-        }
-        recent = [
-            by_hour.get(hour, Bucket(start=hour, visits=0, unique_visitors=0))
-            for hour in (recent_span.start + n * HOUR for n in range(24))
-        ]
-        previous = await self._headline(project_id, previous_range(span))
+        recent_span = self._recent()
+        by_hour = await self._events.series(project_id, recent_span, recent_span.start, HOUR)
+        before = previous_range(span)
+        previous = await self._headline(project_id, before)
+        previous_figures = await self._events.figures(project_id, before, ())
         extra = await breakdowns(self._events, project_id, span, top)
+        now = self._clock.now()
+        current = TimeRange(start=now - CURRENT, end=now + AHEAD)
         return Stats(
             range=span,
             visits=actions[Action.VISIT],
             unique_visitors=await self._events.unique_visitors(project_id, span),
             top_pages=await self._events.top_pages(project_id, span, top),
             actions=actions,
-            recent=recent,
-            previous=previous,
+            recent=fill_series(recent_span, HOUR, by_hour),
+            previous=_with_figures(previous, previous_figures),
             **msgspec.structs.asdict(extra),
+            **_session_fields(await self._events.figures(project_id, span, ())),
+            current_visitors=await self._events.unique_visitors(project_id, current),
         )
+
+    async def _filtered_stats(
+        self, project_id: str, span: TimeRange, top: int, parsed: tuple[Filter, ...]
+    ) -> Stats:
+        # Every figure from the filtered reads: the headline figures and the pages from
+        # the sessions' figures, the rest from the selected events.
+        chosen = await self._anonymous(project_id, span, parsed)
+        events = await self._events.selected_events(project_id, span, chosen)
+        figures = await self._events.figures(project_id, span, chosen)
+        pages = await self._events.breakdown(project_id, span, _PAGE, chosen, None)
+        before = previous_range(span)
+        previous = await self._events.figures(
+            project_id, before, await self._anonymous(project_id, before, parsed)
+        )
+        recent_span = self._recent()
+        recent = await self._events.selected_events(
+            project_id, recent_span, await self._anonymous(project_id, recent_span, parsed)
+        )
+        now = self._clock.now()
+        # A session holding an event of the last minutes began that UTC day at the
+        # earliest: read from there, so that filters see whole sessions.
+        since = now - CURRENT
+        current_span = TimeRange(start=_midnight(since), end=now + AHEAD)
+        current = await self._events.selected_events(
+            project_id, current_span, await self._anonymous(project_id, current_span, parsed)
+        )
+        return Stats(
+            range=span,
+            visits=figures.totals.pageviews,
+            unique_visitors=figures.visitors,
+            top_pages=_top_pages(pages, top),
+            actions=count_actions(events),
+            recent=fill_series(recent_span, HOUR, buckets(recent, recent_span.start, HOUR)),
+            previous=_with_figures(
+                Totals(
+                    range=before,
+                    visits=previous.totals.pageviews,
+                    unique_visitors=previous.visitors,
+                ),
+                previous,
+            ),
+            **msgspec.structs.asdict(breakdowns_of(events, span, top)),
+            **_session_fields(figures),
+            current_visitors=visitors_since(current, since),
+            filters=tuple(str(f) for f in parsed),
+        )
+
+    async def breakdown(
+        self,
+        project_id: str,
+        span: TimeRange,
+        dimension_name: str,
+        filters: Sequence[str] = (),
+        *,
+        limit: int = DEFAULT_TOP,
+    ) -> Breakdown:
+        """The project's range broken down by the dimension named ``dimension_name``
+        under ``filters``: the first ``limit`` values by visitors, regions and cities of
+        fewer than ``min_cell_visitors`` visitors merged into "(other)"."""
+        found = dimension(dimension_name)
+        if found is None:
+            named = f" {dimension_name!r}" if _NAME.fullmatch(dimension_name) else ""
+            raise NotFound(f"no dimension{named}; the dimensions are {', '.join(DIMENSIONS)}")
+        if not 1 <= limit <= MAX_TOP:
+            raise InvalidInput(f"must be between 1 and {MAX_TOP}", field="limit")
+        parsed = parse_filters(filters)
+        await self._project(project_id)
+        chosen = await self._anonymous(project_id, span, parsed)
+        if found.merge_small_cells:
+            # Every row first: the small ones beyond the limit count in "(other)" too.
+            every = await self._events.breakdown(project_id, span, found, chosen, None)
+            rows = merge_rows(every, self._k)[:limit]
+        else:
+            rows = await self._events.breakdown(project_id, span, found, chosen, limit)
+        return Breakdown(
+            dimension=found.name, range=span, filters=tuple(str(f) for f in parsed), rows=rows
+        )
+
+    async def _project(self, project_id: str) -> None:
+        if await self._tokens.get_project(project_id) is None:
+            raise NotFound(f"no project {project_id!r}")
+
+    async def _anonymous(
+        self, project_id: str, span: TimeRange, filters: tuple[Filter, ...]
+    ) -> tuple[Filter, ...]:
+        return await anonymous_filters(self._events, project_id, span, filters, self._k)
+
+    def _recent(self) -> TimeRange:
+        """The last 24 hours, in whole hours, the current one last."""
+        last_hour = _floor_hour(self._clock.now())
+        return TimeRange(start=last_hour - 23 * HOUR, end=last_hour + HOUR)
+
+
+class _SessionFields(TypedDict):
+    pageviews: int
+    sessions: int
+    views_per_session: float | None
+    bounce_rate: int | None
+    visit_duration: int | None
+
+
+def _session_fields(figures: Figures) -> _SessionFields:
+    reported = figures.reported
+    return {
+        "pageviews": reported.pageviews,
+        "sessions": reported.sessions,
+        "views_per_session": reported.views_per_session,
+        "bounce_rate": reported.bounce_rate,
+        "visit_duration": reported.visit_duration,
+    }
+
+
+def _with_figures(totals: Totals, figures: Figures) -> Totals:
+    return msgspec.structs.replace(totals, **_session_fields(figures))
+
+
+def _top_pages(rows: list[Row], top: int) -> list[PageStats]:
+    """Pages ranked as the unfiltered top pages are: by page views, then path."""
+    ranked = sorted(rows, key=lambda row: (-row.figures.totals.pageviews, row.value or ""))
+    return [
+        PageStats(
+            path=row.value or "",
+            visits=row.figures.totals.pageviews,
+            unique_visitors=row.figures.visitors,
+        )
+        for row in ranked[:top]
+    ]
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _utc(moment: datetime) -> datetime:

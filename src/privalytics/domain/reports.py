@@ -108,18 +108,29 @@ def previous_range(span: TimeRange) -> TimeRange:
     return TimeRange(start=span.start - (span.end - span.start), end=span.start)
 
 
+def origin_of(span: TimeRange, step: timedelta) -> datetime:
+    """The start of the step ``span`` starts in: the series counts its steps from it."""
+    return _floor(span.start, step)
+
+
+def fill_series(span: TimeRange, step: timedelta, found: Iterable[Bucket]) -> list[Bucket]:
+    """Every step overlapping ``span`` from :func:`origin_of`: ``found``'s buckets, zeros
+    for the steps it lacks."""
+    by_start = {b.start: b for b in found}
+    buckets: list[Bucket] = []
+    moment = origin_of(span, step)
+    while moment < span.end:
+        buckets.append(by_start.get(moment, Bucket(start=moment, visits=0, unique_visitors=0)))
+        moment += step
+    return buckets
+
+
 async def series(events: EventStore, project_id: str, span: TimeRange) -> tuple[str, list[Bucket]]:
     """Every step overlapping ``span``, zeros included; each counts only events in ``span``,
     so the first and last steps may be partial and the steps add up to the range."""
     name, step = step_of(span)
-    origin = _floor(span.start, step)
-    found = {b.start: b for b in await events.series(project_id, span, origin, step)}
-    buckets: list[Bucket] = []
-    moment = origin
-    while moment < span.end:
-        buckets.append(found.get(moment, Bucket(start=moment, visits=0, unique_visitors=0)))
-        moment += step
-    return name, buckets
+    found = await events.series(project_id, span, origin_of(span, step), step)
+    return name, fill_series(span, step, found)
 
 
 async def breakdowns(events: EventStore, project_id: str, span: TimeRange, top: int) -> Breakdowns:

@@ -19,6 +19,7 @@ from privalytics.domain.errors import (
     Unauthenticated,
 )
 from privalytics.domain.feed import LiveFeed
+from privalytics.domain.geography import DEFAULT_MIN_VISITORS
 from privalytics.domain.hashing import visitor_hash
 from privalytics.domain.models import (
     ClientInfo,
@@ -293,8 +294,10 @@ def build_services(
     health_checks: tuple[Callable[[], Awaitable[None]], ...] = (),
     closers: tuple[Callable[[], Awaitable[None]], ...] = (),
     users: UserStore | None = None,
+    min_cell_visitors: int = DEFAULT_MIN_VISITORS,
 ) -> Services:
-    """Wire the use cases over the given ports."""
+    """Wire the use cases over the given ports. ``min_cell_visitors``: regions and cities
+    with fewer visitors are shown and filtered as "(other)" (k-anonymity)."""
     settings = settings or IngestSettings()
     feed = LiveFeed()
     # One bound on bcrypt checks running at once, for tokens and admin keys together.
@@ -323,7 +326,9 @@ def build_services(
             clock=clock,
             privacy=privacy,
         ),
-        reporting=Reporting(events=events, tokens=tokens, clock=clock),
+        reporting=Reporting(
+            events=events, tokens=tokens, clock=clock, min_cell_visitors=min_cell_visitors
+        ),
         health_checks=health_checks or (events.ping, limiter.ping),
         closers=closers,
         feed=feed,

@@ -1,6 +1,6 @@
 """Hostile input at the HTTP boundary is a 4xx naming the problem, never a 500: bodies
 that are not Unicode or nest too deeply, lone surrogates, calendar edges in stats ranges,
-malformed ids in paths, control characters in logged paths."""
+malformed ids in paths, control characters in logged paths, filters and dimensions."""
 
 from __future__ import annotations
 
@@ -281,3 +281,72 @@ def test_an_unexpected_error_logs_the_path_escaped_and_truncated(
         + "z" * 194
         + " (truncated from 1006 characters)"
     )
+
+
+class TestBreakdownAndFilters:
+    """Filters (on stats and breakdowns) and dimensions in paths: a precise 4xx."""
+
+    @pytest.mark.parametrize("route", ["stats", "breakdown/page"])
+    @pytest.mark.parametrize(
+        ("query", "says"),
+        [
+            ("filter=page%3D%3D" + "x" * 60_000, "longer than 2048"),
+            ("&".join(["filter=page%3D%3D%2Fx"] * 1000), "at most 10"),
+            ("filter=page%3D%3D%2F%00", "control characters"),
+            ("filter=city~a%0Ab", "control characters"),
+            ("filter=page%3D%2Fx", "must be DIMENSION==VALUE"),
+            ("filter=page%3C%3E%2Fx", "must be DIMENSION==VALUE"),
+            ("filter=pagein%2Fx", "must be DIMENSION==VALUE"),
+            ("filter=", "must be DIMENSION==VALUE"),
+            ("filter=colour%3D%3Dred", "names no dimension (colour)"),
+            ("filter=%00%3D%3Dx", "must be DIMENSION==VALUE"),
+            ("filter=source~", "needs some text"),
+            ("filter=source%3D%3DGoogle&filter=%ED%A0%80", "must be DIMENSION==VALUE"),
+        ],
+    )
+    def test_a_bad_filter_is_400_naming_filter(
+        self, api: Api, project: tuple[str, str], route: str, query: str, says: str
+    ) -> None:
+        project_id, _ = project
+        url = f"/api/v1/projects/{project_id}/{route}?{query}"
+        body = assert_error(api.client.get(url, headers=api.admin), 400, "invalid_input")
+        assert body["field"] == "filter"
+        assert says in body["message"]
+        assert "\x00" not in body["message"]
+        assert len(body["message"]) < 1000
+
+    @pytest.mark.parametrize(
+        "dimension", ["colour", "%00", "x%0Ay", "a" * 5000, "%ED%A0%80", "Page", "page%20"]
+    )
+    def test_an_unknown_dimension_is_404_listing_the_dimensions(
+        self, api: Api, project: tuple[str, str], dimension: str
+    ) -> None:
+        project_id, _ = project
+        url = f"/api/v1/projects/{project_id}/breakdown/{dimension}"
+        body = assert_error(api.client.get(url, headers=api.admin), 404, "not_found")
+        assert "the dimensions are page, entry_page" in body["message"]
+        assert "\x00" not in body["message"]
+        assert "\n" not in body["message"]
+        assert len(body["message"]) < 400
+
+    @pytest.mark.parametrize(
+        ("query", "field"),
+        [
+            ("limit=0", "limit"),
+            ("limit=101", "limit"),
+            ("limit=x", "limit"),
+            ("period=1w", "period"),
+        ],
+    )
+    def test_a_bad_limit_or_period_is_400(
+        self, api: Api, project: tuple[str, str], query: str, field: str
+    ) -> None:
+        project_id, _ = project
+        url = f"/api/v1/projects/{project_id}/breakdown/city?{query}"
+        body = assert_error(api.client.get(url, headers=api.admin), 400, "invalid_input")
+        assert body["field"] == field
+
+    def test_a_malformed_project_id_is_404_before_the_dimension(self, api: Api) -> None:
+        url = "/api/v1/projects/%00/breakdown/colour"
+        body = assert_error(api.client.get(url, headers=api.admin), 404, "not_found")
+        assert "16 lowercase hex digits" in body["message"]

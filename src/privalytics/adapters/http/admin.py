@@ -13,7 +13,7 @@ import msgspec
 from litestar import Request, Router, delete, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 
 from privalytics.adapters.http.ids import known_ids
 from privalytics.adapters.http.ingest import bearer
@@ -22,6 +22,7 @@ from privalytics.adapters.http.openapi import operation_with_body
 from privalytics.adapters.http.periods import ALIAS, period_of
 from privalytics.adapters.http.schemas import ProjectCreateIn, ProjectPatchIn
 from privalytics.adapters.wire import (
+    BreakdownOut,
     ProjectCreatedOut,
     ProjectListOut,
     ProjectOut,
@@ -30,6 +31,7 @@ from privalytics.adapters.wire import (
     TokenListOut,
     TokenOut,
 )
+from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.errors import InvalidInput, Unauthenticated
 from privalytics.domain.models import ProjectUpdate
 from privalytics.domain.ratelimit import parse_rate_limit
@@ -38,6 +40,16 @@ from privalytics.domain.services import DEFAULT_TOP, Services
 ADMIN_BODY_LIMIT = 64 * 1024
 _NO_KEY = "an admin key is needed: send 'Authorization: Bearer pak_...'"
 _EXAMPLE = "e.g. 2026-01-01T00:00:00Z"
+_FILTER = (
+    "DIMENSION==VALUE, DIMENSION!=VALUE or DIMENSION~TEXT (contains, ignoring case); "
+    "repeat for several (all apply), at most 10"
+)
+_BREAKDOWN = (
+    "Every value of the dimension in the range, with its visitors, page views, sessions, "
+    "bounce rate and visit duration, ranked by visitors. Regions and cities with fewer "
+    'visitors than PRIVALYTICS_MIN_CELL_VISITORS are merged into one "(other)" row, and '
+    'filters see them as "(other)" too.'
+)
 _create = msgspec.json.Decoder(ProjectCreateIn)
 _patch = msgspec.json.Decoder(ProjectPatchIn)
 
@@ -155,10 +167,49 @@ def admin_router(services: Services) -> Router:
             QueryParameter(name="to", description="RFC 3339 date-time with an offset; default now"),
         ] = None,
         limit: Annotated[int, QueryParameter(description="top pages, 1 to 100")] = DEFAULT_TOP,
+        filters: Annotated[
+            list[str] | None, QueryParameter(name="filter", description=_FILTER)
+        ] = None,
     ) -> StatsOut:
         period = period_of(period, alias)
         span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
-        return StatsOut.of(await reporting.stats(project_id, span, top=limit))
+        return StatsOut.of(
+            await reporting.stats(project_id, span, top=limit, filters=filters or ())
+        )
+
+    @get(
+        "/{project_id:str}/breakdown/{dimension:str}",
+        summary="Break a project's numbers down by a dimension",
+        description=_BREAKDOWN,
+    )
+    async def breakdown(
+        project_id: FromPath[str],
+        dimension: Annotated[str, Parameter(description=f"one of: {', '.join(DIMENSIONS)}")],
+        period: Annotated[
+            str | None, QueryParameter(description="24h, 7d, 30d or 12m; default 24h")
+        ] = None,
+        alias: Annotated[
+            str | None, QueryParameter(name=ALIAS, description="another name for period")
+        ] = None,
+        start: Annotated[
+            str | None,
+            QueryParameter(
+                name="from", description="RFC 3339 date-time with an offset; instead of period"
+            ),
+        ] = None,
+        end: Annotated[
+            str | None,
+            QueryParameter(name="to", description="RFC 3339 date-time with an offset; default now"),
+        ] = None,
+        limit: Annotated[int, QueryParameter(description="rows, 1 to 100")] = DEFAULT_TOP,
+        filters: Annotated[
+            list[str] | None, QueryParameter(name="filter", description=_FILTER)
+        ] = None,
+    ) -> BreakdownOut:
+        period = period_of(period, alias)
+        span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
+        found = await reporting.breakdown(project_id, span, dimension, filters or (), limit=limit)
+        return BreakdownOut.of(found)
 
     return Router(
         path="/api/v1/projects",
@@ -172,6 +223,7 @@ def admin_router(services: Services) -> Router:
             issue_token,
             revoke_token,
             stats,
+            breakdown,
         ],
         # The key first: without one, every route is a 401 whatever its path says.
         guards=[require_admin_key, known_ids],

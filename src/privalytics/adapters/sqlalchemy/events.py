@@ -50,7 +50,7 @@ from privalytics.adapters.sqlalchemy.sqlitewriter import (
 )
 from privalytics.adapters.sqlalchemy.stored import read_events
 from privalytics.adapters.sqlalchemy.tables import from_millis, to_millis
-from privalytics.domain import insight
+from privalytics.domain import activity, insight
 from privalytics.domain.dimensions import Dimension
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.filters import Filter
@@ -230,6 +230,12 @@ class SqlAlchemyEventStore:
     ) -> list[Row]:
         events = await self._events_in(project_id, span)
         return insight.breakdown(events, dimension, filters, self.rollups.window)[:limit]
+
+    async def selected_events(
+        self, project_id: str, span: TimeRange, filters: Sequence[Filter]
+    ) -> list[Event]:
+        events = await self._events_in(project_id, span)
+        return activity.selected_events(events, filters, self.rollups.window)
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         if limit <= 0:

@@ -1,0 +1,202 @@
+"""The insight reads (figures, breakdown, selected_events) on every store equal the
+reference computation over the same events, and SQLite answers as PostgreSQL does.
+
+Random located visitors' sessions (across the 30-minute gap and UTC midnight), every
+dimension, random filters (the "is one of" filters k-anonymity makes included), ranges
+that cut sessions. The events are generated as the SQL stores keep them today
+(``tests.strategies.storable_events``: milliseconds, and of the derived fields only the
+referrer); widen that strategy when the stores keep every derived field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from msgspec.structs import replace
+
+from privalytics.adapters.memory import InMemoryEventStore, InMemoryTokenStore
+from privalytics.adapters.sqlalchemy import migrate, open_stores
+from privalytics.domain import activity, insight
+from privalytics.domain.dimensions import DIMENSIONS
+from privalytics.domain.filters import Filter, Op, parse_filters
+from privalytics.domain.models import Event, Project, RateLimit, TimeRange
+from privalytics.domain.ports import EventStore
+from privalytics.domain.reporting import Reporting
+from privalytics.testing import ManualClock
+from tests import strategies
+from tests.integration.conftest import sqlite_url
+
+DAILY = timedelta(days=1)
+EVERYTHING = TimeRange(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(2101, 1, 1, tzinfo=UTC))
+FOUND = settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def filters_of(drawn: Sequence[tuple[str, Op, str]]) -> tuple[Filter, ...]:
+    written = parse_filters(
+        [f"{n}{op.value}{v or ('e' if op is Op.CONTAINS else '')}" for n, op, v in drawn]
+    )
+    # What k-anonymity makes of a filter on a city: "is one of".
+    among = Filter(dimension="city", op=Op.ONE_OF, value="", values=(None, "Berlin"))
+    return (*written, among) if len(written) % 2 else written
+
+
+def spans_of(events: list[Event]) -> list[TimeRange]:
+    """Everything, and a range from the middle of the first event's hour that cuts its
+    sessions."""
+    if not events:
+        return [EVERYTHING]
+    first = min(e.timestamp for e in events).astimezone(UTC)
+    start = first.replace(minute=30, second=0, microsecond=0)
+    return [EVERYTHING, TimeRange(start=start, end=start + timedelta(hours=26))]
+
+
+def _key(event: Event) -> tuple[object, ...]:
+    return (event.timestamp, event.visitor_hash, event.action, event.path, repr(event))
+
+
+async def answers(
+    store: EventStore, project_id: str, span: TimeRange, filters: tuple[Filter, ...]
+) -> dict[str, object]:
+    """Every insight read of ``store``, events as a multiset (ordered by a key)."""
+    found: dict[str, object] = {
+        "figures": await store.figures(project_id, span, filters),
+        "events": sorted(
+            (
+                replace(e, timestamp=e.timestamp.astimezone(UTC))
+                for e in await store.selected_events(project_id, span, filters)
+            ),
+            key=_key,
+        ),
+    }
+    for name, dimension in DIMENSIONS.items():
+        found[name] = await store.breakdown(project_id, span, dimension, filters, None)
+        found[f"{name}/2"] = await store.breakdown(project_id, span, dimension, filters, 2)
+    return found
+
+
+def reference(
+    events: list[Event], span: TimeRange, filters: tuple[Filter, ...]
+) -> dict[str, object]:
+    inside = [e for e in events if span.start <= e.timestamp < span.end]
+    expected: dict[str, object] = {
+        "figures": insight.figures(inside, filters, DAILY),
+        "events": sorted(
+            (
+                replace(e, timestamp=e.timestamp.astimezone(UTC))
+                for e in activity.selected_events(inside, filters, DAILY)
+            ),
+            key=_key,
+        ),
+    }
+    for name, dimension in DIMENSIONS.items():
+        rows = insight.breakdown(inside, dimension, filters, DAILY)
+        expected[name] = rows
+        expected[f"{name}/2"] = rows[:2]
+    return expected
+
+
+@FOUND
+@given(events=strategies.storable_events, drawn=strategies.placed_filters)
+def test_every_store_answers_as_the_reference_computation(
+    sql_url: str, events: list[Event], drawn: list[tuple[str, Op, str]]
+) -> None:
+    # A fresh project per example: the database is shared by the examples.
+    project_id = secrets.token_hex(8)
+    mine = [replace(e, project_id=project_id) for e in events]
+    filters = filters_of(drawn)
+
+    async def scenario() -> None:
+        stores = open_stores(sql_url)
+        memory = InMemoryEventStore()
+        try:
+            await stores.events.add(mine)
+            await memory.add(mine)
+            for span in spans_of(mine):
+                for chosen in ((), filters):
+                    expected = reference(mine, span, chosen)
+                    assert await answers(memory, project_id, span, chosen) == expected
+                    assert await answers(stores.events, project_id, span, chosen) == expected
+        finally:
+            await stores.dispose()
+
+    asyncio.run(scenario())
+
+
+@FOUND
+@given(events=strategies.storable_events, drawn=strategies.placed_filters)
+def test_reporting_over_a_sql_store_answers_as_over_memory(
+    sql_url: str, events: list[Event], drawn: list[tuple[str, Op, str]]
+) -> None:
+    """The whole use case (filtered stats with their series, actions and top lists; the
+    k-anonymous breakdowns) over a SQL store and over the in-memory one."""
+    filters = [str(f) for f in filters_of(drawn) if f.op is not Op.ONE_OF]
+    span = spans_of(events)[-1]
+
+    async def scenario() -> None:
+        stores = open_stores(sql_url)
+        try:
+            answers = []
+            # A fresh project per example: the database is shared by the examples.
+            project_id = secrets.token_hex(8)
+            tokens = InMemoryTokenStore()
+            tokens.projects[project_id] = Project(
+                id=project_id,
+                name="site",
+                rate_limit=RateLimit(events=10, period_seconds=60),
+                created_at=span.start,
+            )
+            for store in (stores.events, InMemoryEventStore()):
+                await store.add([replace(e, project_id=project_id) for e in events])
+                clock = ManualClock(span.end)
+                reporting = Reporting(events=store, tokens=tokens, clock=clock, min_cell_visitors=2)
+                stats = await reporting.stats(project_id, span, filters=filters)
+                rows = [
+                    (await reporting.breakdown(project_id, span, name, filters)).rows
+                    for name in DIMENSIONS
+                ]
+                answers.append((stats, rows))
+            assert answers[0] == answers[1]
+        finally:
+            await stores.dispose()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.postgres
+@FOUND
+@given(events=strategies.storable_events, drawn=strategies.placed_filters)
+def test_sqlite_answers_as_postgresql(
+    postgres_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    events: list[Event],
+    drawn: list[tuple[str, Op, str]],
+) -> None:
+    project_id = secrets.token_hex(8)
+    mine = [replace(e, project_id=project_id) for e in events]
+    filters = filters_of(drawn)
+    folder: Path = tmp_path_factory.mktemp("sqlite")
+
+    async def scenario() -> None:
+        await migrate(sqlite_url(folder))
+        lite, postgres = open_stores(sqlite_url(folder)), open_stores(postgres_url)
+        try:
+            await lite.events.add(mine)
+            await postgres.events.add(mine)
+            for span in spans_of(mine):
+                got = await answers(lite.events, project_id, span, filters)
+                assert got == await answers(postgres.events, project_id, span, filters)
+        finally:
+            await lite.dispose()
+            await postgres.dispose()
+
+    asyncio.run(scenario())
