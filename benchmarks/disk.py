@@ -1,11 +1,10 @@
 """Disk space per event: the compact events table (migration 0006), its index, its
 dictionary and the rollups, on SQLite and PostgreSQL, with every derived field filled.
 
-Generates ``--events`` realistic events of one project over ``--days`` days (sessions of
-a few page views, some clicks and scroll depths; paths, sources, referrers, campaigns,
-browsers, systems, devices and places drawn from skewed distributions, as web traffic
-is), stores them through the event store's ``add()`` (the writers and the dictionary as
-the server uses them), computes the rollups, then measures:
+Generates ``--events`` events of one project over ``--days`` days with
+``benchmarks/traffic.py`` (sessions, sources, campaigns, browsers, systems, devices and
+places as ingestion derives them), stores them through the event store's ``add()`` (the
+writers and the dictionary as the server uses them), computes the rollups, then measures:
 
 - SQLite: after ``VACUUM``, the bytes of each table and index from ``dbstat``, and the
   file's size; for comparison, the same events in the text table of migration 0005
@@ -21,162 +20,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import os
-import random
 import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from alembic import command
 
+from benchmarks.traffic import generate_events
 from privalytics.adapters.sqlalchemy import create_engine, migrate, open_stores
 from privalytics.adapters.sqlalchemy.dictionary import FIXED, Dictionary, event_values
 from privalytics.adapters.sqlalchemy.migrate import alembic_config
-from privalytics.domain.models import Action, Event
+from privalytics.domain.models import Event
 
 POSTGRES_ADMIN = os.environ.get(
     "PRIVALYTICS_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )
 DATABASE = "privalytics_bench_disk"
-START = datetime(2026, 10, 1, tzinfo=UTC)
+END = datetime(2026, 11, 29, 14, 37, tzinfo=UTC)
 PROJECT = "0123456789abcdef0123456789abcdef"
 BATCH = 1000
 
-_BROWSERS = {
-    "Chrome": [f"{v}.0" for v in range(120, 132)],
-    "Safari": ["17.4", "17.5", "17.6", "18.0", "18.1", "18.2"],
-    "Firefox": [f"{v}.0" for v in range(125, 134)],
-    "Edge": [f"{v}.0" for v in range(122, 132)],
-    "Samsung Internet": ["25.0", "26.0", "27.0"],
-    "Opera": ["113.0", "114.0", "115.0"],
-}
-_BROWSER_WEIGHTS = [60, 20, 8, 7, 3, 2]
-_SYSTEMS = {
-    "Windows": ["10", "11"],
-    "Mac OS X": ["10.15", "13", "14", "15"],
-    "iOS": ["16.7", "17.5", "17.6", "18.0", "18.1"],
-    "Android": ["11", "12", "13", "14", "15"],
-    "Linux": [None],
-    "Chrome OS": [None],
-}
-_SYSTEM_WEIGHTS = [35, 15, 25, 20, 3, 2]
-_DEVICES = ["mobile", "tablet", "laptop", "desktop"]
-_DEVICE_WEIGHTS = [45, 5, 25, 25]
-_SEARCH = ["Google", "Bing", "DuckDuckGo", "Ecosia", "Yahoo!"]
-_SOCIAL = ["Twitter", "Facebook", "LinkedIn", "Reddit", "Hacker News", "Mastodon"]
-_CAMPAIGNS = [f"campaign-{n}" for n in range(30)]
-
-
-def _skewed(rng: random.Random, n: int, alpha: float = 1.1) -> int:
-    """An index in range(n), small ones far more likely (Zipf-like)."""
-    return min(int(rng.paretovariate(alpha)) - 1, n - 1)
-
-
-class Traffic:
-    """Sessions of one project: what each visitor's events carry."""
-
-    def __init__(self, seed: int = 13) -> None:
-        self.rng = random.Random(seed)
-        rng = self.rng
-        self.paths = ["/"] + [
-            f"/{rng.choice(['blog', 'docs', 'products', 'news'])}/{rng.getrandbits(40):x}"
-            for _ in range(3000)
-        ]
-        self.sites = [
-            f"site-{n}.{rng.choice(['com', 'org', 'net', 'io', 'de'])}" for n in range(400)
-        ]
-        self.countries = [f"{chr(65 + a)}{chr(65 + b)}" for a in range(12) for b in range(13)]
-        self.regions = {c: [f"{c}-{n:02d}" for n in range(8)] for c in self.countries}
-        self.cities = {c: [f"City {c} {n}" for n in range(40)] for c in self.countries}
-
-    def _origin(self) -> dict[str, str | None]:
-        rng = self.rng
-        kind = rng.random()
-        fields: dict[str, str | None] = {}
-        if kind < 0.40:
-            return fields  # direct
-        if kind < 0.75:
-            name = _SEARCH[_skewed(rng, len(_SEARCH), 0.8)]
-            fields["source"] = name
-            fields["referrer"] = f"https://www.{name.lower().replace('!', '')}.com/"
-        elif kind < 0.85:
-            name = _SOCIAL[_skewed(rng, len(_SOCIAL), 0.9)]
-            fields["source"] = name
-            fields["referrer"] = f"https://{name.lower().replace(' ', '')}.com/"
-        else:
-            site = self.sites[_skewed(rng, len(self.sites))]
-            fields["source"] = site
-            fields["referrer"] = (
-                f"https://{site}/{rng.choice(['', 'links', 'blog/'])}{_skewed(rng, 50)}"
-            )
-        if rng.random() < 0.12:
-            fields["utm_source"] = fields.get("source") or "newsletter"
-            fields["utm_medium"] = rng.choice(["email", "cpc", "social", "banner"])
-            fields["utm_campaign"] = _CAMPAIGNS[_skewed(rng, len(_CAMPAIGNS), 0.9)]
-            if rng.random() < 0.3:
-                fields["utm_term"] = f"term {_skewed(rng, 200)}"
-            if rng.random() < 0.3:
-                fields["utm_content"] = f"variant-{rng.randrange(4)}"
-        return fields
-
-    def _visitor(self) -> dict[str, str | None]:
-        rng = self.rng
-        browser = rng.choices(list(_BROWSERS), _BROWSER_WEIGHTS)[0]
-        system = rng.choices(list(_SYSTEMS), _SYSTEM_WEIGHTS)[0]
-        country = self.countries[_skewed(rng, len(self.countries), 0.7)]
-        return {
-            "browser": browser,
-            "browser_version": rng.choice(_BROWSERS[browser]),
-            "os": system,
-            "os_version": rng.choice(_SYSTEMS[system]),
-            "device": rng.choices(_DEVICES, _DEVICE_WEIGHTS)[0],
-            "country": country,
-            "region": self.regions[country][_skewed(rng, 8)],
-            "city": None if rng.random() < 0.2 else self.cities[country][_skewed(rng, 40)],
-        }
-
-    def events(self, count: int, days: int) -> Iterator[Event]:
-        rng = self.rng
-        made = 0
-        span_ms = days * 86_400_000
-        while made < count:
-            visitor = f"{rng.getrandbits(64):016x}"
-            at = START + timedelta(milliseconds=rng.randrange(span_ms - 3_600_000))
-            device = self._visitor()
-            # The landing page carries where the visit came from (and its campaign); the
-            # next pages are reached from the site itself.
-            first = {**device, **self._origin()}
-            for n in range(min(1 + int(rng.expovariate(0.6)), 12)):
-                path = self.paths[_skewed(rng, len(self.paths), 0.7)]
-                fields: dict[str, Any] = {
-                    "project_id": PROJECT,
-                    "path": path,
-                    "timestamp": at,
-                    "visitor_hash": visitor,
-                    **(first if n == 0 else device),
-                }
-                yield Event(action=Action.VISIT, **fields)
-                made += 1
-                if rng.random() < 0.25:
-                    depth = float(rng.randrange(10, 101, 10))
-                    yield Event(action=Action.SCROLL, value=depth, **fields)
-                    made += 1
-                if rng.random() < 0.08:
-                    target = f"https://{self.sites[_skewed(rng, len(self.sites))]}/"
-                    yield Event(action=Action.CLICK, target=target, **fields)
-                    made += 1
-                at += timedelta(seconds=rng.randrange(10, 300))
-
 
 def generate(count: int, days: int) -> list[Event]:
-    return list(itertools.islice(Traffic().events(count, days), count))
+    """``count`` events of one project over ``days`` days, as benchmarks/traffic.py makes
+    them (the benchmark data of increments 3 and 4, docs/design-insight.md)."""
+    made = generate_events(count, [PROJECT], seed=13, days=days, end=END)
+    return [event for day in made for event in day]
 
 
 async def _store(url: str, events: list[Event]) -> float:
