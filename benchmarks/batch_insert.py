@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from privalytics.adapters.sqlalchemy import migrate, open_stores
+from privalytics.adapters.sqlalchemy.dictionary import FIXED, STORED_COLUMNS, event_values
 from privalytics.adapters.sqlalchemy.engine import SQLITE_PRAGMAS
-from privalytics.adapters.sqlalchemy.events import event_values
 from privalytics.domain.models import Action, Event
 
 _INSERT = (
-    "INSERT INTO events (project_id, action, path, ts, visitor_hash, referrer, target, "
-    "value, props) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO events ({', '.join(STORED_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(STORED_COLUMNS))})"
 )
 
 
@@ -33,7 +33,7 @@ def _events(count: int) -> list[Event]:
             action=Action.VISIT,
             path=f"/blog/post-{i % 50}",
             timestamp=now,
-            visitor_hash=f"{i:032x}",
+            visitor_hash=f"{i:016x}",
             referrer="https://news.example.com/",
         )
         for i in range(count)
@@ -51,10 +51,20 @@ def _raw(path: Path, batches: list[list[Event]]) -> float:
     connection = sqlite3.connect(path, isolation_level=None)
     for pragma in SQLITE_PRAGMAS:
         connection.execute(pragma)
+    ids: dict[str, int] = {}
+    for batch in batches:
+        for row in map(event_values, batch):
+            for t in row[FIXED:]:
+                if t is not None:
+                    ids.setdefault(t, len(ids) + 1)
     start = time.perf_counter()
     for batch in batches:
-        # Row building included: the store pays for it too.
-        rows = [event_values(event) for event in batch]
+        # Row building included, texts to ids from a dict (as if every text were known):
+        # the store pays for it too.
+        rows = [
+            (1, *row[1:FIXED], *[None if t is None else ids[t] for t in row[FIXED:]])
+            for row in map(event_values, batch)
+        ]
         connection.execute("BEGIN")
         connection.executemany(_INSERT, rows)
         connection.execute("COMMIT")

@@ -34,7 +34,8 @@ import asyncpg
 import msgspec
 
 from privalytics.adapters.sqlalchemy import migrate
-from privalytics.adapters.sqlalchemy.tables import ROLLUPS, rollup_stale
+from privalytics.adapters.sqlalchemy.dictionary import STORED_COLUMNS, visitor_number
+from privalytics.adapters.sqlalchemy.tables import ACTION_CODES, ROLLUPS, TEXT_FIELDS, rollup_stale
 from privalytics.bootstrap import build
 from privalytics.config import Settings
 from privalytics.domain.models import Action, Event, TimeRange
@@ -58,20 +59,40 @@ ROLLUP_TABLES = (*ROLLUPS, rollup_stale)
 # What migration 0003 does to the events already stored.
 MARK_ALL_STALE = (
     "INSERT INTO rollup_stale (project_id, day) "
-    "SELECT DISTINCT project_id, ts / 86400000 FROM events"
+    "SELECT DISTINCT n.project_id, e.ts / 86400000 FROM events e"
+    " JOIN project_numbers n ON n.number = e.project"
 )
 
-COLUMNS = (
-    "project_id",
-    "action",
-    "path",
-    "ts",
-    "visitor_hash",
-    "referrer",
-    "target",
-    "value",
-    "props",
-)
+
+class Compact:
+    """Generated rows as the compact table stores them (migration 0006): the projects'
+    numbers and dictionaries, made as the rows go by, written after the load."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+        self.ids: dict[int, dict[str, int]] = {}
+
+    def row(self, row: Row) -> tuple[Any, ...]:
+        project_id, action, path, ts, visitor, referrer, target, value, props = row
+        number = self.numbers.setdefault(project_id, len(self.numbers) + 1)
+        ids = self.ids.setdefault(number, {})
+        texts = {"path": path, "referrer": referrer, "target": target}
+        stored = [texts.get(name) for name in TEXT_FIELDS]
+        return (
+            number,
+            ts,
+            visitor_number(visitor),
+            ACTION_CODES[Action(action)],
+            value,
+            props,
+            *[None if t is None else ids.setdefault(t, len(ids) + 1) for t in stored],
+        )
+
+    def numbers_rows(self) -> list[tuple[int, str, int]]:
+        return [(n, p, len(self.ids.get(n, {}))) for p, n in self.numbers.items()]
+
+    def texts_rows(self) -> list[tuple[int, int, str]]:
+        return [(n, i, t) for n, ids in self.ids.items() for t, i in ids.items()]
 
 
 class FixedClock:
@@ -178,12 +199,12 @@ def _project_day(
         visitor = int(pool * rand() * rand())
         mixed = ((visitor + 1) * 0x9E3779B97F4A7C15F39CC0605CEDC835 + salt) % (1 << 128)
         if action == "visit":
-            rows.append((project_id, action, path, ts, f"{mixed:032x}", referrer, None, None, None))
+            rows.append((project_id, action, path, ts, f"{mixed:016x}", referrer, None, None, None))
         elif action == "scroll":
             value = float(rng.choice((25, 50, 75, 100)))
-            rows.append((project_id, action, path, ts, f"{mixed:032x}", None, None, value, None))
+            rows.append((project_id, action, path, ts, f"{mixed:016x}", None, None, value, None))
         else:
-            rows.append((project_id, action, path, ts, f"{mixed:032x}", None, target, None, None))
+            rows.append((project_id, action, path, ts, f"{mixed:016x}", None, target, None, None))
     return rows
 
 
@@ -234,13 +255,22 @@ def _load_sqlite(path: Path, events: int, projects: list[str]) -> int:
     ).fetchall()
     for kind, name, _ in indexes:
         connection.execute(f'DROP {kind.upper()} "{name}"')
-    insert = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    marks = ", ".join("?" * len(STORED_COLUMNS))
+    insert = f"INSERT INTO events ({', '.join(STORED_COLUMNS)}) VALUES ({marks})"
+    compact = Compact()
     loaded = 0
     for rows in generate(events, projects):
         connection.execute("BEGIN")
-        connection.executemany(insert, rows)
+        connection.executemany(insert, map(compact.row, rows))
         connection.execute("COMMIT")
         loaded += len(rows)
+    connection.executemany(
+        "INSERT INTO project_numbers (number, project_id, texts) VALUES (?, ?, ?)",
+        compact.numbers_rows(),
+    )
+    connection.executemany(
+        "INSERT INTO texts (project, id, text) VALUES (?, ?, ?)", compact.texts_rows()
+    )
     for _, _, sql in indexes:
         connection.execute(sql)
     # As migrating a database that holds events does: every day with events is stale.
@@ -259,10 +289,25 @@ async def _load_postgres(dsn: str, events: int, projects: list[str]) -> int:
         )
         for row in indexes:
             await connection.execute(f'DROP INDEX "{row["indexname"]}"')
+        compact = Compact()
         loaded = 0
         for rows in generate(events, projects):
-            await connection.copy_records_to_table("events", records=rows, columns=COLUMNS)
+            await connection.copy_records_to_table(
+                "events", records=map(compact.row, rows), columns=STORED_COLUMNS
+            )
             loaded += len(rows)
+        await connection.copy_records_to_table(
+            "project_numbers",
+            records=compact.numbers_rows(),
+            columns=("number", "project_id", "texts"),
+        )
+        await connection.copy_records_to_table(
+            "texts", records=compact.texts_rows(), columns=("project", "id", "text")
+        )
+        await connection.execute(
+            "SELECT setval(pg_get_serial_sequence('project_numbers', 'number'), max(number))"
+            " FROM project_numbers"
+        )
         await connection.execute("SET maintenance_work_mem = '512MB'")
         for row in indexes:
             await connection.execute(row["indexdef"])
@@ -398,7 +443,7 @@ async def measure(
                 action=Action.VISIT,
                 path="/late",
                 timestamp=now - timedelta(hours=16, minutes=n),
-                visitor_hash=f"{n:032x}",
+                visitor_hash=f"{n:016x}",
             )
             await services.reporting._events.add([late])
             start = time.perf_counter()

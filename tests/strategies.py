@@ -17,7 +17,7 @@ from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.filters import WRITTEN_OPS
 from privalytics.domain.geography import OTHER, Tally
 from privalytics.domain.hashing import SALT_BYTES
-from privalytics.domain.models import Action, Event, IncomingEvent, TimeRange, Totals
+from privalytics.domain.models import Action, Derived, Event, IncomingEvent, TimeRange, Totals
 from privalytics.domain.ratelimit import US_PER_SECOND, Policy
 from privalytics.domain.rollups import DAY_MS
 from privalytics.domain.sessions import SESSION_GAP
@@ -490,7 +490,7 @@ HISTORY_DAYS = 1_200
 HISTORY_PATHS = ("/", "/a", "/b", "/c/d")
 HISTORY_REFERRERS = (None, "", "https://x.example/", "https://y.example/")
 HISTORY_TARGETS = (None, "", "https://files.example/a.pdf", "mastodon")
-HISTORY_VISITORS = tuple(f"{n:032x}" for n in range(6))
+HISTORY_VISITORS = tuple(f"{n:016x}" for n in range(6))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -935,7 +935,7 @@ def spliced_agents(real: tuple[str, ...]) -> st.SearchStrategy[str]:
 
 SESSION_PROJECTS = ("p", "q")
 # The same hashes in both projects: a session is one visitor's in one project.
-SESSION_VISITORS = tuple(f"{n:032x}" for n in range(3))
+SESSION_VISITORS = tuple(f"{n:016x}" for n in range(3))
 SESSION_PATHS = ("/", "/a", "/b")
 _MICROSECOND = timedelta(microseconds=1)
 # Gaps between a visitor's consecutive events: none (events at the same instant), at the
@@ -1098,7 +1098,7 @@ insight_filters = st.sampled_from(sorted(DIMENSIONS)).flatmap(
 # Six visitors, each in one place (as a hash is: an address and an agent in one window),
 # so that merged cells count nobody twice; one city is literally named "(other)".
 PLACED_VISITORS: dict[str, tuple[str | None, str | None, str | None]] = {
-    f"{n + 16:032x}": place
+    f"{n + 16:016x}": place
     for n, place in enumerate(
         [
             ("DE", "DE-BE", "Berlin"),
@@ -1130,14 +1130,14 @@ placed_events = (
 )
 
 
-# The derived fields (models.Derived) the SQL stores keep today: widen this to every one
-# (Derived.__struct_fields__) when the compact storage keeps them.
-STORED_DERIVED = ("referrer",)
+# The derived fields (models.Derived) the SQL stores keep: every one since the compact
+# storage (migration 0006).
+STORED_DERIVED: tuple[str, ...] = Derived.__struct_fields__
 
 
 def _stored(event: Event) -> Event:
-    """``event`` as the SQL stores keep it today: timestamps to the millisecond, and of
-    the derived fields only :data:`STORED_DERIVED`."""
+    """``event`` as the SQL stores keep it: timestamps to the millisecond, and the derived
+    fields of :data:`STORED_DERIVED`."""
     moment = event.timestamp
     kept = {name: getattr(event, name) for name in STORED_DERIVED}
     return Event(

@@ -218,11 +218,15 @@ def test_rollup_computes_the_figures_of_days_that_are_over(run: Any, tmp_path: P
     # marked stale by the insert (the trigger of migration 0004).
     day = 20_000
     with sqlite3.connect(tmp_path / "cli.db") as connection:
+        connection.execute(
+            "INSERT INTO project_numbers (number, project_id, texts) VALUES (7, ?, 1)",
+            (project_id,),
+        )
+        connection.execute("INSERT INTO texts (project, id, text) VALUES (7, 1, '/')")
         for n in range(2):
             connection.execute(
-                "INSERT INTO events (project_id, action, path, ts, visitor_hash)"
-                " VALUES (?, 'visit', '/', ?, ?)",
-                (project_id, day * 86_400_000 + n, f"{n:032x}"),
+                "INSERT INTO events (project, ts, visitor, action, path) VALUES (7, ?, ?, 0, 1)",
+                (day * 86_400_000 + n, n),
             )
         stale = connection.execute("SELECT project_id, day FROM rollup_stale").fetchall()
         assert stale == [(project_id, day)]

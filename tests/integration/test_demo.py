@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from privalytics import bootstrap
+from privalytics.adapters.sqlalchemy.dictionary import ACTIONS, visitor_text
 from privalytics.cli import _dashboard_hint, main
 from privalytics.config import Settings, load_settings
 from privalytics.demo import prepare_demo
@@ -41,10 +42,17 @@ def _prepare(settings: Settings) -> tuple[str, datetime]:
 def _events(path: Path) -> list[tuple[datetime, str, str, float | None, str | None]]:
     with sqlite3.connect(path) as db:
         rows = db.execute(
-            "SELECT ts, visitor_hash, action, value, referrer FROM events ORDER BY ts"
+            "SELECT ts, visitor, action, value, t.text FROM events e"
+            " LEFT JOIN texts t ON t.project = e.project AND t.id = e.referrer ORDER BY ts"
         ).fetchall()
     return [
-        (datetime.fromtimestamp(ts / 1000, UTC), visitor, action, value, referrer)
+        (
+            datetime.fromtimestamp(ts / 1000, UTC),
+            visitor_text(visitor),
+            ACTIONS[action].value,
+            value,
+            referrer,
+        )
         for ts, visitor, action, value, referrer in rows
     ]
 

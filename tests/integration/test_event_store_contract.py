@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from privalytics.adapters.memory import InMemoryEventStore
 from privalytics.adapters.sqlalchemy import SqlAlchemyEventStore, SqlStores
-from privalytics.adapters.sqlalchemy.events import event_from_row
+from privalytics.adapters.sqlalchemy.stored import read_events
 from privalytics.adapters.sqlalchemy.tables import events as events_table
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.models import Action, Bucket, Event, PageStats, TimeRange
@@ -21,6 +21,13 @@ from tests.integration.conftest import assert_discreet
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DAY = TimeRange(start=NOON - timedelta(hours=12), end=NOON + timedelta(hours=12))
 HOUR = timedelta(hours=1)
+
+
+def hashed(visitor: str) -> str:
+    """A visitor hash (16 hex digits, as domain/hashing.py makes) for a short name."""
+    if all(c in "0123456789abcdef" for c in visitor):
+        return visitor.ljust(16, "0")
+    return visitor.encode().hex()[:16].ljust(16, "0")
 
 
 def event(
@@ -37,7 +44,7 @@ def event(
         action=action,
         path=path,
         timestamp=at,
-        visitor_hash=visitor.ljust(32, "0"),
+        visitor_hash=hashed(visitor),
         **fields,
     )
 
@@ -48,8 +55,7 @@ async def stored_events(store: EventStore) -> list[Event]:
         return list(store.events)
     assert isinstance(store, SqlAlchemyEventStore)
     async with store.engine.connect() as connection:
-        result = await connection.execute(select(events_table).order_by(events_table.c.id))
-        return [event_from_row(row) for row in result.mappings()]
+        return await read_events(connection, true())
 
 
 async def test_an_empty_store_reports_nothing(event_store: EventStore) -> None:
@@ -232,6 +238,54 @@ async def test_every_field_round_trips(event_store: EventStore) -> None:
     assert await stored_events(event_store) == [full, bare]
 
 
+# Every derived field set (domain/models.py's Derived), texts shared between fields, and a
+# visitor whose 64 bits read as a negative integer.
+DERIVED = {
+    "source": "Google",
+    "referrer": "https://www.google.com/",
+    "utm_source": "google",
+    "utm_medium": "cpc",
+    "utm_campaign": "spring sale",
+    "utm_term": "running shoes",
+    "utm_content": "Google",
+    "browser": "Firefox",
+    "browser_version": "133.0",
+    "os": "Linux",
+    "os_version": "6.1",
+    "device": "desktop",
+    "country": "DE",
+    "region": "DE-BE",
+    "city": "Berlin",
+}
+
+
+async def test_every_derived_field_round_trips_through_the_reads(event_store: EventStore) -> None:
+    full = event(visitor="f" * 16, target="Berlin", **DERIVED)
+    other = event(project="p2", path="/x", **{**DERIVED, "country": "FR", "city": None})
+    later = event(at=NOON + HOUR, path="/y", browser="Chrome", props={"k": "v"})
+    await event_store.add([full, other, later])
+    assert await stored_events(event_store) == [full, other, later]
+    assert await event_store.latest("p1", DAY, 10) == [later, full]
+    assert await event_store.latest("p2", DAY, 10) == [other]
+    if isinstance(event_store, SqlAlchemyEventStore):
+        assert await event_store._events_in("p1", DAY) == [full, later]
+
+
+async def test_a_project_deleted_and_written_again_reads_its_new_texts(
+    event_store: EventStore,
+) -> None:
+    """Its texts go with its events; new ones are not read as the old ones."""
+    await event_store.add([event(path="/old", browser="Firefox")])
+    await event_store.delete_project_events("p1")
+    renewed = event(path="/new", browser="Chrome", country="Firefox")
+    await event_store.add([renewed, event(path="/old")])
+    assert await event_store.latest("p1", DAY, 10) == [event(path="/old"), renewed]
+    assert await event_store.top_pages("p1", DAY, 10) == [
+        PageStats(path="/new", visits=1, unique_visitors=1),
+        PageStats(path="/old", visits=1, unique_visitors=1),
+    ]
+
+
 async def test_timestamps_come_back_as_aware_utc(event_store: EventStore) -> None:
     await event_store.add([event(at=datetime(2026, 3, 1, 13, 30, tzinfo=UTC))])
     (stored,) = await stored_events(event_store)
@@ -275,7 +329,7 @@ async def test_sql_add_stores_all_events_or_none(sql_stores: SqlStores) -> None:
         action=Action.VISIT,
         path=None,  # type: ignore[arg-type]  # violates NOT NULL
         timestamp=NOON,
-        visitor_hash="b" * 32,
+        visitor_hash="b" * 16,
     )
     with pytest.raises(Exception, match=r"NOT NULL|not-null|null value"):
         await sql_stores.events.add([event(), event(), broken])

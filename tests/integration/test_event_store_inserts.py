@@ -36,7 +36,7 @@ async def test_a_bad_event_in_the_last_statement_stores_nothing_of_the_call(
         action=Action.VISIT,
         path=None,  # type: ignore[arg-type]  # violates NOT NULL
         timestamp=NOON,
-        visitor_hash="b" * 32,
+        visitor_hash="b" * 16,
     )
     with pytest.raises(Exception, match=r"NOT NULL|not-null|null value"):
         await sql_stores.events.add([*_many(2100), broken])

@@ -27,7 +27,7 @@ def events(n: int, *, path: str = "/", project: str = "p1") -> list[Event]:
             action=Action.VISIT,
             path=path,
             timestamp=NOON + timedelta(seconds=i),
-            visitor_hash=f"{i:032x}",
+            visitor_hash=f"{i:016x}",
         )
         for i in range(n)
     ]
@@ -164,7 +164,7 @@ async def test_bad_events_fail_only_their_own_caller(sql_stores: SqlStores) -> N
         action=Action.VISIT,
         path=None,  # type: ignore[arg-type]  # violates NOT NULL
         timestamp=NOON,
-        visitor_hash="f" * 32,
+        visitor_hash="f" * 16,
     )
     store = GroupCommitEventStore(sql_stores.events)
     try:

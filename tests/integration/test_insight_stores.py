@@ -3,9 +3,9 @@ reference computation over the same events, and SQLite answers as PostgreSQL doe
 
 Random located visitors' sessions (across the 30-minute gap and UTC midnight), every
 dimension, random filters (the "is one of" filters k-anonymity makes included), ranges
-that cut sessions. The events are generated as the SQL stores keep them today
-(``tests.strategies.storable_events``: milliseconds, and of the derived fields only the
-referrer); widen that strategy when the stores keep every derived field.
+that cut sessions. The events are generated as the SQL stores keep them
+(``tests.strategies.storable_events``: milliseconds; every derived field since the compact
+storage of migration 0006).
 """
 
 from __future__ import annotations

@@ -4,23 +4,35 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, text, true
 from sqlalchemy.engine import Connection, make_url
 
 from privalytics.adapters.sqlalchemy import create_engine, current_revision, migrate, open_stores
 from privalytics.adapters.sqlalchemy.migrate import alembic_config
-from privalytics.adapters.sqlalchemy.tables import metadata
+from privalytics.adapters.sqlalchemy.stored import read_events
+from privalytics.adapters.sqlalchemy.tables import from_millis, metadata
 from privalytics.domain.errors import ConfigError, StorageUnavailable
-from privalytics.domain.models import Action, Event, TimeRange
+from privalytics.domain.models import Action, Event, Ranked, TimeRange
 from tests.integration.conftest import UNREACHABLE_POSTGRES_URL, assert_discreet, sqlite_url
 
-HEAD = "0005"
-TABLES = {"projects", "tokens", "admin_keys", "salts", "events", "users"}
+HEAD = "0006"
+TABLES = {
+    "projects",
+    "tokens",
+    "admin_keys",
+    "salts",
+    "events",
+    "users",
+    "project_numbers",
+    "texts",
+}
 
 
 def _tables(connection: Connection) -> set[str]:
@@ -97,7 +109,10 @@ async def test_upgrading_to_rollups_marks_every_day_with_events_stale(empty_sql_
             stale = await connection.execute(text("SELECT project_id, day FROM rollup_stale"))
             assert sorted(stale.all()) == [("p", 0), ("p", 3), ("q", 0), ("s", 0)]
             values = await connection.execute(
-                text("SELECT value FROM events WHERE project_id = 's'")
+                text(
+                    "SELECT value FROM events JOIN project_numbers ON number = project"
+                    " WHERE project_id = 's'"
+                )
             )
             # Scroll depths in whole percent, halves up, as the validation stores them now.
             assert sorted(values.scalars()) == [0.0, 37.0, 38.0, 100.0]
@@ -106,6 +121,159 @@ async def test_upgrading_to_rollups_marks_every_day_with_events_stale(empty_sql_
             start=datetime(1970, 1, 1, tzinfo=UTC), end=datetime(1970, 1, 5, tzinfo=UTC)
         )
         assert await stores.events.count_by_action("p", span) == {Action.VISIT: 3}
+    finally:
+        await stores.dispose()
+
+
+async def _upgrade(url: str, revision: str, rows: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
+    """Migrate ``url`` to ``revision``, then insert ``rows`` into ``events``."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+            for row in rows:
+                columns = ", ".join(row)
+                marks = ", ".join(f":{name}" for name in row)
+                await connection.execute(
+                    text(f"INSERT INTO events ({columns}) VALUES ({marks})"),
+                    row,
+                )
+            # As the writer marks them on PostgreSQL (SQLite's trigger has).
+            await connection.execute(
+                text(
+                    "INSERT INTO rollup_stale (project_id, day)"
+                    " SELECT DISTINCT project_id, ts / 86400000 FROM events"
+                    " WHERE project_id NOT IN (SELECT project_id FROM rollup_stale)"
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+def _old(
+    project: str, action: str, path: str, ts: int, visitor: str, **more: Any
+) -> dict[str, Any]:
+    return {
+        "project_id": project,
+        "action": action,
+        "path": path,
+        "ts": ts,
+        "visitor_hash": visitor,
+        **more,
+    }
+
+
+OLD_EVENTS = [
+    _old(
+        "p",
+        "visit",
+        "/a",
+        1_000,
+        "f" * 16 + "0123456789abcdef",
+        referrer="https://r.org/",
+        props='{"k": "v"}',
+    ),
+    _old("p", "click", "/a", 2_000, "0123456789abcdef" + "9" * 16, target="/a"),
+    _old("q", "scroll", "/b", 3_000, "8000000000000000" + "1" * 16, value=50.0),
+    _old(
+        "p",
+        "download",
+        "/dl",
+        86_400_000 * 2,
+        "7fffffffffffffff" + "2" * 16,
+        target="https://x.org/f.pdf",
+        referrer="",
+    ),
+    _old("p", "share", "/a", 86_400_000 * 2 + 1, "0" * 32, target="mastodon"),
+]
+
+
+async def test_upgrading_to_compact_events_keeps_every_event_and_64_bits_of_its_visitor(
+    empty_sql_url: str,
+) -> None:
+    url = empty_sql_url
+    await _upgrade(url, "0005", OLD_EVENTS)
+    await migrate(url)
+    stores = open_stores(url)
+    try:
+        async with stores.engine.connect() as connection:
+            stored = await read_events(connection, true())
+            numbers = await connection.execute(text("SELECT project_id FROM project_numbers"))
+            assert sorted(numbers.scalars()) == ["p", "q"]
+        assert stored == [
+            Event(
+                project_id=row["project_id"],
+                action=Action(row["action"]),
+                path=row["path"],
+                timestamp=from_millis(row["ts"]),
+                visitor_hash=row["visitor_hash"][:16],
+                referrer=row.get("referrer"),
+                target=row.get("target"),
+                value=row.get("value"),
+                props={"k": "v"} if "props" in row else {},
+            )
+            for row in OLD_EVENTS
+        ]
+        # The days stay stale until computed; then the rollups count the same.
+        assert await stores.events.refresh(datetime(1970, 1, 5, tzinfo=UTC)) == 3
+        span = TimeRange(
+            start=datetime(1970, 1, 1, tzinfo=UTC), end=datetime(1970, 1, 5, tzinfo=UTC)
+        )
+        assert await stores.events.count_by_action("p", span) == {
+            Action.VISIT: 1,
+            Action.CLICK: 1,
+            Action.DOWNLOAD: 1,
+            Action.SHARE: 1,
+        }
+        assert await stores.events.unique_visitors("p", span) == 4
+        assert await stores.events.top_referrers("p", span, 5) == [
+            Ranked(name="https://r.org/", count=1)
+        ]
+        # New events and texts take new ids: none of the converted ones is reused.
+        new = Event(
+            project_id="p",
+            action=Action.VISIT,
+            path="/new",
+            timestamp=from_millis(5_000),
+            visitor_hash="1" * 16,
+            referrer="https://r.org/",
+            country="DE",
+        )
+        await stores.events.add([new])
+        async with stores.engine.connect() as connection:
+            assert (await read_events(connection, true()))[-1] == new
+            ids = await connection.execute(text("SELECT id FROM events ORDER BY id"))
+            assert list(ids.scalars()) == [1, 2, 3, 4, 5, 6]
+    finally:
+        await stores.dispose()
+
+
+async def test_downgrading_compact_events_gives_back_the_text_columns(sql_url: str) -> None:
+    stores = open_stores(sql_url)
+    event = Event(
+        project_id="p",
+        action=Action.CLICK,
+        path="/a",
+        timestamp=from_millis(1_000),
+        visitor_hash="f" * 16,
+        target="x",
+        browser="Firefox",
+    )
+    try:
+        await stores.events.add([event])
+        async with stores.engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0005"))
+            rows = await connection.execute(
+                text("SELECT project_id, action, path, target, visitor_hash FROM events")
+            )
+            # (PostgreSQL pads the CHAR(32) column.)
+            assert [(*row[:4], row[4].rstrip()) for row in rows] == [
+                ("p", "click", "/a", "x", "f" * 16)
+            ]
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), HEAD))
+        async with stores.engine.connect() as connection:
+            back = await read_events(connection, true())
+        assert back == [msgspec.structs.replace(event, browser=None)]
     finally:
         await stores.dispose()
 
@@ -119,7 +287,7 @@ async def test_event_ids_are_the_sqlite_rowid(tmp_path: Path) -> None:
         action=Action.VISIT,
         path="/",
         timestamp=datetime(2026, 3, 1, tzinfo=UTC),
-        visitor_hash="a" * 32,
+        visitor_hash="a" * 16,
     )
     try:
         await stores.events.add([event, event])

@@ -1,6 +1,7 @@
 """The SQLite event writer (sqlitewriter.py) on a real, migrated SQLite file: concurrent
 calls share transactions on its thread, each call is all or nothing, a returned call is
-committed, and the trigger of migration 0004 marks the days of what it stores stale.
+committed, new texts join the dictionary in the same transaction, and the trigger of
+migration 0004 (0006 on the compact table) marks the days of what it stores stale.
 
 Several tests hold the database's write lock from another connection, so that the
 writer thread is stuck in one transaction while more calls queue behind it: that is how
@@ -19,12 +20,13 @@ from typing import Any
 
 import pytest
 from alembic import command
+from sqlalchemy import true
 
 from privalytics.adapters.sqlalchemy import create_engine, migrate, open_stores
-from privalytics.adapters.sqlalchemy.events import event_values
 from privalytics.adapters.sqlalchemy.migrate import alembic_config
 from privalytics.adapters.sqlalchemy.sqlitewriter import SqliteEventWriter
-from privalytics.adapters.sqlalchemy.tables import to_millis
+from privalytics.adapters.sqlalchemy.stored import read_events
+from privalytics.adapters.sqlalchemy.tables import TEXT_FIELDS, to_millis
 from privalytics.bootstrap import STORAGE_BACKENDS
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.rollups import DAY_MS, day_of
@@ -34,14 +36,21 @@ from tests.integration.test_event_store_contract import NOON, event
 Row = tuple[Any, ...]
 
 
+# The texts after the path (dictionary.event_values), all None.
+_NO_TEXTS = (None,) * (len(TEXT_FIELDS) - 1)
+
+
+def _row(project: str, path: str | None, ts: int, visitor: int = 0) -> Row:
+    """A visit, as the writer takes it (dictionary.event_values)."""
+    return (project, ts, visitor, 0, None, None, path, *_NO_TEXTS)
+
+
 def _rows(count: int, *, path: str = "/", ts: int = 1_772_366_400_000) -> list[Row]:
-    return [
-        ("p1", "visit", path, ts + i, f"{i:032x}", None, None, None, None) for i in range(count)
-    ]
+    return [_row("p1", path, ts + i, i) for i in range(count)]
 
 
 def _bad_row() -> Row:
-    return ("p1", "visit", None, 1_772_366_400_000, "b" * 32, None, None, None, None)  # NOT NULL
+    return _row("p1", None, 1_772_366_400_000)  # NOT NULL
 
 
 @pytest.fixture
@@ -271,14 +280,14 @@ async def test_the_trigger_marks_each_stored_day_stale(
 ) -> None:
     day = 20_513
     rows = [
-        ("p1", "visit", "/", day * DAY_MS, "a" * 32, None, None, None, None),
-        ("p1", "visit", "/", day * DAY_MS + DAY_MS - 1, "a" * 32, None, None, None, None),
-        ("p1", "visit", "/", (day + 2) * DAY_MS + 5, "a" * 32, None, None, None, None),
-        ("p2", "visit", "/", day * DAY_MS + 7, "a" * 32, None, None, None, None),
+        _row("p1", "/", day * DAY_MS),
+        _row("p1", "/", day * DAY_MS + DAY_MS - 1),
+        _row("p1", "/", (day + 2) * DAY_MS + 5),
+        _row("p2", "/", day * DAY_MS + 7),
         # Before 1970, floored as domain/rollups.py's day_of floors it.
-        ("p2", "visit", "/", -1, "a" * 32, None, None, None, None),
-        ("p2", "visit", "/", -DAY_MS, "a" * 32, None, None, None, None),
-        ("p2", "visit", "/", -DAY_MS - 1, "a" * 32, None, None, None, None),
+        _row("p2", "/", -1),
+        _row("p2", "/", -DAY_MS),
+        _row("p2", "/", -DAY_MS - 1),
     ]
     await writer.insert(rows)
     with sqlite3.connect(database) as connection:
@@ -290,16 +299,19 @@ async def test_the_store_converts_events_as_the_writer_expects(
     tmp_path: Path, database: Path
 ) -> None:
     stores = open_stores(sqlite_url(tmp_path))
+    added = [event(path="/a", referrer="https://x.org/"), event(path="/b", props={"k": "v"})]
     try:
-        await stores.events.add([event(path="/a"), event(path="/b")])
+        await stores.events.add(added)
+        async with stores.engine.connect() as connection:
+            assert await read_events(connection, true()) == added
     finally:
         await stores.dispose()
     with sqlite3.connect(database) as connection:
-        stored = connection.execute(
-            "SELECT project_id, action, path, ts, visitor_hash, referrer, target, value, props"
-            " FROM events ORDER BY id"
+        paths = connection.execute(
+            "SELECT t.text FROM events e JOIN texts t ON t.project = e.project AND t.id = e.path"
+            " ORDER BY e.id"
         ).fetchall()
-    assert stored == [event_values(event(path="/a")), event_values(event(path="/b"))]
+    assert paths == [("/a",), ("/b",)]
 
 
 async def test_sqlite_files_skip_the_group_commit_in_front(tmp_path: Path) -> None:
@@ -381,14 +393,16 @@ async def _migrated_to(url: str, revision: str) -> None:
 
 
 @pytest.mark.parametrize("kind", ["file", "uri"])  # the writer thread, SQLAlchemy's insert
+@pytest.mark.parametrize("revision", ["0003", "0005"])  # no trigger; the old table's
 async def test_a_database_without_the_stale_trigger_stores_nothing_until_migrated(
-    tmp_path: Path, kind: str
+    tmp_path: Path, kind: str, revision: str
 ) -> None:
     """Events stored without their days marked would never reach the rollups: a database
-    not migrated to 0004 is refused (503) with what to do, not silently written."""
+    not migrated to 0004, or to the compact table of 0006 (whose trigger replaces it), is
+    refused (503) with what to do, not silently written."""
     path = tmp_path / "privalytics.db"
     url = sqlite_url(tmp_path)
-    await _migrated_to(url, "0003")
+    await _migrated_to(url, revision)
     stores = open_stores(url if kind == "file" else f"sqlite+aiosqlite:///file:{path}?uri=true")
     try:
         with pytest.raises(StorageUnavailable, match="privalytics migrate"):

@@ -94,10 +94,10 @@ def test_field_boundaries_cannot_be_shifted_to_collide(
 
 
 @given(strategies.salts, strategies.project_ids, strategies.ips, strategies.any_text)
-def test_the_hash_is_32_lowercase_hex_characters(
+def test_the_hash_is_16_lowercase_hex_characters(
     salt: bytes, project: str, ip: str, ua: str
 ) -> None:
-    assert re.fullmatch(r"[0-9a-f]{32}", visitor_hash(salt, project, ip, ua))
+    assert re.fullmatch(r"[0-9a-f]{16}", visitor_hash(salt, project, ip, ua))
 
 
 @given(strategies.windows, strategies.rotation_days)

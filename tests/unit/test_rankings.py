@@ -16,7 +16,7 @@ AT = datetime(2026, 3, 1, tzinfo=UTC)
 
 def event(action: Action, **fields: Any) -> Event:
     return Event(
-        project_id="p", action=action, path="/", timestamp=AT, visitor_hash="h" * 32, **fields
+        project_id="p", action=action, path="/", timestamp=AT, visitor_hash="h" * 16, **fields
     )
 
 

@@ -18,10 +18,10 @@ from privalytics.domain.hashing import parse_rotation, visitor_hash, window_of
 
 def documented_hash(salt: bytes, project: str, ip: str, user_agent: str) -> str:
     """SHA-256 over the fields, each prefixed with its length as 4 bytes big-endian; the
-    user agent in UTF-8 keeping lone surrogates; the first 128 bits, hex."""
+    user agent in UTF-8 keeping lone surrogates; the first 64 bits, hex."""
     fields = [salt, project.encode(), ip.encode(), user_agent.encode("utf-8", "surrogatepass")]
     data = b"".join(struct.pack(">I", len(field)) + field for field in fields)
-    return hashlib.sha256(data).hexdigest()[:32]
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 @given(

@@ -25,14 +25,17 @@ def _field(data: bytes) -> bytes:
 
 
 def visitor_hash(salt: bytes, project_id: str, ip: str, user_agent: str) -> str:
-    """The stored visitor id: 128 bits of the digest, hex."""
+    """The stored visitor id: the first 64 bits of the digest, 16 hex digits (stored as a
+    signed 64-bit integer by the SQL stores). Before migration 0006 it was 128 bits; that
+    migration keeps their first 64, so a visitor hashed before an upgrade is the same one
+    after it."""
     digest = hashlib.sha256(
         _field(salt)
         + _field(project_id.encode())
         + _field(ip.encode())
         + _field(user_agent.encode("utf-8", "surrogatepass"))
     )
-    return digest.hexdigest()[:32]
+    return digest.hexdigest()[:16]
 
 
 def window_of(moment: datetime, rotation: timedelta) -> int:

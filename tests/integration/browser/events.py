@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from privalytics.adapters.sqlalchemy.dictionary import ACTIONS
+
 
 @dataclass(frozen=True)
 class Stored:
@@ -21,11 +23,30 @@ class Stored:
 
 def stored_events(database: Path, project_id: str) -> list[Stored]:
     with sqlite3.connect(database) as db:
-        rows = db.execute(
-            "SELECT action, path, referrer, target, value, props FROM events"
-            " WHERE project_id = ? ORDER BY ts, id",
-            (project_id,),
-        ).fetchall()
+        texts = {
+            (number, id_): text
+            for number, id_, text in db.execute(
+                "SELECT t.project, t.id, t.text FROM texts t"
+                " JOIN project_numbers n ON n.number = t.project WHERE n.project_id = ?",
+                (project_id,),
+            )
+        }
+        rows = [
+            (
+                ACTIONS[action].value,
+                texts[n, path],
+                texts.get((n, referrer)),
+                texts.get((n, target)),
+                value,
+                props,
+            )
+            for n, action, path, referrer, target, value, props in db.execute(
+                "SELECT e.project, action, path, referrer, target, value, props FROM events e"
+                " JOIN project_numbers n ON n.number = e.project WHERE n.project_id = ?"
+                " ORDER BY ts, id",
+                (project_id,),
+            )
+        ]
     return [
         Stored(
             action=action,

@@ -27,7 +27,7 @@ def event(project_id: str) -> Event:
         action=Action.VISIT,
         path="/",
         timestamp=datetime(2026, 1, 1, tzinfo=UTC),
-        visitor_hash="0" * 32,
+        visitor_hash="0" * 16,
     )
 
 

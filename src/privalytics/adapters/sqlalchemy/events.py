@@ -15,20 +15,32 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import msgspec
-from sqlalchemy import RowMapping, case, delete, func, select, text
+from sqlalchemy import Connection, case, delete, func, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
+from privalytics.adapters.sqlalchemy.dictionary import (
+    STORED_COLUMNS,
+    Dictionary,
+    Values,
+    event_values,
+    resolve_sqlite,
+)
 from privalytics.adapters.sqlalchemy.engine import (
     names_a_plain_file,
     ping,
     storage_failure,
     unavailable_on_failure,
 )
-from privalytics.adapters.sqlalchemy.pgwriter import COLUMNS, AsyncpgEventWriter
-from privalytics.adapters.sqlalchemy.planning import events_in, interval_of, stale_marks
+from privalytics.adapters.sqlalchemy.pgwriter import AsyncpgEventWriter
+from privalytics.adapters.sqlalchemy.planning import (
+    code,
+    events_in,
+    interval_of,
+    number_of,
+    stale_marks,
+)
 from privalytics.adapters.sqlalchemy.refresh import RollupWriter
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
 from privalytics.adapters.sqlalchemy.sqlitewriter import (
@@ -36,6 +48,7 @@ from privalytics.adapters.sqlalchemy.sqlitewriter import (
     OLD_SCHEMA,
     SqliteEventWriter,
 )
+from privalytics.adapters.sqlalchemy.stored import read_events
 from privalytics.adapters.sqlalchemy.tables import from_millis, to_millis
 from privalytics.domain import activity, insight
 from privalytics.domain.dimensions import Dimension
@@ -46,41 +59,21 @@ from privalytics.domain.models import Action, Bucket, Event, PageStats, Ranked, 
 from privalytics.domain.rollups import DAY_MS
 
 _events = tables.events
+_numbers = tables.project_numbers
+_texts = tables.texts
 
 
-# The columns an event is written in, one order for every insert path.
-_EVENT_COLUMNS = COLUMNS
+def _insert_plain(sync: Connection, values: Sequence[Values], dictionary: Dictionary) -> Any:
+    """The insert without a writer (a SQLite database a second connection cannot open),
+    in the caller's transaction: what it resolved, to learn once committed."""
 
+    def execute(sql: str, parameters: Sequence[object]) -> list[Any]:
+        result = sync.exec_driver_sql(sql, tuple(parameters))
+        return list(result.fetchall()) if result.returns_rows else []
 
-def event_values(event: Event) -> tuple[Any, ...]:
-    """An event's column values, in the order of ``_EVENT_COLUMNS``."""
-    return (
-        event.project_id,
-        event.action.value,
-        event.path,
-        to_millis(event.timestamp),
-        event.visitor_hash,
-        event.referrer,
-        event.target,
-        event.value,
-        msgspec.json.encode(event.props).decode() if event.props else None,
-    )
-
-
-def event_from_row(row: RowMapping) -> Event:
-    """The Event a stored row holds (its timestamp at millisecond precision)."""
-    props = row["props"]
-    return Event(
-        project_id=row["project_id"],
-        action=Action(row["action"]),
-        path=row["path"],
-        timestamp=from_millis(row["ts"]),
-        visitor_hash=row["visitor_hash"],
-        referrer=row["referrer"],
-        target=row["target"],
-        value=row["value"],
-        props=msgspec.json.decode(props, type=dict[str, str]) if props else {},
-    )
+    stored, numbers, ids = resolve_sqlite(execute, values, dictionary)
+    sync.execute(_events.insert(), [dict(zip(STORED_COLUMNS, row, strict=True)) for row in stored])
+    return numbers, ids
 
 
 class SqlAlchemyEventStore:
@@ -99,10 +92,13 @@ class SqlAlchemyEventStore:
         # a "file:" URI) keeps the plain SQLAlchemy insert.
         self._writer: SqliteEventWriter | AsyncpgEventWriter | None = None
         self._trigger_seen = False
+        # Texts to ids (dictionary.py), shared with the writer.
+        self._dictionary = Dictionary()
         if engine.dialect.name == "postgresql":
-            self._writer = AsyncpgEventWriter(engine)
+            self._writer = AsyncpgEventWriter(engine, self._dictionary)
         elif names_a_plain_file(engine.url):
-            writer = SqliteEventWriter(os.path.abspath(engine.url.database or ""))
+            path = os.path.abspath(engine.url.database or "")
+            writer = SqliteEventWriter(path, dictionary=self._dictionary)
             # Closes with the engine too, so that disposing the engine releases everything.
             sa_event.listen(engine.sync_engine, "engine_disposed", lambda _engine: writer.close())
             self._writer = writer
@@ -129,13 +125,13 @@ class SqlAlchemyEventStore:
                 # 0004).
                 await self._writer.insert(values)
             else:
-                rows = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in values]
                 async with self.engine.begin() as connection:
                     if not self._trigger_seen:  # as the writer checks (sqlitewriter.py)
                         if (await connection.execute(text(HAS_STALE_TRIGGER))).first() is None:
                             raise StorageUnavailable(OLD_SCHEMA)
                         self._trigger_seen = True
-                    await connection.execute(_events.insert(), rows)
+                    learnt = await connection.run_sync(_insert_plain, values, self._dictionary)
+                self._dictionary.learn(*learnt)
         except Exception as error:
             failure = storage_failure(error, "store events")
             if failure is error:
@@ -190,7 +186,7 @@ class SqlAlchemyEventStore:
         steps = (
             select(
                 ((_events.c.ts - base) // step_ms).label("n"),
-                _events.c.visitor_hash,
+                _events.c.visitor,
                 _events.c.action,
             )
             .where(events_in(project_id, interval_of(span)))
@@ -199,8 +195,8 @@ class SqlAlchemyEventStore:
         query = (
             select(
                 steps.c.n,
-                func.count(case((steps.c.action == Action.VISIT.value, 1))),
-                func.count(steps.c.visitor_hash.distinct()),
+                func.count(case((steps.c.action == code(Action.VISIT), 1))),
+                func.count(steps.c.visitor.distinct()),
             )
             .group_by(steps.c.n)
             .order_by(steps.c.n)
@@ -216,10 +212,9 @@ class SqlAlchemyEventStore:
     # computation); the storage of increment 3 (docs/design-insight.md) replaces this.
 
     async def _events_in(self, project_id: str, span: TimeRange) -> list[Event]:
-        query = select(_events).where(events_in(project_id, interval_of(span)))
+        where = events_in(project_id, interval_of(span))
         async with unavailable_on_failure("read events"), self.engine.connect() as connection:
-            rows = (await connection.execute(query)).mappings().all()
-        return [event_from_row(row) for row in rows]
+            return await read_events(connection, where)
 
     async def figures(self, project_id: str, span: TimeRange, filters: Sequence[Filter]) -> Figures:
         events = await self._events_in(project_id, span)
@@ -245,37 +240,37 @@ class SqlAlchemyEventStore:
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         if limit <= 0:
             return []
-        query = (
-            select(_events)
-            .where(events_in(project_id, interval_of(span)))
-            .order_by(_events.c.ts.desc(), _events.c.id.desc())
-            .limit(limit)
-        )
+        where = events_in(project_id, interval_of(span))
         async with unavailable_on_failure("read events"), self.engine.connect() as connection:
-            rows = (await connection.execute(query)).mappings().all()
-        return [event_from_row(row) for row in rows]
+            return await read_events(connection, where, newest_first=True, limit=limit)
 
     async def delete_project_events(self, project_id: str) -> int:
-        statement = delete(_events).where(_events.c.project_id == project_id)
+        # The project keeps its number (events another process stores for it later are
+        # found by it and swept) and its counter (ids are never handed out twice).
+        number = number_of(project_id)
         async with unavailable_on_failure("delete events"), self.engine.begin() as connection:
-            deleted = (await connection.execute(statement)).rowcount
+            deleted = (
+                await connection.execute(delete(_events).where(_events.c.project == number))
+            ).rowcount
+            await connection.execute(delete(_texts).where(_texts.c.project == number))
             for table in (tables.rollup_stale, *tables.ROLLUPS):
                 await connection.execute(delete(table).where(table.c.project_id == project_id))
-            return deleted
+        self._dictionary.forget(project_id)
+        return deleted
 
     async def project_ids(self) -> list[str]:
-        # A loose index scan: one index seek per project, not a read of every event (both
-        # engines find MIN(project_id) > x in ix_events_project_id_ts).
+        # A loose index scan: one index seek per project number, not a read of every event
+        # (both engines find MIN(project) > x in ix_events_project_ts).
         query = text(
-            "WITH RECURSIVE ids(project_id) AS ("
-            " SELECT MIN(project_id) FROM events"
+            "WITH RECURSIVE numbers(number) AS ("
+            " SELECT MIN(project) FROM events"
             " UNION ALL"
-            " SELECT (SELECT MIN(e.project_id) FROM events e WHERE e.project_id > ids.project_id)"
-            " FROM ids WHERE ids.project_id IS NOT NULL"
-            ") SELECT project_id FROM ids WHERE project_id IS NOT NULL"
+            " SELECT (SELECT MIN(e.project) FROM events e WHERE e.project > numbers.number)"
+            " FROM numbers WHERE numbers.number IS NOT NULL"
+            ") SELECT p.project_id FROM numbers JOIN project_numbers p ON p.number = numbers.number"
         )
         async with unavailable_on_failure("list projects"), self.engine.connect() as connection:
-            return list((await connection.execute(query)).scalars())
+            return sorted((await connection.execute(query)).scalars())
 
     async def ping(self) -> None:
         await ping(self.engine)

@@ -9,6 +9,10 @@ statement (a data-modifying ``WITH``), so it is atomic and committed when it ret
 second round trip only in the rare case described at ``_INSERT``). BEGIN,
 COPY, the marks and COMMIT as four round trips cost the event loop about 8 µs more per
 request under load (see docs/performance.md).
+
+The rows' texts become dictionary ids first (:mod:`.dictionary`): when every text is known
+to the process, that is all; a group bringing a new text is a transaction that adds its
+texts (a few statements), then runs the same statement.
 """
 
 from __future__ import annotations
@@ -19,17 +23,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-COLUMNS = (
-    "project_id",
-    "action",
-    "path",
-    "ts",
-    "visitor_hash",
-    "referrer",
-    "target",
-    "value",
-    "props",
+from privalytics.adapters.sqlalchemy.dictionary import (
+    STORED_COLUMNS,
+    Dictionary,
+    Known,
+    Values,
+    resolve_postgres,
 )
+from privalytics.adapters.sqlalchemy.tables import TEXT_FIELDS
+
+# The type of each of STORED_COLUMNS' arrays.
+_TYPES = ("integer", "bigint", "bigint", "smallint", "float8", "text") + ("integer",) * len(
+    TEXT_FIELDS
+)
+_WANTED = len(STORED_COLUMNS) + 1  # the number of the first parameter after the columns
 # One array per column, text converted to the column's varchar or char; then the days they
 # fall on marked stale. A refresh claims a day by deleting its mark, then recomputes it from
 # the events committed by then; so until this statement commits, each of its days' marks
@@ -41,9 +48,9 @@ COLUMNS = (
 # this statement began is not seen by ``locked`` (the statement's snapshot) yet stops
 # ``marked``'s insert (ON CONFLICT sees it). The statement returns those days, and the
 # writer marks them again once it has committed (see AsyncpgEventWriter.insert).
-_INSERT = """
+_INSERT = f"""
 WITH wanted AS MATERIALIZED (
-    SELECT * FROM unnest($10::text[], $11::integer[]) AS wanted (project_id, day)
+    SELECT * FROM unnest(${_WANTED}::text[], ${_WANTED + 1}::integer[]) AS wanted (project_id, day)
 ), locked AS MATERIALIZED (
     SELECT project_id, day FROM rollup_stale
     WHERE (project_id, day) IN (SELECT project_id, day FROM wanted)
@@ -55,16 +62,13 @@ WITH wanted AS MATERIALIZED (
     ON CONFLICT (project_id, day) DO NOTHING
     RETURNING project_id, day
 ), stored AS (
-    INSERT INTO events (project_id, action, path, ts, visitor_hash, referrer, target, value, props)
-    SELECT * FROM unnest(
-        $1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
-        $8::float8[], $9::text[]
-    )
+    INSERT INTO events ({", ".join(STORED_COLUMNS)})
+    SELECT * FROM unnest({", ".join(f"${n}::{t}[]" for n, t in enumerate(_TYPES, 1))})
 )
 SELECT project_id, day FROM wanted
 EXCEPT SELECT project_id, day FROM locked
 EXCEPT SELECT project_id, day FROM marked
-"""
+"""  # noqa: S608 (no input in it)
 # Marks the days again after the insert committed: a refresh that claimed one meanwhile
 # computed it without the new events, and will compute it again.
 _MARK_AGAIN = """
@@ -72,8 +76,6 @@ INSERT INTO rollup_stale (project_id, day)
 SELECT * FROM unnest($1::text[], $2::integer[])
 ON CONFLICT (project_id, day) DO NOTHING
 """
-
-Values = tuple[Any, ...]
 
 
 class AsyncpgEventWriter:
@@ -85,8 +87,9 @@ class AsyncpgEventWriter:
     next call, or at once when it was found closed before use). ``aclose()`` returns it.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, dictionary: Dictionary | None = None) -> None:
         self._engine = engine
+        self._dictionary = dictionary or Dictionary()
         self._connection: AsyncConnection | None = None
         self._driver: Any = None  # the asyncpg connection under self._connection
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -95,13 +98,14 @@ class AsyncpgEventWriter:
         self._owed: set[tuple[str, int]] = set()
 
     async def insert(self, rows: Sequence[Values], stale: Sequence[tuple[str, int]] = ()) -> None:
-        """Insert ``rows`` and mark the ``stale`` (project id, day) pairs, in one transaction."""
+        """Insert ``rows`` (:func:`.dictionary.event_values`: texts, which become ids, new
+        ones added to the dictionary in the same transaction) and mark the ``stale``
+        (project id, day) pairs, in one transaction."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             # A connection (and a lock) serve the loop that made them only.
             self._connection, self._lock, self._loop = None, asyncio.Lock(), loop
         assert self._lock is not None
-        columns = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
         projects, days = zip(*stale, strict=True) if stale else ((), ())
         async with self._lock:
             connection = self._connection
@@ -114,11 +118,28 @@ class AsyncpgEventWriter:
             if self._owed:
                 owed = sorted(self._owed.union(zip(projects, days, strict=True)))
                 projects, days = (tuple(column) for column in zip(*owed, strict=True))
+            learnt: tuple[dict[str, int], dict[int, Known]] | None = None
             try:
-                unheld = await self._driver.fetch(_INSERT, *columns, projects, days)
+                stored = self._dictionary.encode(rows)
+                if stored is not None:
+                    unheld = await self._driver.fetch(_INSERT, *_columns(stored), projects, days)
+                else:
+                    # New texts: added, then the events, in one transaction (two instances
+                    # adding the same text: one waits for the other's counter, then reads
+                    # its id).
+                    async with self._driver.transaction():
+                        stored, numbers, ids = await resolve_postgres(
+                            self._driver, rows, self._dictionary
+                        )
+                        learnt = numbers, ids
+                        unheld = await self._driver.fetch(
+                            _INSERT, *_columns(stored), projects, days
+                        )
             except BaseException:
                 await self._discard(connection)  # nothing committed; still owed
                 raise
+            if learnt is not None:
+                self._dictionary.learn(*learnt)
             self._owed.clear()
             if unheld:
                 try:
@@ -149,3 +170,8 @@ class AsyncpgEventWriter:
         connection, self._connection, self._driver = self._connection, None, None
         if connection is not None:
             await connection.close()
+
+
+def _columns(rows: Sequence[Values]) -> list[Sequence[Any]]:
+    """One array per stored column."""
+    return list(zip(*rows, strict=True)) if rows else [()] * len(STORED_COLUMNS)

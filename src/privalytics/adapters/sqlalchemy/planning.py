@@ -4,8 +4,10 @@ events and one per rollup block, bound by name so that a statement serves every 
 the same shape, and put together with ``UNION ALL``.
 
 Also the one conversion of a :class:`~privalytics.domain.models.TimeRange` to the stored
-milliseconds (:func:`interval_of`) and the one filter of the events of an interval
-(:func:`events_in`), which every reader of the events table uses.
+milliseconds (:func:`interval_of`), the one filter of the events of an interval
+(:func:`events_in`), which every reader of the events table uses, and what the compact
+events table (migration 0006) stores as integers, in SQL: a project's number
+(:func:`number_of`), a text id's text (:func:`text_of`), an action's code and name.
 """
 
 from __future__ import annotations
@@ -16,16 +18,27 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    Table,
+    bindparam,
+    case,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from privalytics.adapters.sqlalchemy import tables
-from privalytics.adapters.sqlalchemy.tables import to_micros
-from privalytics.domain.models import TimeRange
+from privalytics.adapters.sqlalchemy.tables import ACTION_CODES, to_micros
+from privalytics.domain.models import Action, TimeRange
 from privalytics.domain.rollups import DAY_MS, MAX_LEVEL, Interval, Plan, day_of, plan
 
 _events = tables.events
 _stale = tables.rollup_stale
+_numbers = tables.project_numbers
+_texts = tables.texts
 
 # Past this many pieces (raw intervals and blocks: many stale days apart from each other,
 # over a long range) a range is read from the events alone: SQLite allows at most 500
@@ -50,19 +63,52 @@ def interval_of(span: TimeRange) -> Interval:
     return _bound(span.start), _bound(span.end)
 
 
-def events_in(project_id: str, interval: Interval) -> ColumnElement[bool]:
-    """The events of one interval: one range of the (project_id, ts) index."""
+def number_of(project_id: Any) -> ScalarSelect[Any]:
+    """SQL: the number of a project (a value or a bound parameter), as events store it;
+    computed once per statement by both engines, so it bounds an index range."""
+    return select(_numbers.c.number).where(_numbers.c.project_id == project_id).scalar_subquery()
+
+
+def text_of(column: Any, project_id: Any) -> Any:
+    """SQL: the text of the id ``column`` in the dictionary of ``project_id``. Used on
+    grouped rows (one lookup per group, not per event)."""
     return (
-        (_events.c.project_id == project_id)
+        select(_texts.c.text)
+        .where((_texts.c.project == number_of(project_id)) & (_texts.c.id == column))
+        .scalar_subquery()
+    )
+
+
+def ids_of(texts: Sequence[str], project_id: Any) -> Any:
+    """SQL: the ids of ``texts`` in the dictionary of ``project_id``, for ``NOT IN``."""
+    return select(_texts.c.id).where(
+        (_texts.c.project == number_of(project_id)) & _texts.c.text.in_(texts)
+    )
+
+
+def code(action: Action) -> int:
+    """The stored code of ``action``."""
+    return ACTION_CODES[action]
+
+
+def action_name(column: Any) -> Any:
+    """SQL: the action's name (as the rollups store it) of a stored code."""
+    return case({c: a.value for a, c in ACTION_CODES.items()}, value=column)
+
+
+def events_in(project_id: str, interval: Interval) -> ColumnElement[bool]:
+    """The events of one interval: one range of the (project, ts) index."""
+    return (
+        (_events.c.project == number_of(project_id))
         & (_events.c.ts >= interval[0])
         & (_events.c.ts < interval[1])
     )
 
 
 def stale_marks(values: Iterable[tuple[Any, ...]]) -> list[tuple[str, int]]:
-    """The (project id, day) pairs that event rows (project id first, ts fourth) make
-    stale."""
-    return sorted({(row[0], day_of(row[3])) for row in values})
+    """The (project id, day) pairs that event rows (project id first, ts second: see
+    :func:`.dictionary.event_values`) make stale."""
+    return sorted({(row[0], day_of(row[1])) for row in values})
 
 
 def runs(days: Sequence[int]) -> list[tuple[int, int]]:
@@ -107,9 +153,9 @@ async def read_plan(
 
 def raw_bound(n: int) -> ColumnElement[bool]:
     """The events of raw interval ``n`` of a plan, bound by name (:func:`bounds`): one
-    range of the (project_id, ts) index."""
+    range of the (project, ts) index."""
     return (
-        (_events.c.project_id == bindparam("project"))
+        (_events.c.project == number_of(bindparam("project")))
         & (_events.c.ts >= bindparam(f"start_{n}"))
         & (_events.c.ts < bindparam(f"end_{n}"))
     )

@@ -9,8 +9,6 @@ in Python, so memory, SQLite and PostgreSQL rank alike.
 
 from __future__ import annotations
 
-import functools
-import operator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,9 +34,12 @@ from privalytics.adapters.sqlalchemy.planning import (
     Where,
     added,
     block_bound,
+    code,
     combine,
+    ids_of,
     parts,
     raw_bound,
+    text_of,
 )
 from privalytics.domain.models import Action
 from privalytics.domain.reports import BLANK_NAMES, REFERRERS, TARGETS, Ranking
@@ -59,15 +60,15 @@ _STATEMENTS = 256
 Kind = Literal["pages", "referrers", "targets"]
 
 
-def ranked(ranking: Ranking, action: Any = None) -> ColumnElement[bool]:
-    """The events ``ranking`` counts (domain/reports.py), for the events table: of its
-    action, or of ``action`` (a value or a bound parameter) when the ranking is of the
-    action asked for; of every action when neither is given (grouped by action)."""
+def ranked(ranking: Ranking, project_id: Any, action: Any = None) -> ColumnElement[bool]:
+    """The events ``ranking`` counts (domain/reports.py), for the events table of
+    ``project_id`` (a value or a bound parameter): of its action, or of ``action`` (a
+    stored code, a value or a bound parameter) when the ranking is of the action asked
+    for; of every action when neither is given (grouped by action)."""
     column = _events.c[ranking.field]
-    named = functools.reduce(
-        operator.and_, (column != blank for blank in BLANK_NAMES), column.is_not(None)
-    )
-    of = action if ranking.action is None else ranking.action.value
+    # The blank names' ids: looked up once per statement.
+    named = column.is_not(None) & column.not_in(ids_of(BLANK_NAMES, project_id))
+    of = action if ranking.action is None else code(ranking.action)
     return named if of is None else (_events.c.action == of) & named
 
 
@@ -87,15 +88,17 @@ class _Ranking:
 
 
 def _rankings(window_ms: int) -> dict[Kind, _Ranking]:
-    """The rankings of the dashboard (targets: of the bound action)."""
-    visit = _events.c.action == Action.VISIT.value
+    """The rankings of the dashboard (targets: of the bound action, ``action`` as the
+    rollups store it and ``action_code`` as the events do)."""
+    visit = _events.c.action == code(Action.VISIT)
     action = bindparam("action", type_=String)
+    project = bindparam("project", type_=String)
 
     def named(ranking: Ranking, of: Any = None) -> Where:
         column = _events.c[ranking.field]
         return lambda within: (
-            select(column.label("name"), func.count().label("n"))
-            .where(within & ranked(ranking, of))
+            select(text_of(column, project).label("name"), func.count().label("n"))
+            .where(within & ranked(ranking, project, of))
             .group_by(column)
         )
 
@@ -104,9 +107,9 @@ def _rankings(window_ms: int) -> dict[Kind, _Ranking]:
             # Grouped by salt window, as the rollups count distinct visitors.
             raw=lambda within: (
                 select(
-                    _events.c.path.label("name"),
+                    text_of(_events.c.path, project).label("name"),
                     func.count().label("n"),
-                    func.count(distinct(_events.c.visitor_hash)).label("v"),
+                    func.count(distinct(_events.c.visitor)).label("v"),
                 )
                 .where(within & visit)
                 .group_by(_events.c.path, _events.c.ts // window_ms)
@@ -123,7 +126,7 @@ def _rankings(window_ms: int) -> dict[Kind, _Ranking]:
             count=_referrers.c.visits,
         ),
         "targets": _Ranking(
-            raw=named(TARGETS, action),
+            raw=named(TARGETS, bindparam("action_code", type_=Integer)),
             table=_targets,
             name=_targets.c.target,
             count=_targets.c.events,

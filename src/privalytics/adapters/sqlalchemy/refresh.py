@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
-from privalytics.adapters.sqlalchemy.planning import events_in, runs
+from privalytics.adapters.sqlalchemy.planning import action_name, code, events_in, runs, text_of
 from privalytics.adapters.sqlalchemy.ranking import ranked
 from privalytics.domain.models import Action
 from privalytics.domain.reports import REFERRERS, TARGETS
@@ -202,25 +202,29 @@ def _sums(table: Table) -> list[str]:
 
 def _day_queries(project_id: str) -> dict[Table, Callable[[Interval], Any]]:
     """Per rollup table, the query of the figures of the whole days of an interval from its
-    events: (day, *key columns, *summed columns), as in the table."""
+    events: (day, *key columns, *summed columns), as in the table. Grouped by the stored
+    integers; texts looked up once per group."""
     e = _events.c
     day = (e.ts // DAY_MS).label("day")
-    visit = e.action == Action.VISIT.value
-    visit_hash = func.count(distinct(_case_visit(e.visitor_hash)))
+    visit = e.action == code(Action.VISIT)
+    visit_hash = func.count(distinct(case((visit, e.visitor), else_=None)))
 
     def where(interval: Interval) -> ColumnElement[bool]:
         return events_in(project_id, interval)
 
+    def text(column: Any) -> Any:
+        return text_of(column, project_id)
+
     return {
         _totals: lambda interval: (
-            select(day, func.count(distinct(e.visitor_hash)), visit_hash)
+            select(day, func.count(distinct(e.visitor)), visit_hash)
             .where(where(interval))
             .group_by(day)
         ),
         _actions: lambda interval: (
             select(
                 day,
-                e.action,
+                action_name(e.action),
                 func.count(),
                 func.coalesce(func.sum(e.value), 0.0),
                 func.count(e.value),
@@ -229,22 +233,18 @@ def _day_queries(project_id: str) -> dict[Table, Callable[[Interval], Any]]:
             .group_by(day, e.action)
         ),
         _pages: lambda interval: (
-            select(day, e.path, func.count(), func.count(distinct(e.visitor_hash)))
+            select(day, text(e.path), func.count(), func.count(distinct(e.visitor)))
             .where(where(interval) & visit)
             .group_by(day, e.path)
         ),
         _referrers: lambda interval: (
-            select(day, e.referrer, func.count())
-            .where(where(interval) & ranked(REFERRERS))
+            select(day, text(e.referrer), func.count())
+            .where(where(interval) & ranked(REFERRERS, project_id))
             .group_by(day, e.referrer)
         ),
         _targets: lambda interval: (
-            select(day, e.action, e.target, func.count())
-            .where(where(interval) & ranked(TARGETS))
+            select(day, action_name(e.action), text(e.target), func.count())
+            .where(where(interval) & ranked(TARGETS, project_id))
             .group_by(day, e.action, e.target)
         ),
     }
-
-
-def _case_visit(column: ColumnElement[str]) -> Any:
-    return case((_events.c.action == Action.VISIT.value, column), else_=None)

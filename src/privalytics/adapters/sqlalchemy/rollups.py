@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
 from privalytics.adapters.sqlalchemy.planning import (
+    action_name,
     bounds,
+    code,
     combine,
     events_in,
     parts,
@@ -75,7 +77,7 @@ class RollupReader:
             selects = parts(
                 found,
                 lambda where: (
-                    select(_events.c.action, func.count().label("n"))
+                    select(action_name(_events.c.action).label("action"), func.count().label("n"))
                     .where(where)
                     .group_by(_events.c.action)
                 ),
@@ -95,7 +97,7 @@ class RollupReader:
             selects = parts(
                 found,
                 lambda where: (
-                    select(func.count(distinct(_events.c.visitor_hash)).label("n"))
+                    select(func.count(distinct(_events.c.visitor)).label("n"))
                     .where(where)
                     .group_by(_events.c.ts // self._window_ms)
                 ),
@@ -128,7 +130,11 @@ class RollupReader:
     ) -> list[Ranked]:
         async with unavailable_on_failure("rank events"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span)
-            values = {**bounds(project_id, found), "action": action.value}
+            values = {
+                **bounds(project_id, found),
+                "action": action.value,
+                "action_code": code(action),
+            }
             top = await self._rankings.top(connection, "targets", values, found, limit)
         return [Ranked(name=name, count=n) for name, n, _ in top]
 
@@ -140,7 +146,7 @@ class RollupReader:
                 lambda where: select(
                     func.sum(_events.c.value).label("total"),
                     func.count(_events.c.value).label("n"),
-                ).where(where & (_events.c.action == action.value)),
+                ).where(where & (_events.c.action == code(action))),
                 _actions,
                 lambda where: select(
                     _actions.c.value_sum.label("total"), _actions.c.value_count.label("n")
@@ -161,10 +167,10 @@ class RollupReader:
             found = await self._plan(connection, project_id, span, max_level=0)
             by_day: dict[int, tuple[int, int]] = {}
             day = (_events.c.ts // DAY_MS).label("day")
-            visits = func.count(case((_events.c.action == Action.VISIT.value, 1)))
+            visits = func.count(case((_events.c.action == code(Action.VISIT), 1)))
             for interval in found.raw:
                 query = (
-                    select(day, visits, func.count(distinct(_events.c.visitor_hash)))
+                    select(day, visits, func.count(distinct(_events.c.visitor)))
                     .where(events_in(project_id, interval))
                     .group_by(day)
                 )

@@ -16,7 +16,11 @@ transaction, committed by the statement. Every other statement would cost the th
 GIL back once more (SQLite runs without it), which it waits for while the event loop
 answers requests; that wait, not the disk, was most of a commit's time under load
 (docs/performance.md). The days of the rows are marked stale by a trigger in the same
-statement (migration 0004).
+statement (migration 0004, on the compact table 0006).
+
+The rows' texts become dictionary ids on this thread (:mod:`.dictionary`): when every text
+is known to the process, nothing changes above; a group bringing a new text is one
+``BEGIN IMMEDIATE`` transaction that adds its texts, then its rows.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import queue
 import sqlite3
 import threading
@@ -31,30 +36,33 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from privalytics.adapters.sqlalchemy.dictionary import (
+    STORED_COLUMNS,
+    Dictionary,
+    Values,
+    resolve_sqlite,
+)
 from privalytics.adapters.sqlalchemy.engine import SQLITE_PRAGMAS
 from privalytics.domain.errors import StorageUnavailable
 
-_INSERT = (
-    "INSERT INTO events (project_id, action, path, ts, visitor_hash, referrer, target, "
-    "value, props) VALUES "
-)
-_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
-# The trigger of migration 0004, which marks the days of inserted events stale: without
-# it (a database not migrated yet) events would be stored and their days' rollups never
-# recomputed, so the writer refuses to store anything until it is there.
+_INSERT = f"INSERT INTO events ({', '.join(STORED_COLUMNS)}) VALUES "  # noqa: S608 (no input)
+_ROW = "(" + ", ".join("?" * len(STORED_COLUMNS)) + ")"
+# The trigger of migration 0004, as migration 0006 made it again on the compact table,
+# which marks the days of inserted events stale: without it (a database not migrated yet)
+# events would be stored and their days' rollups never recomputed, or not stored at all,
+# so the writer refuses to store anything until it is there.
 HAS_STALE_TRIGGER = (
     "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'events_mark_day_stale'"
+    " AND sql LIKE '%project_numbers%'"
 )
 OLD_SCHEMA = "the database schema is older than this version: run `privalytics migrate`"
 # Rows per statement: one multi-row INSERT is one sqlite3_step, so the writer thread gives
 # up and takes back the GIL once per statement instead of once per row (executemany).
-# 9 x 1000 bound values stay far below SQLite's limit (32766 since 3.32).
+# 23 x 1000 bound values stay below SQLite's limit (32766 since 3.32).
 _CHUNK = 1000
 # Prepared statements kept by the connection, one per row count seen: under load the
 # groups take many sizes, and preparing a statement costs the GIL back once more.
 _CACHED_STATEMENTS = 256
-
-Values = tuple[Any, ...]
 
 
 @functools.lru_cache(maxsize=_CACHED_STATEMENTS)
@@ -100,6 +108,7 @@ class SqliteEventWriter:
         max_rows: int = _CHUNK,
         on_queued: Callable[[], None] | None = None,
         on_group: Callable[[int], None] | None = None,
+        dictionary: Dictionary | None = None,
     ) -> None:
         if max_rows < 1:
             raise ValueError("max_rows must be at least 1")
@@ -107,6 +116,8 @@ class SqliteEventWriter:
         self._max_rows = max_rows
         self._on_queued = on_queued
         self._on_group = on_group
+        # Read and grown on the writer thread only (the event store may forget a project).
+        self._dictionary = dictionary or Dictionary()
         self._connection: sqlite3.Connection | None = None
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -116,8 +127,9 @@ class SqliteEventWriter:
         self.transactions = 0  # committed so far (the benchmark reports rows per commit)
 
     async def insert(self, rows: Sequence[Values]) -> None:
-        """Insert ``rows`` in one transaction (shared with other calls); returns once it
-        is committed."""
+        """Insert ``rows`` (:func:`.dictionary.event_values`: texts, which the writer turns
+        into ids) in one transaction (shared with other calls); returns once it is
+        committed."""
         if not rows:
             return
         loop = asyncio.get_running_loop()
@@ -245,21 +257,34 @@ class SqliteEventWriter:
     def _transaction(self, group: Sequence[_Call]) -> None:
         connection = self._connection or self._open()
         rows = [row for call in group for row in call.rows]
-        if len(rows) <= _CHUNK:
-            # One statement: a transaction of its own (isolation_level=None: autocommit).
-            connection.execute(_insert_sql(len(rows)), [v for row in rows for v in row])
+        stored = self._dictionary.encode(rows)
+        if stored is not None and len(stored) <= _CHUNK:
+            # Every text known: one statement, a transaction of its own
+            # (isolation_level=None: autocommit).
+            connection.execute(_insert_sql(len(stored)), _flat(stored))
             return
-        # IMMEDIATE: take the write lock first (waiting up to busy_timeout for others).
+        # IMMEDIATE: take the write lock first (waiting up to busy_timeout for others), so
+        # that new texts get their ids from the project's counter one writer at a time.
         connection.execute("BEGIN IMMEDIATE")
         try:
-            for start in range(0, len(rows), _CHUNK):
-                chunk = rows[start : start + _CHUNK]
-                connection.execute(_insert_sql(len(chunk)), [v for row in chunk for v in row])
+            learnt = None
+            if stored is None:
+
+                def execute(sql: str, parameters: Sequence[object]) -> list[Any]:
+                    return connection.execute(sql, parameters).fetchall()
+
+                stored, numbers, ids = resolve_sqlite(execute, rows, self._dictionary)
+                learnt = numbers, ids
+            for start in range(0, len(stored), _CHUNK):
+                chunk = stored[start : start + _CHUNK]
+                connection.execute(_insert_sql(len(chunk)), _flat(chunk))
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
+        if learnt is not None:
+            self._dictionary.learn(*learnt)
 
     # Closing.
 
@@ -280,6 +305,11 @@ class SqliteEventWriter:
             if self._on_queued is not None:
                 self._on_queued()
             thread.join()
+
+
+def _flat(rows: Sequence[Values]) -> Sequence[object]:
+    """The statement's parameters: the rows' values in a row."""
+    return rows[0] if len(rows) == 1 else list(itertools.chain.from_iterable(rows))
 
 
 def _settle(group: Sequence[_Call], error: BaseException | None) -> None:

@@ -6,6 +6,9 @@ Storage conventions:
 - ``events.ts``: epoch **milliseconds** UTC. An event's timestamp is truncated to the
   millisecond when stored; ranges are compared against the truncated value.
 - ``allowed_origins``: a JSON array; ``events.props``: a JSON object, NULL when empty.
+- ``events``: integers only but for ``value`` and ``props`` (migration 0006): the project's
+  number, the visitor hash's 64 bits, the action's code, and a dictionary id (``texts``)
+  for each text.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
-    CHAR,
     BigInteger,
     Column,
     Double,
@@ -26,7 +28,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
+
+from privalytics.domain.models import Action, Derived
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -110,6 +115,47 @@ salts = Table(
     Column("created_at", BigInteger, nullable=False),
 )
 
+# Every project that ever had an event (or existed at migration 0006) has a small number
+# for ever: events and the dictionary are keyed by it. Independent of ``projects`` and
+# never deleted, so that events stored for a project after its deletion (another process
+# still trusting a cached token) are still found and swept. ``texts``: the dictionary ids
+# handed out so far (ids are never reused, even after the project's texts are deleted).
+project_numbers = Table(
+    "project_numbers",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", String(32), nullable=False),
+    Column("texts", Integer, nullable=False),
+    UniqueConstraint("project_id"),
+)
+
+# Per project, every text an event holds (a path, a target, a referrer, a source, a
+# browser, a country, ...) once: events hold its id. Ids are small per project.
+texts = Table(
+    "texts",
+    metadata,
+    Column("project", Integer, primary_key=True, autoincrement=False),
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("text", Text, nullable=False),
+    UniqueConstraint("project", "text"),
+    sqlite_with_rowid=False,
+)
+
+# The event fields stored as dictionary ids, in column order: the page, the target, then
+# every derived field of domain/models.py (``Derived``), which is where a new one is added
+# (with a migration adding its column).
+TEXT_FIELDS: tuple[str, ...] = ("path", "target", *Derived.__struct_fields__)
+
+# An event's action as a small integer (0 and 1 take no byte of a SQLite record); a stored
+# format: never renumber.
+ACTION_CODES: dict[Action, int] = {
+    Action.VISIT: 0,
+    Action.CLICK: 1,
+    Action.SCROLL: 2,
+    Action.DOWNLOAD: 3,
+    Action.SHARE: 4,
+}
+
 events = Table(
     "events",
     metadata,
@@ -120,19 +166,18 @@ events = Table(
         primary_key=True,
         autoincrement=True,
     ),
-    # No foreign key: events are deleted explicitly with their project, and a key check
-    # per row would slow the hot write path.
-    Column("project_id", String(32), nullable=False),
-    Column("action", String(16), nullable=False),
-    Column("path", Text, nullable=False),
+    # project_numbers.number. No foreign key: events are deleted explicitly with their
+    # project, and a key check per row would slow the hot write path.
+    Column("project", Integer, nullable=False),
     Column("ts", BigInteger, nullable=False),
-    Column("visitor_hash", CHAR(32), nullable=False),
-    Column("referrer", Text, nullable=True),
-    Column("target", Text, nullable=True),
+    # The visitor hash's 64 bits as a signed integer (domain/hashing.py).
+    Column("visitor", BigInteger, nullable=False),
+    Column("action", SmallInteger, nullable=False),
+    # texts.id of the project, for each of TEXT_FIELDS (only the page is never NULL).
+    *(Column(name, Integer, nullable=name != "path") for name in TEXT_FIELDS),
     Column("value", Double, nullable=True),
     Column("props", Text, nullable=True),
-    Index("ix_events_project_id_ts", "project_id", "ts"),
-    Index("ix_events_project_id_path_ts", "project_id", "path", "ts"),
+    Index("ix_events_project_ts", "project", "ts"),
 )
 
 users = Table(
