@@ -85,7 +85,7 @@ def test_filters_combine_and_a_view_can_be_bookmarked(signed_in: Browser) -> Non
     _visits(signed_in, token)
     first = signed_in.client.get(f"/dashboard/projects/{project_id}?period=24h").text
     with_page = signed_in.client.get(_links(first, "page")["/"]).text
-    with_both = signed_in.client.get(_links(with_page, "browser")["(none)"]).text
+    with_both = signed_in.client.get(_links(with_page, "browser")["(unknown)"]).text
     api = _stats(signed_in, project_id, ["page==/", "browser=="])
     assert figure(with_both, "pageviews") == f"{api['pageviews']:,}"
     assert len(re.findall(r'class="chip"', with_both)) == 2

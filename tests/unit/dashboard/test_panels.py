@@ -102,7 +102,8 @@ def test_every_tab_is_a_known_dimension_of_its_panel() -> None:
 
 def test_a_missing_value_has_a_name() -> None:
     assert chip_label(parse_filter("source==")) == "Source is Direct / none"
-    assert chip_label(parse_filter("country!=")) == "Country is not (none)"
+    assert chip_label(parse_filter("country!=")) == "Country is not (unknown)"
+    assert chip_label(parse_filter("utm_campaign==")) == "UTM campaign is (none)"
 
 
 def test_flags_are_drawn_only_for_two_letter_codes() -> None:

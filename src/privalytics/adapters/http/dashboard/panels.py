@@ -77,7 +77,14 @@ PANELS = (
 PANEL_KEYS = tuple(panel.key for panel in PANELS)
 
 # What a missing value is called, per dimension (a visit with no source came directly).
-_NONE = {"source": "Direct / none", "referrer": "Direct / none", "device": "(unknown)"}
+_NONE = {
+    "source": "Direct / none",
+    "referrer": "Direct / none",
+    **dict.fromkeys(
+        ("country", "region", "city", "browser", "browser_version", "os", "os_version", "device"),
+        "(unknown)",
+    ),
+}
 _OPS = {Op.IS: "is", Op.IS_NOT: "is not", Op.CONTAINS: "contains"}
 
 
