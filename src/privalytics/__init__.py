@@ -29,12 +29,14 @@ from privalytics.domain.models import (
     TimeRange,
     TokenInfo,
 )
+from privalytics.domain.reporting import Breakdown
 from privalytics.embedded import Privalytics
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Action",
+    "Breakdown",
     "Bucket",
     "ClientInfo",
     "ConfigError",

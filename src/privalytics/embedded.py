@@ -17,6 +17,7 @@ from privalytics.domain.models import (
     Stats,
 )
 from privalytics.domain.ratelimit import parse_rate_limit
+from privalytics.domain.reporting import Breakdown
 from privalytics.domain.services import DEFAULT_TOP, Services
 
 
@@ -81,6 +82,28 @@ class Privalytics:
         apply (see the API's filters)."""
         span = self.services.reporting.span(period=period, start=start, end=end)
         return await self.services.reporting.stats(project_id, span, top=top, filters=filters)
+
+    async def breakdown(
+        self,
+        project_id: str,
+        dimension: str,
+        *,
+        period: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = DEFAULT_TOP,
+        filters: Sequence[str] = (),
+    ) -> Breakdown:
+        """The project's range by one dimension (``"source"``, ``"page"``, ``"country"``,
+        ``"browser"``...: the API's), the first ``limit`` values by visitors. A row's
+        ``value`` is None for traffic without one; ``row.figures.visitors`` and
+        ``row.figures.reported`` (page views, sessions, bounce rate, visit duration) are
+        its numbers. Regions and cities of fewer than ``min_cell_visitors`` visitors are
+        one row, ``"(other)"``."""
+        span = self.services.reporting.span(period=period, start=start, end=end)
+        return await self.services.reporting.breakdown(
+            project_id, span, dimension, filters, limit=limit
+        )
 
     async def refresh_rollups(self) -> int:
         """Compute the stored per-day figures of the days that are over (a server does it

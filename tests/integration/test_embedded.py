@@ -10,6 +10,7 @@ from privalytics import (
     Action,
     IncomingEvent,
     InvalidInput,
+    NotFound,
     Privalytics,
     RateLimited,
     Unauthenticated,
@@ -37,11 +38,22 @@ async def test_an_app_records_events_and_reads_stats_through_the_library(tmp_pat
         other = IncomingEvent(action=Action.VISIT, path="/pricing")
         await analytics.record(token, [other], ip="203.0.113.4", user_agent="A")
         pricing = await analytics.stats(created.project.id, filters=["page==/pricing"])
+        pages = await analytics.breakdown(created.project.id, "page", period="24h")
+        entries = await analytics.breakdown(
+            created.project.id, "entry_page", filters=["page!=/docs"], limit=1
+        )
+        with pytest.raises(NotFound):
+            await analytics.breakdown(created.project.id, "colour")
     assert stats.visits == 3
     assert stats.unique_visitors == 2
     assert (stats.sessions, stats.bounce_rate) == (2, 50)
     assert (pricing.visits, pricing.unique_visitors, pricing.filters) == (1, 1, ("page==/pricing",))
     assert [(p.path, p.visits) for p in stats.top_pages] == [("/docs", 3)]
+    assert [(r.value, r.figures.visitors, r.figures.reported.pageviews) for r in pages.rows] == [
+        ("/docs", 2, 3),
+        ("/pricing", 1, 1),
+    ]
+    assert [(r.value, r.figures.reported.sessions) for r in entries.rows] == [("/pricing", 1)]
 
     # The data outlives the process: a new instance over the same file reads it.
     async with await Privalytics.open(url) as again:

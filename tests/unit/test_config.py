@@ -115,8 +115,8 @@ def test_every_setting_is_documented_with_its_variable_and_default() -> None:
 
 def test_the_public_api_is_pinned() -> None:
     assert sorted(privalytics.__all__) == [
-        "Action", "Bucket", "ClientInfo", "ConfigError", "CreatedProject", "IncomingEvent",
-        "InvalidInput", "IssuedToken", "NotFound", "OriginNotAllowed", "PageStats",
+        "Action", "Breakdown", "Bucket", "ClientInfo", "ConfigError", "CreatedProject",
+        "IncomingEvent", "InvalidInput", "IssuedToken", "NotFound", "OriginNotAllowed", "PageStats",
         "Privalytics", "PrivalyticsError", "Project", "ProjectUpdate", "RateLimit",
         "RateLimited", "Settings", "Stats", "StorageUnavailable", "TimeRange", "TokenInfo",
         "Unauthenticated", "__version__",
