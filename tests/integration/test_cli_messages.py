@@ -229,3 +229,34 @@ def test_a_refused_password_is_a_refused_sign_in() -> None:
     assert isinstance(failure, StorageUnavailable)
     assert failure.reason == "sign_in_refused"
     assert "InvalidPassword" not in str(failure)
+
+
+def test_stats_takes_filters_and_breaks_down_by_a_dimension(run: Any, url: str) -> None:
+    async def record() -> str:
+        async with await Privalytics.open(url, bcrypt_rounds=4) as analytics:
+            created = await analytics.create_project("Blog")
+            token = created.token.token
+            for n, (path, referrer) in enumerate(
+                [("/docs", "https://www.google.com/"), ("/docs", None), ("/about", None)]
+            ):
+                visit = IncomingEvent(action=Action.VISIT, path=path, referrer=referrer)
+                await analytics.record(token, [visit], ip=f"203.0.113.{n}")
+            return created.project.id
+
+    project_id = asyncio.run(record())
+    filtered = run("stats", project_id, "--filter", "page==/docs")
+    assert filtered.exit_code == 0, filtered.output
+    assert filtered.output.startswith("last 24h where page==/docs: 2 visits, 2 unique visitors")
+    assert "2 sessions, bounce rate 100%" in filtered.output
+    by_source = run("stats", project_id, "--by", "source")
+    assert by_source.exit_code == 0, by_source.output
+    lines = by_source.output.splitlines()
+    assert lines[0].split() == ["visitors", "visits", "views", "bounce", "source"]
+    assert [line.split()[0] for line in lines[1:]] == ["2", "1"]
+    assert lines[1].endswith("Direct / none") and lines[2].endswith("Google")
+    printed = json.loads(run("stats", project_id, "--by", "page", "--json").stdout)
+    assert [(r["value"], r["visitors"]) for r in printed["results"]] == [("/docs", 2), ("/about", 1)]
+    refused = run("stats", project_id, "--filter", "colour==red")
+    assert refused.exit_code != 0
+    assert "filter" in refused.output
+    assert "Traceback" not in refused.output

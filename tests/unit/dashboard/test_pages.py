@@ -14,7 +14,6 @@ import pytest
 from litestar.exceptions import WebSocketDisconnect
 
 from privalytics.adapters.http.dashboard import DashboardOptions, live
-from privalytics.adapters.http.dashboard.panels import duration_text, missing_label
 from privalytics.adapters.memory import (
     InMemoryEventStore,
     InMemoryRateLimiter,
@@ -22,6 +21,7 @@ from privalytics.adapters.memory import (
     InMemoryTokenStore,
     InMemoryUserStore,
 )
+from privalytics.adapters.words import duration_text, missing_label
 from privalytics.domain.models import Action, Bucket, PageStats, Ranked, TimeRange
 from privalytics.domain.reporting import MAX_SPAN
 from privalytics.domain.services import build_services

@@ -11,11 +11,11 @@ from privalytics.adapters.http.dashboard.panels import (
     PANELS,
     Address,
     chip_label,
-    duration_text,
     flag,
     tabs_of,
 )
 from privalytics.adapters.http.dashboard.views import Choice
+from privalytics.adapters.words import duration_text
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.filters import Filter, Op, parse_filter
 from tests.strategies import any_text

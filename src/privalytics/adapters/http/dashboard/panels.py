@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from privalytics.adapters.http.dashboard.views import Choice, bar
+from privalytics.adapters.words import duration_text, missing_label
 from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.filters import Filter, Op
 from privalytics.domain.insight import Row
@@ -76,20 +77,7 @@ PANELS = (
 )
 PANEL_KEYS = tuple(panel.key for panel in PANELS)
 
-# What a missing value is called, per dimension (a visit with no source came directly).
-_NONE = {
-    "source": "Direct / none",
-    "referrer": "Direct / none",
-    **dict.fromkeys(
-        ("country", "region", "city", "browser", "browser_version", "os", "os_version", "device"),
-        "(unknown)",
-    ),
-}
 _OPS = {Op.IS: "is", Op.IS_NOT: "is not", Op.CONTAINS: "contains"}
-
-
-def missing_label(dimension: str) -> str:
-    return _NONE.get(dimension, "(none)")
 
 
 def flag(code: str | None) -> str:
@@ -187,19 +175,6 @@ def tabs_of(given: Mapping[str, str | None]) -> dict[str, str]:
         if value in names and value != panel.tabs[0].dimension:
             chosen[panel.key] = value
     return chosen
-
-
-def duration_text(seconds: int | None) -> str:
-    """A visit duration as people read it: 45s, 3m 07s, 1h 02m."""
-    if seconds is None:
-        return "\u2013"
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, rest = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {rest:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
 
 
 @dataclass(frozen=True)

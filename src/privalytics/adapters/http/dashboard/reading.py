@@ -19,7 +19,6 @@ from privalytics.adapters.http.dashboard.auth import HOME, render
 from privalytics.adapters.http.dashboard.panels import (
     PANELS,
     Address,
-    duration_text,
     panel_view,
     rows_of,
     tabs_of,
@@ -35,6 +34,7 @@ from privalytics.adapters.http.dashboard.views import (
     unique_explanation,
 )
 from privalytics.adapters.http.periods import ALIAS, period_of
+from privalytics.adapters.words import duration_text
 from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.errors import NotFound
 from privalytics.domain.filters import Filter, parse_filters
