@@ -253,9 +253,13 @@ def test_stats_takes_filters_and_breaks_down_by_a_dimension(run: Any, url: str) 
     lines = by_source.output.splitlines()
     assert lines[0].split() == ["visitors", "visits", "views", "bounce", "source"]
     assert [line.split()[0] for line in lines[1:]] == ["2", "1"]
-    assert lines[1].endswith("Direct / none") and lines[2].endswith("Google")
+    assert lines[1].endswith("Direct / none")
+    assert lines[2].endswith("Google")
     printed = json.loads(run("stats", project_id, "--by", "page", "--json").stdout)
-    assert [(r["value"], r["visitors"]) for r in printed["results"]] == [("/docs", 2), ("/about", 1)]
+    assert [(r["value"], r["visitors"]) for r in printed["results"]] == [
+        ("/docs", 2),
+        ("/about", 1),
+    ]
     refused = run("stats", project_id, "--filter", "colour==red")
     assert refused.exit_code != 0
     assert "filter" in refused.output
