@@ -53,6 +53,19 @@ _BREAKDOWN = (
 _create = msgspec.json.Decoder(ProjectCreateIn)
 _patch = msgspec.json.Decoder(ProjectPatchIn)
 
+# The range and the filters, as the stats and the breakdown routes both read them.
+_Period = Annotated[str | None, QueryParameter(description="24h, 7d, 30d or 12m; default 24h")]
+_Alias = Annotated[str | None, QueryParameter(name=ALIAS, description="another name for period")]
+_From = Annotated[
+    str | None,
+    QueryParameter(name="from", description="RFC 3339 date-time with an offset; instead of period"),
+]
+_To = Annotated[
+    str | None,
+    QueryParameter(name="to", description="RFC 3339 date-time with an offset; default now"),
+]
+_Filters = Annotated[list[str] | None, QueryParameter(name="filter", description=_FILTER)]
+
 
 def _moment(text: str | None, field: str) -> datetime | None:
     """An RFC 3339 date-time of the query string, in UTC. Strict, like event timestamps:
@@ -150,26 +163,12 @@ def admin_router(services: Services) -> Router:
     @get("/{project_id:str}/stats", summary="Read a project's numbers")
     async def stats(
         project_id: FromPath[str],
-        period: Annotated[
-            str | None, QueryParameter(description="24h, 7d, 30d or 12m; default 24h")
-        ] = None,
-        alias: Annotated[
-            str | None, QueryParameter(name=ALIAS, description="another name for period")
-        ] = None,
-        start: Annotated[
-            str | None,
-            QueryParameter(
-                name="from", description="RFC 3339 date-time with an offset; instead of period"
-            ),
-        ] = None,
-        end: Annotated[
-            str | None,
-            QueryParameter(name="to", description="RFC 3339 date-time with an offset; default now"),
-        ] = None,
+        period: _Period = None,
+        alias: _Alias = None,
+        start: _From = None,
+        end: _To = None,
         limit: Annotated[int, QueryParameter(description="top pages, 1 to 100")] = DEFAULT_TOP,
-        filters: Annotated[
-            list[str] | None, QueryParameter(name="filter", description=_FILTER)
-        ] = None,
+        filters: _Filters = None,
     ) -> StatsOut:
         period = period_of(period, alias)
         span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
@@ -185,26 +184,12 @@ def admin_router(services: Services) -> Router:
     async def breakdown(
         project_id: FromPath[str],
         dimension: Annotated[str, Parameter(description=f"one of: {', '.join(DIMENSIONS)}")],
-        period: Annotated[
-            str | None, QueryParameter(description="24h, 7d, 30d or 12m; default 24h")
-        ] = None,
-        alias: Annotated[
-            str | None, QueryParameter(name=ALIAS, description="another name for period")
-        ] = None,
-        start: Annotated[
-            str | None,
-            QueryParameter(
-                name="from", description="RFC 3339 date-time with an offset; instead of period"
-            ),
-        ] = None,
-        end: Annotated[
-            str | None,
-            QueryParameter(name="to", description="RFC 3339 date-time with an offset; default now"),
-        ] = None,
+        period: _Period = None,
+        alias: _Alias = None,
+        start: _From = None,
+        end: _To = None,
         limit: Annotated[int, QueryParameter(description="rows, 1 to 100")] = DEFAULT_TOP,
-        filters: Annotated[
-            list[str] | None, QueryParameter(name="filter", description=_FILTER)
-        ] = None,
+        filters: _Filters = None,
     ) -> BreakdownOut:
         period = period_of(period, alias)
         span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
