@@ -154,6 +154,10 @@ def _dashboard(visit: Visitor, project_id: str) -> str:
     visit("GET", "/dashboard", 200)
     visit("GET", f"/dashboard/go?project={project_id}", 302)
     visit("GET", f"/dashboard/projects/{project_id}", 200)
+    filtered = f"/dashboard/projects/{project_id}?filter=source==Google&locations=city"
+    visit("GET", filtered, 200)
+    visit("GET", f"/dashboard/projects/{project_id}/breakdown/city?filter=page~/", 200)
+    visit("GET", f"/dashboard/projects/{project_id}/breakdown/colour", 404)
     visit("GET", "/dashboard/static/dashboard.css", 200)
     home = "/dashboard"
     created = visit.form("/dashboard/projects", home, name="Scratch")
