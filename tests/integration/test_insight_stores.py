@@ -46,7 +46,7 @@ def filters_of(drawn: Sequence[tuple[str, Op, str]]) -> tuple[Filter, ...]:
         [f"{n}{op.value}{v or ('e' if op is Op.CONTAINS else '')}" for n, op, v in drawn]
     )
     # What k-anonymity makes of a filter on a city: "is one of".
-    among = Filter(dimension="city", op=Op.ONE_OF, value="", values=(None, "Berlin"))
+    among = Filter(dimension="city", op=Op.ONE_OF, value="", values=frozenset({None, "Berlin"}))
     return (*written, among) if len(written) % 2 else written
 
 

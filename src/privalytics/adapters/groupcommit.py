@@ -167,6 +167,15 @@ class GroupCommitEventStore:
     ) -> list[Row]:
         return await self._inner.breakdown(project_id, span, dimension, filters, limit)
 
+    async def cell_sizes(
+        self,
+        project_id: str,
+        span: TimeRange,
+        dimension: Dimension,
+        filters: Sequence[Filter],
+    ) -> dict[str | None, int]:
+        return await self._inner.cell_sizes(project_id, span, dimension, filters)
+
     async def selected_events(
         self, project_id: str, span: TimeRange, filters: Sequence[Filter]
     ) -> list[Event]:

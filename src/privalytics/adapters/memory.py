@@ -139,6 +139,16 @@ class InMemoryEventStore:
         chosen = [e for e in self.events if _in(e, project_id, span)]
         return insight.breakdown(chosen, dimension, filters, self._window)[:limit]
 
+    async def cell_sizes(
+        self,
+        project_id: str,
+        span: TimeRange,
+        dimension: Dimension,
+        filters: Sequence[Filter],
+    ) -> dict[str | None, int]:
+        chosen = [e for e in self.events if _in(e, project_id, span)]
+        return insight.cell_sizes(chosen, dimension, filters, self._window)
+
     async def selected_events(
         self, project_id: str, span: TimeRange, filters: Sequence[Filter]
     ) -> list[Event]:

@@ -51,8 +51,9 @@ class Filter(msgspec.Struct, frozen=True, kw_only=True):
     op: Op
     # "" names a missing value for IS and IS_NOT.
     value: str
-    # ONE_OF: the values selected (None: a missing one), in a stable order.
-    values: tuple[str | None, ...] = ()
+    # ONE_OF: the values selected (None: a missing one); a set, as there may be thousands
+    # (every city of a range) and each session asks it.
+    values: frozenset[str | None] = frozenset()
 
     @property
     def scope(self) -> Scope:

@@ -167,6 +167,31 @@ def breakdown(
     return sorted(rows, key=_rank)
 
 
+def cell_sizes(
+    events: Iterable[Event],
+    dimension: Dimension,
+    filters: Sequence[Filter],
+    rotation: timedelta,
+) -> dict[str | None, int]:
+    """For each value of ``dimension`` among the sessions (or, for the page, the page
+    views) ``filters`` select in ``events``, the most distinct visitors it had within one
+    salt window. A visitor's hash stands for one person within one window only, so this
+    is the number of people a value certainly stands for, where :func:`breakdown`'s
+    visitors (summed over windows) count a person once per window."""
+    hashes: dict[tuple[str | None, int], set[str]] = defaultdict(set)
+    for item in select(events, filters, rotation):
+        if dimension.scope is Scope.SESSION:
+            values: Iterable[str | None] = (session_value(dimension, item.session),)
+        else:
+            values = set(item.views)
+        for value in values:
+            hashes[value, item.window].add(item.session.visitor_hash)
+    sizes: dict[str | None, int] = {}
+    for (value, _), visitors in hashes.items():
+        sizes[value] = max(sizes.get(value, 0), len(visitors))
+    return sizes
+
+
 def _rank(row: Row) -> tuple[int, int, bool, str]:
     figures = row.figures
     return (-figures.visitors, -figures.totals.pageviews, row.value is None, row.value or "")

@@ -105,6 +105,20 @@ class EventStore(Protocol):
         under ``filters``, ranked as it ranks them."""
         ...
 
+    async def cell_sizes(
+        self,
+        project_id: str,
+        span: TimeRange,
+        dimension: Dimension,
+        filters: Sequence[Filter],
+    ) -> dict[str | None, int]:
+        """For each value of ``dimension`` among the sessions ``filters`` select in
+        ``span``, the most distinct visitors it had within one salt window: equal to
+        :func:`privalytics.domain.insight.cell_sizes` over the project's events in ``span``.
+        A lower bound on the people behind the value (a visitor's hash changes with the
+        window), which k-anonymity compares with its threshold."""
+        ...
+
     async def selected_events(
         self, project_id: str, span: TimeRange, filters: Sequence[Filter]
     ) -> list[Event]:

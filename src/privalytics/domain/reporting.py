@@ -296,7 +296,8 @@ class Reporting:
         if found.merge_small_cells:
             # Every row first: the small ones beyond the limit count in "(other)" too.
             every = await self._events.breakdown(project_id, span, found, chosen, None)
-            rows = merge_rows(every, self._k)[:limit]
+            sizes = await self._events.cell_sizes(project_id, span, found, chosen)
+            rows = merge_rows(every, sizes, self._k)[:limit]
         else:
             rows = await self._events.breakdown(project_id, span, found, chosen, limit)
         return Breakdown(

@@ -231,6 +231,16 @@ class SqlAlchemyEventStore:
         events = await self._events_in(project_id, span)
         return insight.breakdown(events, dimension, filters, self.rollups.window)[:limit]
 
+    async def cell_sizes(
+        self,
+        project_id: str,
+        span: TimeRange,
+        dimension: Dimension,
+        filters: Sequence[Filter],
+    ) -> dict[str | None, int]:
+        events = await self._events_in(project_id, span)
+        return insight.cell_sizes(events, dimension, filters, self.rollups.window)
+
     async def selected_events(
         self, project_id: str, span: TimeRange, filters: Sequence[Filter]
     ) -> list[Event]:
