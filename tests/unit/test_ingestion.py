@@ -27,6 +27,7 @@ from privalytics.domain.errors import (
 from privalytics.domain.hashing import visitor_hash
 from privalytics.domain.models import Action, ClientInfo, Event, IncomingEvent, Project, RateLimit
 from privalytics.domain.services import Services, _policy, build_services
+from privalytics.domain.sessions import sessionize
 from privalytics.domain.sources import own_hosts
 from privalytics.domain.tokens import TOKEN_PREFIX, Credential
 from privalytics.domain.validation import MAX_BATCH, normalize_ip, normalize_origin
@@ -179,7 +180,16 @@ def test_any_valid_batch_is_stored_whole_and_in_order(batch: list[strategies.Sen
             for e in w.stored
         ]
         assert stored == [
-            (s.event.action, s.path, _kept(s), s.target, s.value, s.timestamp, s.event.props)
+            (
+                s.event.action,
+                s.path,
+                _kept(s),
+                s.target,
+                s.value,
+                # Stored to the millisecond, by every store alike.
+                s.timestamp.replace(microsecond=s.timestamp.microsecond // 1000 * 1000),
+                s.event.props,
+            )
             for s in batch
         ]
         assert all(e.timestamp.tzinfo is UTC for e in w.stored)
@@ -433,3 +443,21 @@ async def test_a_request_under_global_privacy_control_records_nothing_on_every_u
     assert w.salts.salts == {}
     assert await ingestion.record(token, [visit()], CLIENT) == 1
     assert len(w.stored) == 1
+
+
+def test_times_are_kept_to_the_millisecond_so_every_store_finds_the_same_sessions() -> None:
+    """Two page views 30 minutes and 500 µs apart: SQL keeps milliseconds, and so does
+    ingestion for every store, so both see one session (exactly 30 minutes apart joins)."""
+
+    async def scenario() -> None:
+        w = make_world(ManualClock(strategies.CLOCK_START))
+        _, token = await w.project()
+        first = strategies.CLOCK_START - timedelta(hours=1)
+        second = first + timedelta(minutes=30, microseconds=500)
+        for moment in (first, second):
+            event = IncomingEvent(action=Action.VISIT, path="/", timestamp=moment)
+            assert await w.record(token, event) == 1
+        assert [e.timestamp for e in w.stored] == [first, first + timedelta(minutes=30)]
+        assert len(sessionize(w.stored)) == 1
+
+    asyncio.run(scenario())

@@ -6,7 +6,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from privalytics.domain.accounts import Accounts
 from privalytics.domain.administration import DEFAULT_RATE_LIMIT as DEFAULT_RATE_LIMIT
@@ -235,7 +235,7 @@ class Ingestion:
                     project_id=project.id,
                     action=event.action,
                     path=event.path,
-                    timestamp=event.timestamp,
+                    timestamp=to_millisecond(event.timestamp),
                     visitor_hash=visitor_hash(salt, project.id, ip, agent),
                     target=event.target,
                     value=event.value,
@@ -260,6 +260,13 @@ class Ingestion:
         await self._events.add(stored)
         self._feed.publish(stored)
         return len(stored)
+
+
+def to_millisecond(moment: datetime) -> datetime:
+    """``moment`` truncated to the millisecond: what every store keeps of a time, so that
+    two events 30 minutes and 500 µs apart are one session everywhere, not two in memory
+    and one in SQL."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _canonical_ip(text: str) -> str:

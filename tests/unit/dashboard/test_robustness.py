@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from tests import strategies
@@ -37,7 +37,11 @@ def test_forms_never_answer_500(signed_in: Browser) -> None:
         confirm=st.sampled_from(["the name", "the name, padded", "drawn"]),
         drawn=strategies.form_texts,
     )
-    def example(name: str, rate: str, origins: str, confirm: str, drawn: str) -> None:
+    # Every branch at least once, whatever is drawn: a form as a user fills it, and one
+    # refused everywhere.
+    @example(name="Blog", rate="10/minute", origins="", confirm="the name", drawn="")
+    @example(name="", rate="often", origins="", confirm="drawn", drawn="not the name")
+    def example_form(name: str, rate: str, origins: str, confirm: str, drawn: str) -> None:
         client = signed_in.client
         token = csrf_of(client.get("/dashboard").text)
         fields = {"name": name, "rate_limit": rate, "allowed_origins": origins}
@@ -74,7 +78,7 @@ def test_forms_never_answer_500(signed_in: Browser) -> None:
         reached["deleted" if gone else "delete refused"] += 1
         event("deleted" if gone else "delete refused")
 
-    example()
+    example_form()
     assert set(reached) == _FORM_OUTCOMES, reached
 
 
@@ -144,7 +148,12 @@ def test_page_ranges_never_answer_500(signed_in: Browser) -> None:
         start_text=strategies.range_end_texts,
         end_text=strategies.range_end_texts,
     )
-    def example(
+    # Every outcome at least once, whatever is drawn.
+    @example(range_name="custom", start=date(2026, 1, 1), days=3, start_text=None, end_text=None)
+    @example(range_name="custom", start=date(2026, 1, 1), days=-3, start_text=None, end_text=None)
+    @example(range_name="7d", start=date(2026, 1, 1), days=0, start_text=None, end_text=None)
+    @example(range_name="1y", start=date(2026, 1, 1), days=0, start_text=None, end_text=None)
+    def example_range(
         range_name: str,
         start: date,
         days: int,
@@ -166,7 +175,7 @@ def test_page_ranges_never_answer_500(signed_in: Browser) -> None:
             reached[f"{path.count('/')}: {kind} {outcome}"] += 1
             event(f"{kind} {outcome}")
 
-    example()
+    example_range()
     project = "/dashboard/projects/".count("/")
     assert {key for key in reached if key.startswith(f"{project}:")} == {
         f"{project}: custom shown",
