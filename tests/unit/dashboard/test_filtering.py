@@ -195,3 +195,27 @@ def test_the_chart_draws_the_previous_period_as_the_api_counts_it(
     assert sorted(range(len(points)), key=lambda i: (heights[i], i)) == sorted(
         range(len(points)), key=lambda i: (-uniques[i], i)
     )
+
+
+def test_with_as_many_filters_as_a_page_takes_rows_are_no_links(signed_in: Browser) -> None:
+    project_id, token = signed_in.create_project()
+    _visits(signed_in, token)
+    many = "&".join(f"filter=page!%3D/nothing-{n}" for n in range(10))
+    page = signed_in.client.get(f"/dashboard/projects/{project_id}?period=24h&{many}")
+    assert page.status_code == 200
+    # No row link leads to an eleventh filter (a 400); the rows are still shown.
+    assert "data-filter-row" not in page.text
+    assert 'class="unlinked"' in page.text
+    # With nine, a row adds the tenth.
+    nine = "&".join(f"filter=page!%3D/nothing-{n}" for n in range(9))
+    page = signed_in.client.get(f"/dashboard/projects/{project_id}?period=24h&{nine}")
+    for href in _links(page.text, "page").values():
+        assert signed_in.client.get(href).status_code == 200
+
+
+def test_a_long_unknown_dimension_is_not_repeated_on_its_404_page(signed_in: Browser) -> None:
+    project_id, _ = signed_in.create_project()
+    text = "<script>" + "x" * 3000
+    response = signed_in.client.get(f"/dashboard/projects/{project_id}/breakdown/{text}")
+    assert response.status_code == 404
+    assert "x" * 100 not in response.text

@@ -119,7 +119,9 @@ def from_plausible(wire: PlausibleEventIn) -> IncomingEvent:
         # A depth outside 0-100 is the domain's to bring back into it (clean_event).
         value=float(wire.sd) if action is Action.SCROLL and wire.sd is not None else None,
         props=props,
-        screen_width=wire.w,
+        # A width no screen has is dropped (no device class), as an Umami screen's is:
+        # the page view itself is good.
+        screen_width=wire.w if wire.w is None or 0 <= wire.w <= MAX_SCREEN_WIDTH else None,
     )
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from privalytics.adapters.http.dashboard.views import Choice, bar
 from privalytics.adapters.words import duration_text, missing_label
 from privalytics.domain.dimensions import DIMENSIONS
-from privalytics.domain.filters import Filter, Op
+from privalytics.domain.filters import MAX_FILTERS, Filter, Op
 from privalytics.domain.insight import Row
 
 
@@ -147,6 +147,12 @@ class Address:
         filters = [("filter", str(f)) for f in self.filters]
         return filters + [(key, self.tabs[key]) for key in PANEL_KEYS if key in self.tabs]
 
+    def can_add(self, add: Filter) -> bool:
+        """Whether a link may add ``add``: a filter on the same dimension and operator is
+        replaced, any other counts towards the :data:`MAX_FILTERS` a page takes."""
+        others = [f for f in self.filters if (f.dimension, f.op) != (add.dimension, add.op)]
+        return len(others) < MAX_FILTERS
+
     def chips(self) -> list[tuple[str, str]]:
         """Each filter's words and the link that drops it."""
         return [(chip_label(f), self.href(remove=f)) for f in self.filters]
@@ -187,8 +193,9 @@ class PanelRow:
     bounce_rate: str
     visit_duration: str
     width: int
-    # The same page with this row's value as a filter.
-    href: str
+    # The same page with this row's value as a filter; None when the page has as many
+    # filters as it takes.
+    href: str | None
 
 
 def _label(dimension: str, value: str | None) -> str:
@@ -201,6 +208,7 @@ def rows_of(address: Address, dimension: str, rows: Sequence[Row]) -> list[Panel
     shown = []
     for row in rows:
         figures = row.figures.reported
+        wanted = Filter(dimension=dimension, op=Op.IS, value=row.value or "")
         shown.append(
             PanelRow(
                 label=_label(dimension, row.value),
@@ -211,7 +219,7 @@ def rows_of(address: Address, dimension: str, rows: Sequence[Row]) -> list[Panel
                 bounce_rate="\u2013" if figures.bounce_rate is None else f"{figures.bounce_rate}%",
                 visit_duration=duration_text(figures.visit_duration),
                 width=bar(row.figures.visitors, largest),
-                href=address.href(add=Filter(dimension=dimension, op=Op.IS, value=row.value or "")),
+                href=address.href(add=wanted) if address.can_add(wanted) else None,
             )
         )
     return shown

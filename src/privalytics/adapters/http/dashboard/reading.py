@@ -7,6 +7,7 @@ nothing; the forms that do are in .managing.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -46,6 +47,7 @@ from privalytics.domain.services import Services
 FEED_SIZE = 15
 # Rows of a panel on the project page; its details page shows up to DETAILS_ROWS.
 PANEL_ROWS = 9
+_NAME = re.compile(r"[a-z_]{1,40}")
 DETAILS_ROWS = 100
 _TARGETS = {
     Action.CLICK: "Top click targets",
@@ -303,7 +305,9 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
         project = await admin.get_project(project_id)
         known = DIMENSIONS.get(dimension)
         if known is None:
-            raise NotFound(f"no dimension {dimension!r}")
+            # The path is repeated only when it is a plain word (not a page of text).
+            named = f" {dimension!r}" if _NAME.fullmatch(dimension) else ""
+            raise NotFound(f"no dimension{named}")
         choice = choose(period_of(period, alias), start, end)
         span = _span(services, choice)
         base = f"/dashboard/projects/{project.id}"
