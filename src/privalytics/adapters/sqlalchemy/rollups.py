@@ -22,6 +22,7 @@ from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
 from privalytics.adapters.sqlalchemy.planning import (
     action_name,
+    block_bound,
     bounds,
     code,
     combine,
@@ -31,13 +32,18 @@ from privalytics.adapters.sqlalchemy.planning import (
     runs,
 )
 from privalytics.adapters.sqlalchemy.ranking import DEPTH, Rankings
+from privalytics.adapters.sqlalchemy.stored import read_events
 from privalytics.adapters.sqlalchemy.tables import from_millis
+from privalytics.domain import insight
+from privalytics.domain.insight import Figures
 from privalytics.domain.models import Action, Bucket, PageStats, Ranked
 from privalytics.domain.rollups import DAY_MS, MAX_LEVEL, Interval, Plan
+from privalytics.domain.sessions import SessionTotals
 
 _events = tables.events
 _totals = tables.rollup_totals
 _actions = tables.rollup_actions
+_sessions = tables.rollup_sessions
 
 
 class RollupReader:
@@ -110,6 +116,46 @@ class RollupReader:
             query = select(func.sum(both.c.n))
             total = (await connection.execute(query, bounds(project_id, found))).scalar_one()
         return int(total or 0)
+
+    async def figures(self, project_id: str, span: Interval) -> Figures:
+        """The unfiltered figures of ``span`` (:func:`privalytics.domain.insight.figures`):
+        the session totals of its whole up-to-date days from the rollups, and the reference
+        computation over the events of the rest (its partial first and last days, stale
+        days). Sessions never cross a UTC midnight, so the parts add up exactly."""
+        async with unavailable_on_failure("compute figures"), self.engine.connect() as connection:
+            found = await self._plan(connection, project_id, span)
+            events = []
+            for interval in found.raw:
+                events.extend(await read_events(connection, events_in(project_id, interval)))
+            rest = insight.figures(events, (), self.window)
+            totals, visitors = rest.totals, rest.visitors
+            if found.blocks:
+                rolled = Plan(raw=(), blocks=found.blocks)
+                s, t = _sessions.c, _totals.c
+                joined = _sessions.join(
+                    _totals,
+                    (t.project_id == s.project_id) & (t.level == s.level) & (t.block == s.block),
+                )
+                part = select(s.sessions, s.pageviews, s.bounces, s.duration, t.visitors)
+                selects = [
+                    part.select_from(joined).where(block_bound(_sessions, n))
+                    for n in range(len(rolled.blocks))
+                ]
+                both = combine(selects)
+                query = select(*(func.coalesce(func.sum(column), 0) for column in both.c))
+                row = (await connection.execute(query, bounds(project_id, rolled))).one()
+                sessions, pageviews, bounces, duration, summed = (int(n) for n in row)
+                totals += SessionTotals(
+                    sessions=sessions,
+                    pageviews=pageviews,
+                    bounces=bounces,
+                    duration=timedelta(milliseconds=duration),
+                )
+                visitors += summed
+        if found.blocks and self._window_ms != DAY_MS:
+            # Distinct visitors of longer salt windows do not add up over days.
+            visitors = await self.unique_visitors(project_id, span)
+        return Figures(visitors=visitors, totals=totals)
 
     async def top_pages(self, project_id: str, span: Interval, limit: int) -> list[PageStats]:
         async with unavailable_on_failure("rank pages"), self.engine.connect() as connection:
