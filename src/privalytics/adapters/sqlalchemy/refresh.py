@@ -5,7 +5,7 @@ of every block above it (:mod:`privalytics.domain.rollups`)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, case, delete, distinct, func, select
@@ -17,10 +17,10 @@ from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
 from privalytics.adapters.sqlalchemy.planning import action_name, code, events_in, runs, text_of
 from privalytics.adapters.sqlalchemy.ranking import ranked
+from privalytics.adapters.sqlalchemy.sessionsql import session_totals
 from privalytics.domain.models import Action
 from privalytics.domain.reports import REFERRERS, TARGETS
 from privalytics.domain.rollups import DAY_MS, MAX_LEVEL, Interval, day_of
-from privalytics.domain.sessions import PASSIVE_ACTIONS, SESSION_GAP
 
 _events = tables.events
 _stale = tables.rollup_stale
@@ -30,7 +30,6 @@ _pages = tables.rollup_pages
 _referrers = tables.rollup_referrers
 _targets = tables.rollup_targets
 _sessions = tables.rollup_sessions
-_GAP_MS = SESSION_GAP // timedelta(milliseconds=1)
 
 # Days recomputed per transaction (see RollupWriter).
 REFRESH_BATCH_SQLITE = 2
@@ -250,53 +249,5 @@ def _day_queries(project_id: str) -> dict[Table, Callable[[Interval], Any]]:
             .where(where(interval) & ranked(TARGETS, project_id))
             .group_by(day, e.action, e.target)
         ),
-        _sessions: lambda interval: _session_totals(where(interval)),
+        _sessions: lambda interval: session_totals(where(interval), by_day=True),
     }
-
-
-def _session_totals(where: ColumnElement[bool]) -> Any:
-    """SQL: per day, the session totals of the events ``where`` selects, sessionized as
-    :func:`privalytics.domain.sessions.sessionize` does (within one day, one visitor's run
-    with no gap over SESSION_GAP; the order of events at one instant changes no total)."""
-    e = _events.c
-    day = e.ts // DAY_MS
-    previous = func.lag(e.ts).over(partition_by=(day, e.visitor), order_by=(e.ts, e.id))
-    marked = (
-        select(
-            day.label("day"),
-            e.visitor,
-            e.ts,
-            e.id,
-            e.action,
-            case((previous.is_(None) | (e.ts - previous > _GAP_MS), 1), else_=0).label("starts"),
-        )
-        .where(where)
-        .subquery()
-    )
-    m = marked.c
-    numbered = select(
-        m.day,
-        m.visitor,
-        m.ts,
-        m.action,
-        func.sum(m.starts)
-        .over(partition_by=(m.day, m.visitor), order_by=(m.ts, m.id), rows=(None, 0))
-        .label("n"),
-    ).subquery()
-    n = numbered.c
-    passive = [code(action) for action in PASSIVE_ACTIONS]
-    per_session = (
-        select(
-            n.day,
-            func.count(case((n.action == code(Action.VISIT), 1))).label("views"),
-            func.count(case((n.action.not_in(passive), 1))).label("active"),
-            (func.max(n.ts) - func.min(n.ts)).label("length"),
-        )
-        .group_by(n.day, n.visitor, n.n)
-        .subquery()
-    )
-    s = per_session.c
-    bounced = case(((s.views == 1) & (s.active == 0), 1), else_=0)
-    return select(
-        s.day, func.count(), func.sum(s.views), func.sum(bounced), func.sum(s.length)
-    ).group_by(s.day)

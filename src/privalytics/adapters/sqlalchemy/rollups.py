@@ -28,13 +28,13 @@ from privalytics.adapters.sqlalchemy.planning import (
     combine,
     events_in,
     parts,
+    raw_bound,
     read_plan,
     runs,
 )
 from privalytics.adapters.sqlalchemy.ranking import DEPTH, Rankings
-from privalytics.adapters.sqlalchemy.stored import read_events
+from privalytics.adapters.sqlalchemy.sessionsql import session_totals
 from privalytics.adapters.sqlalchemy.tables import from_millis
-from privalytics.domain import insight
 from privalytics.domain.insight import Figures
 from privalytics.domain.models import Action, Bucket, PageStats, Ranked
 from privalytics.domain.rollups import DAY_MS, MAX_LEVEL, Interval, Plan
@@ -99,62 +99,59 @@ class RollupReader:
 
     async def unique_visitors(self, project_id: str, span: Interval) -> int:
         async with unavailable_on_failure("count visitors"), self.engine.connect() as connection:
-            found = await self._plan(connection, project_id, span, distinct=True)
-            selects = parts(
-                found,
-                lambda where: (
-                    select(func.count(distinct(_events.c.visitor)).label("n"))
-                    .where(where)
-                    .group_by(_events.c.ts // self._window_ms)
-                ),
-                _totals,
-                lambda where: select(_totals.c.visitors.label("n")).where(where),
-            )
-            if not selects:
-                return 0
-            both = combine(selects)
-            query = select(func.sum(both.c.n))
-            total = (await connection.execute(query, bounds(project_id, found))).scalar_one()
+            return await self._visitors(connection, project_id, span)
+
+    async def _visitors(self, connection: AsyncConnection, project_id: str, span: Interval) -> int:
+        found = await self._plan(connection, project_id, span, distinct=True)
+        selects = parts(
+            found,
+            lambda where: (
+                select(func.count(distinct(_events.c.visitor)).label("n"))
+                .where(where)
+                .group_by(_events.c.ts // self._window_ms)
+            ),
+            _totals,
+            lambda where: select(_totals.c.visitors.label("n")).where(where),
+        )
+        if not selects:
+            return 0
+        both = combine(selects)
+        query = select(func.sum(both.c.n))
+        total = (await connection.execute(query, bounds(project_id, found))).scalar_one()
         return int(total or 0)
 
     async def figures(self, project_id: str, span: Interval) -> Figures:
         """The unfiltered figures of ``span`` (:func:`privalytics.domain.insight.figures`):
-        the session totals of its whole up-to-date days from the rollups, and the reference
-        computation over the events of the rest (its partial first and last days, stale
-        days). Sessions never cross a UTC midnight, so the parts add up exactly."""
+        the session totals of its whole up-to-date days from the rollups, those of the
+        rest (its partial first and last days, stale days) from its events, sessionized in
+        SQL (:mod:`.sessionsql`). Sessions never cross a UTC midnight, so the parts add up
+        exactly; distinct visitors are :meth:`unique_visitors`' (per salt window)."""
         async with unavailable_on_failure("compute figures"), self.engine.connect() as connection:
             found = await self._plan(connection, project_id, span)
-            events = []
-            for interval in found.raw:
-                events.extend(await read_events(connection, events_in(project_id, interval)))
-            rest = insight.figures(events, (), self.window)
-            totals, visitors = rest.totals, rest.visitors
-            if found.blocks:
-                rolled = Plan(raw=(), blocks=found.blocks)
-                s, t = _sessions.c, _totals.c
-                joined = _sessions.join(
-                    _totals,
-                    (t.project_id == s.project_id) & (t.level == s.level) & (t.block == s.block),
-                )
-                part = select(s.sessions, s.pageviews, s.bounces, s.duration, t.visitors)
-                selects = [
-                    part.select_from(joined).where(block_bound(_sessions, n))
-                    for n in range(len(rolled.blocks))
-                ]
+            s = _sessions.c
+            selects = [
+                *(session_totals(raw_bound(n), by_day=False) for n in range(len(found.raw))),
+                *(
+                    select(s.sessions, s.pageviews, s.bounces, s.duration).where(
+                        block_bound(_sessions, n)
+                    )
+                    for n in range(len(found.blocks))
+                ),
+            ]
+            sums: tuple[int, ...] = (0, 0, 0, 0)
+            if selects:
                 both = combine(selects)
                 query = select(*(func.coalesce(func.sum(column), 0) for column in both.c))
-                row = (await connection.execute(query, bounds(project_id, rolled))).one()
-                sessions, pageviews, bounces, duration, summed = (int(n) for n in row)
-                totals += SessionTotals(
-                    sessions=sessions,
-                    pageviews=pageviews,
-                    bounces=bounces,
-                    duration=timedelta(milliseconds=duration),
-                )
-                visitors += summed
-        if found.blocks and self._window_ms != DAY_MS:
-            # Distinct visitors of longer salt windows do not add up over days.
-            visitors = await self.unique_visitors(project_id, span)
+                row = (await connection.execute(query, bounds(project_id, found))).one()
+                sums = tuple(int(n) for n in row)
+            visitors = await self._visitors(connection, project_id, span)
+        sessions, pageviews, bounces, duration = sums
+        totals = SessionTotals(
+            sessions=sessions,
+            pageviews=pageviews,
+            bounces=bounces,
+            duration=timedelta(milliseconds=duration),
+        )
         return Figures(visitors=visitors, totals=totals)
 
     async def top_pages(self, project_id: str, span: Interval, limit: int) -> list[PageStats]:
