@@ -364,6 +364,9 @@ def _queries(
             project, span, action, DEFAULT_TOP
         )
     calls["average_value (scroll)"] = lambda: events.average_value(project, span, Action.SCROLL)
+    # The session figures (unfiltered): of the range and of the previous one.
+    calls["figures"] = lambda: events.figures(project, span, ())
+    calls["figures (previous)"] = lambda: events.figures(project, before, ())
     calls["stats (whole call)"] = lambda: services.reporting.stats(project, span)
     return calls
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import string
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -1165,3 +1166,56 @@ placed_filters = st.lists(
     ),
     max_size=3,
 )
+
+
+# --- insight-rollups: figures over session rollups and the events (helper insight-rollups)
+# Days 20,500 .. 20,509 (2026-02-15 ..): few enough that blocks above one day form.
+ROLLED_FIRST_DAY = 20_500
+ROLLED_DAYS = 10
+_ROLLED_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_rolled_days = st.integers(ROLLED_FIRST_DAY, ROLLED_FIRST_DAY + ROLLED_DAYS - 1)
+# Where runs start: anywhere in a day, or in its last two hours (runs cross midnight).
+_rolled_starts = st.tuples(
+    _rolled_days,
+    st.integers(0, DAY_MS - 1) | st.integers(DAY_MS - 7_200_000, DAY_MS - 1),
+).map(lambda day_ms: _ROLLED_EPOCH + timedelta(milliseconds=day_ms[0] * DAY_MS + day_ms[1]))
+
+
+@st.composite
+def _rolled_run(draw: st.DrawFn) -> list[Event]:
+    """One visitor's events in time order, across the 30-minute gap and midnight."""
+    visitor = draw(st.sampled_from(SESSION_VISITORS))
+    moment = draw(_rolled_starts)
+    events = [draw(session_event("p", visitor, moment))]
+    for gap in draw(st.lists(session_gaps, max_size=7)):
+        moment += gap
+        events.append(draw(session_event("p", visitor, moment)))
+    return [_stored(event) for event in events]
+
+
+@st.composite
+def rolled_histories(
+    draw: st.DrawFn,
+) -> tuple[list[list[Event]], list[int | None], list[tuple[int, int]]]:
+    """Sessions' events of project "p" (as stored) in batches, a refresh day (or none)
+    after each batch (so some days are rolled up, some stale, some rolled up then made
+    stale again), and ranges to query in epoch milliseconds: cutting days and sessions,
+    on midnights, and the whole history."""
+    runs = draw(st.lists(_rolled_run(), min_size=1, max_size=6))
+    events = draw(st.permutations([event for run in runs for event in run]))
+    cuts = sorted(draw(st.lists(st.integers(0, len(events)), max_size=2)))
+    bounds = [0, *cuts, len(events)]
+    batches = [events[a:b] for a, b in itertools.pairwise(bounds)]
+    first, last = ROLLED_FIRST_DAY, ROLLED_FIRST_DAY + ROLLED_DAYS + 1
+    refreshes = [draw(st.none() | st.integers(first, last + 1)) for _ in batches]
+    edge = st.one_of(
+        st.integers((first - 1) * DAY_MS, (last + 1) * DAY_MS),
+        st.integers(first - 1, last + 1).map(lambda d: d * DAY_MS),
+        st.sampled_from(events).map(
+            lambda e: (e.timestamp - _ROLLED_EPOCH) // timedelta(milliseconds=1)
+        ),
+    )
+    ranges = [
+        (a, b) for a, b in draw(st.lists(st.tuples(edge, edge), min_size=1, max_size=3)) if a < b
+    ]
+    return batches, refreshes, [*ranges, ((first - 1) * DAY_MS, (last + 1) * DAY_MS)]

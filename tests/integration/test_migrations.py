@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,12 @@ from privalytics.adapters.sqlalchemy import create_engine, current_revision, mig
 from privalytics.adapters.sqlalchemy.migrate import alembic_config
 from privalytics.adapters.sqlalchemy.stored import read_events
 from privalytics.adapters.sqlalchemy.tables import from_millis, metadata
+from privalytics.domain import insight
 from privalytics.domain.errors import ConfigError, StorageUnavailable
 from privalytics.domain.models import Action, Event, Ranked, TimeRange
 from tests.integration.conftest import UNREACHABLE_POSTGRES_URL, assert_discreet, sqlite_url
 
-HEAD = "0006"
+HEAD = "0007"
 TABLES = {
     "projects",
     "tokens",
@@ -244,6 +245,67 @@ async def test_upgrading_to_compact_events_keeps_every_event_and_64_bits_of_its_
             assert (await read_events(connection, true()))[-1] == new
             ids = await connection.execute(text("SELECT id FROM events ORDER BY id"))
             assert list(ids.scalars()) == [1, 2, 3, 4, 5, 6]
+    finally:
+        await stores.dispose()
+
+
+async def test_upgrading_to_session_rollups_marks_every_day_with_events_stale(
+    empty_sql_url: str,
+) -> None:
+    """Days rolled up before revision 0007 have no session totals: the migration marks
+    every day with events stale, so they are read from the events until recomputed, and
+    then the figures come from the rollups and still equal the reference."""
+    url = empty_sql_url
+    day = 86_400_000
+    events = [
+        Event(
+            project_id=project,
+            action=action,
+            path="/",
+            timestamp=from_millis(ts),
+            visitor_hash=visitor,
+        )
+        for project, action, ts, visitor in (
+            ("p", Action.VISIT, 1_000, "1" * 16),
+            ("p", Action.CLICK, 61_000, "1" * 16),
+            ("p", Action.VISIT, 2 * day + 5, "2" * 16),
+            ("p", Action.VISIT, 2 * day + 9, "2" * 16),
+            ("p", Action.VISIT, 2 * day + 50, "3" * 16),
+            ("q", Action.VISIT, 3 * day, "1" * 16),
+        )
+    ]
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0006"))
+    finally:
+        await engine.dispose()
+    stores = open_stores(url)
+    try:
+        await stores.events.add(events)
+        async with stores.engine.begin() as connection:
+            # As if the days had been rolled up before 0007.
+            await connection.execute(text("DELETE FROM rollup_stale"))
+    finally:
+        await stores.dispose()
+    await migrate(url)
+    stores = open_stores(url)
+    span = TimeRange(start=from_millis(0), end=from_millis(4 * day))
+    try:
+        async with stores.engine.connect() as connection:
+            stale = await connection.execute(text("SELECT project_id, day FROM rollup_stale"))
+            assert sorted(stale.all()) == [("p", 0), ("p", 2), ("q", 3)]
+        assert await stores.events.refresh(from_millis(4 * day)) == 3
+        async with stores.engine.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT block, sessions, pageviews, bounces, duration FROM rollup_sessions"
+                    " WHERE project_id = 'p' AND level = 0 ORDER BY block"
+                )
+            )
+            assert rows.all() == [(0, 1, 1, 0, 60_000), (2, 2, 3, 1, 4)]
+        expected = insight.figures(events[:5], (), timedelta(days=1))
+        assert await stores.events.figures("p", span, ()) == expected
     finally:
         await stores.dispose()
 

@@ -119,6 +119,7 @@ async def answers(store: EventStore, project_id: str, where: TimeRange) -> dict[
         },
         "scroll": await store.average_value(project_id, where, Action.SCROLL),
         "series": await series(store, project_id, where),
+        "figures": await store.figures(project_id, where, ()),
     }
 
 

@@ -17,6 +17,7 @@ from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
 from privalytics.adapters.sqlalchemy.planning import action_name, code, events_in, runs, text_of
 from privalytics.adapters.sqlalchemy.ranking import ranked
+from privalytics.adapters.sqlalchemy.sessionsql import session_totals
 from privalytics.domain.models import Action
 from privalytics.domain.reports import REFERRERS, TARGETS
 from privalytics.domain.rollups import DAY_MS, MAX_LEVEL, Interval, day_of
@@ -28,6 +29,7 @@ _actions = tables.rollup_actions
 _pages = tables.rollup_pages
 _referrers = tables.rollup_referrers
 _targets = tables.rollup_targets
+_sessions = tables.rollup_sessions
 
 # Days recomputed per transaction (see RollupWriter).
 REFRESH_BATCH_SQLITE = 2
@@ -247,4 +249,5 @@ def _day_queries(project_id: str) -> dict[Table, Callable[[Interval], Any]]:
             .where(where(interval) & ranked(TARGETS, project_id))
             .group_by(day, e.action, e.target)
         ),
+        _sessions: lambda interval: session_totals(where(interval), by_day=True),
     }

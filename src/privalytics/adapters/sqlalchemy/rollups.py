@@ -22,22 +22,28 @@ from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
 from privalytics.adapters.sqlalchemy.planning import (
     action_name,
+    block_bound,
     bounds,
     code,
     combine,
     events_in,
     parts,
+    raw_bound,
     read_plan,
     runs,
 )
 from privalytics.adapters.sqlalchemy.ranking import DEPTH, Rankings
+from privalytics.adapters.sqlalchemy.sessionsql import session_totals
 from privalytics.adapters.sqlalchemy.tables import from_millis
+from privalytics.domain.insight import Figures
 from privalytics.domain.models import Action, Bucket, PageStats, Ranked
 from privalytics.domain.rollups import DAY_MS, MAX_LEVEL, Interval, Plan
+from privalytics.domain.sessions import SessionTotals
 
 _events = tables.events
 _totals = tables.rollup_totals
 _actions = tables.rollup_actions
+_sessions = tables.rollup_sessions
 
 
 class RollupReader:
@@ -93,23 +99,60 @@ class RollupReader:
 
     async def unique_visitors(self, project_id: str, span: Interval) -> int:
         async with unavailable_on_failure("count visitors"), self.engine.connect() as connection:
-            found = await self._plan(connection, project_id, span, distinct=True)
-            selects = parts(
-                found,
-                lambda where: (
-                    select(func.count(distinct(_events.c.visitor)).label("n"))
-                    .where(where)
-                    .group_by(_events.c.ts // self._window_ms)
-                ),
-                _totals,
-                lambda where: select(_totals.c.visitors.label("n")).where(where),
-            )
-            if not selects:
-                return 0
-            both = combine(selects)
-            query = select(func.sum(both.c.n))
-            total = (await connection.execute(query, bounds(project_id, found))).scalar_one()
+            return await self._visitors(connection, project_id, span)
+
+    async def _visitors(self, connection: AsyncConnection, project_id: str, span: Interval) -> int:
+        found = await self._plan(connection, project_id, span, distinct=True)
+        selects = parts(
+            found,
+            lambda where: (
+                select(func.count(distinct(_events.c.visitor)).label("n"))
+                .where(where)
+                .group_by(_events.c.ts // self._window_ms)
+            ),
+            _totals,
+            lambda where: select(_totals.c.visitors.label("n")).where(where),
+        )
+        if not selects:
+            return 0
+        both = combine(selects)
+        query = select(func.sum(both.c.n))
+        total = (await connection.execute(query, bounds(project_id, found))).scalar_one()
         return int(total or 0)
+
+    async def figures(self, project_id: str, span: Interval) -> Figures:
+        """The unfiltered figures of ``span`` (:func:`privalytics.domain.insight.figures`):
+        the session totals of its whole up-to-date days from the rollups, those of the
+        rest (its partial first and last days, stale days) from its events, sessionized in
+        SQL (:mod:`.sessionsql`). Sessions never cross a UTC midnight, so the parts add up
+        exactly; distinct visitors are :meth:`unique_visitors`' (per salt window)."""
+        async with unavailable_on_failure("compute figures"), self.engine.connect() as connection:
+            found = await self._plan(connection, project_id, span)
+            s = _sessions.c
+            selects = [
+                *(session_totals(raw_bound(n), by_day=False) for n in range(len(found.raw))),
+                *(
+                    select(s.sessions, s.pageviews, s.bounces, s.duration).where(
+                        block_bound(_sessions, n)
+                    )
+                    for n in range(len(found.blocks))
+                ),
+            ]
+            sums: tuple[int, ...] = (0, 0, 0, 0)
+            if selects:
+                both = combine(selects)
+                query = select(*(func.coalesce(func.sum(column), 0) for column in both.c))
+                row = (await connection.execute(query, bounds(project_id, found))).one()
+                sums = tuple(int(n) for n in row)
+            visitors = await self._visitors(connection, project_id, span)
+        sessions, pageviews, bounces, duration = sums
+        totals = SessionTotals(
+            sessions=sessions,
+            pageviews=pageviews,
+            bounces=bounces,
+            duration=timedelta(milliseconds=duration),
+        )
+        return Figures(visitors=visitors, totals=totals)
 
     async def top_pages(self, project_id: str, span: Interval, limit: int) -> list[PageStats]:
         async with unavailable_on_failure("rank pages"), self.engine.connect() as connection:

@@ -262,4 +262,23 @@ rollup_targets = _rollup(
     Index("ix_rollup_targets_rank", "project_id", "level", "block", "action", "events"),
 )
 
-ROLLUPS = (rollup_totals, rollup_actions, rollup_pages, rollup_referrers, rollup_targets)
+# The additive session totals (domain/sessions.py: SessionTotals) of the block's sessions,
+# summed over its days (a session never crosses a UTC midnight, so each is in one day);
+# ``duration``: the sum of the sessions' lengths in milliseconds (events' timestamps are
+# whole milliseconds, so the sum is exact). Migration 0007.
+rollup_sessions = _rollup(
+    "rollup_sessions",
+    Column("sessions", BigInteger, nullable=False),
+    Column("pageviews", BigInteger, nullable=False),
+    Column("bounces", BigInteger, nullable=False),
+    Column("duration", BigInteger, nullable=False),
+)
+
+ROLLUPS = (
+    rollup_totals,
+    rollup_actions,
+    rollup_pages,
+    rollup_referrers,
+    rollup_targets,
+    rollup_sessions,
+)

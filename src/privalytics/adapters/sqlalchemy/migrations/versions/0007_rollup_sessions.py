@@ -1,0 +1,54 @@
+"""Rollups: the session totals (sessions, page views, bounces, summed durations) per day
+and per block of days, from which the unfiltered stats read their session figures over
+whole days. Every day that already holds events is marked stale, so that the refresh
+computes its session totals (its other rollups do not change) and, until then, it is read
+from the events.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-05
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+DAY_MS = 86_400_000
+
+
+def upgrade() -> None:
+    op.create_table(
+        "rollup_sessions",
+        sa.Column("project_id", sa.String(32), nullable=False),
+        sa.Column("level", sa.SmallInteger(), autoincrement=False, nullable=False),
+        sa.Column("block", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("sessions", sa.BigInteger(), nullable=False),
+        sa.Column("pageviews", sa.BigInteger(), nullable=False),
+        sa.Column("bounces", sa.BigInteger(), nullable=False),
+        sa.Column("duration", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("project_id", "level", "block", name="pk_rollup_sessions"),
+        sqlite_with_rowid=False,
+    )
+    # One scan of the events: the days they fall on, per project (days already stale
+    # stay as they are).
+    op.execute(
+        sa.text(
+            "INSERT INTO rollup_stale (project_id, day)"
+            " SELECT DISTINCT p.project_id, e.ts / :day"
+            " FROM events e JOIN project_numbers p ON p.number = e.project"
+            " WHERE NOT EXISTS (SELECT 1 FROM rollup_stale s"
+            "  WHERE s.project_id = p.project_id AND s.day = e.ts / :day)"
+        ).bindparams(day=DAY_MS)
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("rollup_sessions")
