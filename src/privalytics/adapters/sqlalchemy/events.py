@@ -10,10 +10,11 @@ Every call runs inside ``unavailable_on_failure``, so a database that cannot be 
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, case, delete, func, select, text
 from sqlalchemy import event as sa_event
@@ -74,6 +75,14 @@ def _insert_plain(sync: Connection, values: Sequence[Values], dictionary: Dictio
     stored, numbers, ids = resolve_sqlite(execute, values, dictionary)
     sync.execute(_events.insert(), [dict(zip(STORED_COLUMNS, row, strict=True)) for row in stored])
     return numbers, ids
+
+
+_T = TypeVar("_T")
+
+
+async def _off_loop(compute: Callable[..., _T], *args: object) -> _T:
+    """``compute(*args)`` in a worker thread."""
+    return await asyncio.to_thread(compute, *args)
 
 
 class SqlAlchemyEventStore:
@@ -209,7 +218,9 @@ class SqlAlchemyEventStore:
         ]
 
     # The insight figures: unfiltered figures from the rollups where they are up to date;
-    # the rest, for now, straight from the range's events (the reference computation).
+    # the rest, for now, straight from the range's events (the reference computation), in
+    # a worker thread: a long range's computation must not hold up the requests that
+    # store events meanwhile.
 
     async def _events_in(self, project_id: str, span: TimeRange) -> list[Event]:
         where = events_in(project_id, interval_of(span))
@@ -221,7 +232,7 @@ class SqlAlchemyEventStore:
             # Whole up-to-date days from the rollups (rollups.py), the rest from the events.
             return await self.rollups.figures(project_id, interval_of(span))
         events = await self._events_in(project_id, span)
-        return insight.figures(events, filters, self.rollups.window)
+        return await _off_loop(insight.figures, events, filters, self.rollups.window)
 
     async def breakdown(
         self,
@@ -232,7 +243,8 @@ class SqlAlchemyEventStore:
         limit: int | None,
     ) -> list[Row]:
         events = await self._events_in(project_id, span)
-        return insight.breakdown(events, dimension, filters, self.rollups.window)[:limit]
+        rows = await _off_loop(insight.breakdown, events, dimension, filters, self.rollups.window)
+        return rows[:limit]
 
     async def cell_sizes(
         self,
@@ -242,13 +254,13 @@ class SqlAlchemyEventStore:
         filters: Sequence[Filter],
     ) -> dict[str | None, int]:
         events = await self._events_in(project_id, span)
-        return insight.cell_sizes(events, dimension, filters, self.rollups.window)
+        return await _off_loop(insight.cell_sizes, events, dimension, filters, self.rollups.window)
 
     async def selected_events(
         self, project_id: str, span: TimeRange, filters: Sequence[Filter]
     ) -> list[Event]:
         events = await self._events_in(project_id, span)
-        return activity.selected_events(events, filters, self.rollups.window)
+        return await _off_loop(activity.selected_events, events, filters, self.rollups.window)
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         if limit <= 0:
