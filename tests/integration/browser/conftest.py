@@ -53,7 +53,7 @@ T = TypeVar("T")
 @dataclass
 class MemoryServer:
     """privalytics on memory://, served by uvicorn in a thread of this process, so that the
-    stored events can be read whole (the SQL stores do not keep the derived fields yet)."""
+    stored events can be read whole, as the domain holds them."""
 
     url: str
     services: Services
