@@ -44,7 +44,7 @@ def stats(
     limit: int,
     as_json: bool,
 ) -> None:
-    """Print a project's numbers for a period, or its breakdown by a dimension."""
+    """Print a project's numbers, or break them down by a dimension."""
 
     async def read(services: Services) -> Any:
         span = services.reporting.span(period=period)
