@@ -1219,3 +1219,12 @@ def rolled_histories(
         (a, b) for a, b in draw(st.lists(st.tuples(edge, edge), min_size=1, max_size=3)) if a < b
     ]
     return batches, refreshes, [*ranges, ((first - 1) * DAY_MS, (last + 1) * DAY_MS)]
+
+
+# Calls to a rate limiter made together: (key number, cost), a few keys so that calls on one
+# key interleave with calls on others.
+limiter_groups = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=3), st.integers(min_value=0, max_value=4)),
+    min_size=1,
+    max_size=40,
+)

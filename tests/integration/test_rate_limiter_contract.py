@@ -12,6 +12,7 @@ import math
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import redis.asyncio
@@ -19,7 +20,7 @@ from hypothesis import given, settings
 
 from privalytics import bootstrap
 from privalytics.adapters.memory import InMemoryRateLimiter
-from privalytics.adapters.redis import RedisRateLimiter
+from privalytics.adapters.redis import MAX_GROUP, RedisRateLimiter
 from privalytics.config import load_settings
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.models import RateDecision
@@ -250,6 +251,85 @@ async def test_memory_and_redis_decide_alike(
     finally:
         await drop_keys(client, key_prefix)
         await client.aclose()
+
+
+class _CountingScript:
+    """redis-py's Script, counting its runs (each run is one round trip to Redis)."""
+
+    def __init__(self, script: Any) -> None:
+        self.script = script
+        self.runs: list[int] = []
+
+    def __call__(self, keys: list[str], args: list[int]) -> Any:
+        self.runs.append(len(keys))
+        return self.script(keys=keys, args=args)
+
+
+class _CountingClient(redis.asyncio.Redis):
+    def register_script(self, script: Any) -> Any:
+        self.counting = _CountingScript(super().register_script(script))
+        return self.counting
+
+
+@pytest.mark.redis
+@settings(max_examples=30, deadline=None)
+@given(policy=strategies.limiter_policies, calls=strategies.limiter_groups)
+async def test_calls_of_one_loop_turn_go_as_one_group_and_decide_as_calls_in_order(
+    policy: Policy, calls: list[tuple[int, int]]
+) -> None:
+    """Concurrent calls (several keys, several costs, one instant) are one script run, and
+    each gets what the same calls made one after another in that order get."""
+    require_server(REDIS_URL, 6379, "Redis")
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    memory = InMemoryRateLimiter(clock)
+    client = _CountingClient.from_url(REDIS_URL)
+    key_prefix = prefix()
+    shared = RedisRateLimiter(client, clock, prefix=key_prefix)
+    try:
+        together = await asyncio.gather(
+            *(shared.acquire(f"k{key}", policy, cost) for key, cost in calls)
+        )
+        one_by_one = [await memory.acquire(f"k{key}", policy, cost) for key, cost in calls]
+        assert together == one_by_one
+        assert client.counting.runs == [len(calls)]
+    finally:
+        await drop_keys(client, key_prefix)
+        await client.aclose()
+
+
+@pytest.mark.redis
+async def test_a_group_larger_than_the_most_one_run_takes_is_split(clock: ManualClock) -> None:
+    require_server(REDIS_URL, 6379, "Redis")
+    client = _CountingClient.from_url(REDIS_URL)
+    key_prefix = prefix()
+    shared = RedisRateLimiter(client, clock, prefix=key_prefix)
+    try:
+        total = 2 * MAX_GROUP + 1
+        decisions = await asyncio.gather(
+            *(shared.acquire("hot", THOUSAND_PER_MINUTE) for _ in range(total))
+        )
+        assert client.counting.runs == [MAX_GROUP, MAX_GROUP, 1]
+        assert sorted(d.remaining for d in decisions) == list(range(1000 - total, 1000))
+    finally:
+        await drop_keys(client, key_prefix)
+        await client.aclose()
+
+
+async def test_every_call_of_a_group_fails_alike_when_the_server_is_unreachable(
+    clock: ManualClock,
+) -> None:
+    limiter = RedisRateLimiter.from_url("redis://127.0.0.1:1/0", clock, timeout=1.0)
+    try:
+        outcomes = await asyncio.gather(
+            *(limiter.acquire(f"k{i}", FIVE_PER_SECOND) for i in range(20)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(outcome, StorageUnavailable) for outcome in outcomes)
+        # The limiter is not left waiting on the failed group: the next call is tried anew.
+        with pytest.raises(StorageUnavailable):
+            await limiter.acquire("k", FIVE_PER_SECOND)
+    finally:
+        await limiter.aclose()
 
 
 @pytest.mark.redis

@@ -9,10 +9,22 @@ numbers callers see come from one place.
 
 Time comes from the Clock port and is passed to the script, not read from Redis' own
 clock: tests drive it with ``ManualClock``, and production passes the system clock.
+
+Calls are grouped: every ``acquire`` made in one turn of the event loop (a burst of
+requests arriving together) waits for the end of that turn, and then the whole group
+is one ``EVALSHA`` that runs each call's step in the order the calls were made, each with
+the time its own call read. This is not an approximation: the script steps the keys one
+after the other, atomically, exactly as that many separate calls in that order would, and
+no other client's step can come between them. What grouping changes is the cost: one round
+trip and one reply to parse for the group instead of one per call (see
+``benchmarks/limiter.py``). A group holds at most ``MAX_GROUP`` calls; more make several.
+All keys of a group go to one server, so Redis Cluster (which would need them in one hash
+slot) is not supported; one Redis server, or a primary with replicas, is.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Self
 
 import redis.asyncio
@@ -27,14 +39,22 @@ from privalytics.domain.ratelimit import Policy, Step, datetime_to_us, decision
 
 DEFAULT_PREFIX = "privalytics:rl:"
 
-# KEYS[1]: the key. ARGV: now, interval, tolerance, cost (integer µs, cost in units).
-# Mirrors ratelimit.clamp / ratelimit.step; keep them in step.
+# At most this many calls in one script run (a larger group is split): a run blocks the
+# Redis server while it lasts, and its arguments are held in memory at once.
+MAX_GROUP = 256
+
+# KEYS[i]: the i-th call's key. ARGV[4i-3..4i]: its now, interval, tolerance, cost (integer
+# µs, cost in units). Returns allowed and the starting TAT of each call, in order. Mirrors
+# ratelimit.clamp / ratelimit.step; keep them in step.
 _GCRA = """
-local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local tolerance = tonumber(ARGV[3])
-local cost = tonumber(ARGV[4])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '')
+local out = {}
+for i = 1, #KEYS do
+local base = 4 * (i - 1)
+local now = tonumber(ARGV[base + 1])
+local interval = tonumber(ARGV[base + 2])
+local tolerance = tonumber(ARGV[base + 3])
+local cost = tonumber(ARGV[base + 4])
+local tat = tonumber(redis.call('GET', KEYS[i]) or '')
 if tat == nil or tat < now then
   tat = now
 end
@@ -50,9 +70,15 @@ end
 -- Once the bucket is full the key matters only to a clock that steps back; keep it one
 -- more refill (and a second, so slow test runs do not see it vanish) for those.
 local ttl = math.ceil((state - now + tolerance) / 1000) + 1000
-redis.call('SET', KEYS[1], string.format('%.0f', state), 'PX', string.format('%.0f', ttl))
-return {allowed, string.format('%.0f', tat)}
+redis.call('SET', KEYS[i], string.format('%.0f', state), 'PX', string.format('%.0f', ttl))
+out[2 * i - 1] = allowed
+out[2 * i] = string.format('%.0f', tat)
+end
+return out
 """
+
+# A waiting call: its key (prefixed), its four script arguments, and where its answer goes.
+_Call = tuple[str, tuple[int, int, int, int], "asyncio.Future[tuple[int, int]]"]
 
 # Errors that mean "the server is not there or will not take the write": callers get
 # StorageUnavailable. Anything else (a script error, a wrong type) is a bug and surfaces.
@@ -76,6 +102,10 @@ class RedisRateLimiter:
         self._owns_client = owns_client
         # Registered once: the first call loads it, later ones send only its SHA.
         self._script = client.register_script(_GCRA)
+        # The calls of the current loop turn, sent together when it ends.
+        self._waiting: list[_Call] = []
+        # Groups on their way to Redis (held so that they are not collected mid-flight).
+        self._sending: set[asyncio.Task[None]] = set()
 
     @classmethod
     def from_url(
@@ -106,11 +136,42 @@ class RedisRateLimiter:
         if cost < 0:
             raise ValueError(f"cost must not be negative (got {cost})")
         now = datetime_to_us(self._clock.now())
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[tuple[int, int]] = loop.create_future()
+        if not self._waiting:
+            # The first call of this turn: the group leaves when the turn's other ready
+            # callbacks (the other requests that arrived with it) have run.
+            loop.call_soon(self._send_waiting)
         args = (now, policy.interval_us, policy.tolerance_us, cost)
-        reply: Any = await self._call(self._script(keys=[self._prefix + key], args=args))
-        tat = int(reply[1])
-        result = Step(tat, tat + cost * policy.interval_us, bool(reply[0]))
+        self._waiting.append((self._prefix + key, args, answer))
+        allowed, tat = await answer
+        result = Step(tat, tat + cost * policy.interval_us, bool(allowed))
         return decision(result, now, policy, cost)
+
+    def _send_waiting(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for start in range(0, len(waiting), MAX_GROUP):
+            task = asyncio.ensure_future(self._send(waiting[start : start + MAX_GROUP]))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _send(self, group: list[_Call]) -> None:
+        keys = [key for key, _, _ in group]
+        args = [value for _, call_args, _ in group for value in call_args]
+        try:
+            reply: Any = await self._call(self._script(keys=keys, args=args))
+        except asyncio.CancelledError:
+            for _, _, answer in group:
+                answer.cancel()
+            raise
+        except Exception as exc:
+            for _, _, answer in group:
+                if not answer.done():
+                    answer.set_exception(exc)
+            return
+        for index, (_, _, answer) in enumerate(group):
+            if not answer.done():
+                answer.set_result((int(reply[2 * index]), int(reply[2 * index + 1])))
 
     async def reset(self, key: str) -> None:
         await self._call(self._client.delete(self._prefix + key))
@@ -121,6 +182,8 @@ class RedisRateLimiter:
     async def aclose(self) -> None:
         """Close the client if this limiter made it (``from_url``); a given one is the
         caller's to close."""
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
         if self._owns_client:
             await self._client.aclose()
 
