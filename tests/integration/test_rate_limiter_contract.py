@@ -260,7 +260,7 @@ class _CountingScript:
         self.script = script
         self.runs: list[int] = []
 
-    def __call__(self, keys: list[str], args: list[int]) -> Any:
+    def __call__(self, keys: list[str], args: list[str]) -> Any:
         self.runs.append(len(keys))
         return self.script(keys=keys, args=args)
 
