@@ -35,3 +35,20 @@ def test_keep_leaves_the_named_sqlite_database_with_its_events(tmp_path: Path) -
     finally:
         connection.close()
     assert count >= 500
+
+
+@pytest.mark.redis
+def test_the_limiter_benchmark_runs_and_prints_a_figure_per_limiter() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.limiter", "--runs", "1", "--checks", "300",
+         "--levels", "1,64"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = re.findall(r"^\| (memory|redis), (\d+) in flight \| ([\d.]+) \|", done.stdout, re.M)
+    assert [(kind, level) for kind, level, _ in rows] == [
+        ("memory", "64"),
+        ("redis", "1"),
+        ("redis", "64"),
+    ]
+    assert all(float(figure) > 0 for _, _, figure in rows)
