@@ -205,9 +205,15 @@ def _serve_command(asgi_server: str, workers: int) -> list[str]:
     ]
 
 
-def _worker_env(workers: int) -> dict[str, str]:
-    # More than one worker needs the shared rate limiter (serve refuses memory://).
-    return {"PRIVALYTICS_RATE_LIMIT_URL": "redis://127.0.0.1:6379/15"} if workers > 1 else {}
+def _worker_env(workers: int, limiter: str = "") -> dict[str, str]:
+    # More than one worker needs the shared rate limiter (serve refuses memory://); a
+    # backend named NAME/redis (``--backends sqlite/redis``) uses it with one worker too.
+    shared = workers > 1 or limiter == "redis"
+    return {"PRIVALYTICS_RATE_LIMIT_URL": "redis://127.0.0.1:6379/15"} if shared else {}
+
+
+def _limited(name: str, limiter: str) -> str:
+    return f"{name}/{limiter}" if limiter else name
 
 
 def _on(name: str, asgi_server: str) -> str:
@@ -244,16 +250,26 @@ def memory_server(
 
 
 def sqlite_server(
-    folder: Path, asgi_server: str, workers: int, src: Path | None = None, *, base: bool = False
+    folder: Path,
+    asgi_server: str,
+    workers: int,
+    src: Path | None = None,
+    *,
+    base: bool = False,
+    limiter: str = "",
 ) -> Server:
-    path = folder / f"{_on(_name('sqlite', base), asgi_server)}.db"
-    env = _env(src, PRIVALYTICS_DATABASE_URL=f"sqlite+aiosqlite:///{path}", **_worker_env(workers))
+    name = _on(_limited(_name("sqlite", base), limiter), asgi_server)
+    path = folder / f"{name.replace('/', '-')}.db"
+    env = _env(
+        src,
+        PRIVALYTICS_DATABASE_URL=f"sqlite+aiosqlite:///{path}",
+        **_worker_env(workers, limiter),
+    )
 
     def count() -> int:
         with sqlite3.connect(path) as connection:
             return int(connection.execute("SELECT count(*) FROM events").fetchone()[0])
 
-    name = _on(_name("sqlite", base), asgi_server)
     server = Server(name, _serve_command(asgi_server, workers), env, count)
     server.token = _create_project(env)
     return server
@@ -268,21 +284,27 @@ async def _pg(dsn: str, statement: str) -> Any:
 
 
 def postgres_server(
-    asgi_server: str, workers: int, src: Path | None = None, *, base: bool = False
+    asgi_server: str,
+    workers: int,
+    src: Path | None = None,
+    *,
+    base: bool = False,
+    limiter: str = "",
 ) -> Server:
     admin = POSTGRES_ADMIN
     database = BENCH_DATABASE + ("_base" if base else "")
     database += "" if asgi_server == "uvicorn" else f"_{asgi_server}"
+    database += f"_{limiter}" if limiter else ""
     asyncio.run(_pg(admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     asyncio.run(_pg(admin, f'CREATE DATABASE "{database}"'))
     dsn = admin.rsplit("/", 1)[0] + f"/{database}"
     url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-    env = _env(src, PRIVALYTICS_DATABASE_URL=url, **_worker_env(workers))
+    env = _env(src, PRIVALYTICS_DATABASE_URL=url, **_worker_env(workers, limiter))
 
     def count() -> int:
         return int(asyncio.run(_pg(dsn, "SELECT count(*) FROM events")))
 
-    name = _on(_name("postgres", base), asgi_server)
+    name = _on(_limited(_name("postgres", base), limiter), asgi_server)
     server = Server(name, _serve_command(asgi_server, workers), env, count)
     server.cleanup = lambda: asyncio.run(
         _pg(admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -382,7 +404,7 @@ def _key(sample: Sample) -> tuple[str, int, str]:
 def summarize(samples: list[Sample]) -> list[Row]:
     keys = sorted(
         {(s.kind, s.connections, s.server) for s in samples},
-        key=lambda k: (k[0] != "single", k[1], _ORDER.index(re.split("[@+]", k[2])[0]), k[2]),
+        key=lambda k: (k[0] != "single", k[1], _ORDER.index(re.split("[@+/]", k[2])[0]), k[2]),
     )
     rows = []
     for kind, connections, server in keys:
@@ -451,15 +473,23 @@ def run_load(
         for tree, base in ((src, False), (compare_src, True)) if compare_src else ((src, False),):
             if "memory" in backends and asgi_server == "uvicorn":
                 servers.append(memory_server(folder, workers, tree, base=base))
-            if "sqlite" in backends:
-                servers.append(sqlite_server(folder, asgi_server, workers, tree, base=base))
-            if "postgres" in backends:
-                servers.append(postgres_server(asgi_server, workers, tree, base=base))
+            for backend in backends:
+                kind, _, limiter = backend.partition("/")
+                if kind == "sqlite":
+                    servers.append(
+                        sqlite_server(
+                            folder, asgi_server, workers, tree, base=base, limiter=limiter
+                        )
+                    )
+                elif kind == "postgres":
+                    servers.append(
+                        postgres_server(asgi_server, workers, tree, base=base, limiter=limiter)
+                    )
     payloads = bodies(folder)
     samples: list[Sample] = []
     try:
         for server in servers:
-            server.start(folder / f"{server.name}.log")
+            server.start(folder / f"{server.name.replace('/', '-')}.log")
         for kind in kinds:
             body, per_request = payloads[kind]
             for server in servers:  # warm up: connections, caches, the first bcrypt check

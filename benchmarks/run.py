@@ -76,7 +76,10 @@ def main() -> None:
     parser.add_argument("--levels", default="16,64,256", help="wrk connections (16,64,256)")
     parser.add_argument("--kinds", default="single,batch", help="single,batch")
     parser.add_argument(
-        "--backends", default="sqlite,postgres", help="sqlite,postgres (and memory)"
+        "--backends",
+        default="sqlite,postgres",
+        help="sqlite,postgres (and memory); NAME/redis: that backend with the Redis rate "
+        "limiter whatever the worker count (more than one worker always has it)",
     )
     parser.add_argument("--workers", type=int, default=1, help="server workers (default 1)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 
 from privalytics import bootstrap
 from privalytics.adapters.memory import InMemoryRateLimiter
-from privalytics.adapters.redis import MAX_GROUP, RedisRateLimiter
+from privalytics.adapters.redis import MAX_GROUP, MAX_IN_FLIGHT, RedisRateLimiter
 from privalytics.config import load_settings
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.models import RateDecision
@@ -311,6 +311,53 @@ async def test_a_group_larger_than_the_most_one_run_takes_is_split(clock: Manual
         assert client.counting.runs == [MAX_GROUP, MAX_GROUP, 1]
         assert sorted(d.remaining for d in decisions) == list(range(1000 - total, 1000))
     finally:
+        await drop_keys(client, key_prefix)
+        await client.aclose()
+
+
+class _GatedClient(redis.asyncio.Redis):
+    """A client whose script runs start (and are counted) at once but reach Redis only once
+    the gate opens: Redis made slow, at the test's command."""
+
+    def register_script(self, script: Any) -> Any:
+        real = super().register_script(script)
+        self.gate = asyncio.Event()
+        self.runs: list[int] = []
+
+        async def run(keys: list[str], args: list[str]) -> Any:
+            self.runs.append(len(keys))
+            await self.gate.wait()
+            return await real(keys=keys, args=args)
+
+        return run
+
+
+@pytest.mark.redis
+async def test_calls_made_while_groups_are_in_flight_leave_together_as_one_group(
+    clock: ManualClock,
+) -> None:
+    require_server(REDIS_URL, 6379, "Redis")
+    client = _GatedClient.from_url(REDIS_URL)
+    key_prefix = prefix()
+    shared = RedisRateLimiter(client, clock, prefix=key_prefix)
+    try:
+        calls = []
+        for _ in range(MAX_IN_FLIGHT + 10):
+            # Each call in a loop turn of its own: only the first MAX_IN_FLIGHT go at once.
+            calls.append(asyncio.ensure_future(shared.acquire("k", THOUSAND_PER_MINUTE)))
+            for _ in range(3):
+                await asyncio.sleep(0)
+        assert client.runs == [1] * MAX_IN_FLIGHT
+        client.gate.set()
+        decisions = await asyncio.gather(*calls)
+        assert client.runs == [1] * MAX_IN_FLIGHT + [10]
+        # Every unit counted once; the gathered group's calls stepped in the order made
+        # (groups in flight together are ordered as separate concurrent calls would be).
+        remaining = [d.remaining for d in decisions]
+        assert sorted(remaining, reverse=True) == list(range(999, 999 - len(calls), -1))
+        assert remaining[MAX_IN_FLIGHT:] == list(range(999 - MAX_IN_FLIGHT, 999 - len(calls), -1))
+    finally:
+        client.gate.set()
         await drop_keys(client, key_prefix)
         await client.aclose()
 

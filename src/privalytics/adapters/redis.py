@@ -10,10 +10,13 @@ numbers callers see come from one place.
 Time comes from the Clock port and is passed to the script, not read from Redis' own
 clock: tests drive it with ``ManualClock``, and production passes the system clock.
 
-Calls are grouped: every ``acquire`` made in one turn of the event loop (a burst of
-requests arriving together) waits for the end of that turn, and then the whole group
-is one ``EVALSHA`` that runs each call's step in the order the calls were made, each with
-the time its own call read. This is not an approximation: the script steps the keys one
+Calls are grouped: an ``acquire`` waits for the end of the event loop's turn (so that the
+requests arriving together go together), and while ``MAX_IN_FLIGHT`` groups are already
+on their way to Redis, new calls gather until one of them is answered, as the group
+commit gathers events: the busier the server, the larger the groups, and a call waits at
+most for the round trips in flight before its own. A group is one ``EVALSHA`` that runs
+each call's step in the order the calls were made, each with the time its own call
+read. This is not an approximation: the script steps the keys one
 after the other, atomically, exactly as that many separate calls in that order would, and
 no other client's step can come between them. What grouping changes is the cost: one round
 trip and one reply to parse for the group instead of one per call (see
@@ -42,6 +45,8 @@ DEFAULT_PREFIX = "privalytics:rl:"
 # At most this many calls in one script run (a larger group is split): a run blocks the
 # Redis server while it lasts, and its arguments are held in memory at once.
 MAX_GROUP = 256
+# Groups on their way to Redis at once, per limiter (per process).
+MAX_IN_FLIGHT = 1
 
 # KEYS[i]: the i-th call's key. ARGV[1]: the calls' arguments, four decimal integers per
 # call separated by spaces: its now, interval, tolerance (µs) and cost (units). Returns one
@@ -110,6 +115,8 @@ class RedisRateLimiter:
         self._script = client.register_script(_GCRA)
         # The calls of the current loop turn, sent together when it ends.
         self._waiting: list[_Call] = []
+        # Whether a send of the waiting calls is due at the end of this loop turn.
+        self._scheduled = False
         # Groups on their way to Redis (held so that they are not collected mid-flight).
         self._sending: set[asyncio.Task[None]] = set()
 
@@ -144,22 +151,30 @@ class RedisRateLimiter:
         now = datetime_to_us(self._clock.now())
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[tuple[int, int]] = loop.create_future()
-        if not self._waiting:
-            # The first call of this turn: the group leaves when the turn's other ready
-            # callbacks (the other requests that arrived with it) have run.
-            loop.call_soon(self._send_waiting)
         args = (now, policy.interval_us, policy.tolerance_us, cost)
         self._waiting.append((self._prefix + key, args, answer))
+        if not self._scheduled:
+            # The group leaves when the turn's other ready callbacks (the other requests
+            # that arrived with this one) have run, if fewer than MAX_IN_FLIGHT are out.
+            self._scheduled = True
+            loop.call_soon(self._send_waiting)
         allowed, tat = await answer
         result = Step(tat, tat + cost * policy.interval_us, bool(allowed))
         return decision(result, now, policy, cost)
 
     def _send_waiting(self) -> None:
-        waiting, self._waiting = self._waiting, []
-        for start in range(0, len(waiting), MAX_GROUP):
-            task = asyncio.ensure_future(self._send(waiting[start : start + MAX_GROUP]))
+        self._scheduled = False
+        while self._waiting and len(self._sending) < MAX_IN_FLIGHT:
+            group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+            task = asyncio.ensure_future(self._send(group))
             self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        # The calls that gathered meanwhile leave now, as one group.
+        if self._waiting and not self._scheduled:
+            self._send_waiting()
 
     async def _send(self, group: list[_Call]) -> None:
         keys = [key for key, _, _ in group]
@@ -189,7 +204,7 @@ class RedisRateLimiter:
     async def aclose(self) -> None:
         """Close the client if this limiter made it (``from_url``); a given one is the
         caller's to close."""
-        if self._sending:
+        while self._sending:
             await asyncio.gather(*self._sending, return_exceptions=True)
         if self._owns_client:
             await self._client.aclose()
