@@ -314,7 +314,9 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "workers": settings.workers,
         "log_level": settings.log_level,
         # No record names a client: no access log, and a filter on every other record.
-        "log_config": server_log_config(settings.log_level, listen_host=settings.host),
+        "log_config": server_log_config(
+            settings.log_level, listen_host=settings.host, form=settings.log_format.lower()
+        ),
         "access_log": False,
         "server_header": False,
         "proxy_headers": False,

@@ -69,6 +69,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8000
     workers: int = 1
     log_level: str = "info"
+    # How serve writes its log lines: text (one line per record, as uvicorn writes them)
+    # or json (one JSON object per line, for log collectors).
+    log_format: str = "text"
 
     @property
     def rotation(self) -> timedelta:
@@ -208,6 +211,7 @@ def validate(settings: Settings, flags: frozenset[str] = frozenset()) -> None:
             "log_level",
             "one of critical, error, warning, info, debug",
         ),
+        (settings.log_format.lower() in {"text", "json"}, "log_format", "one of text, json"),
         (
             not settings.secret_key or len(settings.secret_key) >= MIN_SECRET_KEY_LENGTH,
             "secret_key",

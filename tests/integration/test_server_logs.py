@@ -81,8 +81,8 @@ class Visitor:
         return self("POST", path, 303, data={"_csrf_token": self.csrf(page), **data})
 
 
-@pytest.fixture
-def setup(tmp_path: Path) -> Iterator[tuple[Server, str, str, str]]:
+@pytest.fixture(params=["text", "json"])
+def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, str, str, str]]:
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'analytics.db'}"
     create_user(database_url, USERNAME, PASSWORD)
     created = cli_json(database_url, "project", "create", "Logged site", "--allowed-origin", SITE)
@@ -93,6 +93,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[Server, str, str, str]]:
         "--log-level",
         "debug",
         PRIVALYTICS_TRUSTED_PROXIES=PEER,
+        PRIVALYTICS_LOG_FORMAT=request.param,
     )
     try:
         server.wait_ready()
@@ -220,7 +221,7 @@ def _malformed(server: Server) -> None:
 
 
 def test_no_route_and_no_malformed_request_logs_an_address_or_agent_at_debug(
-    setup: tuple[Server, str, str, str],
+    setup: tuple[Server, str, str, str], request: pytest.FixtureRequest
 ) -> None:
     server, project_id, token, admin_key = setup
     visit = Visitor(server)
@@ -249,3 +250,12 @@ def test_no_route_and_no_malformed_request_logs_an_address_or_agent_at_debug(
     assert "privalytics listening" in log
     for secret in (PEER, *VISITORS, "ua-canary", "LogProbe", cookie):
         assert secret not in log, f"{secret!r} was logged:\n{log}"
+    if request.node.callspec.params["setup"] == "json":
+        # Every record is one JSON object (the CLI's own "listening" line is no record).
+        records = [
+            line for line in log.splitlines() if line and "privalytics listening" not in line
+        ]
+        parsed = [json.loads(line) for line in records]
+        assert len(parsed) > 10
+        assert "info" in {entry["level"] for entry in parsed}
+        assert all({"time", "level", "logger", "message"} <= entry.keys() for entry in parsed)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import json
 import logging
+import logging.config
 import os
 from collections.abc import Iterator
 
@@ -151,3 +153,31 @@ def test_the_server_config_filters_every_handler() -> None:
     assert all(h.get("filters") == ["no_client_data"] for h in config["handlers"].values())
     assert config["loggers"]["uvicorn.access"]["handlers"] == []
     assert config["loggers"]["privalytics"]["level"] == "DEBUG"
+
+
+def test_json_lines_are_objects_that_name_no_client() -> None:
+    """The JSON form through the server's own config: dictConfig builds the formatter."""
+    config = server_log_config("info", listen_host="127.0.0.1", form="json")
+    config["handlers"]["default"]["stream"] = "ext://sys.stdout"
+    logging.config.dictConfig(config)
+    handler = logging.getLogger("uvicorn").handlers[0]
+    out = io.StringIO()
+    handler.setStream(out)  # type: ignore[attr-defined]
+    try:
+        logger = logging.getLogger("uvicorn.error")
+        logger.info("peer %s said hello", "203.0.113.77:44438")
+        try:
+            raise ValueError("bad request from 198.51.100.23")
+        except ValueError:
+            logger.exception("Exception in ASGI application")
+    finally:
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+    lines = out.getvalue().splitlines()
+    first, second = (json.loads(line) for line in lines)
+    assert first["message"] == "peer <address> said hello"
+    assert (first["level"], first["logger"]) == ("info", "uvicorn.error")
+    assert first["time"].endswith("+00:00")
+    assert "exception" not in first
+    assert second["level"] == "error"
+    assert "ValueError" in second["exception"]
+    assert "198.51.100.23" not in out.getvalue()

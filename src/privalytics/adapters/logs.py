@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import importlib.util
 import ipaddress
+import json
 import logging
 import os
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 ADDRESS = "<address>"
@@ -111,16 +113,44 @@ class ClientDataFilter(logging.Filter):
         return True
 
 
-def server_log_config(level: str, *, listen_host: str) -> dict[str, Any]:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record and line (``PRIVALYTICS_LOG_FORMAT=json``), for log
+    collectors: ``time`` (UTC, ISO 8601 with milliseconds), ``level``, ``logger``,
+    ``message`` and, when there is one, ``exception`` (its traceback as text). It formats
+    what :class:`ClientDataFilter` has already rewritten, so it names no client either."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False)
+
+
+
+def server_log_config(level: str, *, listen_host: str, form: str = "text") -> dict[str, Any]:
     """uvicorn's ``log_config`` for ``privalytics serve`` at ``level``: uvicorn's and the
     ``privalytics`` loggers at ``level``, everything else (Litestar, libraries) at
-    warning, all to stderr through :class:`ClientDataFilter`; no access log."""
+    warning, all to stderr through :class:`ClientDataFilter`; no access log. ``form``:
+    ``text`` (uvicorn's lines) or ``json`` (:class:`JsonFormatter`)."""
     level = level.upper()
-    formatter = {
+    formatter: dict[str, Any] = {
         "()": "uvicorn.logging.DefaultFormatter",
         "fmt": "%(levelprefix)s %(message)s",
         "use_colors": None,
     }
+    if form == "json":
+        # uvicorn's "use_colors" is set on these by uvicorn itself; a plain factory
+        # takes it and leaves it.
+        formatter = {"()": f"{__name__}.json_formatter", "use_colors": None}
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -148,3 +178,9 @@ def server_log_config(level: str, *, listen_host: str) -> dict[str, Any]:
         },
         "root": {"handlers": ["default"], "level": "WARNING"},
     }
+
+
+def json_formatter(use_colors: bool | None = None) -> JsonFormatter:
+    """:class:`JsonFormatter` as logging's ``dictConfig`` makes it (it passes the
+    ``use_colors`` uvicorn sets on every formatter; JSON has no colours)."""
+    return JsonFormatter()
