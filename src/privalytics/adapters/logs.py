@@ -135,7 +135,6 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-
 def server_log_config(level: str, *, listen_host: str, form: str = "text") -> dict[str, Any]:
     """uvicorn's ``log_config`` for ``privalytics serve`` at ``level``: uvicorn's and the
     ``privalytics`` loggers at ``level``, everything else (Litestar, libraries) at
