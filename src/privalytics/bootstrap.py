@@ -5,8 +5,10 @@ settings into adapters and picks them; the command line asks it for what it need
 from __future__ import annotations
 
 import gc
+import glob
 import os
 import secrets
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from litestar import Litestar
 
     from privalytics.adapters.http.dashboard import DashboardOptions
+    from privalytics.adapters.metrics import Metrics
 
 Closer = Callable[[], Awaitable[None]]
 
@@ -186,15 +189,30 @@ def lookups(settings: Settings) -> Lookups:
     return Lookups(PublicSuffixSourceNamer(), UaParserAgentParser(), places, closers)
 
 
+def _metered(storage: _Storage, limiter: RateLimiter, metrics: Metrics) -> RateLimiter:
+    """Tell ``metrics`` what the event writer does; the limiter, timed."""
+    from privalytics.adapters.groupcommit import GroupCommitEventStore
+    from privalytics.adapters.metrics import TimedRateLimiter
+    from privalytics.adapters.sqlalchemy.events import SqlAlchemyEventStore
+
+    # PostgreSQL's inserts go through the group commit, SQLite's through its writer thread.
+    if isinstance(storage.events, GroupCommitEventStore | SqlAlchemyEventStore):
+        storage.events.observe(metrics)
+    return TimedRateLimiter(limiter, metrics)
+
+
 def _places(settings: Settings) -> GeoLocator:
     from privalytics.adapters.geo import geo_locator
 
     return geo_locator(settings.geoip_database or None, setting=variable("geoip_database"))
 
 
-def build(settings: Settings, *, clock: Clock | None = None) -> Services:
+def build(
+    settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None
+) -> Services:
     """Services for ``settings``. Opening is lazy: nothing connects until first use (but
-    an operator's GeoIP database, opened and checked here)."""
+    an operator's GeoIP database, opened and checked here). ``metrics`` is told what the
+    event writer and the rate limiter do."""
     check_backends(settings)
     clock = clock or SystemClock()
     looked_up = lookups(settings)
@@ -204,6 +222,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Services:
     limiter, limiter_closers = LIMITER_BACKENDS[backend_of(settings.rate_limit_url)](
         settings.rate_limit_url, clock
     )
+    if metrics is not None:
+        limiter = _metered(storage, limiter, metrics)
     return build_services(
         events=storage.events,
         tokens=storage.tokens,
@@ -301,6 +321,24 @@ def export_settings(settings: Settings) -> None:
 
 # The application factory each server worker calls.
 ASGI_APP = "privalytics.bootstrap:asgi_app"
+
+
+def share_metrics(settings: Settings) -> None:
+    """With metrics on and several workers: a directory where each worker writes its
+    values and from which ``/metrics`` adds them up (prometheus-client's multiprocess mode),
+    named in the environment the workers inherit. An operator's ``PROMETHEUS_MULTIPROC_DIR``
+    is used as given, emptied of the previous run's value files."""
+    if not settings.metrics_on or settings.workers < 2:
+        return
+    from privalytics.adapters.metrics import MULTIPROCESS_DIRECTORY
+
+    given = os.environ.get(MULTIPROCESS_DIRECTORY)
+    if not given:
+        os.environ[MULTIPROCESS_DIRECTORY] = tempfile.mkdtemp(prefix="privalytics-metrics-")
+        return
+    os.makedirs(given, exist_ok=True)
+    for stale in glob.glob(os.path.join(given, "*.db")):
+        os.remove(stale)
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -440,9 +478,19 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     from privalytics.adapters.http import HttpOptions
     from privalytics.adapters.http import create_app as create_http_app
 
+    metrics = None
+    if settings.metrics_on:
+        from privalytics.adapters.metrics import Metrics
+
+        metrics = Metrics()
     return create_http_app(
-        services or build(settings),
-        HttpOptions(trusted_proxies=settings.proxies, dashboard=dashboard_options(settings)),
+        services or build(settings, metrics=metrics),
+        HttpOptions(
+            trusted_proxies=settings.proxies,
+            dashboard=dashboard_options(settings),
+            metrics=metrics,
+            metrics_token=settings.metrics_token,
+        ),
     )
 
 

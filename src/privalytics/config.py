@@ -72,6 +72,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How serve writes its log lines: text (one line per record, as uvicorn writes them)
     # or json (one JSON object per line, for log collectors).
     log_format: str = "text"
+    # Prometheus metrics at /metrics: off (default) or on.
+    metrics: str = "off"
+    # When set, /metrics asks for it as a bearer token (Authorization: Bearer ...).
+    metrics_token: str = ""
+
+    @property
+    def metrics_on(self) -> bool:
+        return self.metrics.lower() in {"on", "true", "1", "yes"}
 
     @property
     def rotation(self) -> timedelta:
@@ -212,6 +220,16 @@ def validate(settings: Settings, flags: frozenset[str] = frozenset()) -> None:
             "one of critical, error, warning, info, debug",
         ),
         (settings.log_format.lower() in {"text", "json"}, "log_format", "one of text, json"),
+        (
+            settings.metrics.lower() in {"on", "off", "true", "false", "1", "0", "yes", "no"},
+            "metrics",
+            "on or off",
+        ),
+        (
+            not settings.metrics_token or len(settings.metrics_token) >= 16,
+            "metrics_token",
+            "empty or at least 16 characters long",
+        ),
         (
             not settings.secret_key or len(settings.secret_key) >= MIN_SECRET_KEY_LENGTH,
             "secret_key",

@@ -10,10 +10,12 @@ events are committed. No wait window: an idle store commits a lone event at once
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from privalytics.adapters.observer import CommitObserver
 from privalytics.domain.dimensions import Dimension
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.filters import Filter
@@ -33,15 +35,22 @@ class GroupCommitEventStore:
     that one call's events are never split.
     """
 
-    def __init__(self, inner: EventStore, *, max_rows: int = 5000) -> None:
+    def __init__(
+        self, inner: EventStore, *, max_rows: int = 5000, observer: CommitObserver | None = None
+    ) -> None:
         if max_rows < 1:
             raise ValueError("max_rows must be at least 1")
         self._inner = inner
+        self._observer = observer
         self._max_rows = max_rows
         self._queue: deque[_Waiter] = deque()
         self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
+
+    def observe(self, observer: CommitObserver) -> None:
+        """Tell ``observer`` what the writer does from now on."""
+        self._observer = observer
 
     async def add(self, events: Sequence[Event]) -> None:
         if self._closed:
@@ -54,7 +63,12 @@ class GroupCommitEventStore:
         self._wakeup.set()
         # A caller cancelled while waiting does not learn the outcome; its events are
         # skipped if the writer has not taken them yet, and may be stored otherwise.
+        if self._observer is None:
+            await future
+            return
+        started = time.perf_counter()
         await future
+        self._observer.waited(time.perf_counter() - started)
 
     def _start_writer(self) -> None:
         if self._writer is None or self._writer.done():
@@ -95,6 +109,8 @@ class GroupCommitEventStore:
             self._queue.popleft()
             batch.append((events, future))
             rows += len(events)
+        if self._observer is not None:
+            self._observer.queued(len(self._queue))
         return batch
 
     async def _commit(self, batch: list[_Waiter]) -> None:
@@ -113,8 +129,10 @@ class GroupCommitEventStore:
     async def _store_together(self, batch: list[_Waiter]) -> bool:
         """Store the batch in one transaction and settle its waiters; False when it should
         be retried call by call."""
+        together = [event for events, _ in batch for event in events]
+        started = time.perf_counter()
         try:
-            await self._inner.add([event for events, _ in batch for event in events])
+            await self._inner.add(together)
         except StorageUnavailable as error:
             _fail(batch, error)
         except Exception as error:
@@ -122,6 +140,8 @@ class GroupCommitEventStore:
                 return False
             _fail(batch, error)
         else:
+            if self._observer is not None:
+                self._observer.committed(len(together), time.perf_counter() - started)
             for _, future in batch:
                 if not future.done():
                     future.set_result(None)

@@ -79,6 +79,7 @@ def serve(
     _warn_unreachable(config)
     # Worker processes build their own services from the environment.
     bootstrap.export_settings(config)
+    bootstrap.share_metrics(config)
     click.echo(
         f"privalytics listening on http://{config.host}:{config.port} "
         f"({config.workers} worker{'s' if config.workers > 1 else ''}); dashboard at "

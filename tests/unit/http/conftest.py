@@ -119,10 +119,12 @@ def running_api(
     peer: str | None = None,
     trusted: tuple[str, ...] = TRUSTED,
     services: Services | None = None,
+    **options: Any,
 ) -> Iterator[Api]:
+    """The API over ``services`` (default: in memory); ``options``: more HttpOptions."""
     clock = clock or ManualClock()
     services = services or make_services(clock)
-    app: ASGIApp = create_app(services, HttpOptions(trusted_proxies=trusted))
+    app: ASGIApp = create_app(services, HttpOptions(trusted_proxies=trusted, **options))
     if peer is not None:
         app = with_peer(app, peer)
     with TestClient(app) as client:

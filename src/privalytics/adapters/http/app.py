@@ -25,11 +25,13 @@ from privalytics.adapters.http.dashboard import (
 from privalytics.adapters.http.errors import exception_handlers
 from privalytics.adapters.http.housekeeping import DEFAULT_INTERVAL, housekeeping
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, ingest_handlers, ingest_paths
+from privalytics.adapters.http.metricsroute import metrics_handler
 from privalytics.adapters.http.openapi import add_paths
 from privalytics.adapters.http.reference import render_plugins
 from privalytics.adapters.http.schemas import HealthOut
 from privalytics.adapters.http.shortcut import App
 from privalytics.adapters.http.tracker import tracker_handlers
+from privalytics.adapters.metrics import Metrics
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.services import Services
 
@@ -49,6 +51,10 @@ class HttpOptions(msgspec.Struct, frozen=True, kw_only=True):
     # Seconds between housekeeping rounds (expired salts, events of deleted projects),
     # which also run at start.
     housekeeping_interval: float = DEFAULT_INTERVAL
+    # The server's Prometheus metrics at /metrics (None: no such route), and the bearer
+    # token that route asks for (empty: none).
+    metrics: Metrics | None = None
+    metrics_token: str = ""
 
 
 def _health_handler(services: Services) -> HTTPRouteHandler:
@@ -93,13 +99,19 @@ def create_app(services: Services, options: HttpOptions | None = None) -> Litest
     options = options or HttpOptions()
     trusted = TrustedProxies(options.trusted_proxies)
     ingestion = tuple(ingest_handlers(services, trusted))
+    compat = tuple(compat_handlers(services, trusted))
     handlers: list[Any] = [
         *ingestion,
-        *compat_handlers(services, trusted),
+        *compat,
         *tracker_handlers(),
         admin_router(services),
         _health_handler(services),
     ]
+    watched: set[str] = set()
+    if options.metrics is not None:
+        handlers.append(metrics_handler(options.metrics, options.metrics_token))
+        for handler in (*ingestion, *compat):
+            watched.update(handler.paths)
     extra: dict[str, Any] = {}
     on_startup: list[Any] = [add_paths(ingest_paths())]
     errors = exception_handlers()
@@ -115,6 +127,8 @@ def create_app(services: Services, options: HttpOptions | None = None) -> Litest
         on_startup.extend(dashboard.on_startup)
     return App(
         shortcuts=ingestion,
+        watch=options.metrics.watch if options.metrics is not None else None,
+        watched=watched,
         route_handlers=handlers,
         exception_handlers=errors,
         on_startup=on_startup,

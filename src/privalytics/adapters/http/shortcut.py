@@ -22,7 +22,7 @@ relies on of Litestar's ways is in :mod:`.bypass`, tested against each new relea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, cast
 
 from litestar import Litestar
@@ -44,10 +44,23 @@ from privalytics.adapters.http.errors import AnswerInterrupted, answer_error
 
 
 class App(Litestar):
-    """A Litestar app whose ``shortcuts`` take ``POST`` to their paths directly."""
+    """A Litestar app whose ``shortcuts`` take ``POST`` to their paths directly.
 
-    def __init__(self, *, shortcuts: Sequence[ASGIRouteHandler] = (), **config: Any) -> None:
+    ``watch``, when given, wraps the ``send`` of every ``POST`` to a ``watched`` path, the
+    shortcuts' or Litestar's (the server's metrics count what ingestion answers).
+    """
+
+    def __init__(
+        self,
+        *,
+        shortcuts: Sequence[ASGIRouteHandler] = (),
+        watch: Callable[[Send], Send] | None = None,
+        watched: Collection[str] = (),
+        **config: Any,
+    ) -> None:
         super().__init__(**config)
+        self._watch = watch
+        self._watched = frozenset(watched)
         self._shortcuts: dict[str, ASGIRouteHandler] = {}
         if runs_nothing_around_handlers(self):
             for handler in shortcuts:
@@ -62,7 +75,12 @@ class App(Litestar):
     ) -> None:
         if scope["type"] == ScopeType.HTTP:
             http = cast("HTTPScope", scope)
-            handler = self._shortcuts.get(http["path"]) if http["method"] == "POST" else None
+            handler = None
+            if http["method"] == "POST":
+                path = http["path"]
+                if self._watch is not None and path in self._watched:
+                    send = self._watch(cast("Send", send))
+                handler = self._shortcuts.get(path)
             if handler is not None:
                 await self._shortcut(handler, http, cast("Receive", receive), cast("Send", send))
                 return

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, case, delete, func, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from privalytics.adapters.observer import CommitObserver
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.dictionary import (
     STORED_COLUMNS,
@@ -111,6 +112,12 @@ class SqlAlchemyEventStore:
             # Closes with the engine too, so that disposing the engine releases everything.
             sa_event.listen(engine.sync_engine, "engine_disposed", lambda _engine: writer.close())
             self._writer = writer
+
+    def observe(self, observer: CommitObserver) -> None:
+        """Tell ``observer`` what the SQLite writer thread does (PostgreSQL's inserts go
+        through the group commit in front, which tells it)."""
+        if isinstance(self._writer, SqliteEventWriter):
+            self._writer.observe(observer)
 
     @property
     def commits_together(self) -> bool:

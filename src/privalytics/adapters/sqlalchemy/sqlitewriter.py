@@ -32,10 +32,12 @@ import itertools
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from privalytics.adapters.observer import CommitObserver
 from privalytics.adapters.sqlalchemy.dictionary import (
     STORED_COLUMNS,
     Dictionary,
@@ -125,6 +127,11 @@ class SqliteEventWriter:
         self._lock = threading.Lock()
         self._closed = False
         self.transactions = 0  # committed so far (the benchmark reports rows per commit)
+        self._observer: CommitObserver | None = None
+
+    def observe(self, observer: CommitObserver) -> None:
+        """Tell ``observer`` what the writer does from now on (on the writer thread)."""
+        self._observer = observer
 
     async def insert(self, rows: Sequence[Values]) -> None:
         """Insert ``rows`` (:func:`.dictionary.event_values`: texts, which the writer turns
@@ -146,7 +153,13 @@ class SqliteEventWriter:
             self._on_queued()
         # A caller cancelled while waiting does not learn the outcome; its rows are
         # skipped if the thread has not taken them yet, and may be stored otherwise.
+        observer = self._observer
+        if observer is None:
+            await call.future
+            return
+        started = time.perf_counter()
         await call.future
+        observer.waited(time.perf_counter() - started)
 
     # The writer thread.
 
@@ -219,6 +232,10 @@ class SqliteEventWriter:
             return
         if self._on_group is not None:
             self._on_group(len(group))
+        observer = self._observer
+        if observer is not None:
+            observer.queued(self._queue.qsize())
+        started = time.perf_counter()
         try:
             self._transaction(group)
         except (sqlite3.OperationalError, StorageUnavailable) as error:
@@ -233,6 +250,9 @@ class SqliteEventWriter:
                 self._store([call])
         else:
             self.transactions += 1
+            if observer is not None:
+                rows = sum(len(call.rows) for call in group)
+                observer.committed(rows, time.perf_counter() - started)
             _settle(group, None)
 
     def _open(self) -> sqlite3.Connection:
