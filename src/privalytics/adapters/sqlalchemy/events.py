@@ -21,7 +21,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.observer import CommitObserver
-from privalytics.adapters.sqlalchemy import tables
+from privalytics.adapters.sqlalchemy import partitions, tables
 from privalytics.adapters.sqlalchemy.dictionary import (
     STORED_COLUMNS,
     Dictionary,
@@ -97,6 +97,7 @@ class SqlAlchemyEventStore:
         self.engine = engine
         self.rollups = rollups
         self._refresher = RollupWriter(engine)
+        self._partitions = partitions.Maintenance(engine)
         # The hot insert bypasses SQLAlchemy's statement layer (sqlitewriter.py,
         # pgwriter.py); a SQLite database that a second connection cannot open (":memory:",
         # a "file:" URI) keeps the plain SQLAlchemy insert.
@@ -171,7 +172,19 @@ class SqlAlchemyEventStore:
         return await self.rollups.top_pages(project_id, interval_of(span), limit)
 
     async def refresh(self, before: datetime) -> int:
+        if self.engine.dialect.name == "postgresql":
+            await self._partitions.ensure(to_millis(before))
         return await self._refresher.refresh(before)
+
+    async def expire(self, before: datetime) -> int:
+        """Delete every event older than ``before`` (PostgreSQL: whole months dropped as
+        tables, partitions.py); returns how many months were dropped."""
+        if self.engine.dialect.name == "postgresql":
+            async with self.engine.begin() as connection:
+                return await partitions.expire(connection, to_millis(before))
+        async with self.engine.begin() as connection:
+            await connection.execute(delete(_events).where(_events.c.ts < to_millis(before)))
+        return 0
 
     async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
         if limit <= 0:
