@@ -15,6 +15,7 @@ import click
 
 from privalytics.cli.admin import admin
 from privalytics.cli.database import backup, migrate, rollup
+from privalytics.cli.exporting import export
 from privalytics.cli.projects import project
 from privalytics.cli.serve import _dashboard_hint as _dashboard_hint
 from privalytics.cli.serve import serve
@@ -39,5 +40,5 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     ctx.obj["database_url"] = database_url
 
 
-for command in (serve, migrate, rollup, backup, project, admin, stats):
+for command in (serve, migrate, rollup, backup, export, project, admin, stats):
     main.add_command(command)

@@ -6,7 +6,7 @@ cannot be reached, and writes all or nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -129,6 +129,11 @@ class EventStore(Protocol):
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         """The newest ``limit`` events in ``span``, newest first."""
+        ...
+
+    def stream(self, project_id: str, span: TimeRange, chunk: int) -> AsyncIterator[list[Event]]:
+        """Every event of the project in ``span``, oldest first (ties in the order they
+        were stored), in lists of at most ``chunk``: an export in constant memory."""
         ...
 
     async def delete_project_events(self, project_id: str) -> int:

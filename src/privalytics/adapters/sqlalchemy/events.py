@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -50,7 +50,7 @@ from privalytics.adapters.sqlalchemy.sqlitewriter import (
     OLD_SCHEMA,
     SqliteEventWriter,
 )
-from privalytics.adapters.sqlalchemy.stored import read_events
+from privalytics.adapters.sqlalchemy.stored import read_events, read_page
 from privalytics.adapters.sqlalchemy.tables import from_millis, to_millis
 from privalytics.domain import activity, insight
 from privalytics.domain.dimensions import Dimension
@@ -288,6 +288,20 @@ class SqlAlchemyEventStore:
         where = events_in(project_id, interval_of(span))
         async with unavailable_on_failure("read events"), self.engine.connect() as connection:
             return await read_events(connection, where, newest_first=True, limit=limit)
+
+    async def stream(
+        self, project_id: str, span: TimeRange, chunk: int
+    ) -> AsyncIterator[list[Event]]:
+        where = events_in(project_id, interval_of(span))
+        after: tuple[int, int] | None = None
+        while True:
+            # A connection per page: a slow reader holds no transaction open.
+            async with unavailable_on_failure("read events"), self.engine.connect() as connection:
+                page, after = await read_page(connection, where, after, chunk)
+            if page:
+                yield page
+            if after is None:
+                return
 
     async def delete_project_events(self, project_id: str) -> int:
         # The project keeps its number (events another process stores for it later are
