@@ -207,6 +207,9 @@ class GroupCommitEventStore:
     def stream(self, project_id: str, span: TimeRange, chunk: int) -> AsyncIterator[list[Event]]:
         return self._inner.stream(project_id, span, chunk)
 
+    async def erase(self, project_id: str, span: TimeRange) -> int:
+        return await self._inner.erase(project_id, span)
+
     async def delete_project_events(self, project_id: str) -> int:
         return await self._inner.delete_project_events(project_id)
 

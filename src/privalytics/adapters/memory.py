@@ -168,6 +168,12 @@ class InMemoryEventStore:
         for start in range(0, len(found), chunk):
             yield [e for _, _, e in found[start : start + chunk]]
 
+    async def erase(self, project_id: str, span: TimeRange) -> int:
+        kept = [e for e in self.events if not _in(e, project_id, span)]
+        removed = len(self.events) - len(kept)
+        self.events = kept
+        return removed
+
     async def delete_project_events(self, project_id: str) -> int:
         kept = [e for e in self.events if e.project_id != project_id]
         removed = len(self.events) - len(kept)

@@ -6,33 +6,17 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 import click
 
 from privalytics.adapters.export import FORMATS, encoded
-from privalytics.cli.common import BadInput, run, settings, with_services
+from privalytics.cli.common import BadInput, moment, run, settings, with_services
 from privalytics.domain.models import Event
 from privalytics.domain.services import Services
 
 _PERIODS = ["24h", "7d", "30d", "12m"]
-
-
-def _moment(text: str | None, flag: str) -> datetime | None:
-    """A date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time with an offset."""
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(f"{flag}: {text!r} is not a date (2026-01-31) or a date-time") from None
-    if moment.tzinfo is None:
-        if len(text) != len("2026-01-31"):
-            raise BadInput(f"{flag}: a date-time needs an offset or Z, e.g. 2026-01-31T08:00Z")
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 @click.command()
@@ -63,7 +47,8 @@ def export(
     """
     if period is not None and (start is not None or end is not None):
         raise BadInput("give --period or --from/--to, not both")
-    first, last = _moment(start, "--from"), _moment(end, "--to")
+    first = None if start is None else moment(start, "--from")
+    last = None if end is None else moment(end, "--to")
     target = None if output == "-" else Path(output)
     if target is not None and not target.resolve().parent.is_dir():
         raise BadInput(f"--output: the folder {target.resolve().parent} does not exist")

@@ -140,6 +140,11 @@ class EventStore(Protocol):
         """Delete every event of the project; returns how many there were."""
         ...
 
+    async def erase(self, project_id: str, span: TimeRange) -> int:
+        """Delete the project's events in ``span``, and mark their days for the next
+        :meth:`refresh` to recompute; returns how many were deleted."""
+        ...
+
     async def refresh(self, before: datetime) -> int:
         """Bring the store's pre-aggregated figures (if it keeps any) up to date for the
         days that are over at ``before``; returns how many days were brought up to date.

@@ -16,8 +16,10 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, case, delete, func, select, text
+from sqlalchemy import Connection, case, delete, distinct, func, select, text
 from sqlalchemy import event as sa_event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.observer import CommitObserver
@@ -302,6 +304,22 @@ class SqlAlchemyEventStore:
                 yield page
             if after is None:
                 return
+
+    async def erase(self, project_id: str, span: TimeRange) -> int:
+        where = events_in(project_id, interval_of(span))
+        day = _events.c.ts // DAY_MS
+        async with unavailable_on_failure("erase events"), self.engine.begin() as connection:
+            days = (await connection.execute(select(distinct(day)).where(where))).all()
+            deleted = (await connection.execute(delete(_events).where(where))).rowcount
+            if days:
+                marks = [{"project_id": project_id, "day": int(row[0])} for row in days]
+                insert = (
+                    postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+                )
+                await connection.execute(
+                    insert(tables.rollup_stale).values(marks).on_conflict_do_nothing()
+                )
+        return int(deleted)
 
     async def delete_project_events(self, project_id: str) -> int:
         # The project keeps its number (events another process stores for it later are
