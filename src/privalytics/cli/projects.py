@@ -163,9 +163,10 @@ def project_delete(ctx: click.Context, project_id: str, yes: bool) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def project_erase(ctx: click.Context, project_id: str, start: str, end: str, yes: bool) -> None:
-    """Delete a project's events from --from until --to, and recompute those days.
+    """Delete a range of a project's events.
 
-    Dates are UTC days (2026-01-31) or date-times with an offset; --to is excluded.
+    The events from --from until --to go, and their days' figures are recomputed. Dates
+    are UTC days (2026-01-31) or date-times with an offset; --to is excluded.
     """
     first, last = moment(start, "--from"), moment(end, "--to")
     if last <= first:
