@@ -68,6 +68,7 @@ def names_in(folder: Path) -> list[str]:
 class Running:
     """privalytics over one database, with an engine of the test's own to look at it."""
 
+    url: str
     services: Services
     clock: ManualClock
     engine: AsyncEngine
@@ -85,10 +86,17 @@ async def running(url: str) -> AsyncIterator[Running]:
     services = bootstrap.build(load_settings({}, database_url=url, bcrypt_rounds=4), clock=clock)
     engine = create_engine(url)
     try:
-        yield Running(services, clock, engine)
+        yield Running(url, services, clock, engine)
     finally:
         await services.aclose()
         await engine.dispose()
+
+
+async def visit(services: Services, token: str, path: str, visitors: int = 20) -> None:
+    for n in range(visitors):
+        client = ClientInfo(ip=f"203.0.113.{n}", user_agent=f"agent {n}")
+        event = IncomingEvent(action=Action.VISIT, path=path)
+        assert await services.ingestion.record(token, [event], client) == 1
 
 
 async def record_for_days(app: Running, marker: str) -> dict[int, bytes]:
@@ -99,10 +107,7 @@ async def record_for_days(app: Running, marker: str) -> dict[int, bytes]:
     used: dict[int, bytes] = {}
     for day in range(DAYS):
         clock.set(START + timedelta(days=day))
-        for n in range(20):
-            client = ClientInfo(ip=f"203.0.113.{n}", user_agent=f"agent {n}")
-            event = IncomingEvent(action=Action.VISIT, path=f"{marker}/{day}")
-            assert await services.ingestion.record(token, [event], client) == 1
+        await visit(services, token, f"{marker}/{day}")
         used.update(await app.stored_salts())
     assert len(used) == DAYS
     return used
@@ -146,6 +151,33 @@ async def test_a_purged_salt_is_nowhere_under_the_postgresql_data_directory(
             assert files_holding(cluster.data, [marker.encode()]), "the search sees no data"
             assert files_holding(cluster.data, used.values()) == [], maintenance
     assert files_holding(cluster.log.parent, used.values()) == []
+
+
+@pytest.mark.postgres
+async def test_after_a_postgresql_crash_the_running_processes_store_the_current_salt_again(
+    cluster: Cluster, postgres: tuple[Running, str]
+) -> None:
+    """Crash recovery empties the unlogged salts table. A process that was running puts
+    its salt back at its next housekeeping, so one started afterwards hashes with it: the
+    same visitors before and after the crash count once."""
+    app, _ = postgres
+    created = await app.services.admin.create_project("crash")
+    await visit(app.services, created.token.token, "/before")
+    before = await app.stored_salts()
+    assert len(before) == 1
+
+    cluster.crash()
+    cluster.start()
+    assert await app.stored_salts() == {}
+    await app.services.housekeeping()
+    assert await app.stored_salts() == before
+
+    async with running(app.url) as started_later:
+        await visit(started_later.services, created.token.token, "/after")
+        started_later.clock.advance(1)
+        reporting = started_later.services.reporting
+        stats = await reporting.stats(created.project.id, reporting.span(period="24h"))
+    assert (stats.visits, stats.unique_visitors) == (40, 20)
 
 
 async def test_a_purged_salt_is_in_no_sqlite_file(tmp_path: Path) -> None:
