@@ -88,6 +88,43 @@ async def test_two_engines_racing_agree_on_one_salt(sql_url: str) -> None:
         await second.dispose()
 
 
+async def test_a_purge_racing_the_creation_of_the_new_windows_salt_keeps_it(
+    sql_url: str,
+) -> None:
+    """One process purges (on PostgreSQL: rewrites the table) while another creates the
+    new window's salt: the created salt is the one stored afterwards."""
+    first, second = open_stores(sql_url), open_stores(sql_url)
+    try:
+        for day in range(1, 17):
+            current = (WINDOW + day) * DAY
+            await first.salts.get_or_create(current - DAY, b"yesterday")
+            racers = [second.salts.get_or_create(current, f"new-{day}".encode())]
+            racers.append(first.salts.delete_expired(current, DAY))
+            if day % 2:
+                racers.reverse()
+            results = await asyncio.gather(*racers)
+            created = results[0] if day % 2 == 0 else results[1]
+            assert await first.salts.get_or_create(current, b"other") == created
+            assert await second.salts.get_or_create(current, b"other") == created
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_a_purge_keeps_every_salt_of_the_current_and_later_windows_byte_for_byte(
+    sql_stores: SqlStores,
+) -> None:
+    """On PostgreSQL the purge copies the remaining salts into a new table file."""
+    current = WINDOW * DAY
+    kept = {start: bytes([n]) * 32 for n, start in enumerate((current, current + DAY), 1)}
+    for start, salt in kept.items():
+        await sql_stores.salts.get_or_create(start, salt)
+    await sql_stores.salts.get_or_create(current - DAY, b"\x00" * 32)
+    assert await sql_stores.salts.delete_expired(current, DAY) == 1
+    for start, salt in kept.items():
+        assert await sql_stores.salts.get_or_create(start, b"new") == salt
+
+
 async def test_sql_salt_store_pings(sql_stores: SqlStores) -> None:
     await sql_stores.salts.ping()
 
