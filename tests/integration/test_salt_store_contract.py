@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
-from privalytics.adapters.sqlalchemy import SqlStores, open_stores
+from privalytics.adapters.sqlalchemy import SqlStores, migrate, open_stores
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.ports import SaltStore
-from tests.integration.conftest import assert_discreet
+from tests.integration.conftest import assert_discreet, sqlite_url
 
 WINDOW = 20_500
 HOUR = 3600
@@ -149,3 +150,25 @@ async def test_vanished_sqlite_folder_raises_storage_unavailable(
     assert_discreet(raised.value)
     with pytest.raises(StorageUnavailable):
         await vanished_sqlite_stores.salts.delete_expired(WINDOW, DAY)
+
+
+@pytest.mark.parametrize("setting", ["OFF", "FAST", "ON"])
+async def test_a_sqlite_purge_sets_the_connections_secure_delete_back(
+    tmp_path: Path, setting: str
+) -> None:
+    """Only the salts' delete pays for zeroing freed bytes, not the pooled connection's
+    later deletes of events (or less, when the build zeroes by default)."""
+    url = sqlite_url(tmp_path)
+    await migrate(url)
+    stores = open_stores(url)
+    try:
+        async with stores.engine.connect() as connection:
+            await connection.exec_driver_sql(f"PRAGMA secure_delete={setting}")
+            expected = (await connection.exec_driver_sql("PRAGMA secure_delete")).scalar_one()
+        await stores.salts.get_or_create(WINDOW, b"old")
+        assert await stores.salts.delete_expired(WINDOW + DAY, DAY) == 1
+        async with stores.engine.connect() as connection:
+            after = (await connection.exec_driver_sql("PRAGMA secure_delete")).scalar_one()
+        assert after == expected
+    finally:
+        await stores.dispose()

@@ -30,6 +30,8 @@ from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import ping, unavailable_on_failure
 
 _salts = tables.salts
+# What ``PRAGMA secure_delete`` reads as, and the word that sets it back ("2" would not).
+_SECURE_DELETE = {0: "OFF", 1: "ON", 2: "FAST"}
 
 
 class SqlAlchemySaltStore:
@@ -65,10 +67,11 @@ class SqlAlchemySaltStore:
         async with unavailable_on_failure("delete salts"), self.engine.begin() as connection:
             # Per connection; set back, so that the pooled connection's other deletes (of
             # events) do not pay for the extra writes.
-            before = int((await connection.exec_driver_sql("PRAGMA secure_delete")).scalar_one())
+            before = (await connection.exec_driver_sql("PRAGMA secure_delete")).scalar_one()
             await connection.exec_driver_sql("PRAGMA secure_delete=ON")
             deleted = (await connection.execute(delete(_salts).where(expired))).rowcount
-            await connection.exec_driver_sql(f"PRAGMA secure_delete={before}")
+            setting = _SECURE_DELETE.get(before, "OFF")
+            await connection.exec_driver_sql(f"PRAGMA secure_delete={setting}")
         if deleted or self._wal_owed:
             self._wal_owed = not await self._truncate_wal()
         return deleted
