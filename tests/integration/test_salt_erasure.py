@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics import bootstrap
-from privalytics.adapters.sqlalchemy import migrate
+from privalytics.adapters.sqlalchemy import migrate, open_stores
 from privalytics.adapters.sqlalchemy.engine import create_engine
 from privalytics.config import load_settings
 from privalytics.domain.models import Action, ClientInfo, IncomingEvent
@@ -36,6 +37,7 @@ from tests.pgcluster import Cluster, throwaway_cluster
 
 START = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 DAYS = 3
+DAY = 86_400
 
 
 def forms(secret: bytes) -> dict[str, bytes]:
@@ -192,3 +194,47 @@ async def test_a_purged_salt_is_in_no_sqlite_file(tmp_path: Path) -> None:
         assert "privalytics.db-wal" in names_in(tmp_path)
         assert files_holding(tmp_path, [marker.encode()]), "the search sees no stored data"
         assert files_holding(tmp_path, used.values()) == []
+
+
+async def test_sqlite_erases_a_salt_where_the_build_keeps_deleted_bytes(tmp_path: Path) -> None:
+    """Builds differ: Debian's zeroes deleted bytes by default, others do not."""
+    url = sqlite_url(tmp_path)
+    await migrate(url)
+    stores = open_stores(url)
+    old, current = secrets.token_bytes(32), secrets.token_bytes(32)
+    try:
+        async with stores.engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA secure_delete=OFF")
+        await stores.salts.get_or_create(DAY, old)
+        await stores.salts.get_or_create(2 * DAY, current)
+        assert await stores.salts.delete_expired(2 * DAY, DAY) == 1
+        assert files_holding(tmp_path, [current]), "the search sees no stored data"
+        assert files_holding(tmp_path, [old]) == []
+    finally:
+        await stores.dispose()
+
+
+async def test_a_sqlite_wal_held_by_a_reader_is_truncated_by_a_later_purge(
+    tmp_path: Path,
+) -> None:
+    """A reader of older pages keeps the checkpoint from truncating the WAL: the purge
+    does not wait for it (events would wait as long), and the next purge truncates it,
+    although it finds nothing left to delete."""
+    url = sqlite_url(tmp_path)
+    await migrate(url)
+    stores = open_stores(url)
+    old = secrets.token_bytes(32)
+    reader = sqlite3.connect(tmp_path / "privalytics.db", isolation_level=None)
+    try:
+        await stores.salts.get_or_create(DAY, old)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM salts").fetchall()
+        assert await stores.salts.delete_expired(2 * DAY, DAY) == 1
+        assert files_holding(tmp_path, [old]) == ["privalytics.db-wal (raw)"]
+        reader.execute("COMMIT")
+        assert await stores.salts.delete_expired(2 * DAY, DAY) == 0
+        assert files_holding(tmp_path, [old]) == []
+        assert await stores.salts.delete_expired(2 * DAY, DAY) == 0
+    finally:
+        reader.close()
+        await stores.dispose()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from privalytics.adapters.sqlalchemy import SqlStores, migrate, open_stores
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.ports import SaltStore
-from tests.integration.conftest import assert_discreet, sqlite_url
+from tests.integration.conftest import _server_dsn, assert_discreet, clear, sqlite_url
 
 WINDOW = 20_500
 HOUR = 3600
@@ -170,5 +172,32 @@ async def test_a_sqlite_purge_sets_the_connections_secure_delete_back(
         async with stores.engine.connect() as connection:
             after = (await connection.exec_driver_sql("PRAGMA secure_delete")).scalar_one()
         assert after == expected
+    finally:
+        await stores.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_postgresql_purge_gives_up_on_a_table_another_session_holds(
+    postgres_url: str,
+) -> None:
+    """An open transaction that read the salts (an operator's session) must not hang the
+    purge, nor the salt creations that would queue behind its lock: the purge deletes
+    nothing this time, and the next one does."""
+    stores = open_stores(postgres_url)
+    try:
+        await clear(stores.engine)
+        await stores.salts.get_or_create(WINDOW * DAY, b"old")
+        holder = await asyncpg.connect(_server_dsn(make_url(postgres_url).database or ""))
+        try:
+            transaction = holder.transaction()
+            await transaction.start()
+            await holder.fetch("SELECT salt_window FROM salts")
+            purge = stores.salts.delete_expired((WINDOW + 1) * DAY, DAY)
+            assert await asyncio.wait_for(purge, timeout=20) == 0
+            assert await stores.salts.get_or_create((WINDOW + 1) * DAY, b"new") == b"new"
+            await transaction.rollback()
+        finally:
+            await holder.close()
+        assert await stores.salts.delete_expired((WINDOW + 1) * DAY, DAY) == 1
     finally:
         await stores.dispose()

@@ -24,12 +24,17 @@ import time
 from sqlalchemy import ColumnElement, delete, exists, func, insert, not_, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import ping, unavailable_on_failure
 
 _salts = tables.salts
+# How long a purge waits: SQLite's checkpoint for readers of older pages, PostgreSQL's
+# rewrite for its lock on the table.
+_CHECKPOINT_WAIT_MS = 250
+_LOCK_WAIT_MS = 2000
 # What ``PRAGMA secure_delete`` reads as, and the word that sets it back ("2" would not).
 _SECURE_DELETE = {0: "OFF", 1: "ON", 2: "FAST"}
 
@@ -84,9 +89,17 @@ class SqlAlchemySaltStore:
             # driver's connection, which is in autocommit (engine.py).
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None  # a live connection has its aiosqlite one
-            cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            row = await cursor.fetchone()
-            await cursor.close()
+            # Waiting for readers, the checkpoint holds the write lock, so events would
+            # wait as long: a short wait, and the next purge tries again.
+            async with driver.execute("PRAGMA busy_timeout") as cursor:
+                setting = await cursor.fetchone()
+            before = int(setting[0]) if setting else 0
+            await driver.execute(f"PRAGMA busy_timeout={_CHECKPOINT_WAIT_MS}")
+            try:
+                async with driver.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+                    row = await cursor.fetchone()
+            finally:
+                await driver.execute(f"PRAGMA busy_timeout={before}")
         return row is not None and row[0] == 0
 
     async def _rewrite_on_postgres(self, expired: ColumnElement[bool]) -> int:
@@ -96,7 +109,19 @@ class SqlAlchemySaltStore:
             await connection.commit()
         if not found:
             return 0
+        try:
+            return await self._rewrite(expired)
+        except DBAPIError as error:
+            if not _lock_not_available(error):
+                raise
+            # A session holds the table (an operator's open transaction?): salts are
+            # created meanwhile, and the next purge tries again.
+            return 0
+
+    async def _rewrite(self, expired: ColumnElement[bool]) -> int:
         async with unavailable_on_failure("delete salts"), self.engine.begin() as connection:
+            # Creating a salt would wait for the lock as long: bounded.
+            await connection.execute(text(f"SET LOCAL lock_timeout = {_LOCK_WAIT_MS}"))
             # Before reading what stays: a salt created between that read and the TRUNCATE
             # would be lost, and two processes would hash the window with different salts.
             # Creating a salt waits for this short transaction instead.
@@ -112,3 +137,13 @@ class SqlAlchemySaltStore:
 
     async def ping(self) -> None:
         await ping(self.engine)
+
+
+def _lock_not_available(error: DBAPIError) -> bool:
+    # SQLAlchemy's asyncpg adapter raises its own class from the driver's, which has the
+    # SQLSTATE: 55P03 lock_not_available (lock_timeout).
+    origin = error.orig
+    for candidate in (origin, getattr(origin, "__cause__", None)):
+        if getattr(candidate, "sqlstate", None) == "55P03":
+            return True
+    return False
