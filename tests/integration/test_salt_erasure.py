@@ -117,8 +117,8 @@ async def record_for_days(app: Running, marker: str) -> dict[int, bytes]:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    with throwaway_cluster() as running:
-        yield running
+    with throwaway_cluster() as started:
+        yield started
 
 
 @pytest.fixture
