@@ -72,6 +72,9 @@ class Cluster:
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1"
             f" -c unix_socket_directories={self.root} -c shared_buffers=16MB"
+            # Files are read through the page cache: flushing them to the disk only
+            # costs time (the tests never cut the power).
+            " -c fsync=off"
         )
         self.pg_ctl("-w", "-t", "60", "-o", options, "start")
 
