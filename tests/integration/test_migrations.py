@@ -24,7 +24,7 @@ from privalytics.domain.errors import ConfigError, StorageUnavailable
 from privalytics.domain.models import Action, Event, Ranked, TimeRange
 from tests.integration.conftest import UNREACHABLE_POSTGRES_URL, assert_discreet, sqlite_url
 
-HEAD = "0008"
+HEAD = "0009"
 TABLES = {
     "projects",
     "tokens",
@@ -454,3 +454,23 @@ async def test_sqlite_connections_are_durable_and_enforce_foreign_keys(tmp_path:
         "foreign_keys": 1,
         "busy_timeout": 5000,
     }
+
+
+@pytest.mark.postgres
+async def test_postgresql_keeps_salts_in_an_unlogged_table_and_the_downgrade_logs_it_again(
+    postgres_url: str,
+) -> None:
+    """Unlogged: no salt is ever written to the WAL (docs/privacy.md)."""
+    persistence = text("SELECT relpersistence::text FROM pg_class WHERE relname = 'salts'")
+    stores = open_stores(postgres_url)
+    try:
+        await stores.salts.get_or_create(1, b"kept")
+        async with stores.engine.begin() as connection:
+            assert await connection.scalar(persistence) == "u"
+            await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0008"))
+            assert await connection.scalar(persistence) == "p"
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), HEAD))
+            assert await connection.scalar(persistence) == "u"
+        assert await stores.salts.get_or_create(1, b"new") == b"kept"
+    finally:
+        await stores.dispose()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
-from privalytics.adapters.sqlalchemy import SqlStores, open_stores
+from privalytics.adapters.sqlalchemy import SqlStores, migrate, open_stores
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.ports import SaltStore
-from tests.integration.conftest import assert_discreet
+from tests.integration.conftest import _server_dsn, assert_discreet, clear, sqlite_url
 
 WINDOW = 20_500
 HOUR = 3600
@@ -88,6 +91,43 @@ async def test_two_engines_racing_agree_on_one_salt(sql_url: str) -> None:
         await second.dispose()
 
 
+async def test_a_purge_racing_the_creation_of_the_new_windows_salt_keeps_it(
+    sql_url: str,
+) -> None:
+    """One process purges (on PostgreSQL: rewrites the table) while another creates the
+    new window's salt: the created salt is the one stored afterwards."""
+    first, second = open_stores(sql_url), open_stores(sql_url)
+    try:
+        for day in range(1, 17):
+            current = (WINDOW + day) * DAY
+            await first.salts.get_or_create(current - DAY, b"yesterday")
+            racers = [second.salts.get_or_create(current, f"new-{day}".encode())]
+            racers.append(first.salts.delete_expired(current, DAY))
+            if day % 2:
+                racers.reverse()
+            results = await asyncio.gather(*racers)
+            created = results[0] if day % 2 == 0 else results[1]
+            assert await first.salts.get_or_create(current, b"other") == created
+            assert await second.salts.get_or_create(current, b"other") == created
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_a_purge_keeps_every_salt_of_the_current_and_later_windows_byte_for_byte(
+    sql_stores: SqlStores,
+) -> None:
+    """On PostgreSQL the purge copies the remaining salts into a new table file."""
+    current = WINDOW * DAY
+    kept = {start: bytes([n]) * 32 for n, start in enumerate((current, current + DAY), 1)}
+    for start, salt in kept.items():
+        await sql_stores.salts.get_or_create(start, salt)
+    await sql_stores.salts.get_or_create(current - DAY, b"\x00" * 32)
+    assert await sql_stores.salts.delete_expired(current, DAY) == 1
+    for start, salt in kept.items():
+        assert await sql_stores.salts.get_or_create(start, b"new") == salt
+
+
 async def test_sql_salt_store_pings(sql_stores: SqlStores) -> None:
     await sql_stores.salts.ping()
 
@@ -112,3 +152,52 @@ async def test_vanished_sqlite_folder_raises_storage_unavailable(
     assert_discreet(raised.value)
     with pytest.raises(StorageUnavailable):
         await vanished_sqlite_stores.salts.delete_expired(WINDOW, DAY)
+
+
+@pytest.mark.parametrize("setting", ["OFF", "FAST", "ON"])
+async def test_a_sqlite_purge_sets_the_connections_secure_delete_back(
+    tmp_path: Path, setting: str
+) -> None:
+    """Only the salts' delete pays for zeroing freed bytes, not the pooled connection's
+    later deletes of events (or less, when the build zeroes by default)."""
+    url = sqlite_url(tmp_path)
+    await migrate(url)
+    stores = open_stores(url)
+    try:
+        async with stores.engine.connect() as connection:
+            await connection.exec_driver_sql(f"PRAGMA secure_delete={setting}")
+            expected = (await connection.exec_driver_sql("PRAGMA secure_delete")).scalar_one()
+        await stores.salts.get_or_create(WINDOW, b"old")
+        assert await stores.salts.delete_expired(WINDOW + DAY, DAY) == 1
+        async with stores.engine.connect() as connection:
+            after = (await connection.exec_driver_sql("PRAGMA secure_delete")).scalar_one()
+        assert after == expected
+    finally:
+        await stores.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_postgresql_purge_gives_up_on_a_table_another_session_holds(
+    postgres_url: str,
+) -> None:
+    """An open transaction that read the salts (an operator's session) must not hang the
+    purge, nor the salt creations that would queue behind its lock: the purge deletes
+    nothing this time, and the next one does."""
+    stores = open_stores(postgres_url)
+    try:
+        await clear(stores.engine)
+        await stores.salts.get_or_create(WINDOW * DAY, b"old")
+        holder = await asyncpg.connect(_server_dsn(make_url(postgres_url).database or ""))
+        try:
+            transaction = holder.transaction()
+            await transaction.start()
+            await holder.fetch("SELECT salt_window FROM salts")
+            purge = stores.salts.delete_expired((WINDOW + 1) * DAY, DAY)
+            assert await asyncio.wait_for(purge, timeout=20) == 0
+            assert await stores.salts.get_or_create((WINDOW + 1) * DAY, b"new") == b"new"
+            await transaction.rollback()
+        finally:
+            await holder.close()
+        assert await stores.salts.delete_expired((WINDOW + 1) * DAY, DAY) == 1
+    finally:
+        await stores.dispose()

@@ -163,3 +163,42 @@ async def test_processes_racing_into_a_new_window_share_one_salt(clock: ManualCl
     )
     assert len(site.salts.salts) == 1
     assert len({event.visitor_hash for event in site.events.events}) == 1
+
+
+async def test_the_purge_gives_a_store_that_lost_its_salts_the_current_one_back(
+    clock: ManualClock,
+) -> None:
+    """PostgreSQL empties the (unlogged) salts table when it recovers from a crash: a
+    process started afterwards must hash with the salt the running ones still hold."""
+    site = Site(clock)
+    running = site.process()
+    token = await token_of(running)
+    await visit(running, token)
+    current = dict(site.salts.salts)
+    site.salts.salts.clear()
+
+    assert await running.purge_expired_salts() == 0
+    assert site.salts.salts == current
+    started_later = site.process()
+    await visit(started_later, token)
+    assert site.salts.salts == current
+    assert len({event.visitor_hash for event in site.events.events}) == 1
+
+
+async def test_after_a_lost_salt_the_purge_adopts_the_one_a_newer_process_stored(
+    clock: ManualClock,
+) -> None:
+    site = Site(clock)
+    running = site.process()
+    token = await token_of(running)
+    await visit(running, token)
+    site.salts.salts.clear()
+    started_later = site.process()
+    await visit(started_later, token)
+    stored = dict(site.salts.salts)
+
+    await running.purge_expired_salts()
+    await visit(running, token)
+    assert site.salts.salts == stored
+    hashes = [event.visitor_hash for event in site.events.events]
+    assert hashes[1] == hashes[2] != hashes[0]

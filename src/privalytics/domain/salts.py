@@ -40,9 +40,19 @@ class Salts:
         """Delete the stored salts of windows that are over, and forget this process's
         copy when its window is over too; returns how many were deleted from the store.
 
-        Needs no event: a quiet site or a server stopped over midnight keeps no old salt."""
+        Needs no event: a quiet site or a server stopped over midnight keeps no old salt.
+        The current salt, when this process has one, is stored again if the store lost
+        it."""
         start = salt_key(now, self._rotation)
         async with self._lock:
-            if self._current is not None and self._current[0] != start:
-                self._current = None
-            return await self._store.delete_expired(start, self._seconds)
+            cached = self._current
+            if cached is not None and cached[0] != start:
+                self._current = cached = None
+            deleted = await self._store.delete_expired(start, self._seconds)
+            if cached is not None:
+                # A store may lose the current salt (PostgreSQL empties the unlogged salts
+                # table when it recovers from a crash): give it ours back, or take the one
+                # another process stored first, so that the processes, new ones included,
+                # hash with one salt again.
+                self._current = (start, await self._store.get_or_create(start, cached[1]))
+            return deleted
