@@ -208,14 +208,18 @@ def _places(settings: Settings) -> GeoLocator:
 
 
 def build(
-    settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    metrics: Metrics | None = None,
+    looked_up: Lookups | None = None,
 ) -> Services:
     """Services for ``settings``. Opening is lazy: nothing connects until first use (but
     an operator's GeoIP database, opened and checked here). ``metrics`` is told what the
     event writer and the rate limiter do."""
     check_backends(settings)
     clock = clock or SystemClock()
-    looked_up = lookups(settings)
+    looked_up = looked_up or lookups(settings)
     storage = STORAGE_BACKENDS[backend_of(settings.database_url)](
         settings.database_url, settings.rotation
     )
@@ -486,7 +490,9 @@ def dashboard_options(settings: Settings) -> DashboardOptions:
     )
 
 
-def create_app(settings: Settings, services: Services | None = None) -> Litestar:
+def create_app(
+    settings: Settings, services: Services | None = None, *, looked_up: Lookups | None = None
+) -> Litestar:
     from privalytics.adapters.http import HttpOptions
     from privalytics.adapters.http import create_app as create_http_app
 
@@ -496,7 +502,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
 
         metrics = Metrics()
     return create_http_app(
-        services or build(settings, metrics=metrics),
+        services or build(settings, metrics=metrics, looked_up=looked_up),
         HttpOptions(
             trusted_proxies=settings.proxies,
             dashboard=dashboard_options(settings),
@@ -511,7 +517,14 @@ def asgi_app() -> Litestar:
 
     ``privalytics serve`` runs migrations once before starting workers.
     """
-    app = create_app(load_settings())
+    settings = load_settings()
+    looked_up = lookups(settings)
+    # The user-agent matchers are built on first use; a server builds them before it
+    # answers, so that its first event does not wait for them.
+    warm = getattr(looked_up.agents, "warm", None)
+    if warm is not None:
+        warm()
+    app = create_app(settings, looked_up=looked_up)
     freeze_startup_heap()
     return app
 
