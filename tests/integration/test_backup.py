@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -25,6 +26,13 @@ def _paths(database: Path) -> list[str]:
             "SELECT t.text FROM events e JOIN texts t ON t.project = e.project AND t.id = e.path"
         ).fetchall()
     return [row[0] for row in rows]
+
+
+def _until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, "the load did not get going"
+        time.sleep(0.01)  # polling a condition, with the deadline above
 
 
 def test_a_backup_under_load_holds_every_event_acknowledged_before_it_and_restores(
@@ -63,11 +71,13 @@ def test_a_backup_under_load_holds_every_event_acknowledged_before_it_and_restor
         server.wait_ready()
         for sender in senders:
             sender.start()
-        time.sleep(1.0)
+        _until(lambda: len(acknowledged) >= 200)
         with lock:
             before = set(acknowledged)
         done = cli(url, "backup", str(copy))
-        time.sleep(0.5)  # events go on arriving after the copy
+        with lock:
+            after_copy = len(acknowledged)
+        _until(lambda: len(acknowledged) >= after_copy + 100)  # the load goes on after it
     finally:
         stop.set()
         for sender in senders:
@@ -81,6 +91,15 @@ def test_a_backup_under_load_holds_every_event_acknowledged_before_it_and_restor
     assert set(held) <= set(sent)
     assert len(held) == len(set(held))  # none twice
     assert len(acknowledged) > len(held), "the load went on after the copy"
+    # No salt in the copy: a kept backup must not let anyone recompute today's hashes.
+    with sqlite3.connect(copy) as connection:
+        assert connection.execute("SELECT count(*) FROM salts").fetchone() == (0,)
+    salts_live = sqlite3.connect(live)
+    try:
+        (secret,) = salts_live.execute("SELECT salt FROM salts").fetchone()
+    finally:
+        salts_live.close()
+    assert bytes(secret) not in copy.read_bytes()
 
     # Restore: a server on the copy answers with what it holds.
     restored = Server(f"sqlite+aiosqlite:///{copy}", tmp_path / "restored.log")

@@ -31,6 +31,7 @@ from tests.integration.conftest import (
     fresh_database_name,
     run_in_thread,
 )
+from tests.integration.test_dashboard_instances import _until_subscribed
 from tests.servers import Server, _free_port, cli, cli_json
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
@@ -226,7 +227,7 @@ def test_the_rate_limit_sessions_and_the_live_feed_are_shared(site: Site) -> Non
             },
             open_timeout=10,
         ) as feed:
-            await asyncio.sleep(0.5)  # both instances subscribed to the project's channel
+            await _until_subscribed(site.project_id)  # an instance listens on Redis
             seen: list[str] = []
             # Straight to each instance, so both are known to have stored one.
             for server, path in ((site.first, "/live/first"), (site.second, "/live/second")):
@@ -254,6 +255,18 @@ def test_the_rate_limit_sessions_and_the_live_feed_are_shared(site: Site) -> Non
     # instance that did not take the change may refuse until then; wait it out cheaply.
     _until_both_accept(site)
     assert sorted(asyncio.run(watch())) == ["/live/first", "/live/second"]
+
+
+def _until_acknowledged(acknowledged: list[str], lock: threading.Lock, count: int) -> int:
+    """Wait (60 s at most) until ``count`` events were acknowledged; returns how many."""
+    deadline = time.monotonic() + 60
+    while True:
+        with lock:
+            done = len(acknowledged)
+        if done >= count:
+            return done
+        assert time.monotonic() < deadline, f"only {done} of {count} events acknowledged"
+        time.sleep(0.01)  # polling a condition, with the deadline above
 
 
 def _until_both_accept(site: Site) -> None:
@@ -296,12 +309,10 @@ def test_a_kill_9_of_one_instance_under_load_loses_no_acknowledged_event(site: S
     for sender in senders:
         sender.start()
     try:
-        time.sleep(1.5)
-        with lock:
-            before = len(acknowledged)
+        before = _until_acknowledged(acknowledged, lock, 300)
         site.first.process.kill()  # kill -9, mid-load
         site.first.process.wait()
-        time.sleep(2.0)
+        _until_acknowledged(acknowledged, lock, before + 300)
     finally:
         stop.set()
         for sender in senders:

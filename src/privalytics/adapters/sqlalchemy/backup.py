@@ -6,6 +6,8 @@ the copy holds exactly what was committed when the step began (an event acknowle
 before then is in it; one committed later is not, or is whole). The copy is written to a
 file of its own next to the target, checked (``PRAGMA integrity_check``) and only then
 renamed to the target, so a copy that failed half-way is never mistaken for a backup.
+The copy holds no salt: a server restored from it starts a new window (that window's
+returning visitors are counted again), and nobody holding the file can recompute a hash.
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ def backup_sqlite(url: str, target: Path) -> int:
         try:
             source.backup(copy, pages=-1)  # one step: one consistent snapshot
             copy.execute("PRAGMA journal_mode=DELETE")  # one file to move around
+            # No salt leaves the database: a backup kept for months would otherwise let
+            # its holder recompute the hashes of a window that is over (docs/privacy.md).
+            copy.execute("PRAGMA secure_delete=ON")
+            copy.execute("DELETE FROM salts")
+            copy.commit()
+            copy.execute("VACUUM")
             if copy.execute("PRAGMA integrity_check").fetchone() != ("ok",):
                 raise StorageUnavailable("the copy did not pass SQLite's integrity check")
             events = copy.execute("SELECT count(*) FROM events").fetchone()
