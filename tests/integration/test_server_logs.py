@@ -145,6 +145,8 @@ def _admin(visit: Visitor, project_id: str, admin_key: str) -> None:
         breakdown = f"/api/v1/projects/{project_id}/breakdown/{dimension}?filter=country!=DE"
         visit("GET", breakdown, 200, headers=admin)
     visit("GET", f"/api/v1/projects/{project_id}/breakdown/colour", 404, headers=admin)
+    visit("GET", f"/api/v1/projects/{project_id}/export?format=jsonl", 200, headers=admin)
+    visit("GET", f"/api/v1/projects/{project_id}/export?format=xml", 400, headers=admin)
 
 
 def _dashboard(visit: Visitor, project_id: str) -> str:
