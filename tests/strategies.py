@@ -1196,12 +1196,14 @@ def _rolled_run(draw: st.DrawFn) -> list[Event]:
 @st.composite
 def rolled_histories(
     draw: st.DrawFn,
+    run: st.SearchStrategy[list[Event]] | None = None,
 ) -> tuple[list[list[Event]], list[int | None], list[tuple[int, int]]]:
     """Sessions' events of project "p" (as stored) in batches, a refresh day (or none)
     after each batch (so some days are rolled up, some stale, some rolled up then made
     stale again), and ranges to query in epoch milliseconds: cutting days and sessions,
-    on midnights, and the whole history."""
-    runs = draw(st.lists(_rolled_run(), min_size=1, max_size=6))
+    on midnights, and the whole history. ``run``: one visitor's events (default: of
+    :func:`session_event`, with no derived field)."""
+    runs = draw(st.lists(_rolled_run() if run is None else run, min_size=1, max_size=6))
     events = draw(st.permutations([event for run in runs for event in run]))
     cuts = sorted(draw(st.lists(st.integers(0, len(events)), max_size=2)))
     bounds = [0, *cuts, len(events)]
@@ -1228,3 +1230,21 @@ limiter_groups = st.lists(
     min_size=1,
     max_size=40,
 )
+
+
+# --- insight-segments: filtered reads over day segments and events --------------------
+@st.composite
+def _segmented_run(draw: st.DrawFn) -> list[Event]:
+    """One located visitor's events in time order (across the 30-minute gap and
+    midnight), every dimension drawn per event from a few values, as stored."""
+    visitor = draw(st.sampled_from(sorted(PLACED_VISITORS)))
+    moment = draw(_rolled_starts)
+    events = [draw(session_event("p", visitor, moment))]
+    for gap in draw(st.lists(session_gaps, max_size=7)):
+        moment += gap
+        events.append(draw(session_event("p", visitor, moment)))
+    return [_stored(_placed(draw(_with_dimensions(event)))) for event in events]
+
+
+# rolled_histories of located visitors with every dimension (for filters and breakdowns).
+segmented_histories = rolled_histories(run=_segmented_run())

@@ -246,3 +246,53 @@ def test_sqlite_answers_as_postgresql(
             await postgres.dispose()
 
     asyncio.run(scenario())
+
+
+@settings(FOUND, max_examples=12)
+@given(history=strategies.segmented_histories, drawn=strategies.placed_filters)
+def test_filtered_reads_over_segments_and_events_equal_the_reference(
+    sql_url: str,
+    history: tuple[list[list[Event]], list[int | None], list[tuple[int, int]]],
+    drawn: list[tuple[str, Op, str]],
+) -> None:
+    """After refreshes (closed days segmented, some made stale again by later events),
+    filtered figures, every breakdown and every cell size over ranges that cut days and
+    sessions equal the reference over the range's events: whole days from their segments,
+    the rest from the events. Under weekly salts (visitors span days) the events alone."""
+    batches, refreshes, ranges = history
+    project_id = secrets.token_hex(8)
+    filters = filters_of(drawn)
+
+    async def scenario() -> None:
+        stores = open_stores(sql_url)
+        weekly = SqlAlchemyEventStore(stores.engine, RollupReader(stores.engine, WEEKLY))
+        try:
+            stored: list[Event] = []
+            for batch, refresh in zip(batches, refreshes, strict=True):
+                mine = [replace(e, project_id=project_id) for e in batch]
+                await stores.events.add(mine)
+                stored.extend(mine)
+                if refresh is not None:
+                    await stores.events.refresh(_moment(refresh * DAY_MS))
+            for start, end in ranges:
+                span = TimeRange(start=_moment(start), end=_moment(end))
+                inside = [e for e in stored if span.start <= e.timestamp < span.end]
+                for store, window in ((stores.events, DAILY), (weekly, WEEKLY)):
+                    for chosen in ((), filters):
+                        if chosen:
+                            expected = insight.figures(inside, chosen, window)
+                            found = await store.figures(project_id, span, chosen)
+                            assert found == expected, (span, window, chosen)
+                        for dimension in DIMENSIONS.values():
+                            rows = insight.breakdown(inside, dimension, chosen, window)
+                            got = await store.breakdown(project_id, span, dimension, chosen, None)
+                            assert got == rows, (span, window, dimension.name, chosen)
+                            sizes = insight.cell_sizes(inside, dimension, chosen, window)
+                            assert (
+                                await store.cell_sizes(project_id, span, dimension, chosen) == sizes
+                            ), (span, window, dimension.name, chosen)
+        finally:
+            await weekly.aclose()
+            await stores.dispose()
+
+    asyncio.run(scenario())

@@ -37,6 +37,7 @@ from privalytics.adapters.sqlalchemy.engine import (
     storage_failure,
     unavailable_on_failure,
 )
+from privalytics.adapters.sqlalchemy.filtered import SegmentReader
 from privalytics.adapters.sqlalchemy.pgwriter import AsyncpgEventWriter
 from privalytics.adapters.sqlalchemy.planning import (
     code,
@@ -47,6 +48,7 @@ from privalytics.adapters.sqlalchemy.planning import (
 )
 from privalytics.adapters.sqlalchemy.refresh import RollupWriter
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
+from privalytics.adapters.sqlalchemy.segments import delete_segments
 from privalytics.adapters.sqlalchemy.sqlitewriter import (
     HAS_STALE_TRIGGER,
     OLD_SCHEMA,
@@ -54,7 +56,7 @@ from privalytics.adapters.sqlalchemy.sqlitewriter import (
 )
 from privalytics.adapters.sqlalchemy.stored import read_events, read_page
 from privalytics.adapters.sqlalchemy.tables import from_millis, to_millis
-from privalytics.domain import activity, insight
+from privalytics.domain import activity
 from privalytics.domain.dimensions import Dimension
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.filters import Filter
@@ -100,6 +102,8 @@ class SqlAlchemyEventStore:
         self.rollups = rollups
         self._refresher = RollupWriter(engine)
         self._partitions = partitions.Maintenance(engine)
+        # Filtered reports over closed days' segments and the rest's events (filtered.py).
+        self._segments = SegmentReader(engine, rollups.window)
         # The hot insert bypasses SQLAlchemy's statement layer (sqlitewriter.py,
         # pgwriter.py); a SQLite database that a second connection cannot open (":memory:",
         # a "file:" URI) keeps the plain SQLAlchemy insert.
@@ -181,6 +185,9 @@ class SqlAlchemyEventStore:
     async def expire(self, before: datetime) -> int:
         """Delete every event older than ``before`` (PostgreSQL: whole months dropped as
         tables, partitions.py); returns how many months were dropped."""
+        # A day of which some events go loses its segments: the rest is read from events.
+        async with self.engine.begin() as connection:
+            await delete_segments(connection, before_day=-(-to_millis(before) // DAY_MS))
         if self.engine.dialect.name == "postgresql":
             async with self.engine.begin() as connection:
                 return await partitions.expire(connection, to_millis(before))
@@ -253,8 +260,7 @@ class SqlAlchemyEventStore:
         if not filters:
             # Whole up-to-date days from the rollups (rollups.py), the rest from the events.
             return await self.rollups.figures(project_id, interval_of(span))
-        events = await self._events_in(project_id, span)
-        return await _off_loop(insight.figures, events, filters, self.rollups.window)
+        return await self._segments.figures(project_id, span, filters)
 
     async def breakdown(
         self,
@@ -264,8 +270,7 @@ class SqlAlchemyEventStore:
         filters: Sequence[Filter],
         limit: int | None,
     ) -> list[Row]:
-        events = await self._events_in(project_id, span)
-        rows = await _off_loop(insight.breakdown, events, dimension, filters, self.rollups.window)
+        rows = await self._segments.breakdown(project_id, span, dimension, filters)
         return rows[:limit]
 
     async def cell_sizes(
@@ -275,8 +280,7 @@ class SqlAlchemyEventStore:
         dimension: Dimension,
         filters: Sequence[Filter],
     ) -> dict[str | None, int]:
-        events = await self._events_in(project_id, span)
-        return await _off_loop(insight.cell_sizes, events, dimension, filters, self.rollups.window)
+        return await self._segments.cell_sizes(project_id, span, dimension, filters)
 
     async def selected_events(
         self, project_id: str, span: TimeRange, filters: Sequence[Filter]
@@ -332,6 +336,7 @@ class SqlAlchemyEventStore:
             await connection.execute(delete(_texts).where(_texts.c.project == number))
             for table in (tables.rollup_stale, *tables.ROLLUPS):
                 await connection.execute(delete(table).where(table.c.project_id == project_id))
+            await delete_segments(connection, project_id)
         self._dictionary.forget(project_id)
         return deleted
 

@@ -17,6 +17,7 @@ from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
 from privalytics.adapters.sqlalchemy.planning import action_name, code, events_in, runs, text_of
 from privalytics.adapters.sqlalchemy.ranking import ranked
+from privalytics.adapters.sqlalchemy.segments import write_segments
 from privalytics.adapters.sqlalchemy.sessionsql import session_totals
 from privalytics.domain.models import Action
 from privalytics.domain.reports import REFERRERS, TARGETS
@@ -75,6 +76,7 @@ class RollupWriter:
                     claimed = await self._claim(c, project_id, days[start : start + self._batch])
                     if claimed:
                         await _recompute(c, project_id, claimed, self._postgres)
+                        await write_segments(c, project_id, claimed)
                 done += len(claimed)
         return done
 

@@ -274,6 +274,19 @@ rollup_sessions = _rollup(
     Column("duration", BigInteger, nullable=False),
 )
 
+# Day segments (segments.py): per project, field and closed day, that day's sessions (or
+# page views) as one compressed array, written by the refresh with the day's rollups; the
+# filtered reports read them instead of the day's events.
+day_segments = Table(
+    "day_segments",
+    metadata,
+    Column("project_id", String(32), primary_key=True),
+    Column("field", String(32), primary_key=True),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 ROLLUPS = (
     rollup_totals,
     rollup_actions,
