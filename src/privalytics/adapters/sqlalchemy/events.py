@@ -29,6 +29,7 @@ from privalytics.adapters.sqlalchemy.dictionary import (
     event_values,
     resolve_sqlite,
 )
+from privalytics.adapters.sqlalchemy.dimrollups import DimensionReader
 from privalytics.adapters.sqlalchemy.engine import (
     names_a_plain_file,
     ping,
@@ -97,6 +98,8 @@ class SqlAlchemyEventStore:
         self.engine = engine
         self.rollups = rollups
         self._refresher = RollupWriter(engine)
+        # Unfiltered breakdowns from rollup_dimensions (exact under daily salts).
+        self._dimensions = DimensionReader(engine, rollups.window)
         # The hot insert bypasses SQLAlchemy's statement layer (sqlitewriter.py,
         # pgwriter.py); a SQLite database that a second connection cannot open (":memory:",
         # a "file:" URI) keeps the plain SQLAlchemy insert.
@@ -249,6 +252,8 @@ class SqlAlchemyEventStore:
         filters: Sequence[Filter],
         limit: int | None,
     ) -> list[Row]:
+        if not filters and self._dimensions.exact:
+            return await self._dimensions.breakdown(project_id, interval_of(span), dimension, limit)
         events = await self._events_in(project_id, span)
         rows = await _off_loop(insight.breakdown, events, dimension, filters, self.rollups.window)
         return rows[:limit]
@@ -260,6 +265,8 @@ class SqlAlchemyEventStore:
         dimension: Dimension,
         filters: Sequence[Filter],
     ) -> dict[str | None, int]:
+        if not filters and self._dimensions.exact:
+            return await self._dimensions.cell_sizes(project_id, interval_of(span), dimension)
         events = await self._events_in(project_id, span)
         return await _off_loop(insight.cell_sizes, events, dimension, filters, self.rollups.window)
 
