@@ -1228,3 +1228,15 @@ limiter_groups = st.lists(
     min_size=1,
     max_size=40,
 )
+
+
+# --- insight-dimrollups: breakdowns over dimension rollups and the events ----------------
+@st.composite
+def rolled_insight_histories(
+    draw: st.DrawFn,
+) -> tuple[list[list[Event]], list[int | None], list[tuple[int, int]]]:
+    """:func:`rolled_histories` whose events have values in every dimension, drawn per
+    event from a few (so that events at one instant differ in them now and then)."""
+    batches, refreshes, ranges = draw(rolled_histories())
+    dressed = [[draw(_with_dimensions(event)) for event in batch] for batch in batches]
+    return dressed, refreshes, ranges
