@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from msgspec.structs import replace
 
 from privalytics.adapters.memory import InMemoryEventStore, InMemoryTokenStore
-from privalytics.adapters.sqlalchemy import migrate, open_stores
+from privalytics.adapters.sqlalchemy import migrate, open_stores, tables
 from privalytics.adapters.sqlalchemy.events import SqlAlchemyEventStore
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
 from privalytics.domain import activity, insight
@@ -291,3 +291,11 @@ def test_unfiltered_breakdowns_over_rollups_and_events_equal_the_reference(
             await stores.dispose()
 
     asyncio.run(scenario())
+
+
+def test_every_dimension_has_a_stored_code_of_its_own() -> None:
+    """rollup_dimensions keys rows by these codes: one per dimension, none shared."""
+    codes = tables.DIMENSION_CODES
+    assert set(codes) == set(DIMENSIONS)
+    assert len(set(codes.values())) == len(codes)
+    assert all(code > 0 for code in codes.values())
