@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from msgspec.structs import replace
 
 from privalytics.adapters.memory import InMemoryEventStore, InMemoryTokenStore
-from privalytics.adapters.sqlalchemy import migrate, open_stores
+from privalytics.adapters.sqlalchemy import migrate, open_stores, tables
 from privalytics.adapters.sqlalchemy.events import SqlAlchemyEventStore
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
 from privalytics.domain import activity, insight
@@ -255,10 +255,12 @@ def test_filtered_reads_over_segments_and_events_equal_the_reference(
     history: tuple[list[list[Event]], list[int | None], list[tuple[int, int]]],
     drawn: list[tuple[str, Op, str]],
 ) -> None:
-    """After refreshes (closed days segmented, some made stale again by later events),
-    filtered figures, every breakdown and every cell size over ranges that cut days and
-    sessions equal the reference over the range's events: whole days from their segments,
-    the rest from the events. Under weekly salts (visitors span days) the events alone."""
+    """After refreshes (closed days segmented and rolled up, some made stale again by later
+    events), filtered figures, every breakdown (every row, and the first two) and every
+    cell size over ranges that cut days and sessions equal the reference over the range's
+    events: unfiltered whole days from the dimension rollups, filtered ones from their
+    segments, the rest from the events. Under weekly salts (visitors span days) the
+    events alone."""
     batches, refreshes, ranges = history
     project_id = secrets.token_hex(8)
     filters = filters_of(drawn)
@@ -287,6 +289,8 @@ def test_filtered_reads_over_segments_and_events_equal_the_reference(
                             rows = insight.breakdown(inside, dimension, chosen, window)
                             got = await store.breakdown(project_id, span, dimension, chosen, None)
                             assert got == rows, (span, window, dimension.name, chosen)
+                            two = await store.breakdown(project_id, span, dimension, chosen, 2)
+                            assert two == rows[:2], (span, window, dimension.name, chosen)
                             sizes = insight.cell_sizes(inside, dimension, chosen, window)
                             assert (
                                 await store.cell_sizes(project_id, span, dimension, chosen) == sizes
@@ -296,3 +300,11 @@ def test_filtered_reads_over_segments_and_events_equal_the_reference(
             await stores.dispose()
 
     asyncio.run(scenario())
+
+
+def test_every_dimension_has_a_stored_code_of_its_own() -> None:
+    """rollup_dimensions keys rows by these codes: one per dimension, none shared."""
+    codes = tables.DIMENSION_CODES
+    assert set(codes) == set(DIMENSIONS)
+    assert len(set(codes.values())) == len(codes)
+    assert all(code > 0 for code in codes.values())

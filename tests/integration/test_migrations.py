@@ -20,11 +20,12 @@ from privalytics.adapters.sqlalchemy.partitions import DEFAULT_PARTITION, month_
 from privalytics.adapters.sqlalchemy.stored import read_events
 from privalytics.adapters.sqlalchemy.tables import from_millis, metadata
 from privalytics.domain import insight
+from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.errors import ConfigError, StorageUnavailable
 from privalytics.domain.models import Action, Event, Ranked, TimeRange
 from tests.integration.conftest import UNREACHABLE_POSTGRES_URL, assert_discreet, sqlite_url
 
-HEAD = "0010"
+HEAD = "0011"
 TABLES = {
     "projects",
     "tokens",
@@ -472,5 +473,67 @@ async def test_postgresql_keeps_salts_in_an_unlogged_table_and_the_downgrade_log
             await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), HEAD))
             assert await connection.scalar(persistence) == "u"
         assert await stores.salts.get_or_create(1, b"new") == b"kept"
+    finally:
+        await stores.dispose()
+
+
+async def test_upgrading_to_dimension_rollups_marks_every_day_with_events_stale(
+    empty_sql_url: str,
+) -> None:
+    """Days rolled up before revision 0011 have no dimension rows: the migration marks
+    every day with events stale, so that the refresh computes them, and then the
+    breakdowns come from the rollups and still equal the reference."""
+    url = empty_sql_url
+    day = 86_400_000
+    events = [
+        Event(
+            project_id=project,
+            action=Action.VISIT,
+            path=path,
+            timestamp=from_millis(ts),
+            visitor_hash=visitor,
+            country=country,
+        )
+        for project, path, ts, visitor, country in (
+            ("p", "/", 1_000, "1" * 16, "DE"),
+            ("p", "/a", 61_000, "1" * 16, "DE"),
+            ("p", "/", 2 * day + 5, "2" * 16, "FR"),
+            ("q", "/", 3 * day, "1" * 16, None),
+        )
+    ]
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0010"))
+    finally:
+        await engine.dispose()
+    stores = open_stores(url)
+    try:
+        await stores.events.add(events)
+        async with stores.engine.begin() as connection:
+            # As if the days had been rolled up before 0011.
+            await connection.execute(text("DELETE FROM rollup_stale"))
+    finally:
+        await stores.dispose()
+    await migrate(url)
+    stores = open_stores(url)
+    span = TimeRange(start=from_millis(0), end=from_millis(4 * day))
+    try:
+        async with stores.engine.connect() as connection:
+            stale = await connection.execute(text("SELECT project_id, day FROM rollup_stale"))
+            assert sorted(stale.all()) == [("p", 0), ("p", 2), ("q", 3)]
+        assert await stores.events.refresh(from_millis(4 * day)) == 3
+        async with stores.engine.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT block, sessions, visitors, pageviews FROM rollup_dimensions"
+                    " WHERE project_id = 'p' AND level = 0 AND dimension = 11 ORDER BY block"
+                )
+            )
+            assert rows.all() == [(0, 1, 1, 2), (2, 1, 1, 1)]
+        for name in ("page", "country", "exit_page"):
+            dimension = DIMENSIONS[name]
+            expected = insight.breakdown(events[:3], dimension, (), timedelta(days=1))
+            assert await stores.events.breakdown("p", span, dimension, (), None) == expected
     finally:
         await stores.dispose()

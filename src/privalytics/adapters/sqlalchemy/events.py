@@ -31,6 +31,7 @@ from privalytics.adapters.sqlalchemy.dictionary import (
     event_values,
     resolve_sqlite,
 )
+from privalytics.adapters.sqlalchemy.dimrollups import DimensionReader
 from privalytics.adapters.sqlalchemy.engine import (
     names_a_plain_file,
     ping,
@@ -102,7 +103,9 @@ class SqlAlchemyEventStore:
         self.rollups = rollups
         self._refresher = RollupWriter(engine)
         self._partitions = partitions.Maintenance(engine)
-        # Filtered reports over closed days' segments and the rest's events (filtered.py).
+        # Unfiltered breakdowns from rollup_dimensions (exact under daily salts); filtered
+        # ones over closed days' segments and the rest's events (filtered.py).
+        self._dimensions = DimensionReader(engine, rollups.window)
         self._segments = SegmentReader(engine, rollups.window)
         # The hot insert bypasses SQLAlchemy's statement layer (sqlitewriter.py,
         # pgwriter.py); a SQLite database that a second connection cannot open (":memory:",
@@ -270,6 +273,8 @@ class SqlAlchemyEventStore:
         filters: Sequence[Filter],
         limit: int | None,
     ) -> list[Row]:
+        if not filters and self._dimensions.exact:
+            return await self._dimensions.breakdown(project_id, interval_of(span), dimension, limit)
         rows = await self._segments.breakdown(project_id, span, dimension, filters)
         return rows[:limit]
 
@@ -280,6 +285,8 @@ class SqlAlchemyEventStore:
         dimension: Dimension,
         filters: Sequence[Filter],
     ) -> dict[str | None, int]:
+        if not filters and self._dimensions.exact:
+            return await self._dimensions.cell_sizes(project_id, interval_of(span), dimension)
         return await self._segments.cell_sizes(project_id, span, dimension, filters)
 
     async def selected_events(

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
+from privalytics.adapters.sqlalchemy.dimsql import dimension_days
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
 from privalytics.adapters.sqlalchemy.planning import action_name, code, events_in, runs, text_of
 from privalytics.adapters.sqlalchemy.ranking import ranked
@@ -252,4 +253,5 @@ def _day_queries(project_id: str) -> dict[Table, Callable[[Interval], Any]]:
             .group_by(day, e.action, e.target)
         ),
         _sessions: lambda interval: session_totals(where(interval), by_day=True),
+        tables.rollup_dimensions: lambda interval: dimension_days(where(interval), project_id),
     }
