@@ -6,6 +6,7 @@ import logging
 import secrets
 from collections.abc import Iterable, Sequence
 
+from privalytics.domain.bots import BotLog
 from privalytics.domain.errors import (
     NotFound,
     StorageUnavailable,
@@ -72,8 +73,10 @@ class Administration:
         hasher: SecretHasher,
         clock: Clock,
         privacy: Privacy,
+        bot_log: BotLog | None = None,
     ) -> None:
         self._events = events
+        self._bot_log = bot_log
         self._tokens = tokens
         self._limiter = limiter
         self._hasher = hasher
@@ -173,6 +176,12 @@ class Administration:
         except StorageUnavailable:
             # The project is gone, which is what the caller asked; the sweep takes the rest.
             _log.warning("events of a deleted project left for the sweep: storage unavailable")
+        if self._bot_log is not None:
+            try:
+                await self._bot_log.forget(project.id)
+            except StorageUnavailable:
+                # Days, reasons and counts only: nothing about anyone is left behind.
+                _log.warning("bot log of a deleted project kept: storage unavailable")
 
     async def sweep_orphan_events(self) -> int:
         """Delete the events of projects that no longer exist; returns how many.

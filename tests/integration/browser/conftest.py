@@ -12,7 +12,7 @@ from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pytest
 
@@ -111,7 +111,7 @@ def create_project(deployment: Deployment, origin: str) -> tuple[str, str]:
 
 
 CHROMIUM = os.environ.get("PRIVALYTICS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
+HEADLESS_ARGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -121,6 +121,47 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# A visitor's browser, not a driven one: navigator.webdriver is false. The bot filter would
+# turn a driven browser's events away (test_bots.py shows it does).
+CHROMIUM_ARGS = [*HEADLESS_ARGS, "--disable-blink-features=AutomationControlled"]
+
+
+def visitor_agent(version: str) -> str:
+    """The user agent the same Chromium sends when it is not headless: a headless one says
+    "HeadlessChrome", which the bot filter turns away."""
+    major = version.split(".", 1)[0]
+    return (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{major}.0.0.0 Safari/537.36"
+    )
+
+
+class VisitorBrowser:
+    """The browser as a visitor runs it: each new context and page sends
+    :func:`visitor_agent` unless told another ``user_agent``; the rest is the browser's."""
+
+    def __init__(self, browser: Browser) -> None:
+        self._browser = browser
+        self.user_agent = visitor_agent(browser.version)
+
+    def new_context(self, **options: Any) -> Any:
+        options.setdefault("user_agent", self.user_agent)
+        return self._browser.new_context(**options)
+
+    def new_page(self, **options: Any) -> Any:
+        options.setdefault("user_agent", self.user_agent)
+        return self._browser.new_page(**options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
+def require_chromium() -> None:
+    if not os.path.exists(CHROMIUM):
+        message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+        if REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
@@ -129,17 +170,16 @@ def chromium() -> Iterator[Browser]:
     (PRIVALYTICS_REQUIRE_SERVICES=1); elsewhere they skip when Chromium is not installed.
 
     Stopped after each module: Playwright's sync API keeps an event loop running in the
-    main thread while it is started (tox also runs this folder in a process of its own)."""
-    if not os.path.exists(CHROMIUM):
-        message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-        if REQUIRE_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
+    main thread while it is started (tox also runs this folder in a process of its own).
+
+    A visitor's browser (:class:`VisitorBrowser`): not marked as driven, with the agent of
+    a Chromium that is not headless."""
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield browser
+            yield cast("Browser", VisitorBrowser(browser))
         finally:
             browser.close()

@@ -22,6 +22,7 @@ from privalytics.adapters.http.openapi import operation_with_body
 from privalytics.adapters.http.periods import ALIAS, period_of
 from privalytics.adapters.http.schemas import ProjectCreateIn, ProjectPatchIn
 from privalytics.adapters.wire import (
+    BotsOut,
     BreakdownOut,
     ProjectCreatedOut,
     ProjectListOut,
@@ -49,6 +50,11 @@ _BREAKDOWN = (
     "bounce rate and visit duration, ranked by visitors. Regions and cities with fewer "
     'visitors than PRIVALYTICS_MIN_CELL_VISITORS are merged into one "(other)" row, and '
     'filters see them as "(other)" too.'
+)
+_BOTS = (
+    "What the bot filter turned away: bot events per reason (Googlebot, HeadlessChrome, "
+    "empty user agent, webdriver...) and per UTC day, over the days the range touches. "
+    "Never an address or a user agent."
 )
 _create = msgspec.json.Decoder(ProjectCreateIn)
 _patch = msgspec.json.Decoder(ProjectPatchIn)
@@ -196,6 +202,22 @@ def admin_router(services: Services) -> Router:
         found = await reporting.breakdown(project_id, span, dimension, filters or (), limit=limit)
         return BreakdownOut.of(found)
 
+    @get(
+        "/{project_id:str}/bots",
+        summary="Read a project's bot log",
+        description=_BOTS,
+    )
+    async def bots(
+        project_id: FromPath[str],
+        period: _Period = None,
+        alias: _Alias = None,
+        start: _From = None,
+        end: _To = None,
+    ) -> BotsOut:
+        period = period_of(period, alias)
+        span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
+        return BotsOut.of(await services.bot_report(project_id, span))
+
     return Router(
         path="/api/v1/projects",
         route_handlers=[
@@ -209,6 +231,7 @@ def admin_router(services: Services) -> Router:
             revoke_token,
             stats,
             breakdown,
+            bots,
         ],
         # The key first: without one, every route is a 401 whatever its path says.
         guards=[require_admin_key, known_ids],
