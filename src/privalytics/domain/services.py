@@ -93,7 +93,8 @@ def declines(client: ClientInfo) -> bool:
 
 
 class Ingestion:
-    """Record events: authenticate, check the origin, validate, limit, hash, derive
+    """Record events: authenticate, check the origin, validate, turn bots away into the
+    bot log (:mod:`privalytics.domain.bots`), limit, hash, derive
     (:class:`~privalytics.domain.derivation.Derivation`), store; nothing from a request
     that :func:`declines`. The address and the agent that make the visitor hash are those
     the fields are derived from; neither is stored."""
