@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -136,26 +138,6 @@ def visitor_agent(version: str) -> str:
     )
 
 
-class VisitorBrowser:
-    """The browser as a visitor runs it: each new context and page sends
-    :func:`visitor_agent` unless told another ``user_agent``; the rest is the browser's."""
-
-    def __init__(self, browser: Browser) -> None:
-        self._browser = browser
-        self.user_agent = visitor_agent(browser.version)
-
-    def new_context(self, **options: Any) -> Any:
-        options.setdefault("user_agent", self.user_agent)
-        return self._browser.new_context(**options)
-
-    def new_page(self, **options: Any) -> Any:
-        options.setdefault("user_agent", self.user_agent)
-        return self._browser.new_page(**options)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._browser, name)
-
-
 def require_chromium() -> None:
     if not os.path.exists(CHROMIUM):
         message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
@@ -172,14 +154,21 @@ def chromium() -> Iterator[Browser]:
     Stopped after each module: Playwright's sync API keeps an event loop running in the
     main thread while it is started (tox also runs this folder in a process of its own).
 
-    A visitor's browser (:class:`VisitorBrowser`): not marked as driven, with the agent of
-    a Chromium that is not headless."""
+    A visitor's browser: not marked as driven, with the agent of a Chromium that is not
+    headless (set for the whole browser: Playwright's per-context ``user_agent`` lost the
+    beacon a page sends as it is left)."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
+    version = subprocess.run(
+        [CHROMIUM, "--version"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    found = re.search(r"\d+\.[\d.]+", version)
+    assert found, version
+    agent = f"--user-agent={visitor_agent(found.group(0))}"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, agent])
         try:
-            yield cast("Browser", VisitorBrowser(browser))
+            yield browser
         finally:
             browser.close()
