@@ -60,7 +60,11 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 def _more_traffic(url: str, token: str, admin_key: str) -> None:
     """A second project and a few events now, so the overview and the feed have content."""
-    headers = {"Authorization": f"Bearer {token}"}
+    # A browser's agent: httpx's own is a bot's, which the server would turn away.
+    browser = {
+        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:145.0) Gecko/20100101 Firefox/145.0"
+    }
+    headers = {"Authorization": f"Bearer {token}", **browser}
     for n, (path, target) in enumerate(
         [("/pricing", None), ("/blog/privacy-first", None), ("/docs/install", "Copy command")]
     ):
@@ -83,7 +87,9 @@ def _more_traffic(url: str, token: str, admin_key: str) -> None:
         ]
     }
     httpx.post(
-        f"{url}/api/v1/events/batch", json=batch, headers={"Authorization": f"Bearer {docs_token}"}
+        f"{url}/api/v1/events/batch",
+        json=batch,
+        headers={"Authorization": f"Bearer {docs_token}", **browser},
     ).raise_for_status()
 
 

@@ -14,6 +14,10 @@ from typing import Any
 import httpx
 
 CLI = [sys.executable, "-m", "privalytics.cli"]
+# A current browser's user agent, for tests that send events as a visitor's browser: the
+# server's bot filter turns httpx's own agent (python-httpx/...) away, as it does curl's.
+BROWSER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:145.0) Gecko/20100101 Firefox/145.0"
+BROWSER = {"User-Agent": BROWSER_AGENT}
 
 
 def _free_port() -> int:
@@ -62,7 +66,7 @@ class Server:
             stderr=subprocess.STDOUT,
         )
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -30,9 +30,11 @@
   // Share endpoints: Facebook, X/Twitter, LinkedIn, Reddit, WhatsApp, Telegram, Bluesky
   // (the host right after "//", or a subdomain of it: ottawa.media is not wa.me). "." for
   // "\." and "/" keeps it short; close enough. (A mailto: link is a click: its 9 bytes
-  // gzipped went to the fixes that had to fit in 1 KB.)
+  // gzipped went to the fixes that had to fit in 1 KB.) The alternatives' order, like the
+  // default downloads' and the body's keys, is the one that gzips smallest; any order
+  // means the same.
   var shares =
-    /\/\/([^/]*\.)?(((facebook|linkedin).com|t.me).shar|((twitter|x).com|bsky.app).intent|reddit.com.submit|wa.me.)/;
+    /\/\/([^/]*\.)?(wa.me.|reddit.com.submit|(t.me|(facebook|linkedin).com).shar|(bsky.app|(twitter|x).com).intent)/;
   // A URL (resolved against the page's location) without query or fragment, which may hold what
   // is not ours to collect; JSON.stringify writes it as its href.
   var bare = function (url) {
@@ -41,8 +43,7 @@
     return url;
   };
   var path = function () {
-    var hash = loc.hash;
-    return hashRouting && hash[1] == "/" ? hash.slice(1) : loc.pathname;
+    return hashRouting && loc.hash[1] == "/" ? loc.hash.slice(1) : loc.pathname;
   };
   // privalytics(): does nothing unless the visitor may be tracked (no endpoint then).
   // Never throws: leave() sends before an SPA view's visit, which must go out regardless.
@@ -51,7 +52,10 @@
     // options: path, referrer, target, value, props (and action, for privalytics("event")).
     // An event belongs to the page view: its path is the view's (for scroll, the page left).
     // screen.width: the device class (read, never stored); see docs/tracker.md.
-    var body = JSON.stringify({ token: token, action: action, path: page, screen_width: screen.width, ...options });
+    // wd: navigator.webdriver, true in a browser driven by automation: the server's bot
+    // filter turns its events away into the bot log (undefined, and left out, in old
+    // browsers).
+    var body = JSON.stringify({ action: action, token: token, path: page, screen_width: screen.width, wd: nav.webdriver, ...options });
     var sent;
     // sendBeacon is false when the browser's beacon queue is full, missing in old
     // browsers, and may throw (a page or an extension replaced it): then fetch, and the
@@ -112,25 +116,20 @@
     // extensions: no text of the site's reaches the RegExp unescaped.
     downloads = RegExp(
       "\\.(" +
-        (attr.downloads || "pdf,zip,gz,dmg,exe,msi,deb,apk,csv,xlsx,docx,mp3,mp4").replace(/\W+/g, "|") +
+        (attr.downloads || "deb,dmg,exe,pdf,apk,xlsx,mp3,zip,gz,csv,mp4,docx,msi").replace(/\W+/g, "|") +
         ")$",
       "i"
     );
     view();
     var pushState = hist.pushState;
-    // pushState returns nothing.
-    hist.pushState = (...args) => {
-      pushState.apply(hist, args);
-      view();
-    };
+    // pushState returns nothing (nor does view()); it throws before view() if it throws.
+    hist.pushState = (...args) => view(pushState.apply(hist, args));
     on("scroll", measure);
     // Back, forward and a new #fragment (popstate fires for it too, before hashchange).
     // Without data-hash, path() ignores the hash, so view() sees no new page.
     on("popstate", view);
     // Leaving a page (closing, navigating, switching tab or app) hides it first.
-    on("visibilitychange", function () {
-      doc.hidden && leave();
-    });
+    on("visibilitychange", () => doc.hidden && leave());
     // A click, or a middle click (auxclick, button 1: a link opened in a new tab).
     var click = function (event) {
       // composedPath: the element clicked inside an open shadow root, not its host.

@@ -4,6 +4,7 @@ settings into adapters and picks them; the command line asks it for what it need
 
 from __future__ import annotations
 
+import functools
 import gc
 import glob
 import os
@@ -25,6 +26,8 @@ from privalytics.config import where as where
 from privalytics.domain.errors import ConfigError
 from privalytics.domain.ports import (
     AgentParser,
+    BotDetector,
+    BotLogStore,
     Clock,
     EventStore,
     GeoLocator,
@@ -53,10 +56,12 @@ class _Storage:
     ping: Closer
     closers: tuple[Closer, ...]
     users: UserStore
+    bots: BotLogStore
 
 
 def _memory_storage(url: str, visitor_window: timedelta) -> _Storage:
     from privalytics.adapters.memory import (
+        InMemoryBotLogStore,
         InMemoryEventStore,
         InMemorySaltStore,
         InMemoryTokenStore,
@@ -71,6 +76,7 @@ def _memory_storage(url: str, visitor_window: timedelta) -> _Storage:
         ping=events.ping,
         closers=(),
         users=InMemoryUserStore(),
+        bots=InMemoryBotLogStore(),
     )
 
 
@@ -91,6 +97,7 @@ def _sql_storage(url: str, visitor_window: timedelta) -> _Storage:
         ping=stores.events.ping,
         closers=closers,
         users=stores.users,
+        bots=stores.bots,
     )
 
 
@@ -201,6 +208,15 @@ def _metered(storage: _Storage, limiter: RateLimiter, metrics: Metrics) -> RateL
     return TimedRateLimiter(limiter, metrics)
 
 
+@functools.cache
+def _bot_detector() -> BotDetector:
+    """Built once per process (half a second) and shared: it keeps no state but a bounded
+    cache of answers."""
+    from privalytics.adapters.bots import CrawlerListBotDetector
+
+    return CrawlerListBotDetector()
+
+
 def _places(settings: Settings) -> GeoLocator:
     from privalytics.adapters.geo import geo_locator
 
@@ -248,6 +264,8 @@ def build(
         agents=looked_up.agents,
         places=looked_up.places,
         min_cell_visitors=settings.min_cell_visitors,
+        bots=_bot_detector() if settings.bot_filter_on else None,
+        bot_log=storage.bots,
     )
 
 

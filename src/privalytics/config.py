@@ -76,10 +76,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     metrics: str = "off"
     # When set, /metrics asks for it as a bearer token (Authorization: Bearer ...).
     metrics_token: str = ""
+    # Bot filtering: on (default; bots' events are not stored, the bot log counts them)
+    # or off (every event is stored; for testing).
+    bot_filter: str = "on"
 
     @property
     def metrics_on(self) -> bool:
         return self.metrics.lower() in {"on", "true", "1", "yes"}
+
+    @property
+    def bot_filter_on(self) -> bool:
+        return self.bot_filter.lower() in {"on", "true", "1", "yes"}
 
     @property
     def rotation(self) -> timedelta:
@@ -223,6 +230,11 @@ def validate(settings: Settings, flags: frozenset[str] = frozenset()) -> None:
         (
             settings.metrics.lower() in {"on", "off", "true", "false", "1", "0", "yes", "no"},
             "metrics",
+            "on or off",
+        ),
+        (
+            settings.bot_filter.lower() in {"on", "off", "true", "false", "1", "0", "yes", "no"},
+            "bot_filter",
             "on or off",
         ),
         (

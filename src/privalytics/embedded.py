@@ -64,7 +64,9 @@ class Privalytics:
         user_agent: str = "",
         origin: str | None = None,
     ) -> int:
-        """Store ``events`` (all or none) for the visitor at ``ip``; returns how many."""
+        """Store ``events`` (all or none) for the visitor at ``ip`` with ``user_agent``;
+        returns how many. Bots' events (by their agent, an empty one included) are not
+        stored but counted in the bot log, unless opened with ``bot_filter="off"``."""
         client = ClientInfo(ip=ip, user_agent=user_agent, origin=origin)
         return await self.services.ingestion.record(token, events, client)
 

@@ -80,7 +80,9 @@ class PrivalyticsMiddleware:
     ) -> None:
         """``exclude``: path prefixes never recorded (e.g. ``/admin``).
         ``trusted_proxies``: addresses or CIDRs of reverse proxies whose X-Forwarded-For
-        names the visitor. ``count_bots``: record robots' requests too. ``max_pending``:
+        names the visitor. ``count_bots``: send robots' requests too (the server's bot
+        filter then turns them away into its bot log, unless PRIVALYTICS_BOT_FILTER=off
+        there; without an agent, a visit counts as "empty user agent"). ``max_pending``:
         visits being recorded into ``core`` at once, at most."""
         if (client is None) == (core is None):
             raise ValueError("give either client= or core= (with token=)")

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from privalytics.adapters.agents import UaParserAgentParser
+from privalytics.adapters.bots import CrawlerListBotDetector
 from privalytics.adapters.geo import IptoccGeoLocator
 from privalytics.adapters.memory import (
+    InMemoryBotLogStore,
     InMemoryEventStore,
     InMemoryRateLimiter,
     InMemorySaltStore,
@@ -16,7 +18,7 @@ from privalytics.adapters.memory import (
     InMemoryUserStore,
 )
 from privalytics.adapters.referrers import PublicSuffixSourceNamer
-from privalytics.domain.ports import AgentParser, GeoLocator, SourceNamer
+from privalytics.domain.ports import AgentParser, BotDetector, GeoLocator, SourceNamer
 from privalytics.domain.services import IngestSettings, Services, build_services
 
 
@@ -68,9 +70,11 @@ def make_services(
     settings: IngestSettings | None = None,
     *,
     places: GeoLocator | None = None,
+    bots: BotDetector | None = None,
 ) -> Services:
     """Services on the in-memory adapters, a manual clock and the plaintext hasher, with
-    the real :func:`lookups` (``places``: another locator, e.g. over a MaxMind DB)."""
+    the real :func:`lookups` (``places``: another locator, e.g. over a MaxMind DB) and no
+    bot filter unless ``bots`` is given (e.g. :func:`bot_detector`)."""
     clock = clock or ManualClock()
     real = lookups()
     return build_services(
@@ -85,4 +89,13 @@ def make_services(
         sources=real.sources,
         agents=real.agents,
         places=places or real.places,
+        bots=bots,
+        bot_log=InMemoryBotLogStore(),
     )
+
+
+@functools.cache
+def bot_detector() -> BotDetector:
+    """The bot filter a server uses (``crawler-user-agents`` and our markers), built once
+    and shared."""
+    return CrawlerListBotDetector()

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from privalytics.cli import main
 from privalytics.domain import tokens
-from tests.servers import Server, cli_json
+from tests.servers import BROWSER, Server, cli_json
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ def test_json_output_has_the_http_apis_shapes(tmp_path: Path) -> None:
         sent = httpx.post(
             f"{server.url}/api/v1/events",
             json={"action": "visit", "path": "/", "referrer": "https://example.com/"},
-            headers={"Authorization": f"Bearer {created['token']}"},
+            headers={"Authorization": f"Bearer {created['token']}", **BROWSER},
             timeout=10,
         )
         assert sent.status_code == 202, sent.text

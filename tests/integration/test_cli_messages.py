@@ -71,7 +71,7 @@ def test_stats_in_a_terminal_labels_its_columns(run: Any, url: str) -> None:
         async with await Privalytics.open(url, bcrypt_rounds=4) as analytics:
             created = await analytics.create_project("Blog")
             visit = IncomingEvent(action=Action.VISIT, path="/docs")
-            await analytics.record(created.token.token, [visit], ip="203.0.113.1")
+            await analytics.record(created.token.token, [visit], ip="203.0.113.1", user_agent="A")
             return created.project.id
 
     project_id = asyncio.run(record())
@@ -240,7 +240,7 @@ def test_stats_takes_filters_and_breaks_down_by_a_dimension(run: Any, url: str) 
                 [("/docs", "https://www.google.com/"), ("/docs", None), ("/about", None)]
             ):
                 visit = IncomingEvent(action=Action.VISIT, path=path, referrer=referrer)
-                await analytics.record(token, [visit], ip=f"203.0.113.{n}")
+                await analytics.record(token, [visit], ip=f"203.0.113.{n}", user_agent="A")
             return created.project.id
 
     project_id = asyncio.run(record())

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from tests.conftest import REDIS_URL, require_server
 from tests.integration.browser.dashboard_server import PASSWORD, USERNAME, create_user
-from tests.servers import Server, cli_json
+from tests.servers import BROWSER, Server, cli_json
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -86,7 +86,7 @@ def test_a_session_and_the_live_feed_reach_every_instance(tmp_path: Path) -> Non
                     response = await client.post(
                         f"{first.url}/api/v1/events",
                         json={"action": "visit", "path": "/across-instances"},
-                        headers={"Authorization": f"Bearer {token}"},
+                        headers={"Authorization": f"Bearer {token}", **BROWSER},
                     )
                     assert response.status_code == 202
                 message = await asyncio.wait_for(socket.recv(), timeout=10)

@@ -169,7 +169,8 @@ def test_a_second_demo_run_says_how_to_get_new_secrets_and_its_commands_work(
             await services.admin.check_admin_key(out["create"].split()[-1])
             token = out["rotate"].split()[-1]
             sent = [IncomingEvent(action=Action.VISIT, path="/again")]
-            assert await services.ingestion.record(token, sent, ClientInfo(ip="192.0.2.1")) == 1
+            client = ClientInfo(ip="192.0.2.1", user_agent="A")
+            assert await services.ingestion.record(token, sent, client) == 1
         finally:
             await services.aclose()
 

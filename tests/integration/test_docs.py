@@ -55,7 +55,7 @@ import pytest
 
 from privalytics.cli import main as cli_main
 from privalytics.config import Settings
-from tests.servers import Server, cli_json
+from tests.servers import BROWSER, Server, cli_json
 
 pytestmark = pytest.mark.slow
 
@@ -484,7 +484,7 @@ class Requests:
         return httpx.post(
             f"{self.place.url}/api/v1/events",
             content=body if isinstance(body, bytes) else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {self.token}", **headers},
+            headers={"Authorization": f"Bearer {self.token}", **BROWSER, **headers},
         )
 
     def admin_get(self, path: str) -> httpx.Response:
@@ -508,7 +508,8 @@ class Requests:
     def over_the_limit(self) -> httpx.Response:
         _, token = _project(self.place, "limited", rate_limit="5/minute")
         events = {"events": [{"action": "visit", "path": "/"}] * 5}
-        headers = {"Authorization": f"Bearer {token}"}
+        # A browser's agent: a bot's events would be turned away before the limit.
+        headers = {"Authorization": f"Bearer {token}", **BROWSER}
         first = httpx.post(f"{self.place.url}/api/v1/events/batch", json=events, headers=headers)
         assert first.status_code == 202
         return httpx.post(
@@ -525,7 +526,7 @@ class Requests:
             return httpx.post(
                 f"{self.place.url}/api/v1/events",
                 json={"action": "visit", "path": "/"},
-                headers={"Authorization": f"Bearer {self.token}"},
+                headers={"Authorization": f"Bearer {self.token}", **BROWSER},
                 timeout=30,
             )
         finally:

@@ -33,7 +33,7 @@ async def test_an_app_records_events_and_reads_stats_through_the_library(tmp_pat
         with pytest.raises(Unauthenticated):
             await analytics.record(forged, [visit], ip="203.0.113.2")
         with pytest.raises(RateLimited):
-            await analytics.record(token, [visit] * 8, ip="203.0.113.3")
+            await analytics.record(token, [visit] * 8, ip="203.0.113.3", user_agent="A")
         stats = await analytics.stats(created.project.id, period="24h")
         other = IncomingEvent(action=Action.VISIT, path="/pricing")
         await analytics.record(token, [other], ip="203.0.113.4", user_agent="A")

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import REDIS_URL, require_server
-from tests.servers import Server, cli, cli_json
+from tests.servers import BROWSER, Server, cli, cli_json
 
 pytestmark = pytest.mark.slow
 
@@ -123,9 +123,11 @@ def test_a_new_user_creates_a_project_sends_every_action_and_reads_correct_numbe
                 "user_agent": "BackendSeenAgent/3.1 (ua-canary-00aa)",
             }
         ),
+        # The event names its visitor's agent: the request's own (httpx's) is not read.
         headers={"Content-Type": "text/plain"},
     )
     assert backend.status_code == 202, backend.text
+    assert backend.json() == {"accepted": 1}
 
     stats = httpx.get(
         f"{server.url}/api/v1/projects/{project_id}/stats?period=24h",
@@ -207,7 +209,7 @@ def test_bad_requests_get_their_4xx_and_nothing_is_half_written(
     )
     token, project_id = created["token"], created["project"]["id"]
     admin_key = cli_json(database_url, "admin", "key", "create")["key"]
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = {"Authorization": f"Bearer {token}", **BROWSER}
     url = f"{server.url}/api/v1/events"
     cases: list[tuple[str, dict[str, str], bytes, int]] = [
         ("malformed JSON", auth, b'{"action": "visit", ', 400),
@@ -273,7 +275,7 @@ def test_a_long_multibyte_path_is_a_400_on_postgresql_and_a_max_length_one_is_st
         created = cli_json(postgres_url, "project", "create", "Long paths")
         token, project_id = created["token"], created["project"]["id"]
         admin_key = cli_json(postgres_url, "admin", "key", "create")["key"]
-        auth = {"Authorization": f"Bearer {token}"}
+        auth = {"Authorization": f"Bearer {token}", **BROWSER}
         cjk = "/" + "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(2040))
         refused = httpx.post(
             f"{running.url}/api/v1/events",
@@ -352,7 +354,7 @@ def test_serve_demo_prints_a_working_token_and_admin_key_once(tmp_path: Path) ->
         sent = httpx.post(
             f"{first.url}/api/v1/events",
             json={"action": "visit", "path": "/from-the-test"},
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}", **BROWSER},
             timeout=10,
         )
         assert sent.status_code == 202, sent.text
@@ -420,7 +422,7 @@ def test_the_rate_limit_holds_across_worker_processes_with_redis(tmp_path: Path)
                 f"{running.url}/api/v1/events",
                 timeout=10,
                 json={"action": "visit", "path": "/"},
-                headers={"Authorization": f"Bearer {created['token']}"},
+                headers={"Authorization": f"Bearer {created['token']}", **BROWSER},
             )
             statuses.append(response.status_code)
     finally:
@@ -493,3 +495,43 @@ def test_with_a_city_database_nothing_of_the_address_or_its_record_is_written(
         for secret in [*london, "2a02:8108:0:0", *AGENTS, "ua-canary", *finer]:
             assert secret.encode() not in dump, f"{secret!r} was written"
     assert b"Traceback" not in dumps[0]
+
+
+def test_bots_are_answered_202_counted_in_the_bot_log_and_it_outlives_a_restart(
+    server: Server, database_url: str, tmp_path: Path
+) -> None:
+    created = cli_json(database_url, "project", "create", "Bots")
+    token, project_id = created["token"], created["project"]["id"]
+    admin = {"Authorization": f"Bearer {cli_json(database_url, 'admin', 'key', 'create')['key']}"}
+    visit = {"action": "visit", "path": "/"}
+    auth = {"Authorization": f"Bearer {token}"}
+    # httpx's own agent, then Googlebot's, an empty one and a driven browser's.
+    for headers, body in [
+        (auth, visit),
+        ({**auth, "User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1)"}, visit),
+        ({**auth, "User-Agent": ""}, visit),
+        ({**auth, **BROWSER}, {**visit, "wd": True}),
+    ]:
+        response = httpx.post(f"{server.url}/api/v1/events", json=body, headers=headers, timeout=10)
+        assert response.status_code == 202, response.text
+        assert response.json() == {"accepted": 0}
+    stored = httpx.post(
+        f"{server.url}/api/v1/events", json=visit, headers={**auth, **BROWSER}, timeout=10
+    )
+    assert stored.json() == {"accepted": 1}
+    expected = {"httpx": 1, "Googlebot": 1, "empty user agent": 1, "webdriver": 1}
+    bots_url = f"{server.url}/api/v1/projects/{project_id}/bots?period=24h"
+    body = httpx.get(bots_url, headers=admin, timeout=10).json()
+    assert {row["name"]: row["count"] for row in body["reasons"]} == expected
+    stats_url = f"{server.url}/api/v1/projects/{project_id}/stats?period=24h"
+    assert httpx.get(stats_url, headers=admin, timeout=10).json()["visits"] == 1
+    # A clean shutdown writes what the log counted; another server reads it back.
+    server.stop()
+    again = Server(database_url, tmp_path / "again.log")
+    try:
+        again.wait_ready()
+        bots_url = f"{again.url}/api/v1/projects/{project_id}/bots?period=24h"
+        body = httpx.get(bots_url, headers=admin, timeout=10).json()
+        assert {row["name"]: row["count"] for row in body["reasons"]} == expected
+    finally:
+        again.stop()

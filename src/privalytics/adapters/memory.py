@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from privalytics.domain import activity, insight
 from privalytics.domain.dimensions import Dimension
@@ -18,6 +18,7 @@ from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import (
     Action,
     AdminKeyRecord,
+    BotCount,
     Bucket,
     Event,
     PageStats,
@@ -385,3 +386,28 @@ class InMemoryUserStore:
 
     async def delete_user(self, username: str) -> bool:
         return self.users.pop(username, None) is not None
+
+
+class InMemoryBotLogStore:
+    """The bot log in a dictionary, keyed by project, day and reason."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, date, str], int] = {}
+
+    async def add_bot_counts(self, counts: Sequence[BotCount]) -> None:
+        for line in counts:
+            key = (line.project_id, line.day, line.reason)
+            self._counts[key] = self._counts.get(key, 0) + line.count
+
+    async def bot_counts(self, project_id: str, first: date, last: date) -> list[BotCount]:
+        return [
+            BotCount(project_id=project, day=day, reason=reason, count=count)
+            for (project, day, reason), count in sorted(self._counts.items())
+            if project == project_id and first <= day <= last
+        ]
+
+    async def delete_project_bot_counts(self, project_id: str) -> int:
+        gone = [key for key in self._counts if key[0] == project_id]
+        for key in gone:
+            del self._counts[key]
+        return len(gone)

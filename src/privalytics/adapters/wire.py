@@ -8,13 +8,14 @@ this module needs msgspec only, so a command that prints JSON loads no web frame
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import msgspec
 
 from privalytics.domain.insight import Row
 from privalytics.domain.models import (
     Action,
+    BotReport,
     Bucket,
     IssuedToken,
     PageStats,
@@ -253,4 +254,38 @@ class BreakdownOut(msgspec.Struct, frozen=True, kw_only=True):
             range=RangeOut(start=breakdown.range.start, end=breakdown.range.end),
             filters=list(breakdown.filters),
             results=[BreakdownRowOut.of(row) for row in breakdown.rows],
+        )
+
+
+class BotDayOut(msgspec.Struct, frozen=True, kw_only=True):
+    day: date
+    reason: str
+    count: int
+
+
+class BotsOut(msgspec.Struct, frozen=True, kw_only=True):
+    """The bot log of a range: the UTC days it touches (the log keeps days)."""
+
+    range: RangeOut
+    first_day: date
+    last_day: date
+    # Bot events turned away in those days.
+    total: int
+    # Per reason, most frequent first; ``name`` is the reason.
+    reasons: list[RankedOut]
+    # Per day and reason, oldest first; days without a bot are left out.
+    days: list[BotDayOut]
+
+    @classmethod
+    def of(cls, report: BotReport) -> BotsOut:
+        return cls(
+            range=RangeOut(start=report.range.start, end=report.range.end),
+            first_day=report.first_day,
+            last_day=report.last_day,
+            total=report.total,
+            reasons=RankedOut.list_of(report.reasons),
+            days=[
+                BotDayOut(day=line.day, reason=line.reason, count=line.count)
+                for line in report.days
+            ],
         )

@@ -6,6 +6,7 @@ import logging
 import secrets
 from collections.abc import Iterable, Sequence
 
+from privalytics.domain.bots import BotLog
 from privalytics.domain.errors import (
     NotFound,
     StorageUnavailable,
@@ -73,8 +74,10 @@ class Administration:
         hasher: SecretHasher,
         clock: Clock,
         privacy: Privacy,
+        bot_log: BotLog | None = None,
     ) -> None:
         self._events = events
+        self._bot_log = bot_log
         self._tokens = tokens
         self._limiter = limiter
         self._hasher = hasher
@@ -174,6 +177,12 @@ class Administration:
         except StorageUnavailable:
             # The project is gone, which is what the caller asked; the sweep takes the rest.
             _log.warning("events of a deleted project left for the sweep: storage unavailable")
+        if self._bot_log is not None:
+            try:
+                await self._bot_log.forget(project.id)
+            except StorageUnavailable:
+                # Days, reasons and counts only: nothing about anyone is left behind.
+                _log.warning("bot log of a deleted project kept: storage unavailable")
 
     async def erase_events(self, project_id: str, span: TimeRange) -> int:
         """Delete the project's events in ``span`` (their days' figures are recomputed at

@@ -7,7 +7,7 @@ whatever their storage prefers.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import msgspec
 
@@ -113,6 +113,8 @@ class IncomingEvent(msgspec.Struct, frozen=True, kw_only=True):
     # The width of the visitor's screen in CSS pixels, as a tracker measures it: read for
     # the device class, never kept.
     screen_width: int | None = None
+    # The browser said it is driven by automation (``navigator.webdriver``): a bot's event.
+    webdriver: bool = False
 
 
 class ClientInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -260,3 +262,27 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     username: str
     password_hash: bytes
     created_at: datetime
+
+
+class BotCount(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of a project's bot log: how many events arriving on ``day`` (UTC) were a
+    bot's, for one ``reason`` ("Googlebot", "HeadlessChrome", "empty user agent"). Never
+    an address or a user agent."""
+
+    project_id: str
+    day: date
+    reason: str
+    count: int
+
+
+class BotReport(msgspec.Struct, frozen=True, kw_only=True):
+    """A project's bot log over the UTC days a range touches."""
+
+    range: TimeRange
+    first_day: date
+    last_day: date
+    total: int
+    # Per reason, most frequent first (then by name).
+    reasons: list[Ranked]
+    # Per day and reason, oldest day first, then by reason.
+    days: list[BotCount]

@@ -7,7 +7,7 @@ cannot be reached, and writes all or nothing.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from privalytics.domain.devices import Agent
@@ -18,6 +18,7 @@ from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import (
     Action,
     AdminKeyRecord,
+    BotCount,
     Bucket,
     Event,
     PageStats,
@@ -310,4 +311,33 @@ class AgentParser(Protocol):
         """The agent's browser and OS; :data:`~privalytics.domain.devices.UNKNOWN_AGENT`
         (every field None) for an empty or unreadable agent. Never raises, and never keeps,
         logs or quotes ``user_agent``."""
+        ...
+
+
+class BotDetector(Protocol):
+    """Tells a bot's user agent from a browser's, by what the agent says of itself."""
+
+    def classify(self, user_agent: str) -> str | None:
+        """Why ``user_agent`` is a bot's, as a short label that names the bot or the
+        marker ("Googlebot", "HeadlessChrome", "curl"), never the agent itself; None for
+        anything else (an empty agent included: the caller decides about that). Never
+        raises, and never keeps, logs or quotes ``user_agent``."""
+        ...
+
+
+class BotLogStore(Protocol):
+    """The bot log: per project, UTC day and reason, how many events were a bot's."""
+
+    async def add_bot_counts(self, counts: Sequence[BotCount]) -> None:
+        """Add each count to the stored total of its project, day and reason (a key may
+        come several times), all in one transaction or none."""
+        ...
+
+    async def bot_counts(self, project_id: str, first: date, last: date) -> list[BotCount]:
+        """The project's totals for the days ``first`` to ``last`` (both included), by
+        day, then reason."""
+        ...
+
+    async def delete_project_bot_counts(self, project_id: str) -> int:
+        """Delete the project's bot log; returns how many lines it had."""
         ...

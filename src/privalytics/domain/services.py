@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -11,25 +12,31 @@ from datetime import datetime, timedelta
 from privalytics.domain.accounts import Accounts
 from privalytics.domain.administration import DEFAULT_RATE_LIMIT as DEFAULT_RATE_LIMIT
 from privalytics.domain.administration import Administration
+from privalytics.domain.bots import BotLog, without_bots
 from privalytics.domain.derivation import Derivation
 from privalytics.domain.errors import (
     InvalidInput,
     NotFound,
     OriginNotAllowed,
     RateLimited,
+    StorageUnavailable,
     Unauthenticated,
 )
 from privalytics.domain.feed import LiveFeed
 from privalytics.domain.geography import DEFAULT_MIN_VISITORS
 from privalytics.domain.hashing import visitor_hash
 from privalytics.domain.models import (
+    BotReport,
     ClientInfo,
     Event,
     IncomingEvent,
     Project,
+    TimeRange,
 )
 from privalytics.domain.ports import (
     AgentParser,
+    BotDetector,
+    BotLogStore,
     Clock,
     EventStore,
     GeoLocator,
@@ -86,7 +93,8 @@ def declines(client: ClientInfo) -> bool:
 
 
 class Ingestion:
-    """Record events: authenticate, check the origin, validate, limit, hash, derive
+    """Record events: authenticate, check the origin, validate, turn bots away into the
+    bot log (:mod:`privalytics.domain.bots`), limit, hash, derive
     (:class:`~privalytics.domain.derivation.Derivation`), store; nothing from a request
     that :func:`declines`. The address and the agent that make the visitor hash are those
     the fields are derived from; neither is stored."""
@@ -103,8 +111,13 @@ class Ingestion:
         privacy: Privacy,
         derivation: Derivation,
         feed: LiveFeed | None = None,
+        bots: BotDetector | None = None,
+        bot_log: BotLog | None = None,
     ) -> None:
         self._events = events
+        # None: the bot filter is off, every event is stored.
+        self._bots = bots
+        self._bot_log = bot_log or BotLog()
         self._derive = derivation.derive
         self._tokens = tokens
         self._limiter = limiter
@@ -198,6 +211,13 @@ class Ingestion:
             cleaned = [
                 clean_event(event, now, max_age, index) for index, event in enumerate(incoming)
             ]
+        if self._bots is not None:
+            incoming, cleaned = without_bots(
+                self._bots, self._bot_log, project.id, incoming, cleaned, client.user_agent
+            )
+            if not cleaned:
+                # Answered as accepted (nothing retries), stored only as the bot log's count.
+                return 0
         decision = await self._limiter.acquire(rate_key, _policy(project.rate_limit), len(cleaned))
         if not decision.allowed:
             message = (
@@ -294,6 +314,8 @@ class Services:
     accounts: Accounts | None = None
     # Stored events, as they are stored: the dashboard's live view attaches to it.
     feed: LiveFeed = field(default_factory=LiveFeed)
+    # What the bot filter turned away, per project, day and reason.
+    bot_log: BotLog = field(default_factory=BotLog)
 
     async def health(self) -> None:
         """Return when every backend answers; raise StorageUnavailable otherwise."""
@@ -316,9 +338,26 @@ class Services:
         every minute or so by the driving adapter); returns how many days it redid."""
         return await self.reporting.refresh()
 
+    async def flush_bot_log(self) -> int:
+        """Write the bot log's counts noted since the last flush (run every few seconds by
+        the driving adapter, and on close); returns how many bot events they count."""
+        return await self.bot_log.flush()
+
+    async def bot_report(self, project_id: str, span: TimeRange) -> BotReport:
+        """The project's bot log over the UTC days ``span`` touches; NotFound without
+        such a project."""
+        await self.admin.get_project(project_id)
+        return await self.bot_log.report(project_id, span)
+
     async def aclose(self) -> None:
-        for close in self.closers:
-            await close()
+        try:
+            await self.flush_bot_log()
+        except StorageUnavailable:
+            # Counts of bots only (no event is lost): the closers must still run.
+            logging.getLogger("privalytics").warning("bot log not flushed: storage unavailable")
+        finally:
+            for close in self.closers:
+                await close()
 
 
 def build_services(
@@ -337,13 +376,17 @@ def build_services(
     places: GeoLocator,
     users: UserStore | None = None,
     min_cell_visitors: int = DEFAULT_MIN_VISITORS,
+    bots: BotDetector | None = None,
+    bot_log: BotLogStore | None = None,
 ) -> Services:
     """Wire the use cases over the given ports. ``sources``, ``agents`` and ``places``
     name referrers, read user agents and locate addresses for every arriving event;
     ``min_cell_visitors``: regions and cities with fewer visitors are shown and filtered
-    as "(other)" (k-anonymity)."""
+    as "(other)" (k-anonymity). ``bots``: the classifier of arriving events (None: no bot
+    filter); ``bot_log``: where the bot log is written (None: kept in memory)."""
     settings = settings or IngestSettings()
     feed = LiveFeed()
+    log = BotLog(bot_log)
     # One bound on bcrypt checks running at once, for tokens and admin keys together.
     checks = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
     privacy = Privacy(
@@ -362,6 +405,8 @@ def build_services(
             privacy=privacy,
             derivation=Derivation(sources=sources, agents=agents, places=places),
             feed=feed,
+            bots=bots,
+            bot_log=log,
         ),
         admin=Administration(
             events=events,
@@ -370,6 +415,7 @@ def build_services(
             hasher=hasher,
             clock=clock,
             privacy=privacy,
+            bot_log=log,
         ),
         reporting=Reporting(
             events=events, tokens=tokens, clock=clock, min_cell_visitors=min_cell_visitors
@@ -377,6 +423,7 @@ def build_services(
         health_checks=health_checks or (events.ping, limiter.ping),
         closers=closers,
         feed=feed,
+        bot_log=log,
         accounts=(
             None
             if users is None

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -111,7 +113,7 @@ def create_project(deployment: Deployment, origin: str) -> tuple[str, str]:
 
 
 CHROMIUM = os.environ.get("PRIVALYTICS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
+HEADLESS_ARGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -121,6 +123,27 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# A visitor's browser, not a driven one: navigator.webdriver is false. The bot filter would
+# turn a driven browser's events away (test_bots.py shows it does).
+CHROMIUM_ARGS = [*HEADLESS_ARGS, "--disable-blink-features=AutomationControlled"]
+
+
+def visitor_agent(version: str) -> str:
+    """The user agent the same Chromium sends when it is not headless: a headless one says
+    "HeadlessChrome", which the bot filter turns away."""
+    major = version.split(".", 1)[0]
+    return (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{major}.0.0.0 Safari/537.36"
+    )
+
+
+def require_chromium() -> None:
+    if not os.path.exists(CHROMIUM):
+        message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+        if REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
@@ -129,16 +152,22 @@ def chromium() -> Iterator[Browser]:
     (PRIVALYTICS_REQUIRE_SERVICES=1); elsewhere they skip when Chromium is not installed.
 
     Stopped after each module: Playwright's sync API keeps an event loop running in the
-    main thread while it is started (tox also runs this folder in a process of its own)."""
-    if not os.path.exists(CHROMIUM):
-        message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-        if REQUIRE_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
+    main thread while it is started (tox also runs this folder in a process of its own).
+
+    A visitor's browser: not marked as driven, with the agent of a Chromium that is not
+    headless (set for the whole browser: Playwright's per-context ``user_agent`` lost the
+    beacon a page sends as it is left)."""
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
+    version = subprocess.run(
+        [CHROMIUM, "--version"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    found = re.search(r"\d+\.[\d.]+", version)
+    assert found, version
+    agent = f"--user-agent={visitor_agent(found.group(0))}"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, agent])
         try:
             yield browser
         finally:

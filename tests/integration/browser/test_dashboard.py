@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
 from tests.integration.browser.dashboard_server import PASSWORD, USERNAME, Running, running
+from tests.servers import BROWSER
 
 __all__ = ["running"]
 
@@ -51,9 +52,10 @@ def send(running: Running, token: str, **event: Any) -> None:
     response = httpx.post(
         f"{running.server.url}/api/v1/events",
         json=event,
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"Authorization": f"Bearer {token}", **BROWSER},
     )
     assert response.status_code == 202, response.text
+    assert response.json() == {"accepted": 1}
 
 
 def api_stats(running: Running, project_id: str) -> dict[str, Any]:

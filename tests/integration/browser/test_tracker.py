@@ -111,7 +111,7 @@ def test_a_visitor_s_browsing_is_stored_exactly(chromium: Browser, deployment: D
     # Nothing of the visitor beyond the hash: no address, no agent, no query string.
     raw = deployment.database.read_bytes()
     assert b"127.0.0.1\x00" not in raw
-    assert b"HeadlessChrome" not in raw
+    assert b"KHTML, like Gecko" not in raw
     assert b"s3cret" not in raw
 
 

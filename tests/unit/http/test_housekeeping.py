@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 
 from privalytics.adapters.http import HttpOptions, create_app
 from privalytics.adapters.memory import (
+    InMemoryBotLogStore,
     InMemoryEventStore,
     InMemoryRateLimiter,
     InMemorySaltStore,
@@ -21,7 +22,7 @@ from privalytics.adapters.memory import (
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.hashing import salt_key
 from privalytics.domain.services import Services, build_services
-from privalytics.testing import ManualClock, PlaintextSecretHasher, lookups
+from privalytics.testing import ManualClock, PlaintextSecretHasher, bot_detector, lookups
 
 DAY = timedelta(days=1)
 
@@ -150,3 +151,34 @@ def test_requests_are_served_while_the_first_rollup_refresh_runs(clock: ManualCl
     with TestClient(app) as client:
         wait_until(lambda: events.started)
         assert client.get("/healthz").status_code == 200
+
+
+def test_the_bot_log_is_written_every_few_seconds_without_a_shutdown(clock: ManualClock) -> None:
+    bots = InMemoryBotLogStore()
+    services = build_services(
+        **lookups()._asdict(),
+        events=InMemoryEventStore(),
+        tokens=InMemoryTokenStore(),
+        salts=InMemorySaltStore(),
+        limiter=InMemoryRateLimiter(clock),
+        hasher=PlaintextSecretHasher(),
+        clock=clock,
+        bots=bot_detector(),
+        bot_log=bots,
+    )
+    app = create_app(services, HttpOptions(housekeeping_interval=3600, bot_log_interval=0.01))
+    with TestClient(app) as client:
+        created = client.blocking_portal.call(services.admin.create_project, "site")
+        response = client.post(
+            "/api/v1/events",
+            json={"action": "visit", "path": "/"},
+            headers={"Authorization": f"Bearer {created.token.token}", "User-Agent": "curl/8"},
+        )
+        assert response.json() == {"accepted": 0}
+        day = clock.now().date()
+
+        def written() -> bool:
+            counts = client.blocking_portal.call(bots.bot_counts, created.project.id, day, day)
+            return [(line.reason, line.count) for line in counts] == [("curl", 1)]
+
+        wait_until(written)

@@ -195,12 +195,26 @@ async def test_robots_are_not_visits_unless_counted(core: Privalytics, agent: st
     assert await get_pages(app, "/", **{"User-Agent": agent}) == [200]
     await app.drain()
     assert stored(core) == []
+    # Sent when counted: the core's own bot filter turns it away into its bot log, unless
+    # that filter is off.
     counting = PrivalyticsMiddleware(
         bare_app, core=core, token=created.token.token, count_bots=True
     )
     assert await get_pages(counting, "/", **{"User-Agent": agent}) == [200]
     await counting.drain()
-    assert len(stored(core)) == 1
+    assert stored(core) == []
+    assert core.services.bot_log.unflushed == 1
+    unfiltered = await Privalytics.open("memory://", bcrypt_rounds=4, bot_filter="off")
+    try:
+        other = await unfiltered.create_project("site")
+        counting = PrivalyticsMiddleware(
+            bare_app, core=unfiltered, token=other.token.token, count_bots=True
+        )
+        assert await get_pages(counting, "/", **{"User-Agent": agent}) == [200]
+        await counting.drain()
+        assert len(stored(unfiltered)) == 1
+    finally:
+        await unfiltered.aclose()
 
 
 async def test_visits_being_recorded_into_a_core_are_bounded(

@@ -24,6 +24,7 @@ from privalytics.adapters.http.openapi import operation_with_body
 from privalytics.adapters.http.periods import ALIAS, period_of
 from privalytics.adapters.http.schemas import ProjectCreateIn, ProjectPatchIn
 from privalytics.adapters.wire import (
+    BotsOut,
     BreakdownOut,
     ProjectCreatedOut,
     ProjectListOut,
@@ -56,6 +57,11 @@ _EXPORT = (
     "Every event of the range, oldest first, as stored: time, action, page, target, value, "
     "properties, visitor hash and every derived field (source, campaign, browser, system, "
     "device, place), one per line. Streamed: any size, in constant memory."
+)
+_BOTS = (
+    "What the bot filter turned away: bot events per reason (Googlebot, HeadlessChrome, "
+    "empty user agent, webdriver...) and per UTC day, over the days the range touches. "
+    "Never an address or a user agent."
 )
 _create = msgspec.json.Decoder(ProjectCreateIn)
 _patch = msgspec.json.Decoder(ProjectPatchIn)
@@ -230,6 +236,22 @@ def admin_router(services: Services) -> Router:
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
+    @get(
+        "/{project_id:str}/bots",
+        summary="Read a project's bot log",
+        description=_BOTS,
+    )
+    async def bots(
+        project_id: FromPath[str],
+        period: _Period = None,
+        alias: _Alias = None,
+        start: _From = None,
+        end: _To = None,
+    ) -> BotsOut:
+        period = period_of(period, alias)
+        span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
+        return BotsOut.of(await services.bot_report(project_id, span))
+
     return Router(
         path="/api/v1/projects",
         route_handlers=[
@@ -244,6 +266,7 @@ def admin_router(services: Services) -> Router:
             stats,
             breakdown,
             export,
+            bots,
         ],
         # The key first: without one, every route is a 401 whatever its path says.
         guards=[require_admin_key, known_ids],

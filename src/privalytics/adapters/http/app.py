@@ -23,7 +23,11 @@ from privalytics.adapters.http.dashboard import (
     dashboard_errors,
 )
 from privalytics.adapters.http.errors import exception_handlers
-from privalytics.adapters.http.housekeeping import DEFAULT_INTERVAL, housekeeping
+from privalytics.adapters.http.housekeeping import (
+    BOT_LOG_INTERVAL,
+    DEFAULT_INTERVAL,
+    housekeeping,
+)
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, ingest_handlers, ingest_paths
 from privalytics.adapters.http.metricsroute import metrics_handler
 from privalytics.adapters.http.openapi import add_paths
@@ -51,6 +55,8 @@ class HttpOptions(msgspec.Struct, frozen=True, kw_only=True):
     # Seconds between housekeeping rounds (expired salts, events of deleted projects),
     # which also run at start.
     housekeeping_interval: float = DEFAULT_INTERVAL
+    # Seconds between writes of the bot log's counts (and one on shutdown).
+    bot_log_interval: float = BOT_LOG_INTERVAL
     # The server's Prometheus metrics at /metrics (None: no such route), and the bearer
     # token that route asks for (empty: none).
     metrics: Metrics | None = None
@@ -133,7 +139,7 @@ def create_app(services: Services, options: HttpOptions | None = None) -> Litest
         exception_handlers=errors,
         on_startup=on_startup,
         on_shutdown=[services.aclose],
-        lifespan=[housekeeping(services, options.housekeeping_interval)],
+        lifespan=[housekeeping(services, options.housekeeping_interval, options.bot_log_interval)],
         **extra,
         debug=options.debug,
         # Logging is the host's to configure; the app only writes to "privalytics.http".

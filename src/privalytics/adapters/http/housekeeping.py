@@ -22,6 +22,9 @@ from privalytics.domain.services import Services
 
 DEFAULT_INTERVAL = 300.0
 ROLLUP_INTERVAL = 60.0
+# How often the bot log's counts are written: at most this many seconds of them are lost
+# when the process is killed without shutting down (docs/data-lifecycle.md).
+BOT_LOG_INTERVAL = 10.0
 
 _log = logging.getLogger("privalytics.http")
 
@@ -53,22 +56,38 @@ async def _every(services: Services, interval: float) -> None:
             await _guarded("housekeeping", services.housekeeping)
 
 
+async def _flush_bot_log(services: Services, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        await _guarded("bot log flush", services.flush_bot_log)
+
+
 def housekeeping(
-    services: Services, interval: float = DEFAULT_INTERVAL
+    services: Services,
+    interval: float = DEFAULT_INTERVAL,
+    bot_log_interval: float = BOT_LOG_INTERVAL,
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """A Litestar lifespan: one round of housekeeping at start, then, in a background task
-    that is cancelled and awaited on shutdown, the rollup refresh at once and every minute
-    and the housekeeping every ``interval`` seconds."""
+    """A Litestar lifespan: one round of housekeeping at start, then, in background tasks
+    that are cancelled and awaited on shutdown, the rollup refresh at once and every minute,
+    the housekeeping every ``interval`` seconds and the bot log's flush every
+    ``bot_log_interval`` seconds (and once more on shutdown, by ``services.aclose()``)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await _guarded("housekeeping", services.housekeeping)
-        task = asyncio.create_task(_every(services, interval), name="privalytics-housekeeping")
+        tasks = (
+            asyncio.create_task(_every(services, interval), name="privalytics-housekeeping"),
+            asyncio.create_task(
+                _flush_bot_log(services, bot_log_interval), name="privalytics-bot-log"
+            ),
+        )
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     return lifespan

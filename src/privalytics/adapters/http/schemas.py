@@ -41,6 +41,9 @@ class EventIn(msgspec.Struct, frozen=True, kw_only=True):
     user_agent: str | None = None
     # CSS pixels (a tracker's ``screen.width``): the device class; never stored.
     screen_width: int | None = None
+    # The tracker's ``navigator.webdriver``: true (or 1) for a browser driven by
+    # automation, whose events the bot filter turns away.
+    wd: bool | int | None = None
 
     def to_incoming(self) -> IncomingEvent:
         return IncomingEvent(
@@ -54,6 +57,7 @@ class EventIn(msgspec.Struct, frozen=True, kw_only=True):
             visitor_ip=self.visitor_ip,
             user_agent=self.user_agent,
             screen_width=self.screen_width,
+            webdriver=bool(self.wd),
         )
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from privalytics.adapters.sqlalchemy.bots import SqlAlchemyBotLogStore
 from privalytics.adapters.sqlalchemy.engine import ACCEPTED_URLS, create_engine
 from privalytics.adapters.sqlalchemy.events import SqlAlchemyEventStore
 from privalytics.adapters.sqlalchemy.migrate import current_revision, migrate
@@ -17,6 +18,7 @@ from privalytics.adapters.sqlalchemy.users import SqlAlchemyUserStore
 
 __all__ = [
     "ACCEPTED_URLS",
+    "SqlAlchemyBotLogStore",
     "SqlAlchemyEventStore",
     "SqlAlchemySaltStore",
     "SqlAlchemyTokenStore",
@@ -38,6 +40,7 @@ class SqlStores:
     tokens: SqlAlchemyTokenStore
     salts: SqlAlchemySaltStore
     users: SqlAlchemyUserStore
+    bots: SqlAlchemyBotLogStore
 
     async def dispose(self) -> None:
         await self.events.aclose()
@@ -59,4 +62,5 @@ def open_stores(url: str, visitor_window: timedelta = timedelta(days=1)) -> SqlS
         tokens=SqlAlchemyTokenStore(engine),
         salts=SqlAlchemySaltStore(engine),
         users=SqlAlchemyUserStore(engine),
+        bots=SqlAlchemyBotLogStore(engine),
     )

@@ -336,3 +336,15 @@ ROLLUPS = (
     rollup_sessions,
     rollup_dimensions,
 )
+
+# The bot log (domain/bots.py): how many events the bot filter turned away, per project,
+# UTC day (days since the epoch) and reason. No address, no agent. Migration 0012.
+bot_log = Table(
+    "bot_log",
+    metadata,
+    Column("project_id", String(32), primary_key=True),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("reason", String(64), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)

@@ -39,7 +39,7 @@ from privalytics.adapters.words import duration_text
 from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.errors import NotFound
 from privalytics.domain.filters import Filter, parse_filters
-from privalytics.domain.models import Action, Bucket, Stats, TimeRange
+from privalytics.domain.models import Action, BotReport, Bucket, Stats, TimeRange
 from privalytics.domain.reports import overview_totals
 from privalytics.domain.services import Services
 
@@ -184,6 +184,12 @@ def _stats_view(
     }
 
 
+def _bot_rows(report: BotReport) -> list[tuple[str, int, int]]:
+    """The bot log's reasons as bars (the range's UTC days, whatever its filters)."""
+    largest = max((row.count for row in report.reasons), default=0)
+    return [(row.name, row.count, bar(row.count, largest)) for row in report.reasons]
+
+
 def _filters(given: list[str] | None) -> tuple[Filter, ...]:
     """The page's filters, checked as the API checks them (a bad one is a 400 page)."""
     return tuple(parse_filters(given or []))
@@ -283,6 +289,7 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
                 "filter_chips": address.chips(),
                 "panels": await _panels(project.id, span, address),
                 "current_visitors": stats.current_visitors,
+                "bots": _bot_rows(await services.bot_report(project.id, span)),
                 **_stats_view(stats, choice, page.rotation, before),
             },
         )
