@@ -16,7 +16,7 @@ from privalytics.domain.activity import (
     visitors_since,
 )
 from privalytics.domain.anonymity import anonymous_filters, merge_rows
-from privalytics.domain.dimensions import DIMENSIONS, dimension
+from privalytics.domain.dimensions import DIMENSIONS, dimension, dimension_names
 from privalytics.domain.errors import (
     InvalidInput,
     NotFound,
@@ -287,7 +287,7 @@ class Reporting:
         found = dimension(dimension_name)
         if found is None:
             named = f" {dimension_name!r}" if _NAME.fullmatch(dimension_name) else ""
-            raise NotFound(f"no dimension{named}; the dimensions are {', '.join(DIMENSIONS)}")
+            raise NotFound(f"no dimension{named}; the dimensions are {dimension_names()}")
         if not 1 <= limit <= MAX_TOP:
             raise InvalidInput(f"must be between 1 and {MAX_TOP}", field="limit")
         parsed = parse_filters(filters)

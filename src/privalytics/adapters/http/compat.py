@@ -118,7 +118,7 @@ def from_plausible(wire: PlausibleEventIn) -> IncomingEvent:
         target=target,
         # A depth outside 0-100 is the domain's to bring back into it (clean_event).
         value=float(wire.sd) if action is Action.SCROLL and wire.sd is not None else None,
-        props=props,
+        props=dict(props),
         # A width no screen has is dropped (no device class), as an Umami screen's is:
         # the page view itself is good.
         screen_width=wire.w if wire.w is None or 0 <= wire.w <= MAX_SCREEN_WIDTH else None,
@@ -156,7 +156,7 @@ def from_umami(payload: UmamiPayloadIn) -> IncomingEvent:
         referrer=payload.referrer,
         target=target,
         value=value,
-        props=props,
+        props=dict(props),
         screen_width=umami_width(payload.screen),
     )
 
