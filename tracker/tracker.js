@@ -44,14 +44,16 @@
     var hash = loc.hash;
     return hashRouting && hash[1] == "/" ? hash.slice(1) : loc.pathname;
   };
-  // privalytics(): does nothing unless the visitor may be tracked (no endpoint then).
-  // Never throws: leave() sends before an SPA view's visit, which must go out regardless.
-  var send = (win.privalytics = guard(function (action, options) {
+  // privalytics(name, options): does nothing unless the visitor may be tracked (no endpoint
+  // then). Never throws: leave() sends before an SPA view's visit, which must go out
+  // regardless. Every event goes as a name: the server reads a built-in action's name
+  // ("visit", "click") as that action, and any other ("Signup") as a custom event.
+  var send = (win.privalytics = guard(function (name, options) {
     if (!endpoint) return;
-    // options: path, referrer, target, value, props (and action, for privalytics("event")).
+    // options: path, referrer, target, value, props.
     // An event belongs to the page view: its path is the view's (for scroll, the page left).
     // screen.width: the device class (read, never stored); see docs/tracker.md.
-    var body = JSON.stringify({ token: token, action: action, path: page, screen_width: screen.width, ...options });
+    var body = JSON.stringify({ token: token, name: name, path: page, screen_width: screen.width, ...options });
     var sent;
     // sendBeacon is false when the browser's beacon queue is full, missing in old
     // browsers, and may throw (a page or an extension replaced it): then fetch, and the
@@ -118,11 +120,8 @@
     );
     view();
     var pushState = hist.pushState;
-    // pushState returns nothing.
-    hist.pushState = (...args) => {
-      pushState.apply(hist, args);
-      view();
-    };
+    // pushState returns nothing: view() gets no argument.
+    hist.pushState = (...args) => view(pushState.apply(hist, args));
     on("scroll", measure);
     // Back, forward and a new #fragment (popstate fires for it too, before hashchange).
     // Without data-hash, path() ignores the hash, so view() sees no new page.
@@ -135,6 +134,7 @@
     var click = function (event) {
       // composedPath: the element clicked inside an open shadow root, not its host.
       var element = event.composedPath()[0].closest("a,button");
+      var data = element.dataset;
       // getAttribute: an SVG <a>'s href is an SVGAnimatedString, not a URL.
       var href = element.getAttribute("href");
       var action = "click";
@@ -146,10 +146,7 @@
           action = "download";
       }
       send(action, {
-        target:
-          element.dataset.paName ||
-          href ||
-          element.innerText.slice(0, 200)
+        target: data.paName || href || element.innerText.slice(0, 200)
       });
     };
     on("click", click);

@@ -37,7 +37,7 @@ import msgspec
 from privalytics.domain.dimensions import Dimension, Scope, SessionRole
 from privalytics.domain.filters import Filter
 from privalytics.domain.hashing import window_of
-from privalytics.domain.models import Event
+from privalytics.domain.models import Action, Event
 from privalytics.domain.sessions import (
     Session,
     SessionFigures,
@@ -237,3 +237,15 @@ def _rank(row: Row) -> tuple[int, int, int, bool, str]:
         row.value is None,
         row.value or "",
     )
+
+
+def custom_keys(events: Iterable[Event], filters: Sequence[Filter]) -> list[str]:
+    """The property names of the custom events among ``events`` that the event and
+    property ``filters`` select, by how many events hold each (most first), then name."""
+    tests = [(f, f.of.read) for f in filters if f.scope is Scope.CUSTOM]
+    counts: dict[str, int] = defaultdict(int)
+    for event in events:
+        if event.action is Action.CUSTOM and all(f.matches(read(event)) for f, read in tests):
+            for key in event.props:
+                counts[key] += 1
+    return sorted(counts, key=lambda key: (-counts[key], key))

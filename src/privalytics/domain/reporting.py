@@ -23,7 +23,7 @@ from privalytics.domain.errors import (
 )
 from privalytics.domain.filters import Filter, parse_filters
 from privalytics.domain.geography import DEFAULT_MIN_VISITORS
-from privalytics.domain.insight import Figures, Row
+from privalytics.domain.insight import Figures, Row, custom_keys
 from privalytics.domain.models import (
     Action,
     Bucket,
@@ -303,6 +303,17 @@ class Reporting:
         return Breakdown(
             dimension=found.name, range=span, filters=tuple(str(f) for f in parsed), rows=rows
         )
+
+    async def property_keys(
+        self, project_id: str, span: TimeRange, filters: Sequence[str] = (), *, limit: int = 20
+    ) -> list[str]:
+        """The property names of the custom events ``filters`` select (an event filter:
+        that event's), most used first: what a property breakdown can be by."""
+        parsed = parse_filters(filters)
+        await self._project(project_id)
+        chosen = await self._anonymous(project_id, span, parsed)
+        events = await self._events.selected_events(project_id, span, chosen)
+        return custom_keys(events, chosen)[:limit]
 
     async def _project(self, project_id: str) -> None:
         if await self._tokens.get_project(project_id) is None:
