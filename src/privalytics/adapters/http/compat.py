@@ -37,8 +37,9 @@ PropValue = str | int | float | bool | None
 
 
 class RevenueIn(msgspec.Struct, frozen=True, kw_only=True):
-    amount: float | str
-    currency: str
+    # Both absent: no revenue (the script sends {} for a tagged element without one).
+    amount: float | str | None = None
+    currency: str | None = None
 
 
 class PlausibleEventIn(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,9 +128,11 @@ def from_plausible(wire: PlausibleEventIn) -> IncomingEvent:
     # A depth outside 0-100 is the domain's to bring back into it (clean_event).
     value = float(wire.sd) if action is Action.SCROLL and wire.sd is not None else None
     currency = None
-    if wire.revenue is not None and action is Action.CUSTOM:
-        value = revenue_amount(wire.revenue.amount)
-        currency = wire.revenue.currency
+    revenue = wire.revenue
+    if revenue is not None and action is Action.CUSTOM and revenue != RevenueIn():
+        # One without the other is the domain's to refuse (clean_event).
+        value = None if revenue.amount is None else revenue_amount(revenue.amount)
+        currency = revenue.currency
     return IncomingEvent(
         action=action,
         name=name,
