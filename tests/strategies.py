@@ -206,6 +206,9 @@ def sent_targets(draw: st.DrawFn) -> tuple[str | None, str | None]:
 def sent_values(draw: st.DrawFn, action: Action) -> tuple[float | None, float | None]:
     """A value as sent and as stored: any finite number (or none) for most actions; for a
     scroll, a depth in percent stored whole (halves up) and clamped into 0-100."""
+    if action is Action.CUSTOM:
+        # A custom event's value is a revenue amount, sent with its currency.
+        return None, None
     if action is not Action.SCROLL:
         value = draw(st.none() | st.floats(allow_nan=False, allow_infinity=False))
         return value, value
@@ -256,6 +259,13 @@ class Sent:
     target: str | None
     value: float | None
     timestamp: datetime
+    name: str | None = None
+
+
+# Custom event names as sent (surrounding spaces are dropped) and as stored.
+sent_names = st.sampled_from(["Signup", " Signup ", "Purchase", "Newsletter: join", "注册"]).map(
+    lambda name: (name, name.strip())
+)
 
 
 @st.composite
@@ -269,8 +279,10 @@ def sent_events(draw: st.DrawFn, now: datetime = CLOCK_START, action: Action | N
     raw_target, target = draw(sent_targets())
     raw_value, value = draw(sent_values(chosen))
     raw_timestamp, timestamp = draw(sent_timestamps(now))
+    raw_name, name = draw(sent_names) if chosen is Action.CUSTOM else (None, None)
     event = IncomingEvent(
         action=chosen,
+        name=raw_name,
         path=raw_path,
         referrer=raw_referrer,
         target=raw_target,
@@ -278,7 +290,7 @@ def sent_events(draw: st.DrawFn, now: datetime = CLOCK_START, action: Action | N
         timestamp=raw_timestamp,
         props=draw(prop_dicts),
     )
-    return Sent(event, path, referrer, target, value, timestamp)
+    return Sent(event, path, referrer, target, value, timestamp, name)
 
 
 def incoming_events(action: Action | None = None) -> st.SearchStrategy[IncomingEvent]:
@@ -491,6 +503,7 @@ HISTORY_DAYS = 1_200
 HISTORY_PATHS = ("/", "/a", "/b", "/c/d")
 HISTORY_REFERRERS = (None, "", "https://x.example/", "https://y.example/")
 HISTORY_TARGETS = (None, "", "https://files.example/a.pdf", "mastodon")
+CUSTOM_NAMES = ("Signup", "Purchase")
 HISTORY_VISITORS = tuple(f"{n:016x}" for n in range(6))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -500,6 +513,7 @@ def _history_event(project_id: str, millis: int, draw: st.DrawFn) -> Event:
     return Event(
         project_id=project_id,
         action=action,
+        name=draw(st.sampled_from(CUSTOM_NAMES)) if action is Action.CUSTOM else None,
         path=draw(st.sampled_from(HISTORY_PATHS)),
         timestamp=_EPOCH + timedelta(milliseconds=millis),
         visitor_hash=draw(st.sampled_from(HISTORY_VISITORS)),
@@ -986,16 +1000,24 @@ def session_event(
     """One event of any action at ``timestamp``; fields drawn from few values, so events at
     the same instant differ only in their referrer, target or value now and then."""
     action = draw(st.sampled_from(Action))
+    custom = action is Action.CUSTOM
+    revenue = custom and draw(st.booleans())
     return Event(
         project_id=project_id,
         action=action,
+        name=draw(st.sampled_from(CUSTOM_NAMES)) if custom else None,
         path=draw(st.sampled_from(SESSION_PATHS)),
         timestamp=timestamp.astimezone(draw(_session_zones)),
         visitor_hash=visitor_hash,
         referrer=draw(st.sampled_from([None, "", "https://x.example/"])),
         target=draw(st.sampled_from([None, "mastodon"])),
-        value=draw(st.sampled_from([None, 0.0, 50.0])) if action is Action.SCROLL else None,
-        props=draw(st.sampled_from([{}, {"k": "v"}])),
+        value=(
+            draw(st.sampled_from([None, 0.0, 50.0]))
+            if action is Action.SCROLL
+            else (12.5 if revenue else None)
+        ),
+        currency="EUR" if revenue else None,
+        props=draw(st.sampled_from([{}, {"k": "v"}, {"plan": "pro"}, {"plan": "free", "k": "v"}])),
     )
 
 
@@ -1083,13 +1105,24 @@ insight_events = event_mixes().flatmap(
         lambda drawn: [msgspec.structs.replace(event, project_id="p") for event in drawn]
     )
 )
+# The custom-event dimensions the differential tests ask about besides DIMENSIONS' own.
+CUSTOM_DIMENSIONS = ("prop:plan", "prop:k")
+_CUSTOM_VALUES: dict[str, list[str | None]] = {
+    "event": [None, *CUSTOM_NAMES],
+    "prop:plan": [None, "pro", "free"],
+    "prop:k": [None, "v"],
+}
 # A filter whose value is one the events may have.
-insight_filters = st.sampled_from(sorted(DIMENSIONS)).flatmap(
+insight_filters = st.sampled_from(sorted([*DIMENSIONS, *CUSTOM_DIMENSIONS])).flatmap(
     lambda name: st.tuples(
         st.just(name),
         st.sampled_from(WRITTEN_OPS),
         st.sampled_from(
-            [v or "" for v in _DIMENSION_VALUES.get(name, [None, *SESSION_PATHS])] + ["e"]
+            [
+                v or ""
+                for v in {**_DIMENSION_VALUES, **_CUSTOM_VALUES}.get(name, [None, *SESSION_PATHS])
+            ]
+            + ["e"]
         ),
     )
 )

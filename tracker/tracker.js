@@ -45,17 +45,19 @@
   var path = function () {
     return hashRouting && loc.hash[1] == "/" ? loc.hash.slice(1) : loc.pathname;
   };
-  // privalytics(): does nothing unless the visitor may be tracked (no endpoint then).
-  // Never throws: leave() sends before an SPA view's visit, which must go out regardless.
-  var send = (win.privalytics = guard(function (action, options) {
+  // privalytics(name, options): does nothing unless the visitor may be tracked (no endpoint
+  // then). Never throws: leave() sends before an SPA view's visit, which must go out
+  // regardless. Every event goes as a name: the server reads a built-in action's name
+  // ("visit", "click") as that action, and any other ("Signup") as a custom event.
+  var send = (win.privalytics = guard(function (name, options) {
     if (!endpoint) return;
-    // options: path, referrer, target, value, props (and action, for privalytics("event")).
+    // options: path, referrer, target, value, props.
     // An event belongs to the page view: its path is the view's (for scroll, the page left).
     // screen.width: the device class (read, never stored); see docs/tracker.md.
     // wd: navigator.webdriver, true in a browser driven by automation: the server's bot
     // filter turns its events away into the bot log (undefined, and left out, in old
     // browsers).
-    var body = JSON.stringify({ action: action, token: token, path: page, screen_width: screen.width, wd: nav.webdriver, ...options });
+    var body = JSON.stringify({ token: token, name: name, path: page, screen_width: screen.width, wd: nav.webdriver, ...options });
     var sent;
     // sendBeacon is false when the browser's beacon queue is full, missing in old
     // browsers, and may throw (a page or an extension replaced it): then fetch, and the
@@ -122,7 +124,7 @@
     );
     view();
     var pushState = hist.pushState;
-    // pushState returns nothing (nor does view()); it throws before view() if it throws.
+    // pushState returns nothing: view() gets no argument (and runs only if it did not throw).
     hist.pushState = (...args) => view(pushState.apply(hist, args));
     on("scroll", measure);
     // Back, forward and a new #fragment (popstate fires for it too, before hashchange).
@@ -145,10 +147,7 @@
           action = "download";
       }
       send(action, {
-        target:
-          element.dataset.paName ||
-          href ||
-          element.innerText.slice(0, 200)
+        target: element.dataset.paName || href || element.innerText.slice(0, 200)
       });
     };
     on("click", click);

@@ -109,7 +109,14 @@ def test_stats_reads_the_numbers(run: Any) -> None:
     project_id = _json(run("project", "create", "Empty", "--json"))["project"]["id"]
     printed = _json(run("stats", project_id, "--period", "7d", "--json"))
     assert printed["visits"] == 0
-    assert printed["actions"] == {"visit": 0, "click": 0, "scroll": 0, "download": 0, "share": 0}
+    assert printed["actions"] == {
+        "visit": 0,
+        "click": 0,
+        "scroll": 0,
+        "download": 0,
+        "share": 0,
+        "custom": 0,
+    }
     # The HTTP API's names: range from/to, an hour per recent bucket.
     assert set(printed["range"]) == {"from", "to"}
     assert set(printed["recent"][0]) == {"hour", "visits", "unique_visitors"}

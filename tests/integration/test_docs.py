@@ -585,7 +585,7 @@ class Requests:
             if isinstance(fields, dict):
                 return self.event({**visit, **fields})
         described = {
-            "21 props": lambda: self.event({**visit, "props": {f"k{i}": "v" for i in range(21)}}),
+            "31 props": lambda: self.event({**visit, "props": {f"k{i}": "v" for i in range(31)}}),
             "a 3000-character path": lambda: self.event({**visit, "path": "/" + "a" * 2999}),
             'a batch whose event 1 has `"value": "x"`': lambda: httpx.post(
                 f"{self.place.url}/api/v1/events/batch",

@@ -138,7 +138,14 @@ def test_a_new_user_creates_a_project_sends_every_action_and_reads_correct_numbe
     body = stats.json()
     assert body["visits"] == 6
     assert body["unique_visitors"] == 4
-    assert body["actions"] == {"visit": 6, "click": 1, "scroll": 1, "download": 1, "share": 1}
+    assert body["actions"] == {
+        "visit": 6,
+        "click": 1,
+        "scroll": 1,
+        "download": 1,
+        "share": 1,
+        "custom": 0,
+    }
     assert body["top_pages"] == [
         {"path": "/", "visits": 3, "unique_visitors": 3},
         {"path": "/pricing", "visits": 2, "unique_visitors": 2},
@@ -260,7 +267,14 @@ def test_bad_requests_get_their_4xx_and_nothing_is_half_written(
         headers={"Authorization": f"Bearer {admin_key}"},
         timeout=10,
     ).json()
-    assert stats["actions"] == {"visit": 5, "click": 0, "scroll": 0, "download": 0, "share": 0}
+    assert stats["actions"] == {
+        "visit": 5,
+        "click": 0,
+        "scroll": 0,
+        "download": 0,
+        "share": 0,
+        "custom": 0,
+    }
 
 
 @pytest.mark.postgres

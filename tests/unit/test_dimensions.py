@@ -27,6 +27,7 @@ ASKED_FOR = [
     "os",
     "os_version",
     "device",
+    "event",
 ]
 
 

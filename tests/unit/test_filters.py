@@ -113,9 +113,10 @@ def test_contains_ignores_case_and_never_matches_a_missing_value() -> None:
 
 def test_page_filters_select_page_views_and_the_others_select_sessions() -> None:
     assert parse_filter("page==/").scope is Scope.EVENT
-    assert {parse_filter(f"{name}==x").scope for name in DIMENSIONS if name != "page"} == {
-        Scope.SESSION
-    }
+    assert parse_filter("event==Signup").scope is Scope.CUSTOM
+    assert parse_filter("prop:plan==pro").scope is Scope.CUSTOM
+    others = {name for name in DIMENSIONS if name not in ("page", "event")}
+    assert {parse_filter(f"{name}==x").scope for name in others} == {Scope.SESSION}
 
 
 def test_a_value_that_is_no_text_is_refused() -> None:

@@ -269,7 +269,10 @@ async def record_all(w: World, token: str) -> None:
     for ip, ua in VISITORS:
         for action in Action:
             event = IncomingEvent(
-                action=action, path="/p", value=50.0 if action is Action.SCROLL else None
+                action=action,
+                path="/p",
+                value=50.0 if action is Action.SCROLL else None,
+                name="Signup" if action is Action.CUSTOM else None,
             )
             await w.services.ingestion.record(token, [event], ClientInfo(ip=ip, user_agent=ua))
         # A server-side sender naming its visitor: the IP and UA of the event itself.

@@ -74,6 +74,7 @@ async def test_stats_of_the_last_24_hours_are_exact(services: Services, now: dat
     # Over every action: D only clicked, and counts.
     assert stats.unique_visitors == 4
     assert stats.actions == {
+        Action.CUSTOM: 0,
         Action.VISIT: 5,
         Action.CLICK: 2,
         Action.SCROLL: 1,

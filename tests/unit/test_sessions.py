@@ -255,7 +255,9 @@ def test_each_sessions_fields_follow_from_its_events(events: list[Event]) -> Non
         mine = members(s, events)
         visits = [e for e in mine if e.action is Action.VISIT]
         interactions = [
-            e for e in mine if e.action in {Action.CLICK, Action.DOWNLOAD, Action.SHARE}
+            e
+            for e in mine
+            if e.action in {Action.CLICK, Action.DOWNLOAD, Action.SHARE, Action.CUSTOM}
         ]
         assert s.pageviews == len(visits)
         assert s.interactive == len(interactions)

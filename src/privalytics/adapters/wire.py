@@ -214,9 +214,11 @@ class StatsOut(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-class BreakdownRowOut(msgspec.Struct, frozen=True, kw_only=True):
+class BreakdownRowOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One value of a breakdown. ``value`` null: the events had none (no referrer, an
-    unknown browser...); "(other)": regions or cities of too few visitors, merged."""
+    unknown browser, a custom event without the property...); "(other)": regions or
+    cities of too few visitors, merged. ``events``: a custom-event dimension's (``event``,
+    ``prop:KEY``) custom events of the value; absent for the other dimensions."""
 
     value: str | None
     visitors: int
@@ -225,6 +227,7 @@ class BreakdownRowOut(msgspec.Struct, frozen=True, kw_only=True):
     views_per_session: float | None
     bounce_rate: int | None
     visit_duration: int | None
+    events: int | None = None
 
     @classmethod
     def of(cls, row: Row) -> BreakdownRowOut:
@@ -237,6 +240,7 @@ class BreakdownRowOut(msgspec.Struct, frozen=True, kw_only=True):
             views_per_session=reported.views_per_session,
             bounce_rate=reported.bounce_rate,
             visit_duration=reported.visit_duration,
+            events=row.events,
         )
 
 

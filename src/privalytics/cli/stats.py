@@ -10,6 +10,7 @@ from privalytics.adapters.wire import BreakdownOut, StatsOut
 from privalytics.adapters.words import duration_text, missing_label
 from privalytics.cli.common import echo_json, run, settings, with_services
 from privalytics.domain.dimensions import DIMENSIONS
+from privalytics.domain.dimensions import dimension as find_dimension
 from privalytics.domain.services import Services
 
 _PERIODS = ["24h", "7d", "30d", "12m"]
@@ -29,8 +30,9 @@ _PERIODS = ["24h", "7d", "30d", "12m"]
 @click.option(
     "--by",
     "dimension",
-    type=click.Choice(list(DIMENSIONS)),
-    help="Break the numbers down by this dimension instead.",
+    metavar="DIMENSION",
+    help=f"Break the numbers down by this dimension instead: {', '.join(DIMENSIONS)}, "
+    "or prop:KEY (a custom event's property).",
 )
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the HTTP API's body).")
@@ -83,7 +85,8 @@ def stats(
 
 
 def _print_breakdown(result: Any, dimension: str) -> None:
-    label = DIMENSIONS[dimension].label.lower()
+    found = find_dimension(dimension)
+    label = (dimension if found is None else found.label).lower()
     click.echo(f"  {'visitors':>8} {'visits':>7} {'views':>7} {'bounce':>6}  {label}")
     for row in result.rows:
         figures = row.figures.reported

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.filters import Filter, Op
 from privalytics.domain.geography import OTHER
 from privalytics.domain.insight import Figures, Row
@@ -65,7 +64,7 @@ async def anonymous_filters(
     project's cells in ``span``."""
     done: list[Filter] = []
     for flt in filters:
-        dimension = DIMENSIONS[flt.dimension]
+        dimension = flt.of
         if not dimension.merge_small_cells or flt.op is Op.ONE_OF:
             done.append(flt)
             continue

@@ -31,6 +31,7 @@ table.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,6 +41,9 @@ from privalytics.domain.models import Action, Event
 class Scope(enum.StrEnum):
     EVENT = "event"
     SESSION = "session"
+    # A value per custom event (its name, one of its properties): a filter selects custom
+    # events, and the visitors and sessions are those holding a selected one.
+    CUSTOM = "custom"
 
 
 class Panel(enum.StrEnum):
@@ -49,6 +53,7 @@ class Panel(enum.StrEnum):
     SOURCES = "sources"
     LOCATIONS = "locations"
     DEVICES = "devices"
+    EVENTS = "events"
 
 
 class SessionRole(enum.StrEnum):
@@ -81,6 +86,10 @@ def _page(event: Event) -> str | None:
     # Only a page view is "on" a page in the sense of the pages panel; a click on that
     # page is an interaction, not a view.
     return event.path if event.action is Action.VISIT else None
+
+
+def _custom_name(event: Event) -> str | None:
+    return event.name if event.action is Action.CUSTOM else None
 
 
 def _field(name: str) -> Callable[[Event], str | None]:
@@ -136,12 +145,48 @@ _ORDERED = (
     _session("os", "Operating system", Panel.DEVICES),
     _session("os_version", "Operating system version", Panel.DEVICES),
     _session("device", "Device", Panel.DEVICES),
+    Dimension(
+        name="event", label="Event", panel=Panel.EVENTS, scope=Scope.CUSTOM, read=_custom_name
+    ),
 )
 
 # Every dimension by name, in the order the API lists them and the dashboard shows them.
 DIMENSIONS: dict[str, Dimension] = {d.name: d for d in _ORDERED}
 
 
+# A custom event's property KEY is the dimension ``prop:KEY``: one per key a site sends,
+# so made on demand rather than listed.
+PROP_PREFIX = "prop:"
+# The most characters of a property name (domain/custom.py: MAX_PROP_KEY).
+_MAX_KEY = 300
+
+
+def _prop(key: str) -> Callable[[Event], str | None]:
+    def read(event: Event) -> str | None:
+        return event.props.get(key) if event.action is Action.CUSTOM else None
+
+    return read
+
+
+# Made once per name: a filter asks its dimension for every session.
+@functools.lru_cache(maxsize=1024)
 def dimension(name: str) -> Dimension | None:
-    """The dimension called ``name``; None when there is none."""
-    return DIMENSIONS.get(name)
+    """The dimension called ``name`` (``prop:KEY`` for a custom event's property KEY);
+    None when there is none."""
+    found = DIMENSIONS.get(name)
+    if found is None and name.startswith(PROP_PREFIX):
+        key = name[len(PROP_PREFIX) :]
+        if 0 < len(key) <= _MAX_KEY:
+            found = Dimension(
+                name=name,
+                label=f"Property {key}",
+                panel=Panel.EVENTS,
+                scope=Scope.CUSTOM,
+                read=_prop(key),
+            )
+    return found
+
+
+def dimension_names() -> str:
+    """The dimensions' names, for a message naming them."""
+    return f"{', '.join(DIMENSIONS)}, {PROP_PREFIX}KEY"

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from privalytics.domain.dimensions import DIMENSIONS, Scope
+from privalytics.domain.dimensions import Dimension, Scope, dimension, dimension_names
 from privalytics.domain.errors import InvalidInput
 
 MAX_FILTERS = 10
@@ -57,7 +57,14 @@ class Filter(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def scope(self) -> Scope:
-        return DIMENSIONS[self.dimension].scope
+        return self.of.scope
+
+    @property
+    def of(self) -> Dimension:
+        """The dimension it tests."""
+        found = dimension(self.dimension)
+        assert found is not None, "filters are made of known dimensions"
+        return found
 
     def matches(self, value: str | None) -> bool:
         """Whether a thing whose value in the dimension is ``value`` is selected."""
@@ -76,8 +83,9 @@ class Filter(msgspec.Struct, frozen=True, kw_only=True):
         return f"{self.dimension}{self.op.value}{self.value}"
 
 
-# A dimension's name is a word, so the first operator after it is the filter's.
-_FILTER = re.compile(r"([a-z_]+)(==|!=|~)(.*)", re.DOTALL)
+# A dimension's name is a word (or ``prop:`` and a property name without ``=``, ``!`` or
+# ``~``), so the first operator after it is the filter's.
+_FILTER = re.compile(r"(prop:[^=!~]+|[a-z_]+)(==|!=|~)(.*)", re.DOTALL)
 # No stored value holds a control character (ingestion refuses them), and PostgreSQL
 # refuses a NUL in a query: such a value is a mistake to name, not a question to send on.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -91,9 +99,11 @@ def parse_filter(text: str) -> Filter:
             "must be DIMENSION==VALUE, DIMENSION!=VALUE or DIMENSION~TEXT", field="filter"
         )
     name, op, value = found[1], Op(found[2]), found[3]
-    if name not in DIMENSIONS:
+    if _CONTROL.search(name) or not _encodes(name):
+        raise InvalidInput("its dimension is not valid text", field="filter")
+    if dimension(name) is None:
         raise InvalidInput(
-            f"names no dimension ({name[:40]}); the dimensions are {', '.join(DIMENSIONS)}",
+            f"names no dimension ({name[:40]}); the dimensions are {dimension_names()}",
             field="filter",
         )
     if len(value) > MAX_FILTER_VALUE:
@@ -104,12 +114,18 @@ def parse_filter(text: str) -> Filter:
         raise InvalidInput("its value contains control characters", field="filter")
     if op is Op.CONTAINS and not value:
         raise InvalidInput("~ needs some text to look for", field="filter")
-    try:
-        # A lone surrogate is no text: nothing stored holds one, and no link can carry it.
-        value.encode()
-    except UnicodeEncodeError:
-        raise InvalidInput("its value is not valid text", field="filter") from None
+    # A lone surrogate is no text: nothing stored holds one, and no link can carry it.
+    if not _encodes(value):
+        raise InvalidInput("its value is not valid text", field="filter")
     return Filter(dimension=name, op=op, value=value)
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_filters(texts: Sequence[str]) -> tuple[Filter, ...]:

@@ -16,8 +16,14 @@ The metrics, defined once:
 - ``views_per_session``: page views per session.
 
 Filters (see :mod:`privalytics.domain.filters`) select sessions by their session
-dimensions, and page views by their page. Under a page filter the page views are the
-matching ones, and the visitors and sessions those with a matching page view.
+dimensions, page views by their page, and custom events by their name and properties.
+Under a page filter the page views are the matching ones, and the visitors and sessions
+those with a matching page view; under an event or property filter the custom events are
+the matching ones, and the visitors and sessions those with a matching custom event.
+
+A breakdown by a custom-event dimension (``event``, ``prop:KEY``) counts, per value, its
+custom events (``events``), the visitors and sessions that hold one, and those sessions'
+(selected) page views.
 """
 
 from __future__ import annotations
@@ -28,10 +34,10 @@ from datetime import timedelta
 
 import msgspec
 
-from privalytics.domain.dimensions import DIMENSIONS, Dimension, Scope, SessionRole
+from privalytics.domain.dimensions import Dimension, Scope, SessionRole
 from privalytics.domain.filters import Filter
 from privalytics.domain.hashing import window_of
-from privalytics.domain.models import Event
+from privalytics.domain.models import Action, Event
 from privalytics.domain.sessions import (
     Session,
     SessionFigures,
@@ -58,6 +64,8 @@ class Row(msgspec.Struct, frozen=True, kw_only=True):
 
     value: str | None
     figures: Figures
+    # A custom-event dimension's row: its custom events; None for the other dimensions.
+    events: int | None = None
 
 
 def session_value(dimension: Dimension, session: Session) -> str | None:
@@ -70,17 +78,19 @@ def session_value(dimension: Dimension, session: Session) -> str | None:
 
 
 def _selects(filters: Sequence[Filter], session: Session) -> bool:
-    return all(
-        f.matches(session_value(DIMENSIONS[f.dimension], session))
-        for f in filters
-        if f.scope is Scope.SESSION
-    )
+    return all(f.matches(session_value(f.of, session)) for f in filters if f.scope is Scope.SESSION)
 
 
 def _views(filters: Sequence[Filter], session: Session) -> list[str]:
     """The paths of the session's page views that the page filters select."""
     pages = [f for f in filters if f.scope is Scope.EVENT]
     return [path for path in session.paths if all(f.matches(path) for f in pages)]
+
+
+def _custom(filters: Sequence[Filter], session: Session) -> list[Event]:
+    """The session's custom events that the event and property filters select."""
+    tests = [(f, f.of.read) for f in filters if f.scope is Scope.CUSTOM]
+    return [event for event in session.custom if all(f.matches(read(event)) for f, read in tests)]
 
 
 class Selected(msgspec.Struct, frozen=True):
@@ -90,6 +100,8 @@ class Selected(msgspec.Struct, frozen=True):
     views: list[str]
     # The salt window the session lies in, which makes its hash a visitor.
     window: int
+    # Its custom events that the filters select.
+    custom: list[Event] = msgspec.field(default_factory=list)
 
 
 def select(
@@ -97,6 +109,7 @@ def select(
 ) -> list[Selected]:
     """The sessions (with their selected page views) that ``filters`` select."""
     paged = any(f.scope is Scope.EVENT for f in filters)
+    customised = any(f.scope is Scope.CUSTOM for f in filters)
     chosen: list[Selected] = []
     for session in sessionize(events):
         if not _selects(filters, session):
@@ -104,7 +117,10 @@ def select(
         views = _views(filters, session)
         if paged and not views:
             continue
-        chosen.append(Selected(session, views, window_of(session.start, rotation)))
+        custom = _custom(filters, session)
+        if customised and not custom:
+            continue
+        chosen.append(Selected(session, views, window_of(session.start, rotation), custom))
     return chosen
 
 
@@ -140,7 +156,8 @@ def breakdown(
     rotation: timedelta,
 ) -> list[Row]:
     """Every value of ``dimension`` among ``events`` under ``filters``, with its figures,
-    by visitors (most first), then page views, then value (missing last)."""
+    by visitors (most first), then custom events, then page views, then value (missing
+    last)."""
     chosen = select(events, filters, rotation)
     rows: list[Row] = []
     if dimension.scope is Scope.SESSION:
@@ -148,6 +165,23 @@ def breakdown(
         for item in chosen:
             groups[session_value(dimension, item.session)].append(item)
         rows = [Row(value=value, figures=_figures(group)) for value, group in groups.items()]
+    elif dimension.scope is Scope.CUSTOM:
+        # A custom event is in one group; a session in the group of each of its events.
+        customs: dict[str | None, list[tuple[Selected, int]]] = defaultdict(list)
+        for item in chosen:
+            per_value: dict[str | None, int] = defaultdict(int)
+            for event in item.custom:
+                per_value[dimension.read(event)] += 1
+            for value, count in per_value.items():
+                customs[value].append((item, count))
+        rows = [
+            Row(
+                value=value,
+                figures=_figures(item for item, _ in group),
+                events=sum(count for _, count in group),
+            )
+            for value, group in customs.items()
+        ]
     else:
         # A page view is in one group; a session is in the group of every page it viewed.
         pages: dict[str | None, list[tuple[Selected, int]]] = defaultdict(list)
@@ -182,6 +216,8 @@ def cell_sizes(
     for item in select(events, filters, rotation):
         if dimension.scope is Scope.SESSION:
             values: Iterable[str | None] = (session_value(dimension, item.session),)
+        elif dimension.scope is Scope.CUSTOM:
+            values = {dimension.read(event) for event in item.custom}
         else:
             values = set(item.views)
         for value in values:
@@ -192,6 +228,24 @@ def cell_sizes(
     return sizes
 
 
-def _rank(row: Row) -> tuple[int, int, bool, str]:
+def _rank(row: Row) -> tuple[int, int, int, bool, str]:
     figures = row.figures
-    return (-figures.visitors, -figures.totals.pageviews, row.value is None, row.value or "")
+    return (
+        -figures.visitors,
+        -(row.events or 0),
+        -figures.totals.pageviews,
+        row.value is None,
+        row.value or "",
+    )
+
+
+def custom_keys(events: Iterable[Event], filters: Sequence[Filter]) -> list[str]:
+    """The property names of the custom events among ``events`` that the event and
+    property ``filters`` select, by how many events hold each (most first), then name."""
+    tests = [(f, f.of.read) for f in filters if f.scope is Scope.CUSTOM]
+    counts: dict[str, int] = defaultdict(int)
+    for event in events:
+        if event.action is Action.CUSTOM and all(f.matches(read(event)) for f, read in tests):
+            for key in event.props:
+                counts[key] += 1
+    return sorted(counts, key=lambda key: (-counts[key], key))

@@ -11,6 +11,9 @@ from datetime import date, datetime
 
 import msgspec
 
+# What a sender may give as a property's value; it is stored as text.
+PropValue = str | int | float | bool
+
 
 class Action(enum.StrEnum):
     """What a visitor did."""
@@ -20,6 +23,9 @@ class Action(enum.StrEnum):
     SCROLL = "scroll"
     DOWNLOAD = "download"
     SHARE = "share"
+    # A custom event: what the site names it (``name``), e.g. "Signup". Added after the
+    # five built-in actions, which keep their meaning whatever a sender calls them.
+    CUSTOM = "custom"
 
 
 class RateLimit(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,9 +110,14 @@ class IncomingEvent(msgspec.Struct, frozen=True, kw_only=True):
     path: str
     referrer: str | None = None
     target: str | None = None
+    # A scroll's depth in percent; a custom event's revenue amount (with ``currency``).
     value: float | None = None
     timestamp: datetime | None = None
-    props: dict[str, str] = msgspec.field(default_factory=dict)
+    # Values are kept as text (numbers and booleans as JSON writes them).
+    props: dict[str, PropValue] = msgspec.field(default_factory=dict)
+    # A custom event's name (action ``custom``), and the ISO 4217 code of its revenue.
+    name: str | None = None
+    currency: str | None = None
     # Server-side senders pass their visitor's address and agent; they are hashed, never kept.
     visitor_ip: str | None = None
     user_agent: str | None = None
@@ -168,6 +179,9 @@ class Event(Derived, frozen=True, kw_only=True):
     target: str | None = None
     value: float | None = None
     props: dict[str, str] = msgspec.field(default_factory=dict)
+    # A custom event's name; its revenue's currency (the amount is ``value``).
+    name: str | None = None
+    currency: str | None = None
 
 
 class TimeRange(msgspec.Struct, frozen=True, kw_only=True):

@@ -16,14 +16,14 @@ from privalytics.domain.activity import (
     visitors_since,
 )
 from privalytics.domain.anonymity import anonymous_filters, merge_rows
-from privalytics.domain.dimensions import DIMENSIONS, dimension
+from privalytics.domain.dimensions import DIMENSIONS, dimension, dimension_names
 from privalytics.domain.errors import (
     InvalidInput,
     NotFound,
 )
 from privalytics.domain.filters import Filter, parse_filters
 from privalytics.domain.geography import DEFAULT_MIN_VISITORS
-from privalytics.domain.insight import Figures, Row
+from privalytics.domain.insight import Figures, Row, custom_keys
 from privalytics.domain.models import (
     Action,
     Bucket,
@@ -289,7 +289,7 @@ class Reporting:
         found = dimension(dimension_name)
         if found is None:
             named = f" {dimension_name!r}" if _NAME.fullmatch(dimension_name) else ""
-            raise NotFound(f"no dimension{named}; the dimensions are {', '.join(DIMENSIONS)}")
+            raise NotFound(f"no dimension{named}; the dimensions are {dimension_names()}")
         if not 1 <= limit <= MAX_TOP:
             raise InvalidInput(f"must be between 1 and {MAX_TOP}", field="limit")
         parsed = parse_filters(filters)
@@ -318,6 +318,17 @@ class Reporting:
         """How many events the project stored in ``span``."""
         await self._project(project_id)
         return sum((await self._events.count_by_action(project_id, span)).values())
+
+    async def property_keys(
+        self, project_id: str, span: TimeRange, filters: Sequence[str] = (), *, limit: int = 20
+    ) -> list[str]:
+        """The property names of the custom events ``filters`` select (an event filter:
+        that event's), most used first: what a property breakdown can be by."""
+        parsed = parse_filters(filters)
+        await self._project(project_id)
+        chosen = await self._anonymous(project_id, span, parsed)
+        events = await self._events.selected_events(project_id, span, chosen)
+        return custom_keys(events, chosen)[:limit]
 
     async def _project(self, project_id: str) -> None:
         if await self._tokens.get_project(project_id) is None:

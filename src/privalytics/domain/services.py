@@ -260,6 +260,8 @@ class Ingestion:
                     target=event.target,
                     value=event.value,
                     props=event.props,
+                    name=event.name,
+                    currency=event.currency,
                     source=derived.source,
                     referrer=derived.referrer,
                     utm_source=derived.utm_source,

@@ -21,10 +21,10 @@ fields, so the order in which they arrived never changes a session, its entry an
 pages or its first event.
 
 A session *bounced* when it has exactly one page view and no interaction. Interactions are
-every action but a visit and a scroll (today: clicks, downloads, shares; custom events
-will count too). A scroll is not an interaction: as in Plausible, where every event
-un-bounces a session except its "engagement" and "pageleave" events (scroll depth and
-time on page), which only keep the session alive.
+every action but a visit and a scroll: clicks, downloads, shares and custom events (as
+Plausible's "interactive" events). A scroll is not an interaction: as in Plausible, where
+every event un-bounces a session except its "engagement" and "pageleave" events (scroll
+depth and time on page), which only keep the session alive.
 """
 
 from __future__ import annotations
@@ -65,6 +65,8 @@ class Session(msgspec.Struct, frozen=True, kw_only=True):
     paths: tuple[str, ...]
     # The session's first event (its source and campaign are that event's).
     first: Event
+    # Its custom events, in order (the event and property dimensions select among them).
+    custom: tuple[Event, ...] = ()
 
     @property
     def bounced(self) -> bool:
@@ -93,6 +95,8 @@ def _order(event: Event) -> tuple[object, ...]:
         # repr: a total order for floats too (NaN included); only its being total matters.
         repr(event.value),
         sorted(event.props.items()),
+        event.name or "",
+        event.currency or "",
     )
 
 
@@ -115,6 +119,7 @@ def _session(run: list[Event]) -> Session:
         exit_page=visits[-1] if visits else None,
         paths=tuple(visits),
         first=first,
+        custom=tuple(event for event in run if event.action is Action.CUSTOM),
     )
 
 

@@ -25,20 +25,26 @@ NAMED_ACTIONS: Mapping[str, Action] = {
 # Properties that name what was clicked, downloaded or shared, in order of preference: the
 # first one present becomes the event's target (and is no longer a property).
 TARGET_PROPS = ("url", "target", "href")
-# Actions that have no target: their properties all stay properties.
-_UNTARGETED = frozenset({Action.VISIT, Action.SCROLL})
+# Actions that have no target: their properties all stay properties (a custom event's
+# ``url`` is a property like any other).
+_UNTARGETED = frozenset({Action.VISIT, Action.SCROLL, Action.CUSTOM})
 
 
 def action_named(name: str) -> Action:
-    """The action an event name means; any other name is refused, naming those known."""
+    """The built-in action an event name means; any other name is refused, naming those
+    known."""
     action = NAMED_ACTIONS.get(name.strip().lower())
     if action is None:
         known = ", ".join(repr(known) for known in NAMED_ACTIONS)
-        raise InvalidInput(
-            f"custom event names are not supported; the names understood are {known}",
-            field="name",
-        )
+        raise InvalidInput(f"the names understood are {known}", field="name")
     return action
+
+
+def event_kind(name: str) -> tuple[Action, str | None]:
+    """The action an event name means, and for any name but the built-in ones (which keep
+    their meaning) a custom event of that name."""
+    action = NAMED_ACTIONS.get(name.strip().lower())
+    return (Action.CUSTOM, name) if action is None else (action, None)
 
 
 def split_target(action: Action, props: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:

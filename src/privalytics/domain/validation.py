@@ -16,6 +16,10 @@ from urllib.parse import SplitResult, urlsplit
 
 import msgspec
 
+from privalytics.domain.custom import MAX_PROP_KEY as MAX_PROP_KEY
+from privalytics.domain.custom import MAX_PROP_VALUE as MAX_PROP_VALUE
+from privalytics.domain.custom import MAX_PROPS as MAX_PROPS
+from privalytics.domain.custom import built_in, clean_currency, clean_event_name, clean_props
 from privalytics.domain.devices import MAX_SCREEN_WIDTH
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, IncomingEvent
@@ -27,9 +31,6 @@ MAX_TARGET = 2048
 # and PostgreSQL refuses index rows past about 2.7 kB (2048 CJK characters are 6 kB).
 MAX_URL_BYTES = 2048
 MAX_NAME = 200
-MAX_PROPS = 20
-MAX_PROP_KEY = 64
-MAX_PROP_VALUE = 256
 MAX_USER_AGENT = 1024
 MAX_ORIGINS = 50
 # A sender's clock may run a little ahead of ours.
@@ -55,6 +56,8 @@ class CleanEvent(IncomingEvent, frozen=True, kw_only=True):
     """An incoming event after validation: path reduced, timestamp set and bounded."""
 
     timestamp: datetime
+    # Every value as text (domain/custom.py: clean_props).
+    props: dict[str, str] = msgspec.field(default_factory=dict)  # type: ignore[assignment]
 
 
 def _text(value: str, field: str, limit: int, index: int | None) -> str:
@@ -153,7 +156,9 @@ _KINDS = {
     "target": "text",
     "value": "a number",
     "timestamp": "a datetime",
-    "props": "a mapping of text to text",
+    "props": "a mapping of text to text, numbers or booleans",
+    "name": "text",
+    "currency": "text",
     "visitor_ip": "text",
     "user_agent": "text",
     "screen_width": "a whole number",
@@ -193,6 +198,7 @@ def clean_event(
     """``event`` as it is stored, or the :class:`InvalidInput` that refuses it. A timestamp
     may be at most ``max_age`` old; ``None``: no bound (a sender that does not know the
     receiver's setting checks the rest)."""
+    action, name = _kind(event, index)
     path = reduce_path(event.path, index)
     referrer = None if event.referrer is None else reduce_referrer(event.referrer, index)
     target = event.target
@@ -203,19 +209,22 @@ def clean_event(
     value = event.value
     if value is not None and not math.isfinite(value):
         raise InvalidInput("must be a finite number", field="value", index=index)
-    if event.action is Action.SCROLL:
+    currency = None if event.currency is None else clean_currency(event.currency, index)
+    if action is Action.CUSTOM and (value is None) != (currency is None):
+        raise InvalidInput(
+            "a custom event's revenue needs both an amount (value) and a currency",
+            field="currency" if currency is None else "value",
+            index=index,
+        )
+    if currency is not None and action is not Action.CUSTOM:
+        raise InvalidInput("only a custom event has a revenue", field="currency", index=index)
+    if action is Action.SCROLL:
         if value is None:
             raise InvalidInput(
                 "a scroll event needs its depth in percent", field="value", index=index
             )
         value = scroll_depth(value)
-    if len(event.props) > MAX_PROPS:
-        raise InvalidInput(f"at most {MAX_PROPS} properties", field="props", index=index)
-    for key, prop in event.props.items():
-        if not key:
-            raise InvalidInput("property names must not be empty", field="props", index=index)
-        _text(key, "props", MAX_PROP_KEY, index)
-        _text(prop, "props", MAX_PROP_VALUE, index)
+    props = clean_props(event.props, index) if event.props else {}
     if event.user_agent is not None:
         _text(event.user_agent, "user_agent", MAX_USER_AGENT, index)
     visitor_ip = None if event.visitor_ip is None else normalize_ip(event.visitor_ip, index)
@@ -231,18 +240,38 @@ def clean_event(
         )
     timestamp = now if event.timestamp is None else _bounded(event.timestamp, now, max_age, index)
     return CleanEvent(
-        action=event.action,
+        action=action,
         path=path,
         referrer=referrer,
         target=target,
         value=value,
         timestamp=timestamp,
-        # A copy: the stored event must not change when the caller's dict does.
-        props=dict(event.props),
+        # A new dict: the stored event must not change when the caller's dict does.
+        props=props,
+        name=name,
+        currency=currency,
         visitor_ip=visitor_ip,
         user_agent=event.user_agent,
         screen_width=screen_width,
     )
+
+
+def _kind(event: IncomingEvent, index: int | None) -> tuple[Action, str | None]:
+    """The event's action and, for a custom event, its cleaned name: a custom event named
+    like a built-in action (``click``) is that action, which keeps its meaning."""
+    if event.action is not Action.CUSTOM:
+        if event.name is not None:
+            raise InvalidInput(
+                "an event has either an action or a (custom event) name, not both",
+                field="name",
+                index=index,
+            )
+        return event.action, None
+    if event.name is None:
+        raise InvalidInput("a custom event needs its name", field="name", index=index)
+    name = clean_event_name(event.name, index)
+    action = built_in(name)
+    return (Action.CUSTOM, name) if action is None else (action, None)
 
 
 # An IPv4 address in its canonical text (four decimal parts, no leading zero, none over

@@ -239,7 +239,7 @@ def test_hostile_pages_svg_and_shadow_links_a_throwing_beacon_and_double_inclusi
             page.evaluate("history.pushState(null, '', '/next')")
         finally:
             page.close()
-        stored = settled_events(deployment.database, project_id, expected=5)
+        stored = settled_events(deployment.database, project_id, expected=6)
     # Closing the page may or may not send the scroll of /next in time.
     events = [e for e in stored if (e.action, e.path) != ("scroll", "/next")]
 
@@ -254,6 +254,8 @@ def test_hostile_pages_svg_and_shadow_links_a_throwing_beacon_and_double_inclusi
             ("click", "/hostile", "https://ottawa.media/news", None),  # not WhatsApp's wa.me
             ("download", "/hostile", f"{site.origin}/files/archive.tar.gz", None),
             ("scroll", "/hostile", "", 100.0),
+            # privalytics('nope', 5): a custom event named "nope" (without a name: refused).
+            ("custom", "/hostile", "", None),
             ("visit", "/next", "", None),
         ]
     )
@@ -350,6 +352,7 @@ def test_every_event_carries_the_screens_width(chromium: Browser, deployment: De
         finally:
             context.close()
     # (The scroll event, sent as the page unloads, is past the page's request events.)
-    assert sorted(body["action"] for body in bodies) == ["click", "visit"]
+    # Every event goes as a name (a built-in action's, here).
+    assert sorted(body["name"] for body in bodies) == ["click", "visit"]
     assert [body["screen_width"] for body in bodies] == [390, 390]
     assert sorted(e.action for e in events) == ["click", "scroll", "visit"]

@@ -135,7 +135,14 @@ def test_stats_gain_the_session_figures_the_previous_ones_and_current_visitors(
 def test_filtered_stats_honour_the_filters_everywhere(http: Api, site: str) -> None:
     stats = http.stats(site, filter="page==/pricing")
     assert (stats["visits"], stats["unique_visitors"], stats["sessions"]) == (2, 2, 2)
-    assert stats["actions"] == {"visit": 2, "click": 0, "scroll": 0, "download": 0, "share": 0}
+    assert stats["actions"] == {
+        "visit": 2,
+        "click": 0,
+        "scroll": 0,
+        "download": 0,
+        "share": 0,
+        "custom": 0,
+    }
     assert [page["path"] for page in stats["top_pages"]] == ["/pricing"]
     assert sum(step["visits"] for step in stats["series"]) == 2
     assert sum(hour["visits"] for hour in stats["recent"]) == 2

@@ -45,7 +45,14 @@ def test_events_of_every_action_from_several_visitors_add_up(api: Api) -> None:
         {"path": "/pricing", "visits": 2, "unique_visitors": 2},
         {"path": "/blog", "visits": 1, "unique_visitors": 1},
     ]
-    assert stats["actions"] == {"visit": 7, "click": 1, "scroll": 1, "download": 1, "share": 1}
+    assert stats["actions"] == {
+        "visit": 7,
+        "click": 1,
+        "scroll": 1,
+        "download": 1,
+        "share": 1,
+        "custom": 0,
+    }
     assert stats["range"] == {"from": "2025-12-31T12:01:00Z", "to": "2026-01-01T12:01:00Z"}
     recent = stats["recent"]
     assert len(recent) == 24

@@ -216,7 +216,7 @@ def _bad_events() -> list[Any]:
             id="not-a-time",
         ),
         pytest.param(
-            {"action": "visit", "path": "/", "props": {f"k{i}": "v" for i in range(21)}},
+            {"action": "visit", "path": "/", "props": {f"k{i}": "v" for i in range(31)}},
             "invalid_input",
             "props",
             id="many-props",
@@ -228,10 +228,10 @@ def _bad_events() -> list[Any]:
             id="long-prop",
         ),
         pytest.param(
-            {"action": "visit", "path": "/", "props": {"k": 1}},
+            {"action": "visit", "path": "/", "props": {"k": {"nested": 1}}},
             "invalid_input",
             "props",
-            id="prop-int",
+            id="prop-object",
         ),
         pytest.param(
             {"action": "visit", "path": "/", "props": ["a"]},

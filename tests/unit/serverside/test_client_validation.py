@@ -34,6 +34,7 @@ GOOD: list[tuple[str, str, dict[str, Any]]] = [
     ("visit", "/", {}),
     ("visit", "https://site.example/pricing?plan=pro#top", {"referrer": "mailto:someone"}),
     ("click", "/a", {"target": "Buy", "props": {"plan": "pro"}}),
+    ("click", "/a", {"props": {"seats": 3, "yearly": True, "ratio": 0.5}}),
     ("scroll", "/a", {"value": 80}),
     ("scroll", "/a", {"value": 100.0}),
     ("scroll", "/a", {"value": 101}),  # clamped to 100 by the server
@@ -52,7 +53,7 @@ BAD: list[tuple[str, str, dict[str, Any], str]] = [
     ("visit", "/a\nb", {}, "path"),
     ("visit", "/" + "a" * MAX_PATH, {}, "path"),
     ("click", "/a", {"target": "Buy\x00"}, "target"),
-    ("click", "/a", {"props": {"plan": 1}}, "props"),
+    ("click", "/a", {"props": {"plan": [1]}}, "props"),
     ("click", "/a", {"props": {f"k{n}": "v" for n in range(MAX_PROPS + 1)}}, "props"),
     ("visit", "/", {"visitor_ip": "testclient"}, "visitor_ip"),
     ("visit", "/", {"user_agent": "A" * (MAX_USER_AGENT + 1)}, "user_agent"),

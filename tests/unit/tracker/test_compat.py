@@ -116,8 +116,10 @@ def test_plausible_props_as_a_json_string_and_hash_routing(api: Api, site: str) 
 
 
 def test_plausible_refuses_what_it_cannot_map_with_a_precise_4xx(api: Api, site: str) -> None:
-    custom = plausible(api, {"n": "Signup", "u": f"{SITE}/", "d": "blog.example"})
-    assert assert_error(custom, 400, "invalid_input")["field"] == "name"
+    revenue = {"n": "Buy", "u": f"{SITE}/", "d": "blog.example", "$": {"amount": "x"}}
+    assert_error(plausible(api, revenue), 400, "invalid_input")
+    bad_currency = {**revenue, "$": {"amount": 5, "currency": "ABC"}}
+    assert assert_error(plausible(api, bad_currency), 400, "invalid_input")["field"] == "currency"
     unknown = plausible(api, {"n": "pageview", "u": f"{SITE}/", "d": "nobody.example"})
     assert_error(unknown, 404, "not_found")
     missing = plausible(api, {"n": "pageview", "u": f"{SITE}/"})
@@ -168,16 +170,71 @@ def test_an_umami_pageview_and_event(api: Api, site: str) -> None:
     assert (clicked.action, clicked.target) == (Action.CLICK, "Buy")
 
 
-def test_umami_refuses_identify_custom_names_and_malformed_bodies(api: Api, site: str) -> None:
-    kind = umami(api, {"website": site, "url": "/"}, kind="identify")
+def test_umami_refuses_malformed_bodies(api: Api, site: str) -> None:
+    kind = umami(api, {"website": site, "url": "/"}, kind="alias")
     assert assert_error(kind, 400, "invalid_input")["field"] == "type"
-    custom = umami(api, {"website": site, "url": "/", "name": "signup-button"})
-    assert assert_error(custom, 400, "invalid_input")["field"] == "name"
-    nested = umami(api, {"website": site, "url": "/", "name": "click", "data": {"a": {"b": 1}}})
-    assert_error(nested, 400, "invalid_input")
+    deep = {"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}
+    nested = umami(api, {"website": site, "url": "/", "name": "signup", "data": deep})
+    assert assert_error(nested, 400, "invalid_input")["field"] == "data"
     assert_error(umami(api, {"website": "nope", "url": "/"}), 404, "not_found")
     response = api.client.post("/api/send", content=msgspec.json.encode({"payload": {}}))
     assert_error(response, 400, "invalid_input")
+    assert stored(api) == []
+
+
+def test_umami_identify_is_answered_and_stores_nothing(api: Api, site: str) -> None:
+    response = umami(api, {"website": site, "data": {"email": "someone@example.com"}}, "identify")
+    assert (response.status_code, response.json()) == (202, {"accepted": 0})
+    assert stored(api) == []
+
+
+def test_custom_events_from_plausible_with_props_and_revenue(api: Api, site: str) -> None:
+    body = {
+        "n": "Purchase",
+        "u": f"{SITE}/checkout",
+        "d": "blog.example",
+        "p": {"plan": "pro", "seats": 3, "url": "https://x.example/"},
+        "$": {"amount": "10.29", "currency": "eur"},
+    }
+    assert plausible(api, body).status_code == 202
+    assert plausible(api, {"n": "Signup", "u": f"{SITE}/", "d": "blog.example"}).status_code == 202
+    purchase, signup = sorted(stored(api), key=lambda e: e.name or "")
+    assert (purchase.action, purchase.name, purchase.path) == (
+        Action.CUSTOM,
+        "Purchase",
+        "/checkout",
+    )
+    # A custom event's url is a property like any other, not a target.
+    assert purchase.props == {"plan": "pro", "seats": "3", "url": "https://x.example/"}
+    assert (purchase.value, purchase.currency, purchase.target) == (10.29, "EUR", None)
+    assert (signup.name, signup.props, signup.value, signup.currency) == ("Signup", {}, None, None)
+
+
+def test_custom_events_from_umami_with_nested_data_and_revenue(api: Api, site: str) -> None:
+    data = {"plan": "pro", "cart": {"items": 2, "gift": True}, "revenue": 19.5, "currency": "USD"}
+    response = umami(api, {"website": site, "url": "/buy", "name": "checkout", "data": data})
+    assert response.status_code == 202
+    [event] = stored(api)
+    assert (event.action, event.name, event.value, event.currency) == (
+        Action.CUSTOM,
+        "checkout",
+        19.5,
+        "USD",
+    )
+    assert event.props == {"plan": "pro", "cart.items": "2", "cart.gift": "true"}
+
+
+def test_a_refused_compat_event_is_readable_by_its_page(api: Api, site: str) -> None:
+    """31 properties: a 400 naming the limit, with the CORS headers a success has."""
+    props = {f"k{n}": n for n in range(31)}
+    body = {"n": "Signup", "u": f"{SITE}/", "d": "blog.example", "p": props}
+    response = plausible(api, body)
+    error = assert_error(response, 400, "invalid_input")
+    assert "at most 30 properties" in error["message"]
+    assert response.headers["access-control-allow-origin"] == SITE
+    many = umami(api, {"website": site, "url": "/", "name": "x", "data": props})
+    assert "at most 30 properties" in assert_error(many, 400, "invalid_input")["message"]
+    assert many.headers["access-control-allow-origin"] == SITE
     assert stored(api) == []
 
 

@@ -10,7 +10,6 @@ has the field mapping and what is not supported.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -25,15 +24,22 @@ from privalytics.adapters.http.cors import preflight_handlers, reflect
 from privalytics.adapters.http.ids import is_id
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, request_client
 from privalytics.adapters.http.malformed import UNDECODABLE, decode_body
+from privalytics.domain.custom import flatten, prop_text, revenue_amount
 from privalytics.domain.devices import MAX_SCREEN_WIDTH
 from privalytics.domain.errors import InvalidInput, NotFound
 from privalytics.domain.models import Action, IncomingEvent
 from privalytics.domain.services import Services, declines
-from privalytics.domain.trackers import action_named, split_target
+from privalytics.domain.trackers import event_kind, split_target
 
 PropValue = str | int | float | bool | None
 
 # ---- wire ------------------------------------------------------------------------------
+
+
+class RevenueIn(msgspec.Struct, frozen=True, kw_only=True):
+    # Both absent: no revenue (the script sends {} for a tagged element without one).
+    amount: float | str | None = None
+    currency: str | None = None
 
 
 class PlausibleEventIn(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,6 +55,8 @@ class PlausibleEventIn(msgspec.Struct, frozen=True, kw_only=True):
     h: int | None = None  # 1 when the site uses hash-based routing
     sd: int | None = None  # engagement: scroll depth in percent
     w: int | None = None  # window.innerWidth (script.js; the npm package sends none)
+    # A custom event's revenue: {"amount": 10.29 or "10.29", "currency": "EUR"}.
+    revenue: RevenueIn | None = msgspec.field(default=None, name="$")
 
 
 class UmamiPayloadIn(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,7 +64,8 @@ class UmamiPayloadIn(msgspec.Struct, frozen=True, kw_only=True):
     url: str = "/"
     referrer: str | None = None
     name: str | None = None
-    data: dict[str, PropValue] | None = None
+    # Nested objects and lists too: flattened to dotted keys (domain/custom.py).
+    data: dict[str, Any] | None = None
     screen: str | None = None  # the screen's size: "1920x1080"
 
 
@@ -75,12 +84,17 @@ _umami = msgspec.json.Decoder(UmamiIn)
 # here only where each format puts them.
 
 
-def _text_props(raw: Mapping[str, PropValue] | None) -> dict[str, str]:
+def _text_props(raw: Mapping[str, object] | None) -> dict[str, str]:
     props: dict[str, str] = {}
     for key, value in (raw or {}).items():
-        if value is None:
-            continue
-        props[key] = json.dumps(value) if isinstance(value, bool) else str(value)
+        text = prop_text(value)
+        if text is None:
+            if value is None:
+                continue
+            raise InvalidInput(
+                "property values must be text, finite numbers or booleans", field="props"
+            )
+        props[key] = text
     return props
 
 
@@ -107,18 +121,27 @@ def _plausible_path(wire: PlausibleEventIn) -> str:
 
 
 def from_plausible(wire: PlausibleEventIn) -> IncomingEvent:
-    action = action_named(wire.n)
+    action, name = event_kind(wire.n)
     if action is Action.SCROLL and wire.sd is None:
         raise InvalidInput("an engagement event needs its scroll depth", field="sd")
     target, props = split_target(action, _plausible_props(wire))
+    # A depth outside 0-100 is the domain's to bring back into it (clean_event).
+    value = float(wire.sd) if action is Action.SCROLL and wire.sd is not None else None
+    currency = None
+    revenue = wire.revenue
+    if revenue is not None and action is Action.CUSTOM and revenue != RevenueIn():
+        # One without the other is the domain's to refuse (clean_event).
+        value = None if revenue.amount is None else revenue_amount(revenue.amount)
+        currency = revenue.currency
     return IncomingEvent(
         action=action,
+        name=name,
         path=_plausible_path(wire),
         referrer=wire.r,
         target=target,
-        # A depth outside 0-100 is the domain's to bring back into it (clean_event).
-        value=float(wire.sd) if action is Action.SCROLL and wire.sd is not None else None,
-        props=props,
+        value=value,
+        currency=currency,
+        props=dict(props),
         # A width no screen has is dropped (no device class), as an Umami screen's is:
         # the page view itself is good.
         screen_width=wire.w if wire.w is None or 0 <= wire.w <= MAX_SCREEN_WIDTH else None,
@@ -140,9 +163,14 @@ def umami_width(screen: str | None) -> int | None:
 
 
 def from_umami(payload: UmamiPayloadIn) -> IncomingEvent:
-    action = Action.VISIT if payload.name is None else action_named(payload.name)
-    props = _text_props(payload.data)
+    action, name = (Action.VISIT, None) if payload.name is None else event_kind(payload.name)
+    props = _text_props(flatten(payload.data or {}, index=None))
     value: float | None = None
+    currency: str | None = None
+    if action is Action.CUSTOM and "revenue" in props and "currency" in props:
+        # Umami's revenue: the event data's ``revenue`` and ``currency``.
+        value = revenue_amount(props.pop("revenue"))
+        currency = props.pop("currency")
     if action is Action.SCROLL:
         depth = props.pop("depth", None) or props.pop("value", None)
         try:
@@ -152,11 +180,13 @@ def from_umami(payload: UmamiPayloadIn) -> IncomingEvent:
     target, props = split_target(action, props)
     return IncomingEvent(
         action=action,
+        name=name,
         path=payload.url,
         referrer=payload.referrer,
         target=target,
         value=value,
-        props=props,
+        currency=currency,
+        props=dict(props),
         screen_width=umami_width(payload.screen),
     )
 
@@ -165,6 +195,7 @@ def from_umami(payload: UmamiPayloadIn) -> IncomingEvent:
 
 _OK = b"ok"
 _ACCEPTED = b'{"accepted":1}'
+_NONE = b'{"accepted":0}'
 
 
 def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTTPRouteHandler]:
@@ -222,8 +253,16 @@ def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
                 headers=reflect(client.origin),
             )
         wire = decode_body(_umami, await request.body())
+        if wire.type == "identify":
+            # privalytics never ties a visitor to an identity: answered, nothing stored.
+            return Response(
+                content=_NONE,
+                status_code=202,
+                media_type=MediaType.JSON,
+                headers=reflect(client.origin),
+            )
         if wire.type != "event":
-            raise InvalidInput("only 'event' is supported", field="type")
+            raise InvalidInput("only 'event' (and 'identify', ignored) is supported", field="type")
         event = from_umami(wire.payload)
         if not is_id(wire.payload.website):
             # Not a query: no project has such an id (and PostgreSQL refuses a NUL in one).

@@ -9,8 +9,10 @@ whether a page may *read* an answer, and whether a browser may send what needs a
 - A preflight (``OPTIONS``) cannot carry the token, so it cannot know the project: it
   reflects the ``Origin`` when some project could accept it (one that lists it, or one that
   accepts any origin) and answers 204 without CORS headers otherwise.
-- An accepted event's answer reflects its ``Origin``: the project allowed it. Errors carry
-  no CORS headers.
+- An accepted event's answer reflects its ``Origin``: the project allowed it. So does an
+  error's (:mod:`.errors`), so that the page's console shows the real status and message
+  (a 400 naming the rule broken, a 403 for an origin not allowed) rather than a CORS
+  failure; an error message never holds anything the page may not read.
 - Never ``*`` with credentials, never cookies: the answers set none.
 """
 

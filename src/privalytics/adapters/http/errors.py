@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from inspect import getmro
 from typing import Any
@@ -49,6 +49,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandler, ExceptionHandlersMap, Receive, Scope, Send
 
+from privalytics.adapters.http.cors import reflect, request_origin
 from privalytics.adapters.http.malformed import MalformedBody
 from privalytics.adapters.http.schemas import ErrorOut
 from privalytics.domain.errors import (
@@ -214,8 +215,31 @@ async def answer_error(
     await response.to_asgi_response(app=None, request=request)(scope, receive, send)
 
 
+# The routes browsers send events to (ingestion and the compatibility endpoints). Their
+# errors reflect the page's Origin as an accepted answer does, so that the page and its
+# console see the real status and message (a 400 naming the limit) instead of a CORS
+# failure. An error message holds nothing a page may not read: never a secret, an
+# address or an agent. But for a 403 to an origin the project does not allow: no answer
+# to that origin is ever readable.
+BROWSER_EVENT_PATHS = frozenset(
+    {"/api/v1/events", "/api/v1/events/batch", "/api/event", "/api/send"}
+)
+
+
+def _readable(handler: Callable[[Request[Any, Any, Any], Any], Response[bytes]]) -> Any:
+    def handle(request: Request[Any, Any, Any], exc: Any) -> Response[bytes]:
+        response = handler(request, exc)
+        if request.scope.get("path") in BROWSER_EVENT_PATHS:
+            origin = request_origin(request.scope)
+            if origin is not None:
+                response.headers.update(reflect(origin))
+        return response
+
+    return handle
+
+
 def exception_handlers() -> ExceptionHandlersMap:
-    return {
+    handlers: dict[type[Exception], Any] = {
         InvalidInput: _invalid_input,
         MalformedBody: _malformed,
         Unauthenticated: _unauthenticated,
@@ -225,4 +249,8 @@ def exception_handlers() -> ExceptionHandlersMap:
         StorageUnavailable: _unavailable,
         HTTPException: _http,
         Exception: _unexpected,
+    }
+    return {
+        cls: handler if cls is OriginNotAllowed else _readable(handler)
+        for cls, handler in handlers.items()
     }

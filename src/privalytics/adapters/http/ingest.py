@@ -237,7 +237,7 @@ def _one(wire: SingleEventIn) -> list[IncomingEvent]:
 
 
 def _many(wire: BatchIn) -> list[IncomingEvent]:
-    return [event.to_incoming() for event in wire.events]
+    return [event.to_incoming(index) for index, event in enumerate(wire.events)]
 
 
 def ingest_handlers(services: Services, trusted: TrustedProxies) -> Iterable[ASGIRouteHandler]:

@@ -20,23 +20,36 @@ from typing import Annotated
 
 import msgspec
 
-from privalytics.domain.models import Action, IncomingEvent
+from privalytics.domain.custom import revenue_amount
+from privalytics.domain.errors import InvalidInput
+from privalytics.domain.models import Action, IncomingEvent, PropValue
 
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 
 # ---- ingestion -------------------------------------------------------------------------
 
 
-class EventIn(msgspec.Struct, frozen=True, kw_only=True):
-    """One event as a tracker or a server-side sender writes it."""
+class RevenueIn(msgspec.Struct, frozen=True, kw_only=True):
+    """A custom event's revenue: an amount (a number, or a decimal as text) and an ISO
+    4217 currency code."""
 
-    action: Action
+    amount: float | str
+    currency: str
+
+
+class EventIn(msgspec.Struct, frozen=True, kw_only=True):
+    """One event as a tracker or a server-side sender writes it: a built-in ``action``,
+    or a custom event's ``name`` (never both)."""
+
+    action: Action | None = None
+    name: str | None = None
     path: str
     referrer: str | None = None
     target: str | None = None
     value: float | None = None
     timestamp: Timestamp | None = None
-    props: dict[str, str] = msgspec.field(default_factory=dict)
+    props: dict[str, PropValue] = msgspec.field(default_factory=dict)
+    revenue: RevenueIn | None = None
     visitor_ip: str | None = None
     user_agent: str | None = None
     # CSS pixels (a tracker's ``screen.width``): the device class; never stored.
@@ -45,13 +58,33 @@ class EventIn(msgspec.Struct, frozen=True, kw_only=True):
     # automation, whose events the bot filter turns away.
     wd: bool | int | None = None
 
-    def to_incoming(self) -> IncomingEvent:
+    def to_incoming(self, index: int | None = None) -> IncomingEvent:
+        if (self.action is None) == (self.name is None):
+            raise InvalidInput(
+                "an event has either an action or a (custom event) name, not both"
+                if self.name is not None
+                else "an event needs an action or a (custom event) name",
+                field="action",
+                index=index,
+            )
+        value, currency = self.value, None
+        if self.revenue is not None:
+            if value is not None:
+                raise InvalidInput(
+                    "a custom event's value is its revenue's amount: give one of them",
+                    field="value",
+                    index=index,
+                )
+            value = revenue_amount(self.revenue.amount, index)
+            currency = self.revenue.currency
         return IncomingEvent(
-            action=self.action,
+            action=Action.CUSTOM if self.action is None else self.action,
+            name=self.name,
             path=self.path,
             referrer=self.referrer,
             target=self.target,
-            value=self.value,
+            value=value,
+            currency=currency,
             timestamp=self.timestamp,
             props=self.props,
             visitor_ip=self.visitor_ip,

@@ -76,6 +76,8 @@ def event_values(event: Event) -> Values:
         event.country,
         event.region,
         event.city,
+        event.name,
+        event.currency,
     )
 
 

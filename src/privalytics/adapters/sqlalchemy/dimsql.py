@@ -56,7 +56,7 @@ def _numbered(where: ColumnElement[bool], columns: Sequence[str]) -> Any:
     day = e.ts // DAY_MS
     previous = func.lag(e.ts).over(partition_by=(day, e.visitor), order_by=(e.ts, e.id))
     starts = case((previous.is_(None) | (e.ts - previous > GAP_MS), 1), else_=0)
-    kept = sorted({"path", "referrer", "target", "value", "props", *columns})
+    kept = sorted({"path", "referrer", "target", "value", "props", "name", "currency", *columns})
     marked = (
         select(
             day.label("day"),
@@ -105,6 +105,11 @@ def _sessions(numbered: Any, project: Any, dimensions: Sequence[Dimension]) -> A
         case((t.tied, t.value), else_=None),
         present(t.props),
         case((t.tied, t.props), else_=None),
+        # A custom event's name and currency (domain/sessions.py: none first).
+        present(t.name),
+        when_tied(t.name),
+        present(t.currency),
+        when_tied(t.currency),
         t.id,
     )
     not_visit = case((t.action == code(Action.VISIT), 0), else_=1)

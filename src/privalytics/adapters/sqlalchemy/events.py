@@ -57,8 +57,8 @@ from privalytics.adapters.sqlalchemy.sqlitewriter import (
 )
 from privalytics.adapters.sqlalchemy.stored import read_events, read_page
 from privalytics.adapters.sqlalchemy.tables import from_millis, to_millis
-from privalytics.domain import activity
-from privalytics.domain.dimensions import Dimension
+from privalytics.domain import activity, insight
+from privalytics.domain.dimensions import Dimension, Scope
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.filters import Filter
 from privalytics.domain.insight import Figures, Row
@@ -84,6 +84,16 @@ def _insert_plain(sync: Connection, values: Sequence[Values], dictionary: Dictio
 
 
 _T = TypeVar("_T")
+
+
+def _custom(dimension: Dimension | None, filters: Sequence[Filter]) -> bool:
+    """Whether a read involves custom events' names or properties, which neither the
+    dimension rollups nor the day segments hold: those reads take the range's events and
+    the reference computation (custom events are rare next to page views)."""
+    scoped = [f.scope for f in filters]
+    if dimension is not None:
+        scoped.append(dimension.scope)
+    return Scope.CUSTOM in scoped
 
 
 async def _off_loop(compute: Callable[..., _T], *args: object) -> _T:
@@ -263,6 +273,9 @@ class SqlAlchemyEventStore:
         if not filters:
             # Whole up-to-date days from the rollups (rollups.py), the rest from the events.
             return await self.rollups.figures(project_id, interval_of(span))
+        if _custom(None, filters):
+            events = await self._events_in(project_id, span)
+            return await _off_loop(insight.figures, events, filters, self.rollups.window)
         return await self._segments.figures(project_id, span, filters)
 
     async def breakdown(
@@ -273,9 +286,15 @@ class SqlAlchemyEventStore:
         filters: Sequence[Filter],
         limit: int | None,
     ) -> list[Row]:
-        if not filters and self._dimensions.exact:
+        if _custom(dimension, filters):
+            events = await self._events_in(project_id, span)
+            rows = await _off_loop(
+                insight.breakdown, events, dimension, filters, self.rollups.window
+            )
+        elif not filters and self._dimensions.exact:
             return await self._dimensions.breakdown(project_id, interval_of(span), dimension, limit)
-        rows = await self._segments.breakdown(project_id, span, dimension, filters)
+        else:
+            rows = await self._segments.breakdown(project_id, span, dimension, filters)
         return rows[:limit]
 
     async def cell_sizes(
@@ -285,6 +304,11 @@ class SqlAlchemyEventStore:
         dimension: Dimension,
         filters: Sequence[Filter],
     ) -> dict[str | None, int]:
+        if _custom(dimension, filters):
+            events = await self._events_in(project_id, span)
+            return await _off_loop(
+                insight.cell_sizes, events, dimension, filters, self.rollups.window
+            )
         if not filters and self._dimensions.exact:
             return await self._dimensions.cell_sizes(project_id, interval_of(span), dimension)
         return await self._segments.cell_sizes(project_id, span, dimension, filters)

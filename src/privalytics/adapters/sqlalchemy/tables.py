@@ -8,7 +8,8 @@ Storage conventions:
 - ``allowed_origins``: a JSON array; ``events.props``: a JSON object, NULL when empty.
 - ``events``: integers only but for ``value`` and ``props`` (migration 0006): the project's
   number, the visitor hash's 64 bits, the action's code, and a dictionary id (``texts``)
-  for each text.
+  for each text (a custom event's name and currency too, migration 0013); ``value``: a
+  scroll's depth, or a custom event's revenue amount.
 """
 
 from __future__ import annotations
@@ -143,8 +144,10 @@ texts = Table(
 
 # The event fields stored as dictionary ids, in column order: the page, the target, then
 # every derived field of domain/models.py (``Derived``), which is where a new one is added
-# (with a migration adding its column).
-TEXT_FIELDS: tuple[str, ...] = ("path", "target", *Derived.__struct_fields__)
+# (with a migration adding its column); then a custom event's name and its revenue's
+# currency (migration 0013: custom events are rare next to page views, and a name is a
+# small id like any other text).
+TEXT_FIELDS: tuple[str, ...] = ("path", "target", *Derived.__struct_fields__, "name", "currency")
 
 # An event's action as a small integer (0 and 1 take no byte of a SQLite record); a stored
 # format: never renumber.
@@ -154,6 +157,7 @@ ACTION_CODES: dict[Action, int] = {
     Action.SCROLL: 2,
     Action.DOWNLOAD: 3,
     Action.SHARE: 4,
+    Action.CUSTOM: 5,
 }
 
 events = Table(

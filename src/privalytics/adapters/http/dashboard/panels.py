@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from privalytics.adapters.http.dashboard.views import Choice, bar
 from privalytics.adapters.words import duration_text, missing_label
-from privalytics.domain.dimensions import DIMENSIONS
+from privalytics.domain.dimensions import PROP_PREFIX, dimension
 from privalytics.domain.filters import MAX_FILTERS, Filter, Op
 from privalytics.domain.insight import Row
 
@@ -74,6 +74,9 @@ PANELS = (
             "os": Tab("os_version", "OS versions"),
         },
     ),
+    # Custom events; with an event filter, a tab per property of that event too
+    # (:func:`with_properties`).
+    PanelSpec("events", "Events", (Tab("event", "Events"),)),
 )
 PANEL_KEYS = tuple(panel.key for panel in PANELS)
 
@@ -89,7 +92,8 @@ def flag(code: str | None) -> str:
 
 
 def chip_label(given: Filter) -> str:
-    label = DIMENSIONS[given.dimension].label
+    found = dimension(given.dimension)
+    label = given.dimension if found is None else found.label
     value = given.value if given.value else missing_label(given.dimension)
     return f"{label} {_OPS[given.op]} {value}"
 
@@ -178,9 +182,16 @@ def tabs_of(given: Mapping[str, str | None]) -> dict[str, str]:
     for panel in PANELS:
         value = given.get(panel.key)
         names = {t.dimension for t in panel.tabs}
-        if value in names and value != panel.tabs[0].dimension:
-            chosen[panel.key] = value
+        custom = panel.key == "events" and value is not None and value.startswith(PROP_PREFIX)
+        if (value in names or custom) and value != panel.tabs[0].dimension:
+            chosen[panel.key] = value  # type: ignore[assignment]
     return chosen
+
+
+def with_properties(spec: PanelSpec, keys: Sequence[str]) -> PanelSpec:
+    """The events panel with a tab per property name (of the chosen event)."""
+    tabs = tuple(Tab(f"{PROP_PREFIX}{key}", f"Property: {key}") for key in keys)
+    return PanelSpec(spec.key, spec.title, (*spec.tabs, *tabs), spec.drill)
 
 
 @dataclass(frozen=True)
@@ -193,6 +204,8 @@ class PanelRow:
     bounce_rate: str
     visit_duration: str
     width: int
+    # A custom-event dimension's row: its custom events.
+    events: int | None
     # The same page with this row's value as a filter; None when the page has as many
     # filters as it takes.
     href: str | None
@@ -219,6 +232,7 @@ def rows_of(address: Address, dimension: str, rows: Sequence[Row]) -> list[Panel
                 bounce_rate="\u2013" if figures.bounce_rate is None else f"{figures.bounce_rate}%",
                 visit_duration=duration_text(figures.visit_duration),
                 width=bar(row.figures.visitors, largest),
+                events=row.events,
                 href=address.href(add=wanted) if address.can_add(wanted) else None,
             )
         )

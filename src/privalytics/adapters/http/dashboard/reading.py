@@ -23,6 +23,7 @@ from privalytics.adapters.http.dashboard.panels import (
     panel_view,
     rows_of,
     tabs_of,
+    with_properties,
 )
 from privalytics.adapters.http.dashboard.views import (
     Choice,
@@ -36,7 +37,7 @@ from privalytics.adapters.http.dashboard.views import (
 )
 from privalytics.adapters.http.periods import ALIAS, period_of
 from privalytics.adapters.words import duration_text
-from privalytics.domain.dimensions import DIMENSIONS
+from privalytics.domain.dimensions import dimension as find_dimension
 from privalytics.domain.errors import NotFound
 from privalytics.domain.filters import Filter, parse_filters
 from privalytics.domain.models import Action, BotReport, Bucket, Stats, TimeRange
@@ -246,6 +247,9 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
         base = f"/dashboard/projects/{project_id}/breakdown"
         panels = []
         for spec in PANELS:
+            if spec.key == "events" and address.filtered("event"):
+                keys = await reporting.property_keys(project_id, span, address.texts, limit=6)
+                spec = with_properties(spec, keys)
             tab = address.tab_of(spec)
             found = await reporting.breakdown(
                 project_id, span, tab.dimension, address.texts, limit=PANEL_ROWS
@@ -266,12 +270,19 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
         pages: Annotated[str | None, QueryParameter(name="pages")] = None,
         locations: Annotated[str | None, QueryParameter(name="locations")] = None,
         devices: Annotated[str | None, QueryParameter(name="devices")] = None,
+        events: Annotated[str | None, QueryParameter(name="events")] = None,
     ) -> Template:
         project = await admin.get_project(project_id)
         choice = choose(period_of(period, alias), start, end)
         span = _span(services, choice)
         base = f"/dashboard/projects/{project.id}"
-        tabs = {"sources": sources, "pages": pages, "locations": locations, "devices": devices}
+        tabs = {
+            "sources": sources,
+            "pages": pages,
+            "locations": locations,
+            "devices": devices,
+            "events": events,
+        }
         address = Address(base, choice, _filters(filter_), tabs_of(tabs))
         stats = await reporting.stats(project.id, span, filters=address.texts)
         before = await reporting.previous_series(project.id, span, address.texts)
@@ -310,7 +321,7 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
     ) -> Template:
         """One dimension's details: up to DETAILS_ROWS rows, with every figure."""
         project = await admin.get_project(project_id)
-        known = DIMENSIONS.get(dimension)
+        known = find_dimension(dimension)
         if known is None:
             # The path is repeated only when it is a plain word (not a page of text).
             named = f" {dimension!r}" if _NAME.fullmatch(dimension) else ""
