@@ -206,8 +206,11 @@ class InMemoryTokenStore:
             del self.tokens[token_id]
         return True
 
-    async def add_token(self, token: TokenRecord) -> None:
+    async def add_token(self, token: TokenRecord) -> bool:
+        if token.project_id not in self.projects:
+            return False
         self.tokens[token.id] = token
+        return True
 
     async def get_token(self, token_id: str) -> TokenRecord | None:
         return self.tokens.get(token_id)
@@ -234,7 +237,9 @@ class InMemoryTokenStore:
         )
         return True
 
-    async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str]:
+    async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str] | None:
+        if token.project_id not in self.projects:
+            return None
         live = [
             t.id
             for t in self.tokens.values()

@@ -189,11 +189,16 @@ class Administration:
         """A new token for the project; with ``revoke_others``, the only live one."""
         project = await self.get_project(project_id)
         record, issued = await self._new_token(project.id)
+        # The project may be deleted between the look above and the write: the store
+        # checks again as it writes, so the answer is "not found", never a dangling token.
         if not revoke_others:
-            await self._tokens.add_token(record)
+            if not await self._tokens.add_token(record):
+                raise NotFound(f"no project {project_id!r}")
             return issued
         # One transaction: never a moment with no live token, nor a half-done rotation.
         revoked = await self._tokens.rotate_token(record, self._clock.now())
+        if revoked is None:
+            raise NotFound(f"no project {project_id!r}")
         for token_id in revoked:
             self._privacy.tokens.forget(token_id)
         await self._reset_limits([f"token:{token_id}" for token_id in revoked])
