@@ -36,8 +36,34 @@ MAX_ORIGINS = 50
 FUTURE_SKEW = timedelta(seconds=60)
 DEFAULT_MAX_AGE = timedelta(hours=24)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Stored text is shown in dashboards, terminals and exported files: beyond the C0 controls
+# it must hold no C1 control (U+0080-009F, e.g. a terminal's CSI), no line or paragraph
+# separator (U+2028/2029, line breaks to JavaScript and some viewers) and no bidirectional
+# override or isolate (U+202A-202E, U+2066-2069, which reorder what is shown after them).
+# Refused, not stripped: a stored value is then exactly what was sent.
+REFUSED_CHARACTERS = "".join(
+    map(chr, [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F)])
+) + "".join(map(chr, range(0x2066, 0x206A)))
+_UNSAFE = re.compile(f"[{re.escape(REFUSED_CHARACTERS)}]")
 # A lone surrogate (e.g. from a JSON "\ud800") is not Unicode text: UTF-8 cannot encode it.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unsafe_reason(character: str) -> str:
+    code = ord(character)
+    if code < 0xA0:
+        kind = "a control character"
+    elif code in (0x2028, 0x2029):
+        kind = "a line or paragraph separator"
+    else:
+        kind = "a bidirectional formatting character"
+    return f"contains {kind} (U+{code:04X}), which is refused"
+
+
+def has_unsafe_characters(value: str) -> bool:
+    """Whether ``value`` holds a character that stored text must not (see
+    :data:`REFUSED_CHARACTERS`)."""
+    return (_CONTROL if value.isascii() else _UNSAFE).search(value) is not None
 
 
 def check_batch(events: Sized) -> None:
@@ -60,9 +86,11 @@ class CleanEvent(IncomingEvent, frozen=True, kw_only=True):
 def _text(value: str, field: str, limit: int, index: int | None) -> str:
     if len(value) > limit:
         raise InvalidInput(f"longer than {limit} characters", field=field, index=index)
-    if _CONTROL.search(value):
-        raise InvalidInput("contains control characters", field=field, index=index)
-    if not value.isascii() and _SURROGATE.search(value):
+    plain = value.isascii()
+    found = (_CONTROL if plain else _UNSAFE).search(value)
+    if found:
+        raise InvalidInput(_unsafe_reason(found.group()), field=field, index=index)
+    if not plain and _SURROGATE.search(value):
         raise InvalidInput("is not valid Unicode (a lone surrogate)", field=field, index=index)
     return value
 
@@ -307,7 +335,7 @@ def clean_origin(origin: str) -> str:
         f"{origin!r} is not an origin; write scheme://host[:port], e.g. https://example.com",
         field="allowed_origins",
     )
-    if len(raw) > MAX_PATH or _CONTROL.search(raw):
+    if len(raw) > MAX_PATH or has_unsafe_characters(raw):
         raise invalid
     try:
         parts = urlsplit(raw)
