@@ -50,6 +50,7 @@ from privalytics.domain.reporting import PERIODS as PERIODS
 from privalytics.domain.reporting import Reporting
 from privalytics.domain.salts import Salts
 from privalytics.domain.sites import SiteDirectory
+from privalytics.domain.throttle import FailureThrottle
 from privalytics.domain.tokens import TOKEN_PREFIX, id_of
 from privalytics.domain.validation import (
     check_batch,
@@ -114,6 +115,7 @@ class Ingestion:
         self._feed = feed or LiveFeed()
         self._salts = Salts(salts, settings.salt_rotation)
         self._sites = SiteDirectory(tokens, clock, settings.cache_ttl)
+        self._failures = FailureThrottle(limiter)
 
     async def _load_token(self, token_id: str) -> tuple[str, bytes] | None:
         record = await self._tokens.get_token(token_id)
@@ -129,6 +131,18 @@ class Ingestion:
             raise Unauthenticated("the credential is unknown or revoked")
         return project
 
+    async def _authenticate_from(self, token: str, address: str) -> Project:
+        """:meth:`authenticate`, with failures throttled per client address
+        (:mod:`privalytics.domain.throttle`); a token known as good skips the throttle."""
+        if self._privacy.tokens.known(token, TOKEN_PREFIX) is not None:
+            return await self.authenticate(token)
+        await self._failures.guard(address)
+        try:
+            return await self.authenticate(token)
+        except Unauthenticated:
+            await self._failures.failed(address)
+            raise
+
     async def record(
         self, token: str, incoming: Sequence[IncomingEvent], client: ClientInfo
     ) -> int:
@@ -137,7 +151,7 @@ class Ingestion:
         if declines(client):
             return 0
         check_batch(incoming)
-        project = await self.authenticate(token)
+        project = await self._authenticate_from(token, client.ip)
         # authenticate() parsed the token: its id sits at a fixed place.
         return await self._record(project, f"token:{id_of(token)}", incoming, client)
 
