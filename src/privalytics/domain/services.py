@@ -51,7 +51,7 @@ from privalytics.domain.reporting import Reporting
 from privalytics.domain.salts import Salts
 from privalytics.domain.sites import SiteDirectory
 from privalytics.domain.throttle import FailureThrottle
-from privalytics.domain.tokens import TOKEN_PREFIX, id_of
+from privalytics.domain.tokens import MAX_LENGTH, TOKEN_PREFIX, id_of, parse
 from privalytics.domain.validation import (
     check_batch,
     clean_event,
@@ -133,8 +133,13 @@ class Ingestion:
 
     async def _authenticate_from(self, token: str, address: str) -> Project:
         """:meth:`authenticate`, with failures throttled per client address
-        (:mod:`privalytics.domain.throttle`); a token known as good skips the throttle."""
-        if self._privacy.tokens.known(token, TOKEN_PREFIX) is not None:
+        (:mod:`privalytics.domain.throttle`). A token known as good skips the throttle,
+        and so does a malformed one, refused before anything is looked up."""
+        if (
+            self._privacy.tokens.known(token, TOKEN_PREFIX) is not None
+            or len(token) > MAX_LENGTH
+            or parse(token, TOKEN_PREFIX) is None
+        ):
             return await self.authenticate(token)
         await self._failures.guard(address)
         try:
