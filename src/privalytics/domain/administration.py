@@ -19,6 +19,7 @@ from privalytics.domain.models import (
     ProjectUpdate,
     RateLimit,
     TokenInfo,
+    TokenKind,
     TokenRecord,
 )
 from privalytics.domain.ports import (
@@ -48,6 +49,7 @@ def _info(record: TokenRecord) -> TokenInfo:
         project_id=record.project_id,
         created_at=record.created_at,
         revoked_at=record.revoked_at,
+        kind=record.kind,
     )
 
 
@@ -80,13 +82,16 @@ class Administration:
         self._clock = clock
         self._privacy = privacy
 
-    async def _new_token(self, project_id: str) -> tuple[TokenRecord, IssuedToken]:
+    async def _new_token(
+        self, project_id: str, kind: TokenKind = TokenKind.BROWSER
+    ) -> tuple[TokenRecord, IssuedToken]:
         credential = generate(TOKEN_PREFIX)
         record = TokenRecord(
             id=credential.id,
             project_id=project_id,
             secret_hash=await self._hasher.hash(credential.secret),
             created_at=self._clock.now(),
+            kind=kind,
         )
         return record, IssuedToken(info=_info(record), token=credential.text)
 
@@ -185,10 +190,17 @@ class Administration:
                 removed += await self._events.delete_project_events(project_id)
         return removed
 
-    async def issue_token(self, project_id: str, *, revoke_others: bool = False) -> IssuedToken:
-        """A new token for the project; with ``revoke_others``, the only live one."""
+    async def issue_token(
+        self,
+        project_id: str,
+        *,
+        revoke_others: bool = False,
+        kind: TokenKind = TokenKind.BROWSER,
+    ) -> IssuedToken:
+        """A new token of ``kind`` for the project; with ``revoke_others``, the only live
+        one of its kind (a server token's rotation leaves the pages' browser token be)."""
         project = await self.get_project(project_id)
-        record, issued = await self._new_token(project.id)
+        record, issued = await self._new_token(project.id, kind)
         # The project may be deleted between the look above and the write: the store
         # checks again as it writes, so the answer is "not found", never a dangling token.
         if not revoke_others:

@@ -193,9 +193,9 @@ class TokenStore(Protocol):
         ...
 
     async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str] | None:
-        """Store ``token`` and revoke every other live token of its project at ``at``, in
-        one transaction; returns the ids revoked, sorted, or None (and nothing changed)
-        when the project does not exist, as :meth:`add_token`."""
+        """Store ``token`` and revoke every other live token of its project and of its kind
+        at ``at``, in one transaction; returns the ids revoked, sorted, or None (and
+        nothing changed) when the project does not exist, as :meth:`add_token`."""
         ...
 
     async def add_admin_key(self, key: AdminKeyRecord) -> None: ...

@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import ping, unavailable_on_failure
 from privalytics.adapters.sqlalchemy.tables import from_micros, to_micros
-from privalytics.domain.models import AdminKeyRecord, Project, RateLimit, TokenRecord
+from privalytics.domain.models import (
+    AdminKeyRecord,
+    Project,
+    RateLimit,
+    TokenKind,
+    TokenRecord,
+)
 
 
 def _optional_micros(moment: datetime | None) -> int | None:
@@ -62,6 +68,7 @@ def _token_row(token: TokenRecord) -> dict[str, Any]:
         "secret_hash": token.secret_hash,
         "created_at": to_micros(token.created_at),
         "revoked_at": _optional_micros(token.revoked_at),
+        "kind": token.kind.value,
     }
 
 
@@ -72,6 +79,7 @@ def _token(row: RowMapping) -> TokenRecord:
         secret_hash=bytes(row["secret_hash"]),
         created_at=from_micros(row["created_at"]),
         revoked_at=_optional_datetime(row["revoked_at"]),
+        kind=TokenKind(row["kind"]),
     )
 
 
@@ -193,6 +201,7 @@ class SqlAlchemyTokenStore:
             update(_tokens)
             .where(
                 (_tokens.c.project_id == token.project_id)
+                & (_tokens.c.kind == token.kind.value)
                 & _tokens.c.revoked_at.is_(None)
                 & (_tokens.c.id != token.id)
             )
