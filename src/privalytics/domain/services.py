@@ -312,7 +312,7 @@ def _no_visitor_overrides(incoming: Sequence[IncomingEvent]) -> None:
         if field is not None:
             raise ServerTokenRequired(
                 "only a server token may name the visitor; this is a browser token, which "
-                "is public (issue a server token: privalytics project token rotate --server)",
+                "is public: send it with a server token",
                 field=field,
                 index=index if len(incoming) > 1 else None,
             )
