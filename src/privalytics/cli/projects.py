@@ -178,7 +178,9 @@ def token() -> None:
 def token_rotate(
     ctx: click.Context, project_id: str, revoke_others: bool, server: bool, as_json: bool
 ) -> None:
-    """Issue a new token (shown only once); a browser token unless --server."""
+    """Issue a new token (shown only once).
+
+    A browser token (for pages) unless --server."""
     kind = TokenKind.SERVER if server else TokenKind.BROWSER
     issued = run(
         with_services(
