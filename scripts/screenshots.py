@@ -58,13 +58,29 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise SystemExit(f"server did not start:\n{log.read_text()}")
 
 
+def _server_token(url: str, admin_key: str, project_id: str) -> str:
+    """A server token of the project: the events below name their visitors."""
+    issued = httpx.post(
+        f"{url}/api/v1/projects/{project_id}/tokens",
+        params={"kind": "server"},
+        headers={"Authorization": f"Bearer {admin_key}"},
+    )
+    issued.raise_for_status()
+    token: str = issued.json()["token"]
+    return token
+
+
 def _more_traffic(url: str, token: str, admin_key: str) -> None:
     """A second project and a few events now, so the overview and the feed have content."""
+    del token  # the demo's browser token: these events name their visitors
+    projects = httpx.get(f"{url}/api/v1/projects", headers={"Authorization": f"Bearer {admin_key}"})
+    projects.raise_for_status()
+    demo_id = projects.json()["projects"][0]["id"]
     # A browser's agent: httpx's own is a bot's, which the server would turn away.
     browser = {
         "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:145.0) Gecko/20100101 Firefox/145.0"
     }
-    headers = {"Authorization": f"Bearer {token}", **browser}
+    headers = {"Authorization": f"Bearer {_server_token(url, admin_key, demo_id)}", **browser}
     for n, (path, target) in enumerate(
         [("/pricing", None), ("/blog/privacy-first", None), ("/docs/install", "Copy command")]
     ):
@@ -79,7 +95,7 @@ def _more_traffic(url: str, token: str, admin_key: str) -> None:
         headers={"Authorization": f"Bearer {admin_key}"},
     )
     created.raise_for_status()
-    docs_token = created.json()["token"]
+    docs_token = _server_token(url, admin_key, created.json()["project"]["id"])
     batch = {
         "events": [
             {"action": "visit", "path": f"/guide/{n % 4}", "visitor_ip": f"203.0.113.{n % 9}"}

@@ -69,9 +69,19 @@ CLOCK_START = ManualClock().now()
 
 # --- events: wide, every field up to the limits of domain/validation.py -----------------
 
-# Text a field accepts: any Unicode but the control characters the domain refuses
-# (\x00-\x1f, \x7f) and lone surrogates (not Unicode text).
-_REFUSED = "".join(map(chr, [*range(0x20), 0x7F]))
+# Text a field accepts: any Unicode but the characters the domain refuses (C0 and C1
+# controls, U+2028/2029, bidirectional overrides and isolates) and lone surrogates (not
+# Unicode text).
+REFUSED_CODE_POINTS = [
+    *range(0x20),
+    *range(0x7F, 0xA0),
+    0x2028,
+    0x2029,
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+]
+_REFUSED = "".join(map(chr, REFUSED_CODE_POINTS))
+refused_characters = st.sampled_from(_REFUSED)
 field_chars = st.characters(exclude_categories=("Cs",), exclude_characters=_REFUSED)
 # A path's own characters: no "?" or "#", which start its query and its fragment.
 path_chars = st.characters(exclude_categories=("Cs",), exclude_characters=_REFUSED + "?#")

@@ -7,6 +7,11 @@ privalytics server, or straight into an embedded core::
     app = PrivalyticsMiddleware(app, client=Client("https://stats.example", "pvt_..."))
     app = PrivalyticsMiddleware(app, core=await Privalytics.open(...), token="pvt_...")
 
+Through a client, the token must be a **server token** (``privalytics project token
+rotate ID --server``): the visit names its visitor (``visitor_ip``, ``user_agent``), which
+a server accepts only from a server token; keep it out of pages. An embedded core is
+given the visitor as the request's own client, so any live token of the project works.
+
 What counts: a GET answered 2xx with ``Content-Type: text/html``, not a prefetch, not
 from a visitor who sent ``Sec-GPC: 1`` (or ``DNT: 1``, unless ``honour_dnt=False``), and
 not from a robot (a user agent matching :data:`BOTS`, or none at all; unless

@@ -41,8 +41,14 @@ def server(database: Path, tmp_path: Path) -> Iterator[Server]:
 
 
 def project(database: Path) -> tuple[str, str]:
-    created = cli_json(f"sqlite+aiosqlite:///{database}", "project", "create", "backend")
-    return created["project"]["id"], created["token"]
+    """A new project and a server token of it: the client names its visitors, which only
+    a server token may do (issued with the CLI, as docs/server-side.md says)."""
+    url = f"sqlite+aiosqlite:///{database}"
+    created = cli_json(url, "project", "create", "backend")
+    project_id = created["project"]["id"]
+    issued = cli_json(url, "project", "token", "rotate", project_id, "--server", "--json")
+    assert issued["kind"] == "server"
+    return project_id, issued["token"]
 
 
 def test_the_sync_client_sends_batches_that_are_stored(server: Server, database: Path) -> None:

@@ -111,12 +111,19 @@ def test_a_new_user_creates_a_project_sends_every_action_and_reads_correct_numbe
     )
     assert batch.status_code == 202, batch.text
     assert batch.json() == {"accepted": 4}
+    # A backend names its visitor: with a server token, issued through the admin API.
+    issued = httpx.post(
+        f"{server.url}/api/v1/projects/{project_id}/tokens?kind=server",
+        headers={"Authorization": f"Bearer {admin_key}"},
+        timeout=10,
+    )
+    assert issued.status_code == 201, issued.text
     backend = httpx.post(
         f"{server.url}/api/v1/events",
         timeout=10,
         content=json.dumps(
             {
-                "token": token,
+                "token": issued.json()["token"],
                 "action": "visit",
                 "path": "https://blog.example/pricing?ref=mail",
                 "visitor_ip": "192.0.2.55",

@@ -112,6 +112,9 @@ def _ingest(visit: Visitor, project_id: str, token: str) -> None:
     visit("POST", "/api/v1/events/batch", 202, json=events, headers=auth)
     visit("POST", "/api/v1/events", 400, content=b'{"action": "visit", ', headers=auth)
     visit("POST", "/api/v1/events", 401, json={"action": "visit", "path": "/"})
+    # A bot's event: turned away into the bot log, its agent (with the canary) unlogged.
+    crawler = auth | {"User-Agent": f"Googlebot/2.1 {AGENT}"}
+    visit("POST", "/api/v1/events", 202, json={"action": "visit", "path": "/bot"}, headers=crawler)
     plausible = {"n": "pageview", "u": f"{SITE}/plausible", "d": "logged.example"}
     visit("POST", "/api/event", 202, content=json.dumps(plausible), headers={"Origin": SITE})
     umami = {"type": "event", "payload": {"website": project_id, "url": "/umami"}}
@@ -147,6 +150,8 @@ def _admin(visit: Visitor, project_id: str, admin_key: str) -> None:
     visit("GET", f"/api/v1/projects/{project_id}/breakdown/colour", 404, headers=admin)
     visit("GET", f"/api/v1/projects/{project_id}/export?format=jsonl", 200, headers=admin)
     visit("GET", f"/api/v1/projects/{project_id}/export?format=xml", 400, headers=admin)
+    visit("GET", f"/api/v1/projects/{project_id}/bots?period=7d", 200, headers=admin)
+    visit("GET", f"/api/v1/projects/{project_id}/bots?period=century", 400, headers=admin)
 
 
 def _dashboard(visit: Visitor, project_id: str) -> str:

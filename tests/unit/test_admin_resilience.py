@@ -55,11 +55,11 @@ class CountingTokenStore(InMemoryTokenStore):
         self.calls.append("revoke_token")
         return await super().revoke_token(token_id, at, keep_last=keep_last)
 
-    async def add_token(self, token: TokenRecord) -> None:
+    async def add_token(self, token: TokenRecord) -> bool:
         self.calls.append("add_token")
-        await super().add_token(token)
+        return await super().add_token(token)
 
-    async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str]:
+    async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str] | None:
         self.calls.append("rotate_token")
         if self.fail_rotation:
             raise StorageUnavailable("the database does not answer")

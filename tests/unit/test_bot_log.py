@@ -25,6 +25,7 @@ from privalytics.domain.models import (
     IncomingEvent,
     RateLimit,
     TimeRange,
+    TokenKind,
 )
 from privalytics.domain.services import Services, build_services
 from privalytics.testing import ManualClock, PlaintextSecretHasher, bot_detector, lookups
@@ -118,7 +119,9 @@ async def test_webdriver_makes_a_browser_s_event_a_bot_s() -> None:
 async def test_in_a_batch_only_the_bots_events_are_turned_away_by_their_own_agent() -> None:
     clock = ManualClock(NOON)
     services, events, _ = world(clock)
-    project_id, token = await new_project(services)
+    project_id, _ = await new_project(services)
+    # A server token: the events name their visitors' agents.
+    token = (await services.admin.issue_token(project_id, kind=TokenKind.SERVER)).token
     batch = [
         IncomingEvent(action=Action.VISIT, path="/a", user_agent=BROWSER),
         IncomingEvent(action=Action.VISIT, path="/b", user_agent=GOOGLEBOT),

@@ -55,7 +55,7 @@ def test_a_custom_event_keeps_its_cleaned_name() -> None:
         ("", "must not be empty"),
         ("   ", "must not be empty"),
         ("s" * (MAX_EVENT_NAME + 1), f"longer than {MAX_EVENT_NAME} characters"),
-        ("Sign\nup", "control characters"),
+        ("Sign\nup", "a control character"),
         ("\ud800", "lone surrogate"),
     ],
 )

@@ -7,16 +7,17 @@ from collections.abc import Sequence
 import pytest
 
 from privalytics.domain.errors import InvalidInput
-from privalytics.domain.models import Action, ClientInfo, Event, IncomingEvent
+from privalytics.domain.models import Action, ClientInfo, Event, IncomingEvent, TokenKind
 from privalytics.domain.services import Services
 
 
 async def test_stored_events_are_published_without_address_or_agent(services: Services) -> None:
     created = await services.admin.create_project("Site")
+    server = await services.admin.issue_token(created.project.id, kind=TokenKind.SERVER)
     seen: list[Event] = []
     services.feed.attach(seen.extend)
     await services.ingestion.record(
-        created.token.token,
+        server.token,
         [IncomingEvent(action=Action.VISIT, path="/a", visitor_ip="192.0.2.7", user_agent="UA/1")],
         ClientInfo(ip="192.0.2.1", user_agent="Agent/2"),
     )

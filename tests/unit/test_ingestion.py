@@ -25,7 +25,15 @@ from privalytics.domain.errors import (
     Unauthenticated,
 )
 from privalytics.domain.hashing import visitor_hash
-from privalytics.domain.models import Action, ClientInfo, Event, IncomingEvent, Project, RateLimit
+from privalytics.domain.models import (
+    Action,
+    ClientInfo,
+    Event,
+    IncomingEvent,
+    Project,
+    RateLimit,
+    TokenKind,
+)
 from privalytics.domain.services import Services, _policy, build_services
 from privalytics.domain.sessions import sessionize
 from privalytics.domain.sources import own_hosts
@@ -55,6 +63,11 @@ class World:
             "site", rate_limit=rate_limit, allowed_origins=origins
         )
         return created.project, created.token.token
+
+    async def server_token(self, project: Project) -> str:
+        """A server token of ``project``: the kind whose events may name their visitor."""
+        issued = await self.services.admin.issue_token(project.id, kind=TokenKind.SERVER)
+        return issued.token
 
     async def record(self, token: str, *events: IncomingEvent, client: ClientInfo = CLIENT) -> int:
         return await self.services.ingestion.record(token, list(events), client)
@@ -342,7 +355,8 @@ async def test_unknown_malformed_and_revoked_tokens_are_refused(w: World) -> Non
 
 
 async def test_a_server_side_senders_visitor_ip_and_agent_override_the_clients(w: World) -> None:
-    project, token = await w.project()
+    project, _ = await w.project()
+    token = await w.server_token(project)
     backend = ClientInfo(ip="10.0.0.1", user_agent="python-httpx/0.27")
     await w.record(token, visit(visitor_ip="203.0.113.5", user_agent="Firefox"), client=backend)
     await w.record(token, visit(), client=ClientInfo(ip="203.0.113.5", user_agent="Firefox"))
@@ -353,14 +367,16 @@ async def test_a_server_side_senders_visitor_ip_and_agent_override_the_clients(w
 
 
 async def test_a_visitor_ip_without_an_agent_uses_the_clients_agent(w: World) -> None:
-    project, token = await w.project()
+    project, _ = await w.project()
+    token = await w.server_token(project)
     await w.record(token, visit(visitor_ip="203.0.113.5"), client=CLIENT)
     expected = visitor_hash(w.salt(), project.id, "203.0.113.5", CLIENT.user_agent)
     assert w.stored[0].visitor_hash == expected
 
 
 async def test_ipv4_mapped_and_plain_ipv4_clients_are_the_same_visitor(w: World) -> None:
-    _, token = await w.project()
+    project, _ = await w.project()
+    token = await w.server_token(project)
     await w.record(token, visit(), client=ClientInfo(ip="::ffff:192.0.2.44", user_agent="a"))
     await w.record(token, visit(), client=ClientInfo(ip="192.0.2.44", user_agent="a"))
     await w.record(token, visit(visitor_ip="::ffff:192.0.2.44", user_agent="a"))

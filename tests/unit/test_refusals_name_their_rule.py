@@ -69,7 +69,9 @@ def test_a_lone_surrogate_is_refused_for_the_event_that_holds_it() -> None:
 
 
 def test_control_characters_are_named_as_such() -> None:
-    assert refusal(visit(path="/a\x00"), "path") == "contains control characters"
+    assert refusal(visit(path="/a\x00"), "path") == (
+        "contains a control character (U+0000), which is refused"
+    )
 
 
 def test_a_non_ip_is_refused_for_the_event_that_holds_it() -> None:

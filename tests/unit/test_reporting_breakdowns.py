@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privalytics.domain.models import Action, ClientInfo, IncomingEvent, Ranked, TimeRange
+from privalytics.domain.models import (
+    Action,
+    ClientInfo,
+    IncomingEvent,
+    Ranked,
+    TimeRange,
+    TokenKind,
+)
 from privalytics.domain.reports import previous_range, step_of
 from privalytics.domain.services import Services
 from privalytics.testing import ManualClock, make_services
@@ -18,7 +25,9 @@ NOW = datetime(2026, 1, 10, 12, 30, tzinfo=UTC)
 
 async def _project(services: Services) -> tuple[str, str]:
     created = await services.admin.create_project("Site")
-    return created.project.id, created.token.token
+    # A server token: the events below name their visitors.
+    server = await services.admin.issue_token(created.project.id, kind=TokenKind.SERVER)
+    return created.project.id, server.token
 
 
 def _visit(at: datetime, ip: str = "192.0.2.1", **fields: object) -> IncomingEvent:

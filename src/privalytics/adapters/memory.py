@@ -11,6 +11,8 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
+import msgspec
+
 from privalytics.domain import activity, insight
 from privalytics.domain.dimensions import Dimension
 from privalytics.domain.filters import Filter
@@ -221,8 +223,11 @@ class InMemoryTokenStore:
             del self.tokens[token_id]
         return True
 
-    async def add_token(self, token: TokenRecord) -> None:
+    async def add_token(self, token: TokenRecord) -> bool:
+        if token.project_id not in self.projects:
+            return False
         self.tokens[token.id] = token
+        return True
 
     async def get_token(self, token_id: str) -> TokenRecord | None:
         return self.tokens.get(token_id)
@@ -240,31 +245,20 @@ class InMemoryTokenStore:
             for t in self.tokens.values()
         ):
             return False
-        self.tokens[token_id] = TokenRecord(
-            id=token.id,
-            project_id=token.project_id,
-            secret_hash=token.secret_hash,
-            created_at=token.created_at,
-            revoked_at=at,
-        )
+        self.tokens[token_id] = msgspec.structs.replace(token, revoked_at=at)
         return True
 
-    async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str]:
+    async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str] | None:
+        if token.project_id not in self.projects:
+            return None
         live = [
             t.id
             for t in self.tokens.values()
-            if t.project_id == token.project_id and t.revoked_at is None
+            if t.project_id == token.project_id and t.kind == token.kind and t.revoked_at is None
         ]
         self.tokens[token.id] = token
         for token_id in live:
-            old = self.tokens[token_id]
-            self.tokens[token_id] = TokenRecord(
-                id=old.id,
-                project_id=old.project_id,
-                secret_hash=old.secret_hash,
-                created_at=old.created_at,
-                revoked_at=at,
-            )
+            self.tokens[token_id] = msgspec.structs.replace(self.tokens[token_id], revoked_at=at)
         return sorted(live)
 
     async def add_admin_key(self, key: AdminKeyRecord) -> None:

@@ -65,10 +65,17 @@ class TokenOut(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     created_at: datetime
     revoked_at: datetime | None
+    # "browser" (public, for pages) or "server" (secret; may name the visitor).
+    kind: str = "browser"
 
     @classmethod
     def of(cls, info: TokenInfo) -> TokenOut:
-        return cls(id=info.id, created_at=info.created_at, revoked_at=info.revoked_at)
+        return cls(
+            id=info.id,
+            created_at=info.created_at,
+            revoked_at=info.revoked_at,
+            kind=info.kind.value,
+        )
 
 
 class TokenListOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,10 +87,16 @@ class TokenIssuedOut(msgspec.Struct, frozen=True, kw_only=True):
     token: str
     id: str
     created_at: datetime
+    kind: str = "browser"
 
     @classmethod
     def of(cls, issued: IssuedToken) -> TokenIssuedOut:
-        return cls(token=issued.token, id=issued.info.id, created_at=issued.info.created_at)
+        return cls(
+            token=issued.token,
+            id=issued.info.id,
+            created_at=issued.info.created_at,
+            kind=issued.info.kind.value,
+        )
 
 
 class RangeOut(msgspec.Struct, frozen=True, kw_only=True):

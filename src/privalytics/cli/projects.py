@@ -10,7 +10,7 @@ import click
 from privalytics.adapters.wire import ProjectOut, TokenIssuedOut, TokenOut
 from privalytics.cli.common import BadInput, echo_json, moment, run, settings, with_services
 from privalytics.domain.errors import InvalidInput
-from privalytics.domain.models import Project, ProjectUpdate, TimeRange
+from privalytics.domain.models import Project, ProjectUpdate, TimeRange, TokenKind
 from privalytics.domain.ratelimit import parse_rate_limit
 from privalytics.domain.services import Services
 
@@ -194,18 +194,38 @@ def token() -> None:
 
 @token.command("rotate")
 @click.argument("project_id")
-@click.option("--revoke-others", is_flag=True, help="Revoke every other token of the project.")
+@click.option(
+    "--revoke-others",
+    is_flag=True,
+    help="Revoke every other token of the project of the same kind.",
+)
+@click.option(
+    "--server",
+    is_flag=True,
+    help="A server token: secret, never in a page; the only kind whose events may name "
+    "their visitor (visitor_ip, user_agent), for the Python client and the middleware.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def token_rotate(ctx: click.Context, project_id: str, revoke_others: bool, as_json: bool) -> None:
-    """Issue a new token (shown only once)."""
+def token_rotate(
+    ctx: click.Context, project_id: str, revoke_others: bool, server: bool, as_json: bool
+) -> None:
+    """Issue a new token (shown only once).
+
+    A browser token (for pages) unless --server."""
+    kind = TokenKind.SERVER if server else TokenKind.BROWSER
     issued = run(
         with_services(
-            settings(ctx), lambda s: s.admin.issue_token(project_id, revoke_others=revoke_others)
+            settings(ctx),
+            lambda s: s.admin.issue_token(project_id, revoke_others=revoke_others, kind=kind),
         )
     )
     if as_json:
         echo_json(TokenIssuedOut.of(issued))
+        return
+    if server:
+        click.echo("New server token (secret: keep it on your servers, never in a page):")
+        click.echo(f"  {issued.token}")
         return
     click.echo(f"New token (shown only once):\n  {issued.token}")
 
@@ -222,7 +242,9 @@ def token_list(ctx: click.Context, project_id: str, as_json: bool) -> None:
         return
     for info in infos:
         state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
-        click.echo(f"{info.id}  created {info.created_at:%Y-%m-%d %H:%M}  {state}")
+        click.echo(
+            f"{info.id}  {info.kind.value:<7}  created {info.created_at:%Y-%m-%d %H:%M}  {state}"
+        )
 
 
 @token.command("revoke")

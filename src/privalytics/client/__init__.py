@@ -16,12 +16,16 @@ closes itself at exit, within ``AT_EXIT_TIMEOUT`` seconds, and starts a new work
 forked child (a pre-forking server's workers), whose copy of the parent's queue it drops:
 the parent sends those.
 
->>> client = Client("https://stats.example.com", "pvt_...")
+>>> client = Client("https://stats.example.com", "pvt_...")  # a server token
 >>> client.track("visit", "/pricing", visitor_ip=request_ip, user_agent=agent)
 True
 
-The visitor's address and agent are hashed by the server into a daily visitor id and
-never stored.
+Give it a **server token** (``privalytics project token rotate ID --server``, or
+``POST /api/v1/projects/{id}/tokens?kind=server``): the server accepts ``visitor_ip`` and
+``user_agent`` only from those, and answers 403 to a browser token's events that carry
+them (a browser token is public, so it could otherwise make up visitors). Keep it on the
+server: never in a page. The visitor's address and agent are hashed by the server into a
+daily visitor id and never stored.
 
 What both clients share is in :mod:`~privalytics.client.options` (options, counters,
 checking and ``track``) and :mod:`~privalytics.client.delivery` (retries and the split of

@@ -19,7 +19,7 @@ import msgspec
 from privalytics import bootstrap
 from privalytics.config import DEFAULT_DATABASE_URL, Settings
 from privalytics.demo.traffic import DAYS, demo_traffic
-from privalytics.domain.models import ClientInfo, IncomingEvent, Project
+from privalytics.domain.models import ClientInfo, IncomingEvent, Project, TokenKind
 from privalytics.domain.services import Services
 from privalytics.domain.validation import MAX_BATCH
 
@@ -116,6 +116,10 @@ async def replay(
         msgspec.structs.replace(settings, rate_limit_url="memory://"), clock=clock
     )
     client = ClientInfo(ip="127.0.0.1", user_agent="privalytics-demo")
+    # The sample visitors are named by their events (visitor_ip, user_agent), which only a
+    # server token may do: one is issued for the replay and revoked after it.
+    project = await services.ingestion.authenticate(token)
+    server = await services.admin.issue_token(project.id, kind=TokenKind.SERVER)
     try:
         max_age = timedelta(hours=settings.max_event_age_hours)
         for piece in _pieces(events, max_age):
@@ -123,12 +127,13 @@ async def replay(
             # the clock's salt window (a piece lies within one UTC day, and windows start
             # at UTC midnights) and younger than the oldest timestamp accepted.
             clock.moment = _timestamp(piece[-1])
-            await services.ingestion.record(token, piece, client)
+            await services.ingestion.record(server.token, piece, client)
         clock.moment = now
         await services.refresh_rollups()
     finally:
         # Whatever happened, no salt of a window that is over stays behind.
         clock.moment = now
+        await services.admin.revoke_token(project.id, server.info.id)
         await services.purge_expired_salts()
         await services.aclose()
 

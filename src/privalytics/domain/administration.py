@@ -21,6 +21,7 @@ from privalytics.domain.models import (
     RateLimit,
     TimeRange,
     TokenInfo,
+    TokenKind,
     TokenRecord,
 )
 from privalytics.domain.ports import (
@@ -50,6 +51,7 @@ def _info(record: TokenRecord) -> TokenInfo:
         project_id=record.project_id,
         created_at=record.created_at,
         revoked_at=record.revoked_at,
+        kind=record.kind,
     )
 
 
@@ -84,13 +86,16 @@ class Administration:
         self._clock = clock
         self._privacy = privacy
 
-    async def _new_token(self, project_id: str) -> tuple[TokenRecord, IssuedToken]:
+    async def _new_token(
+        self, project_id: str, kind: TokenKind = TokenKind.BROWSER
+    ) -> tuple[TokenRecord, IssuedToken]:
         credential = generate(TOKEN_PREFIX)
         record = TokenRecord(
             id=credential.id,
             project_id=project_id,
             secret_hash=await self._hasher.hash(credential.secret),
             created_at=self._clock.now(),
+            kind=kind,
         )
         return record, IssuedToken(info=_info(record), token=credential.text)
 
@@ -201,15 +206,27 @@ class Administration:
                 removed += await self._events.delete_project_events(project_id)
         return removed
 
-    async def issue_token(self, project_id: str, *, revoke_others: bool = False) -> IssuedToken:
-        """A new token for the project; with ``revoke_others``, the only live one."""
+    async def issue_token(
+        self,
+        project_id: str,
+        *,
+        revoke_others: bool = False,
+        kind: TokenKind = TokenKind.BROWSER,
+    ) -> IssuedToken:
+        """A new token of ``kind`` for the project; with ``revoke_others``, the only live
+        one of its kind (a server token's rotation leaves the pages' browser token be)."""
         project = await self.get_project(project_id)
-        record, issued = await self._new_token(project.id)
+        record, issued = await self._new_token(project.id, kind)
+        # The project may be deleted between the look above and the write: the store
+        # checks again as it writes, so the answer is "not found", never a dangling token.
         if not revoke_others:
-            await self._tokens.add_token(record)
+            if not await self._tokens.add_token(record):
+                raise NotFound(f"no project {project_id!r}")
             return issued
         # One transaction: never a moment with no live token, nor a half-done rotation.
         revoked = await self._tokens.rotate_token(record, self._clock.now())
+        if revoked is None:
+            raise NotFound(f"no project {project_id!r}")
         for token_id in revoked:
             self._privacy.tokens.forget(token_id)
         await self._reset_limits([f"token:{token_id}" for token_id in revoked])

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action
+from privalytics.domain.text import first_unsafe, has_surrogate
 
 MAX_EVENT_NAME = 120
 MAX_PROPS = 30
@@ -30,8 +31,6 @@ MAX_DEPTH = 5
 MAX_AMOUNT = 1e12
 
 _DECIMAL = re.compile(r"\s*-?[0-9]{1,13}(\.[0-9]{1,6})?\s*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _BUILT_IN: Mapping[str, Action] = {
     action.value: action for action in Action if action is not Action.CUSTOM
 }
@@ -52,10 +51,11 @@ CURRENCIES = frozenset(
 
 def _text(value: str, what: str, limit: int, field: str, index: int | None) -> str:
     if len(value) > limit:
-        raise InvalidInput(f"{what} longer than {limit} characters", field=field, index=index)
-    if _CONTROL.search(value):
-        raise InvalidInput(f"{what} contains control characters", field=field, index=index)
-    if not value.isascii() and _SURROGATE.search(value):
+        raise InvalidInput(f"{what} is longer than {limit} characters", field=field, index=index)
+    refused = first_unsafe(value)
+    if refused:
+        raise InvalidInput(f"{what} {refused}", field=field, index=index)
+    if has_surrogate(value):
         raise InvalidInput(
             f"{what} is not valid Unicode (a lone surrogate)", field=field, index=index
         )
@@ -73,7 +73,7 @@ def clean_event_name(name: str, index: int | None = None) -> str:
     cleaned = name.strip()
     if not cleaned:
         raise InvalidInput("an event name must not be empty", field="name", index=index)
-    return _text(cleaned, "an event name is", MAX_EVENT_NAME, "name", index).strip()
+    return _text(cleaned, "an event name", MAX_EVENT_NAME, "name", index).strip()
 
 
 def prop_text(value: object) -> str | None:
@@ -106,7 +106,7 @@ def clean_props(props: Mapping[str, object], index: int | None = None) -> dict[s
     for key, value in props.items():
         if not key:
             raise InvalidInput("property names must not be empty", field="props", index=index)
-        _text(key, "a property name is", MAX_PROP_KEY, "props", index)
+        _text(key, "a property name", MAX_PROP_KEY, "props", index)
         text = prop_text(value)
         if text is None:
             raise InvalidInput(
@@ -114,7 +114,7 @@ def clean_props(props: Mapping[str, object], index: int | None = None) -> dict[s
                 field="props",
                 index=index,
             )
-        cleaned[key] = _text(text, "a property value is", MAX_PROP_VALUE, "props", index)
+        cleaned[key] = _text(text, "a property value", MAX_PROP_VALUE, "props", index)
     return cleaned
 
 

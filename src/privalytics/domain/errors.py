@@ -33,6 +33,18 @@ class OriginNotAllowed(PrivalyticsError):
     """A browser request came from an origin the project does not allow."""
 
 
+class ServerTokenRequired(PrivalyticsError):
+    """An event names its visitor (``visitor_ip``, ``user_agent``) but was sent with a
+    browser token, which is public: only a server token may do that."""
+
+    def __init__(self, message: str, *, field: str, index: int | None = None):
+        self.field = field
+        self.index = index
+        where = "" if index is None else f"event {index}: "
+        super().__init__(f"{where}{field}: {message}")
+        self.message = message
+
+
 class RateLimited(PrivalyticsError):
     """The token is over its rate limit."""
 

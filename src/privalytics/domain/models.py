@@ -49,6 +49,16 @@ class Project(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
+class TokenKind(enum.StrEnum):
+    """Who holds a token. A browser token is public (pages embed it); a server token is a
+    secret kept on a server, and the only kind whose events may name their visitor
+    (``visitor_ip``, ``user_agent``): anyone holding a public token could otherwise make
+    up visitors at will."""
+
+    BROWSER = "browser"
+    SERVER = "server"
+
+
 class TokenRecord(msgspec.Struct, frozen=True, kw_only=True):
     """What is stored of a project token: its public id and a bcrypt hash of its secret."""
 
@@ -57,6 +67,7 @@ class TokenRecord(msgspec.Struct, frozen=True, kw_only=True):
     secret_hash: bytes
     created_at: datetime
     revoked_at: datetime | None = None
+    kind: TokenKind = TokenKind.BROWSER
 
 
 class TokenInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,6 +77,7 @@ class TokenInfo(msgspec.Struct, frozen=True, kw_only=True):
     project_id: str
     created_at: datetime
     revoked_at: datetime | None = None
+    kind: TokenKind = TokenKind.BROWSER
 
 
 class AdminKeyInfo(msgspec.Struct, frozen=True, kw_only=True):

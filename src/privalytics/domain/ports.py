@@ -184,7 +184,11 @@ class TokenStore(Protocol):
         """Delete the project and its tokens; False when there was none."""
         ...
 
-    async def add_token(self, token: TokenRecord) -> None: ...
+    async def add_token(self, token: TokenRecord) -> bool:
+        """Store the token; False (and nothing stored) when its project does not exist,
+        also when that project is being deleted at the same moment: the two never leave a
+        token without its project."""
+        ...
 
     async def get_token(self, token_id: str) -> TokenRecord | None: ...
 
@@ -199,9 +203,10 @@ class TokenStore(Protocol):
         live tokens of a project at once never both succeed."""
         ...
 
-    async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str]:
-        """Store ``token`` and revoke every other live token of its project at ``at``, in
-        one transaction; returns the ids revoked, sorted."""
+    async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str] | None:
+        """Store ``token`` and revoke every other live token of its project and of its kind
+        at ``at``, in one transaction; returns the ids revoked, sorted, or None (and
+        nothing changed) when the project does not exist, as :meth:`add_token`."""
         ...
 
     async def add_admin_key(self, key: AdminKeyRecord) -> None: ...

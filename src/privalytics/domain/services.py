@@ -19,6 +19,7 @@ from privalytics.domain.errors import (
     NotFound,
     OriginNotAllowed,
     RateLimited,
+    ServerTokenRequired,
     StorageUnavailable,
     Unauthenticated,
 )
@@ -32,6 +33,7 @@ from privalytics.domain.models import (
     IncomingEvent,
     Project,
     TimeRange,
+    TokenKind,
 )
 from privalytics.domain.ports import (
     AgentParser,
@@ -57,7 +59,8 @@ from privalytics.domain.reporting import PERIODS as PERIODS
 from privalytics.domain.reporting import Reporting
 from privalytics.domain.salts import Salts
 from privalytics.domain.sites import SiteDirectory
-from privalytics.domain.tokens import TOKEN_PREFIX, id_of
+from privalytics.domain.throttle import FailureThrottle
+from privalytics.domain.tokens import MAX_LENGTH, TOKEN_PREFIX, id_of, parse
 from privalytics.domain.validation import (
     check_batch,
     clean_event,
@@ -127,20 +130,43 @@ class Ingestion:
         self._feed = feed or LiveFeed()
         self._salts = Salts(salts, settings.salt_rotation)
         self._sites = SiteDirectory(tokens, clock, settings.cache_ttl)
+        self._failures = FailureThrottle(limiter)
 
     async def _load_token(self, token_id: str) -> tuple[str, bytes] | None:
         record = await self._tokens.get_token(token_id)
         if record is None or record.revoked_at is not None:
             return None
-        return record.project_id, record.secret_hash
+        # The verifier remembers one text per credential: "<kind>:<project id>".
+        return f"{record.kind.value}:{record.project_id}", record.secret_hash
 
-    async def authenticate(self, token: str) -> Project:
-        """The project that ``token`` writes to."""
-        project_id = await self._privacy.tokens.check(token, TOKEN_PREFIX, self._load_token)
+    async def _check(self, token: str) -> tuple[Project, TokenKind]:
+        owner = await self._privacy.tokens.check(token, TOKEN_PREFIX, self._load_token)
+        kind, _, project_id = owner.partition(":")
         project = await self._privacy.projects.get(project_id)
         if project is None:
             raise Unauthenticated("the credential is unknown or revoked")
-        return project
+        return project, TokenKind(kind)
+
+    async def authenticate(self, token: str) -> Project:
+        """The project that ``token`` writes to."""
+        return (await self._check(token))[0]
+
+    async def _authenticate_from(self, token: str, address: str) -> tuple[Project, TokenKind]:
+        """:meth:`authenticate`, with failures throttled per client address
+        (:mod:`privalytics.domain.throttle`). A token known as good skips the throttle,
+        and so does a malformed one, refused before anything is looked up."""
+        if (
+            self._privacy.tokens.known(token, TOKEN_PREFIX) is not None
+            or len(token) > MAX_LENGTH
+            or parse(token, TOKEN_PREFIX) is None
+        ):
+            return await self._check(token)
+        await self._failures.guard(address)
+        try:
+            return await self._check(token)
+        except Unauthenticated:
+            await self._failures.failed(address)
+            raise
 
     async def record(
         self, token: str, incoming: Sequence[IncomingEvent], client: ClientInfo
@@ -150,9 +176,15 @@ class Ingestion:
         if declines(client):
             return 0
         check_batch(incoming)
-        project = await self.authenticate(token)
+        project, kind = await self._authenticate_from(token, client.ip)
         # authenticate() parsed the token: its id sits at a fixed place.
-        return await self._record(project, f"token:{id_of(token)}", incoming, client)
+        return await self._record(
+            project,
+            f"token:{id_of(token)}",
+            incoming,
+            client,
+            names_visitors=kind is TokenKind.SERVER,
+        )
 
     async def record_for_domain(
         self, domain: str, incoming: Sequence[IncomingEvent], client: ClientInfo
@@ -195,6 +227,8 @@ class Ingestion:
         rate_key: str,
         incoming: Sequence[IncomingEvent],
         client: ClientInfo,
+        *,
+        names_visitors: bool = False,
     ) -> int:
         # The caller checked the batch's size (check_batch), before looking anything up.
         if (
@@ -203,6 +237,8 @@ class Ingestion:
             and normalize_origin(client.origin) not in project.allowed_origins
         ):
             raise OriginNotAllowed("this origin may not send events to the project")
+        if not names_visitors:
+            _no_visitor_overrides(incoming)
         now = self._clock.now()
         max_age = self._settings.max_event_age
         if len(incoming) == 1:
@@ -282,6 +318,26 @@ class Ingestion:
         await self._events.add(stored)
         self._feed.publish(stored)
         return len(stored)
+
+
+def _no_visitor_overrides(incoming: Sequence[IncomingEvent]) -> None:
+    """Refuse events that name their visitor: a public credential (a browser token, a
+    site's domain or id) could make up visitors at will with them."""
+    for index, event in enumerate(incoming):
+        field = (
+            "visitor_ip"
+            if event.visitor_ip is not None
+            else "user_agent"
+            if event.user_agent is not None
+            else None
+        )
+        if field is not None:
+            raise ServerTokenRequired(
+                "only a server token may name the visitor; this is a browser token, which "
+                "is public: send it with a server token",
+                field=field,
+                index=index if len(incoming) > 1 else None,
+            )
 
 
 def to_millisecond(moment: datetime) -> datetime:

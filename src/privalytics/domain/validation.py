@@ -23,6 +23,14 @@ from privalytics.domain.custom import built_in, clean_currency, clean_event_name
 from privalytics.domain.devices import MAX_SCREEN_WIDTH
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, IncomingEvent
+from privalytics.domain.text import (
+    REFUSED_CHARACTERS as REFUSED_CHARACTERS,
+)
+from privalytics.domain.text import (
+    first_unsafe,
+    has_surrogate,
+    has_unsafe_characters,
+)
 
 MAX_BATCH = 1000
 MAX_PATH = 2048
@@ -36,9 +44,6 @@ MAX_ORIGINS = 50
 # A sender's clock may run a little ahead of ours.
 FUTURE_SKEW = timedelta(seconds=60)
 DEFAULT_MAX_AGE = timedelta(hours=24)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# A lone surrogate (e.g. from a JSON "\ud800") is not Unicode text: UTF-8 cannot encode it.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def check_batch(events: Sized) -> None:
@@ -63,9 +68,10 @@ class CleanEvent(IncomingEvent, frozen=True, kw_only=True):
 def _text(value: str, field: str, limit: int, index: int | None) -> str:
     if len(value) > limit:
         raise InvalidInput(f"longer than {limit} characters", field=field, index=index)
-    if _CONTROL.search(value):
-        raise InvalidInput("contains control characters", field=field, index=index)
-    if not value.isascii() and _SURROGATE.search(value):
+    refused = first_unsafe(value)
+    if refused:
+        raise InvalidInput(refused, field=field, index=index)
+    if has_surrogate(value):
         raise InvalidInput("is not valid Unicode (a lone surrogate)", field=field, index=index)
     return value
 
@@ -286,7 +292,7 @@ def normalize_ip(raw: str, index: int | None = None) -> str:
     if _CANONICAL_IPV4.fullmatch(raw):
         return raw
     # ip_address accepts any text as an IPv6 zone ("fe80::1%..."), lone surrogates included.
-    if not raw.isascii() or _CONTROL.search(raw):
+    if not raw.isascii() or has_unsafe_characters(raw):
         raise InvalidInput("is not an IP address", field="visitor_ip", index=index)
     try:
         address = ipaddress.ip_address(raw.strip())
@@ -336,7 +342,7 @@ def clean_origin(origin: str) -> str:
         f"{origin!r} is not an origin; write scheme://host[:port], e.g. https://example.com",
         field="allowed_origins",
     )
-    if len(raw) > MAX_PATH or _CONTROL.search(raw):
+    if len(raw) > MAX_PATH or has_unsafe_characters(raw):
         raise invalid
     try:
         parts = urlsplit(raw)

@@ -18,9 +18,13 @@ verified digest is kept, with the hash it was verified against, for as long as t
 has room: when the stored hash is still that one, the digest alone settles the check, so a
 legitimate credential costs bcrypt once per process, not once per ``ttl``.
 
-bcrypt only runs for an id the store knows, and :class:`FailureBudget` bounds how often it
-may fail for one id: an attacker who knows a public id and forges secrets with a valid
-checksum costs at most ``limit`` bcrypt checks per id per ``window`` seconds per process.
+bcrypt only runs for an id the store knows. Nothing is ever refused for its id alone: a
+token's id is public, so a lockout per id after failures would let anyone who forges
+secrets for it refuse the real one too. Forgeries are made cheap instead: a refused digest
+is remembered (a repeat costs no store read and no bcrypt), and an id's stored record is
+kept for ``ttl`` seconds (other forged secrets for it cost no store read either). What
+bounds the bcrypt checks they can cause is the per-address throttle of the callers
+(:mod:`privalytics.domain.throttle`) and the bound on checks running at once.
 
 :class:`ProjectCache` keeps projects by id for ``ttl`` seconds, as ingestion needs them on
 every request. It and the verifier share one rule against a lost ``forget()``: each counts
@@ -37,7 +41,7 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -54,9 +58,6 @@ from privalytics.domain.ports import Clock, SecretHasher, TokenStore
 DEFAULT_TTL = 30.0
 # Entries each memory keeps at most.
 DEFAULT_SIZE = 10_000
-# Failed bcrypt checks allowed per credential id within FAILURE_WINDOW seconds.
-MAX_FAILURES = 5
-FAILURE_WINDOW = 60.0
 # bcrypt checks running at once in one process, whatever the credentials.
 MAX_CONCURRENT_CHECKS = 4
 
@@ -117,9 +118,19 @@ class VerificationCache:
         return self._verified.get(cred_id)
 
     def remember_verified(
-        self, cred_id: str, digest: bytes, owner: str, now: float, *, hashed: bytes
+        self,
+        cred_id: str,
+        digest: bytes,
+        owner: str,
+        now: float,
+        *,
+        hashed: bytes,
+        until: float | None = None,
     ) -> None:
-        verified = Verified(digest=digest, owner=owner, expires=now + self.ttl, hashed=hashed)
+        """``until``: trusted no longer than this (the record checked against was read
+        then, less than ttl ago), so a revocation is still felt within ttl of it."""
+        expires = now + self.ttl if until is None else min(now + self.ttl, until)
+        verified = Verified(digest=digest, owner=owner, expires=expires, hashed=hashed)
         _keep(self._verified, cred_id, verified, self._size)
 
     def remember_refused(self, digest: bytes, now: float) -> None:
@@ -129,48 +140,6 @@ class VerificationCache:
         self._verified.pop(cred_id, None)
 
 
-class FailureBudget:
-    """At most ``limit`` failed checks per credential id in any ``window`` seconds.
-
-    Kept in the process, on the clock: no I/O on the failure path, nothing to fail when a
-    shared backend is down, and bcrypt's CPU is spent per process, which is what it bounds.
-    """
-
-    def __init__(
-        self,
-        *,
-        limit: int = MAX_FAILURES,
-        window: float = FAILURE_WINDOW,
-        size: int = DEFAULT_SIZE,
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self._size = size
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def exhausted(self, cred_id: str, now: float) -> bool:
-        """Whether ``cred_id`` has used up its failures for now."""
-        times = self._failures.get(cred_id)
-        if times is None:
-            return False
-        if times[-1] > now:
-            # The clock went back: start afresh rather than lock the id out for that long.
-            times.clear()
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        if not times:
-            del self._failures[cred_id]
-            return False
-        return len(times) >= self.limit
-
-    def add(self, cred_id: str, now: float) -> None:
-        times = self._failures.get(cred_id)
-        if times is None:
-            times = deque(maxlen=self.limit)
-        times.append(now)
-        _keep(self._failures, cred_id, times, self._size)
-
-
 class CredentialVerifier:
     """Verifies credentials of one kind (project tokens, or admin keys) against their
     bcrypt hashes, remembering outcomes (see the module's doc).
@@ -178,8 +147,8 @@ class CredentialVerifier:
     One check per credential id at a time: a request for an id under check waits for it,
     then looks again, so that many requests bringing the same new credential cost one
     bcrypt, and a wrong secret arriving beside the right one is settled by the digest the
-    right one left. Failed checks per id are bounded (:class:`FailureBudget`), and so is the
-    number of bcrypt checks running at once (``checks``, shared by the caller)."""
+    right one left. The number of bcrypt checks running at once is bounded (``checks``,
+    shared by the caller)."""
 
     def __init__(
         self,
@@ -188,13 +157,15 @@ class CredentialVerifier:
         ttl: float,
         *,
         checks: asyncio.Semaphore,
-        failures: FailureBudget | None = None,
+        size: int = DEFAULT_SIZE,
     ) -> None:
         self._hasher = hasher
         self._clock = clock
-        self._cache = VerificationCache(ttl=ttl)
-        self._failures = failures or FailureBudget()
+        self._cache = VerificationCache(ttl=ttl, size=size)
         self._checks = checks
+        self._size = size
+        # Credential id -> (owner, stored hash, until when): what ``load`` gave, for ttl.
+        self._records: OrderedDict[str, tuple[str, bytes, float]] = OrderedDict()
         # Credential id -> (digest under check, its check).
         self._inflight: dict[str, tuple[bytes, asyncio.Future[str | None]]] = {}
         # Bumped by every forget() (see the module's doc): a check under way when its
@@ -203,6 +174,33 @@ class CredentialVerifier:
 
     def _now(self) -> float:
         return self._clock.now().timestamp()
+
+    def known(self, text: str, prefix: str) -> str | None:
+        """The owner of ``text`` when this process knows it as good right now (no I/O, no
+        bcrypt); None when a check would be needed, or would refuse it."""
+        if len(text) > tokens.MAX_LENGTH or not (
+            text.startswith(prefix) and text[len(prefix) : len(prefix) + 1] == "_"
+        ):
+            return None
+        known = self._cache.lookup(tokens.id_of(text), self._cache.digest(text), self._now())
+        return known if isinstance(known, str) else None
+
+    async def _record(self, cred_id: str, load: Load) -> tuple[str, bytes, float] | None:
+        """``load(cred_id)``, remembered for ttl when found (see the module's doc), with
+        the moment it is read again: what it says is trusted no longer than that."""
+        now = self._now()
+        kept = self._records.get(cred_id)
+        if kept is not None and 0 < kept[2] - now <= self._cache.ttl:
+            return kept
+        epoch = self._epoch
+        found = await load(cred_id)
+        if found is None:
+            self._records.pop(cred_id, None)
+            return None
+        record = (*found, now + self._cache.ttl)
+        if epoch == self._epoch:
+            _keep(self._records, cred_id, record, self._size)
+        return record
 
     async def check(self, text: str, prefix: str, load: Load) -> str:
         """The owner of the credential ``text``; ``load(id)`` gives (owner, hash) of a live one."""
@@ -252,36 +250,33 @@ class CredentialVerifier:
         self, credential: tokens.Credential, digest: bytes, load: Load
     ) -> str | None:
         epoch = self._epoch
-        found = await load(credential.id)
+        found = await self._record(credential.id, load)
         if found is None:
             self._cache.remember_refused(digest, self._now())
             return None
-        owner, hashed = found
+        owner, hashed, until = found
         good = self._cache.known_good(credential.id)
         if good is not None and good.hashed == hashed:
             # The stored hash is the one a secret was verified against: the same digest is
             # that secret, any other is not. No bcrypt needed either way.
             verified = hmac.compare_digest(good.digest, digest)
-        elif self._failures.exhausted(credential.id, self._now()):
-            # Refused unchecked, and not remembered as refused: the right secret must get
-            # through once the id's failures have aged out.
-            return None
         else:
             async with self._checks:
                 verified = await self._hasher.verify(credential.secret, hashed)
-            if not verified:
-                self._failures.add(credential.id, self._now())
         now = self._now()
         if not verified:
             self._cache.remember_refused(digest, now)
             return None
         if epoch == self._epoch:
-            self._cache.remember_verified(credential.id, digest, owner, now, hashed=hashed)
+            self._cache.remember_verified(
+                credential.id, digest, owner, now, hashed=hashed, until=until
+            )
         return owner
 
     def forget(self, cred_id: str) -> None:
         self._epoch += 1
         self._cache.forget(cred_id)
+        self._records.pop(cred_id, None)
 
 
 def _owner(owner: str | None) -> str:

@@ -40,11 +40,21 @@ def sign_in(page: Page, running: Running) -> None:
 
 
 def create_project(page: Page, name: str) -> tuple[str, str]:
+    """A new project, and a server token for it issued in its settings (the tests send
+    events that name their visitors, which only a server token may); the page is left on
+    the project's page."""
     page.fill("#new-project input[name=name]", name)
     page.click("#new-project button[type=submit]")
-    token = page.get_by_test_id("token").inner_text()
+    expect(page.get_by_test_id("token")).to_be_visible()
     page.get_by_role("link", name=f"Go to {name}").click()
-    project_id = page.url.rsplit("/", 1)[-1].split("?")[0]
+    project_url = page.url.split("?")[0]
+    project_id = project_url.rsplit("/", 1)[-1]
+    page.goto(f"{project_url}/settings")
+    page.get_by_test_id("server-token").check()
+    page.get_by_role("button", name="Issue a new token").click()
+    expect(page.locator("h1")).to_have_text(f"New server token for {name}")
+    token = page.get_by_test_id("token").inner_text()
+    page.goto(project_url)
     return project_id, token
 
 

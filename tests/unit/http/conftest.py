@@ -103,6 +103,17 @@ class Api:
         path = "/api/v1/events/batch" if batch else "/api/v1/events"
         return self.client.post(path, content=body, headers=all_headers)
 
+    def server_token(self, project_id: str) -> str:
+        """A new server token of the project (the kind whose events may name their
+        visitor), issued through the admin API."""
+        response = self.client.post(
+            f"/api/v1/projects/{project_id}/tokens", params={"kind": "server"}, headers=self.admin
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["kind"] == "server"
+        token: str = response.json()["token"]
+        return token
+
     def stats(self, project_id: str, **params: Any) -> dict[str, Any]:
         response = self.client.get(
             f"/api/v1/projects/{project_id}/stats", params=params, headers=self.admin

@@ -189,6 +189,7 @@ class TestTokens:
                     "id": token.split("_")[1],
                     "created_at": "2026-01-01T12:00:00Z",
                     "revoked_at": None,
+                    "kind": "browser",
                 }
             ]
         }
@@ -230,6 +231,7 @@ class TestTokens:
             "id": token_id,
             "created_at": "2026-01-01T12:00:00Z",
             "revoked_at": "2026-01-01T12:01:00Z",
+            "kind": "browser",
         }
         again = api.client.delete(url, headers=api.admin)
         assert again.json()["revoked_at"] == "2026-01-01T12:01:00Z"

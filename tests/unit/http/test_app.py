@@ -61,7 +61,8 @@ def test_an_unexpected_error_is_500_logged_by_type_and_path_only(
     caplog.set_level(logging.DEBUG)
     services = services_over(BrokenEventStore(), clock)
     with running_api(clock, services=services) as api:
-        _, token = api.create_project()
+        project_id, _ = api.create_project()
+        token = api.server_token(project_id)
         event = {**VISIT, "visitor_ip": "192.0.2.55", "props": {"secret": "s3kr1t"}}
         response = api.send(event, token, headers={"User-Agent": "Agent/42"})
     body = assert_error(response, 500, "internal_error")

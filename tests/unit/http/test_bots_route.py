@@ -60,7 +60,9 @@ def test_bots_are_accepted_counted_by_reason_and_not_stored(api: Api) -> None:
 
 
 def test_a_batch_stores_its_visitors_events_and_counts_its_bots(api: Api) -> None:
-    project_id, token = api.create_project()
+    project_id, _ = api.create_project()
+    # A server token: these events name their visitors' agents.
+    token = api.server_token(project_id)
     events = [
         {"action": "visit", "path": "/a", "user_agent": BROWSER},
         {"action": "visit", "path": "/b", "user_agent": "Googlebot/2.1"},

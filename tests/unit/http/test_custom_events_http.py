@@ -21,7 +21,9 @@ def breakdown(api: Api, project_id: str, dimension: str, **params: Any) -> Any:
 
 
 def test_custom_events_are_counted_by_name_and_property(api: Api) -> None:
-    project_id, token = api.create_project()
+    project_id, _ = api.create_project()
+    # A server token: the events name their visitors.
+    token = api.server_token(project_id)
     ann = {"visitor_ip": "198.51.100.1", "user_agent": "A"}
     bob = {"visitor_ip": "198.51.100.2", "user_agent": "B"}
     batch = [

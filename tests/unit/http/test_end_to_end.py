@@ -12,7 +12,9 @@ def _visitor(name: str, number: int) -> dict[str, str]:
 
 
 def test_events_of_every_action_from_several_visitors_add_up(api: Api) -> None:
-    project_id, token = api.create_project("End to end")
+    project_id, browser_token = api.create_project("End to end")
+    # A server-side sender names its visitors: with a server token.
+    token = api.server_token(project_id)
     alice, bob, carol = _visitor("alice", 1), _visitor("bob", 2), _visitor("carol", 3)
     hour_ago = (api.clock.now() - timedelta(hours=1)).isoformat()
 
@@ -31,7 +33,7 @@ def test_events_of_every_action_from_several_visitors_add_up(api: Api) -> None:
     batch = {"events": [{"action": "visit", "path": p, **carol} for p in ("/", "/blog")]}
     assert api.send(batch, token, batch=True).json() == {"accepted": 2}
     # A browser visitor: no visitor_ip, so the request's own client and User-Agent count.
-    beacon = {"action": "visit", "path": "/", "token": token}
+    beacon = {"action": "visit", "path": "/", "token": browser_token}
     response = api.send(beacon, headers={"User-Agent": "Browser/dave"}, content_type="text/plain")
     assert response.status_code == 202
 
@@ -66,7 +68,8 @@ def test_events_of_every_action_from_several_visitors_add_up(api: Api) -> None:
 
 
 def test_the_same_visitor_is_one_visitor_across_requests(api: Api) -> None:
-    project_id, token = api.create_project()
+    project_id, _ = api.create_project()
+    token = api.server_token(project_id)
     for path in ("/a", "/b", "/c"):
         api.send({"action": "visit", "path": path, **_visitor("same", 9)}, token)
     api.send({"action": "visit", "path": "/a", **_visitor("other", 10)}, token)

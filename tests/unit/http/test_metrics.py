@@ -105,8 +105,9 @@ def test_answers_refusals_stored_events_and_latencies_are_counted(api: Api) -> N
     assert values[("privalytics_commit_events_count", ())] == 2  # two transactions
     assert values[("privalytics_commit_events_sum", ())] == 3
     assert values[("privalytics_commit_wait_seconds_count", ())] == 2
-    # One decision per request that reached the limiter: the two stored and the 429.
-    assert values[("privalytics_limiter_seconds_count", ())] == 3
+    # One decision per request that reached the limiter: the two stored and the 429, and
+    # the failed-token throttle's look before the token's first check (docs/security.md).
+    assert values[("privalytics_limiter_seconds_count", ())] == 4
     # Reading the metrics, a preflight and the admin API count as nothing.
     api.client.options("/api/v1/events", headers={"Origin": SITE})
     again = read(api)

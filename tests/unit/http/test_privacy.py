@@ -48,8 +48,9 @@ def test_addresses_and_agents_appear_in_no_log_and_no_response(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     with running_api(peer=PROXY) as api:
-        project_id, token = api.create_project()
-        responses = _requests(api, token, project_id)
+        project_id, _ = api.create_project()
+        # A server token: the kind that may send visitor_ip and user_agent.
+        responses = _requests(api, api.server_token(project_id), project_id)
     assert [r.status_code for r in responses] == [
         *(202, 202, 202),
         *(400, 400, 400, 400, 400, 400),
@@ -110,7 +111,8 @@ def test_a_city_is_derived_and_neither_the_address_nor_coordinates_go_anywhere(
     store = services.ingestion._events  # type: ignore[attr-defined]
     headers = {"X-Forwarded-For": f"{LONDON_IP}, {PROXY}", "User-Agent": AGENT}
     with running_api(clock, peer=PROXY, services=services) as api:
-        project_id, token = api.create_project()
+        project_id, _ = api.create_project()
+        token = api.server_token(project_id)
         good = {"action": "visit", "path": "/", "screen_width": 1920}
         backend = {**good, "visitor_ip": LONDON_IP, "user_agent": BODY_AGENT}
         responses = [

@@ -36,7 +36,7 @@ from privalytics.adapters.wire import (
 )
 from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.errors import InvalidInput, Unauthenticated
-from privalytics.domain.models import ProjectUpdate
+from privalytics.domain.models import ProjectUpdate, TokenKind
 from privalytics.domain.ratelimit import parse_rate_limit
 from privalytics.domain.services import DEFAULT_TOP, Services
 
@@ -164,9 +164,17 @@ def admin_router(services: Services) -> Router:
 
     @post("/{project_id:str}/tokens", status_code=201, summary="Issue a new token")
     async def issue_token(
-        project_id: FromPath[str], revoke_others: FromQuery[bool] = False
+        project_id: FromPath[str],
+        revoke_others: FromQuery[bool] = False,
+        kind: Annotated[
+            TokenKind,
+            QueryParameter(
+                description="browser (public, for pages; the default) or server (secret: "
+                "the only kind whose events may carry visitor_ip and user_agent)"
+            ),
+        ] = TokenKind.BROWSER,
     ) -> TokenIssuedOut:
-        issued = await admin.issue_token(project_id, revoke_others=revoke_others)
+        issued = await admin.issue_token(project_id, revoke_others=revoke_others, kind=kind)
         return TokenIssuedOut.of(issued)
 
     @delete("/{project_id:str}/tokens/{token_id:str}", status_code=200, summary="Revoke a token")

@@ -15,6 +15,7 @@ a body that does not decode            400     ``invalid_json`` (syntax, an empt
                                                path (:mod:`.malformed`)
 Unauthenticated                        401     ``WWW-Authenticate: Bearer``
 OriginNotAllowed                       403
+ServerTokenRequired                    403     ``server_token_required``; ``field``, ``index``
 NotFound                               404
 body over the route's limit            413     ``body_too_large``
 RateLimited                            429     ``Retry-After`` (whole seconds, rounded
@@ -57,6 +58,7 @@ from privalytics.domain.errors import (
     NotFound,
     OriginNotAllowed,
     RateLimited,
+    ServerTokenRequired,
     StorageUnavailable,
     Unauthenticated,
 )
@@ -115,6 +117,10 @@ def _unauthenticated(_: Request[Any, Any, Any], exc: Unauthenticated) -> Respons
 
 def _origin(_: Request[Any, Any, Any], exc: OriginNotAllowed) -> Response[bytes]:
     return error_response(403, "origin_not_allowed", str(exc))
+
+
+def _server_token(_: Request[Any, Any, Any], exc: ServerTokenRequired) -> Response[bytes]:
+    return error_response(403, "server_token_required", str(exc), field=exc.field, index=exc.index)
 
 
 def _not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[bytes]:
@@ -244,6 +250,7 @@ def exception_handlers() -> ExceptionHandlersMap:
         MalformedBody: _malformed,
         Unauthenticated: _unauthenticated,
         OriginNotAllowed: _origin,
+        ServerTokenRequired: _server_token,
         NotFound: _not_found,
         RateLimited: _rate_limited,
         StorageUnavailable: _unavailable,

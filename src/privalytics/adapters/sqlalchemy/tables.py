@@ -92,6 +92,8 @@ tokens = Table(
     Column("secret_hash", LargeBinary, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger, nullable=True),
+    # "browser" or "server" (domain.models.TokenKind).
+    Column("kind", String(16), nullable=False, server_default="browser"),
     Index("ix_tokens_project_id", "project_id"),
 )
 

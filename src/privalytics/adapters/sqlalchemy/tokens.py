@@ -10,13 +10,19 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import RowMapping, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import RowMapping, delete, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import ping, unavailable_on_failure
 from privalytics.adapters.sqlalchemy.tables import from_micros, to_micros
-from privalytics.domain.models import AdminKeyRecord, Project, RateLimit, TokenRecord
+from privalytics.domain.models import (
+    AdminKeyRecord,
+    Project,
+    RateLimit,
+    TokenKind,
+    TokenRecord,
+)
 
 
 def _optional_micros(moment: datetime | None) -> int | None:
@@ -62,6 +68,7 @@ def _token_row(token: TokenRecord) -> dict[str, Any]:
         "secret_hash": token.secret_hash,
         "created_at": to_micros(token.created_at),
         "revoked_at": _optional_micros(token.revoked_at),
+        "kind": token.kind.value,
     }
 
 
@@ -72,6 +79,7 @@ def _token(row: RowMapping) -> TokenRecord:
         secret_hash=bytes(row["secret_hash"]),
         created_at=from_micros(row["created_at"]),
         revoked_at=_optional_datetime(row["revoked_at"]),
+        kind=TokenKind(row["kind"]),
     )
 
 
@@ -120,9 +128,29 @@ class SqlAlchemyTokenStore:
         async with unavailable_on_failure("delete a project"), self.engine.begin() as connection:
             return (await connection.execute(statement)).rowcount == 1
 
-    async def add_token(self, token: TokenRecord) -> None:
+    async def _insert_token(self, connection: AsyncConnection, token: TokenRecord) -> bool:
+        """Insert ``token`` if its project exists; False otherwise. Inside the caller's
+        transaction, which a concurrent delete of the project cannot cross."""
+        if self.engine.dialect.name == "postgresql":
+            # Take the project's row: a delete under way is waited for (then no row comes
+            # back), and a delete that starts now waits for this transaction, whose token
+            # it then removes with the project. Without it, the insert's foreign-key check
+            # fails against a delete committed in between.
+            held = select(_projects.c.id).where(_projects.c.id == token.project_id)
+            found = (await connection.execute(held.with_for_update(key_share=True))).first()
+            if found is None:
+                return False
+        # SQLite: one statement that writes takes the write lock before it reads, so the
+        # project it finds cannot go before the token is in.
+        row = _token_row(token)
+        source = select(*(literal(value, _tokens.c[name].type) for name, value in row.items()))
+        project_exists = select(_projects.c.id).where(_projects.c.id == token.project_id).exists()
+        insert = _tokens.insert().from_select(list(row), source.where(project_exists))
+        return (await connection.execute(insert)).rowcount == 1
+
+    async def add_token(self, token: TokenRecord) -> bool:
         async with unavailable_on_failure("store a token"), self.engine.begin() as connection:
-            await connection.execute(_tokens.insert(), [_token_row(token)])
+            return await self._insert_token(connection, token)
 
     async def get_token(self, token_id: str) -> TokenRecord | None:
         query = select(_tokens).where(_tokens.c.id == token_id)
@@ -168,16 +196,22 @@ class SqlAlchemyTokenStore:
                 )
             return (await connection.execute(statement)).rowcount == 1
 
-    async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str]:
+    async def rotate_token(self, token: TokenRecord, at: datetime) -> list[str] | None:
         revoke = (
             update(_tokens)
-            .where((_tokens.c.project_id == token.project_id) & _tokens.c.revoked_at.is_(None))
+            .where(
+                (_tokens.c.project_id == token.project_id)
+                & (_tokens.c.kind == token.kind.value)
+                & _tokens.c.revoked_at.is_(None)
+                & (_tokens.c.id != token.id)
+            )
             .values(revoked_at=to_micros(at))
             .returning(_tokens.c.id)
         )
         async with unavailable_on_failure("rotate tokens"), self.engine.begin() as connection:
+            if not await self._insert_token(connection, token):
+                return None
             revoked = list((await connection.execute(revoke)).scalars())
-            await connection.execute(_tokens.insert(), [_token_row(token)])
         return sorted(revoked)
 
     async def add_admin_key(self, key: AdminKeyRecord) -> None:

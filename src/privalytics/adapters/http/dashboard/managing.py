@@ -21,7 +21,7 @@ from privalytics.adapters.http.dashboard.auth import HOME, FormBody, flash, rend
 from privalytics.adapters.http.dashboard.views import PageContext
 from privalytics.domain.administration import active_tokens
 from privalytics.domain.errors import InvalidInput
-from privalytics.domain.models import Project, ProjectUpdate
+from privalytics.domain.models import Project, ProjectUpdate, TokenKind
 from privalytics.domain.ratelimit import parse_rate_limit
 from privalytics.domain.services import Services
 
@@ -52,6 +52,7 @@ def _show_once(
     heading: str,
     *,
     revoked_others: bool,
+    server: bool = False,
 ) -> Redirect:
     """Post/redirect/get for a new token: the session holds it until its page shows it."""
     request.session[SHOWN_ONCE] = {
@@ -59,6 +60,7 @@ def _show_once(
         "token": token,
         "heading": heading,
         "revoked_others": revoked_others,
+        "server": server,
     }
     return Redirect(f"/dashboard/projects/{quote(project.id, safe='')}/token", status_code=303)
 
@@ -145,13 +147,16 @@ def managing_handlers(services: Services, page: PageContext) -> list[Any]:
     ) -> Redirect:
         project = await admin.get_project(project_id)
         revoke_others = data.get("revoke_others") == "1"
-        issued = await admin.issue_token(project.id, revoke_others=revoke_others)
+        server = data.get("server") == "1"
+        kind = TokenKind.SERVER if server else TokenKind.BROWSER
+        issued = await admin.issue_token(project.id, revoke_others=revoke_others, kind=kind)
         return _show_once(
             request,
             project,
             issued.token,
-            f"New token for {project.name}",
+            f"New {'server ' if server else ''}token for {project.name}",
             revoked_others=revoke_others,
+            server=server,
         )
 
     @get("/dashboard/projects/{project_id:str}/token", name="dashboard:token")
@@ -178,6 +183,7 @@ def managing_handlers(services: Services, page: PageContext) -> list[Any]:
                 "snippet": _snippet(request, token, page),
                 "heading": str(shown.get("heading")),
                 "revoked_others": bool(shown.get("revoked_others")),
+                "server": bool(shown.get("server")),
             },
         )
 
