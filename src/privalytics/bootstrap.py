@@ -344,9 +344,12 @@ def share_metrics(settings: Settings) -> None:
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for serving :data:`ASGI_APP` with ``settings``."""
     from privalytics.adapters.logs import server_log_config
+    from privalytics.adapters.uvicornguard import PROTOCOL
 
     return {
         "factory": True,
+        # By import path: every worker process loads the same protocol, with deadlines.
+        "http": PROTOCOL,
         "host": settings.host,
         "port": settings.port,
         "workers": settings.workers,
@@ -499,9 +502,23 @@ def asgi_app() -> Litestar:
 
     ``privalytics serve`` runs migrations once before starting workers.
     """
-    app = create_app(load_settings())
+    settings = load_settings()
+    guard_connections(settings)
+    app = create_app(settings)
     freeze_startup_heap()
     return app
+
+
+def guard_connections(settings: Settings) -> int:
+    """Set this process's client deadlines and connection bound (adapters/uvicornguard.py);
+    returns the bound in force, lowered to what the open-file limit holds."""
+    from privalytics.adapters.uvicornguard import configure
+
+    return configure(
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        max_connections=settings.max_connections,
+    )
 
 
 def freeze_startup_heap() -> None:
