@@ -55,7 +55,7 @@ class _Storage:
     users: UserStore
 
 
-def _memory_storage(url: str, visitor_window: timedelta) -> _Storage:
+def _memory_storage(url: str, visitor_window: timedelta, deadline: float) -> _Storage:
     from privalytics.adapters.memory import (
         InMemoryEventStore,
         InMemorySaltStore,
@@ -74,15 +74,16 @@ def _memory_storage(url: str, visitor_window: timedelta) -> _Storage:
     )
 
 
-def _sql_storage(url: str, visitor_window: timedelta) -> _Storage:
+def _sql_storage(url: str, visitor_window: timedelta, deadline: float) -> _Storage:
     from privalytics.adapters.groupcommit import GroupCommitEventStore
     from privalytics.adapters.sqlalchemy import open_stores
 
-    stores = open_stores(url, visitor_window)
+    stores = open_stores(url, visitor_window, statement_timeout=deadline)
     events: EventStore = stores.events
     closers: tuple[Closer, ...] = (stores.dispose,)
     if not stores.events.commits_together:
-        grouped = GroupCommitEventStore(stores.events)
+        # A caller waits for its commit no longer than one statement may last.
+        grouped = GroupCommitEventStore(stores.events, deadline=deadline)
         events, closers = grouped, (grouped.aclose, stores.dispose)
     return _Storage(
         events=events,
@@ -95,8 +96,9 @@ def _sql_storage(url: str, visitor_window: timedelta) -> _Storage:
 
 
 # The one table from a URL's backend to the storage adapter.
-# Each gets the URL and the salt window (over which distinct visitors are counted).
-STORAGE_BACKENDS: dict[str, Callable[[str, timedelta], _Storage]] = {
+# Each gets the URL, the salt window (over which distinct visitors are counted) and the
+# statement deadline in seconds.
+STORAGE_BACKENDS: dict[str, Callable[[str, timedelta, float], _Storage]] = {
     "memory": _memory_storage,
     "sqlite+aiosqlite": _sql_storage,
     "postgresql+asyncpg": _sql_storage,
@@ -217,7 +219,7 @@ def build(
     clock = clock or SystemClock()
     looked_up = lookups(settings)
     storage = STORAGE_BACKENDS[backend_of(settings.database_url)](
-        settings.database_url, settings.rotation
+        settings.database_url, settings.rotation, settings.statement_timeout
     )
     limiter, limiter_closers = LIMITER_BACKENDS[backend_of(settings.rate_limit_url)](
         settings.rate_limit_url, clock
@@ -493,6 +495,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             dashboard=dashboard_options(settings),
             metrics=metrics,
             metrics_token=settings.metrics_token,
+            health_timeout=settings.statement_timeout,
         ),
     )
 

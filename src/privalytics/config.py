@@ -84,6 +84,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Open client connections per worker; a new one closes the longest-idle one first.
     # Lowered at start to what the process's open-file limit can hold.
     max_connections: int = 1000
+    # Seconds a database statement, or the wait for a database connection, may last;
+    # later the request answers 503 (and /healthz, /readyz too).
+    statement_timeout: float = 5.0
 
     @property
     def metrics_on(self) -> bool:
@@ -224,6 +227,11 @@ def validate(settings: Settings, flags: frozenset[str] = frozenset()) -> None:
         (1 <= settings.workers <= 64, "workers", "between 1 and 64"),
         (0 < settings.header_timeout <= 600, "header_timeout", "between 0 and 600 seconds"),
         (0 < settings.body_timeout <= 600, "body_timeout", "between 0 and 600 seconds"),
+        (
+            0 < settings.statement_timeout <= 600,
+            "statement_timeout",
+            "between 0 and 600 seconds",
+        ),
         (
             1 <= settings.max_connections <= 1_000_000,
             "max_connections",
