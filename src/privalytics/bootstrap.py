@@ -449,6 +449,11 @@ async def unreachable_services(settings: Settings) -> list[str]:
 def dashboard_options(settings: Settings) -> DashboardOptions:
     """The dashboard's backends, chosen by URL like every other: this process's memory,
     or Redis."""
+    return _dashboard(settings)[0]
+
+
+def _dashboard(settings: Settings) -> tuple[DashboardOptions, tuple[Closer, ...]]:
+    """The dashboard's options, and a check of each Redis server they use (/readyz)."""
     from litestar.channels.backends.memory import MemoryChannelsBackend
     from litestar.channels.backends.redis import RedisChannelsPubSubBackend
     from litestar.stores.memory import MemoryStore
@@ -460,23 +465,47 @@ def dashboard_options(settings: Settings) -> DashboardOptions:
     check_dashboard(settings)
     urls = _dashboard_urls(settings)
     session_url, live_url = urls["PRIVALYTICS_SESSION_URL"], urls["PRIVALYTICS_LIVE_URL"]
-    return DashboardOptions(
+    clients: list[Redis] = []
+
+    def client(url: str) -> Redis:
+        # Bounded: a Redis server that stops answering makes a page 503 in time (the
+        # session store's failures are a 503 page), never a request that waits with it.
+        # The live feed's subscriber waits for messages with its own read timeout.
+        made = Redis.from_url(
+            url,
+            socket_connect_timeout=settings.statement_timeout,
+            socket_timeout=settings.statement_timeout,
+        )
+        clients.append(made)
+        return made
+
+    options = DashboardOptions(
         session_store=(
             MemoryStore()
             if backend_of(session_url) == "memory"
-            else RedisStore.with_client(url=session_url, namespace="privalytics_sessions")
+            else RedisStore(
+                client(session_url), namespace="privalytics_sessions", handle_client_shutdown=True
+            )
         ),
         # No history: a page opened later starts from what arrives next.
         channels=(
             MemoryChannelsBackend(history=0)
             if backend_of(live_url) == "memory"
-            else RedisChannelsPubSubBackend(redis=Redis.from_url(live_url))
+            else RedisChannelsPubSubBackend(redis=client(live_url))
         ),
         secure_cookies=_COOKIE_SECURE[settings.cookie_secure.lower()],
         secret=settings.secret_key or None,
         salt_rotation=settings.rotation,
         public_url=settings.public_url.rstrip("/") or None,
     )
+    return options, tuple(_pinger(made) for made in clients)
+
+
+def _pinger(client: Any) -> Closer:
+    async def ping() -> None:
+        await client.ping()
+
+    return ping
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:
@@ -488,11 +517,13 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         from privalytics.adapters.metrics import Metrics
 
         metrics = Metrics()
+    dashboard, ready_checks = _dashboard(settings)
     return create_http_app(
         services or build(settings, metrics=metrics),
         HttpOptions(
             trusted_proxies=settings.proxies,
-            dashboard=dashboard_options(settings),
+            dashboard=dashboard,
+            ready_checks=ready_checks,
             metrics=metrics,
             metrics_token=settings.metrics_token,
             health_timeout=settings.statement_timeout,
