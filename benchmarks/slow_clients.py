@@ -8,7 +8,10 @@
 - sends a request's headers, then its 220-byte body at one byte per second;
 
 and prints how long each took to be answered or closed (``held`` when still open after
-``CAP`` seconds). Servers: ``uvicorn`` (as privalytics ran it before: defaults),
+``CAP`` seconds); before that, the requests per second of four kept-alive clients.
+``--rate`` compares the server CPU time per kept-alive request instead, uvicorn and
+``guarded`` alternately, three times (Linux: it reads /proc).
+Servers: ``uvicorn`` (as privalytics ran it before: defaults),
 ``uvicorn-limits`` (uvicorn's own ``limit_concurrency`` and ``timeout_keep_alive``),
 ``hypercorn`` (its ``read_timeout``), ``granian`` (its header read timeout) and ``guarded``
 (uvicorn with privalytics' protocol, ``adapters/uvicornguard.py``). hypercorn and granian
@@ -18,6 +21,7 @@ server gets deadlines of 10 s where it has them. Figures are in docs/deployment.
 
 from __future__ import annotations
 
+import os
 import resource
 import select
 import socket
@@ -46,7 +50,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     while more:
         message = await receive()
         more = message.get("more_body", False) and message["type"] == "http.request"
-    await send({"type": "http.response.start", "status": 202, "headers": []})
+    await send(
+        {"type": "http.response.start", "status": 202, "headers": [(b"content-length", b"0")]}
+    )
     await send({"type": "http.response.body", "body": b""})
 
 
@@ -178,11 +184,31 @@ def _real_request_after_crowd(port: int) -> str:
             sock.close()
 
 
+def _keep_alive_rate(port: int, requests: int = 2000, clients: int = 4) -> str:
+    """Requests per second of ``clients`` kept-alive connections, one request at a time
+    each: what the deadlines' timers cost a request."""
+
+    def client() -> None:
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            for _ in range(requests):
+                sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+                answer = b""
+                while b"\r\n\r\n" not in answer:
+                    answer += sock.recv(4096)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        for future in [pool.submit(client) for _ in range(clients)]:
+            future.result()
+    return f"{requests * clients / (time.perf_counter() - started):.0f}/s"
+
+
 def measure(server: str) -> dict[str, str]:
     port = _free_port()
     process = _start(server, port)
     try:
         _wait_listening(port)
+        rate = _keep_alive_rate(port)
         with ThreadPoolExecutor(max_workers=3) as pool:
             headers = pool.submit(_trickle, port, b"POST / HTTP/1.1\r\n", REQUEST[17:] * 20, 0.5)
             body = pool.submit(_trickle, port, REQUEST, b"x" * 220, 1.0)
@@ -191,15 +217,46 @@ def measure(server: str) -> dict[str, str]:
                 "after 1,100 silent connections": crowd.result(),
                 "headers at 2 B/s": headers.result(),
                 "body at 1 B/s": body.result(),
+                "kept-alive requests": rate,
             }
     finally:
         process.terminate()
         process.wait(timeout=15)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` so far (Linux)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rates(rounds: int = 3, requests: int = 5000, clients: int = 4) -> None:
+    """Server CPU time per kept-alive request, uvicorn and the guarded protocol
+    alternately: on a shared machine, CPU time is steadier than requests per second."""
+    for _ in range(rounds):
+        for server in ("uvicorn", "guarded"):
+            port = _free_port()
+            process = _start(server, port)
+            try:
+                _wait_listening(port)
+                _keep_alive_rate(port, requests=200)  # warm up
+                before = _cpu_seconds(process.pid)
+                rate = _keep_alive_rate(port, requests=requests, clients=clients)
+                spent = _cpu_seconds(process.pid) - before
+                micros = spent / (requests * clients) * 1e6
+                print(server, f"{micros:.1f} µs of server CPU per request ({rate})", flush=True)
+            finally:
+                process.terminate()
+                process.wait(timeout=15)
+
+
 def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 4096), hard), hard))
+    if sys.argv[1:] == ["--rate"]:
+        rates()
+        return
     for server in sys.argv[1:] or ["uvicorn", "uvicorn-limits", "hypercorn", "granian", "guarded"]:
         results = measure(server)
         print(server, "|", " | ".join(f"{k}: {v}" for k, v in results.items()), flush=True)
