@@ -109,7 +109,11 @@ def test_a_frozen_database_gives_503_in_time_and_loses_no_202(
     senders = [Sender(server, token, str(i)) for i in range(SENDERS)]
     for sender in senders:
         sender.start()
-    time.sleep(1.0)
+    # Frozen only once every sender has had events accepted.
+    deadline = time.monotonic() + 60
+    while not all(any(a[1] == 202 for a in sender.answers) for sender in senders):
+        assert time.monotonic() < deadline, "no event was accepted before the freeze"
+        time.sleep(0.1)
     frozen_at = time.monotonic()
     proxy.freeze()
     try:
@@ -123,7 +127,12 @@ def test_a_frozen_database_gives_503_in_time_and_loses_no_202(
     while _health(server)[0] != 200:
         assert time.monotonic() < deadline, "the server did not recover"
         time.sleep(0.2)
-    time.sleep(1.0)
+    # Until events are accepted again (the assertions below say when that failed).
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+        a[1] == 202 and a[2] > thawed_at for sender in senders for a in list(sender.answers)
+    ):
+        time.sleep(0.1)
     for sender in senders:
         sender.stop.set()
     for sender in senders:
