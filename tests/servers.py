@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -51,10 +52,24 @@ def cli_json(database_url: str, *args: str) -> Any:
     return json.loads(done.stdout)
 
 
+def _limit_files(count: int) -> Any:
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
+
+    return limit
+
+
 class Server:
     def __init__(
-        self, database_url: str, log: Path, *args: str, port: int | None = None, **extra: str
+        self,
+        database_url: str,
+        log: Path,
+        *args: str,
+        port: int | None = None,
+        open_files: int | None = None,
+        **extra: str,
     ) -> None:
+        """``open_files``: the server's RLIMIT_NOFILE (soft and hard), as ``ulimit -n``."""
         self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -64,6 +79,7 @@ class Server:
             env=_env(database_url, **extra),
             stdout=self._out,
             stderr=subprocess.STDOUT,
+            preexec_fn=None if open_files is None else _limit_files(open_files),
         )
 
     def wait_ready(self, timeout: float = 120.0) -> None:

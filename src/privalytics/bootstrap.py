@@ -59,7 +59,7 @@ class _Storage:
     bots: BotLogStore
 
 
-def _memory_storage(url: str, visitor_window: timedelta) -> _Storage:
+def _memory_storage(url: str, visitor_window: timedelta, deadline: float) -> _Storage:
     from privalytics.adapters.memory import (
         InMemoryBotLogStore,
         InMemoryEventStore,
@@ -80,15 +80,16 @@ def _memory_storage(url: str, visitor_window: timedelta) -> _Storage:
     )
 
 
-def _sql_storage(url: str, visitor_window: timedelta) -> _Storage:
+def _sql_storage(url: str, visitor_window: timedelta, deadline: float) -> _Storage:
     from privalytics.adapters.groupcommit import GroupCommitEventStore
     from privalytics.adapters.sqlalchemy import open_stores
 
-    stores = open_stores(url, visitor_window)
+    stores = open_stores(url, visitor_window, statement_timeout=deadline)
     events: EventStore = stores.events
     closers: tuple[Closer, ...] = (stores.dispose,)
     if not stores.events.commits_together:
-        grouped = GroupCommitEventStore(stores.events)
+        # A caller waits for its commit no longer than one statement may last.
+        grouped = GroupCommitEventStore(stores.events, deadline=deadline)
         events, closers = grouped, (grouped.aclose, stores.dispose)
     return _Storage(
         events=events,
@@ -102,8 +103,9 @@ def _sql_storage(url: str, visitor_window: timedelta) -> _Storage:
 
 
 # The one table from a URL's backend to the storage adapter.
-# Each gets the URL and the salt window (over which distinct visitors are counted).
-STORAGE_BACKENDS: dict[str, Callable[[str, timedelta], _Storage]] = {
+# Each gets the URL, the salt window (over which distinct visitors are counted) and the
+# statement deadline in seconds.
+STORAGE_BACKENDS: dict[str, Callable[[str, timedelta, float], _Storage]] = {
     "memory": _memory_storage,
     "sqlite+aiosqlite": _sql_storage,
     "postgresql+asyncpg": _sql_storage,
@@ -237,7 +239,7 @@ def build(
     clock = clock or SystemClock()
     looked_up = looked_up or lookups(settings)
     storage = STORAGE_BACKENDS[backend_of(settings.database_url)](
-        settings.database_url, settings.rotation
+        settings.database_url, settings.rotation, settings.statement_timeout
     )
     limiter, limiter_closers = LIMITER_BACKENDS[backend_of(settings.rate_limit_url)](
         settings.rate_limit_url, clock
@@ -378,9 +380,12 @@ def share_metrics(settings: Settings) -> None:
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for serving :data:`ASGI_APP` with ``settings``."""
     from privalytics.adapters.logs import server_log_config
+    from privalytics.adapters.uvicornguard import PROTOCOL
 
     return {
         "factory": True,
+        # By import path: every worker process loads the same protocol, with deadlines.
+        "http": PROTOCOL,
         "host": settings.host,
         "port": settings.port,
         "workers": settings.workers,
@@ -478,6 +483,11 @@ async def unreachable_services(settings: Settings) -> list[str]:
 def dashboard_options(settings: Settings) -> DashboardOptions:
     """The dashboard's backends, chosen by URL like every other: this process's memory,
     or Redis."""
+    return _dashboard(settings)[0]
+
+
+def _dashboard(settings: Settings) -> tuple[DashboardOptions, tuple[Closer, ...]]:
+    """The dashboard's options, and a check of each Redis server they use (/readyz)."""
     from litestar.channels.backends.memory import MemoryChannelsBackend
     from litestar.channels.backends.redis import RedisChannelsPubSubBackend
     from litestar.stores.memory import MemoryStore
@@ -489,23 +499,47 @@ def dashboard_options(settings: Settings) -> DashboardOptions:
     check_dashboard(settings)
     urls = _dashboard_urls(settings)
     session_url, live_url = urls["PRIVALYTICS_SESSION_URL"], urls["PRIVALYTICS_LIVE_URL"]
-    return DashboardOptions(
+    clients: list[Redis] = []
+
+    def client(url: str) -> Redis:
+        # Bounded: a Redis server that stops answering makes a page 503 in time (the
+        # session store's failures are a 503 page), never a request that waits with it.
+        # The live feed's subscriber waits for messages with its own read timeout.
+        made = Redis.from_url(
+            url,
+            socket_connect_timeout=settings.statement_timeout,
+            socket_timeout=settings.statement_timeout,
+        )
+        clients.append(made)
+        return made
+
+    options = DashboardOptions(
         session_store=(
             MemoryStore()
             if backend_of(session_url) == "memory"
-            else RedisStore.with_client(url=session_url, namespace="privalytics_sessions")
+            else RedisStore(
+                client(session_url), namespace="privalytics_sessions", handle_client_shutdown=True
+            )
         ),
         # No history: a page opened later starts from what arrives next.
         channels=(
             MemoryChannelsBackend(history=0)
             if backend_of(live_url) == "memory"
-            else RedisChannelsPubSubBackend(redis=Redis.from_url(live_url))
+            else RedisChannelsPubSubBackend(redis=client(live_url))
         ),
         secure_cookies=_COOKIE_SECURE[settings.cookie_secure.lower()],
         secret=settings.secret_key or None,
         salt_rotation=settings.rotation,
         public_url=settings.public_url.rstrip("/") or None,
     )
+    return options, tuple(_pinger(made) for made in clients)
+
+
+def _pinger(client: Any) -> Closer:
+    async def ping() -> None:
+        await client.ping()
+
+    return ping
 
 
 def create_app(
@@ -519,13 +553,16 @@ def create_app(
         from privalytics.adapters.metrics import Metrics
 
         metrics = Metrics()
+    dashboard, ready_checks = _dashboard(settings)
     return create_http_app(
         services or build(settings, metrics=metrics, looked_up=looked_up),
         HttpOptions(
             trusted_proxies=settings.proxies,
-            dashboard=dashboard_options(settings),
+            dashboard=dashboard,
+            ready_checks=ready_checks,
             metrics=metrics,
             metrics_token=settings.metrics_token,
+            health_timeout=settings.statement_timeout,
         ),
     )
 
@@ -536,6 +573,7 @@ def asgi_app() -> Litestar:
     ``privalytics serve`` runs migrations once before starting workers.
     """
     settings = load_settings()
+    guard_connections(settings)
     looked_up = lookups(settings)
     # The user-agent matchers are built on first use; a server builds them before it
     # answers, so that its first event does not wait for them.
@@ -545,6 +583,18 @@ def asgi_app() -> Litestar:
     app = create_app(settings, looked_up=looked_up)
     freeze_startup_heap()
     return app
+
+
+def guard_connections(settings: Settings) -> int:
+    """Set this process's client deadlines and connection bound (adapters/uvicornguard.py);
+    returns the bound in force, lowered to what the open-file limit holds."""
+    from privalytics.adapters.uvicornguard import configure
+
+    return configure(
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        max_connections=settings.max_connections,
+    )
 
 
 def freeze_startup_heap() -> None:

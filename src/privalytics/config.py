@@ -79,6 +79,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Bot filtering: on (default; bots' events are not stored, the bot log counts them)
     # or off (every event is stored; for testing).
     bot_filter: str = "on"
+    # Seconds a client has to send a request's headers (from the connection's start, or
+    # the next request's first byte); later: 408 and the connection is closed.
+    header_timeout: float = 10.0
+    # Seconds a client has to send a request's body once its headers are in; later: 408.
+    body_timeout: float = 10.0
+    # Open client connections per worker; a new one closes the longest-idle one first.
+    # Lowered at start to what the process's open-file limit can hold.
+    max_connections: int = 1000
+    # Seconds a database statement, or the wait for a database connection, may last;
+    # later the request answers 503 (and /healthz, /readyz too).
+    statement_timeout: float = 5.0
 
     @property
     def metrics_on(self) -> bool:
@@ -221,6 +232,18 @@ def validate(settings: Settings, flags: frozenset[str] = frozenset()) -> None:
             "one of auto, true, false",
         ),
         (1 <= settings.workers <= 64, "workers", "between 1 and 64"),
+        (0 < settings.header_timeout <= 600, "header_timeout", "between 0 and 600 seconds"),
+        (0 < settings.body_timeout <= 600, "body_timeout", "between 0 and 600 seconds"),
+        (
+            0 < settings.statement_timeout <= 600,
+            "statement_timeout",
+            "between 0 and 600 seconds",
+        ),
+        (
+            1 <= settings.max_connections <= 1_000_000,
+            "max_connections",
+            "between 1 and 1000000",
+        ),
         (
             settings.log_level.lower() in {"critical", "error", "warning", "info", "debug"},
             "log_level",

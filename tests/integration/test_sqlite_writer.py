@@ -319,7 +319,7 @@ async def test_sqlite_files_skip_the_group_commit_in_front(tmp_path: Path) -> No
     group at a time. Other SQL storage keeps it."""
     url = sqlite_url(tmp_path)
     await migrate(url)
-    storage = STORAGE_BACKENDS["sqlite+aiosqlite"](url, timedelta(days=1))
+    storage = STORAGE_BACKENDS["sqlite+aiosqlite"](url, timedelta(days=1), 5.0)
     try:
         assert type(storage.events).__name__ == "SqlAlchemyEventStore"
     finally:

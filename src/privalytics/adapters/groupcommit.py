@@ -32,11 +32,18 @@ class GroupCommitEventStore:
     Queries go straight to ``inner``. ``add()`` returns once the transaction holding its
     events has committed, or raises what that transaction raised; either all of a call's
     events are stored or none. A transaction holds at most ``max_rows`` events, except
-    that one call's events are never split.
+    that one call's events are never split. With a ``deadline`` (seconds), a call waits no
+    longer and raises StorageUnavailable: its events are then stored or not, but its
+    caller is never told they were.
     """
 
     def __init__(
-        self, inner: EventStore, *, max_rows: int = 5000, observer: CommitObserver | None = None
+        self,
+        inner: EventStore,
+        *,
+        max_rows: int = 5000,
+        observer: CommitObserver | None = None,
+        deadline: float | None = None,
     ) -> None:
         if max_rows < 1:
             raise ValueError("max_rows must be at least 1")
@@ -47,6 +54,7 @@ class GroupCommitEventStore:
         self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
+        self._deadline = deadline
 
     def observe(self, observer: CommitObserver) -> None:
         """Tell ``observer`` what the writer does from now on."""
@@ -63,12 +71,16 @@ class GroupCommitEventStore:
         self._wakeup.set()
         # A caller cancelled while waiting does not learn the outcome; its events are
         # skipped if the writer has not taken them yet, and may be stored otherwise.
-        if self._observer is None:
-            await future
-            return
         started = time.perf_counter()
-        await future
-        self._observer.waited(time.perf_counter() - started)
+        try:
+            # wait_for cancels the future at the deadline: the same as a cancelled caller.
+            await asyncio.wait_for(future, self._deadline)
+        except TimeoutError:
+            raise StorageUnavailable(
+                "the database is unavailable: could not store the events in time"
+            ) from None
+        if self._observer is not None:
+            self._observer.waited(time.perf_counter() - started)
 
     def _start_writer(self) -> None:
         if self._writer is None or self._writer.done():

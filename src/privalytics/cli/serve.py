@@ -77,6 +77,7 @@ def serve(
     if demo:
         click.echo(run(bootstrap.prepare_demo(config, _reachable_url(config.host, config.port))))
     _warn_unreachable(config)
+    _warn_connection_bound(config)
     # Worker processes build their own services from the environment.
     bootstrap.export_settings(config)
     bootstrap.share_metrics(config)
@@ -162,6 +163,18 @@ def _warn_unreachable(config: Settings) -> None:
     server starts anyway (events and /healthz answer 503 while the limiter's is down)."""
     for warning in asyncio.run(bootstrap.unreachable_services(config)):
         click.echo(f"warning: {warning}", err=True)
+
+
+def _warn_connection_bound(config: Settings) -> None:
+    """A warning when the open-file limit holds fewer connections than asked for."""
+    bound = bootstrap.guard_connections(config)
+    if bound < config.max_connections:
+        click.echo(
+            f"warning: {bootstrap.where('max_connections')} is {config.max_connections}, but "
+            f"the open-file limit (ulimit -n) holds {bound} connections per worker; "
+            "serving with that bound",
+            err=True,
+        )
 
 
 async def _dashboard_hint(services: Services) -> str:

@@ -6,11 +6,11 @@ builds the services and the options.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-from litestar import Litestar, MediaType, Response, get
-from litestar.handlers import HTTPRouteHandler
+from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -23,6 +23,7 @@ from privalytics.adapters.http.dashboard import (
     dashboard_errors,
 )
 from privalytics.adapters.http.errors import exception_handlers
+from privalytics.adapters.http.health import health_handlers
 from privalytics.adapters.http.housekeeping import (
     BOT_LOG_INTERVAL,
     DEFAULT_INTERVAL,
@@ -32,11 +33,9 @@ from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, ingest_handlers,
 from privalytics.adapters.http.metricsroute import metrics_handler
 from privalytics.adapters.http.openapi import add_paths
 from privalytics.adapters.http.reference import render_plugins
-from privalytics.adapters.http.schemas import HealthOut
 from privalytics.adapters.http.shortcut import App
 from privalytics.adapters.http.tracker import tracker_handlers
 from privalytics.adapters.metrics import Metrics
-from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.services import Services
 
 
@@ -61,23 +60,10 @@ class HttpOptions(msgspec.Struct, frozen=True, kw_only=True):
     # token that route asks for (empty: none).
     metrics: Metrics | None = None
     metrics_token: str = ""
-
-
-def _health_handler(services: Services) -> HTTPRouteHandler:
-    @get("/healthz", tags=["health"], summary="Whether the storage answers")
-    async def healthz() -> Response[HealthOut]:
-        try:
-            await services.health()
-        except StorageUnavailable:
-            return Response(
-                HealthOut(status="unavailable"),
-                status_code=503,
-                media_type=MediaType.JSON,
-                headers={"Retry-After": "5"},
-            )
-        return Response(HealthOut(status="ok"), status_code=200, media_type=MediaType.JSON)
-
-    return healthz
+    # Seconds /healthz and /readyz wait for their checks before answering 503.
+    health_timeout: float = 5.0
+    # What /readyz checks beyond /healthz (the dashboard's Redis servers).
+    ready_checks: tuple[Callable[[], Awaitable[None]], ...] = ()
 
 
 def _openapi() -> OpenAPIConfig:
@@ -111,7 +97,7 @@ def create_app(services: Services, options: HttpOptions | None = None) -> Litest
         *compat,
         *tracker_handlers(),
         admin_router(services),
-        _health_handler(services),
+        *health_handlers(services, options.health_timeout, options.ready_checks),
     ]
     watched: set[str] = set()
     if options.metrics is not None:

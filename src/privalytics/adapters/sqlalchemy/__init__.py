@@ -47,18 +47,20 @@ class SqlStores:
         await self.engine.dispose()
 
 
-def open_stores(url: str, visitor_window: timedelta = timedelta(days=1)) -> SqlStores:
+def open_stores(
+    url: str, visitor_window: timedelta = timedelta(days=1), statement_timeout: float | None = None
+) -> SqlStores:
     """Stores over a new engine for ``url``; connects lazily, never migrates.
 
     ``visitor_window``: the salt window, over which the event store counts distinct
     visitors. Raises ConfigError for an unsupported URL or a SQLite file
-    whose folder is missing.
+    whose folder is missing. ``statement_timeout``: see :func:`create_engine`.
     """
-    engine = create_engine(url)
+    engine = create_engine(url, statement_timeout)
     rollups = RollupReader(engine, visitor_window)
     return SqlStores(
         engine=engine,
-        events=SqlAlchemyEventStore(engine, rollups),
+        events=SqlAlchemyEventStore(engine, rollups, busy_timeout=statement_timeout),
         tokens=SqlAlchemyTokenStore(engine),
         salts=SqlAlchemySaltStore(engine),
         users=SqlAlchemyUserStore(engine),

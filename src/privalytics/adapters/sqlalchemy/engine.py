@@ -43,6 +43,16 @@ SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=5000",
 )
 
+
+def sqlite_pragmas(busy_timeout: float | None) -> tuple[str, ...]:
+    """SQLITE_PRAGMAS, waiting at most ``busy_timeout`` seconds for another writer's lock
+    (None: the 5 s of SQLITE_PRAGMAS)."""
+    if busy_timeout is None:
+        return SQLITE_PRAGMAS
+    busy = f"PRAGMA busy_timeout={round(busy_timeout * 1000)}"
+    return tuple(busy if p.startswith("PRAGMA busy_timeout") else p for p in SQLITE_PRAGMAS)
+
+
 # asyncpg waits 60 s for a connection by default; a dead server should answer 503 sooner.
 _POSTGRES_CONNECT_TIMEOUT = 5.0
 
@@ -70,8 +80,13 @@ def names_a_plain_file(url: URL) -> bool:
     return database not in ("", ":memory:") and url.query.get("uri") != "true"
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, statement_timeout: float | None = None) -> AsyncEngine:
     """An engine for a ``sqlite+aiosqlite`` or ``postgresql+asyncpg`` URL.
+
+    ``statement_timeout``: seconds any statement, and the wait for a pooled connection,
+    may last (PostgreSQL: the server's ``statement_timeout`` and asyncpg's
+    ``command_timeout``, which also bounds a server that does not answer at all; SQLite:
+    the busy timeout). None: no bound but the connect timeout (migrations).
 
     Raises ConfigError for any other URL, and for a SQLite file whose folder does not
     exist (the folder is not created: a typo in a path should not silently start an
@@ -79,11 +94,11 @@ def create_engine(url: str) -> AsyncEngine:
     """
     parsed = parse_url(url)
     if parsed.drivername == _SQLITE:
-        return _sqlite_engine(parsed)
-    return _postgres_engine(parsed)
+        return _sqlite_engine(parsed, statement_timeout)
+    return _postgres_engine(parsed, statement_timeout)
 
 
-def _sqlite_engine(url: URL) -> AsyncEngine:
+def _sqlite_engine(url: URL, busy_timeout: float | None) -> AsyncEngine:
     if names_a_plain_file(url):
         folder = Path(url.database or "").expanduser().parent
         if not folder.is_dir():
@@ -91,18 +106,23 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
                 "the folder of the SQLite database file does not exist; create it first"
             )
     engine = create_async_engine(url)
-    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    pragmas = sqlite_pragmas(busy_timeout)
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        _on_sqlite_connect(dbapi_connection, pragmas)
+
+    event.listen(engine.sync_engine, "connect", on_connect)
     event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
     return engine
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _on_sqlite_connect(dbapi_connection: Any, pragmas: tuple[str, ...]) -> None:
     # Take transaction control from the sqlite3 module (its legacy mode skips BEGIN before
     # SELECT and DDL), so every SQLAlchemy transaction, migrations included, is atomic.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in pragmas:
             cursor.execute(pragma)
     finally:
         cursor.close()
@@ -112,7 +132,7 @@ def _on_sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def _postgres_engine(url: URL) -> AsyncEngine:
+def _postgres_engine(url: URL, statement_timeout: float | None) -> AsyncEngine:
     # asyncpg takes the connect timeout as a number; the URL can only carry text.
     timeout = _POSTGRES_CONNECT_TIMEOUT
     if "timeout" in url.query:
@@ -122,13 +142,21 @@ def _postgres_engine(url: URL) -> AsyncEngine:
         except ValueError:
             raise ConfigError("the database URL's timeout must be a number of seconds") from None
         url = url.difference_update_query(["timeout"])
+    connect_args: dict[str, Any] = {"timeout": timeout, "server_settings": POSTGRES_SETTINGS}
+    bounded: dict[str, Any] = {}
+    if statement_timeout is not None:
+        # The server cancels a statement that runs too long; asyncpg gives up on a server
+        # that does not answer at all (frozen, or a network that drops packets), the
+        # pre-ping on checkout included; the pool stops waiting for a free connection.
+        connect_args["command_timeout"] = statement_timeout
+        connect_args["server_settings"] = {
+            **POSTGRES_SETTINGS,
+            "statement_timeout": str(max(1, round(statement_timeout * 1000))),
+        }
+        bounded["pool_timeout"] = statement_timeout
     # pre_ping: after a server restart the pooled connections are dead; test each one on
     # checkout instead of failing the first request of every pooled connection.
-    return create_async_engine(
-        url,
-        pool_pre_ping=True,
-        connect_args={"timeout": timeout, "server_settings": POSTGRES_SETTINGS},
-    )
+    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args, **bounded)
 
 
 # Every query privalytics makes is short (the dashboard reads rollups and at most a day or

@@ -108,7 +108,9 @@ class SqlAlchemyEventStore:
     which counts, rankings and series over whole days come where they are up to date.
     """
 
-    def __init__(self, engine: AsyncEngine, rollups: RollupReader) -> None:
+    def __init__(
+        self, engine: AsyncEngine, rollups: RollupReader, *, busy_timeout: float | None = None
+    ) -> None:
         self.engine = engine
         self.rollups = rollups
         self._refresher = RollupWriter(engine)
@@ -128,7 +130,7 @@ class SqlAlchemyEventStore:
             self._writer = AsyncpgEventWriter(engine, self._dictionary)
         elif names_a_plain_file(engine.url):
             path = os.path.abspath(engine.url.database or "")
-            writer = SqliteEventWriter(path, dictionary=self._dictionary)
+            writer = SqliteEventWriter(path, dictionary=self._dictionary, busy_timeout=busy_timeout)
             # Closes with the engine too, so that disposing the engine releases everything.
             sa_event.listen(engine.sync_engine, "engine_disposed", lambda _engine: writer.close())
             self._writer = writer

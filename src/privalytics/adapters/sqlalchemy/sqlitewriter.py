@@ -44,7 +44,7 @@ from privalytics.adapters.sqlalchemy.dictionary import (
     Values,
     resolve_sqlite,
 )
-from privalytics.adapters.sqlalchemy.engine import SQLITE_PRAGMAS
+from privalytics.adapters.sqlalchemy.engine import sqlite_pragmas
 from privalytics.domain.errors import StorageUnavailable
 
 _INSERT = f"INSERT INTO events ({', '.join(STORED_COLUMNS)}) VALUES "  # noqa: S608 (no input)
@@ -111,10 +111,12 @@ class SqliteEventWriter:
         on_queued: Callable[[], None] | None = None,
         on_group: Callable[[int], None] | None = None,
         dictionary: Dictionary | None = None,
+        busy_timeout: float | None = None,
     ) -> None:
         if max_rows < 1:
             raise ValueError("max_rows must be at least 1")
         self._path = path
+        self._pragmas = sqlite_pragmas(busy_timeout)
         self._max_rows = max_rows
         self._on_queued = on_queued
         self._on_group = on_group
@@ -264,7 +266,7 @@ class SqliteEventWriter:
             cached_statements=_CACHED_STATEMENTS,
         )
         try:
-            for pragma in SQLITE_PRAGMAS:
+            for pragma in self._pragmas:
                 connection.execute(pragma)
             if connection.execute(HAS_STALE_TRIGGER).fetchone() is None:
                 raise StorageUnavailable(OLD_SCHEMA)
