@@ -351,3 +351,8 @@ def clean_origins(origins: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     if len(origins) > MAX_ORIGINS:
         raise InvalidInput(f"at most {MAX_ORIGINS} origins", field="allowed_origins")
     return tuple(dict.fromkeys(clean_origin(origin) for origin in origins))
+
+
+# The characters that no stored text may hold, as one regular-expression character class:
+# the HTTP adapter publishes it in its OpenAPI schema, so the schema follows this rule.
+CONTROL_CHARACTERS = _CONTROL.pattern

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar, MediaType, Response, get
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 
 from privalytics.adapters.http.admin import admin_router
@@ -58,7 +58,18 @@ class HttpOptions(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _health_handler(services: Services) -> HTTPRouteHandler:
-    @get("/healthz", tags=["health"], summary="Whether the storage answers")
+    @get(
+        "/healthz",
+        tags=["health"],
+        summary="Whether the storage answers",
+        responses={
+            503: ResponseSpec(
+                HealthOut,
+                description="The storage does not answer: unavailable.",
+                generate_examples=False,
+            )
+        },
+    )
     async def healthz() -> Response[HealthOut]:
         try:
             await services.health()
