@@ -77,6 +77,14 @@ def test_an_event_states_the_domain_limits(schema: Any) -> None:
     assert (events["minItems"], events["maxItems"]) == (1, MAX_BATCH)
 
 
+def test_the_trackers_bodies_state_the_same_limits(schema: Any) -> None:
+    plausible = _body(schema, "/api/event")["properties"]
+    umami = _body(schema, "/api/send")["properties"]["payload"]["properties"]
+    for page, referrer in ((plausible["u"], plausible["r"]), (umami["url"], umami["referrer"])):
+        assert (page["maxLength"], page["pattern"]) == (MAX_PATH, constraints.PATH_PATTERN)
+        assert _string(referrer)["maxLength"] == MAX_PATH
+
+
 def test_a_project_states_the_domain_limits(schema: Any) -> None:
     for method, path in (("post", "/api/v1/projects"), ("patch", "/api/v1/projects/{project_id}")):
         project = _body(schema, path, method)["properties"]

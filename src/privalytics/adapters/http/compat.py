@@ -22,6 +22,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 
 from privalytics.adapters.http.clientip import TrustedProxies
+from privalytics.adapters.http.constraints import Path, Referrer
 from privalytics.adapters.http.cors import preflight_handlers, reflect
 from privalytics.adapters.http.ids import is_id
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, request_client
@@ -43,9 +44,9 @@ class PlausibleEventIn(msgspec.Struct, frozen=True, kw_only=True):
     """Plausible's ``POST /api/event`` body (its script sends it as text/plain)."""
 
     n: str  # event name: pageview, engagement, "Outbound Link: Click", "File Download", ...
-    u: str  # the page's full URL
+    u: Path  # the page's full URL
     d: str  # the site's domain, as declared; may be a comma-separated list
-    r: str | None = None  # referrer
+    r: Referrer | None = None  # referrer
     # Custom properties: an object, or (older scripts) the same object as a JSON string.
     p: dict[str, PropValue] | str | None = None
     m: str | None = None  # the oldest scripts' name for p
@@ -56,8 +57,8 @@ class PlausibleEventIn(msgspec.Struct, frozen=True, kw_only=True):
 
 class UmamiPayloadIn(msgspec.Struct, frozen=True, kw_only=True):
     website: str
-    url: str = "/"
-    referrer: str | None = None
+    url: Path = "/"
+    referrer: Referrer | None = None
     name: str | None = None
     data: dict[str, PropValue] | None = None
     screen: str | None = None  # the screen's size: "1920x1080"
