@@ -290,6 +290,18 @@ def database_server(settings: Settings) -> DatabaseServer | None:
     return DatabaseServer(address, url.hostname, url.path.lstrip("/"), user)
 
 
+def backup(settings: Settings, target: str) -> int:
+    """A consistent copy of the SQLite database at ``target`` while servers write to it;
+    returns the events it holds. Other databases: ConfigError naming their own tool."""
+    from pathlib import Path
+
+    if backend_of(settings.database_url) == "memory":
+        raise ConfigError("memory:// keeps nothing to back up")
+    from privalytics.adapters.sqlalchemy.backup import backup_sqlite
+
+    return backup_sqlite(settings.database_url, Path(target))
+
+
 def keeps_data(settings: Settings) -> bool:
     """Whether the database outlives the process (memory:// does not)."""
     return backend_of(settings.database_url) != "memory"

@@ -465,10 +465,13 @@ async def test_a_mark_another_instance_commits_during_an_insert_is_not_lost(
         await id_holder.execute("BEGIN")
         taken = await id_holder.fetchval("SELECT nextval(pg_get_serial_sequence('events', 'id'))")
         await id_holder.execute(
-            # A project number no project has, a text id no text has.
+            # A project number no project has, a text id no text has; the key is the id
+            # and the time (the table is partitioned by time on PostgreSQL), so the time
+            # is the insert's first event's.
             "INSERT INTO events (id, project, ts, visitor, action, path)"
-            " VALUES ($1, -1, 0, 0, 0, 1)",
+            " VALUES ($1, -1, $2, 0, 0, 1)",
             taken + 1,
+            DAY_A + 1000,
         )
         insert = asyncio.ensure_future(
             stores.events.add([visit("p", DAY_A + 1000), visit("p", DAY_A + DAY_MS + 1000)])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
 from privalytics.adapters.observer import CommitObserver
@@ -203,6 +203,12 @@ class GroupCommitEventStore:
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         return await self._inner.latest(project_id, span, limit)
+
+    def stream(self, project_id: str, span: TimeRange, chunk: int) -> AsyncIterator[list[Event]]:
+        return self._inner.stream(project_id, span, chunk)
+
+    async def erase(self, project_id: str, span: TimeRange) -> int:
+        return await self._inner.erase(project_id, span)
 
     async def delete_project_events(self, project_id: str) -> int:
         return await self._inner.delete_project_events(project_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from privalytics.domain import activity, insight
@@ -159,6 +159,20 @@ class InMemoryEventStore:
         found = [(e.timestamp, n, e) for n, e in enumerate(self.events) if _in(e, project_id, span)]
         found.sort(key=lambda item: (item[0], item[1]), reverse=True)
         return [e for _, _, e in found[:limit]]
+
+    async def stream(
+        self, project_id: str, span: TimeRange, chunk: int
+    ) -> AsyncIterator[list[Event]]:
+        found = [(e.timestamp, n, e) for n, e in enumerate(self.events) if _in(e, project_id, span)]
+        found.sort(key=lambda item: (item[0], item[1]))
+        for start in range(0, len(found), chunk):
+            yield [e for _, _, e in found[start : start + chunk]]
+
+    async def erase(self, project_id: str, span: TimeRange) -> int:
+        kept = [e for e in self.events if not _in(e, project_id, span)]
+        removed = len(self.events) - len(kept)
+        self.events = kept
+        return removed
 
     async def delete_project_events(self, project_id: str) -> int:
         kept = [e for e in self.events if e.project_id != project_id]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
@@ -104,6 +105,19 @@ def settings(ctx: click.Context, **overrides: Any) -> Settings:
         return bootstrap.settings(**given)
     except PrivalyticsError as exc:
         raise fail(exc) from None
+
+
+def moment(text: str, flag: str) -> datetime:
+    """A date (YYYY-MM-DD: midnight UTC) or a date-time with an offset, in UTC."""
+    try:
+        found = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"{flag}: {text!r} is not a date (2026-01-31) or a date-time") from None
+    if found.tzinfo is None:
+        if len(text) != len("2026-01-31"):
+            raise BadInput(f"{flag}: a date-time needs an offset or Z, e.g. 2026-01-31T08:00Z")
+        found = found.replace(tzinfo=UTC)
+    return found.astimezone(UTC)
 
 
 def echo_json(data: object) -> None:

@@ -1,11 +1,14 @@
-"""``privalytics migrate`` and ``privalytics rollup``: the schema and the per-day figures."""
+"""``privalytics migrate``, ``rollup`` and ``backup``: the schema, the per-day figures and
+a copy of the database."""
 
 from __future__ import annotations
 
 import click
 
+from privalytics import bootstrap
+from privalytics.cli.common import fail, run, settings, with_services
 from privalytics.cli.common import migrate as migrate_database
-from privalytics.cli.common import run, settings, with_services
+from privalytics.domain.errors import PrivalyticsError
 
 
 @click.command()
@@ -35,3 +38,22 @@ def rollup(ctx: click.Context) -> None:
     this computes them at once instead of in the background."""
     days = run(with_services(settings(ctx), lambda services: services.refresh_rollups()))
     click.echo(f"computed the figures of {days} day{'' if days == 1 else 's'}")
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.pass_context
+def backup(ctx: click.Context, file: str) -> None:
+    """Copy the SQLite database to FILE, consistently.
+
+    Servers may go on writing meanwhile. FILE must not exist. The copy holds every event
+    acknowledged before it began; restore it by stopping the server and putting FILE in
+    the database's place (or pointing PRIVALYTICS_DATABASE_URL at it). For PostgreSQL,
+    use pg_dump (docs/data-lifecycle.md).
+    """
+    config = settings(ctx)
+    try:
+        events = bootstrap.backup(config, file)
+    except PrivalyticsError as exc:
+        raise fail(exc) from None
+    click.echo(f"backed up the database to {file} ({events} event{'' if events == 1 else 's'})")

@@ -8,10 +8,11 @@ from typing import Any
 import click
 
 from privalytics.adapters.wire import ProjectOut, TokenIssuedOut, TokenOut
-from privalytics.cli.common import echo_json, run, settings, with_services
+from privalytics.cli.common import BadInput, echo_json, moment, run, settings, with_services
 from privalytics.domain.errors import InvalidInput
-from privalytics.domain.models import Project, ProjectUpdate
+from privalytics.domain.models import Project, ProjectUpdate, TimeRange
 from privalytics.domain.ratelimit import parse_rate_limit
+from privalytics.domain.services import Services
 
 
 def _describe(project: Project) -> str:
@@ -153,6 +154,37 @@ def project_delete(ctx: click.Context, project_id: str, yes: bool) -> None:
         raise click.Abort
     run(with_services(settings(ctx), lambda s: s.admin.delete_project(project_id)))
     click.echo(f"deleted project {project_id}")
+
+
+@project.command("erase")
+@click.argument("project_id")
+@click.option("--from", "start", required=True, metavar="DATE", help="From this date (UTC).")
+@click.option("--to", "end", required=True, metavar="DATE", help="Until this date, excluded.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def project_erase(ctx: click.Context, project_id: str, start: str, end: str, yes: bool) -> None:
+    """Delete a range of a project's events.
+
+    The events from --from until --to go, and their days' figures are recomputed. Dates
+    are UTC days (2026-01-31) or date-times with an offset; --to is excluded.
+    """
+    first, last = moment(start, "--from"), moment(end, "--to")
+    if last <= first:
+        raise BadInput("--to must be after --from")
+    if not yes and not click.confirm(
+        f"Delete the events of project {project_id} from {first:%Y-%m-%d %H:%M} to "
+        f"{last:%Y-%m-%d %H:%M} UTC? This cannot be undone"
+    ):
+        raise click.Abort
+
+    async def erase(services: Services) -> int:
+        span = TimeRange(start=first, end=last)
+        erased = await services.admin.erase_events(project_id, span)
+        await services.refresh_rollups()
+        return erased
+
+    erased = run(with_services(settings(ctx), erase))
+    click.echo(f"erased {erased} event{'' if erased == 1 else 's'} of project {project_id}")
 
 
 @project.group("token")

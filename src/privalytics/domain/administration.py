@@ -18,6 +18,7 @@ from privalytics.domain.models import (
     Project,
     ProjectUpdate,
     RateLimit,
+    TimeRange,
     TokenInfo,
     TokenRecord,
 )
@@ -173,6 +174,12 @@ class Administration:
         except StorageUnavailable:
             # The project is gone, which is what the caller asked; the sweep takes the rest.
             _log.warning("events of a deleted project left for the sweep: storage unavailable")
+
+    async def erase_events(self, project_id: str, span: TimeRange) -> int:
+        """Delete the project's events in ``span`` (their days' figures are recomputed at
+        the next rollup refresh); returns how many were deleted."""
+        project = await self.get_project(project_id)
+        return await self._events.erase(project.id, span)
 
     async def sweep_orphan_events(self) -> int:
         """Delete the events of projects that no longer exist; returns how many.

@@ -6,7 +6,7 @@ cannot be reached, and writes all or nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -131,8 +131,18 @@ class EventStore(Protocol):
         """The newest ``limit`` events in ``span``, newest first."""
         ...
 
+    def stream(self, project_id: str, span: TimeRange, chunk: int) -> AsyncIterator[list[Event]]:
+        """Every event of the project in ``span``, oldest first (ties in the order they
+        were stored), in lists of at most ``chunk``: an export in constant memory."""
+        ...
+
     async def delete_project_events(self, project_id: str) -> int:
         """Delete every event of the project; returns how many there were."""
+        ...
+
+    async def erase(self, project_id: str, span: TimeRange) -> int:
+        """Delete the project's events in ``span``, and mark their days for the next
+        :meth:`refresh` to recompute; returns how many were deleted."""
         ...
 
     async def refresh(self, before: datetime) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TypedDict
 
@@ -50,6 +50,8 @@ from privalytics.domain.reports import (
 
 DEFAULT_TOP = 10
 MAX_TOP = 100
+# Events per list of an export: read in pages this size, so memory stays flat.
+EXPORT_CHUNK = 5000
 
 
 PERIODS = {
@@ -303,6 +305,19 @@ class Reporting:
         return Breakdown(
             dimension=found.name, range=span, filters=tuple(str(f) for f in parsed), rows=rows
         )
+
+    async def export(
+        self, project_id: str, span: TimeRange, chunk: int = EXPORT_CHUNK
+    ) -> AsyncIterator[list[Event]]:
+        """Every event of the project in ``span``, oldest first, in lists of ``chunk``, as
+        stored (the raw events; NotFound for an unknown project, before any is read)."""
+        await self._project(project_id)
+        return self._events.stream(project_id, span, chunk)
+
+    async def count_events(self, project_id: str, span: TimeRange) -> int:
+        """How many events the project stored in ``span``."""
+        await self._project(project_id)
+        return sum((await self._events.count_by_action(project_id, span)).values())
 
     async def _project(self, project_id: str) -> None:
         if await self._tokens.get_project(project_id) is None:

@@ -14,7 +14,9 @@ from litestar import Request, Router, delete, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
+from litestar.response import Stream
 
+from privalytics.adapters.export import FORMATS, MEDIA_TYPES, encoded
 from privalytics.adapters.http.constraints import (
     DIMENSION,
     FILTERS,
@@ -25,7 +27,11 @@ from privalytics.adapters.http.constraints import (
 from privalytics.adapters.http.ids import known_ids
 from privalytics.adapters.http.ingest import bearer
 from privalytics.adapters.http.malformed import decode_body
-from privalytics.adapters.http.openapi import error_specs, operation_with_body
+from privalytics.adapters.http.openapi import (
+    error_specs,
+    operation_with_body,
+    operation_with_stream,
+)
 from privalytics.adapters.http.periods import ALIAS, period_of
 from privalytics.adapters.http.schemas import ProjectCreateIn, ProjectPatchIn
 from privalytics.adapters.wire import (
@@ -59,6 +65,11 @@ _BREAKDOWN = (
 )
 # The errors of a route that names a project (400: a malformed query or Host header).
 _ONE = _QUERY = error_specs(400, 401, 404, 503)
+_EXPORT = (
+    "Every event of the range, oldest first, as stored: time, action, page, target, value, "
+    "properties, visitor hash and every derived field (source, campaign, browser, system, "
+    "device, place), one per line. Streamed: any size, in constant memory."
+)
 _create = msgspec.json.Decoder(ProjectCreateIn)
 _patch = msgspec.json.Decoder(ProjectPatchIn)
 
@@ -248,6 +259,43 @@ def admin_router(services: Services) -> Router:
         found = await reporting.breakdown(project_id, span, dimension, filters or (), limit=limit)
         return BreakdownOut.of(found)
 
+    @get(
+        "/{project_id:str}/export",
+        summary="Export a project's raw events (CSV or JSON Lines), streamed",
+        description=_EXPORT,
+        responses=_QUERY,
+        operation_class=operation_with_stream(
+            "The events, as a file to save.",
+            [media.split(";", 1)[0] for media in MEDIA_TYPES.values()],
+        ),
+    )
+    async def export(
+        project_id: FromPath[str],
+        form: Annotated[
+            str,
+            QueryParameter(
+                name="format",
+                description="csv (default) or jsonl",
+                schema_extra={"enum": list(FORMATS)},
+            ),
+        ] = "csv",
+        period: _Period = None,
+        alias: _Alias = None,
+        start: _From = None,
+        end: _To = None,
+    ) -> Stream:
+        if form not in FORMATS:
+            raise InvalidInput(f"must be one of {', '.join(FORMATS)}", field="format")
+        period = period_of(period, alias)
+        span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
+        batches = await reporting.export(project_id, span)
+        name = f"privalytics-{project_id}-{span.start:%Y%m%d}-{span.end:%Y%m%d}.{form}"
+        return Stream(
+            encoded(form, batches),
+            media_type=MEDIA_TYPES[form],
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
     return Router(
         path="/api/v1/projects",
         route_handlers=[
@@ -261,6 +309,7 @@ def admin_router(services: Services) -> Router:
             revoke_token,
             stats,
             breakdown,
+            export,
         ],
         # The key first: without one, every route is a 401 whatever its path says.
         guards=[require_admin_key, known_ids],

@@ -107,6 +107,26 @@ def operation_with_body(
     return WithBody
 
 
+def operation_with_stream(
+    description: str, media_types: Sequence[str], status: int = 200
+) -> type[Operation]:
+    """An Operation class whose success answer is text in one of ``media_types`` (a
+    streamed file: CSV, JSON Lines), which Litestar cannot see from the handler."""
+    answer = OpenAPIResponse(
+        description=description,
+        content={
+            media: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)) for media in media_types
+        },
+    )
+
+    @dataclass
+    class WithStream(Operation):
+        def __post_init__(self) -> None:
+            self.responses = {**(self.responses or {}), str(status): answer}
+
+    return WithStream
+
+
 @dataclass(frozen=True, kw_only=True)
 class Answer:
     """A documented answer: its status, what it means and its JSON body's Struct."""

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, case, delete, func, select, text
+from sqlalchemy import Connection, case, delete, distinct, func, select, text
 from sqlalchemy import event as sa_event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.observer import CommitObserver
-from privalytics.adapters.sqlalchemy import tables
+from privalytics.adapters.sqlalchemy import partitions, tables
 from privalytics.adapters.sqlalchemy.dictionary import (
     STORED_COLUMNS,
     Dictionary,
@@ -50,7 +52,7 @@ from privalytics.adapters.sqlalchemy.sqlitewriter import (
     OLD_SCHEMA,
     SqliteEventWriter,
 )
-from privalytics.adapters.sqlalchemy.stored import read_events
+from privalytics.adapters.sqlalchemy.stored import read_events, read_page
 from privalytics.adapters.sqlalchemy.tables import from_millis, to_millis
 from privalytics.domain import activity, insight
 from privalytics.domain.dimensions import Dimension
@@ -97,6 +99,7 @@ class SqlAlchemyEventStore:
         self.engine = engine
         self.rollups = rollups
         self._refresher = RollupWriter(engine)
+        self._partitions = partitions.Maintenance(engine)
         # The hot insert bypasses SQLAlchemy's statement layer (sqlitewriter.py,
         # pgwriter.py); a SQLite database that a second connection cannot open (":memory:",
         # a "file:" URI) keeps the plain SQLAlchemy insert.
@@ -171,7 +174,19 @@ class SqlAlchemyEventStore:
         return await self.rollups.top_pages(project_id, interval_of(span), limit)
 
     async def refresh(self, before: datetime) -> int:
+        if self.engine.dialect.name == "postgresql":
+            await self._partitions.ensure(to_millis(before))
         return await self._refresher.refresh(before)
+
+    async def expire(self, before: datetime) -> int:
+        """Delete every event older than ``before`` (PostgreSQL: whole months dropped as
+        tables, partitions.py); returns how many months were dropped."""
+        if self.engine.dialect.name == "postgresql":
+            async with self.engine.begin() as connection:
+                return await partitions.expire(connection, to_millis(before))
+        async with self.engine.begin() as connection:
+            await connection.execute(delete(_events).where(_events.c.ts < to_millis(before)))
+        return 0
 
     async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
         if limit <= 0:
@@ -275,6 +290,36 @@ class SqlAlchemyEventStore:
         where = events_in(project_id, interval_of(span))
         async with unavailable_on_failure("read events"), self.engine.connect() as connection:
             return await read_events(connection, where, newest_first=True, limit=limit)
+
+    async def stream(
+        self, project_id: str, span: TimeRange, chunk: int
+    ) -> AsyncIterator[list[Event]]:
+        where = events_in(project_id, interval_of(span))
+        after: tuple[int, int] | None = None
+        while True:
+            # A connection per page: a slow reader holds no transaction open.
+            async with unavailable_on_failure("read events"), self.engine.connect() as connection:
+                page, after = await read_page(connection, where, after, chunk)
+            if page:
+                yield page
+            if after is None:
+                return
+
+    async def erase(self, project_id: str, span: TimeRange) -> int:
+        where = events_in(project_id, interval_of(span))
+        day = _events.c.ts // DAY_MS
+        async with unavailable_on_failure("erase events"), self.engine.begin() as connection:
+            days = (await connection.execute(select(distinct(day)).where(where))).all()
+            deleted = (await connection.execute(delete(_events).where(where))).rowcount
+            if days:
+                marks = [{"project_id": project_id, "day": int(row[0])} for row in days]
+                insert = (
+                    postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+                )
+                await connection.execute(
+                    insert(tables.rollup_stale).values(marks).on_conflict_do_nothing()
+                )
+        return int(deleted)
 
     async def delete_project_events(self, project_id: str) -> int:
         # The project keeps its number (events another process stores for it later are

@@ -3,6 +3,7 @@ their ids, one query per project and chunk of ids (not a join per text field and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -42,7 +43,35 @@ async def read_events(
         query = query.order_by(_events.c.id)
     if limit is not None:
         query = query.limit(limit)
+    return await _decoded(connection, (await connection.execute(query)).all())
+
+
+async def read_page(
+    connection: AsyncConnection,
+    where: ColumnElement[bool],
+    after: tuple[int, int] | None,
+    limit: int,
+) -> tuple[list[Event], tuple[int, int] | None]:
+    """The first ``limit`` events ``where`` selects after the (time, id) ``after``, oldest
+    first, and the (time, id) of the last one (None when there are no more): pages of an
+    export, each an index range scan however deep into the table it is."""
+    if after is not None:
+        ts, row_id = after
+        where = where & ((_events.c.ts > ts) | ((_events.c.ts == ts) & (_events.c.id > row_id)))
+    query = (
+        select(_events, _numbers.c.project_id)
+        .join(_numbers, _numbers.c.number == _events.c.project)
+        .where(where)
+        .order_by(_events.c.ts, _events.c.id)
+        .limit(limit)
+    )
     rows = (await connection.execute(query)).all()
+    last = (rows[-1][2], rows[-1][0]) if len(rows) == limit else None
+    return await _decoded(connection, rows), last
+
+
+async def _decoded(connection: AsyncConnection, rows: Sequence[Any]) -> list[Event]:
+    """The rows' events, their texts looked up once per project and chunk of ids."""
     wanted: dict[int, set[int]] = {}
     for row in rows:
         ids = wanted.setdefault(row[1], set())
