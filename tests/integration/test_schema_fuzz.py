@@ -13,11 +13,13 @@ is ``PRIVALYTICS_TEST_FUZZ_EXAMPLES`` (default 25; docs/testing.md: how to run i
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -31,9 +33,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from privalytics.adapters.http import create_app
+from privalytics.adapters.http import HttpOptions, create_app
+from privalytics.adapters.metrics import Metrics
 from privalytics.testing import make_services
-from tests.servers import Server, cli_json
+from tests.servers import Server, cli
 
 pytestmark = pytest.mark.slow
 
@@ -78,24 +81,42 @@ class Fuzzed:
             params["project_id"] = self.spare_id
 
 
+# Credentials hashed at bcrypt's lowest cost: checking them is not what is tested here.
+_FAST = {"PRIVALYTICS_BCRYPT_ROUNDS": "4"}
+
+
+def _cli(url: str, *args: str) -> Any:
+    done = cli(url, *args, "--json", **_FAST)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     where = tmp_path_factory.mktemp("fuzz")
     url = f"sqlite+aiosqlite:///{where / 'fuzz.db'}"
-    key = cli_json(url, "admin", "key", "create")["key"]
-    # A rate limit that generated traffic never reaches: a 429 is documented, but a run
-    # that only met 429s would fuzz nothing past the limiter.
-    created = cli_json(url, "project", "create", "fuzzed", "--rate-limit", "1000000/second")
-    spare = cli_json(url, "project", "create", "spare")
-    server = Server(url, where / "server.log", PRIVALYTICS_BCRYPT_ROUNDS="4")
+    key = _cli(url, "admin", "key", "create")["key"]
+    server = Server(url, where / "server.log", **_FAST, PRIVALYTICS_METRICS="on")
     try:
         server.wait_ready()
+        admin = {"Authorization": f"Bearer {key}"}
+
+        def project(**fields: Any) -> Any:
+            answer = httpx.post(
+                f"{server.url}/api/v1/projects", json=fields, headers=admin, timeout=30
+            )
+            assert answer.status_code == 201, answer.text
+            return answer.json()
+
+        # A rate limit that generated traffic never reaches: a 429 is documented, but a
+        # run that only met 429s would fuzz nothing past the limiter.
+        created = project(name="fuzzed", rate_limit="1000000/second")
         yield Fuzzed(
             server=server,
             admin_key=key,
             token=created["token"],
             project_id=created["project"]["id"],
-            spare_id=spare["project"]["id"],
+            spare_id=project(name="spare")["project"]["id"],
         )
     finally:
         server.stop()
@@ -122,7 +143,8 @@ def _operations() -> list[tuple[str, str]]:
     """(method, path) of every documented operation, from the app built in this process:
     the same code as the server's, so the same schema (a path missing from the server's
     fails the test that asks for it)."""
-    with TestClient(create_app(make_services())) as client:
+    options = HttpOptions(metrics=Metrics())
+    with TestClient(create_app(make_services(), options)) as client:
         paths = client.get("/schema/openapi.json").json()["paths"]
     return [
         pytest.param(mode, method.upper(), path, id=f"{mode}-{method.upper()} {path}")
