@@ -1,14 +1,15 @@
 """The published OpenAPI schema, held against the real server by schemathesis.
 
-Every operation is fuzzed from the schema (its examples, its coverage cases and generated
-requests, valid and invalid), then sequences of calls follow the links schemathesis
-infers (create a project, read it, issue a token, revoke it, ...). Every answer must be
-no server error, and exactly what the schema documents: its status, content type,
-headers and body. Credentials come from the schema's security schemes, so the
-authenticated routes are exercised, not only their 401.
+Every operation is fuzzed with requests generated from the schema, valid ones (positive)
+and invalid ones (negative), each mode a test of its own; then sequences of calls follow
+the links schemathesis infers (create a project, read it, issue a token, revoke it, ...).
+Every answer must be no server error, and exactly what the schema documents: its status,
+content type, headers and body. Credentials come from the schema's security schemes, so
+the authenticated routes are exercised, not only their 401.
 
 Derandomized, so a run is the same run every time; the number of examples per operation
-is ``PRIVALYTICS_TEST_FUZZ_EXAMPLES`` (default 25; docs/testing.md: how to run it longer).
+and mode (and of call sequences) is ``PRIVALYTICS_TEST_FUZZ_EXAMPLES`` (default 25;
+docs/testing.md: how to run it longer).
 """
 
 from __future__ import annotations
@@ -139,7 +140,10 @@ def fuzz_schema(fuzzed: Fuzzed) -> Any:
     )
 
 
-def _operations() -> list[tuple[str, str]]:
+# Operations are parametrized here rather than by schemathesis' lazy pytest loader
+# (schemathesis.pytest.from_fixture), which fails under pytest 9: it reads a private
+# attribute that pytest no longer has (Function._nodeid).
+def _operations() -> list[Any]:
     """(method, path) of every documented operation, from the app built in this process:
     the same code as the server's, so the same schema (a path missing from the server's
     fails the test that asks for it)."""
