@@ -4,6 +4,7 @@ in every text field that is stored, and origins holding them are not origins."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, IncomingEvent
+from privalytics.domain.text import REFUSED_CHARACTERS, REFUSED_CLASS
 from privalytics.domain.validation import (
     DEFAULT_MAX_AGE,
     clean_event,
@@ -117,3 +119,11 @@ def test_an_origin_with_a_refused_character_is_no_origin(character: str) -> None
     assert normalize_origin(f"https://a{character}b.example") is None
     with pytest.raises(InvalidInput):
         clean_origin(f"https://a{character}b.example")
+
+
+def test_the_published_class_refuses_exactly_the_refused_characters() -> None:
+    """REFUSED_CLASS (published in the OpenAPI schema) and REFUSED_CHARACTERS (what
+    ingestion refuses) name the same characters, over every plane that holds any."""
+    published = re.compile(REFUSED_CLASS)
+    found = {c for c in map(chr, range(0x30000)) if published.fullmatch(c)}
+    assert found == set(REFUSED_CHARACTERS)

@@ -231,3 +231,38 @@ def test_a_number_of_more_digits_than_python_reads_is_named() -> None:
         "invalid_json",
         "a number has more digits than can be read",
     )
+
+
+@pytest.mark.parametrize(
+    ("schema", "body", "message", "field"),
+    [
+        # Found by the schema fuzzer: a whole number written 5900.0, in a field whose type
+        # carries the published constraints (Annotated with msgspec.Meta).
+        (
+            SingleEventIn,
+            {"action": "visit", "path": "/", "screen_width": 5900.5},
+            "`screen_width` must be a whole number, not a number - at `$.screen_width`",
+            "screen_width",
+        ),
+        (
+            ProjectCreateIn,
+            {"name": 3},
+            "`name` must be a string, not a number - at `$.name`",
+            "name",
+        ),
+        (
+            SingleEventIn,
+            {"action": "visit", "path": "/", "props": {"a": [1]}},
+            (
+                "`props.a` must be a string or a whole number or a number or true or false,"
+                " not an array - at `$.props.a`"
+            ),
+            "props",
+        ),
+    ],
+)
+def test_a_documented_field_is_explained_like_a_plain_one(
+    schema: Any, body: Any, message: str, field: str
+) -> None:
+    found = explain(msgspec.json.encode(body), schema)
+    assert (found.message, found.field) == (message, field)

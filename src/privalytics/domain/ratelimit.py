@@ -152,6 +152,8 @@ _UNITS = {
     "h": 3600, "hour": 3600, "hours": 3600,
     "d": 86400, "day": 86400, "days": 86400,
 }  # fmt: skip
+# The unit names a rate limit may be written with (any case).
+RATE_UNITS = tuple(_UNITS)
 _RATE = re.compile(r"^\s*(\d{1,9})\s*/\s*([a-z]+)\s*$")
 MAX_EVENTS = 10_000_000
 MAX_PER_SECOND = US_PER_SECOND

@@ -27,6 +27,7 @@ from privalytics.domain.text import (
     REFUSED_CHARACTERS as REFUSED_CHARACTERS,
 )
 from privalytics.domain.text import (
+    REFUSED_CLASS,
     first_unsafe,
     has_surrogate,
     has_unsafe_characters,
@@ -386,3 +387,8 @@ def clean_origins(origins: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     if len(origins) > MAX_ORIGINS:
         raise InvalidInput(f"at most {MAX_ORIGINS} origins", field="allowed_origins")
     return tuple(dict.fromkeys(clean_origin(origin) for origin in origins))
+
+
+# The characters that no stored text may hold, as one regular-expression character class:
+# the HTTP adapter publishes it in its OpenAPI schema, so the schema follows this rule.
+CONTROL_CHARACTERS = REFUSED_CLASS

@@ -17,10 +17,21 @@ from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 from litestar.response import Stream
 
 from privalytics.adapters.export import FORMATS, MEDIA_TYPES, encoded
+from privalytics.adapters.http.constraints import (
+    DIMENSION,
+    FILTERS,
+    LIMIT,
+    MOMENT,
+    PERIOD,
+)
 from privalytics.adapters.http.ids import known_ids
 from privalytics.adapters.http.ingest import bearer
 from privalytics.adapters.http.malformed import decode_body
-from privalytics.adapters.http.openapi import operation_with_body
+from privalytics.adapters.http.openapi import (
+    error_specs,
+    operation_with_body,
+    operation_with_stream,
+)
 from privalytics.adapters.http.periods import ALIAS, period_of
 from privalytics.adapters.http.schemas import ProjectCreateIn, ProjectPatchIn
 from privalytics.adapters.wire import (
@@ -53,6 +64,8 @@ _BREAKDOWN = (
     'visitors than PRIVALYTICS_MIN_CELL_VISITORS are merged into one "(other)" row, and '
     'filters see them as "(other)" too.'
 )
+# The errors of a route that names a project (400: a malformed query or Host header).
+_ONE = _QUERY = error_specs(400, 401, 404, 503)
 _EXPORT = (
     "Every event of the range, oldest first, as stored: time, action, page, target, value, "
     "properties, visitor hash and every derived field (source, campaign, browser, system, "
@@ -67,17 +80,31 @@ _create = msgspec.json.Decoder(ProjectCreateIn)
 _patch = msgspec.json.Decoder(ProjectPatchIn)
 
 # The range and the filters, as the stats and the breakdown routes both read them.
-_Period = Annotated[str | None, QueryParameter(description="24h, 7d, 30d or 12m; default 24h")]
-_Alias = Annotated[str | None, QueryParameter(name=ALIAS, description="another name for period")]
+_Period = Annotated[
+    str | None,
+    QueryParameter(description="24h, 7d, 30d or 12m; default 24h", schema_extra=PERIOD),
+]
+_Alias = Annotated[
+    str | None,
+    QueryParameter(name=ALIAS, description="another name for period", schema_extra=PERIOD),
+]
 _From = Annotated[
     str | None,
-    QueryParameter(name="from", description="RFC 3339 date-time with an offset; instead of period"),
+    QueryParameter(
+        name="from",
+        description="RFC 3339 date-time with an offset; instead of period",
+        schema_extra=MOMENT,
+    ),
 ]
 _To = Annotated[
     str | None,
-    QueryParameter(name="to", description="RFC 3339 date-time with an offset; default now"),
+    QueryParameter(
+        name="to", description="RFC 3339 date-time with an offset; default now", schema_extra=MOMENT
+    ),
 ]
-_Filters = Annotated[list[str] | None, QueryParameter(name="filter", description=_FILTER)]
+_Filters = Annotated[
+    list[str] | None, QueryParameter(name="filter", description=_FILTER, schema_extra=FILTERS)
+]
 
 
 def _moment(text: str | None, field: str) -> datetime | None:
@@ -114,6 +141,7 @@ def admin_router(services: Services) -> Router:
         "/",
         status_code=201,
         summary="Create a project and its first token",
+        responses=error_specs(400, 401, 413, 503),
         operation_class=operation_with_body(
             ProjectCreateIn, "The new project.", media_types=("application/json",)
         ),
@@ -128,17 +156,18 @@ def admin_router(services: Services) -> Router:
         )
         return ProjectCreatedOut(project=ProjectOut.of(created.project), token=created.token.token)
 
-    @get("/", summary="List the projects, oldest first")
+    @get("/", summary="List the projects, oldest first", responses=error_specs(400, 401, 503))
     async def list_projects() -> ProjectListOut:
         return ProjectListOut(projects=[ProjectOut.of(p) for p in await admin.list_projects()])
 
-    @get("/{project_id:str}", summary="Read a project")
+    @get("/{project_id:str}", summary="Read a project", responses=_ONE)
     async def get_project(project_id: FromPath[str]) -> ProjectOut:
         return ProjectOut.of(await admin.get_project(project_id))
 
     @patch(
         "/{project_id:str}",
         summary="Change a project's name, rate limit or origins",
+        responses=error_specs(400, 401, 404, 413, 503),
         operation_class=operation_with_body(
             ProjectPatchIn, "The fields to change.", media_types=("application/json",)
         ),
@@ -154,15 +183,29 @@ def admin_router(services: Services) -> Router:
         )
         return ProjectOut.of(await admin.update_project(project_id, update))
 
-    @delete("/{project_id:str}", status_code=204, summary="Delete a project and its events")
+    @delete(
+        "/{project_id:str}",
+        status_code=204,
+        summary="Delete a project and its events",
+        responses=_ONE,
+    )
     async def delete_project(project_id: FromPath[str]) -> None:
         await admin.delete_project(project_id)
 
-    @get("/{project_id:str}/tokens", summary="List a project's tokens, revoked ones included")
+    @get(
+        "/{project_id:str}/tokens",
+        summary="List a project's tokens, revoked ones included",
+        responses=_ONE,
+    )
     async def list_tokens(project_id: FromPath[str]) -> TokenListOut:
         return TokenListOut(tokens=[TokenOut.of(t) for t in await admin.list_tokens(project_id)])
 
-    @post("/{project_id:str}/tokens", status_code=201, summary="Issue a new token")
+    @post(
+        "/{project_id:str}/tokens",
+        status_code=201,
+        summary="Issue a new token",
+        responses=_QUERY,
+    )
     async def issue_token(
         project_id: FromPath[str],
         revoke_others: FromQuery[bool] = False,
@@ -177,18 +220,25 @@ def admin_router(services: Services) -> Router:
         issued = await admin.issue_token(project_id, revoke_others=revoke_others, kind=kind)
         return TokenIssuedOut.of(issued)
 
-    @delete("/{project_id:str}/tokens/{token_id:str}", status_code=200, summary="Revoke a token")
+    @delete(
+        "/{project_id:str}/tokens/{token_id:str}",
+        status_code=200,
+        summary="Revoke a token",
+        responses=_ONE,
+    )
     async def revoke_token(project_id: FromPath[str], token_id: FromPath[str]) -> TokenOut:
         return TokenOut.of(await admin.revoke_token(project_id, token_id))
 
-    @get("/{project_id:str}/stats", summary="Read a project's numbers")
+    @get("/{project_id:str}/stats", summary="Read a project's numbers", responses=_QUERY)
     async def stats(
         project_id: FromPath[str],
         period: _Period = None,
         alias: _Alias = None,
         start: _From = None,
         end: _To = None,
-        limit: Annotated[int, QueryParameter(description="top pages, 1 to 100")] = DEFAULT_TOP,
+        limit: Annotated[
+            int, QueryParameter(description="top pages, 1 to 100", schema_extra=LIMIT)
+        ] = DEFAULT_TOP,
         filters: _Filters = None,
     ) -> StatsOut:
         period = period_of(period, alias)
@@ -201,15 +251,21 @@ def admin_router(services: Services) -> Router:
         "/{project_id:str}/breakdown/{dimension:str}",
         summary="Break a project's numbers down by a dimension",
         description=_BREAKDOWN,
+        responses=_QUERY,
     )
     async def breakdown(
         project_id: FromPath[str],
-        dimension: Annotated[str, Parameter(description=f"one of: {', '.join(DIMENSIONS)}")],
+        dimension: Annotated[
+            str,
+            Parameter(description=f"one of: {', '.join(DIMENSIONS)}", schema_extra=DIMENSION),
+        ],
         period: _Period = None,
         alias: _Alias = None,
         start: _From = None,
         end: _To = None,
-        limit: Annotated[int, QueryParameter(description="rows, 1 to 100")] = DEFAULT_TOP,
+        limit: Annotated[
+            int, QueryParameter(description="rows, 1 to 100", schema_extra=LIMIT)
+        ] = DEFAULT_TOP,
         filters: _Filters = None,
     ) -> BreakdownOut:
         period = period_of(period, alias)
@@ -221,11 +277,21 @@ def admin_router(services: Services) -> Router:
         "/{project_id:str}/export",
         summary="Export a project's raw events (CSV or JSON Lines), streamed",
         description=_EXPORT,
+        responses=_QUERY,
+        operation_class=operation_with_stream(
+            "The events, as a file to save.",
+            [media.split(";", 1)[0] for media in MEDIA_TYPES.values()],
+        ),
     )
     async def export(
         project_id: FromPath[str],
         form: Annotated[
-            str, QueryParameter(name="format", description="csv (default) or jsonl")
+            str,
+            QueryParameter(
+                name="format",
+                description="csv (default) or jsonl",
+                schema_extra={"enum": list(FORMATS)},
+            ),
         ] = "csv",
         period: _Period = None,
         alias: _Alias = None,
@@ -248,6 +314,7 @@ def admin_router(services: Services) -> Router:
         "/{project_id:str}/bots",
         summary="Read a project's bot log",
         description=_BOTS,
+        responses=_QUERY,
     )
     async def bots(
         project_id: FromPath[str],

@@ -18,12 +18,16 @@ from urllib.parse import urlsplit
 import msgspec
 from litestar import MediaType, Request, Response, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import ResponseSpec
 
 from privalytics.adapters.http.clientip import TrustedProxies
+from privalytics.adapters.http.constraints import Path, Referrer
 from privalytics.adapters.http.cors import preflight_handlers, reflect
 from privalytics.adapters.http.ids import is_id
 from privalytics.adapters.http.ingest import SINGLE_BODY_LIMIT, request_client
 from privalytics.adapters.http.malformed import UNDECODABLE, decode_body
+from privalytics.adapters.http.openapi import error_specs, operation_with_body
+from privalytics.adapters.http.schemas import AcceptedOut
 from privalytics.domain.custom import flatten, prop_text, revenue_amount
 from privalytics.domain.devices import MAX_SCREEN_WIDTH
 from privalytics.domain.errors import InvalidInput, NotFound
@@ -46,9 +50,9 @@ class PlausibleEventIn(msgspec.Struct, frozen=True, kw_only=True):
     """Plausible's ``POST /api/event`` body (its script sends it as text/plain)."""
 
     n: str  # event name: pageview, engagement, "Outbound Link: Click", "File Download", ...
-    u: str  # the page's full URL
+    u: Path  # the page's full URL
     d: str  # the site's domain, as declared; may be a comma-separated list
-    r: str | None = None  # referrer
+    r: Referrer | None = None  # referrer
     # Custom properties: an object, or (older scripts) the same object as a JSON string.
     p: dict[str, PropValue] | str | None = None
     m: str | None = None  # the oldest scripts' name for p
@@ -61,8 +65,8 @@ class PlausibleEventIn(msgspec.Struct, frozen=True, kw_only=True):
 
 class UmamiPayloadIn(msgspec.Struct, frozen=True, kw_only=True):
     website: str
-    url: str = "/"
-    referrer: str | None = None
+    url: Path = "/"
+    referrer: Referrer | None = None
     name: str | None = None
     # Nested objects and lists too: flattened to dotted keys (domain/custom.py).
     data: dict[str, Any] | None = None
@@ -193,6 +197,8 @@ def from_umami(payload: UmamiPayloadIn) -> IncomingEvent:
 
 # ---- routes ----------------------------------------------------------------------------
 
+# Every error these routes can answer (documented in their OpenAPI operations).
+_ERRORS = error_specs(400, 403, 404, 413, 429, 503)
 _OK = b"ok"
 _ACCEPTED = b'{"accepted":1}'
 _NONE = b'{"accepted":0}'
@@ -206,6 +212,9 @@ def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
         status_code=202,
         request_max_body_size=SINGLE_BODY_LIMIT,
         tags=["compatibility"],
+        media_type=MediaType.TEXT,
+        operation_class=operation_with_body(PlausibleEventIn, "One event, as Plausible sends it."),
+        responses=_ERRORS,
         summary="Plausible's event endpoint",
         description=(
             "The body Plausible's tracker sends (n, u, d, r, p, h, sd, w); the site is the "
@@ -236,6 +245,12 @@ def compat_handlers(services: Services, trusted: TrustedProxies) -> Iterable[HTT
         status_code=202,
         request_max_body_size=SINGLE_BODY_LIMIT,
         tags=["compatibility"],
+        media_type=MediaType.JSON,
+        operation_class=operation_with_body(UmamiIn, "One event, as Umami's tracker sends it."),
+        responses={
+            **_ERRORS,
+            202: ResponseSpec(AcceptedOut, description="Stored.", generate_examples=False),
+        },
         summary="Umami's event endpoint",
         description=(
             'The body Umami\'s tracker sends: {"type": "event", "payload": {website, url, '

@@ -16,9 +16,10 @@ from litestar.handlers import BaseRouteHandler
 
 from privalytics.domain.errors import NotFound
 
-_ID = re.compile(r"[0-9a-f]{16}")
+ID_PATTERN = "[0-9a-f]{16}"
+_ID = re.compile(ID_PATTERN)
 # Path parameters that carry an id, and what they name.
-_PATH_IDS = {"project_id": "project", "token_id": "token"}
+PATH_IDS = {"project_id": "project", "token_id": "token"}
 
 
 def is_id(text: str) -> bool:
@@ -31,7 +32,7 @@ def known_ids(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandle
     """A guard: a route whose path has a project or token id that is not well-formed is a
     404 (the message does not repeat the id)."""
     params = connection.path_params
-    for key, what in _PATH_IDS.items():
+    for key, what in PATH_IDS.items():
         value = params.get(key)
         if value is not None and not is_id(str(value)):
             raise NotFound(f"no {what} with this id: ids are 16 lowercase hex digits")

@@ -64,6 +64,8 @@ BATCH_BODY_LIMIT = 2 * 1024 * 1024
 EVENTS_PATH = "/api/v1/events"
 BATCH_PATH = "/api/v1/events/batch"
 ALLOW = "OPTIONS, POST"
+# Every error an ingestion route can answer (documented in its OpenAPI operation).
+INGEST_ERRORS = (400, 401, 403, 413, 429, 503)
 
 _NO_TOKEN = "a project token is needed: send 'Authorization: Bearer pvt_...' or a 'token' field"  # noqa: S105 (a message, not a secret)
 _JSON = (b"content-type", b"application/json")
@@ -281,6 +283,7 @@ def ingest_paths() -> dict[str, PathItem]:
             body=SingleEventIn,
             body_description="One event.",
             answer=Answer(status=202, description=stored, body=AcceptedOut),
+            errors=INGEST_ERRORS,
         ),
         BATCH_PATH: post_path_item(
             operation_id="ApiV1EventsBatchRecordBatch",
@@ -296,5 +299,6 @@ def ingest_paths() -> dict[str, PathItem]:
             body=BatchIn,
             body_description="1 to 1000 events, all or nothing.",
             answer=Answer(status=202, description=stored, body=AcceptedOut),
+            errors=INGEST_ERRORS,
         ),
     }

@@ -9,6 +9,7 @@ from litestar import Request, Response, get
 from litestar.handlers import HTTPRouteHandler
 
 from privalytics.adapters.http.errors import error_response
+from privalytics.adapters.http.openapi import error_specs
 from privalytics.adapters.metrics import Metrics
 
 
@@ -32,6 +33,7 @@ def metrics_handler(metrics: Metrics, token: str) -> HTTPRouteHandler:
             "PRIVALYTICS_METRICS_TOKEN set, 401 without `Authorization: Bearer TOKEN`."
         ),
         media_type="text/plain",
+        responses=error_specs(401),
     )
     async def read_metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
         if expected and not hmac.compare_digest(_bearer(request), expected):

@@ -11,6 +11,7 @@ Only the JSON shapes are checked here (types, required fields, RFC 3339 timestam
 offset). Lengths, ranges and formats are the domain's rules
 (:mod:`privalytics.domain.validation`), so every adapter refuses the same inputs with the
 same messages, and an over-long path names its event and field like any other mistake.
+The published schema states those rules too (:mod:`.constraints`), without enforcing them.
 """
 
 from __future__ import annotations
@@ -20,9 +21,24 @@ from typing import Annotated
 
 import msgspec
 
+from privalytics.adapters.http.constraints import (
+    EVENTS,
+    ORIGINS,
+    EventName,
+    Name,
+    Origin,
+    Path,
+    Props,
+    RateLimitText,
+    Referrer,
+    ScreenWidth,
+    Target,
+    UserAgent,
+    VisitorIp,
+)
 from privalytics.domain.custom import revenue_amount
 from privalytics.domain.errors import InvalidInput
-from privalytics.domain.models import Action, IncomingEvent, PropValue
+from privalytics.domain.models import Action, IncomingEvent
 
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 
@@ -42,18 +58,18 @@ class EventIn(msgspec.Struct, frozen=True, kw_only=True):
     or a custom event's ``name`` (never both)."""
 
     action: Action | None = None
-    name: str | None = None
-    path: str
-    referrer: str | None = None
-    target: str | None = None
+    name: EventName | None = None
+    path: Path
+    referrer: Referrer | None = None
+    target: Target | None = None
     value: float | None = None
     timestamp: Timestamp | None = None
-    props: dict[str, PropValue] = msgspec.field(default_factory=dict)
+    props: Props = msgspec.field(default_factory=dict)
     revenue: RevenueIn | None = None
-    visitor_ip: str | None = None
-    user_agent: str | None = None
+    visitor_ip: VisitorIp | None = None
+    user_agent: UserAgent | None = None
     # CSS pixels (a tracker's ``screen.width``): the device class; never stored.
-    screen_width: int | None = None
+    screen_width: ScreenWidth | None = None
     # The tracker's ``navigator.webdriver``: true (or 1) for a browser driven by
     # automation, whose events the bot filter turns away.
     wd: bool | int | None = None
@@ -103,7 +119,7 @@ class SingleEventIn(EventIn, frozen=True, kw_only=True):
 class BatchIn(msgspec.Struct, frozen=True, kw_only=True):
     """The body of ``POST /api/v1/events/batch``."""
 
-    events: list[EventIn]
+    events: Annotated[list[EventIn], msgspec.Meta(extra_json_schema=EVENTS)]
     token: str | None = None
 
 
@@ -129,16 +145,18 @@ class HealthOut(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ProjectCreateIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    name: str
+    name: Name
     # "1000/minute"; units: second, minute, hour, day. Default: 1000/minute.
-    rate_limit: str | None = None
+    rate_limit: RateLimitText | None = None
     # Origins allowed to send browser events (scheme://host[:port]); empty means any.
-    allowed_origins: list[str] = msgspec.field(default_factory=list)
+    allowed_origins: Annotated[list[Origin], msgspec.Meta(extra_json_schema=ORIGINS)] = (
+        msgspec.field(default_factory=list)
+    )
 
 
 class ProjectPatchIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Fields to change; an absent or null field is left as it is."""
 
-    name: str | None = None
-    rate_limit: str | None = None
-    allowed_origins: list[str] | None = None
+    name: Name | None = None
+    rate_limit: RateLimitText | None = None
+    allowed_origins: Annotated[list[Origin], msgspec.Meta(extra_json_schema=ORIGINS)] | None = None

@@ -49,8 +49,17 @@ def first_problem(value: Any, target: Any) -> Problem | None:
     return _check(value, mi.type_info(target), ())
 
 
+def _bare(info: mi.Type) -> mi.Type:
+    """``info`` without the documentation a wire type may carry (``Annotated`` with
+    ``msgspec.Meta``, :mod:`.constraints`): what a value must be lies beneath it."""
+    while isinstance(info, mi.Metadata):
+        info = info.type
+    return info
+
+
 def describe(info: mi.Type) -> str:
     """What a value of ``info`` is, for a person: "a number or null"."""
+    info = _bare(info)
     if isinstance(info, mi.UnionType):
         return " or ".join(describe(member) for member in info.types)
     if isinstance(info, mi.EnumType):
@@ -94,6 +103,7 @@ def kind_of(value: Any) -> str:
 
 
 def _check(value: Any, info: mi.Type, path: Path) -> Problem | None:
+    info = _bare(info)
     if isinstance(info, mi.AnyType):
         return None
     if isinstance(info, mi.UnionType):
@@ -122,6 +132,7 @@ def _union(value: Any, info: mi.UnionType, path: Path) -> Problem | None:
 def _same_kind(value: Any, info: mi.Type) -> bool:
     """Whether ``value`` is of the JSON kind that ``info`` reads (a string for a
     timestamp, an object for a struct), so that what is wrong lies inside it."""
+    info = _bare(info)
     if isinstance(info, mi.StructType | mi.DictType):
         return isinstance(value, dict)
     if isinstance(info, mi.ListType):
