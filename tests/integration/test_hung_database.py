@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from privalytics.adapters.sqlalchemy import open_stores
 from privalytics.domain.models import TimeRange
-from tests.servers import Server, cli_json
+from tests.servers import BROWSER, Server, cli_json
 from tests.tcpproxy import TcpProxy
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -76,7 +76,9 @@ class Sender(threading.Thread):
                     status: int | None = client.post(
                         f"{self.server.url}/api/v1/events",
                         json={"action": "visit", "path": path},
-                        headers={"Authorization": f"Bearer {self.token}"},
+                        # A browser's agent: httpx's own is a bot's, answered 202 without
+                        # the database.
+                        headers={"Authorization": f"Bearer {self.token}", **BROWSER},
                     ).status_code
                 except httpx.TransportError:
                     status = None

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import REDIS_URL, require_server
-from tests.servers import Server, cli_json
+from tests.servers import BROWSER, Server, cli_json
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,9 @@ def _send_event(server: Server, token: str, timeout: float) -> httpx.Response:
     return httpx.post(
         f"{server.url}/api/v1/events",
         json={"action": "visit", "path": "/"},
-        headers={"Authorization": f"Bearer {token}"},
+        # A browser's agent, so that the event goes all the way to the database (httpx's
+        # own agent is a bot's, answered without storing).
+        headers={"Authorization": f"Bearer {token}", **BROWSER},
         timeout=timeout,
     )
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from privalytics.domain.models import Action, IncomingEvent
+from privalytics.domain.models import Action, IncomingEvent, PropValue
 
 DAYS = 42
 # Sessions on an ordinary weekday at the start of the history; the site grows a little.
@@ -127,6 +127,12 @@ _CLICKS = {
 _DOWNLOAD_CHANCE = {"/docs/install": 0.3, "/blog/privacy-first": 0.05}
 _DOWNLOADS = ("/files/privalytics-1.4.0.tar.gz", "/files/privacy-checklist.pdf")
 _NETWORKS = ("mastodon", "bluesky", "hacker-news", "linkedin", "email")
+# Custom events (docs/goals.md): a sign-up from the pricing page now and then, with its
+# plan, and for a paid plan sometimes a purchase with its revenue.
+_SIGNUP_CHANCE = 0.12
+_PLANS = {"free": 0.6, "pro": 0.3, "team": 0.1}
+_PRICES = {"pro": 9.0, "team": 29.0}
+_PURCHASE_CHANCE = 0.5
 # A person seen in the last RETURN_DAYS days comes back with this chance per new session.
 _RETURNING = 0.3
 _RETURN_DAYS = 14
@@ -197,13 +203,19 @@ class _Traffic:
             referrer: str | None = None,
             target: str | None = None,
             value: float | None = None,
+            name: str | None = None,
+            props: dict[str, PropValue] | None = None,
+            currency: str | None = None,
         ) -> IncomingEvent:
             return IncomingEvent(
                 action=action,
+                name=name,
                 path=path,
                 referrer=referrer,
                 target=target,
                 value=value,
+                currency=currency,
+                props=props or {},
                 timestamp=moment,
                 visitor_ip=person.ip,
                 user_agent=person.user_agent,
@@ -223,6 +235,20 @@ class _Traffic:
             if rng.random() < _DOWNLOAD_CHANCE.get(page, 0.0):
                 moment += timedelta(seconds=rng.randrange(2, 30))
                 yield event(Action.DOWNLOAD, page, target=rng.choice(_DOWNLOADS))
+            if page == _PRICING and rng.random() < _SIGNUP_CHANCE:
+                moment += timedelta(seconds=rng.randrange(20, 120))
+                plan = rng.choices(list(_PLANS), list(_PLANS.values()))[0]
+                yield event(Action.CUSTOM, page, name="Signup", props={"plan": plan})
+                if plan in _PRICES and rng.random() < _PURCHASE_CHANCE:
+                    moment += timedelta(seconds=rng.randrange(30, 300))
+                    yield event(
+                        Action.CUSTOM,
+                        page,
+                        name="Purchase",
+                        props={"plan": plan},
+                        value=_PRICES[plan],
+                        currency="EUR",
+                    )
             if page in _POSTS and rng.random() < 0.06:
                 moment += timedelta(seconds=rng.randrange(2, 30))
                 yield event(Action.SHARE, page, target=rng.choice(_NETWORKS))
