@@ -49,6 +49,9 @@ async def _every(services: Services, interval: float) -> None:
     waited = 0.0
     while True:
         await _guarded("rollup refresh", services.refresh_rollups)
+        # Once a UTC day (a no-op otherwise): after the refresh, since a day's events go
+        # only once its rollups are computed.
+        await _guarded("event expiry", services.expire_events)
         await asyncio.sleep(step)
         waited += step
         if waited >= interval:
@@ -69,7 +72,8 @@ def housekeeping(
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """A Litestar lifespan: one round of housekeeping at start, then, in background tasks
     that are cancelled and awaited on shutdown, the rollup refresh at once and every minute,
-    the housekeeping every ``interval`` seconds and the bot log's flush every
+    the expiry of old events once a UTC day (with
+    the refresh), the housekeeping every ``interval`` seconds and the bot log's flush every
     ``bot_log_interval`` seconds (and once more on shutdown, by ``services.aclose()``)."""
 
     @contextlib.asynccontextmanager
