@@ -152,7 +152,8 @@ class EventStore(Protocol):
         No event of a day still stale goes (a later call takes it, once :meth:`refresh` has
         computed the day). In short transactions that leave ingestion going; safe to run
         in several processes at once. Returns how many events were deleted (``dry_run``:
-        how many would be, deleting nothing). A store without pre-aggregated figures (the
+        how many are older than ``before``, which a run after :meth:`refresh` deletes;
+        nothing is deleted). A store without pre-aggregated figures (the
         in-memory one) loses the expired days' figures with their events."""
         ...
 

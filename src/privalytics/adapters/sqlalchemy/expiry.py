@@ -142,10 +142,12 @@ async def _expire(engine: AsyncEngine, before_ms: int) -> int:
 
 
 async def _count(engine: AsyncEngine, before_ms: int) -> int:
+    """The events older than ``before_ms``, stale days or not: what a run after the
+    refresh deletes."""
     counted = 0
-    for _, number, limit in await _limits(engine, before_ms):
+    for _, number, _ in await _limits(engine, before_ms):
         async with unavailable_on_failure("count events"), engine.connect() as connection:
-            found = await connection.scalar(text(_COUNT), {"number": number, "before": limit})
+            found = await connection.scalar(text(_COUNT), {"number": number, "before": before_ms})
         counted += int(found or 0)
     return counted
 
@@ -158,7 +160,7 @@ async def _locked(connection: AsyncConnection) -> bool:
 
 async def expire_events(engine: AsyncEngine, before_ms: int, *, dry_run: bool = False) -> int:
     """Delete the events older than ``before_ms`` that no stale day holds back; returns
-    how many went (``dry_run``: how many would go, deleting nothing)."""
+    how many went (``dry_run``: how many are older than ``before_ms``, deleting nothing)."""
     if dry_run:
         return await _count(engine, before_ms)
     if engine.dialect.name != "postgresql":
