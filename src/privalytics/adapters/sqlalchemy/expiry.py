@@ -64,7 +64,8 @@ async def _limits(engine: AsyncEngine, before_ms: int) -> list[tuple[str, int, i
     events before the limit may go (the cutoff, or its first stale day before it)."""
     first_stale = (
         select(_stale.c.project_id, func.min(_stale.c.day).label("day"))
-        .where(_stale.c.day < before_ms // DAY_MS)
+        # A stale day that ``before_ms`` cuts counts too: none of its events may go.
+        .where(_stale.c.day < -(-before_ms // DAY_MS))
         .group_by(_stale.c.project_id)
         .subquery()
     )
@@ -137,7 +138,8 @@ async def _expire(engine: AsyncEngine, before_ms: int) -> int:
     for project_id, number, limit in limits:
         deleted += await _delete_rows(engine, number, limit)
         async with unavailable_on_failure("expire segments"), engine.begin() as connection:
-            await delete_segments(connection, project_id, before_day=limit // DAY_MS)
+            # A day partly expired loses its segments too: it is read from its events.
+            await delete_segments(connection, project_id, before_day=-(-limit // DAY_MS))
     return deleted
 
 
