@@ -312,3 +312,59 @@ async def test_a_day_not_rolled_up_keeps_its_events_until_it_is(stores: SqlStore
     await Expiry(events=stores.events, clock=clock, retention=Retention(DAYS)).run()
     assert await _count(stores, f"WHERE ts < {int(RAW_FROM.timestamp() * 1000)}") == 0
     assert await _figures(_reporting(stores, clock), span) == figures
+
+
+async def test_under_weekly_salts_what_the_rollups_hold_stays_and_the_rest_is_partial(
+    url: str,
+) -> None:
+    """Distinct visitors, top pages (with their visitors) and breakdowns are read from the
+    events under salt windows longer than a day (docs/data-lifecycle.md, Retention):
+    visits, page views, sessions, bounce rate, duration, actions, referrers, targets and
+    scroll depth stay exact, and every answer over expired days says it is partial."""
+    week = timedelta(days=7)
+    stores = open_stores(url, week)
+    try:
+        await stores.tokens.add_project(
+            Project(
+                id=PROJECT,
+                name="Weekly",
+                rate_limit=RateLimit(events=1000, period_seconds=60),
+                created_at=FIRST - timedelta(days=400),
+            ),
+            TokenRecord(id="tok_weekly", project_id=PROJECT, secret_hash=b"x", created_at=FIRST),
+        )
+        await stores.events.add(_events())
+        clock = ManualClock(NOW)
+        retention = Retention(DAYS, week)
+        raw_from = retention.raw_from(NOW)
+        assert raw_from is not None
+        assert raw_from <= RAW_FROM
+        reporting = Reporting(
+            events=stores.events, tokens=stores.tokens, clock=clock, retention=retention
+        )
+        span = TimeRange(start=FIRST, end=raw_from)
+
+        async def kept() -> tuple[object, ...]:
+            stats = await reporting.stats(PROJECT, span, top=100)
+            assert stats.partial
+            assert stats.raw_from == raw_from
+            return (
+                stats.visits,
+                stats.pageviews,
+                stats.sessions,
+                stats.bounce_rate,
+                stats.visit_duration,
+                stats.actions,
+                stats.top_referrers,
+                stats.top_targets,
+                stats.average_scroll_depth,
+            )
+
+        before = await kept()
+        expired = await Expiry(events=stores.events, clock=clock, retention=retention).run()
+        assert expired is not None
+        assert expired.events > 0
+        assert await kept() == before
+        assert (await reporting.breakdown(PROJECT, span, "browser")).partial
+    finally:
+        await stores.dispose()
