@@ -257,6 +257,7 @@ def build(
             salt_rotation=settings.rotation,
             max_event_age=timedelta(hours=settings.max_event_age_hours),
             cache_ttl=settings.cache_ttl,
+            event_retention_days=settings.retention_days,
         ),
         # Events need both: a server whose limiter is down answers every event with 503.
         health_checks=(storage.ping, limiter.ping),

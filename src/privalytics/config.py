@@ -19,6 +19,7 @@ import msgspec
 from privalytics.domain.errors import ConfigError, InvalidInput
 from privalytics.domain.geography import DEFAULT_MIN_VISITORS
 from privalytics.domain.hashing import parse_rotation
+from privalytics.domain.retention import MARGIN_DAYS, MAX_DAYS, RECOMMENDED_DAYS, minimum_days
 from privalytics.domain.verification import DEFAULT_TTL
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./privalytics.db"
@@ -40,6 +41,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: str = ""
     # Oldest event timestamp accepted, in hours.
     max_event_age_hours: int = 24
+    # Days raw events are kept (older ones are deleted daily; the per-day rollups stay);
+    # 0: forever. At least the salt window + the oldest accepted event + 2 days.
+    event_retention_days: int = 0
     # Seconds a credential check and a project's settings are remembered; the bound on
     # how long a revoked token keeps working in another process.
     cache_ttl: float = DEFAULT_TTL
@@ -102,6 +106,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def rotation(self) -> timedelta:
         return parse_rotation(self.salt_rotation)
+
+    @property
+    def retention_days(self) -> int | None:
+        """Days raw events are kept; None: forever."""
+        return self.event_retention_days or None
 
     @property
     def proxies(self) -> tuple[str, ...]:
@@ -289,3 +298,19 @@ def validate(settings: Settings, flags: frozenset[str] = frozenset()) -> None:
     for ok, name, accepted in checks:
         if not ok:
             raise ConfigError(f"{where(name, flags)} must be {accepted}")
+    _check_retention(settings)
+
+
+def _check_retention(settings: Settings) -> None:
+    days = settings.event_retention_days
+    if days == 0:
+        return
+    least = minimum_days(settings.rotation, timedelta(hours=settings.max_event_age_hours))
+    if not least <= days <= MAX_DAYS:
+        raise ConfigError(
+            f"{where('event_retention_days')} must be 0 (keep events forever) or a number of"
+            f" days from {least} to {MAX_DAYS}: at least a salt window"
+            f" ({where('salt_rotation')}), the oldest event accepted"
+            f" ({where('max_event_age_hours')}) and {MARGIN_DAYS} days"
+            f" (recommended: at most {RECOMMENDED_DAYS}, about 25 months)"
+        )

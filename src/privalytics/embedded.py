@@ -18,6 +18,7 @@ from privalytics.domain.models import (
 )
 from privalytics.domain.ratelimit import parse_rate_limit
 from privalytics.domain.reporting import Breakdown
+from privalytics.domain.retention import Expired
 from privalytics.domain.services import DEFAULT_TOP, Services
 
 
@@ -112,6 +113,13 @@ class Privalytics:
         every minute). Stats are exact without it, and fast for long ranges only after
         it: call it now and then (e.g. hourly) in an application that reads them."""
         return await self.services.refresh_rollups()
+
+    async def expire_events(self, *, dry_run: bool = False) -> Expired | None:
+        """Delete the raw events older than ``event_retention_days`` (an ``open()``
+        setting; None is returned when it is unset) after computing the per-day figures,
+        which keep the expired days' unfiltered numbers (docs/data-lifecycle.md,
+        Retention); a server does it once a day. ``dry_run``: count them, delete none."""
+        return await self.services.expire_now(dry_run=dry_run)
 
     async def aclose(self) -> None:
         await self.services.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -247,3 +248,53 @@ def test_rollup_computes_the_figures_of_days_that_are_over(run: Any, tmp_path: P
             (day,),
         ).fetchall() == [(2, 2)]
     assert run("rollup").output == "computed the figures of 0 days\n"
+
+
+def test_expire_deletes_the_events_older_than_the_retention(
+    run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run("expire").output == (
+        "events are kept forever (PRIVALYTICS_EVENT_RETENTION_DAYS is 0 or unset):"
+        " nothing to delete\n"
+    )
+    created = _json(run("project", "create", "Blog", "--json"))
+    project_id = created["project"]["id"]
+    # Three events of a day long past and one of today, stored by another program.
+    old_day, today = 20_000, int(time.time()) // 86_400
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        connection.execute(
+            "INSERT INTO project_numbers (number, project_id, texts) VALUES (7, ?, 1)",
+            (project_id,),
+        )
+        connection.execute("INSERT INTO texts (project, id, text) VALUES (7, 1, '/')")
+        for ts in (old_day * 86_400_000, old_day * 86_400_000 + 1, old_day * 86_400_000 + 2):
+            connection.execute(
+                "INSERT INTO events (project, ts, visitor, action, path) VALUES (7, ?, 1, 0, 1)",
+                (ts,),
+            )
+        connection.execute(
+            "INSERT INTO events (project, ts, visitor, action, path) VALUES (7, ?, 1, 0, 1)",
+            (today * 86_400_000,),
+        )
+    monkeypatch.setenv("PRIVALYTICS_EVENT_RETENTION_DAYS", "3")
+    refused = run("expire")
+    assert refused.exit_code != 0
+    assert "PRIVALYTICS_EVENT_RETENTION_DAYS must be 0 (keep events forever)" in refused.output
+    assert "Traceback" not in refused.output
+    monkeypatch.setenv("PRIVALYTICS_EVENT_RETENTION_DAYS", "30")
+    dry = run("expire", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert dry.output.startswith("would delete 3 events older than ")
+    deleted = run("expire")
+    assert deleted.exit_code == 0, deleted.output
+    assert deleted.output.startswith("deleted 3 events older than ")
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        assert connection.execute("SELECT count(*) FROM events").fetchone() == (1,)
+        # The old day was rolled up before its events went, and is not stale again.
+        assert connection.execute(
+            "SELECT visitors FROM rollup_totals WHERE level = 0 AND block = ?", (old_day,)
+        ).fetchall() == [(1,)]
+        assert connection.execute(
+            "SELECT count(*) FROM rollup_stale WHERE day = ?", (old_day,)
+        ).fetchone() == (0,)
+    assert run("expire").output.startswith("deleted 0 events older than ")

@@ -58,3 +58,16 @@ async def test_an_app_records_events_and_reads_stats_through_the_library(tmp_pat
     # The data outlives the process: a new instance over the same file reads it.
     async with await Privalytics.open(url) as again:
         assert (await again.stats(created.project.id, period="7d")).visits == 4
+
+
+async def test_an_app_expires_old_events_through_the_library(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kept.db'}"
+    async with await Privalytics.open(url, bcrypt_rounds=4) as forever:
+        assert await forever.expire_events() is None
+    async with await Privalytics.open(url, bcrypt_rounds=4, event_retention_days=30) as kept:
+        dry = await kept.expire_events(dry_run=True)
+        assert dry is not None
+        assert (dry.events, dry.dry_run) == (0, True)
+        done = await kept.expire_events()
+        assert done is not None
+        assert done.before == dry.before

@@ -228,3 +228,33 @@ def test_every_privalytics_variable_the_project_names_is_a_setting_or_known() ->
     named -= {"PRIVALYTICS_TEST"}  # tox.ini's passenv pattern PRIVALYTICS_TEST_*
     assert "PRIVALYTICS_REQUIRE_SERVICES" in named
     assert unknown_variables(dict.fromkeys(named, "x")) == []
+
+
+def test_event_retention_is_forever_by_default_and_a_number_of_days_when_set() -> None:
+    assert load_settings({}).retention_days is None
+    assert load_settings({"PRIVALYTICS_EVENT_RETENTION_DAYS": "0"}).retention_days is None
+    assert load_settings({"PRIVALYTICS_EVENT_RETENTION_DAYS": ""}).retention_days is None
+    assert load_settings({"PRIVALYTICS_EVENT_RETENTION_DAYS": "760"}).retention_days == 760
+
+
+@pytest.mark.parametrize("value", ["30d", "7.5", "forever", "-1"])
+def test_event_retention_that_is_no_whole_number_of_days_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match=r"PRIVALYTICS_EVENT_RETENTION_DAYS must be"):
+        load_settings({"PRIVALYTICS_EVENT_RETENTION_DAYS": value})
+
+
+def test_event_retention_keeps_at_least_a_salt_window_the_oldest_event_and_two_days() -> None:
+    # Defaults: a 1-day window, events up to 24 h old: 1 + 1 + 2 days.
+    load_settings({"PRIVALYTICS_EVENT_RETENTION_DAYS": "4"})
+    with pytest.raises(ConfigError, match=r"from 4 to 36525"):
+        load_settings({"PRIVALYTICS_EVENT_RETENTION_DAYS": "3"})
+    longer = {
+        "PRIVALYTICS_SALT_ROTATION": "7d",
+        "PRIVALYTICS_MAX_EVENT_AGE_HOURS": "49",
+        "PRIVALYTICS_EVENT_RETENTION_DAYS": "11",
+    }
+    with pytest.raises(ConfigError, match=r"from 12 to 36525: at least a salt window"):
+        load_settings(longer)
+    assert load_settings({**longer, "PRIVALYTICS_EVENT_RETENTION_DAYS": "12"}).retention_days == 12
+    with pytest.raises(ConfigError, match=r"from 4 to 36525"):
+        load_settings({"PRIVALYTICS_EVENT_RETENTION_DAYS": "36526"})

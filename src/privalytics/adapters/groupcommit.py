@@ -228,6 +228,9 @@ class GroupCommitEventStore:
     async def refresh(self, before: datetime) -> int:
         return await self._inner.refresh(before)
 
+    async def expire(self, before: datetime, *, dry_run: bool = False) -> int:
+        return await self._inner.expire(before, dry_run=dry_run)
+
     async def project_ids(self) -> list[str]:
         return await self._inner.project_ids()
 

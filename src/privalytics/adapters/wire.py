@@ -198,6 +198,12 @@ class StatsOut(msgspec.Struct, frozen=True, kw_only=True):
     current_visitors: int = 0
     # The filters every number here honours, as written.
     filters: list[str] = msgspec.field(default_factory=list)
+    # The earliest instant whose raw events are kept; null: every event is kept
+    # (PRIVALYTICS_EVENT_RETENTION_DAYS unset).
+    raw_from: datetime | None = None
+    # True when the range starts before raw_from and some figures here need raw events
+    # (filters, an hourly series, a day the range cuts): those cover raw_from..to only.
+    partial: bool = False
 
     @classmethod
     def of(cls, stats: Stats) -> StatsOut:
@@ -224,6 +230,8 @@ class StatsOut(msgspec.Struct, frozen=True, kw_only=True):
             visit_duration=stats.visit_duration,
             current_visitors=stats.current_visitors,
             filters=list(stats.filters),
+            raw_from=stats.raw_from,
+            partial=stats.partial,
         )
 
 
@@ -263,6 +271,10 @@ class BreakdownOut(msgspec.Struct, frozen=True, kw_only=True):
     filters: list[str]
     # Ranked by visitors, then page views, then value (null last).
     results: list[BreakdownRowOut]
+    # As in the stats: where raw events begin (null: kept forever), and whether the rows
+    # cover only raw_from..to (filters or a custom-event dimension over expired days).
+    raw_from: datetime | None = None
+    partial: bool = False
 
     @classmethod
     def of(cls, breakdown: Breakdown) -> BreakdownOut:
@@ -271,6 +283,8 @@ class BreakdownOut(msgspec.Struct, frozen=True, kw_only=True):
             range=RangeOut(start=breakdown.range.start, end=breakdown.range.end),
             filters=list(breakdown.filters),
             results=[BreakdownRowOut.of(row) for row in breakdown.rows],
+            raw_from=breakdown.raw_from,
+            partial=breakdown.partial,
         )
 
 

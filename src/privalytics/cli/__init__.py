@@ -4,7 +4,7 @@ Every command that opens the database brings its schema up to date first, so a n
 can run them in any order. What the commands need (settings, services, migrations, the
 server's options, the demo) they ask of the composition root, :mod:`privalytics.bootstrap`.
 One module per area: :mod:`~privalytics.cli.serve`, :mod:`~privalytics.cli.database`
-(migrate, rollup, backup), :mod:`~privalytics.cli.projects` (projects and their tokens),
+(migrate, rollup, expire, backup), :mod:`~privalytics.cli.projects` (projects and their tokens),
 :mod:`~privalytics.cli.admin` (admin keys, dashboard users), :mod:`~privalytics.cli.stats`;
 :mod:`~privalytics.cli.common` holds what they share.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import click
 
 from privalytics.cli.admin import admin
-from privalytics.cli.database import backup, migrate, rollup
+from privalytics.cli.database import backup, expire, migrate, rollup
 from privalytics.cli.exporting import export
 from privalytics.cli.projects import project
 from privalytics.cli.serve import _dashboard_hint as _dashboard_hint
@@ -40,5 +40,5 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     ctx.obj["database_url"] = database_url
 
 
-for command in (serve, migrate, rollup, backup, export, project, admin, stats):
+for command in (serve, migrate, rollup, expire, backup, export, project, admin, stats):
     main.add_command(command)

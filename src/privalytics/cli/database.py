@@ -1,5 +1,5 @@
-"""``privalytics migrate``, ``rollup`` and ``backup``: the schema, the per-day figures and
-a copy of the database."""
+"""``privalytics migrate``, ``rollup``, ``expire`` and ``backup``: the schema, the per-day
+figures, raw-event retention and a copy of the database."""
 
 from __future__ import annotations
 
@@ -38,6 +38,28 @@ def rollup(ctx: click.Context) -> None:
     this computes them at once instead of in the background."""
     days = run(with_services(settings(ctx), lambda services: services.refresh_rollups()))
     click.echo(f"computed the figures of {days} day{'' if days == 1 else 's'}")
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Count the events that would go; delete none.")
+@click.pass_context
+def expire(ctx: click.Context, dry_run: bool) -> None:
+    """Delete the raw events older than PRIVALYTICS_EVENT_RETENTION_DAYS, now.
+
+    A running server does this once a day. The per-day figures of those days stay: the
+    days that are over are computed first, and a day that could not be keeps its events
+    until the next run (docs/data-lifecycle.md, Retention)."""
+    found = run(with_services(settings(ctx), lambda services: services.expire_now(dry_run=dry_run)))
+    if found is None:
+        click.echo(
+            "events are kept forever (PRIVALYTICS_EVENT_RETENTION_DAYS is 0 or unset):"
+            " nothing to delete"
+        )
+        return
+    count = f"{found.events} event{'' if found.events == 1 else 's'}"
+    before = found.before.strftime("%Y-%m-%dT%H:%M:%SZ")
+    verb = "would delete" if found.dry_run else "deleted"
+    click.echo(f"{verb} {count} older than {before}")
 
 
 @click.command()

@@ -268,6 +268,11 @@ class Stats(msgspec.Struct, frozen=True, kw_only=True):
     current_visitors: int = 0
     # The filters every figure honours, as written (privalytics.domain.filters).
     filters: tuple[str, ...] = ()
+    # The earliest instant whose raw events are kept (None: every event is kept), and
+    # whether the figures that need raw events cover only the range's part from there on
+    # (privalytics.domain.retention).
+    raw_from: datetime | None = None
+    partial: bool = False
 
 
 class RateDecision(msgspec.Struct, frozen=True, kw_only=True):

@@ -146,6 +146,17 @@ class EventStore(Protocol):
         :meth:`refresh` to recompute; returns how many were deleted."""
         ...
 
+    async def expire(self, before: datetime, *, dry_run: bool = False) -> int:
+        """Delete every event older than ``before`` (raw-event retention) without marking
+        any day stale: the pre-aggregated figures of the days that go keep what they hold.
+        No event of a day still stale goes (a later call takes it, once :meth:`refresh` has
+        computed the day). In short transactions that leave ingestion going; safe to run
+        in several processes at once. Returns how many events were deleted (``dry_run``:
+        how many are older than ``before``, which a run after :meth:`refresh` deletes;
+        nothing is deleted). A store without pre-aggregated figures (the
+        in-memory one) loses the expired days' figures with their events."""
+        ...
+
     async def refresh(self, before: datetime) -> int:
         """Bring the store's pre-aggregated figures (if it keeps any) up to date for the
         days that are over at ``before``; returns how many days were brought up to date.

@@ -16,7 +16,7 @@ from privalytics.domain.activity import (
     visitors_since,
 )
 from privalytics.domain.anonymity import anonymous_filters, merge_rows
-from privalytics.domain.dimensions import DIMENSIONS, dimension, dimension_names
+from privalytics.domain.dimensions import DIMENSIONS, Scope, dimension, dimension_names
 from privalytics.domain.errors import (
     InvalidInput,
     NotFound,
@@ -47,6 +47,7 @@ from privalytics.domain.reports import (
     series,
     step_of,
 )
+from privalytics.domain.retention import Retention
 
 DEFAULT_TOP = 10
 MAX_TOP = 100
@@ -84,6 +85,9 @@ class Breakdown(msgspec.Struct, frozen=True, kw_only=True):
     # The filters it honours, as written.
     filters: tuple[str, ...]
     rows: list[Row]
+    # As in Stats: where raw events begin, and whether the rows cover only that part.
+    raw_from: datetime | None = None
+    partial: bool = False
 
 
 def _floor_hour(moment: datetime) -> datetime:
@@ -100,6 +104,7 @@ class Reporting:
         tokens: TokenStore,
         clock: Clock,
         min_cell_visitors: int = DEFAULT_MIN_VISITORS,
+        retention: Retention | None = None,
     ) -> None:
         if min_cell_visitors < 1:
             raise InvalidInput("must be at least 1", field="min_cell_visitors")
@@ -108,6 +113,7 @@ class Reporting:
         self._clock = clock
         # Regions and cities of fewer visitors are shown and filtered as "(other)".
         self._k = min_cell_visitors
+        self._retention = retention or Retention()
 
     def span(
         self,
@@ -188,8 +194,13 @@ class Reporting:
             raise InvalidInput(f"must be between 1 and {MAX_TOP}", field="limit")
         parsed = parse_filters(filters)
         await self._project(project_id)
+        raw_from = self._retention.raw_from(self._clock.now())
+        # Filters read events, and so does an hourly series.
+        raw = bool(parsed) or step_of(span)[1] == HOUR
+        partial = self._retention.partial(span, raw_from, raw=raw)
         if parsed:
-            return await self._filtered_stats(project_id, span, top, parsed)
+            found = await self._filtered_stats(project_id, span, top, parsed)
+            return msgspec.structs.replace(found, raw_from=raw_from, partial=partial)
         counts = await self._events.count_by_action(project_id, span)
         actions = {action: counts.get(action, 0) for action in Action}
         recent_span = self._recent()
@@ -211,6 +222,8 @@ class Reporting:
             **msgspec.structs.asdict(extra),
             **_session_fields(await self._events.figures(project_id, span, ())),
             current_visitors=await self._events.unique_visitors(project_id, current),
+            raw_from=raw_from,
+            partial=partial,
         )
 
     async def _filtered_stats(
@@ -302,8 +315,16 @@ class Reporting:
             rows = merge_rows(every, sizes, self._k)[:limit]
         else:
             rows = await self._events.breakdown(project_id, span, found, chosen, limit)
+        raw_from = self._retention.raw_from(self._clock.now())
+        # Filters and custom events' names and properties read events.
+        raw = bool(parsed) or found.scope is Scope.CUSTOM
         return Breakdown(
-            dimension=found.name, range=span, filters=tuple(str(f) for f in parsed), rows=rows
+            dimension=found.name,
+            range=span,
+            filters=tuple(str(f) for f in parsed),
+            rows=rows,
+            raw_from=raw_from,
+            partial=self._retention.partial(span, raw_from, raw=raw),
         )
 
     async def export(

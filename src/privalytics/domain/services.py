@@ -57,6 +57,7 @@ from privalytics.domain.reporting import MAX_SPAN as MAX_SPAN
 from privalytics.domain.reporting import MAX_TOP as MAX_TOP
 from privalytics.domain.reporting import PERIODS as PERIODS
 from privalytics.domain.reporting import Reporting
+from privalytics.domain.retention import Expired, Expiry, Retention
 from privalytics.domain.salts import Salts
 from privalytics.domain.sites import SiteDirectory
 from privalytics.domain.throttle import FailureThrottle
@@ -82,6 +83,8 @@ class IngestSettings:
     max_event_age: timedelta = timedelta(hours=24)
     # How long a credential check and a project's settings are remembered in memory.
     cache_ttl: float = DEFAULT_TTL
+    # How many days raw events are kept (None: forever); see domain/retention.py.
+    event_retention_days: int | None = None
 
 
 def declines(client: ClientInfo) -> bool:
@@ -374,6 +377,8 @@ class Services:
     feed: LiveFeed = field(default_factory=LiveFeed)
     # What the bot filter turned away, per project, day and reason.
     bot_log: BotLog = field(default_factory=BotLog)
+    # Raw-event retention: the daily deletion of expired events (None: kept forever).
+    expiry: Expiry | None = None
 
     async def health(self) -> None:
         """Return when every backend answers; raise StorageUnavailable otherwise."""
@@ -395,6 +400,20 @@ class Services:
         """Bring the stored per-day figures up to date for the days that are over (run
         every minute or so by the driving adapter); returns how many days it redid."""
         return await self.reporting.refresh()
+
+    async def expire_events(self) -> Expired | None:
+        """Delete the events older than the retention, at most once a UTC day per process
+        (run with the rollup refresh by the driving adapter); None when nothing ran."""
+        if self.expiry is None:
+            return None
+        return await self.expiry.daily()
+
+    async def expire_now(self, *, dry_run: bool = False) -> Expired | None:
+        """Delete the events older than the retention now (``dry_run``: count them); None
+        when events are kept forever."""
+        if self.expiry is None:
+            return None
+        return await self.expiry.run(dry_run=dry_run)
 
     async def flush_bot_log(self) -> int:
         """Write the bot log's counts noted since the last flush (run every few seconds by
@@ -452,6 +471,7 @@ def build_services(
         admin_keys=CredentialVerifier(hasher, clock, settings.cache_ttl, checks=checks),
         projects=ProjectCache(tokens, clock, settings.cache_ttl),
     )
+    retention = Retention(settings.event_retention_days, settings.salt_rotation)
     return Services(
         ingestion=Ingestion(
             events=events,
@@ -476,8 +496,13 @@ def build_services(
             bot_log=log,
         ),
         reporting=Reporting(
-            events=events, tokens=tokens, clock=clock, min_cell_visitors=min_cell_visitors
+            events=events,
+            tokens=tokens,
+            clock=clock,
+            min_cell_visitors=min_cell_visitors,
+            retention=retention,
         ),
+        expiry=Expiry(events=events, clock=clock, retention=retention),
         health_checks=health_checks or (events.ping, limiter.ping),
         closers=closers,
         feed=feed,

@@ -21,7 +21,8 @@ from privalytics.adapters.memory import (
 )
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.hashing import salt_key
-from privalytics.domain.services import Services, build_services
+from privalytics.domain.models import Action, Event
+from privalytics.domain.services import IngestSettings, Services, build_services
 from privalytics.testing import ManualClock, PlaintextSecretHasher, bot_detector, lookups
 
 DAY = timedelta(days=1)
@@ -182,3 +183,51 @@ def test_the_bot_log_is_written_every_few_seconds_without_a_shutdown(clock: Manu
             return [(line.reason, line.count) for line in counts] == [("curl", 1)]
 
         wait_until(written)
+
+
+class ExpiryRecordingEventStore(InMemoryEventStore):
+    """Records the order of refreshes and expiries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    async def refresh(self, before: datetime) -> int:
+        self.calls.append("refresh")
+        return 0
+
+    async def expire(self, before: datetime, *, dry_run: bool = False) -> int:
+        self.calls.append("expire")
+        return await super().expire(before, dry_run=dry_run)
+
+
+def test_old_events_expire_in_the_background_after_a_refresh_once_a_day(
+    clock: ManualClock,
+) -> None:
+    events = ExpiryRecordingEventStore()
+    old = Event(
+        project_id="p1",
+        action=Action.VISIT,
+        path="/",
+        timestamp=clock.now() - timedelta(days=40),
+        visitor_hash="a" * 16,
+    )
+    events.events.append(old)
+    services = build_services(
+        **lookups()._asdict(),
+        events=events,
+        tokens=InMemoryTokenStore(),
+        salts=InMemorySaltStore(),
+        limiter=InMemoryRateLimiter(clock),
+        hasher=PlaintextSecretHasher(),
+        clock=clock,
+        settings=IngestSettings(event_retention_days=30),
+    )
+    app = create_app(services, HttpOptions(housekeeping_interval=0.01))
+    with TestClient(app):
+        wait_until(lambda: events.calls.count("refresh") >= 4)
+    assert events.events == []
+    # The expiry's own refresh came first; it ran once this day, the loop's refreshes on.
+    assert events.calls.count("expire") == 1
+    first = events.calls.index("expire")
+    assert events.calls[first - 1] == "refresh"

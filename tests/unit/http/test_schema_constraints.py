@@ -168,9 +168,7 @@ def test_the_name_pattern_accepts_what_the_domain_accepts(name: str) -> None:
 
 @given(_CHARACTERS)
 def test_a_character_the_schema_allows_in_text_is_one_the_domain_stores(char: str) -> None:
-    assert _ecma_search(constraints.PLAIN_TEXT, f"a{char}b") == _accepts(
-        reduce_path, f"/a{char}b"
-    )
+    assert _ecma_search(constraints.PLAIN_TEXT, f"a{char}b") == _accepts(reduce_path, f"/a{char}b")
 
 
 @pytest.mark.parametrize("unit", RATE_UNITS)

@@ -2,8 +2,9 @@
 
 A quiet site receives no event that would delete yesterday's salt, events that other
 processes stored for a project after it was deleted wait for no request either, and the
-per-day figures of a day that is over must be computed by someone, so the app runs
-``Services.housekeeping()`` and ``Services.refresh_rollups()`` itself, for as long as it
+per-day figures of a day that is over must be computed by someone (and, with a
+retention, expired events deleted), so the app runs ``Services.housekeeping()``,
+``Services.refresh_rollups()`` and ``Services.expire_events()`` itself, for as long as it
 runs.
 """
 
@@ -49,6 +50,9 @@ async def _every(services: Services, interval: float) -> None:
     waited = 0.0
     while True:
         await _guarded("rollup refresh", services.refresh_rollups)
+        # Once a UTC day (a no-op otherwise): after the refresh, since a day's events go
+        # only once its rollups are computed.
+        await _guarded("event expiry", services.expire_events)
         await asyncio.sleep(step)
         waited += step
         if waited >= interval:
@@ -68,9 +72,10 @@ def housekeeping(
     bot_log_interval: float = BOT_LOG_INTERVAL,
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """A Litestar lifespan: one round of housekeeping at start, then, in background tasks
-    that are cancelled and awaited on shutdown, the rollup refresh at once and every minute,
-    the housekeeping every ``interval`` seconds and the bot log's flush every
-    ``bot_log_interval`` seconds (and once more on shutdown, by ``services.aclose()``)."""
+    that are cancelled and awaited on shutdown, the rollup refresh at once and every minute
+    (followed, once a UTC day, by the expiry of old events), the housekeeping every
+    ``interval`` seconds and the bot log's flush every ``bot_log_interval`` seconds (and
+    once more on shutdown, by ``services.aclose()``)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

@@ -38,6 +38,7 @@ from privalytics.adapters.sqlalchemy.engine import (
     storage_failure,
     unavailable_on_failure,
 )
+from privalytics.adapters.sqlalchemy.expiry import expire_events
 from privalytics.adapters.sqlalchemy.filtered import SegmentReader
 from privalytics.adapters.sqlalchemy.pgwriter import AsyncpgEventWriter
 from privalytics.adapters.sqlalchemy.planning import (
@@ -197,18 +198,10 @@ class SqlAlchemyEventStore:
             await self._partitions.ensure(to_millis(before))
         return await self._refresher.refresh(before)
 
-    async def expire(self, before: datetime) -> int:
-        """Delete every event older than ``before`` (PostgreSQL: whole months dropped as
-        tables, partitions.py); returns how many months were dropped."""
-        # A day of which some events go loses its segments: the rest is read from events.
-        async with self.engine.begin() as connection:
-            await delete_segments(connection, before_day=-(-to_millis(before) // DAY_MS))
-        if self.engine.dialect.name == "postgresql":
-            async with self.engine.begin() as connection:
-                return await partitions.expire(connection, to_millis(before))
-        async with self.engine.begin() as connection:
-            await connection.execute(delete(_events).where(_events.c.ts < to_millis(before)))
-        return 0
+    async def expire(self, before: datetime, *, dry_run: bool = False) -> int:
+        # Batched, never a stale day, no day marked stale; PostgreSQL drops whole months
+        # (expiry.py).
+        return await expire_events(self.engine, to_millis(before), dry_run=dry_run)
 
     async def top_referrers(self, project_id: str, span: TimeRange, limit: int) -> list[Ranked]:
         if limit <= 0:

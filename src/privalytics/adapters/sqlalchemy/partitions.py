@@ -1,8 +1,9 @@
 """PostgreSQL: the events table partitioned by month of ``ts`` (migration 0008).
 
 Each calendar month (UTC) of events is a table of its own, ``events_pYYYYMM``, so that
-expiring old events drops whole months instead of deleting rows one by one (no dead rows
-left for VACUUM, no index bloat), and a month's index is a small part of the whole.
+expiring old events (expiry.py) drops whole months instead of deleting rows one by one
+(no dead rows left for VACUUM, no index bloat), and a month's index is a small part of
+the whole.
 ``events_default`` takes an event of a month that has no partition yet (an import of old
 data, a clock far off); the next maintenance moves such rows into their month's new
 partition.
@@ -27,8 +28,7 @@ DEFAULT_PARTITION = "events_default"
 MONTHS_BEHIND = 2
 MONTHS_AHEAD = 2
 # pg_advisory_xact_lock key: "privalytics partitions" (any constant of our own).
-_LOCK = 0x70_72_69_76_70_61_72_74
-_DELETE_BATCH = 10_000
+PARTITION_LOCK = 0x70_72_69_76_70_61_72_74
 # How long maintenance waits for a lock before it gives up until the next refresh.
 LOCK_WAIT = "1s"
 _LOCK_NOT_AVAILABLE = "55P03"
@@ -114,7 +114,7 @@ async def create_month(connection: AsyncConnection, month: tuple[int, int]) -> N
 async def ensure_months(connection: AsyncConnection, now_ms: int) -> list[str]:
     """Make the partitions of the months around ``now_ms`` and of every month that has
     rows in the default partition; returns the names made."""
-    await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
+    await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PARTITION_LOCK})
     have = await partitions(connection)
     here = month_of(now_ms)
     wanted = {shifted(here, by) for by in range(-MONTHS_BEHIND, MONTHS_AHEAD + 1)}
@@ -132,27 +132,6 @@ async def ensure_months(connection: AsyncConnection, now_ms: int) -> list[str]:
         await create_month(connection, month)
         made.append(name_of(month))
     return made
-
-
-async def expire(connection: AsyncConnection, before_ms: int) -> int:
-    """Delete every event older than ``before_ms``: a month wholly before it is dropped as
-    a table, the rest deleted in batches. Returns how many months were dropped."""
-    await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
-    dropped = 0
-    for month, name in sorted((await partitions(connection)).items()):
-        if bounds(month)[1] <= before_ms:
-            await connection.execute(text(f"DROP TABLE {name}"))
-            dropped += 1
-    while True:
-        result = await connection.execute(
-            text(
-                "DELETE FROM events WHERE (id, ts) IN ("
-                " SELECT id, ts FROM events WHERE ts < :before LIMIT :batch)"
-            ),
-            {"before": before_ms, "batch": _DELETE_BATCH},
-        )
-        if result.rowcount < _DELETE_BATCH:
-            return dropped
 
 
 class Maintenance:

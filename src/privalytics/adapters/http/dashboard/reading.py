@@ -347,6 +347,7 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
                 "column": known.label,
                 "dimension": dimension,
                 # A row filters the project page, not this list.
+                "found": found,
                 "rows": rows_of(address, dimension, found.rows),
                 "filter_chips": here.chips(),
                 "merged": reporting.min_cell_visitors if known.merge_small_cells else None,
