@@ -16,7 +16,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 from litestar.response import Stream
 
-from privalytics.adapters.export import FORMATS, MEDIA_TYPES, encoded
+from privalytics.adapters.export import FORMATS, MEDIA_TYPES
 from privalytics.adapters.http.constraints import (
     DIMENSION,
     FILTERS,
@@ -24,6 +24,7 @@ from privalytics.adapters.http.constraints import (
     MOMENT,
     PERIOD,
 )
+from privalytics.adapters.http.exporting import check_format, export_stream
 from privalytics.adapters.http.ids import known_ids
 from privalytics.adapters.http.ingest import bearer
 from privalytics.adapters.http.malformed import decode_body
@@ -298,17 +299,10 @@ def admin_router(services: Services) -> Router:
         start: _From = None,
         end: _To = None,
     ) -> Stream:
-        if form not in FORMATS:
-            raise InvalidInput(f"must be one of {', '.join(FORMATS)}", field="format")
+        check_format(form)
         period = period_of(period, alias)
         span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
-        batches = await reporting.export(project_id, span)
-        name = f"privalytics-{project_id}-{span.start:%Y%m%d}-{span.end:%Y%m%d}.{form}"
-        return Stream(
-            encoded(form, batches),
-            media_type=MEDIA_TYPES[form],
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return export_stream(project_id, span, form, await reporting.export(project_id, span))
 
     @get(
         "/{project_id:str}/bots",

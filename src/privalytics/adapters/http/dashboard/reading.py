@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from litestar import Request, get
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
 from privalytics.adapters.http.dashboard.auth import HOME, render
 from privalytics.adapters.http.dashboard.panels import (
@@ -35,6 +35,7 @@ from privalytics.adapters.http.dashboard.views import (
     rotation_text,
     unique_explanation,
 )
+from privalytics.adapters.http.exporting import check_format, export_stream
 from privalytics.adapters.http.periods import ALIAS, period_of
 from privalytics.adapters.words import duration_text
 from privalytics.domain.dimensions import dimension as find_dimension
@@ -354,6 +355,21 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
             },
         )
 
+    @get("/dashboard/projects/{project_id:str}/export", name="dashboard:export")
+    async def export_file(
+        project_id: FromPath[str],
+        form: Annotated[str, QueryParameter(name="format")] = "csv",
+        period: Annotated[str | None, QueryParameter(name="period")] = None,
+        alias: Annotated[str | None, QueryParameter(name=ALIAS)] = None,
+        start: Annotated[str | None, QueryParameter(name="from")] = None,
+        end: Annotated[str | None, QueryParameter(name="to")] = None,
+    ) -> Stream:
+        """The raw events of the page's range as a file (the API's export, signed in)."""
+        check_format(form)
+        project = await admin.get_project(project_id)
+        span = _span(services, choose(period_of(period, alias), start, end))
+        return export_stream(project.id, span, form, await reporting.export(project.id, span))
+
     @get("/dashboard/go")
     async def go(project: Annotated[str | None, QueryParameter(name="project")] = None) -> Redirect:
         """The project selector's target (it works without the script, too)."""
@@ -361,4 +377,4 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
             return Redirect(HOME, status_code=303)
         return Redirect(f"/dashboard/projects/{quote(project, safe='')}")
 
-    return [go, overview, project_page, details_page]
+    return [go, overview, project_page, details_page, export_file]
