@@ -16,13 +16,15 @@ from privalytics.domain.activity import (
     visitors_since,
 )
 from privalytics.domain.anonymity import anonymous_filters, merge_rows
-from privalytics.domain.dimensions import DIMENSIONS, dimension, dimension_names
+from privalytics.domain.conversions import GoalReport, needs_revenue, report, revenue
+from privalytics.domain.dimensions import DIMENSIONS, Scope, dimension, dimension_names
 from privalytics.domain.errors import (
     InvalidInput,
     NotFound,
 )
 from privalytics.domain.filters import Filter, parse_filters
 from privalytics.domain.geography import DEFAULT_MIN_VISITORS
+from privalytics.domain.goals import Goal, goal_dimension
 from privalytics.domain.insight import Figures, Row, custom_keys
 from privalytics.domain.models import (
     Action,
@@ -36,6 +38,7 @@ from privalytics.domain.models import (
 from privalytics.domain.ports import (
     Clock,
     EventStore,
+    GoalStore,
     TokenStore,
 )
 from privalytics.domain.reports import (
@@ -100,6 +103,7 @@ class Reporting:
         tokens: TokenStore,
         clock: Clock,
         min_cell_visitors: int = DEFAULT_MIN_VISITORS,
+        goals: GoalStore | None = None,
     ) -> None:
         if min_cell_visitors < 1:
             raise InvalidInput("must be at least 1", field="min_cell_visitors")
@@ -108,6 +112,9 @@ class Reporting:
         self._clock = clock
         # Regions and cities of fewer visitors are shown and filtered as "(other)".
         self._k = min_cell_visitors
+        # The projects' goals, which a goal dimension or filter is resolved against; None:
+        # no goals are kept (every project has none).
+        self._goals = goals
 
     def span(
         self,
@@ -186,8 +193,7 @@ class Reporting:
         the last 24 hours and the current visitors under the same filters."""
         if not 1 <= top <= MAX_TOP:
             raise InvalidInput(f"must be between 1 and {MAX_TOP}", field="limit")
-        parsed = parse_filters(filters)
-        await self._project(project_id)
+        parsed = await self._parse(project_id, filters)
         if parsed:
             return await self._filtered_stats(project_id, span, top, parsed)
         counts = await self._events.count_by_action(project_id, span)
@@ -265,8 +271,7 @@ class Reporting:
         """The series of the range just before ``span`` (of the same length, in steps of
         the same size), under ``filters``: what a chart draws under ``span``'s."""
         before = previous_range(span)
-        parsed = parse_filters(filters)
-        await self._project(project_id)
+        parsed = await self._parse(project_id, filters)
         if not parsed:
             return (await series(self._events, project_id, before))[1]
         chosen = await self._anonymous(project_id, before, parsed)
@@ -292,8 +297,9 @@ class Reporting:
             raise NotFound(f"no dimension{named}; the dimensions are {dimension_names()}")
         if not 1 <= limit <= MAX_TOP:
             raise InvalidInput(f"must be between 1 and {MAX_TOP}", field="limit")
-        parsed = parse_filters(filters)
-        await self._project(project_id)
+        parsed = await self._parse(project_id, filters)
+        if found.scope is Scope.GOAL:
+            found = goal_dimension(await self._goals_of(project_id))
         chosen = await self._anonymous(project_id, span, parsed)
         if found.merge_small_cells:
             # Every row first: the small ones beyond the limit count in "(other)" too.
@@ -324,11 +330,54 @@ class Reporting:
     ) -> list[str]:
         """The property names of the custom events ``filters`` select (an event filter:
         that event's), most used first: what a property breakdown can be by."""
-        parsed = parse_filters(filters)
-        await self._project(project_id)
+        parsed = await self._parse(project_id, filters)
         chosen = await self._anonymous(project_id, span, parsed)
         events = await self._events.selected_events(project_id, span, chosen)
         return custom_keys(events, chosen)[:limit]
+
+    async def goal_report(
+        self, project_id: str, span: TimeRange, filters: Sequence[str] = ()
+    ) -> GoalReport:
+        """Every goal of the project over ``span`` under ``filters``: its unique and total
+        conversions, its conversion rate and its revenue (see
+        :mod:`privalytics.domain.conversions`), from the store's breakdown by the goals,
+        its figures and (for revenue) its selected events, as
+        :func:`~privalytics.domain.conversions.goal_figures` defines them."""
+        parsed = await self._parse(project_id, filters)
+        goals = await self._goals_of(project_id)
+        chosen = await self._anonymous(project_id, span, parsed)
+        dimension = goal_dimension(goals)
+        rows = await self._events.breakdown(project_id, span, dimension, chosen, None)
+        visitors = (await self._events.figures(project_id, span, chosen)).visitors
+        events = (
+            await self._events.selected_events(project_id, span, chosen)
+            if needs_revenue(goals)
+            else []
+        )
+        return GoalReport(
+            range=span,
+            filters=tuple(str(f) for f in parsed),
+            visitors=visitors,
+            goals=report(goals, rows, visitors, revenue(events, dimension, chosen)),
+        )
+
+    async def _goals_of(self, project_id: str) -> tuple[Goal, ...]:
+        if self._goals is None:
+            return ()
+        return tuple(await self._goals.list_goals(project_id))
+
+    async def _parse(self, project_id: str, filters: Sequence[str]) -> tuple[Filter, ...]:
+        """The filters of a request on an existing project, a goal filter resolved against
+        the project's goals (see :mod:`privalytics.domain.goals`)."""
+        parsed = parse_filters(filters)
+        await self._project(project_id)
+        if any(f.scope is Scope.GOAL for f in parsed):
+            goals = await self._goals_of(project_id)
+            parsed = tuple(
+                msgspec.structs.replace(f, goals=goals) if f.scope is Scope.GOAL else f
+                for f in parsed
+            )
+        return parsed
 
     async def _project(self, project_id: str) -> None:
         if await self._tokens.get_project(project_id) is None:

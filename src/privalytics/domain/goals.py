@@ -1,0 +1,189 @@
+"""Goals: what a site counts as a conversion, and which events complete one.
+
+A goal belongs to one project and is one of three kinds:
+
+- a **page** goal: a page view whose path matches a pattern, where ``*`` stands for any
+  characters but ``/`` (one path segment or part of one) and ``**`` for any characters
+  (``/blog/*`` matches ``/blog/a`` but not ``/blog/a/b``; ``/blog/**`` matches both);
+  every other character stands for itself, and the pattern matches the whole path;
+- an **event** goal: a custom event of a given name (exactly, as names are stored);
+- a **scroll** goal: a scroll event on a page matching a pattern (as above) whose depth
+  (the event's value, in percent) is at least the goal's depth, 1 to 100.
+
+An event *converts* a goal when it is such an event; one event may convert several goals
+(a page view of ``/blog/a`` converts both ``/blog/*`` and ``/blog/**``). A goal is shown,
+filtered and broken down by its display ``name``, unique within its project (given, or
+derived from the definition: ``Visit /pricing``, ``Signup``, ``Scroll 75% on /blog/**``).
+
+How goals become a dimension. Every other dimension is known to the domain alone; a
+goal's values depend on the project's goals, which live in a store. So the table of
+dimensions (:mod:`privalytics.domain.dimensions`) lists ``goal`` with scope
+:attr:`~privalytics.domain.dimensions.Scope.GOAL` and no goals (it converts nothing), so
+that ``goal`` parses and is named like every dimension; the reporting use case then
+*resolves* it against the project's goals: :func:`goal_dimension` makes the dimension of
+a given tuple of goals (its ``convert`` names the goals an event converts), and a filter
+on ``goal`` carries the goals it was resolved with
+(:attr:`privalytics.domain.filters.Filter.goals`). A resolved dimension or filter is
+plain data, so every store computes it from the events alike, with no look-up of its own.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+import msgspec
+
+from privalytics.domain.dimensions import DIMENSIONS, Dimension
+from privalytics.domain.errors import InvalidInput
+from privalytics.domain.models import Action, Event
+from privalytics.domain.text import first_unsafe, has_surrogate
+
+# At most this many goals per project: each is tested against every event of a range
+# on every goal read, so the bound keeps those reads proportional to the events.
+MAX_GOALS = 100
+MAX_GOAL_NAME = 120
+# A pattern is compared with stored paths, which are at most this long (validation.py).
+MAX_PATTERN = 2048
+# Custom event names are at most this long (custom.py).
+MAX_GOAL_EVENT = 120
+
+
+class GoalKind(enum.StrEnum):
+    PAGE = "page"
+    EVENT = "event"
+    SCROLL = "scroll"
+
+
+class Goal(msgspec.Struct, frozen=True, kw_only=True):
+    """A project's goal. ``page``: the path pattern of a page or scroll goal; ``event``:
+    the custom event name of an event goal; ``depth``: a scroll goal's least depth."""
+
+    id: str
+    project_id: str
+    name: str
+    kind: GoalKind
+    page: str | None = None
+    event: str | None = None
+    depth: int | None = None
+    created_at: datetime
+
+
+class GoalSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """A goal as someone asks for it, before it is checked: exactly one of ``page`` (with
+    ``depth`` for a scroll goal) and ``event``; ``name`` None for the derived one."""
+
+    page: str | None = None
+    event: str | None = None
+    depth: int | None = None
+    name: str | None = None
+
+
+def _text(value: str, what: str, limit: int, field: str) -> str:
+    if len(value) > limit:
+        raise InvalidInput(f"{what} is longer than {limit} characters", field=field)
+    refused = first_unsafe(value)
+    if refused:
+        raise InvalidInput(f"{what} {refused}", field=field)
+    if has_surrogate(value):
+        raise InvalidInput(f"{what} is not valid Unicode (a lone surrogate)", field=field)
+    return value
+
+
+def _pattern(text: str) -> str:
+    cleaned = text.strip()
+    if not cleaned.startswith("/"):
+        raise InvalidInput("a page pattern starts with / (e.g. /pricing or /blog/**)", field="page")
+    return _text(cleaned, "a page pattern", MAX_PATTERN, "page")
+
+
+def check_goal(spec: GoalSpec) -> tuple[GoalKind, GoalSpec]:
+    """The goal's kind and its definition as stored (trimmed, its name derived when none
+    was given); InvalidInput naming what is wrong."""
+    if (spec.page is None) == (spec.event is None):
+        raise InvalidInput("give either page (a page or scroll goal) or event", field="page")
+    if spec.event is not None:
+        if spec.depth is not None:
+            raise InvalidInput("only a scroll goal (with page) has a depth", field="depth")
+        event = spec.event.strip()
+        if not event:
+            raise InvalidInput("an event name must not be empty", field="event")
+        event = _text(event, "an event name", MAX_GOAL_EVENT, "event")
+        kind, page, derived = GoalKind.EVENT, None, event
+    else:
+        assert spec.page is not None
+        page = _pattern(spec.page)
+        event = None
+        if spec.depth is None:
+            kind, derived = GoalKind.PAGE, f"Visit {page}"
+        else:
+            if not 1 <= spec.depth <= 100:
+                raise InvalidInput("a scroll depth is 1 to 100 (percent)", field="depth")
+            kind, derived = GoalKind.SCROLL, f"Scroll {spec.depth}% on {page}"
+    name = derived if spec.name is None else spec.name.strip()
+    if not name:
+        raise InvalidInput("a goal's name must not be empty", field="name")
+    if spec.name is None and len(name) > MAX_GOAL_NAME:
+        # A derived name from a long pattern: shortened rather than refused.
+        name = name[: MAX_GOAL_NAME - 1] + "…"
+    name = _text(name, "a goal's name", MAX_GOAL_NAME, "name")
+    return kind, GoalSpec(page=page, event=event, depth=spec.depth, name=name)
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """The regular expression a page pattern stands for (whole path)."""
+    parts = re.split(r"(\*\*|\*)", pattern)
+    regex = "".join(
+        ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part) for part in parts
+    )
+    return re.compile(regex, re.DOTALL)
+
+
+def converts(goal: Goal, event: Event) -> bool:
+    """Whether ``event`` completes ``goal``."""
+    if goal.kind is GoalKind.EVENT:
+        return event.action is Action.CUSTOM and event.name == goal.event
+    assert goal.page is not None
+    if goal.kind is GoalKind.PAGE:
+        if event.action is not Action.VISIT:
+            return False
+    elif (
+        event.action is not Action.SCROLL
+        or event.value is None
+        or goal.depth is None
+        or not event.value >= goal.depth
+    ):
+        return False
+    return compile_pattern(goal.page).fullmatch(event.path) is not None
+
+
+def _converter(goals: tuple[Goal, ...]) -> Callable[[Event], tuple[str, ...]]:
+    def convert(event: Event) -> tuple[str, ...]:
+        return tuple(goal.name for goal in goals if converts(goal, event))
+
+    return convert
+
+
+# Made once per tuple of goals: a request resolves its dimension and filters with one.
+@functools.lru_cache(maxsize=256)
+def goal_dimension(goals: tuple[Goal, ...]) -> Dimension:
+    """The ``goal`` dimension resolved against ``goals`` (see the module's docstring)."""
+    convert = _converter(goals)
+
+    def first(event: Event) -> str | None:
+        names = convert(event)
+        return names[0] if names else None
+
+    placeholder = DIMENSIONS["goal"]
+    return Dimension(
+        name=placeholder.name,
+        label=placeholder.label,
+        panel=placeholder.panel,
+        scope=placeholder.scope,
+        read=first,
+        convert=convert,
+    )
