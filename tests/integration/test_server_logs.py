@@ -185,6 +185,11 @@ def _dashboard(visit: Visitor, project_id: str) -> str:
     token_id = re.search(r"/tokens/([^/]+)/revoke", tokens)
     assert token_id, tokens
     visit.form(f"/dashboard/projects/{scratch}/tokens/{token_id.group(1)}/revoke", settings)
+    visit.form(f"/dashboard/projects/{scratch}/goals", settings, kind="page", target="/p")
+    goals = visit("GET", settings, 200).text
+    goal_id = re.search(r"/goals/([0-9a-f]+)/delete", goals)
+    assert goal_id, goals
+    visit.form(f"/dashboard/projects/{scratch}/goals/{goal_id.group(1)}/delete", settings)
     visit.form(f"/dashboard/projects/{scratch}/delete", home, confirm="Scratch")
     cookie = visit.client.cookies.get("privalytics_session")
     assert cookie
