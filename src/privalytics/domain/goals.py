@@ -32,7 +32,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import msgspec
@@ -134,13 +134,48 @@ def check_goal(spec: GoalSpec) -> tuple[GoalKind, GoalSpec]:
 
 
 @functools.lru_cache(maxsize=1024)
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """The regular expression a page pattern stands for (whole path)."""
-    parts = re.split(r"(\*\*|\*)", pattern)
-    regex = "".join(
-        ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part) for part in parts
-    )
-    return re.compile(regex, re.DOTALL)
+def _parts(pattern: str) -> tuple[str, ...]:
+    """A pattern as literal, wildcard, literal, ..., literal (literals may be empty)."""
+    return tuple(re.split(r"(\*\*|\*)", pattern))
+
+
+def matches_pattern(pattern: str, path: str) -> bool:
+    """Whether ``path`` matches the page pattern ``pattern`` as a whole.
+
+    Not a regular expression: ``.*a.*a.*a`` backtracks exponentially on a long path that
+    almost matches, and a pattern is any text an operator types. This keeps the set of
+    path positions each part of the pattern can end at, so it takes at most the path's
+    length times the number of parts, whatever the pattern."""
+    parts = _parts(pattern)
+    if len(parts) == 1:
+        return path == pattern
+    if not path.startswith(parts[0]):
+        return False
+    size = len(path)
+    positions = [len(parts[0])]
+    for index in range(1, len(parts), 2):
+        wildcard, literal = parts[index], parts[index + 1]
+        if wildcard == "**":
+            reach: Sequence[int] = range(positions[0], size + 1)
+        else:
+            # Every position up to the next "/" after a reachable one, merged in one sweep.
+            spans: list[int] = []
+            covered = -1
+            for start in positions:
+                stop = path.find("/", start)
+                stop = size if stop < 0 else stop
+                spans.extend(range(max(start, covered + 1), stop + 1))
+                covered = max(covered, stop)
+            reach = spans
+        if index + 2 == len(parts):
+            # The last literal ends the path.
+            end = size - len(literal)
+            return path.endswith(literal) and end >= reach[0] and end in set(reach)
+        ends = [at + len(literal) for at in reach if path.startswith(literal, at)]
+        if not ends:
+            return False
+        positions = ends
+    raise AssertionError("a pattern's parts end with a literal")  # pragma: no cover
 
 
 def converts(goal: Goal, event: Event) -> bool:
@@ -158,7 +193,7 @@ def converts(goal: Goal, event: Event) -> bool:
         or not event.value >= goal.depth
     ):
         return False
-    return compile_pattern(goal.page).fullmatch(event.path) is not None
+    return matches_pattern(goal.page, event.path)
 
 
 def _converter(goals: tuple[Goal, ...]) -> Callable[[Event], tuple[str, ...]]:
