@@ -12,6 +12,10 @@ the campaign, their browser, their country. Each is defined once here, by:
   whole (its entry and exit pages). What a visitor hash stands for (an address and an
   agent within one salt window) does not change within a session, so the browser, the
   system and the location are the first event's and every event's alike;
+  a *custom* dimension has a value per custom event (its name, a property), and the
+  *goal* dimension a value per conversion (an event and a goal it completes): it is the
+  one dimension whose values depend on stored settings (the project's goals), so the
+  table lists it unresolved and :mod:`privalytics.domain.goals` says how it is resolved;
 - how its value is read from a stored :class:`~privalytics.domain.models.Event` (every
   value is derived on arrival, in the domain, and stored with the event: nothing reads a
   user agent or an address after that);
