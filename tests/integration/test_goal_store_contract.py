@@ -4,6 +4,7 @@ through a SQL event store, held to the reference computation."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,16 +12,19 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from privalytics.adapters.memory import InMemoryGoalStore, InMemoryTokenStore
+from privalytics.adapters.memory import InMemoryEventStore, InMemoryGoalStore, InMemoryTokenStore
 from privalytics.adapters.sqlalchemy import SqlStores, open_stores
 from privalytics.domain.conversions import goal_figures
-from privalytics.domain.filters import parse_filter
+from privalytics.domain.filters import Op, parse_filter
 from privalytics.domain.goals import Goal, GoalKind
 from privalytics.domain.models import Action, Event, Project, RateLimit, TimeRange, TokenRecord
 from privalytics.domain.ports import GoalStore, TokenStore
 from privalytics.domain.reporting import Reporting
 from privalytics.testing import ManualClock
+from tests import strategies
 from tests.integration.conftest import ALL_BACKENDS, SQL_BACKENDS, _migrated_url
 
 NOON = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -155,6 +159,7 @@ GOALS = (
     goal("Deep", 3, kind=GoalKind.SCROLL, page="/blog/**", depth=75),
     goal("Any", 4, page="/**"),
 )
+EVERYTHING = TimeRange(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(2101, 1, 1, tzinfo=UTC))
 SPAN = TimeRange(start=NOON - timedelta(hours=1), end=NOON + timedelta(days=2))
 
 
@@ -162,8 +167,6 @@ SPAN = TimeRange(start=NOON - timedelta(hours=1), end=NOON + timedelta(days=2))
 async def test_goal_figures_over_every_store_equal_the_reference(
     stores: Stores, filters: tuple[str, ...]
 ) -> None:
-    from privalytics.adapters.memory import InMemoryEventStore
-
     events = InMemoryEventStore() if stores.sql is None else stores.sql.events
     await events.add(EVENTS)
     for made in GOALS:
@@ -183,3 +186,61 @@ async def test_goal_figures_over_every_store_equal_the_reference(
     assert {row.value: row.events for row in breakdown.rows} == {
         f.goal.name: f.conversions for f in expected if f.conversions
     }
+
+
+GOAL_FOUND = settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@GOAL_FOUND
+@given(
+    events=strategies.storable_events,
+    goals=strategies.goal_sets(),
+    drawn=strategies.placed_filters,
+    pick=st.integers(min_value=0, max_value=5),
+)
+def test_goal_reads_over_a_sql_store_answer_as_over_memory(
+    sql_url: str,
+    events: list[Event],
+    goals: tuple[Goal, ...],
+    drawn: list[tuple[str, Op, str]],
+    pick: int,
+) -> None:
+    """The goal report and the breakdown by goal, under drawn filters and a goal filter,
+    over a SQL event store (rolled up or not) and over the in-memory one."""
+    filters = [f"{n}{op.value}{v or ('e' if op is Op.CONTAINS else '')}" for n, op, v in drawn]
+    if goals:
+        filters.append(f"goal=={goals[pick % len(goals)].name}")
+
+    async def scenario() -> None:
+        sql = open_stores(sql_url)
+        try:
+            # A fresh project per example: the database is shared by the examples.
+            project_id = secrets.token_hex(8)
+            tokens = InMemoryTokenStore()
+            await _with_project(tokens, project_id)
+            book = InMemoryGoalStore()
+            for made in goals:
+                assert await book.add_goal(
+                    msgspec.structs.replace(made, project_id=project_id), 100
+                )
+            answers = []
+            for store in (sql.events, InMemoryEventStore()):
+                await store.add([msgspec.structs.replace(e, project_id=project_id) for e in events])
+                # Closed days rolled up: the unfiltered visitors come from the rollups.
+                await store.refresh(EVERYTHING.end)
+                reporting = Reporting(
+                    events=store, tokens=tokens, clock=ManualClock(NOON), goals=book
+                )
+                report = await reporting.goal_report(project_id, EVERYTHING, filters)
+                rows = (await reporting.breakdown(project_id, EVERYTHING, "goal", filters)).rows
+                unfiltered = await reporting.goal_report(project_id, EVERYTHING)
+                answers.append((report, rows, unfiltered))
+            assert answers[0] == answers[1]
+        finally:
+            await sql.dispose()
+
+    asyncio.run(scenario())
