@@ -299,7 +299,16 @@ class Reporting:
             raise InvalidInput(f"must be between 1 and {MAX_TOP}", field="limit")
         parsed = await self._parse(project_id, filters)
         if found.scope is Scope.GOAL:
-            found = goal_dimension(await self._goals_of(project_id))
+            goals = await self._goals_of(project_id)
+            if not goals:
+                # Nothing converts: no read of the range's events to say so.
+                return Breakdown(
+                    dimension=found.name,
+                    range=span,
+                    filters=tuple(str(f) for f in parsed),
+                    rows=[],
+                )
+            found = goal_dimension(goals)
         chosen = await self._anonymous(project_id, span, parsed)
         if found.merge_small_cells:
             # Every row first: the small ones beyond the limit count in "(other)" too.
@@ -347,8 +356,11 @@ class Reporting:
         goals = await self._goals_of(project_id)
         chosen = await self._anonymous(project_id, span, parsed)
         dimension = goal_dimension(goals)
-        rows = await self._events.breakdown(project_id, span, dimension, chosen, None)
         visitors = (await self._events.figures(project_id, span, chosen)).visitors
+        # Without goals, no read of the range's events (which a goal's figures take).
+        rows = (
+            await self._events.breakdown(project_id, span, dimension, chosen, None) if goals else []
+        )
         events = (
             await self._events.selected_events(project_id, span, chosen)
             if needs_revenue(goals)
