@@ -4,6 +4,7 @@ brute-force definition that does not go through sessions."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
@@ -11,7 +12,9 @@ import msgspec
 import pytest
 from hypothesis import given
 
+from privalytics.adapters.memory import InMemoryEventStore, InMemoryGoalStore, InMemoryTokenStore
 from privalytics.domain.conversions import goal_figures, rate
+from privalytics.domain.dimensions import Dimension, Scope
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.filters import Filter, Op, parse_filter
 from privalytics.domain.goals import (
@@ -25,8 +28,10 @@ from privalytics.domain.goals import (
     matches_pattern,
 )
 from privalytics.domain.hashing import window_of
-from privalytics.domain.insight import breakdown
-from privalytics.domain.models import Action, Event
+from privalytics.domain.insight import Row, breakdown
+from privalytics.domain.models import Action, Event, Project, RateLimit, TimeRange
+from privalytics.domain.reporting import Reporting
+from privalytics.testing import ManualClock
 from tests import strategies
 
 DAILY = timedelta(days=1)
@@ -273,3 +278,34 @@ def test_a_rate_is_a_percentage_to_two_decimals_and_none_without_visitors() -> N
     assert rate(1, 3) == 33.33
     assert rate(2, 3) == 66.67
     assert rate(0, 0) is None
+
+
+class _NoGoalReads(InMemoryEventStore):
+    """An event store that refuses to compute goal figures."""
+
+    async def breakdown(
+        self,
+        project_id: str,
+        span: TimeRange,
+        dimension: Dimension,
+        filters: Sequence[Filter],
+        limit: int | None,
+    ) -> list[Row]:
+        assert dimension.scope is not Scope.GOAL, "goal figures read without goals"
+        return await super().breakdown(project_id, span, dimension, filters, limit)
+
+
+async def test_without_goals_nothing_reads_the_events_for_goal_figures() -> None:
+    tokens = InMemoryTokenStore()
+    tokens.projects["p"] = Project(
+        id="p", name="p", rate_limit=RateLimit(events=1, period_seconds=1), created_at=NOON
+    )
+    events = _NoGoalReads()
+    events.events.append(_event(Action.VISIT))
+    reporting = Reporting(
+        events=events, tokens=tokens, clock=ManualClock(NOON), goals=InMemoryGoalStore()
+    )
+    span = TimeRange(start=NOON - DAILY, end=NOON + DAILY)
+    report = await reporting.goal_report("p", span)
+    assert (report.visitors, report.goals) == (1, [])
+    assert (await reporting.breakdown("p", span, "goal")).rows == []
