@@ -155,6 +155,7 @@ def test_names_are_derived_when_none_is_given() -> None:
         (GoalSpec(event="x", depth=5), "depth", "only a scroll goal"),
         (GoalSpec(event="  "), "event", "must not be empty"),
         (GoalSpec(event="a" * 121), "event", "longer than 120"),
+        (GoalSpec(event="Click"), "event", "built-in action (click)"),
         (GoalSpec(page="/", name=" "), "name", "must not be empty"),
         (GoalSpec(page="/", name="a" * 121), "name", "longer than 120"),
         (GoalSpec(page="/", name="a\x1bb"), "name", "control character"),

@@ -37,6 +37,7 @@ from datetime import datetime
 
 import msgspec
 
+from privalytics.domain.custom import built_in
 from privalytics.domain.dimensions import DIMENSIONS, Dimension
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Action, Event
@@ -112,6 +113,14 @@ def check_goal(spec: GoalSpec) -> tuple[GoalKind, GoalSpec]:
         if not event:
             raise InvalidInput("an event name must not be empty", field="event")
         event = _text(event, "an event name", MAX_GOAL_EVENT, "event")
+        if built_in(event) is not None:
+            # Sent under this name, an event is stored as that action, never as a custom
+            # event: the goal could never convert.
+            raise InvalidInput(
+                f"{event!r} names a built-in action ({built_in(event)}), never a custom "
+                "event; a page or scroll goal counts those",
+                field="event",
+            )
         kind, page, derived = GoalKind.EVENT, None, event
     else:
         assert spec.page is not None
