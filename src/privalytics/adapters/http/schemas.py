@@ -25,6 +25,10 @@ from privalytics.adapters.http.constraints import (
     EVENTS,
     ORIGINS,
     EventName,
+    GoalDepth,
+    GoalEvent,
+    GoalName,
+    GoalPage,
     Name,
     Origin,
     Path,
@@ -169,9 +173,9 @@ class GoalCreateIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     (``filter=goal==NAME``), unique in the project; derived from the definition when
     absent (``Visit /pricing``, ``Signup``, ``Scroll 75% on /blog/**``)."""
 
-    # Only the shapes: the limits are the domain's (privalytics.domain.goals), with its
-    # messages.
-    page: str | None = None
-    event: str | None = None
-    depth: int | None = None
-    name: str | None = None
+    # The limits are the domain's (privalytics.domain.goals), with its messages: the
+    # schema states them without enforcing them.
+    page: GoalPage | None = None
+    event: GoalEvent | None = None
+    depth: GoalDepth | None = None
+    name: GoalName | None = None
