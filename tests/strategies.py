@@ -17,6 +17,7 @@ from privalytics.domain.devices import MAX_SCREEN_WIDTH, SCREEN_CLASSES
 from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.filters import WRITTEN_OPS
 from privalytics.domain.geography import OTHER, Tally
+from privalytics.domain.goals import Goal, GoalSpec, check_goal
 from privalytics.domain.hashing import SALT_BYTES
 from privalytics.domain.models import Action, Derived, Event, IncomingEvent, TimeRange, Totals
 from privalytics.domain.ratelimit import US_PER_SECOND, Policy
@@ -1291,3 +1292,49 @@ def _segmented_run(draw: st.DrawFn) -> list[Event]:
 
 # rolled_histories of located visitors with every dimension (for filters and breakdowns).
 segmented_histories = rolled_histories(run=_segmented_run())
+
+
+# --- goals (privalytics.domain.goals) ------------------------------------------------------
+# Page patterns over SESSION_PATHS ("/", "/a", "/b"): literal, one segment, any.
+GOAL_PATTERNS = ("/", "/a", "/*", "/**", "/b*", "/**a")
+# Path-like texts and patterns for the pattern matcher: its special characters, a
+# regular expression's, and a slash.
+pattern_texts = st.text(alphabet="/ab.*?[", max_size=8)
+matched_paths = st.text(alphabet="/ab.*?[\n", max_size=8)
+
+
+@st.composite
+def goal_sets(draw: st.DrawFn, project_id: str = "p") -> tuple[Goal, ...]:
+    """A few goals of every kind, as the use case makes them (names unique)."""
+    specs = draw(
+        st.lists(
+            st.one_of(
+                st.builds(GoalSpec, page=st.sampled_from(GOAL_PATTERNS)),
+                st.builds(GoalSpec, event=st.sampled_from([*CUSTOM_NAMES, "Other"])),
+                st.builds(
+                    GoalSpec,
+                    page=st.sampled_from(GOAL_PATTERNS),
+                    depth=st.sampled_from([1, 50, 51, 100]),
+                ),
+            ),
+            max_size=5,
+        )
+    )
+    goals: dict[str, Goal] = {}
+    for number, spec in enumerate(specs):
+        kind, checked = check_goal(spec)
+        assert checked.name is not None
+        goals.setdefault(
+            checked.name,
+            Goal(
+                id=f"{number:016x}",
+                project_id=project_id,
+                name=checked.name,
+                kind=kind,
+                page=checked.page,
+                event=checked.event,
+                depth=checked.depth,
+                created_at=CLOCK_START,
+            ),
+        )
+    return tuple(goals.values())

@@ -31,6 +31,7 @@ from privalytics.domain.ports import (
     Clock,
     EventStore,
     GeoLocator,
+    GoalStore,
     RateLimiter,
     SaltStore,
     SourceNamer,
@@ -57,12 +58,14 @@ class _Storage:
     closers: tuple[Closer, ...]
     users: UserStore
     bots: BotLogStore
+    goals: GoalStore
 
 
 def _memory_storage(url: str, visitor_window: timedelta, deadline: float) -> _Storage:
     from privalytics.adapters.memory import (
         InMemoryBotLogStore,
         InMemoryEventStore,
+        InMemoryGoalStore,
         InMemorySaltStore,
         InMemoryTokenStore,
         InMemoryUserStore,
@@ -77,6 +80,7 @@ def _memory_storage(url: str, visitor_window: timedelta, deadline: float) -> _St
         closers=(),
         users=InMemoryUserStore(),
         bots=InMemoryBotLogStore(),
+        goals=InMemoryGoalStore(),
     )
 
 
@@ -99,6 +103,7 @@ def _sql_storage(url: str, visitor_window: timedelta, deadline: float) -> _Stora
         closers=closers,
         users=stores.users,
         bots=stores.bots,
+        goals=stores.goals,
     )
 
 
@@ -269,6 +274,7 @@ def build(
         min_cell_visitors=settings.min_cell_visitors,
         bots=_bot_detector() if settings.bot_filter_on else None,
         bot_log=storage.bots,
+        goals=storage.goals,
     )
 
 

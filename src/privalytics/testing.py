@@ -12,6 +12,7 @@ from privalytics.adapters.geo import IptoccGeoLocator
 from privalytics.adapters.memory import (
     InMemoryBotLogStore,
     InMemoryEventStore,
+    InMemoryGoalStore,
     InMemoryRateLimiter,
     InMemorySaltStore,
     InMemoryTokenStore,
@@ -91,6 +92,7 @@ def make_services(
         places=places or real.places,
         bots=bots,
         bot_log=InMemoryBotLogStore(),
+        goals=InMemoryGoalStore(),
     )
 
 

@@ -106,6 +106,45 @@ def test_projects_are_updated_rotated_revoked_and_deleted(run: Any) -> None:
     assert _json(run("project", "list", "--json")) == {"projects": []}
 
 
+def test_goals_are_added_listed_with_their_conversions_and_removed(run: Any) -> None:
+    project_id = _json(run("project", "create", "Shop", "--json"))["project"]["id"]
+    page = _json(run("project", "goal", "add", project_id, "--page", "/pricing", "--json"))
+    assert page["name"] == "Visit /pricing"
+    added = run("project", "goal", "add", project_id, "--event", "Signup", "--name", "Sign-ups")
+    assert added.exit_code == 0, added.output
+    assert "added goal 'Sign-ups' (event Signup)" in added.output
+    scroll = _json(
+        run("project", "goal", "add", project_id, "--page", "/b/**", "--depth", "75", "--json")
+    )
+    assert (scroll["kind"], scroll["depth"]) == ("scroll", 75)
+    listed = _json(run("project", "goal", "list", project_id, "--period", "7d", "--json"))
+    assert listed["visitors"] == 0
+    assert {g["goal"]["name"] for g in listed["goals"]} == {
+        "Visit /pricing",
+        "Sign-ups",
+        "Scroll 75% on /b/**",
+    }
+    assert all(g["conversion_rate"] is None for g in listed["goals"])
+    text = run("project", "goal", "list", project_id)
+    assert "Sign-ups  (event Signup): 0 visitors converted (-), 0 conversions" in text.output
+    removed = run("project", "goal", "remove", project_id, page["id"])
+    assert removed.output == "removed goal 'Visit /pricing'\n"
+    again = run("project", "goal", "remove", project_id, page["id"])
+    assert again.exit_code == 1
+    assert "no goal" in again.output
+    refused = run("project", "goal", "add", project_id, "--page", "pricing")
+    assert refused.exit_code == 2
+    assert "page: a page pattern starts with /" in refused.output
+    twice = run("project", "goal", "add", project_id, "--event", "Signup", "--name", "Sign-ups")
+    assert twice.exit_code == 2
+    assert "already" in twice.output
+    assert "Traceback" not in refused.output + twice.output + again.output
+    assert run("project", "delete", project_id, "--yes").exit_code == 0
+    gone = run("project", "goal", "list", project_id)
+    assert gone.exit_code == 1
+    assert "no project" in gone.output
+
+
 def test_stats_reads_the_numbers(run: Any) -> None:
     project_id = _json(run("project", "create", "Empty", "--json"))["project"]["id"]
     printed = _json(run("stats", project_id, "--period", "7d", "--json"))

@@ -25,7 +25,7 @@ from privalytics.domain.errors import ConfigError, StorageUnavailable
 from privalytics.domain.models import Action, Event, Ranked, TimeRange
 from tests.integration.conftest import UNREACHABLE_POSTGRES_URL, assert_discreet, sqlite_url
 
-HEAD = "0014"
+HEAD = "0015"
 TABLES = {
     "projects",
     "tokens",
@@ -35,6 +35,7 @@ TABLES = {
     "users",
     "project_numbers",
     "texts",
+    "goals",
 }
 
 
@@ -533,3 +534,20 @@ async def test_upgrading_to_dimension_rollups_marks_every_day_with_events_stale(
             assert await stores.events.breakdown("p", span, dimension, (), None) == expected
     finally:
         await stores.dispose()
+
+
+async def test_downgrading_goals_drops_their_table_and_upgrading_makes_it_again(
+    sql_url: str,
+) -> None:
+    """Migration 0015: the goals table goes with a downgrade (goals are definitions, not
+    traffic: nothing else refers to them) and comes back, empty, with the upgrade."""
+    engine = create_engine(sql_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0014"))
+            assert "goals" not in await connection.run_sync(_tables)
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), HEAD))
+            assert "goals" in await connection.run_sync(_tables)
+            assert await connection.run_sync(_schema_diff) == []
+    finally:
+        await engine.dispose()

@@ -152,6 +152,13 @@ def _admin(visit: Visitor, project_id: str, admin_key: str) -> None:
     visit("GET", f"/api/v1/projects/{project_id}/export?format=xml", 400, headers=admin)
     visit("GET", f"/api/v1/projects/{project_id}/bots?period=7d", 200, headers=admin)
     visit("GET", f"/api/v1/projects/{project_id}/bots?period=century", 400, headers=admin)
+    goals = f"/api/v1/projects/{project_id}/goals"
+    goal = visit("POST", goals, 201, json={"event": "Signup"}, headers=admin).json()
+    visit("POST", goals, 400, json={"page": "no-slash"}, headers=admin)
+    visit("GET", goals, 200, headers=admin)
+    visit("GET", f"{goals}/report?period=7d&filter=goal==Signup", 200, headers=admin)
+    visit("GET", f"/api/v1/projects/{project_id}/breakdown/goal", 200, headers=admin)
+    visit("DELETE", f"{goals}/{goal['id']}", 204, headers=admin)
 
 
 def _dashboard(visit: Visitor, project_id: str) -> str:
@@ -179,6 +186,11 @@ def _dashboard(visit: Visitor, project_id: str) -> str:
     token_id = re.search(r"/tokens/([^/]+)/revoke", tokens)
     assert token_id, tokens
     visit.form(f"/dashboard/projects/{scratch}/tokens/{token_id.group(1)}/revoke", settings)
+    visit.form(f"/dashboard/projects/{scratch}/goals", settings, kind="page", target="/p")
+    goals = visit("GET", settings, 200).text
+    goal_id = re.search(r"/goals/([0-9a-f]+)/delete", goals)
+    assert goal_id, goals
+    visit.form(f"/dashboard/projects/{scratch}/goals/{goal_id.group(1)}/delete", settings)
     visit.form(f"/dashboard/projects/{scratch}/delete", home, confirm="Scratch")
     cookie = visit.client.cookies.get("privalytics_session")
     assert cookie

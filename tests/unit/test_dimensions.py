@@ -28,6 +28,7 @@ ASKED_FOR = [
     "os_version",
     "device",
     "event",
+    "goal",
 ]
 
 

@@ -115,7 +115,8 @@ def test_page_filters_select_page_views_and_the_others_select_sessions() -> None
     assert parse_filter("page==/").scope is Scope.EVENT
     assert parse_filter("event==Signup").scope is Scope.CUSTOM
     assert parse_filter("prop:plan==pro").scope is Scope.CUSTOM
-    others = {name for name in DIMENSIONS if name not in ("page", "event")}
+    assert parse_filter("goal==Signup").scope is Scope.GOAL
+    others = {name for name in DIMENSIONS if name not in ("page", "event", "goal")}
     assert {parse_filter(f"{name}==x").scope for name in others} == {Scope.SESSION}
 
 

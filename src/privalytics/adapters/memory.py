@@ -16,6 +16,7 @@ import msgspec
 from privalytics.domain import activity, insight
 from privalytics.domain.dimensions import Dimension
 from privalytics.domain.filters import Filter
+from privalytics.domain.goals import Goal
 from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import (
     Action,
@@ -413,3 +414,32 @@ class InMemoryBotLogStore:
         for key in gone:
             del self._counts[key]
         return len(gone)
+
+
+class InMemoryGoalStore:
+    """Each project's goals in a dictionary, in the order they were added."""
+
+    def __init__(self) -> None:
+        self._goals: dict[str, list[Goal]] = defaultdict(list)
+
+    async def add_goal(self, goal: Goal, limit: int) -> bool:
+        # No await between the checks and the append: one step for the event loop.
+        kept = self._goals[goal.project_id]
+        if len(kept) >= limit or any(other.name == goal.name for other in kept):
+            return False
+        kept.append(goal)
+        return True
+
+    async def list_goals(self, project_id: str) -> list[Goal]:
+        return sorted(self._goals.get(project_id, []), key=lambda g: (g.created_at, g.id))
+
+    async def delete_goal(self, project_id: str, goal_id: str) -> Goal | None:
+        kept = self._goals.get(project_id, [])
+        for goal in kept:
+            if goal.id == goal_id:
+                kept.remove(goal)
+                return goal
+        return None
+
+    async def delete_project_goals(self, project_id: str) -> int:
+        return len(self._goals.pop(project_id, []))

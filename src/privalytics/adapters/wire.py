@@ -12,6 +12,8 @@ from datetime import date, datetime
 
 import msgspec
 
+from privalytics.domain.conversions import GoalFigures, GoalReport, Revenue
+from privalytics.domain.goals import Goal
 from privalytics.domain.insight import Row
 from privalytics.domain.models import (
     Action,
@@ -319,4 +321,93 @@ class BotsOut(msgspec.Struct, frozen=True, kw_only=True):
                 BotDayOut(day=line.day, reason=line.reason, count=line.count)
                 for line in report.days
             ],
+        )
+
+
+class GoalOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A goal: ``kind`` page (``page``: a path pattern, ``*`` any characters but ``/``,
+    ``**`` any characters), event (``event``: a custom event's name) or scroll (``page``
+    and ``depth``: a scroll of at least ``depth`` percent on a matching page)."""
+
+    id: str
+    name: str
+    kind: str
+    page: str | None = None
+    event: str | None = None
+    depth: int | None = None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, goal: Goal) -> GoalOut:
+        return cls(
+            id=goal.id,
+            name=goal.name,
+            kind=goal.kind.value,
+            page=goal.page,
+            event=goal.event,
+            depth=goal.depth,
+            created_at=goal.created_at,
+        )
+
+
+class GoalListOut(msgspec.Struct, frozen=True, kw_only=True):
+    # Oldest first.
+    goals: list[GoalOut]
+
+
+class RevenueOut(msgspec.Struct, frozen=True, kw_only=True):
+    currency: str
+    total: float
+    # Per conversion with revenue in this currency.
+    average: float
+    conversions: int
+
+    @classmethod
+    def of(cls, revenue: Revenue) -> RevenueOut:
+        return cls(
+            currency=revenue.currency,
+            total=revenue.total,
+            average=revenue.average,
+            conversions=revenue.conversions,
+        )
+
+
+class GoalFiguresOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A goal's figures: ``visitors`` who converted (unique conversions), ``conversions``
+    (events that converted), ``conversion_rate`` (visitors who converted in percent of the
+    range's visitors under the same filters, two decimals; null without visitors) and, for
+    an event goal, its revenue per currency."""
+
+    goal: GoalOut
+    visitors: int
+    conversions: int
+    conversion_rate: float | None
+    revenue: list[RevenueOut]
+
+    @classmethod
+    def of(cls, figures: GoalFigures) -> GoalFiguresOut:
+        return cls(
+            goal=GoalOut.of(figures.goal),
+            visitors=figures.visitors,
+            conversions=figures.conversions,
+            conversion_rate=figures.conversion_rate,
+            revenue=[RevenueOut.of(r) for r in figures.revenue],
+        )
+
+
+class GoalReportOut(msgspec.Struct, frozen=True, kw_only=True):
+    range: RangeOut
+    filters: list[str]
+    # The range's visitors under the filters: what each conversion rate is a share of.
+    visitors: int
+    # Every goal of the project, oldest first.
+    goals: list[GoalFiguresOut]
+
+    @classmethod
+    def of(cls, report: GoalReport) -> GoalReportOut:
+        return cls(
+            range=RangeOut(start=report.range.start, end=report.range.end),
+            filters=list(report.filters),
+            visitors=report.visitors,
+            goals=[GoalFiguresOut.of(f) for f in report.goals],
         )

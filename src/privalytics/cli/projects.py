@@ -1,5 +1,5 @@
 """``privalytics project``: create, list, show, change and delete projects, and rotate,
-list and revoke their tracking tokens."""
+list and revoke their tracking tokens (their goals: :mod:`privalytics.cli.goals`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 
 from privalytics.adapters.wire import ProjectOut, TokenIssuedOut, TokenOut
 from privalytics.cli.common import BadInput, echo_json, moment, run, settings, with_services
+from privalytics.cli.goals import goal
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Project, ProjectUpdate, TimeRange, TokenKind
 from privalytics.domain.ratelimit import parse_rate_limit
@@ -257,3 +258,6 @@ def token_revoke(ctx: click.Context, project_id: str, token_id: str) -> None:
     Every server refuses it within the cache TTL (30 s by default)."""
     run(with_services(settings(ctx), lambda s: s.admin.revoke_token(project_id, token_id)))
     click.echo(f"revoked token {token_id}")
+
+
+project.add_command(goal)

@@ -27,6 +27,7 @@ from privalytics.domain.models import (
 from privalytics.domain.ports import (
     Clock,
     EventStore,
+    GoalStore,
     RateLimiter,
     SecretHasher,
     TokenStore,
@@ -77,8 +78,10 @@ class Administration:
         clock: Clock,
         privacy: Privacy,
         bot_log: BotLog | None = None,
+        goals: GoalStore | None = None,
     ) -> None:
         self._events = events
+        self._goals = goals
         self._bot_log = bot_log
         self._tokens = tokens
         self._limiter = limiter
@@ -177,6 +180,13 @@ class Administration:
         await self._reset_limits(
             [f"site:{project.id}", *(f"token:{record.id}" for record in tokens)]
         )
+        if self._goals is not None:
+            try:
+                # The SQL stores' foreign key deleted them with the project already; a
+                # store without one (memory) needs telling.
+                await self._goals.delete_project_goals(project.id)
+            except StorageUnavailable:
+                _log.warning("goals of a deleted project kept: storage unavailable")
         try:
             await self._events.delete_project_events(project.id)
         except StorageUnavailable:

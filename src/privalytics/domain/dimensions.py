@@ -12,6 +12,10 @@ the campaign, their browser, their country. Each is defined once here, by:
   whole (its entry and exit pages). What a visitor hash stands for (an address and an
   agent within one salt window) does not change within a session, so the browser, the
   system and the location are the first event's and every event's alike;
+  a *custom* dimension has a value per custom event (its name, a property), and the
+  *goal* dimension a value per conversion (an event and a goal it completes): it is the
+  one dimension whose values depend on stored settings (the project's goals), so the
+  table lists it unresolved and :mod:`privalytics.domain.goals` says how it is resolved;
 - how its value is read from a stored :class:`~privalytics.domain.models.Event` (every
   value is derived on arrival, in the domain, and stored with the event: nothing reads a
   user agent or an address after that);
@@ -44,6 +48,10 @@ class Scope(enum.StrEnum):
     # A value per custom event (its name, one of its properties): a filter selects custom
     # events, and the visitors and sessions are those holding a selected one.
     CUSTOM = "custom"
+    # A value per conversion (an event and a goal it completes: see
+    # :mod:`privalytics.domain.goals`): a filter selects conversions, and the visitors and
+    # sessions are those holding a selected one. An event converts several goals at once.
+    GOAL = "goal"
 
 
 class Panel(enum.StrEnum):
@@ -54,6 +62,7 @@ class Panel(enum.StrEnum):
     LOCATIONS = "locations"
     DEVICES = "devices"
     EVENTS = "events"
+    GOALS = "goals"
 
 
 class SessionRole(enum.StrEnum):
@@ -65,6 +74,10 @@ class SessionRole(enum.StrEnum):
     ENTRY = "entry"
     # The path of the session's last page view.
     EXIT = "exit"
+
+
+def _no_conversions(_: Event) -> tuple[str, ...]:
+    return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +93,8 @@ class Dimension:
     role: SessionRole = SessionRole.FIRST
     # Regions and cities: cells of fewer visitors than the minimum are merged.
     merge_small_cells: bool = False
+    # A goal dimension: the names of the goals an event converts (several at once).
+    convert: Callable[[Event], tuple[str, ...]] = _no_conversions
 
 
 def _page(event: Event) -> str | None:
@@ -90,6 +105,10 @@ def _page(event: Event) -> str | None:
 
 def _custom_name(event: Event) -> str | None:
     return event.name if event.action is Action.CUSTOM else None
+
+
+def _nothing(_: Event) -> str | None:
+    return None
 
 
 def _field(name: str) -> Callable[[Event], str | None]:
@@ -148,6 +167,9 @@ _ORDERED = (
     Dimension(
         name="event", label="Event", panel=Panel.EVENTS, scope=Scope.CUSTOM, read=_custom_name
     ),
+    # A placeholder with no goals: the reporting use case resolves it against the
+    # project's goals (privalytics.domain.goals.goal_dimension).
+    Dimension(name="goal", label="Goal", panel=Panel.GOALS, scope=Scope.GOAL, read=_nothing),
 )
 
 # Every dimension by name, in the order the API lists them and the dashboard shows them.

@@ -12,7 +12,10 @@ What a filter selects depends on its dimension's scope (see
   sessions, by the value the session has;
 - the *event* dimension ``page`` selects page views: the page views counted are the
   matching ones, the visitors those who made one, the sessions (and their bounce rate and
-  duration) those that hold one.
+  duration) those that hold one;
+- the *custom* dimensions (``event``, ``prop:KEY``) select custom events, and ``goal``
+  selects conversions (an event and a goal it completes, by the goal's name), the way
+  ``page`` selects page views.
 
 A fourth operator, "is one of" (:attr:`Op.ONE_OF`), has no text form: the domain makes it
 (:mod:`privalytics.domain.anonymity` turns a filter on a city into the cities it may
@@ -29,6 +32,7 @@ import msgspec
 
 from privalytics.domain.dimensions import Dimension, Scope, dimension, dimension_names
 from privalytics.domain.errors import InvalidInput
+from privalytics.domain.goals import Goal, goal_dimension
 
 MAX_FILTERS = 10
 MAX_FILTER_VALUE = 2048
@@ -54,6 +58,9 @@ class Filter(msgspec.Struct, frozen=True, kw_only=True):
     # ONE_OF: the values selected (None: a missing one); a set, as there may be thousands
     # (every city of a range) and each session asks it.
     values: frozenset[str | None] = frozenset()
+    # A filter on ``goal``: the project's goals it was resolved with (see
+    # :mod:`privalytics.domain.goals`); empty until then, when it selects nothing.
+    goals: tuple[Goal, ...] = ()
 
     @property
     def scope(self) -> Scope:
@@ -64,6 +71,8 @@ class Filter(msgspec.Struct, frozen=True, kw_only=True):
         """The dimension it tests."""
         found = dimension(self.dimension)
         assert found is not None, "filters are made of known dimensions"
+        if found.scope is Scope.GOAL:
+            return goal_dimension(self.goals)
         return found
 
     def matches(self, value: str | None) -> bool:

@@ -24,6 +24,13 @@ the matching ones, and the visitors and sessions those with a matching custom ev
 A breakdown by a custom-event dimension (``event``, ``prop:KEY``) counts, per value, its
 custom events (``events``), the visitors and sessions that hold one, and those sessions'
 (selected) page views.
+
+Goals (:mod:`privalytics.domain.goals`) work the same way with *conversions* (an event
+and a goal it completes) in place of custom events: a ``goal`` filter selects the
+conversions of the goals it matches, and the visitors and sessions holding one; a
+breakdown by ``goal`` counts, per goal, its conversions (``events``), the visitors who
+converted (unique conversions) and their sessions. Under a page filter, only events on
+the pages it selects convert (as only they are selected events).
 """
 
 from __future__ import annotations
@@ -102,14 +109,40 @@ class Selected(msgspec.Struct, frozen=True):
     window: int
     # Its custom events that the filters select.
     custom: list[Event] = msgspec.field(default_factory=list)
+    # Its conversions (an event, the name of a goal it completes) that the filters select;
+    # empty unless goals were given (a goal dimension or a goal filter).
+    conversions: list[tuple[Event, str]] = msgspec.field(default_factory=list)
+
+
+def _conversions(
+    converter: Dimension, filters: Sequence[Filter], session: Session
+) -> list[tuple[Event, str]]:
+    """The session's conversions of ``converter``'s goals on the selected pages that the
+    goal filters select."""
+    pages = [f for f in filters if f.scope is Scope.EVENT]
+    goals = [f for f in filters if f.scope is Scope.GOAL]
+    found: list[tuple[Event, str]] = []
+    for event in session.run:
+        if pages and not all(f.matches(event.path) for f in pages):
+            continue
+        for name in converter.convert(event):
+            if all(f.matches(name) for f in goals):
+                found.append((event, name))
+    return found
 
 
 def select(
-    events: Iterable[Event], filters: Sequence[Filter], rotation: timedelta
+    events: Iterable[Event],
+    filters: Sequence[Filter],
+    rotation: timedelta,
+    goals: Dimension | None = None,
 ) -> list[Selected]:
-    """The sessions (with their selected page views) that ``filters`` select."""
+    """The sessions (with their selected page views) that ``filters`` select; with
+    ``goals`` (a resolved goal dimension), or a goal filter, their conversions too."""
     paged = any(f.scope is Scope.EVENT for f in filters)
     customised = any(f.scope is Scope.CUSTOM for f in filters)
+    goal_filters = [f for f in filters if f.scope is Scope.GOAL]
+    converter = goals if goals is not None else goal_filters[0].of if goal_filters else None
     chosen: list[Selected] = []
     for session in sessionize(events):
         if not _selects(filters, session):
@@ -120,7 +153,12 @@ def select(
         custom = _custom(filters, session)
         if customised and not custom:
             continue
-        chosen.append(Selected(session, views, window_of(session.start, rotation), custom))
+        conversions = [] if converter is None else _conversions(converter, filters, session)
+        if goal_filters and not conversions:
+            continue
+        chosen.append(
+            Selected(session, views, window_of(session.start, rotation), custom, conversions)
+        )
     return chosen
 
 
@@ -158,20 +196,26 @@ def breakdown(
     """Every value of ``dimension`` among ``events`` under ``filters``, with its figures,
     by visitors (most first), then custom events, then page views, then value (missing
     last)."""
-    chosen = select(events, filters, rotation)
+    goals = dimension if dimension.scope is Scope.GOAL else None
+    chosen = select(events, filters, rotation, goals)
     rows: list[Row] = []
     if dimension.scope is Scope.SESSION:
         groups: dict[str | None, list[Selected]] = defaultdict(list)
         for item in chosen:
             groups[session_value(dimension, item.session)].append(item)
         rows = [Row(value=value, figures=_figures(group)) for value, group in groups.items()]
-    elif dimension.scope is Scope.CUSTOM:
-        # A custom event is in one group; a session in the group of each of its events.
+    elif dimension.scope in (Scope.CUSTOM, Scope.GOAL):
+        # A custom event (a conversion) is in one group; a session in the group of each
+        # of its events (conversions).
         customs: dict[str | None, list[tuple[Selected, int]]] = defaultdict(list)
         for item in chosen:
             per_value: dict[str | None, int] = defaultdict(int)
-            for event in item.custom:
-                per_value[dimension.read(event)] += 1
+            if dimension.scope is Scope.GOAL:
+                for _, name in item.conversions:
+                    per_value[name] += 1
+            else:
+                for event in item.custom:
+                    per_value[dimension.read(event)] += 1
             for value, count in per_value.items():
                 customs[value].append((item, count))
         rows = [
@@ -213,9 +257,12 @@ def cell_sizes(
     is the number of people a value certainly stands for, where :func:`breakdown`'s
     visitors (summed over windows) count a person once per window."""
     hashes: dict[tuple[str | None, int], set[str]] = defaultdict(set)
-    for item in select(events, filters, rotation):
+    goals = dimension if dimension.scope is Scope.GOAL else None
+    for item in select(events, filters, rotation, goals):
         if dimension.scope is Scope.SESSION:
             values: Iterable[str | None] = (session_value(dimension, item.session),)
+        elif dimension.scope is Scope.GOAL:
+            values = {name for _, name in item.conversions}
         elif dimension.scope is Scope.CUSTOM:
             values = {dimension.read(event) for event in item.custom}
         else:

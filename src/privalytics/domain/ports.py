@@ -14,6 +14,7 @@ from privalytics.domain.devices import Agent
 from privalytics.domain.dimensions import Dimension
 from privalytics.domain.filters import Filter
 from privalytics.domain.geography import Location
+from privalytics.domain.goals import Goal
 from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import (
     Action,
@@ -230,6 +231,30 @@ class TokenStore(Protocol):
 
     async def revoke_admin_key(self, key_id: str, at: datetime) -> bool:
         """Mark the key revoked; False when it does not exist or is already revoked."""
+        ...
+
+
+class GoalStore(Protocol):
+    """Each project's goals (:mod:`privalytics.domain.goals`)."""
+
+    async def add_goal(self, goal: Goal, limit: int) -> bool:
+        """Store ``goal`` unless its project has ``limit`` goals already or one of the
+        same name (and, in a store that keeps projects, unless the project exists); False
+        (and nothing stored) then. Checked and done as one step: two goals of one name
+        added at once are never both stored, nor more than ``limit``."""
+        ...
+
+    async def list_goals(self, project_id: str) -> list[Goal]:
+        """The project's goals, oldest first (then by id)."""
+        ...
+
+    async def delete_goal(self, project_id: str, goal_id: str) -> Goal | None:
+        """Delete the project's goal ``goal_id``; the goal deleted, or None when the
+        project has none of that id."""
+        ...
+
+    async def delete_project_goals(self, project_id: str) -> int:
+        """Delete every goal of the project; returns how many there were."""
         ...
 
 

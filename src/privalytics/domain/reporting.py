@@ -16,6 +16,7 @@ from privalytics.domain.activity import (
     visitors_since,
 )
 from privalytics.domain.anonymity import anonymous_filters, merge_rows
+from privalytics.domain.conversions import GoalReport, needs_revenue, report, revenue
 from privalytics.domain.dimensions import DIMENSIONS, Scope, dimension, dimension_names
 from privalytics.domain.errors import (
     InvalidInput,
@@ -23,6 +24,7 @@ from privalytics.domain.errors import (
 )
 from privalytics.domain.filters import Filter, parse_filters
 from privalytics.domain.geography import DEFAULT_MIN_VISITORS
+from privalytics.domain.goals import Goal, goal_dimension
 from privalytics.domain.insight import Figures, Row, custom_keys
 from privalytics.domain.models import (
     Action,
@@ -36,6 +38,7 @@ from privalytics.domain.models import (
 from privalytics.domain.ports import (
     Clock,
     EventStore,
+    GoalStore,
     TokenStore,
 )
 from privalytics.domain.reports import (
@@ -105,6 +108,7 @@ class Reporting:
         clock: Clock,
         min_cell_visitors: int = DEFAULT_MIN_VISITORS,
         retention: Retention | None = None,
+        goals: GoalStore | None = None,
     ) -> None:
         if min_cell_visitors < 1:
             raise InvalidInput("must be at least 1", field="min_cell_visitors")
@@ -114,6 +118,9 @@ class Reporting:
         # Regions and cities of fewer visitors are shown and filtered as "(other)".
         self._k = min_cell_visitors
         self._retention = retention or Retention()
+        # The projects' goals, which a goal dimension or filter is resolved against; None:
+        # no goals are kept (every project has none).
+        self._goals = goals
 
     def span(
         self,
@@ -192,8 +199,7 @@ class Reporting:
         the last 24 hours and the current visitors under the same filters."""
         if not 1 <= top <= MAX_TOP:
             raise InvalidInput(f"must be between 1 and {MAX_TOP}", field="limit")
-        parsed = parse_filters(filters)
-        await self._project(project_id)
+        parsed = await self._parse(project_id, filters)
         raw_from = self._retention.raw_from(self._clock.now())
         # Filters read events, and so does an hourly series.
         raw = bool(parsed) or step_of(span)[1] == HOUR
@@ -278,8 +284,7 @@ class Reporting:
         """The series of the range just before ``span`` (of the same length, in steps of
         the same size), under ``filters``: what a chart draws under ``span``'s."""
         before = previous_range(span)
-        parsed = parse_filters(filters)
-        await self._project(project_id)
+        parsed = await self._parse(project_id, filters)
         if not parsed:
             return (await series(self._events, project_id, before))[1]
         chosen = await self._anonymous(project_id, before, parsed)
@@ -305,8 +310,18 @@ class Reporting:
             raise NotFound(f"no dimension{named}; the dimensions are {dimension_names()}")
         if not 1 <= limit <= MAX_TOP:
             raise InvalidInput(f"must be between 1 and {MAX_TOP}", field="limit")
-        parsed = parse_filters(filters)
-        await self._project(project_id)
+        parsed = await self._parse(project_id, filters)
+        if found.scope is Scope.GOAL:
+            goals = await self._goals_of(project_id)
+            if not goals:
+                # Nothing converts: no read of the range's events to say so.
+                return Breakdown(
+                    dimension=found.name,
+                    range=span,
+                    filters=tuple(str(f) for f in parsed),
+                    rows=[],
+                )
+            found = goal_dimension(goals)
         chosen = await self._anonymous(project_id, span, parsed)
         if found.merge_small_cells:
             # Every row first: the small ones beyond the limit count in "(other)" too.
@@ -316,8 +331,8 @@ class Reporting:
         else:
             rows = await self._events.breakdown(project_id, span, found, chosen, limit)
         raw_from = self._retention.raw_from(self._clock.now())
-        # Filters and custom events' names and properties read events.
-        raw = bool(parsed) or found.scope is Scope.CUSTOM
+        # Filters, custom events' names and properties, and goals read events.
+        raw = bool(parsed) or found.scope in (Scope.CUSTOM, Scope.GOAL)
         return Breakdown(
             dimension=found.name,
             range=span,
@@ -345,11 +360,57 @@ class Reporting:
     ) -> list[str]:
         """The property names of the custom events ``filters`` select (an event filter:
         that event's), most used first: what a property breakdown can be by."""
-        parsed = parse_filters(filters)
-        await self._project(project_id)
+        parsed = await self._parse(project_id, filters)
         chosen = await self._anonymous(project_id, span, parsed)
         events = await self._events.selected_events(project_id, span, chosen)
         return custom_keys(events, chosen)[:limit]
+
+    async def goal_report(
+        self, project_id: str, span: TimeRange, filters: Sequence[str] = ()
+    ) -> GoalReport:
+        """Every goal of the project over ``span`` under ``filters``: its unique and total
+        conversions, its conversion rate and its revenue (see
+        :mod:`privalytics.domain.conversions`), from the store's breakdown by the goals,
+        its figures and (for revenue) its selected events, as
+        :func:`~privalytics.domain.conversions.goal_figures` defines them."""
+        parsed = await self._parse(project_id, filters)
+        goals = await self._goals_of(project_id)
+        chosen = await self._anonymous(project_id, span, parsed)
+        dimension = goal_dimension(goals)
+        visitors = (await self._events.figures(project_id, span, chosen)).visitors
+        # Without goals, no read of the range's events (which a goal's figures take).
+        rows = (
+            await self._events.breakdown(project_id, span, dimension, chosen, None) if goals else []
+        )
+        events = (
+            await self._events.selected_events(project_id, span, chosen)
+            if needs_revenue(goals)
+            else []
+        )
+        return GoalReport(
+            range=span,
+            filters=tuple(str(f) for f in parsed),
+            visitors=visitors,
+            goals=report(goals, rows, visitors, revenue(events, dimension, chosen)),
+        )
+
+    async def _goals_of(self, project_id: str) -> tuple[Goal, ...]:
+        if self._goals is None:
+            return ()
+        return tuple(await self._goals.list_goals(project_id))
+
+    async def _parse(self, project_id: str, filters: Sequence[str]) -> tuple[Filter, ...]:
+        """The filters of a request on an existing project, a goal filter resolved against
+        the project's goals (see :mod:`privalytics.domain.goals`)."""
+        parsed = parse_filters(filters)
+        await self._project(project_id)
+        if any(f.scope is Scope.GOAL for f in parsed):
+            goals = await self._goals_of(project_id)
+            parsed = tuple(
+                msgspec.structs.replace(f, goals=goals) if f.scope is Scope.GOAL else f
+                for f in parsed
+            )
+        return parsed
 
     async def _project(self, project_id: str) -> None:
         if await self._tokens.get_project(project_id) is None:

@@ -25,6 +25,7 @@ from privalytics.domain.errors import (
 )
 from privalytics.domain.feed import LiveFeed
 from privalytics.domain.geography import DEFAULT_MIN_VISITORS
+from privalytics.domain.goalbook import Goals
 from privalytics.domain.hashing import visitor_hash
 from privalytics.domain.models import (
     BotReport,
@@ -42,6 +43,7 @@ from privalytics.domain.ports import (
     Clock,
     EventStore,
     GeoLocator,
+    GoalStore,
     RateLimiter,
     SaltStore,
     SecretHasher,
@@ -379,6 +381,8 @@ class Services:
     bot_log: BotLog = field(default_factory=BotLog)
     # Raw-event retention: the daily deletion of expired events (None: kept forever).
     expiry: Expiry | None = None
+    # Each project's goals; None when no goal store was given (no goals are kept).
+    goals: Goals | None = None
 
     async def health(self) -> None:
         """Return when every backend answers; raise StorageUnavailable otherwise."""
@@ -455,12 +459,14 @@ def build_services(
     min_cell_visitors: int = DEFAULT_MIN_VISITORS,
     bots: BotDetector | None = None,
     bot_log: BotLogStore | None = None,
+    goals: GoalStore | None = None,
 ) -> Services:
     """Wire the use cases over the given ports. ``sources``, ``agents`` and ``places``
     name referrers, read user agents and locate addresses for every arriving event;
     ``min_cell_visitors``: regions and cities with fewer visitors are shown and filtered
     as "(other)" (k-anonymity). ``bots``: the classifier of arriving events (None: no bot
-    filter); ``bot_log``: where the bot log is written (None: kept in memory)."""
+    filter); ``bot_log``: where the bot log is written (None: kept in memory); ``goals``:
+    where the projects' goals are kept (None: no goals, and no goal use cases)."""
     settings = settings or IngestSettings()
     feed = LiveFeed()
     log = BotLog(bot_log)
@@ -494,6 +500,7 @@ def build_services(
             clock=clock,
             privacy=privacy,
             bot_log=log,
+            goals=goals,
         ),
         reporting=Reporting(
             events=events,
@@ -501,12 +508,14 @@ def build_services(
             clock=clock,
             min_cell_visitors=min_cell_visitors,
             retention=retention,
+            goals=goals,
         ),
         expiry=Expiry(events=events, clock=clock, retention=retention),
         health_checks=health_checks or (events.ping, limiter.ping),
         closers=closers,
         feed=feed,
         bot_log=log,
+        goals=None if goals is None else Goals(goals=goals, tokens=tokens, clock=clock),
         accounts=(
             None
             if users is None

@@ -67,6 +67,8 @@ class Session(msgspec.Struct, frozen=True, kw_only=True):
     first: Event
     # Its custom events, in order (the event and property dimensions select among them).
     custom: tuple[Event, ...] = ()
+    # Every event of the session, in order (goals look for conversions among them).
+    run: tuple[Event, ...] = ()
 
     @property
     def bounced(self) -> bool:
@@ -120,6 +122,7 @@ def _session(run: list[Event]) -> Session:
         paths=tuple(visits),
         first=first,
         custom=tuple(event for event in run if event.action is Action.CUSTOM),
+        run=tuple(run),
     )
 
 

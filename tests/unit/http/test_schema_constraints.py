@@ -15,6 +15,7 @@ from privalytics.domain.devices import MAX_SCREEN_WIDTH
 from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.filters import MAX_FILTER_VALUE, MAX_FILTERS, parse_filter
+from privalytics.domain.goals import MAX_GOAL_EVENT, MAX_GOAL_NAME, MAX_PATTERN
 from privalytics.domain.ratelimit import RATE_UNITS, parse_rate_limit
 from privalytics.domain.reporting import MAX_TOP, PERIODS
 from privalytics.domain.validation import (
@@ -195,3 +196,15 @@ def test_every_dimension_can_be_filtered_as_the_pattern_says(dimension: str) -> 
 def test_an_origin_the_pattern_accepts_is_one_the_domain_accepts(origin: str) -> None:
     assert re.search(constraints.ORIGIN_PATTERN, origin)
     clean_origin(origin)
+
+
+def test_a_goal_states_the_domain_limits(schema: Any) -> None:
+    goal = _body(schema, "/api/v1/projects/{project_id}/goals")["properties"]
+    page = _string(goal["page"])
+    assert (page["maxLength"], page["pattern"]) == (MAX_PATTERN, constraints.GOAL_PATTERN_PATTERN)
+    assert _string(goal["event"])["maxLength"] == MAX_GOAL_EVENT
+    assert _string(goal["name"])["maxLength"] == MAX_GOAL_NAME
+    depth = next(
+        m for m in goal["depth"].get("anyOf", [goal["depth"]]) if m.get("type") == "integer"
+    )
+    assert (depth["minimum"], depth["maximum"]) == (1, 100)

@@ -34,10 +34,13 @@ from privalytics.adapters.http.openapi import (
     operation_with_stream,
 )
 from privalytics.adapters.http.periods import ALIAS, period_of
-from privalytics.adapters.http.schemas import ProjectCreateIn, ProjectPatchIn
+from privalytics.adapters.http.schemas import GoalCreateIn, ProjectCreateIn, ProjectPatchIn
 from privalytics.adapters.wire import (
     BotsOut,
     BreakdownOut,
+    GoalListOut,
+    GoalOut,
+    GoalReportOut,
     ProjectCreatedOut,
     ProjectListOut,
     ProjectOut,
@@ -47,7 +50,9 @@ from privalytics.adapters.wire import (
     TokenOut,
 )
 from privalytics.domain.dimensions import DIMENSIONS
-from privalytics.domain.errors import InvalidInput, Unauthenticated
+from privalytics.domain.errors import InvalidInput, NotFound, Unauthenticated
+from privalytics.domain.goalbook import Goals
+from privalytics.domain.goals import GoalSpec
 from privalytics.domain.models import ProjectUpdate, TokenKind
 from privalytics.domain.ratelimit import parse_rate_limit
 from privalytics.domain.services import DEFAULT_TOP, Services
@@ -77,7 +82,20 @@ _BOTS = (
     "empty user agent, webdriver...) and per UTC day, over the days the range touches. "
     "Never an address or a user agent."
 )
+_GOAL = (
+    "A page goal (page: a path pattern, * any characters but /, ** any characters), an "
+    "event goal (event: a custom event's name) or a scroll goal (page and depth, 1 to 100: "
+    "a scroll of at least that percent on a matching page). name: unique in the project, "
+    "derived when absent. At most 100 goals per project."
+)
+_GOAL_REPORT = (
+    "Every goal of the project with its unique conversions (visitors who converted), "
+    "total conversions, conversion rate (percent of the range's visitors under the same "
+    "filters) and, for an event goal, revenue per currency. goal is also a dimension: "
+    "/breakdown/goal, filter=goal==NAME."
+)
 _create = msgspec.json.Decoder(ProjectCreateIn)
+_goal = msgspec.json.Decoder(GoalCreateIn)
 _patch = msgspec.json.Decoder(ProjectPatchIn)
 
 # The range and the filters, as the stats and the breakdown routes both read them.
@@ -274,6 +292,57 @@ def admin_router(services: Services) -> Router:
         found = await reporting.breakdown(project_id, span, dimension, filters or (), limit=limit)
         return BreakdownOut.of(found)
 
+    def goal_book() -> Goals:
+        if services.goals is None:
+            raise NotFound("this server keeps no goals")
+        return services.goals
+
+    @get("/{project_id:str}/goals", summary="List a project's goals", responses=_ONE)
+    async def list_goals(project_id: FromPath[str]) -> GoalListOut:
+        return GoalListOut(goals=[GoalOut.of(g) for g in await goal_book().list(project_id)])
+
+    @post(
+        "/{project_id:str}/goals",
+        status_code=201,
+        summary="Add a goal: a page, a custom event or a scroll depth",
+        description=_GOAL,
+        responses=error_specs(400, 401, 404, 413, 503),
+        operation_class=operation_with_body(
+            GoalCreateIn, "The new goal.", media_types=("application/json",)
+        ),
+    )
+    async def add_goal(project_id: FromPath[str], request: Request[Any, Any, Any]) -> GoalOut:
+        data = decode_body(_goal, await request.body())
+        spec = GoalSpec(page=data.page, event=data.event, depth=data.depth, name=data.name)
+        return GoalOut.of(await goal_book().add(project_id, spec))
+
+    @delete(
+        "/{project_id:str}/goals/{goal_id:str}",
+        status_code=204,
+        summary="Remove a goal (the events stay)",
+        responses=_ONE,
+    )
+    async def remove_goal(project_id: FromPath[str], goal_id: FromPath[str]) -> None:
+        await goal_book().remove(project_id, goal_id)
+
+    @get(
+        "/{project_id:str}/goals/report",
+        summary="Read a project's conversions per goal",
+        description=_GOAL_REPORT,
+        responses=_QUERY,
+    )
+    async def goal_report(
+        project_id: FromPath[str],
+        period: _Period = None,
+        alias: _Alias = None,
+        start: _From = None,
+        end: _To = None,
+        filters: _Filters = None,
+    ) -> GoalReportOut:
+        period = period_of(period, alias)
+        span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
+        return GoalReportOut.of(await reporting.goal_report(project_id, span, filters or ()))
+
     @get(
         "/{project_id:str}/export",
         summary="Export a project's raw events (CSV or JSON Lines), streamed",
@@ -336,6 +405,10 @@ def admin_router(services: Services) -> Router:
             breakdown,
             export,
             bots,
+            list_goals,
+            add_goal,
+            remove_goal,
+            goal_report,
         ],
         # The key first: without one, every route is a 401 whatever its path says.
         guards=[require_admin_key, known_ids],

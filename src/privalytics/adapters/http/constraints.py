@@ -26,6 +26,7 @@ from privalytics.domain.custom import MAX_EVENT_NAME
 from privalytics.domain.devices import MAX_SCREEN_WIDTH
 from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.filters import MAX_FILTER_VALUE, MAX_FILTERS
+from privalytics.domain.goals import MAX_GOAL_EVENT, MAX_GOAL_NAME, MAX_PATTERN
 from privalytics.domain.ratelimit import RATE_UNITS
 from privalytics.domain.reporting import MAX_TOP, PERIODS
 from privalytics.domain.validation import (
@@ -156,6 +157,26 @@ ORIGINS = {"maxItems": MAX_ORIGINS}
 Name = Annotated[str, _documented(NAME)]
 RateLimitText = Annotated[str, _documented(RATE_LIMIT)]
 Origin = Annotated[str, _documented(ORIGIN)]
+
+# ---- goal fields -----------------------------------------------------------------------
+
+GOAL_PATTERN_PATTERN = f"^/{TEXT_CHARACTER}*$"
+GOAL_PAGE = _text(
+    MAX_PATTERN,
+    pattern=GOAL_PATTERN_PATTERN,
+    min_length=1,
+    description="A path pattern: * any characters but /, ** any characters.",
+)
+GOAL_EVENT = _text(
+    MAX_GOAL_EVENT, min_length=1, description="A custom event's name (not a built-in action's)."
+)
+GOAL_NAME = _text(MAX_GOAL_NAME, min_length=1, description="Unique in the project.")
+GOAL_DEPTH = {"minimum": 1, "maximum": 100, "description": "Percent: a scroll goal's depth."}
+
+GoalPage = Annotated[str, _documented(GOAL_PAGE)]
+GoalEvent = Annotated[str, _documented(GOAL_EVENT)]
+GoalName = Annotated[str, _documented(GOAL_NAME)]
+GoalDepth = Annotated[int, _documented(GOAL_DEPTH)]
 
 # ---- query and path parameters (Litestar's ``schema_extra``) ---------------------------
 

@@ -25,6 +25,10 @@ from privalytics.adapters.http.constraints import (
     EVENTS,
     ORIGINS,
     EventName,
+    GoalDepth,
+    GoalEvent,
+    GoalName,
+    GoalPage,
     Name,
     Origin,
     Path,
@@ -160,3 +164,18 @@ class ProjectPatchIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     name: Name | None = None
     rate_limit: RateLimitText | None = None
     allowed_origins: Annotated[list[Origin], msgspec.Meta(extra_json_schema=ORIGINS)] | None = None
+
+
+class GoalCreateIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A new goal: ``page`` (a path pattern: ``*`` any characters but ``/``, ``**`` any
+    characters) for a page goal, with ``depth`` (1 to 100) for a scroll goal; or ``event``
+    (a custom event's name) for an event goal. ``name``: how it is shown and filtered on
+    (``filter=goal==NAME``), unique in the project; derived from the definition when
+    absent (``Visit /pricing``, ``Signup``, ``Scroll 75% on /blog/**``)."""
+
+    # The limits are the domain's (privalytics.domain.goals), with its messages: the
+    # schema states them without enforcing them.
+    page: GoalPage | None = None
+    event: GoalEvent | None = None
+    depth: GoalDepth | None = None
+    name: GoalName | None = None

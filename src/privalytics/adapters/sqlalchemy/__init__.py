@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from privalytics.adapters.sqlalchemy.bots import SqlAlchemyBotLogStore
 from privalytics.adapters.sqlalchemy.engine import ACCEPTED_URLS, create_engine
 from privalytics.adapters.sqlalchemy.events import SqlAlchemyEventStore
+from privalytics.adapters.sqlalchemy.goals import SqlAlchemyGoalStore
 from privalytics.adapters.sqlalchemy.migrate import current_revision, migrate
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
 from privalytics.adapters.sqlalchemy.salts import SqlAlchemySaltStore
@@ -20,6 +21,7 @@ __all__ = [
     "ACCEPTED_URLS",
     "SqlAlchemyBotLogStore",
     "SqlAlchemyEventStore",
+    "SqlAlchemyGoalStore",
     "SqlAlchemySaltStore",
     "SqlAlchemyTokenStore",
     "SqlAlchemyUserStore",
@@ -41,6 +43,7 @@ class SqlStores:
     salts: SqlAlchemySaltStore
     users: SqlAlchemyUserStore
     bots: SqlAlchemyBotLogStore
+    goals: SqlAlchemyGoalStore
 
     async def dispose(self) -> None:
         await self.events.aclose()
@@ -65,4 +68,5 @@ def open_stores(
         salts=SqlAlchemySaltStore(engine),
         users=SqlAlchemyUserStore(engine),
         bots=SqlAlchemyBotLogStore(engine),
+        goals=SqlAlchemyGoalStore(engine),
     )

@@ -88,13 +88,15 @@ _T = TypeVar("_T")
 
 
 def _custom(dimension: Dimension | None, filters: Sequence[Filter]) -> bool:
-    """Whether a read involves custom events' names or properties, which neither the
-    dimension rollups nor the day segments hold: those reads take the range's events and
-    the reference computation (custom events are rare next to page views)."""
+    """Whether a read involves custom events' names or properties, or goals, which
+    neither the dimension rollups nor the day segments hold: those reads take the range's
+    events and the reference computation (custom events are rare next to page views; a
+    goal's conversions depend on the project's goals, which may change at any time, so
+    nothing about them can be stored ahead)."""
     scoped = [f.scope for f in filters]
     if dimension is not None:
         scoped.append(dimension.scope)
-    return Scope.CUSTOM in scoped
+    return Scope.CUSTOM in scoped or Scope.GOAL in scoped
 
 
 async def _off_loop(compute: Callable[..., _T], *args: object) -> _T:

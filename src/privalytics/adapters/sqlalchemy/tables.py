@@ -354,3 +354,26 @@ bot_log = Table(
     Column("count", BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# A project's goals (domain/goals.py; migration 0015): a page goal has ``page`` (a path
+# pattern), an event goal ``event`` (a custom event's name), a scroll goal ``page`` and
+# ``depth``. Names are unique within a project (a filter names a goal by its name).
+goals = Table(
+    "goals",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "project_id",
+        String(32),
+        ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(200), nullable=False),
+    # "page", "event" or "scroll" (domain.goals.GoalKind).
+    Column("kind", String(16), nullable=False),
+    Column("page", Text, nullable=True),
+    Column("event", Text, nullable=True),
+    Column("depth", SmallInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("project_id", "name"),
+)

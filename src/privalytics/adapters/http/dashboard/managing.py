@@ -1,5 +1,6 @@
 """The dashboard's forms that change things, behind sign-in, and the pages that hold them:
-create a project, its settings, issue and revoke its tokens, delete it.
+create a project, its settings, issue and revoke its tokens, add and remove its goals,
+delete it.
 
 Handlers translate: a form in, a use case called, a template or a redirect out. Every
 state-changing request is a POST with the CSRF token (Litestar's CSRF middleware), and
@@ -18,9 +19,12 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from privalytics.adapters.http.dashboard.auth import HOME, FormBody, flash, render
+from privalytics.adapters.http.dashboard.goalviews import definition
 from privalytics.adapters.http.dashboard.views import PageContext
 from privalytics.domain.administration import active_tokens
-from privalytics.domain.errors import InvalidInput
+from privalytics.domain.errors import InvalidInput, NotFound
+from privalytics.domain.goalbook import Goals
+from privalytics.domain.goals import GoalSpec
 from privalytics.domain.models import Project, ProjectUpdate, TokenKind
 from privalytics.domain.ratelimit import parse_rate_limit
 from privalytics.domain.services import Services
@@ -63,6 +67,24 @@ def _show_once(
         "server": server,
     }
     return Redirect(f"/dashboard/projects/{quote(project.id, safe='')}/token", status_code=303)
+
+
+def goal_spec(data: dict[str, str]) -> GoalSpec:
+    """A goal as the settings page's form describes it: a kind (page, event or scroll),
+    the page pattern or event name, a scroll depth and a name (empty: derived)."""
+    kind = data.get("kind", "page")
+    target = data.get("target", "")
+    name = data.get("name", "").strip() or None
+    if kind == "event":
+        return GoalSpec(event=target, name=name)
+    if kind == "scroll":
+        depth = data.get("depth", "").strip()
+        if not depth.isdigit() or len(depth) > 3:
+            raise InvalidInput("a scroll depth is 1 to 100 (percent)", field="depth")
+        return GoalSpec(page=target, depth=int(depth), name=name)
+    if kind != "page":
+        raise InvalidInput("must be page, event or scroll", field="kind")
+    return GoalSpec(page=target, name=name)
 
 
 def _settings_url(project_id: str) -> str:
@@ -108,6 +130,12 @@ def managing_handlers(services: Services, page: PageContext) -> list[Any]:
                 "tokens": tokens,
                 "active_tokens": len(active_tokens(tokens)),
                 "origins": "\n".join(project.allowed_origins),
+                "goals": [
+                    (goal, definition(goal))
+                    for goal in (
+                        [] if services.goals is None else await services.goals.list(project.id)
+                    )
+                ],
             },
         )
 
@@ -217,6 +245,34 @@ def managing_handlers(services: Services, page: PageContext) -> list[Any]:
             )
         return Redirect(_settings_url(project_id), status_code=303)
 
+    def goal_book() -> Goals:
+        if services.goals is None:
+            raise NotFound("this server keeps no goals")
+        return services.goals
+
+    @post("/dashboard/projects/{project_id:str}/goals", status_code=303)
+    async def add_goal(
+        request: Request[Any, Any, Any],
+        project_id: FromPath[str],
+        data: Annotated[dict[str, str], FormBody],
+    ) -> Redirect:
+        await admin.get_project(project_id)
+        try:
+            added = await goal_book().add(project_id, goal_spec(data))
+        except InvalidInput as exc:
+            flash(request, "error", f"The goal was not added: {exc}")
+        else:
+            flash(request, "success", f"Added goal {added.name}: its conversions count at once.")
+        return Redirect(f"{_settings_url(project_id)}#goals", status_code=303)
+
+    @post("/dashboard/projects/{project_id:str}/goals/{goal_id:str}/delete", status_code=303)
+    async def remove_goal(
+        request: Request[Any, Any, Any], project_id: FromPath[str], goal_id: FromPath[str]
+    ) -> Redirect:
+        removed = await goal_book().remove(project_id, goal_id)
+        flash(request, "success", f"Removed goal {removed.name}; the events stay.")
+        return Redirect(f"{_settings_url(project_id)}#goals", status_code=303)
+
     @post("/dashboard/projects/{project_id:str}/delete", status_code=303)
     async def delete_project(
         request: Request[Any, Any, Any],
@@ -243,4 +299,6 @@ def managing_handlers(services: Services, page: PageContext) -> list[Any]:
         token_page,
         revoke_token,
         delete_project,
+        add_goal,
+        remove_goal,
     ]

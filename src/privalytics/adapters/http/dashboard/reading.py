@@ -17,6 +17,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Stream, Template
 
 from privalytics.adapters.http.dashboard.auth import HOME, render
+from privalytics.adapters.http.dashboard.goalviews import goal_rows
 from privalytics.adapters.http.dashboard.panels import (
     PANELS,
     Address,
@@ -300,6 +301,9 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
                 "address": address,
                 "filter_chips": address.chips(),
                 "panels": await _panels(project.id, span, address),
+                "goals": goal_rows(
+                    address, (await reporting.goal_report(project.id, span, address.texts)).goals
+                ),
                 "current_visitors": stats.current_visitors,
                 "bots": _bot_rows(await services.bot_report(project.id, span)),
                 **_stats_view(stats, choice, page.rotation, before),
