@@ -40,7 +40,7 @@ def rollup(ctx: click.Context) -> None:
     click.echo(f"computed the figures of {days} day{'' if days == 1 else 's'}")
 
 
-@click.command()
+@click.command(short_help="Delete the raw events past their retention, now.")
 @click.option("--dry-run", is_flag=True, help="Count the events that would go; delete none.")
 @click.pass_context
 def expire(ctx: click.Context, dry_run: bool) -> None:

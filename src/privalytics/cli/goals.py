@@ -41,12 +41,12 @@ def _line(figures: GoalFigures) -> str:
     )
 
 
-@click.group("goal")
+@click.group("goal", short_help="Add, list and remove a project's goals.")
 def goal() -> None:
     """Add, list and remove a project's goals (conversions: pages, events, scroll depth)."""
 
 
-@goal.command("add")
+@goal.command("add", short_help="Add a page, event or scroll-depth goal.")
 @click.argument("project_id")
 @click.option(
     "--page", default=None, metavar="PATTERN", help="A page goal: /pricing, /blog/*, /docs/**."
@@ -81,7 +81,7 @@ def goal_add(
     click.echo(f"added goal {made.name!r} ({_definition(made)}), id {made.id}")
 
 
-@goal.command("list")
+@goal.command("list", short_help="List the goals with their conversions.")
 @click.argument("project_id")
 @click.option(
     "--period",
