@@ -159,6 +159,13 @@ def _admin(visit: Visitor, project_id: str, admin_key: str) -> None:
     visit("GET", f"{goals}/report?period=7d&filter=goal==Signup", 200, headers=admin)
     visit("GET", f"/api/v1/projects/{project_id}/breakdown/goal", 200, headers=admin)
     visit("DELETE", f"{goals}/{goal['id']}", 204, headers=admin)
+    funnels = f"/api/v1/projects/{project_id}/funnels"
+    steps = [{"page": "/"}, {"event": "Signup"}]
+    funnel = visit("POST", funnels, 201, json={"steps": steps}, headers=admin).json()
+    visit("POST", funnels, 400, json={"steps": steps[:1]}, headers=admin)
+    visit("GET", funnels, 200, headers=admin)
+    visit("GET", f"{funnels}/{funnel['id']}?period=7d&filter=page==/", 200, headers=admin)
+    visit("DELETE", f"{funnels}/{funnel['id']}", 204, headers=admin)
 
 
 def _dashboard(visit: Visitor, project_id: str) -> str:
