@@ -198,6 +198,12 @@ def _dashboard(visit: Visitor, project_id: str) -> str:
     goal_id = re.search(r"/goals/([0-9a-f]+)/delete", goals)
     assert goal_id, goals
     visit.form(f"/dashboard/projects/{scratch}/goals/{goal_id.group(1)}/delete", settings)
+    visit.form(f"/dashboard/projects/{scratch}/funnels", settings, steps="/\nevent:Signup")
+    funnels = visit("GET", settings, 200).text
+    funnel_id = re.search(r"/funnels/([0-9a-f]+)/delete", funnels)
+    assert funnel_id, funnels
+    visit("GET", f"/dashboard/projects/{scratch}/funnels/{funnel_id.group(1)}?period=7d", 200)
+    visit.form(f"/dashboard/projects/{scratch}/funnels/{funnel_id.group(1)}/delete", settings)
     visit.form(f"/dashboard/projects/{scratch}/delete", home, confirm="Scratch")
     cookie = visit.client.cookies.get("privalytics_session")
     assert cookie
