@@ -27,6 +27,7 @@ from privalytics.domain.funnels import (
     Funnel,
     FunnelSpec,
     Step,
+    StepKind,
     check_funnel,
     figures,
     funnel_counts,
@@ -155,6 +156,7 @@ def test_the_figures_state_conversion_and_drop_off_in_percent() -> None:
         (["event:click", "/a"], None, "steps[0]", "names a built-in action"),
         (["/a", "/b\x00"], None, "steps[1]", "step 2: a page pattern"),
         (["/a", "/b"], "  ", "name", "must not be empty"),
+        (["/a", "/b\ud800"], None, "steps[1]", "lone surrogate"),
         (["/a", "/b"], "x" * (MAX_FUNNEL_NAME + 1), "name", "longer than"),
     ],
 )
@@ -166,6 +168,12 @@ def test_a_malformed_funnel_is_refused_naming_what_is_wrong(
         check_funnel(spec)
     assert refused.value.field == field
     assert words in str(refused.value)
+
+
+def test_a_step_knows_its_kind_and_how_it_is_written() -> None:
+    assert (parse_step("/a").kind, str(parse_step("/a"))) == (StepKind.PAGE, "/a")
+    signup = parse_step("event:Signup")
+    assert (signup.kind, signup.event, str(signup)) == (StepKind.EVENT, "Signup", "event:Signup")
 
 
 def test_a_step_with_both_page_and_event_is_refused() -> None:

@@ -218,8 +218,8 @@ def _percent(part: int, whole: int) -> float | None:
 
 
 def figures(funnel: Funnel, counts: Sequence[int]) -> list[StepFigures]:
-    """Each step's figures from :func:`funnel_counts`."""
-    first = counts[0] if counts else 0
+    """Each step's figures from :func:`funnel_counts` (a funnel has at least 2 steps)."""
+    first = counts[0]
     made: list[StepFigures] = []
     for index, (step, count) in enumerate(zip(funnel.steps, counts, strict=True)):
         before = counts[index - 1] if index else None
@@ -244,5 +244,5 @@ def funnel_report(
         range=span,
         filters=filters,
         steps=steps,
-        conversion=_percent(counts[-1], counts[0]) if counts else None,
+        conversion=_percent(counts[-1], counts[0]),
     )
