@@ -37,6 +37,7 @@ from privalytics.domain.goals import matches_pattern
 from privalytics.domain.hashing import window_of
 from privalytics.domain.models import Action, Event, Project, RateLimit, TimeRange
 from privalytics.domain.reporting import Reporting
+from privalytics.domain.retention import Retention
 from privalytics.domain.sessions import event_order
 from privalytics.testing import ManualClock
 from tests import strategies
@@ -236,3 +237,24 @@ async def test_the_report_counts_the_selected_sessions_events(
     assert report.filters == tuple(filters)
     with pytest.raises(NotFound, match="no funnel"):
         await reporting.funnel_report("p", "0" * 16, span)
+
+
+async def test_a_report_reaching_before_raw_retention_says_it_is_partial() -> None:
+    tokens, store, stored = InMemoryTokenStore(), InMemoryFunnelStore(), InMemoryEventStore()
+    _project(tokens)
+    book = Funnels(funnels=store, tokens=tokens, clock=ManualClock(NOON))
+    funnel = await book.add("p", FunnelSpec(steps=(Step(page="/a"), Step(page="/b"))))
+    reporting = Reporting(
+        events=stored,
+        tokens=tokens,
+        clock=ManualClock(NOON),
+        funnels=store,
+        retention=Retention(days=30),
+    )
+    old = TimeRange(start=NOON - 60 * DAILY, end=NOON)
+    report = await reporting.funnel_report("p", funnel.id, old)
+    assert report.partial
+    assert report.raw_from is not None
+    assert NOON - 31 * DAILY <= report.raw_from <= NOON - 30 * DAILY
+    recent = await reporting.funnel_report("p", funnel.id, TimeRange(start=NOON - DAILY, end=NOON))
+    assert not recent.partial

@@ -478,6 +478,10 @@ class FunnelReportOut(msgspec.Struct, frozen=True, kw_only=True):
     steps: list[StepFiguresOut]
     # The last step's visitors in percent of the first's (null when the first has none).
     conversion: float | None
+    # Where raw events begin (null: kept forever); partial: the range starts before it,
+    # and the funnel (which reads raw events only) covers raw_from..to only.
+    raw_from: datetime | None = None
+    partial: bool = False
 
     @classmethod
     def of(cls, report: FunnelReport) -> FunnelReportOut:
@@ -487,4 +491,6 @@ class FunnelReportOut(msgspec.Struct, frozen=True, kw_only=True):
             filters=list(report.filters),
             steps=[StepFiguresOut.of(f) for f in report.steps],
             conversion=report.conversion,
+            raw_from=report.raw_from,
+            partial=report.partial,
         )

@@ -105,6 +105,10 @@ class FunnelReport(msgspec.Struct, frozen=True, kw_only=True):
     steps: list[StepFigures]
     # The last step's visitors in percent of the first's (None when the first has none).
     conversion: float | None
+    # Where raw events begin (None: kept forever), and whether the range starts before:
+    # a funnel reads raw events only, so it then covers raw_from..end only.
+    raw_from: datetime | None = None
+    partial: bool = False
 
 
 def _text(value: str, what: str, limit: int, field: str) -> str:
@@ -236,7 +240,13 @@ def figures(funnel: Funnel, counts: Sequence[int]) -> list[StepFigures]:
 
 
 def funnel_report(
-    funnel: Funnel, span: TimeRange, filters: tuple[str, ...], counts: Sequence[int]
+    funnel: Funnel,
+    span: TimeRange,
+    filters: tuple[str, ...],
+    counts: Sequence[int],
+    *,
+    raw_from: datetime | None = None,
+    partial: bool = False,
 ) -> FunnelReport:
     steps = figures(funnel, counts)
     return FunnelReport(
@@ -245,4 +255,6 @@ def funnel_report(
         filters=filters,
         steps=steps,
         conversion=_percent(counts[-1], counts[0]),
+        raw_from=raw_from,
+        partial=partial,
     )

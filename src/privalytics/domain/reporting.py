@@ -416,7 +416,16 @@ class Reporting:
         events = await self._events.selected_events(project_id, span, chosen)
         # The visitor windows are the salt windows, which retention knows the length of.
         counts = funnel_counts(events, funnel.steps, self._retention.salt_rotation)
-        return funnel_report(funnel, span, tuple(str(f) for f in parsed), counts)
+        raw_from = self._retention.raw_from(self._clock.now())
+        return funnel_report(
+            funnel,
+            span,
+            tuple(str(f) for f in parsed),
+            counts,
+            raw_from=raw_from,
+            # Every figure of a funnel comes from raw events.
+            partial=self._retention.partial(span, raw_from, raw=True),
+        )
 
     async def _goals_of(self, project_id: str) -> tuple[Goal, ...]:
         if self._goals is None:

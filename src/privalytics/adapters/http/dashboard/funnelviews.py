@@ -120,6 +120,8 @@ def funnel_handlers(services: Services, page: PageContext) -> list[Any]:
                 "funnel": report.funnel,
                 "steps": step_rows(report.steps),
                 "overall": _DASH if overall is None else f"{overall:g}%",
+                "partial": report.partial,
+                "raw_from": report.raw_from,
             },
         )
 
