@@ -4,22 +4,26 @@ through a SQL event store, held to the reference computation."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from privalytics.adapters.memory import InMemoryEventStore, InMemoryFunnelStore, InMemoryTokenStore
 from privalytics.adapters.sqlalchemy import SqlStores, open_stores
 from privalytics.domain.activity import selected_events
-from privalytics.domain.filters import parse_filters
+from privalytics.domain.filters import Op, parse_filters
 from privalytics.domain.funnels import Funnel, Step, funnel_counts
 from privalytics.domain.models import Action, Event, Project, RateLimit, TimeRange, TokenRecord
 from privalytics.domain.ports import FunnelStore, TokenStore
 from privalytics.domain.reporting import Reporting
 from privalytics.testing import ManualClock
+from tests import strategies
 from tests.integration.conftest import ALL_BACKENDS, SQL_BACKENDS, _migrated_url
 
 NOON = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -181,3 +185,50 @@ async def test_funnel_reports_over_every_store_equal_the_reference(
     assert found.funnel == made
     if not filters:
         assert [s.visitors for s in found.steps] == [5, 4, 2]
+
+
+EVERYTHING = TimeRange(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(2101, 1, 1, tzinfo=UTC))
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    events=strategies.storable_events,
+    steps=strategies.funnel_steps,
+    drawn=strategies.placed_filters,
+)
+def test_funnel_reports_over_a_sql_store_answer_as_over_memory(
+    sql_url: str, events: list[Event], steps: tuple[Step, ...], drawn: list[tuple[str, Op, str]]
+) -> None:
+    """A funnel's report under drawn filters over a SQL event store (rolled up) and over
+    the in-memory one."""
+    filters = [f"{n}{op.value}{v or ('e' if op is Op.CONTAINS else '')}" for n, op, v in drawn]
+
+    async def scenario() -> None:
+        sql = open_stores(sql_url)
+        try:
+            # A fresh project per example: the database is shared by the examples.
+            project_id = secrets.token_hex(8)
+            tokens = InMemoryTokenStore()
+            await _with_project(tokens, project_id)
+            book = InMemoryFunnelStore()
+            made = funnel("F", 1, project_id=project_id, steps=steps)
+            assert await book.add_funnel(made, 50)
+            answers = []
+            for store in (sql.events, InMemoryEventStore()):
+                await store.add([msgspec.structs.replace(e, project_id=project_id) for e in events])
+                await store.refresh(EVERYTHING.end)
+                reporting = Reporting(
+                    events=store, tokens=tokens, clock=ManualClock(NOON), funnels=book
+                )
+                answers.append(
+                    await reporting.funnel_report(project_id, made.id, EVERYTHING, filters)
+                )
+            assert answers[0] == answers[1]
+        finally:
+            await sql.dispose()
+
+    asyncio.run(scenario())
