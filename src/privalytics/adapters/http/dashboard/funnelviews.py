@@ -18,7 +18,7 @@ from privalytics.adapters.http.dashboard.views import PageContext, bar, choose
 from privalytics.adapters.http.periods import ALIAS, period_of
 from privalytics.domain.errors import NotFound
 from privalytics.domain.funnelbook import Funnels
-from privalytics.domain.funnels import Funnel, FunnelSpec, StepFigures, parse_step
+from privalytics.domain.funnels import Funnel, FunnelSpec, Step, StepFigures, parse_step
 from privalytics.domain.services import Services
 
 _DASH = "\u2013"
@@ -37,9 +37,9 @@ class StepRow:
     dropoff: str
 
 
-def step_label(text: str) -> str:
+def step_label(step: Step) -> str:
     """A step in words: a page pattern as it is, a custom event by its name."""
-    return f"Custom event {text[len('event:') :]}" if text.startswith("event:") else text
+    return str(step.page) if step.event is None else f"Custom event {step.event}"
 
 
 def step_rows(steps: list[StepFigures]) -> list[StepRow]:
@@ -51,7 +51,7 @@ def step_rows(steps: list[StepFigures]) -> list[StepRow]:
         rows.append(
             StepRow(
                 number=number,
-                label=step_label(str(figures.step)),
+                label=step_label(figures.step),
                 visitors=figures.visitors,
                 conversion=_DASH if rate is None else f"{rate:g}%",
                 width=bar(figures.visitors, first),
@@ -65,7 +65,7 @@ def step_rows(steps: list[StepFigures]) -> list[StepRow]:
 
 def describe(funnel: Funnel) -> str:
     """A funnel's steps in words, in order."""
-    return " → ".join(step_label(str(step)) for step in funnel.steps)
+    return " → ".join(step_label(step) for step in funnel.steps)
 
 
 def funnel_spec(data: dict[str, str]) -> FunnelSpec:
