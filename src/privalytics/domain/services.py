@@ -13,6 +13,7 @@ from privalytics.domain.accounts import Accounts
 from privalytics.domain.administration import DEFAULT_RATE_LIMIT as DEFAULT_RATE_LIMIT
 from privalytics.domain.administration import Administration
 from privalytics.domain.bots import BotLog, without_bots
+from privalytics.domain.cohortreport import CohortReporting
 from privalytics.domain.derivation import Derivation
 from privalytics.domain.errors import (
     InvalidInput,
@@ -383,6 +384,8 @@ class Services:
     expiry: Expiry | None = None
     # Each project's goals; None when no goal store was given (no goals are kept).
     goals: Goals | None = None
+    # Active visitors and cohort retention (None: a Services built without it).
+    cohorts: CohortReporting | None = None
 
     async def health(self) -> None:
         """Return when every backend answers; raise StorageUnavailable otherwise."""
@@ -516,6 +519,15 @@ def build_services(
         feed=feed,
         bot_log=log,
         goals=None if goals is None else Goals(goals=goals, tokens=tokens, clock=clock),
+        cohorts=CohortReporting(
+            events=events,
+            tokens=tokens,
+            clock=clock,
+            rotation=settings.salt_rotation,
+            min_cell_visitors=min_cell_visitors,
+            retention=retention,
+            goals=goals,
+        ),
         accounts=(
             None
             if users is None
