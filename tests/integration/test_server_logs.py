@@ -159,6 +159,9 @@ def _admin(visit: Visitor, project_id: str, admin_key: str) -> None:
     visit("GET", f"{goals}/report?period=7d&filter=goal==Signup", 200, headers=admin)
     visit("GET", f"/api/v1/projects/{project_id}/breakdown/goal", 200, headers=admin)
     visit("DELETE", f"{goals}/{goal['id']}", 204, headers=admin)
+    retention = f"/api/v1/projects/{project_id}/retention"
+    visit("GET", f"{retention}?period=7d&filter=page~/", 200, headers=admin)
+    visit("GET", f"{retention}?period=century", 400, headers=admin)
 
 
 def _dashboard(visit: Visitor, project_id: str) -> str:
