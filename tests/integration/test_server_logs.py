@@ -177,6 +177,7 @@ def _dashboard(visit: Visitor, project_id: str) -> str:
     visit("GET", f"/dashboard/projects/{project_id}/breakdown/city?filter=page~/", 200)
     visit("GET", f"/dashboard/projects/{project_id}/breakdown/colour", 404)
     visit("GET", f"/dashboard/projects/{project_id}/export?format=jsonl&period=7d", 200)
+    visit("GET", f"/dashboard/projects/{project_id}/retention?period=7d", 200)
     visit("GET", "/dashboard/static/dashboard.css", 200)
     home = "/dashboard"
     created = visit.form("/dashboard/projects", home, name="Scratch")
