@@ -31,6 +31,7 @@ from privalytics.domain.hashing import window_of
 from privalytics.domain.models import Event, TimeRange
 
 DAY = timedelta(days=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 WEEK_DAYS = 7
 MONTH_DAYS = 30
 SETTING = "PRIVALYTICS_SALT_ROTATION"
@@ -110,7 +111,7 @@ def read_span(span: TimeRange, rotation: timedelta) -> TimeRange:
     window holding its first day (where "first seen" begins) to the end of its last day."""
     whole = whole_days(span)
     first = window_of(whole.start, rotation) * rotation
-    return TimeRange(start=datetime(1970, 1, 1, tzinfo=UTC) + first, end=whole.end)
+    return TimeRange(start=_EPOCH + first, end=whole.end)
 
 
 class Tally:
@@ -202,24 +203,40 @@ def _cohorts(
     rotation: timedelta,
     window: Mapping[date, int],
 ) -> list[Cohort]:
+    """One pass over the visitor-days from the start of the first day's salt window: each
+    visitor's first day in its window, and each later day of that window it is seen on
+    (the cost grows with the visitor-days read, not with days times offsets)."""
     offsets = rotation.days - 1
-    last = days[-1]
-    empty: set[str] = set()
+    first_day, last = days[0], days[-1]
+    start = (_EPOCH + window[first_day] * rotation).date()
+    sizes = dict.fromkeys(days, 0)
+    returns = {day: [0] * offsets for day in days}
+    firsts: dict[str, date] = {}
+    current = window[first_day]
+    for n in range((last - start).days + 1):
+        day = start + timedelta(days=n)
+        here = window_of(_midnight(day), rotation)
+        if here != current:
+            # A new salt window: nobody seen before it can be recognised in it.
+            firsts, current = {}, here
+        for visitor in seen.get(day, ()):
+            first = firsts.setdefault(visitor, day)
+            if first < first_day:
+                continue
+            if first == day:
+                sizes[day] += 1
+            else:
+                returns[first][(day - first).days - 1] += 1
     cohorts: list[Cohort] = []
     for day in days:
-        start = datetime(1970, 1, 1, tzinfo=UTC) + window[day] * rotation
-        before: set[str] = set()
-        for n in range((day - start.date()).days):
-            before |= seen.get(start.date() + timedelta(days=n), empty)
-        new = seen.get(day, empty) - before
         returning: list[int | None] = []
         for k in range(1, offsets + 1):
             later = day + timedelta(days=k)
             if later > last or window_of(_midnight(later), rotation) != window[day]:
                 returning.append(None)
             else:
-                returning.append(len(new & seen.get(later, empty)))
-        cohorts.append(Cohort(day=day, visitors=len(new), returning=returning))
+                returning.append(returns[day][k - 1])
+        cohorts.append(Cohort(day=day, visitors=sizes[day], returning=returning))
     return cohorts
 
 
