@@ -166,6 +166,9 @@ def _admin(visit: Visitor, project_id: str, admin_key: str) -> None:
     visit("GET", funnels, 200, headers=admin)
     visit("GET", f"{funnels}/{funnel['id']}?period=7d&filter=page==/", 200, headers=admin)
     visit("DELETE", f"{funnels}/{funnel['id']}", 204, headers=admin)
+    retention = f"/api/v1/projects/{project_id}/retention"
+    visit("GET", f"{retention}?period=7d&filter=page~/", 200, headers=admin)
+    visit("GET", f"{retention}?period=century", 400, headers=admin)
 
 
 def _dashboard(visit: Visitor, project_id: str) -> str:
@@ -181,6 +184,7 @@ def _dashboard(visit: Visitor, project_id: str) -> str:
     visit("GET", f"/dashboard/projects/{project_id}/breakdown/city?filter=page~/", 200)
     visit("GET", f"/dashboard/projects/{project_id}/breakdown/colour", 404)
     visit("GET", f"/dashboard/projects/{project_id}/export?format=jsonl&period=7d", 200)
+    visit("GET", f"/dashboard/projects/{project_id}/retention?period=7d", 200)
     visit("GET", "/dashboard/static/dashboard.css", 200)
     home = "/dashboard"
     created = visit.form("/dashboard/projects", home, name="Scratch")

@@ -13,6 +13,7 @@ from privalytics.domain.accounts import Accounts
 from privalytics.domain.administration import DEFAULT_RATE_LIMIT as DEFAULT_RATE_LIMIT
 from privalytics.domain.administration import Administration
 from privalytics.domain.bots import BotLog, without_bots
+from privalytics.domain.cohortreport import CohortReporting
 from privalytics.domain.derivation import Derivation
 from privalytics.domain.errors import (
     InvalidInput,
@@ -387,6 +388,8 @@ class Services:
     goals: Goals | None = None
     # Each project's funnels; None when no funnel store was given.
     funnels: Funnels | None = None
+    # Active visitors and cohort retention (None: a Services built without it).
+    cohorts: CohortReporting | None = None
 
     async def health(self) -> None:
         """Return when every backend answers; raise StorageUnavailable otherwise."""
@@ -525,6 +528,15 @@ def build_services(
         bot_log=log,
         goals=None if goals is None else Goals(goals=goals, tokens=tokens, clock=clock),
         funnels=(None if funnels is None else Funnels(funnels=funnels, tokens=tokens, clock=clock)),
+        cohorts=CohortReporting(
+            events=events,
+            tokens=tokens,
+            clock=clock,
+            rotation=settings.salt_rotation,
+            min_cell_visitors=min_cell_visitors,
+            retention=retention,
+            goals=goals,
+        ),
         accounts=(
             None
             if users is None

@@ -16,6 +16,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 from litestar.response import Stream
 
+from privalytics.adapters.cohortwire import RetentionOut
 from privalytics.adapters.export import FORMATS, MEDIA_TYPES
 from privalytics.adapters.http.constraints import (
     DIMENSION,
@@ -114,6 +115,16 @@ _FUNNEL_REPORT = (
     "ties in time in the events' stored order), their conversion (percent of step 1), the "
     "drop-off from the step before, and the overall conversion, over the range. Under "
     "filters, over the events of the sessions they select."
+)
+_RETENTION = (
+    "Active visitors and cohort retention over the range's UTC days. A visitor can be "
+    "followed only within one salt window (PRIVALYTICS_SALT_ROTATION, default 1d; see "
+    "docs/privacy.md): daily active visitors are always exact; with daily salts, "
+    "available is false and reason says why (no WAU, MAU or cohorts, never a sum of days). "
+    "WAU needs a rotation of at least 7 days and MAU one of 30, each given only for days "
+    "whose 7 or 30 days lie in one salt window; a cohort's day k only while day + k is in "
+    "the same window (else null). Default period: 30d. Reads the range's events (and the "
+    "salt window before it)."
 )
 _create = msgspec.json.Decoder(ProjectCreateIn)
 _funnel = msgspec.json.Decoder(FunnelCreateIn)
@@ -467,6 +478,29 @@ def admin_router(services: Services) -> Router:
         span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
         return BotsOut.of(await services.bot_report(project_id, span))
 
+    @get(
+        "/{project_id:str}/retention",
+        summary="Read a project's active visitors and cohort retention",
+        description=_RETENTION,
+        responses=_QUERY,
+    )
+    async def retention(
+        project_id: FromPath[str],
+        period: _Period = None,
+        alias: _Alias = None,
+        start: _From = None,
+        end: _To = None,
+        filters: _Filters = None,
+    ) -> RetentionOut:
+        if services.cohorts is None:
+            raise NotFound("this server computes no retention")
+        period = period_of(period, alias)
+        if period is None and start is None and end is None:
+            # Retention is read over days: a day alone would show no return.
+            period = "30d"
+        span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
+        return RetentionOut.of(await services.cohorts.report(project_id, span, filters or ()))
+
     return Router(
         path="/api/v1/projects",
         route_handlers=[
@@ -490,6 +524,7 @@ def admin_router(services: Services) -> Router:
             add_funnel,
             remove_funnel,
             funnel_report,
+            retention,
         ],
         # The key first: without one, every route is a 401 whatever its path says.
         guards=[require_admin_key, known_ids],

@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Router
 
 from privalytics.adapters.http.dashboard.auth import public_handlers, signed_in, user_guard
+from privalytics.adapters.http.dashboard.cohortviews import retention_handlers
 from privalytics.adapters.http.dashboard.funnelviews import funnel_handlers
 from privalytics.adapters.http.dashboard.managing import managing_handlers
 from privalytics.adapters.http.dashboard.reading import FEED_SIZE, reading_handlers
@@ -34,6 +35,7 @@ def private_handlers(services: Services, page: PageContext) -> list[Any]:
         *reading_handlers(services, page),
         *funnel_handlers(services, page),
         *managing_handlers(services, page),
+        *retention_handlers(services, page),
     ]
 
 
