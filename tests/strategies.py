@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from privalytics.domain.devices import MAX_SCREEN_WIDTH, SCREEN_CLASSES
 from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.filters import WRITTEN_OPS
+from privalytics.domain.funnels import Step
 from privalytics.domain.geography import OTHER, Tally
 from privalytics.domain.goals import Goal, GoalSpec, check_goal
 from privalytics.domain.hashing import SALT_BYTES
@@ -1338,3 +1339,46 @@ def goal_sets(draw: st.DrawFn, project_id: str = "p") -> tuple[Goal, ...]:
             ),
         )
     return tuple(goals.values())
+
+
+# --- funnels (privalytics.domain.funnels) --------------------------------------------------
+
+FUNNEL_PATHS = ("/", "/a", "/b", "/c/d")
+FUNNEL_STEPS = (
+    Step(page="/a"),
+    Step(page="/b"),
+    Step(page="/*"),
+    Step(page="/**"),
+    Step(page="/c/*"),
+    Step(event="Signup"),
+    Step(event="Purchase"),
+)
+# Two salt windows of a day, with instants shared often: ties are where order matters.
+_FUNNEL_NOON = datetime(2026, 3, 1, 12, tzinfo=UTC)
+_funnel_moments = st.sampled_from(
+    [_FUNNEL_NOON + timedelta(hours=h) for h in (-13, -1, 0, 1, 11, 12, 13)]
+) | st.integers(0, 36 * 3600).map(lambda s: _FUNNEL_NOON - timedelta(hours=12, seconds=-s))
+_funnel_actions = st.sampled_from([Action.VISIT, Action.VISIT, Action.CUSTOM, Action.CLICK])
+
+
+@st.composite
+def funnel_events(draw: st.DrawFn) -> list[Event]:
+    """Any few events of three visitors over two salt windows (daily), in any order:
+    page views of a few paths, custom events of two names, clicks."""
+    made: list[Event] = []
+    for _ in range(draw(st.integers(0, 14))):
+        action = draw(_funnel_actions)
+        made.append(
+            Event(
+                project_id="p",
+                action=action,
+                name=draw(st.sampled_from(CUSTOM_NAMES)) if action is Action.CUSTOM else None,
+                path=draw(st.sampled_from(FUNNEL_PATHS)),
+                timestamp=draw(_funnel_moments),
+                visitor_hash=draw(st.sampled_from(HISTORY_VISITORS[:3])),
+            )
+        )
+    return made
+
+
+funnel_steps = st.lists(st.sampled_from(FUNNEL_STEPS), min_size=2, max_size=8).map(tuple)

@@ -30,6 +30,7 @@ from privalytics.domain.ports import (
     BotLogStore,
     Clock,
     EventStore,
+    FunnelStore,
     GeoLocator,
     GoalStore,
     RateLimiter,
@@ -59,12 +60,14 @@ class _Storage:
     users: UserStore
     bots: BotLogStore
     goals: GoalStore
+    funnels: FunnelStore
 
 
 def _memory_storage(url: str, visitor_window: timedelta, deadline: float) -> _Storage:
     from privalytics.adapters.memory import (
         InMemoryBotLogStore,
         InMemoryEventStore,
+        InMemoryFunnelStore,
         InMemoryGoalStore,
         InMemorySaltStore,
         InMemoryTokenStore,
@@ -81,6 +84,7 @@ def _memory_storage(url: str, visitor_window: timedelta, deadline: float) -> _St
         users=InMemoryUserStore(),
         bots=InMemoryBotLogStore(),
         goals=InMemoryGoalStore(),
+        funnels=InMemoryFunnelStore(),
     )
 
 
@@ -104,6 +108,7 @@ def _sql_storage(url: str, visitor_window: timedelta, deadline: float) -> _Stora
         users=stores.users,
         bots=stores.bots,
         goals=stores.goals,
+        funnels=stores.funnels,
     )
 
 
@@ -275,6 +280,7 @@ def build(
         bots=_bot_detector() if settings.bot_filter_on else None,
         bot_log=storage.bots,
         goals=storage.goals,
+        funnels=storage.funnels,
     )
 
 

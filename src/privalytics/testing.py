@@ -12,6 +12,7 @@ from privalytics.adapters.geo import IptoccGeoLocator
 from privalytics.adapters.memory import (
     InMemoryBotLogStore,
     InMemoryEventStore,
+    InMemoryFunnelStore,
     InMemoryGoalStore,
     InMemoryRateLimiter,
     InMemorySaltStore,
@@ -93,6 +94,7 @@ def make_services(
         bots=bots,
         bot_log=InMemoryBotLogStore(),
         goals=InMemoryGoalStore(),
+        funnels=InMemoryFunnelStore(),
     )
 
 

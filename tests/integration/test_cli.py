@@ -337,3 +337,59 @@ def test_expire_deletes_the_events_older_than_the_retention(
             "SELECT count(*) FROM rollup_stale WHERE day = ?", (old_day,)
         ).fetchone() == (0,)
     assert run("expire").output.startswith("deleted 0 events older than ")
+
+
+def test_funnels_are_added_listed_shown_and_removed(run: Any) -> None:
+    project_id = _json(run("project", "create", "Shop", "--json"))["project"]["id"]
+    made = _json(
+        run(
+            "project",
+            "funnel",
+            "add",
+            project_id,
+            "--step",
+            "/pricing",
+            "--step",
+            "event:Signup",
+            "--json",
+        )
+    )
+    assert made["name"] == "/pricing → event:Signup"
+    assert made["steps"] == [{"page": "/pricing"}, {"event": "Signup"}]
+    added = run(
+        "project", "funnel", "add", project_id, "--step", "/", "--step", "/b/**", "--name", "B"
+    )
+    assert added.exit_code == 0, added.output
+    assert "added funnel 'B' (/ → /b/**)" in added.output
+    listed = _json(run("project", "funnel", "list", project_id, "--json"))["funnels"]
+    assert [f["name"] for f in listed] == ["/pricing → event:Signup", "B"]
+    assert (
+        f"{made['id']}  /pricing → event:Signup"
+        in run("project", "funnel", "list", project_id).output
+    )
+    shown = run("project", "funnel", "show", project_id, made["id"], "--period", "7d")
+    assert shown.exit_code == 0, shown.output
+    assert "  1. /pricing: 0 visitors (-)\n" in shown.output
+    assert "  2. event:Signup: 0 visitors (-), 0 dropped (-)\n" in shown.output
+    assert "overall conversion: -" in shown.output
+    report = _json(
+        run(
+            "project", "funnel", "show", project_id, made["id"], "--filter", "country==DE", "--json"
+        )
+    )
+    assert report["filters"] == ["country==DE"]
+    assert [s["visitors"] for s in report["steps"]] == [0, 0]
+    one = run("project", "funnel", "add", project_id, "--step", "/only")
+    assert one.exit_code == 2
+    assert "2 to 8 steps, not 1" in one.output
+    bad = run("project", "funnel", "add", project_id, "--step", "/a", "--step", "pricing")
+    assert bad.exit_code == 2
+    assert "step 2: a page pattern starts with /" in bad.output
+    unknown = run("project", "funnel", "show", project_id, "0" * 16)
+    assert unknown.exit_code == 1
+    assert "no funnel" in unknown.output
+    removed = run("project", "funnel", "remove", project_id, made["id"])
+    assert removed.output == "removed funnel '/pricing → event:Signup'\n"
+    again = run("project", "funnel", "remove", project_id, made["id"])
+    assert again.exit_code == 1
+    assert "Traceback" not in one.output + bad.output + unknown.output + again.output

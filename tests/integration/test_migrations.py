@@ -25,7 +25,7 @@ from privalytics.domain.errors import ConfigError, StorageUnavailable
 from privalytics.domain.models import Action, Event, Ranked, TimeRange
 from tests.integration.conftest import UNREACHABLE_POSTGRES_URL, assert_discreet, sqlite_url
 
-HEAD = "0015"
+HEAD = "0016"
 TABLES = {
     "projects",
     "tokens",
@@ -555,6 +555,24 @@ async def test_downgrading_goals_drops_their_table_and_upgrading_makes_it_again(
             assert "goals" not in await connection.run_sync(_tables)
             await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), HEAD))
             assert "goals" in await connection.run_sync(_tables)
+            assert await connection.run_sync(_schema_diff) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_downgrading_funnels_drops_their_table_and_upgrading_makes_it_again(
+    sql_url: str,
+) -> None:
+    """Migration 0016: the funnels table goes with a downgrade (nothing refers to it) and
+    comes back, empty, with the upgrade; the schema then equals the tables' metadata."""
+    engine = create_engine(sql_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0015"))
+            assert "funnels" not in await connection.run_sync(_tables)
+            assert "goals" in await connection.run_sync(_tables)
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), HEAD))
+            assert "funnels" in await connection.run_sync(_tables)
             assert await connection.run_sync(_schema_diff) == []
     finally:
         await engine.dispose()

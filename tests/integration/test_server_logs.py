@@ -159,6 +159,16 @@ def _admin(visit: Visitor, project_id: str, admin_key: str) -> None:
     visit("GET", f"{goals}/report?period=7d&filter=goal==Signup", 200, headers=admin)
     visit("GET", f"/api/v1/projects/{project_id}/breakdown/goal", 200, headers=admin)
     visit("DELETE", f"{goals}/{goal['id']}", 204, headers=admin)
+    funnels = f"/api/v1/projects/{project_id}/funnels"
+    steps = [{"page": "/"}, {"event": "Signup"}]
+    funnel = visit("POST", funnels, 201, json={"steps": steps}, headers=admin).json()
+    visit("POST", funnels, 400, json={"steps": steps[:1]}, headers=admin)
+    visit("GET", funnels, 200, headers=admin)
+    visit("GET", f"{funnels}/{funnel['id']}?period=7d&filter=page==/", 200, headers=admin)
+    visit("DELETE", f"{funnels}/{funnel['id']}", 204, headers=admin)
+    retention = f"/api/v1/projects/{project_id}/retention"
+    visit("GET", f"{retention}?period=7d&filter=page~/", 200, headers=admin)
+    visit("GET", f"{retention}?period=century", 400, headers=admin)
 
 
 def _dashboard(visit: Visitor, project_id: str) -> str:
@@ -174,6 +184,7 @@ def _dashboard(visit: Visitor, project_id: str) -> str:
     visit("GET", f"/dashboard/projects/{project_id}/breakdown/city?filter=page~/", 200)
     visit("GET", f"/dashboard/projects/{project_id}/breakdown/colour", 404)
     visit("GET", f"/dashboard/projects/{project_id}/export?format=jsonl&period=7d", 200)
+    visit("GET", f"/dashboard/projects/{project_id}/retention?period=7d", 200)
     visit("GET", "/dashboard/static/dashboard.css", 200)
     home = "/dashboard"
     created = visit.form("/dashboard/projects", home, name="Scratch")
@@ -191,6 +202,12 @@ def _dashboard(visit: Visitor, project_id: str) -> str:
     goal_id = re.search(r"/goals/([0-9a-f]+)/delete", goals)
     assert goal_id, goals
     visit.form(f"/dashboard/projects/{scratch}/goals/{goal_id.group(1)}/delete", settings)
+    visit.form(f"/dashboard/projects/{scratch}/funnels", settings, steps="/\nevent:Signup")
+    funnels = visit("GET", settings, 200).text
+    funnel_id = re.search(r"/funnels/([0-9a-f]+)/delete", funnels)
+    assert funnel_id, funnels
+    visit("GET", f"/dashboard/projects/{scratch}/funnels/{funnel_id.group(1)}?period=7d", 200)
+    visit.form(f"/dashboard/projects/{scratch}/funnels/{funnel_id.group(1)}/delete", settings)
     visit.form(f"/dashboard/projects/{scratch}/delete", home, confirm="Scratch")
     cookie = visit.client.cookies.get("privalytics_session")
     assert cookie

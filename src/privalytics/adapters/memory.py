@@ -16,6 +16,7 @@ import msgspec
 from privalytics.domain import activity, insight
 from privalytics.domain.dimensions import Dimension
 from privalytics.domain.filters import Filter
+from privalytics.domain.funnels import Funnel
 from privalytics.domain.goals import Goal
 from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import (
@@ -443,3 +444,33 @@ class InMemoryGoalStore:
 
     async def delete_project_goals(self, project_id: str) -> int:
         return len(self._goals.pop(project_id, []))
+
+
+class InMemoryFunnelStore:
+    """Each project's funnels in a dictionary, in the order they were added."""
+
+    def __init__(self) -> None:
+        self._funnels: dict[str, list[Funnel]] = defaultdict(list)
+
+    async def add_funnel(self, funnel: Funnel, limit: int) -> bool:
+        # No await between the checks and the append: one step for the event loop.
+        kept = self._funnels[funnel.project_id]
+        if len(kept) >= limit or any(other.name == funnel.name for other in kept):
+            return False
+        kept.append(funnel)
+        return True
+
+    async def list_funnels(self, project_id: str) -> list[Funnel]:
+        return sorted(self._funnels.get(project_id, []), key=lambda f: (f.created_at, f.id))
+
+    async def get_funnel(self, project_id: str, funnel_id: str) -> Funnel | None:
+        return next((f for f in self._funnels.get(project_id, []) if f.id == funnel_id), None)
+
+    async def delete_funnel(self, project_id: str, funnel_id: str) -> Funnel | None:
+        found = await self.get_funnel(project_id, funnel_id)
+        if found is not None:
+            self._funnels[project_id].remove(found)
+        return found
+
+    async def delete_project_funnels(self, project_id: str) -> int:
+        return len(self._funnels.pop(project_id, []))

@@ -13,6 +13,7 @@ from datetime import date, datetime
 import msgspec
 
 from privalytics.domain.conversions import GoalFigures, GoalReport, Revenue
+from privalytics.domain.funnels import Funnel, FunnelReport, Step, StepFigures
 from privalytics.domain.goals import Goal
 from privalytics.domain.insight import Row
 from privalytics.domain.models import (
@@ -410,4 +411,86 @@ class GoalReportOut(msgspec.Struct, frozen=True, kw_only=True):
             filters=list(report.filters),
             visitors=report.visitors,
             goals=[GoalFiguresOut.of(f) for f in report.goals],
+        )
+
+
+class StepOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A funnel step: ``page`` (a path pattern, as a page goal's) or ``event`` (a custom
+    event's name)."""
+
+    page: str | None = None
+    event: str | None = None
+
+    @classmethod
+    def of(cls, step: Step) -> StepOut:
+        return cls(page=step.page, event=step.event)
+
+
+class FunnelOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    # In order: 2 to 8.
+    steps: list[StepOut]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, funnel: Funnel) -> FunnelOut:
+        return cls(
+            id=funnel.id,
+            name=funnel.name,
+            steps=[StepOut.of(s) for s in funnel.steps],
+            created_at=funnel.created_at,
+        )
+
+
+class FunnelListOut(msgspec.Struct, frozen=True, kw_only=True):
+    # Oldest first.
+    funnels: list[FunnelOut]
+
+
+class StepFiguresOut(msgspec.Struct, frozen=True, kw_only=True):
+    """One step's figures: ``visitors`` who did steps 1 to this one in order (per salt
+    window), ``conversion`` (percent of step 1's visitors, two decimals; null when step 1
+    has none), ``dropoff`` (visitors of the step before who did not do this one; 0 for
+    step 1) and ``dropoff_rate`` (percent of the step before's; null for step 1)."""
+
+    step: StepOut
+    visitors: int
+    conversion: float | None
+    dropoff: int
+    dropoff_rate: float | None
+
+    @classmethod
+    def of(cls, figures: StepFigures) -> StepFiguresOut:
+        return cls(
+            step=StepOut.of(figures.step),
+            visitors=figures.visitors,
+            conversion=figures.conversion,
+            dropoff=figures.dropoff,
+            dropoff_rate=figures.dropoff_rate,
+        )
+
+
+class FunnelReportOut(msgspec.Struct, frozen=True, kw_only=True):
+    funnel: FunnelOut
+    range: RangeOut
+    filters: list[str]
+    steps: list[StepFiguresOut]
+    # The last step's visitors in percent of the first's (null when the first has none).
+    conversion: float | None
+    # Where raw events begin (null: kept forever); partial: the range starts before it,
+    # and the funnel (which reads raw events only) covers raw_from..to only.
+    raw_from: datetime | None = None
+    partial: bool = False
+
+    @classmethod
+    def of(cls, report: FunnelReport) -> FunnelReportOut:
+        return cls(
+            funnel=FunnelOut.of(report.funnel),
+            range=RangeOut(start=report.range.start, end=report.range.end),
+            filters=list(report.filters),
+            steps=[StepFiguresOut.of(f) for f in report.steps],
+            conversion=report.conversion,
+            raw_from=report.raw_from,
+            partial=report.partial,
         )

@@ -17,6 +17,7 @@ from privalytics.cli.admin import admin
 from privalytics.cli.database import backup, expire, migrate, rollup
 from privalytics.cli.exporting import export
 from privalytics.cli.projects import project
+from privalytics.cli.retention import retention
 from privalytics.cli.serve import _dashboard_hint as _dashboard_hint
 from privalytics.cli.serve import serve
 from privalytics.cli.stats import stats
@@ -42,3 +43,4 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 
 for command in (serve, migrate, rollup, expire, backup, export, project, admin, stats):
     main.add_command(command)
+main.add_command(retention)

@@ -1,5 +1,6 @@
 """``privalytics project``: create, list, show, change and delete projects, and rotate,
-list and revoke their tracking tokens (their goals: :mod:`privalytics.cli.goals`)."""
+list and revoke their tracking tokens (their goals: :mod:`privalytics.cli.goals`;
+funnels: :mod:`privalytics.cli.funnels`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 
 from privalytics.adapters.wire import ProjectOut, TokenIssuedOut, TokenOut
 from privalytics.cli.common import BadInput, echo_json, moment, run, settings, with_services
+from privalytics.cli.funnels import funnel
 from privalytics.cli.goals import goal
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.models import Project, ProjectUpdate, TimeRange, TokenKind
@@ -261,3 +263,4 @@ def token_revoke(ctx: click.Context, project_id: str, token_id: str) -> None:
 
 
 project.add_command(goal)
+project.add_command(funnel)

@@ -27,6 +27,7 @@ from privalytics.domain.models import (
 from privalytics.domain.ports import (
     Clock,
     EventStore,
+    FunnelStore,
     GoalStore,
     RateLimiter,
     SecretHasher,
@@ -79,9 +80,11 @@ class Administration:
         privacy: Privacy,
         bot_log: BotLog | None = None,
         goals: GoalStore | None = None,
+        funnels: FunnelStore | None = None,
     ) -> None:
         self._events = events
         self._goals = goals
+        self._funnels = funnels
         self._bot_log = bot_log
         self._tokens = tokens
         self._limiter = limiter
@@ -187,6 +190,12 @@ class Administration:
                 await self._goals.delete_project_goals(project.id)
             except StorageUnavailable:
                 _log.warning("goals of a deleted project kept: storage unavailable")
+        if self._funnels is not None:
+            try:
+                # As goals: the SQL foreign key deleted them; memory needs telling.
+                await self._funnels.delete_project_funnels(project.id)
+            except StorageUnavailable:
+                _log.warning("funnels of a deleted project kept: storage unavailable")
         try:
             await self._events.delete_project_events(project.id)
         except StorageUnavailable:

@@ -13,6 +13,7 @@ from typing import Protocol
 from privalytics.domain.devices import Agent
 from privalytics.domain.dimensions import Dimension
 from privalytics.domain.filters import Filter
+from privalytics.domain.funnels import Funnel
 from privalytics.domain.geography import Location
 from privalytics.domain.goals import Goal
 from privalytics.domain.insight import Figures, Row
@@ -255,6 +256,32 @@ class GoalStore(Protocol):
 
     async def delete_project_goals(self, project_id: str) -> int:
         """Delete every goal of the project; returns how many there were."""
+        ...
+
+
+class FunnelStore(Protocol):
+    """Each project's funnels (:mod:`privalytics.domain.funnels`)."""
+
+    async def add_funnel(self, funnel: Funnel, limit: int) -> bool:
+        """Store ``funnel`` unless its project has ``limit`` funnels already or one of
+        the same name (and, in a store that keeps projects, unless the project exists);
+        False (and nothing stored) then. Checked and done as one step."""
+        ...
+
+    async def list_funnels(self, project_id: str) -> list[Funnel]:
+        """The project's funnels, oldest first (then by id)."""
+        ...
+
+    async def get_funnel(self, project_id: str, funnel_id: str) -> Funnel | None:
+        """The project's funnel ``funnel_id``, or None."""
+        ...
+
+    async def delete_funnel(self, project_id: str, funnel_id: str) -> Funnel | None:
+        """Delete the project's funnel ``funnel_id``; the funnel deleted, or None."""
+        ...
+
+    async def delete_project_funnels(self, project_id: str) -> int:
+        """Delete every funnel of the project; returns how many there were."""
         ...
 
 

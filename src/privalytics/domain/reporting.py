@@ -23,6 +23,7 @@ from privalytics.domain.errors import (
     NotFound,
 )
 from privalytics.domain.filters import Filter, parse_filters
+from privalytics.domain.funnels import FunnelReport, funnel_counts, funnel_report
 from privalytics.domain.geography import DEFAULT_MIN_VISITORS
 from privalytics.domain.goals import Goal, goal_dimension
 from privalytics.domain.insight import Figures, Row, custom_keys
@@ -38,6 +39,7 @@ from privalytics.domain.models import (
 from privalytics.domain.ports import (
     Clock,
     EventStore,
+    FunnelStore,
     GoalStore,
     TokenStore,
 )
@@ -109,6 +111,7 @@ class Reporting:
         min_cell_visitors: int = DEFAULT_MIN_VISITORS,
         retention: Retention | None = None,
         goals: GoalStore | None = None,
+        funnels: FunnelStore | None = None,
     ) -> None:
         if min_cell_visitors < 1:
             raise InvalidInput("must be at least 1", field="min_cell_visitors")
@@ -121,6 +124,8 @@ class Reporting:
         # The projects' goals, which a goal dimension or filter is resolved against; None:
         # no goals are kept (every project has none).
         self._goals = goals
+        # The projects' funnels; None: no funnels are kept.
+        self._funnels = funnels
 
     def span(
         self,
@@ -392,6 +397,34 @@ class Reporting:
             filters=tuple(str(f) for f in parsed),
             visitors=visitors,
             goals=report(goals, rows, visitors, revenue(events, dimension, chosen)),
+        )
+
+    async def funnel_report(
+        self, project_id: str, funnel_id: str, span: TimeRange, filters: Sequence[str] = ()
+    ) -> FunnelReport:
+        """The funnel's visitors, conversion and drop-off at each step over ``span``
+        under ``filters`` (see :mod:`privalytics.domain.funnels`), counted by the domain
+        from the store's selected events: every store answers alike, at the cost of
+        reading the range's events of the selected sessions (as goal revenue does)."""
+        parsed = await self._parse(project_id, filters)
+        funnel = None
+        if self._funnels is not None:
+            funnel = await self._funnels.get_funnel(project_id, funnel_id)
+        if funnel is None:
+            raise NotFound(f"no funnel {funnel_id!r} in project {project_id!r}")
+        chosen = await self._anonymous(project_id, span, parsed)
+        events = await self._events.selected_events(project_id, span, chosen)
+        # The visitor windows are the salt windows, which retention knows the length of.
+        counts = funnel_counts(events, funnel.steps, self._retention.salt_rotation)
+        raw_from = self._retention.raw_from(self._clock.now())
+        return funnel_report(
+            funnel,
+            span,
+            tuple(str(f) for f in parsed),
+            counts,
+            raw_from=raw_from,
+            # Every figure of a funnel comes from raw events.
+            partial=self._retention.partial(span, raw_from, raw=True),
         )
 
     async def _goals_of(self, project_id: str) -> tuple[Goal, ...]:

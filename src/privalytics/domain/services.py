@@ -13,6 +13,7 @@ from privalytics.domain.accounts import Accounts
 from privalytics.domain.administration import DEFAULT_RATE_LIMIT as DEFAULT_RATE_LIMIT
 from privalytics.domain.administration import Administration
 from privalytics.domain.bots import BotLog, without_bots
+from privalytics.domain.cohortreport import CohortReporting
 from privalytics.domain.derivation import Derivation
 from privalytics.domain.errors import (
     InvalidInput,
@@ -24,6 +25,7 @@ from privalytics.domain.errors import (
     Unauthenticated,
 )
 from privalytics.domain.feed import LiveFeed
+from privalytics.domain.funnelbook import Funnels
 from privalytics.domain.geography import DEFAULT_MIN_VISITORS
 from privalytics.domain.goalbook import Goals
 from privalytics.domain.hashing import visitor_hash
@@ -42,6 +44,7 @@ from privalytics.domain.ports import (
     BotLogStore,
     Clock,
     EventStore,
+    FunnelStore,
     GeoLocator,
     GoalStore,
     RateLimiter,
@@ -383,6 +386,10 @@ class Services:
     expiry: Expiry | None = None
     # Each project's goals; None when no goal store was given (no goals are kept).
     goals: Goals | None = None
+    # Each project's funnels; None when no funnel store was given.
+    funnels: Funnels | None = None
+    # Active visitors and cohort retention (None: a Services built without it).
+    cohorts: CohortReporting | None = None
 
     async def health(self) -> None:
         """Return when every backend answers; raise StorageUnavailable otherwise."""
@@ -460,13 +467,15 @@ def build_services(
     bots: BotDetector | None = None,
     bot_log: BotLogStore | None = None,
     goals: GoalStore | None = None,
+    funnels: FunnelStore | None = None,
 ) -> Services:
     """Wire the use cases over the given ports. ``sources``, ``agents`` and ``places``
     name referrers, read user agents and locate addresses for every arriving event;
     ``min_cell_visitors``: regions and cities with fewer visitors are shown and filtered
     as "(other)" (k-anonymity). ``bots``: the classifier of arriving events (None: no bot
     filter); ``bot_log``: where the bot log is written (None: kept in memory); ``goals``:
-    where the projects' goals are kept (None: no goals, and no goal use cases)."""
+    where the projects' goals are kept (None: no goals, and no goal use cases); ``funnels``:
+    the same for funnels."""
     settings = settings or IngestSettings()
     feed = LiveFeed()
     log = BotLog(bot_log)
@@ -501,6 +510,7 @@ def build_services(
             privacy=privacy,
             bot_log=log,
             goals=goals,
+            funnels=funnels,
         ),
         reporting=Reporting(
             events=events,
@@ -509,6 +519,7 @@ def build_services(
             min_cell_visitors=min_cell_visitors,
             retention=retention,
             goals=goals,
+            funnels=funnels,
         ),
         expiry=Expiry(events=events, clock=clock, retention=retention),
         health_checks=health_checks or (events.ping, limiter.ping),
@@ -516,6 +527,16 @@ def build_services(
         feed=feed,
         bot_log=log,
         goals=None if goals is None else Goals(goals=goals, tokens=tokens, clock=clock),
+        funnels=(None if funnels is None else Funnels(funnels=funnels, tokens=tokens, clock=clock)),
+        cohorts=CohortReporting(
+            events=events,
+            tokens=tokens,
+            clock=clock,
+            rotation=settings.salt_rotation,
+            min_cell_visitors=min_cell_visitors,
+            retention=retention,
+            goals=goals,
+        ),
         accounts=(
             None
             if users is None

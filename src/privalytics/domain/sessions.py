@@ -102,6 +102,10 @@ def _order(event: Event) -> tuple[object, ...]:
     )
 
 
+# The same order for other modules (funnels break ties by it).
+event_order = _order
+
+
 def _day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 

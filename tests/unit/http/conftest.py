@@ -20,6 +20,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from privalytics.adapters.http import HttpOptions, create_app
 from privalytics.adapters.memory import (
     InMemoryEventStore,
+    InMemoryFunnelStore,
     InMemoryGoalStore,
     InMemoryRateLimiter,
     InMemorySaltStore,
@@ -54,6 +55,7 @@ class BrokenEventStore(InMemoryEventStore):
 def services_over(events: InMemoryEventStore, clock: ManualClock, **kw: object) -> Services:
     """Services over ``events`` and in-memory everything else."""
     kw.setdefault("goals", InMemoryGoalStore())
+    kw.setdefault("funnels", InMemoryFunnelStore())
     return build_services(
         **lookups()._asdict(),
         events=events,

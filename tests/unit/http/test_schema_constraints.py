@@ -15,6 +15,7 @@ from privalytics.domain.devices import MAX_SCREEN_WIDTH
 from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.errors import InvalidInput
 from privalytics.domain.filters import MAX_FILTER_VALUE, MAX_FILTERS, parse_filter
+from privalytics.domain.funnels import MAX_FUNNEL_NAME, MAX_STEPS, MIN_STEPS
 from privalytics.domain.goals import MAX_GOAL_EVENT, MAX_GOAL_NAME, MAX_PATTERN
 from privalytics.domain.ratelimit import RATE_UNITS, parse_rate_limit
 from privalytics.domain.reporting import MAX_TOP, PERIODS
@@ -208,3 +209,18 @@ def test_a_goal_states_the_domain_limits(schema: Any) -> None:
         m for m in goal["depth"].get("anyOf", [goal["depth"]]) if m.get("type") == "integer"
     )
     assert (depth["minimum"], depth["maximum"]) == (1, 100)
+
+
+def test_a_funnel_states_the_domain_limits(schema: Any) -> None:
+    funnel = _body(schema, "/api/v1/projects/{project_id}/funnels")
+    if "$ref" in funnel:
+        funnel = schema["components"]["schemas"][funnel["$ref"].rsplit("/", 1)[1]]
+    steps = funnel["properties"]["steps"]
+    assert (steps["minItems"], steps["maxItems"]) == (MIN_STEPS, MAX_STEPS)
+    assert funnel["required"] == ["steps"]
+    assert _string(funnel["properties"]["name"])["maxLength"] == MAX_FUNNEL_NAME
+    step = steps["items"]
+    if "$ref" in step:
+        step = schema["components"]["schemas"][step["$ref"].rsplit("/", 1)[1]]
+    assert _string(step["properties"]["page"])["maxLength"] == MAX_PATTERN
+    assert _string(step["properties"]["event"])["maxLength"] == MAX_GOAL_EVENT

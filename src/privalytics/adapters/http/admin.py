@@ -16,6 +16,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 from litestar.response import Stream
 
+from privalytics.adapters.cohortwire import RetentionOut
 from privalytics.adapters.export import FORMATS, MEDIA_TYPES
 from privalytics.adapters.http.constraints import (
     DIMENSION,
@@ -34,10 +35,18 @@ from privalytics.adapters.http.openapi import (
     operation_with_stream,
 )
 from privalytics.adapters.http.periods import ALIAS, period_of
-from privalytics.adapters.http.schemas import GoalCreateIn, ProjectCreateIn, ProjectPatchIn
+from privalytics.adapters.http.schemas import (
+    FunnelCreateIn,
+    GoalCreateIn,
+    ProjectCreateIn,
+    ProjectPatchIn,
+)
 from privalytics.adapters.wire import (
     BotsOut,
     BreakdownOut,
+    FunnelListOut,
+    FunnelOut,
+    FunnelReportOut,
     GoalListOut,
     GoalOut,
     GoalReportOut,
@@ -51,6 +60,8 @@ from privalytics.adapters.wire import (
 )
 from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.errors import InvalidInput, NotFound, Unauthenticated
+from privalytics.domain.funnelbook import Funnels
+from privalytics.domain.funnels import FunnelSpec, Step
 from privalytics.domain.goalbook import Goals
 from privalytics.domain.goals import GoalSpec
 from privalytics.domain.models import ProjectUpdate, TokenKind
@@ -94,7 +105,29 @@ _GOAL_REPORT = (
     "filters) and, for an event goal, revenue per currency. goal is also a dimension: "
     "/breakdown/goal, filter=goal==NAME."
 )
+_FUNNEL = (
+    "2 to 8 ordered steps, each a page (page: a path pattern, as a page goal's) or a custom "
+    "event (event: its name); name: unique in the project, derived from the steps when "
+    "absent. At most 50 funnels per project."
+)
+_FUNNEL_REPORT = (
+    "Per step, the visitors who did steps 1 to it in that order (a visitor per salt window; "
+    "ties in time in the events' stored order), their conversion (percent of step 1), the "
+    "drop-off from the step before, and the overall conversion, over the range. Under "
+    "filters, over the events of the sessions they select."
+)
+_RETENTION = (
+    "Active visitors and cohort retention over the range's UTC days. A visitor can be "
+    "followed only within one salt window (PRIVALYTICS_SALT_ROTATION, default 1d; see "
+    "docs/privacy.md): daily active visitors are always exact; with daily salts, "
+    "available is false and reason says why (no WAU, MAU or cohorts, never a sum of days). "
+    "WAU needs a rotation of at least 7 days and MAU one of 30, each given only for days "
+    "whose 7 or 30 days lie in one salt window; a cohort's day k only while day + k is in "
+    "the same window (else null). Default period: 30d. Reads the range's events (and the "
+    "salt window before it)."
+)
 _create = msgspec.json.Decoder(ProjectCreateIn)
+_funnel = msgspec.json.Decoder(FunnelCreateIn)
 _goal = msgspec.json.Decoder(GoalCreateIn)
 _patch = msgspec.json.Decoder(ProjectPatchIn)
 
@@ -343,6 +376,61 @@ def admin_router(services: Services) -> Router:
         span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
         return GoalReportOut.of(await reporting.goal_report(project_id, span, filters or ()))
 
+    def funnel_book() -> Funnels:
+        if services.funnels is None:
+            raise NotFound("this server keeps no funnels")
+        return services.funnels
+
+    @get("/{project_id:str}/funnels", summary="List a project's funnels", responses=_ONE)
+    async def list_funnels(project_id: FromPath[str]) -> FunnelListOut:
+        found = await funnel_book().list(project_id)
+        return FunnelListOut(funnels=[FunnelOut.of(f) for f in found])
+
+    @post(
+        "/{project_id:str}/funnels",
+        status_code=201,
+        summary="Add a funnel: 2 to 8 ordered page or custom event steps",
+        description=_FUNNEL,
+        responses=error_specs(400, 401, 404, 413, 503),
+        operation_class=operation_with_body(
+            FunnelCreateIn, "The new funnel.", media_types=("application/json",)
+        ),
+    )
+    async def add_funnel(project_id: FromPath[str], request: Request[Any, Any, Any]) -> FunnelOut:
+        data = decode_body(_funnel, await request.body())
+        steps = tuple(Step(page=s.page, event=s.event) for s in data.steps)
+        spec = FunnelSpec(steps=steps, name=data.name)
+        return FunnelOut.of(await funnel_book().add(project_id, spec))
+
+    @delete(
+        "/{project_id:str}/funnels/{funnel_id:str}",
+        status_code=204,
+        summary="Remove a funnel (the events stay)",
+        responses=_ONE,
+    )
+    async def remove_funnel(project_id: FromPath[str], funnel_id: FromPath[str]) -> None:
+        await funnel_book().remove(project_id, funnel_id)
+
+    @get(
+        "/{project_id:str}/funnels/{funnel_id:str}",
+        summary="Read a funnel: visitors, conversion and drop-off per step",
+        description=_FUNNEL_REPORT,
+        responses=_QUERY,
+    )
+    async def funnel_report(
+        project_id: FromPath[str],
+        funnel_id: FromPath[str],
+        period: _Period = None,
+        alias: _Alias = None,
+        start: _From = None,
+        end: _To = None,
+        filters: _Filters = None,
+    ) -> FunnelReportOut:
+        period = period_of(period, alias)
+        span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
+        found = await reporting.funnel_report(project_id, funnel_id, span, filters or ())
+        return FunnelReportOut.of(found)
+
     @get(
         "/{project_id:str}/export",
         summary="Export a project's raw events (CSV or JSON Lines), streamed",
@@ -390,6 +478,29 @@ def admin_router(services: Services) -> Router:
         span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
         return BotsOut.of(await services.bot_report(project_id, span))
 
+    @get(
+        "/{project_id:str}/retention",
+        summary="Read a project's active visitors and cohort retention",
+        description=_RETENTION,
+        responses=_QUERY,
+    )
+    async def retention(
+        project_id: FromPath[str],
+        period: _Period = None,
+        alias: _Alias = None,
+        start: _From = None,
+        end: _To = None,
+        filters: _Filters = None,
+    ) -> RetentionOut:
+        if services.cohorts is None:
+            raise NotFound("this server computes no retention")
+        period = period_of(period, alias)
+        if period is None and start is None and end is None:
+            # Retention is read over days: a day alone would show no return.
+            period = "30d"
+        span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
+        return RetentionOut.of(await services.cohorts.report(project_id, span, filters or ()))
+
     return Router(
         path="/api/v1/projects",
         route_handlers=[
@@ -409,6 +520,11 @@ def admin_router(services: Services) -> Router:
             add_goal,
             remove_goal,
             goal_report,
+            list_funnels,
+            add_funnel,
+            remove_funnel,
+            funnel_report,
+            retention,
         ],
         # The key first: without one, every route is a 401 whatever its path says.
         guards=[require_admin_key, known_ids],

@@ -26,6 +26,7 @@ from privalytics.domain.custom import MAX_EVENT_NAME
 from privalytics.domain.devices import MAX_SCREEN_WIDTH
 from privalytics.domain.dimensions import DIMENSIONS
 from privalytics.domain.filters import MAX_FILTER_VALUE, MAX_FILTERS
+from privalytics.domain.funnels import MAX_FUNNEL_NAME, MAX_STEPS, MIN_STEPS
 from privalytics.domain.goals import MAX_GOAL_EVENT, MAX_GOAL_NAME, MAX_PATTERN
 from privalytics.domain.ratelimit import RATE_UNITS
 from privalytics.domain.reporting import MAX_TOP, PERIODS
@@ -177,6 +178,16 @@ GoalPage = Annotated[str, _documented(GOAL_PAGE)]
 GoalEvent = Annotated[str, _documented(GOAL_EVENT)]
 GoalName = Annotated[str, _documented(GOAL_NAME)]
 GoalDepth = Annotated[int, _documented(GOAL_DEPTH)]
+
+# ---- funnel fields ---------------------------------------------------------------------
+
+FUNNEL_STEPS = {
+    "minItems": MIN_STEPS,
+    "maxItems": MAX_STEPS,
+    "description": "In order: each a page pattern or a custom event's name.",
+}
+FUNNEL_NAME = _text(MAX_FUNNEL_NAME, min_length=1, description="Unique in the project.")
+FunnelName = Annotated[str, _documented(FUNNEL_NAME)]
 
 # ---- query and path parameters (Litestar's ``schema_extra``) ---------------------------
 

@@ -23,8 +23,10 @@ import msgspec
 
 from privalytics.adapters.http.constraints import (
     EVENTS,
+    FUNNEL_STEPS,
     ORIGINS,
     EventName,
+    FunnelName,
     GoalDepth,
     GoalEvent,
     GoalName,
@@ -179,3 +181,20 @@ class GoalCreateIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     event: GoalEvent | None = None
     depth: GoalDepth | None = None
     name: GoalName | None = None
+
+
+class FunnelStepIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A funnel step: ``page`` (a path pattern, as a page goal's) or ``event`` (a custom
+    event's name), exactly one."""
+
+    page: GoalPage | None = None
+    event: GoalEvent | None = None
+
+
+class FunnelCreateIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A new funnel: 2 to 8 ordered ``steps``; ``name`` unique in the project, derived
+    from the steps when absent (``/pricing → event:Signup``)."""
+
+    # The limits are the domain's (privalytics.domain.funnels), with its messages.
+    steps: Annotated[list[FunnelStepIn], msgspec.Meta(extra_json_schema=FUNNEL_STEPS)]
+    name: FunnelName | None = None

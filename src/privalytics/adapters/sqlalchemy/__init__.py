@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from privalytics.adapters.sqlalchemy.bots import SqlAlchemyBotLogStore
 from privalytics.adapters.sqlalchemy.engine import ACCEPTED_URLS, create_engine
 from privalytics.adapters.sqlalchemy.events import SqlAlchemyEventStore
+from privalytics.adapters.sqlalchemy.funnels import SqlAlchemyFunnelStore
 from privalytics.adapters.sqlalchemy.goals import SqlAlchemyGoalStore
 from privalytics.adapters.sqlalchemy.migrate import current_revision, migrate
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
@@ -21,6 +22,7 @@ __all__ = [
     "ACCEPTED_URLS",
     "SqlAlchemyBotLogStore",
     "SqlAlchemyEventStore",
+    "SqlAlchemyFunnelStore",
     "SqlAlchemyGoalStore",
     "SqlAlchemySaltStore",
     "SqlAlchemyTokenStore",
@@ -44,6 +46,7 @@ class SqlStores:
     users: SqlAlchemyUserStore
     bots: SqlAlchemyBotLogStore
     goals: SqlAlchemyGoalStore
+    funnels: SqlAlchemyFunnelStore
 
     async def dispose(self) -> None:
         await self.events.aclose()
@@ -69,4 +72,5 @@ def open_stores(
         users=SqlAlchemyUserStore(engine),
         bots=SqlAlchemyBotLogStore(engine),
         goals=SqlAlchemyGoalStore(engine),
+        funnels=SqlAlchemyFunnelStore(engine),
     )

@@ -377,3 +377,22 @@ goals = Table(
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("project_id", "name"),
 )
+
+# A project's funnels (domain/funnels.py; migration 0016): ``steps`` is the ordered steps
+# as a JSON array of {"page": PATTERN} or {"event": NAME} (2 to 8 of them, read whole,
+# never queried into). Names are unique within a project, as goals'.
+funnels = Table(
+    "funnels",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "project_id",
+        String(32),
+        ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(200), nullable=False),
+    Column("steps", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("project_id", "name"),
+)

@@ -1,6 +1,6 @@
 """The dashboard's forms that change things, behind sign-in, and the pages that hold them:
-create a project, its settings, issue and revoke its tokens, add and remove its goals,
-delete it.
+create a project, its settings, issue and revoke its tokens, add and remove its goals and
+funnels, delete it.
 
 Handlers translate: a form in, a use case called, a template or a redirect out. Every
 state-changing request is a POST with the CSRF token (Litestar's CSRF middleware), and
@@ -19,6 +19,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from privalytics.adapters.http.dashboard.auth import HOME, FormBody, flash, render
+from privalytics.adapters.http.dashboard.funnelviews import describe, funnel_book, funnel_spec
 from privalytics.adapters.http.dashboard.goalviews import definition
 from privalytics.adapters.http.dashboard.views import PageContext
 from privalytics.domain.administration import active_tokens
@@ -134,6 +135,12 @@ def managing_handlers(services: Services, page: PageContext) -> list[Any]:
                     (goal, definition(goal))
                     for goal in (
                         [] if services.goals is None else await services.goals.list(project.id)
+                    )
+                ],
+                "funnels": [
+                    (funnel, describe(funnel))
+                    for funnel in (
+                        [] if services.funnels is None else await services.funnels.list(project.id)
                     )
                 ],
             },
@@ -273,6 +280,29 @@ def managing_handlers(services: Services, page: PageContext) -> list[Any]:
         flash(request, "success", f"Removed goal {removed.name}; the events stay.")
         return Redirect(f"{_settings_url(project_id)}#goals", status_code=303)
 
+    @post("/dashboard/projects/{project_id:str}/funnels", status_code=303)
+    async def add_funnel(
+        request: Request[Any, Any, Any],
+        project_id: FromPath[str],
+        data: Annotated[dict[str, str], FormBody],
+    ) -> Redirect:
+        await admin.get_project(project_id)
+        try:
+            added = await funnel_book(services).add(project_id, funnel_spec(data))
+        except InvalidInput as exc:
+            flash(request, "error", f"The funnel was not added: {exc}")
+        else:
+            flash(request, "success", f"Added funnel {added.name}: it counts the past too.")
+        return Redirect(f"{_settings_url(project_id)}#funnels", status_code=303)
+
+    @post("/dashboard/projects/{project_id:str}/funnels/{funnel_id:str}/delete", status_code=303)
+    async def remove_funnel(
+        request: Request[Any, Any, Any], project_id: FromPath[str], funnel_id: FromPath[str]
+    ) -> Redirect:
+        removed = await funnel_book(services).remove(project_id, funnel_id)
+        flash(request, "success", f"Removed funnel {removed.name}; the events stay.")
+        return Redirect(f"{_settings_url(project_id)}#funnels", status_code=303)
+
     @post("/dashboard/projects/{project_id:str}/delete", status_code=303)
     async def delete_project(
         request: Request[Any, Any, Any],
@@ -301,4 +331,6 @@ def managing_handlers(services: Services, page: PageContext) -> list[Any]:
         delete_project,
         add_goal,
         remove_goal,
+        add_funnel,
+        remove_funnel,
     ]

@@ -193,12 +193,12 @@ def _bot_rows(report: BotReport) -> list[tuple[str, int, int]]:
     return [(row.name, row.count, bar(row.count, largest)) for row in report.reasons]
 
 
-def _filters(given: list[str] | None) -> tuple[Filter, ...]:
+def page_filters(given: list[str] | None) -> tuple[Filter, ...]:
     """The page's filters, checked as the API checks them (a bad one is a 400 page)."""
     return tuple(parse_filters(given or []))
 
 
-def _span(services: Services, choice: Choice) -> TimeRange:
+def page_span(services: Services, choice: Choice) -> TimeRange:
     bounds = choice.bounds()
     if bounds is None:
         return services.reporting.span(period=choice.name)
@@ -219,7 +219,7 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
         end: Annotated[str | None, QueryParameter(name="to")] = None,
     ) -> Template:
         choice = choose(period_of(period, alias), start, end)
-        span = _span(services, choice)
+        span = page_span(services, choice)
         rows = []
         pairs = []
         for project in await admin.list_projects():
@@ -276,7 +276,7 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
     ) -> Template:
         project = await admin.get_project(project_id)
         choice = choose(period_of(period, alias), start, end)
-        span = _span(services, choice)
+        span = page_span(services, choice)
         base = f"/dashboard/projects/{project.id}"
         tabs = {
             "sources": sources,
@@ -285,7 +285,7 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
             "devices": devices,
             "events": events,
         }
-        address = Address(base, choice, _filters(filter_), tabs_of(tabs))
+        address = Address(base, choice, page_filters(filter_), tabs_of(tabs))
         stats = await reporting.stats(project.id, span, filters=address.texts)
         before = await reporting.previous_series(project.id, span, address.texts)
         recent = await reporting.latest(project.id, limit=FEED_SIZE)
@@ -304,6 +304,18 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
                 "goals": goal_rows(
                     address, (await reporting.goal_report(project.id, span, address.texts)).goals
                 ),
+                # Only the list: each funnel's report is on its own page (a report reads
+                # the range's events).
+                "funnels": [
+                    (
+                        f.name,
+                        f"{base}/funnels/{f.id}?{address.query}",
+                        " → ".join(str(step) for step in f.steps),
+                    )
+                    for f in (
+                        [] if services.funnels is None else await services.funnels.list(project.id)
+                    )
+                ],
                 "current_visitors": stats.current_visitors,
                 "bots": _bot_rows(await services.bot_report(project.id, span)),
                 **_stats_view(stats, choice, page.rotation, before),
@@ -332,9 +344,9 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
             named = f" {dimension!r}" if _NAME.fullmatch(dimension) else ""
             raise NotFound(f"no dimension{named}")
         choice = choose(period_of(period, alias), start, end)
-        span = _span(services, choice)
+        span = page_span(services, choice)
         base = f"/dashboard/projects/{project.id}"
-        address = Address(base, choice, _filters(filter_))
+        address = Address(base, choice, page_filters(filter_))
         here = Address(f"{base}/breakdown/{dimension}", choice, address.filters)
         found = await reporting.breakdown(
             project.id, span, dimension, address.texts, limit=DETAILS_ROWS
@@ -371,7 +383,7 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
         """The raw events of the page's range as a file (the API's export, signed in)."""
         check_format(form)
         project = await admin.get_project(project_id)
-        span = _span(services, choose(period_of(period, alias), start, end))
+        span = page_span(services, choose(period_of(period, alias), start, end))
         return export_stream(project.id, span, form, await reporting.export(project.id, span))
 
     @get("/dashboard/go")

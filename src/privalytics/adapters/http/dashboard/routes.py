@@ -9,6 +9,8 @@ from typing import Any
 from litestar import Router
 
 from privalytics.adapters.http.dashboard.auth import public_handlers, signed_in, user_guard
+from privalytics.adapters.http.dashboard.cohortviews import retention_handlers
+from privalytics.adapters.http.dashboard.funnelviews import funnel_handlers
 from privalytics.adapters.http.dashboard.managing import managing_handlers
 from privalytics.adapters.http.dashboard.reading import FEED_SIZE, reading_handlers
 from privalytics.adapters.http.dashboard.views import PageContext
@@ -29,7 +31,12 @@ __all__ = [
 
 def private_handlers(services: Services, page: PageContext) -> list[Any]:
     """Every page and form that needs a signed-in user (the router's guard sees to it)."""
-    return [*reading_handlers(services, page), *managing_handlers(services, page)]
+    return [
+        *reading_handlers(services, page),
+        *funnel_handlers(services, page),
+        *managing_handlers(services, page),
+        *retention_handlers(services, page),
+    ]
 
 
 def private_router(services: Services, page: PageContext, extra: list[Any]) -> Router:
