@@ -28,12 +28,12 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:g} %"
 
 
-@click.group("funnel")
+@click.group("funnel", short_help="Add, list, show and remove a project's funnels.")
 def funnel() -> None:
     """Add, list, show and remove a project's funnels (ordered pages and custom events)."""
 
 
-@funnel.command("add")
+@funnel.command("add", short_help="Add a funnel of 2-8 ordered page or event steps.")
 @click.argument("project_id")
 @click.option(
     "--step",
@@ -78,7 +78,7 @@ def funnel_list(ctx: click.Context, project_id: str, as_json: bool) -> None:
         click.echo(f"{made.id}  {made.name}  ({_steps(made)})")
 
 
-@funnel.command("show")
+@funnel.command("show", short_help="Show a funnel's visitors, conversion and drop-off.")
 @click.argument("project_id")
 @click.argument("funnel_id")
 @click.option(

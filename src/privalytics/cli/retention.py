@@ -18,7 +18,7 @@ def _figure(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
 
-@click.command()
+@click.command(short_help="Print active visitors and cohort retention.")
 @click.argument("project_id")
 @click.option("--period", default="30d", show_default=True, type=click.Choice(_PERIODS))
 @click.option(
