@@ -32,6 +32,7 @@ HOME = """<!doctype html><html><head>{scripts}</head><body>
   <span id="inner">Team</span></button>
 <a id="docs" href="/docs" class="pa-event-name--Docs pa-event-from--footer">Docs</a>
 <button id="plain">Not tagged</button>
+<button id="only" data-pa-event="Only" data-pa-ignore>Only the event</button>
 <a id="pricing" href="/pricing" data-pa-event="Pricing">Pricing</a>
 </body></html>
 """
@@ -79,6 +80,8 @@ def test_tagged_clicks_and_a_tagged_form_reach_goals_and_property_panels(
             # The right button opens a menu: no event.
             visitor.click("#attr", button="right")
             visitor.click("#plain")
+            # data-pa-ignore drops the tracker's click, not the tagged element's event.
+            visitor.click("#only")
             # A tagged link leaving the page: the beacon outlives it.
             visitor.click("#pricing")
             visitor.wait_for_url("**/pricing")
@@ -90,13 +93,14 @@ def test_tagged_clicks_and_a_tagged_form_reach_goals_and_property_panels(
             visitor.fill("#email", "someone@example.com")
             visitor.click("#subscribe")
             visitor.wait_for_url("**/thanks?**")
-            events = settled(running, project_id, 5)
+            events = settled(running, project_id, 6)
         finally:
             context.close()
 
     assert sorted(events) == [
         ("Docs", 1, 1),
         ("Newsletter", 1, 1),
+        ("Only", 1, 1),
         ("Pricing", 1, 1),
         ("Signup", 1, 2),
     ]
@@ -108,12 +112,14 @@ def test_tagged_clicks_and_a_tagged_form_reach_goals_and_property_panels(
     assert custom == [
         ("Docs", "/", '{"from": "footer"}'),
         ("Newsletter", "/pricing", '{"list": "weekly"}'),
+        ("Only", "/", "{}"),
         ("Pricing", "/", "{}"),
         ("Signup", "/", '{"billing-period": "yearly", "plan": "pro"}'),
         ("Signup", "/", '{"plan": "team plan"}'),
     ]
     # The core's own click for each tagged element is still sent (docs/tracker.md): one
-    # per left or middle click on a link or a button, the untagged one included.
+    # per left or middle click on a link or a button, the untagged one included, none for
+    # the one marked data-pa-ignore.
     clicks = sorted(e["target"] for e in sent if e["name"] == "click")
     assert clicks == sorted(
         [
@@ -157,7 +163,7 @@ def _dashboard(page: Page, running: Running, project_id: str) -> None:
     # One visitor, two conversions, every visitor converted.
     expect(goals.locator("td.num")).to_have_text(["1", "2", "100%"])
     events = page.get_by_test_id("panel-events")
-    expect(events.locator("tbody tr")).to_have_count(4)
+    expect(events.locator("tbody tr")).to_have_count(5)
     expect(events.locator("tbody tr").first).to_contain_text("Signup")
     events.get_by_role("link", name="Signup").click()
     expect(page.get_by_test_id("filters")).to_contain_text("Event is Signup")
