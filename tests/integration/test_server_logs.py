@@ -267,6 +267,7 @@ def test_no_route_and_no_malformed_request_logs_an_address_or_agent_at_debug(
         visit("GET", "/livez", 200)
         visit("GET", "/readyz", 200)
         visit("GET", "/tracker.js", 200)
+        visit("GET", "/tracker-tags.js", 200)
         visit("GET", "/", 200, follow_redirects=True)
         visit("GET", "/no/such/page", 404)
         _ingest(visit, project_id, token)

@@ -1,5 +1,6 @@
-"""The committed tracker build is what tracker/tracker.js builds to (terser, pinned in
-tracker/package-lock.json), so the readable source and the served bytes cannot drift."""
+"""The committed tracker builds are what tracker/tracker.js and tracker/tracker-tags.js
+build to (terser, pinned in tracker/package-lock.json), so the readable sources and the
+served bytes cannot drift."""
 
 from __future__ import annotations
 
@@ -13,10 +14,15 @@ from tests.conftest import REQUIRE_SERVICES
 
 ROOT = Path(__file__).parents[2]
 SOURCE = ROOT / "tracker"
-BUILT = ROOT / "src" / "privalytics" / "adapters" / "http" / "static" / "tracker.js"
+STATIC = ROOT / "src" / "privalytics" / "adapters" / "http" / "static"
+# package.json's script that builds each served file.
+BUILDS = {"build:core": "tracker.js", "build:tags": "tracker-tags.js"}
 
 
-def test_the_served_tracker_is_the_build_of_its_source(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("build", "built"), BUILDS.items())
+def test_the_served_script_is_the_build_of_its_source(
+    tmp_path: Path, build: str, built: str
+) -> None:
     npm = shutil.which("npm")
     if npm is None:
         if REQUIRE_SERVICES:
@@ -24,11 +30,11 @@ def test_the_served_tracker_is_the_build_of_its_source(tmp_path: Path) -> None:
         pytest.skip("npm is not installed")
     if not (SOURCE / "node_modules" / "terser").exists():
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=SOURCE, check=True, timeout=300)
-    output = tmp_path / "tracker.js"
+    output = tmp_path / built
     subprocess.run(
-        [npm, "run", "--silent", "build", "--", "--output", str(output)],
+        [npm, "run", "--silent", build, "--", "--output", str(output)],
         cwd=SOURCE,
         check=True,
         timeout=120,
     )
-    assert output.read_bytes() == BUILT.read_bytes(), "run `npm run build` in tracker/"
+    assert output.read_bytes() == (STATIC / built).read_bytes(), "run `npm run build` in tracker/"

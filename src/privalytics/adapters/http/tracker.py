@@ -1,6 +1,7 @@
-"""``GET /tracker.js``: the tracker script, first-party from the privalytics host.
+"""``GET /tracker.js`` and ``GET /tracker-tags.js``: the tracker script and its opt-in
+tagged-events add-on, first-party from the privalytics host, each served the same way.
 
-Two URLs, the same bytes:
+Two URLs per script, the same bytes:
 
 - ``/tracker.js``: cached for a day, then revalidated with its ``ETag`` (the content hash),
   so an upgraded server reaches every site within a day at the cost of a 304.
@@ -26,6 +27,10 @@ from typing import Any
 from litestar import Request, Response, route
 from litestar.handlers import HTTPRouteHandler
 
+# The scripts in static/, each served at /<its name>: the tracker (tracker/tracker.js) and
+# the tagged-events add-on (tracker/tracker-tags.js), both built by terser.
+SCRIPTS = ("tracker.js", "tracker-tags.js")
+
 SHORT_CACHE = "public, max-age=86400, stale-while-revalidate=604800"
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 
@@ -42,14 +47,19 @@ class TrackerScript:
 
 
 @cache
-def tracker_script() -> TrackerScript:
-    """The built script shipped in the package, its gzip and its content hash."""
-    body = (files("privalytics.adapters.http") / "static" / "tracker.js").read_bytes()
+def static_script(name: str) -> TrackerScript:
+    """The built script ``name`` shipped in the package, its gzip and its content hash."""
+    body = (files("privalytics.adapters.http") / "static" / name).read_bytes()
     return TrackerScript(
         body=body,
         gzipped=gzip.compress(body, compresslevel=9, mtime=0),
         version=hashlib.sha256(body).hexdigest()[:16],
     )
+
+
+def tracker_script() -> TrackerScript:
+    """The tracker itself."""
+    return static_script("tracker.js")
 
 
 def _accepts_gzip(scope: Any) -> bool:
@@ -88,17 +98,18 @@ def _etag_matches(request: Request[Any, Any, Any], etag: str) -> bool:
     return etag in candidates or "*" in candidates
 
 
-def tracker_handlers() -> Iterable[HTTPRouteHandler]:
-    script = tracker_script()
+def _script_handler(name: str) -> HTTPRouteHandler:
+    """``GET``/``HEAD /<name>`` for the built script ``name``."""
+    script = static_script(name)
 
     @route(
-        "/tracker.js",
+        f"/{name}",
         http_method=["GET", "HEAD"],
         tags=["tracker"],
-        summary="The tracker script",
+        summary=f"The script {name}",
         include_in_schema=False,
     )
-    async def tracker_js(request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def serve_script(request: Request[Any, Any, Any]) -> Response[bytes]:
         pinned = request.query_params.get("v") == script.version
         headers = {
             "Cache-Control": IMMUTABLE_CACHE if pinned else SHORT_CACHE,
@@ -123,4 +134,9 @@ def tracker_handlers() -> Iterable[HTTPRouteHandler]:
             content=body, status_code=200, media_type="text/javascript", headers=headers
         )
 
-    return (tracker_js,)
+    return serve_script
+
+
+def tracker_handlers() -> Iterable[HTTPRouteHandler]:
+    """One route per script in :data:`SCRIPTS`."""
+    return tuple(_script_handler(name) for name in SCRIPTS)
