@@ -22,7 +22,7 @@ from privalytics.domain.services import Services
 _PERIODS = ["24h", "7d", "30d", "12m"]
 
 
-@click.command()
+@click.command(short_help="Export raw events, or the days for Plausible.")
 @click.argument("project_id")
 @click.option(
     "--format",
