@@ -11,6 +11,7 @@ import zipfile
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
 from privalytics.adapters import plausiblezip
@@ -361,3 +362,36 @@ async def test_an_unknown_project_or_dimension_is_refused_before_any_read() -> N
     for name in ("region", "city", "goal", "nothing"):
         with pytest.raises(InvalidInput):
             await services.reporting.daily(project_id, SPAN, [name])
+
+
+async def test_sparse_days_among_long_quiet_stretches_are_each_found_once() -> None:
+    services, project_id, store = await _services([])
+    hand = _hand_made(project_id)
+    # The same traffic, moved to days 1, 2, 41 and 60 of a 60-day range.
+    moved = [
+        msgspec.structs.replace(event, timestamp=event.timestamp + timedelta(days=shift))
+        for shift in (0, 40, 58)
+        for event in hand
+        if shift == 0 or event.timestamp.day == 1
+    ]
+    await store.add(moved)
+    span = TimeRange(start=SPAN.start, end=SPAN.start + timedelta(days=60))
+    days = days_of(span)
+    seen: list[int] = []
+    data = await plausiblezip.archive(
+        await services.reporting.daily(project_id, span, plausiblezip.DIMENSIONS),
+        days[0],
+        days[-1],
+        advance=lambda: seen.append(1),
+    )
+    assert len(seen) == 60  # the progress moves by every day, quiet ones included
+    packed = zipfile.ZipFile(io.BytesIO(data))
+    (name,) = [n for n in packed.namelist() if n.startswith("imported_visitors_")]
+    assert name == "imported_visitors_20260301_20260429.csv"
+    lines = list(csv.DictReader(io.StringIO(packed.read(name).decode())))
+    assert [(line["date"], line["visitors"], line["pageviews"]) for line in lines] == [
+        ("2026-03-01", "2", "3"),
+        ("2026-03-02", "1", "1"),
+        ("2026-04-10", "2", "3"),
+        ("2026-04-28", "2", "3"),
+    ]

@@ -25,6 +25,7 @@ from privalytics.domain.errors import InvalidInput
 from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import TimeRange
 from privalytics.domain.ports import EventStore
+from privalytics.domain.sessions import SessionTotals
 
 DAY = timedelta(days=1)
 
@@ -65,21 +66,69 @@ def daily_dimensions(names: Sequence[str]) -> tuple[Dimension, ...]:
 
 
 async def day_figures(
-    events: EventStore, project_id: str, day: date, dimensions: Sequence[Dimension]
+    events: EventStore,
+    project_id: str,
+    day: date,
+    dimensions: Sequence[Dimension],
+    figures: Figures | None = None,
 ) -> DayFigures:
-    """The day's figures and its breakdowns by ``dimensions`` (from
-    :func:`daily_dimensions`)."""
+    """The day's figures (``figures`` when already read) and its breakdowns by
+    ``dimensions`` (from :func:`daily_dimensions`)."""
     span = day_range(day)
-    rows: dict[str, list[Row]] = {}
-    for each in dimensions:
-        rows[each.name] = await events.breakdown(project_id, span, each, (), None)
-    return DayFigures(day=day, figures=await events.figures(project_id, span, ()), rows=rows)
+    if figures is None:
+        figures = await events.figures(project_id, span, ())
+    rows: dict[str, list[Row]] = {each.name: [] for each in dimensions}
+    # A day without a session has no rows either: one read, not one per dimension.
+    if figures.totals.sessions:
+        for each in dimensions:
+            rows[each.name] = await events.breakdown(project_id, span, each, (), None)
+    return DayFigures(day=day, figures=figures, rows=rows)
+
+
+def _days(first: date, last: date) -> TimeRange:
+    return TimeRange(start=day_range(first).start, end=day_range(last).end)
+
+
+async def _active(
+    events: EventStore, project_id: str, first: date, last: date
+) -> AsyncIterator[tuple[date, Figures]]:
+    """The days from ``first`` to ``last`` that hold a session, in order, with their
+    figures: a stretch without any is one read, however long (years of a new project),
+    so that only the active days cost a read each (sessions add up over days)."""
+    figures = await events.figures(project_id, _days(first, last), ())
+    if not figures.totals.sessions:
+        return
+    if first == last:
+        yield first, figures
+        return
+    middle = first + timedelta(days=(last - first).days // 2)
+    async for found in _active(events, project_id, first, middle):
+        yield found
+    async for found in _active(events, project_id, middle + DAY, last):
+        yield found
+
+
+def _empty(day: date, dimensions: Sequence[Dimension]) -> DayFigures:
+    return DayFigures(
+        day=day,
+        figures=Figures(visitors=0, totals=SessionTotals()),
+        rows={each.name: [] for each in dimensions},
+    )
 
 
 async def daily(
     events: EventStore, project_id: str, span: TimeRange, dimensions: Sequence[Dimension]
 ) -> AsyncIterator[DayFigures]:
     """:func:`day_figures` of every day of :func:`days_of` ``span``, oldest first, one
-    day read at a time."""
-    for day in days_of(span):
-        yield await day_figures(events, project_id, day, dimensions)
+    day read at a time (a day without a session is not read on its own)."""
+    days = days_of(span)
+    following = days[0]
+    async for day, figures in _active(events, project_id, days[0], days[-1]):
+        while following < day:
+            yield _empty(following, dimensions)
+            following += DAY
+        yield await day_figures(events, project_id, day, dimensions, figures)
+        following = day + DAY
+    while following <= days[-1]:
+        yield _empty(following, dimensions)
+        following += DAY
