@@ -4,7 +4,9 @@ export, which Plausible's CSV import reads (Site settings > Imports & exports).
 The archive holds one file per table Plausible imports, named
 ``imported_<table>_<first day>_<last day>.csv`` (days as YYYYMMDD, both included), each with
 a header line naming its columns in Plausible's order, then one line per UTC day and value
-(Plausible matches the file to its table by that name and the columns by that header).
+(Plausible reads the table and the dates from the name). The layout is the one Plausible's
+exporter writes since its pages table keeps scroll depth and time on page as totals with
+their visits (``total_scroll_depth``, ``total_time_on_page``...).
 
 Every figure is privalytics' own, read day by day through the reporting use case
 (:meth:`~privalytics.domain.reporting.Reporting.daily`): ``visitors`` the day's unique
