@@ -1,4 +1,5 @@
-"""``privalytics export``: a project's raw events to a file, CSV or JSON Lines."""
+"""``privalytics export``: a project's raw events to a file, CSV or JSON Lines, or its
+figures day by day as a zip in the layout of Plausible's CSV export."""
 
 from __future__ import annotations
 
@@ -11,17 +12,26 @@ from typing import IO
 
 import click
 
+from privalytics.adapters import plausiblezip
 from privalytics.adapters.export import FORMATS, encoded
 from privalytics.cli.common import BadInput, moment, run, settings, with_services
-from privalytics.domain.models import Event
+from privalytics.domain.daily import days_of
+from privalytics.domain.models import Event, TimeRange
 from privalytics.domain.services import Services
 
 _PERIODS = ["24h", "7d", "30d", "12m"]
 
 
-@click.command()
+@click.command(short_help="Export raw events, or the days for Plausible.")
 @click.argument("project_id")
-@click.option("--format", "form", type=click.Choice(FORMATS), default="csv", show_default=True)
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice([*FORMATS, plausiblezip.FORMAT]),
+    default="csv",
+    show_default=True,
+    help="Raw events (csv, jsonl) or the days' figures for Plausible's CSV import.",
+)
 @click.option("--period", type=click.Choice(_PERIODS), help="The last 24h, 7d, 30d or 12m.")
 @click.option("--from", "start", metavar="DATE", help="From this date (UTC) or date-time.")
 @click.option("--to", "end", metavar="DATE", help="Until this date or date-time (default now).")
@@ -41,9 +51,12 @@ def export(
     end: str | None,
     output: str,
 ) -> None:
-    """Export a project's raw events: every stored field, oldest first.
+    """Export a project's raw events, or its days' figures for Plausible.
 
-    Without --period or --from, the last 24 hours. A progress bar shows on a terminal.
+    csv and jsonl: every stored field of every event, oldest first. plausible-zip: the
+    figures of every UTC day the range touches, as a zip of CSV files that Plausible's CSV
+    import reads. Without --period or --from, the last 24 hours. A progress bar shows on a
+    terminal.
     """
     if period is not None and (start is not None or end is not None):
         raise BadInput("give --period or --from/--to, not both")
@@ -53,9 +66,22 @@ def export(
     if target is not None and not target.resolve().parent.is_dir():
         raise BadInput(f"--output: the folder {target.resolve().parent} does not exist")
 
+    def span_of(services: Services) -> TimeRange:
+        return services.reporting.span(period=period, start=first, end=last)
+
+    if form == plausiblezip.FORMAT:
+        days = run(
+            with_services(
+                settings(ctx), lambda services: _write_zip(services, project_id, span_of, target)
+            )
+        )
+        if target is not None:
+            click.echo(f"exported {days} day{'' if days == 1 else 's'} to {target}", err=True)
+        return
+
     async def write(services: Services) -> int:
         reporting = services.reporting
-        span = reporting.span(period=period, start=first, end=last)
+        span = span_of(services)
         batches = await reporting.export(project_id, span)
         if target is None:
             return await _copy(form, batches, sys.stdout.buffer, None)
@@ -100,3 +126,40 @@ async def _copy(
         out.write(chunk)
     out.flush()
     return written
+
+
+async def _write_zip(
+    services: Services,
+    project_id: str,
+    span_of: Callable[[Services], TimeRange],
+    target: Path | None,
+) -> int:
+    """Write the Plausible zip to ``target`` (None: standard output), whole or not at
+    all; returns how many days it spans."""
+    span = span_of(services)
+    project = await services.admin.get_project(project_id)
+    days = days_of(span)
+    source = await services.reporting.daily(project.id, span, plausiblezip.DIMENSIONS)
+    shown = target is not None and sys.stderr.isatty()
+    with click.progressbar(
+        length=len(days), label="exporting days", file=sys.stderr, hidden=not shown
+    ) as bar:
+        data = await plausiblezip.archive(
+            source,
+            days[0],
+            days[-1],
+            hostname=plausiblezip.hostname_of(project.allowed_origins),
+            advance=lambda: bar.update(1),
+        )
+    if target is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return len(days)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+    return len(days)

@@ -17,6 +17,7 @@ from privalytics.domain.activity import (
 )
 from privalytics.domain.anonymity import anonymous_filters, merge_rows
 from privalytics.domain.conversions import GoalReport, needs_revenue, report, revenue
+from privalytics.domain.daily import DayFigures, daily, daily_dimensions
 from privalytics.domain.dimensions import DIMENSIONS, Scope, dimension, dimension_names
 from privalytics.domain.errors import (
     InvalidInput,
@@ -354,6 +355,17 @@ class Reporting:
         stored (the raw events; NotFound for an unknown project, before any is read)."""
         await self._project(project_id)
         return self._events.stream(project_id, span, chunk)
+
+    async def daily(
+        self, project_id: str, span: TimeRange, dimensions: Sequence[str]
+    ) -> AsyncIterator[DayFigures]:
+        """The figures of every UTC day ``span`` touches (see :mod:`privalytics.domain.daily`)
+        and their breakdowns by ``dimensions``, oldest first, one day read at a time (an
+        InvalidInput for a dimension that cannot be read day by day and NotFound for an
+        unknown project, before any day is read)."""
+        chosen = daily_dimensions(dimensions)
+        await self._project(project_id)
+        return daily(self._events, project_id, span, chosen)
 
     async def count_events(self, project_id: str, span: TimeRange) -> int:
         """How many events the project stored in ``span``."""

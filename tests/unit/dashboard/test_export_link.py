@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+import zipfile
 from datetime import timedelta
 
 from tests.unit.dashboard.conftest import Browser
@@ -75,3 +76,19 @@ def test_a_bad_format_or_project_is_refused_and_strangers_sign_in(
     stranger = signed_in.client.get(base, follow_redirects=False)
     assert stranger.status_code == 303
     assert stranger.headers["location"].startswith("/dashboard/login?next=")
+
+
+def test_the_plausible_link_downloads_the_ranges_days_as_a_zip(signed_in: Browser) -> None:
+    project_id, token = signed_in.create_project()
+    moment = (signed_in.clock.now() - timedelta(minutes=30)).isoformat()
+    signed_in.send(token, action="visit", path="/", user_agent=AGENT, timestamp=moment)
+    page = signed_in.client.get(f"/dashboard/projects/{project_id}?period=7d").text
+    link = _link(page, "export-plausible-zip")
+    assert link == f"/dashboard/projects/{project_id}/export?format=plausible-zip&period=7d"
+    answer = signed_in.client.get(link)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/zip"
+    packed = zipfile.ZipFile(io.BytesIO(answer.content))
+    (pages,) = [name for name in packed.namelist() if name.startswith("imported_pages_")]
+    lines = packed.read(pages).decode().splitlines()
+    assert [line.split(",")[2] for line in lines[1:]] == ["/"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -100,3 +101,61 @@ def test_bad_requests_are_precise(api: Api) -> None:
     assert_error(api.client.get(path), 401)
     unknown = "/api/v1/projects/prj_0000000000000000/export"
     assert_error(api.client.get(unknown, headers=api.admin), 404)
+
+
+def test_the_plausible_zip_holds_the_days_figures_as_a_named_zip(api: Api) -> None:
+    project_id, _ = _sent(api)
+    day = api.clock.now().date()
+    response = api.client.get(
+        f"/api/v1/projects/{project_id}/export",
+        params={"format": "plausible-zip", "from": f"{day}T00:00:00Z"},
+        headers=api.admin,
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    stamp = f"{day:%Y%m%d}"
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="privalytics-{project_id}-{stamp}-{stamp}-plausible.zip"'
+    )
+    packed = zipfile.ZipFile(io.BytesIO(response.content))
+    names = packed.namelist()
+    assert len(names) == 10
+    assert f"imported_visitors_{stamp}_{stamp}.csv" in names
+    visitors = list(
+        csv.DictReader(io.StringIO(packed.read(f"imported_visitors_{stamp}_{stamp}.csv").decode()))
+    )
+    # One visitor, three page views in one visit: as the stats say.
+    stats = api.stats(project_id, **{"from": f"{day}T00:00:00Z"})
+    assert [(v["visitors"], v["pageviews"], v["visits"]) for v in visitors] == [
+        (str(stats["unique_visitors"]), str(stats["pageviews"]), str(stats["sessions"]))
+    ]
+    sources = packed.read(f"imported_sources_{stamp}_{stamp}.csv").decode().splitlines()
+    assert sources[1].split(",")[1] == "Hacker News"
+
+
+_DAY = "2025-12-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"format": "zip"}, "format"),
+        ({"format": "plausible-zip", "from": "2026-13-01T00:00:00Z"}, "from"),
+        ({"format": "plausible-zip", "from": "2025-12-02T00:00:00Z", "to": _DAY}, "to"),
+        ({"format": "plausible-zip", "from": "2001-01-01T00:00:00Z", "to": _DAY}, "to"),
+        ({"format": "plausible-zip", "period": "5y"}, "period"),
+    ],
+)
+def test_a_bad_plausible_zip_request_names_its_field(
+    api: Api, params: dict[str, str], field: str
+) -> None:
+    project_id, _ = api.create_project()
+    path = f"/api/v1/projects/{project_id}/export"
+    body = assert_error(api.client.get(path, params=params, headers=api.admin), 400)
+    assert body["field"] == field
+    if field == "format":
+        assert "plausible-zip" in body["message"]
+    unknown = "/api/v1/projects/prj_0000000000000000/export"
+    assert_error(
+        api.client.get(unknown, params={"format": "plausible-zip"}, headers=api.admin), 404
+    )

@@ -10,14 +10,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Router, delete, get, patch, post
+from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
-from litestar.response import Stream
 
 from privalytics.adapters.cohortwire import RetentionOut
-from privalytics.adapters.export import FORMATS, MEDIA_TYPES
 from privalytics.adapters.http.constraints import (
     DIMENSION,
     FILTERS,
@@ -25,7 +23,12 @@ from privalytics.adapters.http.constraints import (
     MOMENT,
     PERIOD,
 )
-from privalytics.adapters.http.exporting import check_format, export_stream
+from privalytics.adapters.http.exporting import (
+    EXPORT_FORMATS,
+    EXPORT_MEDIA_TYPES,
+    check_format,
+    export_answer,
+)
 from privalytics.adapters.http.ids import known_ids
 from privalytics.adapters.http.ingest import bearer
 from privalytics.adapters.http.malformed import decode_body
@@ -84,9 +87,13 @@ _BREAKDOWN = (
 # The errors of a route that names a project (400: a malformed query or Host header).
 _ONE = _QUERY = error_specs(400, 401, 404, 503)
 _EXPORT = (
-    "Every event of the range, oldest first, as stored: time, action, page, target, value, "
-    "properties, visitor hash and every derived field (source, campaign, browser, system, "
-    "device, place), one per line. Streamed: any size, in constant memory."
+    "csv, jsonl: every event of the range, oldest first, as stored: time, action, page, "
+    "target, value, properties, visitor hash and every derived field (source, campaign, "
+    "browser, system, device, place), one per line. Streamed: any size, in constant memory. "
+    "plausible-zip: the figures of every UTC day the range touches (visitors, visits, page "
+    "views, bounces, visit duration; by source, page, entry and exit page, custom event, "
+    "country, device, browser and system) as a zip of CSV files in the layout of "
+    "Plausible's CSV export, which Plausible's CSV import reads."
 )
 _BOTS = (
     "What the bot filter turned away: bot events per reason (Googlebot, HeadlessChrome, "
@@ -433,12 +440,12 @@ def admin_router(services: Services) -> Router:
 
     @get(
         "/{project_id:str}/export",
-        summary="Export a project's raw events (CSV or JSON Lines), streamed",
+        summary="Export a project's raw events (CSV, JSON Lines) or its days (Plausible zip)",
         description=_EXPORT,
         responses=_QUERY,
         operation_class=operation_with_stream(
-            "The events, as a file to save.",
-            [media.split(";", 1)[0] for media in MEDIA_TYPES.values()],
+            "The events or the days' figures, as a file to save.",
+            [media.split(";", 1)[0] for media in EXPORT_MEDIA_TYPES.values()],
         ),
     )
     async def export(
@@ -447,19 +454,19 @@ def admin_router(services: Services) -> Router:
             str,
             QueryParameter(
                 name="format",
-                description="csv (default) or jsonl",
-                schema_extra={"enum": list(FORMATS)},
+                description="csv (default), jsonl or plausible-zip",
+                schema_extra={"enum": list(EXPORT_FORMATS)},
             ),
         ] = "csv",
         period: _Period = None,
         alias: _Alias = None,
         start: _From = None,
         end: _To = None,
-    ) -> Stream:
+    ) -> Response[Any]:
         check_format(form)
         period = period_of(period, alias)
         span = reporting.span(period=period, start=_moment(start, "from"), end=_moment(end, "to"))
-        return export_stream(project_id, span, form, await reporting.export(project_id, span))
+        return await export_answer(services, project_id, span, form)
 
     @get(
         "/{project_id:str}/bots",

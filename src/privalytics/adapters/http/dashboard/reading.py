@@ -12,9 +12,9 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Stream, Template
+from litestar.response import Redirect, Template
 
 from privalytics.adapters.http.dashboard.auth import HOME, render
 from privalytics.adapters.http.dashboard.goalviews import goal_rows
@@ -36,7 +36,7 @@ from privalytics.adapters.http.dashboard.views import (
     rotation_text,
     unique_explanation,
 )
-from privalytics.adapters.http.exporting import check_format, export_stream
+from privalytics.adapters.http.exporting import check_format, export_answer
 from privalytics.adapters.http.periods import ALIAS, period_of
 from privalytics.adapters.words import duration_text
 from privalytics.domain.dimensions import dimension as find_dimension
@@ -379,12 +379,13 @@ def reading_handlers(services: Services, page: PageContext) -> list[Any]:
         alias: Annotated[str | None, QueryParameter(name=ALIAS)] = None,
         start: Annotated[str | None, QueryParameter(name="from")] = None,
         end: Annotated[str | None, QueryParameter(name="to")] = None,
-    ) -> Stream:
-        """The raw events of the page's range as a file (the API's export, signed in)."""
+    ) -> Response[Any]:
+        """The raw events (or the days' figures, as Plausible's CSV zip) of the page's
+        range as a file: the API's export, signed in."""
         check_format(form)
         project = await admin.get_project(project_id)
         span = page_span(services, choose(period_of(period, alias), start, end))
-        return export_stream(project.id, span, form, await reporting.export(project.id, span))
+        return await export_answer(services, project.id, span, form)
 
     @get("/dashboard/go")
     async def go(project: Annotated[str | None, QueryParameter(name="project")] = None) -> Redirect:
