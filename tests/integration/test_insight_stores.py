@@ -311,10 +311,9 @@ def test_filtered_reads_over_segments_and_events_equal_the_reference(
 
 def test_every_dimension_has_a_stored_code_of_its_own() -> None:
     """rollup_dimensions keys rows by these codes: one per dimension, none shared; a
-    custom event's name has none (its reads take the events)."""
+    custom event's name has one, a goal none (its reads take the events)."""
     codes = tables.DIMENSION_CODES
-    assert set(codes) == {
-        n for n, d in DIMENSIONS.items() if d.scope not in (Scope.CUSTOM, Scope.GOAL)
-    }
+    assert set(codes) == {n for n, d in DIMENSIONS.items() if d.scope is not Scope.GOAL}
+    assert DIMENSIONS["event"].scope is Scope.CUSTOM
     assert len(set(codes.values())) == len(codes)
     assert all(code > 0 for code in codes.values())

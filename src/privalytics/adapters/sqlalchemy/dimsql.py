@@ -34,8 +34,9 @@ from privalytics.domain.sessions import PASSIVE_ACTIONS, SESSION_GAP
 
 _events = tables.events
 CODES = tables.DIMENSION_CODES
-# The figures of a value, in rollup_dimensions' column order.
-SUMS = ("sessions", "visitors", "pageviews", "bounces", "duration")
+# The figures of a value, in rollup_dimensions' column order (``events``: a custom event
+# name's events; 0 for every other dimension).
+SUMS = ("sessions", "visitors", "pageviews", "bounces", "duration", "events")
 _SESSION_KEY = ("day", "visitor", "n")
 GAP_MS = SESSION_GAP // timedelta(milliseconds=1)
 
@@ -154,6 +155,7 @@ def _per_session_value(s: Any, dimension: Dimension) -> Any:
         func.sum(s.views).label("pageviews"),
         func.sum(_bounced(s)).label("bounces"),
         func.sum(s.length).label("duration"),
+        literal(0).label("events"),
     ).group_by(s.day, value)
 
 
@@ -178,9 +180,39 @@ def _per_page(numbered: Any, sessions: Any) -> Any:
             func.sum(w.views).label("pageviews"),
             func.sum(_bounced(s)).label("bounces"),
             func.sum(s.length).label("duration"),
+            literal(0).label("events"),
         )
         .select_from(joined)
         .group_by(w.day, w.path)
+    )
+
+
+def _per_event(numbered: Any, sessions: Any) -> Any:
+    """The custom event names' rows: a session counts under every name among its custom
+    events, with all its page views (as the domain counts them) and its events of the name."""
+    t, s = numbered.c, sessions.c
+    done = (
+        select(*(t[name] for name in _SESSION_KEY), t.name, func.count().label("times"))
+        .where(t.action == code(Action.CUSTOM))
+        .group_by(*(t[name] for name in _SESSION_KEY), t.name)
+        .subquery()
+    )
+    d = done.c
+    joined = done.join(sessions, and_(*(d[name] == s[name] for name in _SESSION_KEY)))
+    return (
+        select(
+            d.day,
+            literal(CODES["event"]).label("dimension"),
+            d.name.label("value"),
+            func.count().label("sessions"),
+            func.count(distinct(d.visitor)).label("visitors"),
+            func.sum(s.views).label("pageviews"),
+            func.sum(_bounced(s)).label("bounces"),
+            func.sum(s.length).label("duration"),
+            func.sum(d.times).label("events"),
+        )
+        .select_from(joined)
+        .group_by(d.day, d.name)
     )
 
 
@@ -190,11 +222,14 @@ def dimension_rows(where: ColumnElement[bool], project: Any, name: str, tag: str
     parameter), for the texts compared among events at one instant; ``tag``: what makes
     the name of the page's common table expression unique in its statement."""
     dimension = DIMENSIONS[name]
-    columns = [] if dimension.scope is Scope.EVENT else [_column(dimension)]
+    per_event = dimension.scope in (Scope.EVENT, Scope.CUSTOM)
+    columns = [] if per_event else [_column(dimension)]
     numbered = _numbered(where, columns)
-    if dimension.scope is Scope.EVENT:
+    if per_event:
         numbered = numbered.element.cte(f"numbered_{tag}")
     sessions = _sessions(numbered, project, _session_dimensions([name])).subquery()
+    if dimension.scope is Scope.CUSTOM:
+        return _per_event(numbered, sessions)
     if dimension.scope is Scope.EVENT:
         return _per_page(numbered, sessions)
     return _per_session_value(sessions.c, dimension)
@@ -209,4 +244,4 @@ def dimension_days(where: ColumnElement[bool], project: Any) -> Any:
     sessions = _sessions(numbered, project, dimensions).cte("sessions")
     s = sessions.c
     selects = [_per_session_value(s, dimension) for dimension in dimensions]
-    return union_all(_per_page(numbered, sessions), *selects)
+    return union_all(_per_page(numbered, sessions), _per_event(numbered, sessions), *selects)

@@ -57,7 +57,7 @@ from privalytics.adapters.sqlalchemy.sqlitewriter import (
     SqliteEventWriter,
 )
 from privalytics.adapters.sqlalchemy.stored import read_events, read_page
-from privalytics.adapters.sqlalchemy.tables import from_millis, to_millis
+from privalytics.adapters.sqlalchemy.tables import DIMENSION_CODES, from_millis, to_millis
 from privalytics.domain import activity, insight
 from privalytics.domain.dimensions import Dimension, Scope
 from privalytics.domain.errors import StorageUnavailable
@@ -88,15 +88,21 @@ _T = TypeVar("_T")
 
 
 def _custom(dimension: Dimension | None, filters: Sequence[Filter]) -> bool:
-    """Whether a read involves custom events' names or properties, or goals, which
-    neither the dimension rollups nor the day segments hold: those reads take the range's
-    events and the reference computation (custom events are rare next to page views; a
-    goal's conversions depend on the project's goals, which may change at any time, so
-    nothing about them can be stored ahead)."""
+    """Whether a read involves custom events' names or properties, or goals, which the
+    day segments do not hold and the dimension rollups hold only for an unfiltered
+    breakdown by name (``event``): those reads take the range's events and the reference
+    computation (a property's values are not rolled up; a goal's conversions depend on the
+    project's goals, which may change at any time, so nothing about them can be stored
+    ahead)."""
     scoped = [f.scope for f in filters]
     if dimension is not None:
         scoped.append(dimension.scope)
     return Scope.CUSTOM in scoped or Scope.GOAL in scoped
+
+
+def _rolled_up(dimension: Dimension) -> bool:
+    """Whether ``rollup_dimensions`` holds the dimension (its unfiltered breakdowns)."""
+    return dimension.name in DIMENSION_CODES
 
 
 async def _off_loop(compute: Callable[..., _T], *args: object) -> _T:
@@ -283,13 +289,13 @@ class SqlAlchemyEventStore:
         filters: Sequence[Filter],
         limit: int | None,
     ) -> list[Row]:
+        if not filters and self._dimensions.exact and _rolled_up(dimension):
+            return await self._dimensions.breakdown(project_id, interval_of(span), dimension, limit)
         if _custom(dimension, filters):
             events = await self._events_in(project_id, span)
             rows = await _off_loop(
                 insight.breakdown, events, dimension, filters, self.rollups.window
             )
-        elif not filters and self._dimensions.exact:
-            return await self._dimensions.breakdown(project_id, interval_of(span), dimension, limit)
         else:
             rows = await self._segments.breakdown(project_id, span, dimension, filters)
         return rows[:limit]
@@ -301,13 +307,13 @@ class SqlAlchemyEventStore:
         dimension: Dimension,
         filters: Sequence[Filter],
     ) -> dict[str | None, int]:
+        if not filters and self._dimensions.exact and _rolled_up(dimension):
+            return await self._dimensions.cell_sizes(project_id, interval_of(span), dimension)
         if _custom(dimension, filters):
             events = await self._events_in(project_id, span)
             return await _off_loop(
                 insight.cell_sizes, events, dimension, filters, self.rollups.window
             )
-        if not filters and self._dimensions.exact:
-            return await self._dimensions.cell_sizes(project_id, interval_of(span), dimension)
         return await self._segments.cell_sizes(project_id, span, dimension, filters)
 
     async def selected_events(

@@ -314,6 +314,8 @@ DIMENSION_CODES: dict[str, int] = {
     "os": 16,
     "os_version": 17,
     "device": 18,
+    # A custom event's name (migration 0017): its rows' ``events`` count its events.
+    "event": 19,
 }
 
 # Per dimension value (a ``texts`` id of the project; 0: no value), the figures of a
@@ -331,6 +333,8 @@ rollup_dimensions = _rollup(
     Column("pageviews", BigInteger, nullable=False),
     Column("bounces", BigInteger, nullable=False),
     Column("duration", BigInteger, nullable=False),
+    # A custom event name's events (dimension "event"); 0 for the other dimensions.
+    Column("events", BigInteger, nullable=False, server_default="0"),
 )
 
 ROLLUPS = (
