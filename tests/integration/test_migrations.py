@@ -25,7 +25,7 @@ from privalytics.domain.errors import ConfigError, StorageUnavailable
 from privalytics.domain.models import Action, Event, Ranked, TimeRange
 from tests.integration.conftest import UNREACHABLE_POSTGRES_URL, assert_discreet, sqlite_url
 
-HEAD = "0017"
+HEAD = "0018"
 TABLES = {
     "projects",
     "tokens",

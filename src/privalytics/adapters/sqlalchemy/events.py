@@ -40,6 +40,7 @@ from privalytics.adapters.sqlalchemy.engine import (
 )
 from privalytics.adapters.sqlalchemy.expiry import expire_events
 from privalytics.adapters.sqlalchemy.filtered import SegmentReader
+from privalytics.adapters.sqlalchemy.goalrollups import GoalReader
 from privalytics.adapters.sqlalchemy.pgwriter import AsyncpgEventWriter
 from privalytics.adapters.sqlalchemy.planning import (
     code,
@@ -127,6 +128,8 @@ class SqlAlchemyEventStore:
         # Unfiltered breakdowns from rollup_dimensions (exact under daily salts); filtered
         # ones over closed days' segments and the rest's events (filtered.py).
         self._dimensions = DimensionReader(engine, rollups.window)
+        # Unfiltered breakdowns by goal from rollup_goals (exact under daily salts too).
+        self._goals = GoalReader(engine)
         self._segments = SegmentReader(engine, rollups.window)
         # The hot insert bypasses SQLAlchemy's statement layer (sqlitewriter.py,
         # pgwriter.py); a SQLite database that a second connection cannot open (":memory:",
@@ -291,6 +294,10 @@ class SqlAlchemyEventStore:
     ) -> list[Row]:
         if not filters and self._dimensions.exact and _rolled_up(dimension):
             return await self._dimensions.breakdown(project_id, interval_of(span), dimension, limit)
+        if not filters and self._dimensions.exact and dimension.scope is Scope.GOAL:
+            return await self._goals.breakdown(
+                project_id, interval_of(span), dimension.goals, limit
+            )
         if _custom(dimension, filters):
             events = await self._events_in(project_id, span)
             rows = await _off_loop(
@@ -309,6 +316,8 @@ class SqlAlchemyEventStore:
     ) -> dict[str | None, int]:
         if not filters and self._dimensions.exact and _rolled_up(dimension):
             return await self._dimensions.cell_sizes(project_id, interval_of(span), dimension)
+        if not filters and self._dimensions.exact and dimension.scope is Scope.GOAL:
+            return await self._goals.cell_sizes(project_id, interval_of(span), dimension.goals)
         if _custom(dimension, filters):
             events = await self._events_in(project_id, span)
             return await _off_loop(
@@ -368,7 +377,7 @@ class SqlAlchemyEventStore:
                 await connection.execute(delete(_events).where(_events.c.project == number))
             ).rowcount
             await connection.execute(delete(_texts).where(_texts.c.project == number))
-            for table in (tables.rollup_stale, *tables.ROLLUPS):
+            for table in (tables.rollup_stale, *tables.ROLLUPS, tables.rollup_goals):
                 await connection.execute(delete(table).where(table.c.project_id == project_id))
             await delete_segments(connection, project_id)
         self._dictionary.forget(project_id)
