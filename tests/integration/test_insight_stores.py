@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from msgspec.structs import replace
+from sqlalchemy import func, select
 
 from privalytics.adapters.memory import InMemoryEventStore, InMemoryTokenStore
 from privalytics.adapters.sqlalchemy import migrate, open_stores, tables
@@ -27,6 +28,7 @@ from privalytics.adapters.sqlalchemy.rollups import RollupReader
 from privalytics.domain import activity, insight
 from privalytics.domain.dimensions import DIMENSIONS, Dimension, Scope, dimension
 from privalytics.domain.filters import Filter, Op, parse_filters
+from privalytics.domain.goals import Goal, goal_dimension
 from privalytics.domain.models import Event, Project, RateLimit, TimeRange
 from privalytics.domain.ports import EventStore
 from privalytics.domain.reporting import Reporting
@@ -311,10 +313,70 @@ def test_filtered_reads_over_segments_and_events_equal_the_reference(
 
 def test_every_dimension_has_a_stored_code_of_its_own() -> None:
     """rollup_dimensions keys rows by these codes: one per dimension, none shared; a
-    custom event's name has none (its reads take the events)."""
+    custom event's name has one, a goal none (its reads take the events)."""
     codes = tables.DIMENSION_CODES
-    assert set(codes) == {
-        n for n, d in DIMENSIONS.items() if d.scope not in (Scope.CUSTOM, Scope.GOAL)
-    }
+    assert set(codes) == {n for n, d in DIMENSIONS.items() if d.scope is not Scope.GOAL}
+    assert DIMENSIONS["event"].scope is Scope.CUSTOM
     assert len(set(codes.values())) == len(codes)
     assert all(code > 0 for code in codes.values())
+
+
+@settings(FOUND, max_examples=20)
+@given(history=strategies.segmented_histories, goals=strategies.goal_sets())
+def test_goal_breakdowns_over_goal_rollups_and_events_equal_the_reference(
+    sql_url: str,
+    history: tuple[list[list[Event]], list[int | None], list[tuple[int, int]]],
+    goals: tuple[Goal, ...],
+) -> None:
+    """After refreshes (some days rolled up, some stale, some made stale again by later
+    events), the unfiltered breakdown by goal and its cell sizes equal the reference over
+    the range's events: whole up-to-date days from the goals' day rows (computed and kept
+    by the first read, so each range is read twice), the rest from the events. A goal's
+    rows go with it."""
+    batches, refreshes, ranges = history
+    project_id = secrets.token_hex(8)
+    mine = tuple(replace(goal, project_id=project_id) for goal in goals)
+    resolved = goal_dimension(mine)
+
+    async def scenario() -> None:
+        stores = open_stores(sql_url)
+        try:
+            stored: list[Event] = []
+            for batch, refresh in zip(batches, refreshes, strict=True):
+                added = [replace(e, project_id=project_id) for e in batch]
+                await stores.events.add(added)
+                stored.extend(added)
+                if refresh is not None:
+                    await stores.events.refresh(_moment(refresh * DAY_MS))
+                for start, end in ranges:
+                    span = TimeRange(start=_moment(start), end=_moment(end))
+                    inside = [e for e in stored if span.start <= e.timestamp < span.end]
+                    rows = insight.breakdown(inside, resolved, (), DAILY)
+                    sizes = insight.cell_sizes(inside, resolved, (), DAILY)
+                    for _ in range(2):
+                        got = await stores.events.breakdown(project_id, span, resolved, (), None)
+                        assert got == rows, (span, refresh)
+                        two = await stores.events.breakdown(project_id, span, resolved, (), 2)
+                        assert two == rows[:2], (span, refresh)
+                        found = await stores.events.cell_sizes(project_id, span, resolved, ())
+                        assert found == sizes, (span, refresh)
+            async with stores.engine.connect() as connection:
+                kept = await connection.execute(
+                    select(tables.rollup_goals.c.goal_id)
+                    .where(tables.rollup_goals.c.project_id == project_id)
+                    .distinct()
+                )
+                assert set(kept.scalars()) <= {goal.id for goal in mine}
+            for goal in mine:
+                await stores.goals.delete_goal(project_id, goal.id)
+            async with stores.engine.connect() as connection:
+                left = await connection.scalar(
+                    select(func.count())
+                    .select_from(tables.rollup_goals)
+                    .where(tables.rollup_goals.c.project_id == project_id)
+                )
+            assert left == 0
+        finally:
+            await stores.dispose()
+
+    asyncio.run(scenario())

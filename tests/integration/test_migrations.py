@@ -25,7 +25,7 @@ from privalytics.domain.errors import ConfigError, StorageUnavailable
 from privalytics.domain.models import Action, Event, Ranked, TimeRange
 from tests.integration.conftest import UNREACHABLE_POSTGRES_URL, assert_discreet, sqlite_url
 
-HEAD = "0016"
+HEAD = "0018"
 TABLES = {
     "projects",
     "tokens",
@@ -576,3 +576,65 @@ async def test_downgrading_funnels_drops_their_table_and_upgrading_makes_it_agai
             assert await connection.run_sync(_schema_diff) == []
     finally:
         await engine.dispose()
+
+
+async def test_upgrading_to_event_rollups_marks_the_days_with_custom_events_stale(
+    empty_sql_url: str,
+) -> None:
+    """Days rolled up before revision 0017 have no rows of custom event names: the
+    migration marks the days that hold a custom event stale, the refresh adds their rows,
+    and then the breakdown by event comes from the rollups and equals the reference."""
+    url = empty_sql_url
+    day = 86_400_000
+
+    def event(path: str, ts: int, visitor: str, name: str | None = None) -> Event:
+        action = Action.VISIT if name is None else Action.CUSTOM
+        return Event(
+            project_id="p",
+            action=action,
+            path=path,
+            timestamp=from_millis(ts),
+            visitor_hash=visitor,
+            name=name,
+        )
+
+    events = [
+        event("/", 1_000, "1" * 16),
+        event("/", 2_000, "1" * 16, "Signup"),
+        event("/", 3_000, "1" * 16, "Signup"),
+        event("/", day + 5, "2" * 16),
+        event("/", 2 * day, "3" * 16),
+        event("/b", 2 * day + 9, "3" * 16, "Purchase"),
+    ]
+    await migrate(url)
+    stores = open_stores(url)
+    try:
+        await stores.events.add(events)
+        assert await stores.events.refresh(from_millis(3 * day)) == 3
+        async with stores.engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0016"))
+            assert await connection.scalar(text("SELECT count(*) FROM rollup_stale")) == 0
+    finally:
+        await stores.dispose()
+    await migrate(url)
+    stores = open_stores(url)
+    span = TimeRange(start=from_millis(0), end=from_millis(3 * day))
+    try:
+        async with stores.engine.connect() as connection:
+            stale = await connection.execute(text("SELECT project_id, day FROM rollup_stale"))
+            assert sorted(stale.all()) == [("p", 0), ("p", 2)]
+        assert await stores.events.refresh(from_millis(3 * day)) == 2
+        async with stores.engine.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT block, sessions, visitors, pageviews, events FROM rollup_dimensions"
+                    " WHERE project_id = 'p' AND level = 0 AND dimension = 19 ORDER BY block"
+                )
+            )
+            assert rows.all() == [(0, 1, 1, 1, 2), (2, 1, 1, 1, 1)]
+        expected = insight.breakdown(events, DIMENSIONS["event"], (), timedelta(days=1))
+        assert [row.value for row in expected] == ["Signup", "Purchase"]
+        got = await stores.events.breakdown("p", span, DIMENSIONS["event"], (), None)
+        assert got == expected
+    finally:
+        await stores.dispose()

@@ -38,8 +38,12 @@ import enum
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from privalytics.domain.models import Action, Event
+
+if TYPE_CHECKING:
+    from privalytics.domain.goals import Goal
 
 
 class Scope(enum.StrEnum):
@@ -95,6 +99,9 @@ class Dimension:
     merge_small_cells: bool = False
     # A goal dimension: the names of the goals an event converts (several at once).
     convert: Callable[[Event], tuple[str, ...]] = _no_conversions
+    # A resolved goal dimension: the goals it was resolved with (a store that keeps
+    # figures per goal reads them by the goals' ids).
+    goals: tuple[Goal, ...] = ()
 
 
 def _page(event: Event) -> str | None:

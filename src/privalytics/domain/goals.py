@@ -230,4 +230,5 @@ def goal_dimension(goals: tuple[Goal, ...]) -> Dimension:
         scope=placeholder.scope,
         read=first,
         convert=convert,
+        goals=goals,
     )

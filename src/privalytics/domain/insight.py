@@ -242,7 +242,7 @@ def breakdown(
             )
             for value, group in pages.items()
         ]
-    return sorted(rows, key=_rank)
+    return sorted(rows, key=rank)
 
 
 def cell_sizes(
@@ -275,7 +275,7 @@ def cell_sizes(
     return sizes
 
 
-def _rank(row: Row) -> tuple[int, int, int, bool, str]:
+def rank(row: Row) -> tuple[int, int, int, bool, str]:
     figures = row.figures
     return (
         -figures.visitors,

@@ -3,7 +3,8 @@ together: the rows of a range's whole up-to-date days (in blocks of days, see
 :mod:`privalytics.domain.rollups`) summed with the same figures computed from the events
 of the rest of it (its partial first and last days, stale days, today) by
 :mod:`.dimsql`, in one statement that ranks as :func:`privalytics.domain.insight.breakdown`
-does: by visitors, then page views, then value in code-point order, no value last.
+does: by visitors, then custom events (a custom event name's rows), then page views, then
+value in code-point order, no value last.
 
 Exact only while a day's distinct visitors add up over days, that is under daily salt
 windows; :attr:`DimensionReader.exact` says so, and the store reads the events otherwise.
@@ -30,7 +31,7 @@ from privalytics.adapters.sqlalchemy.planning import (
     runs,
     text_of,
 )
-from privalytics.domain.dimensions import Dimension
+from privalytics.domain.dimensions import Dimension, Scope
 from privalytics.domain.insight import Figures, Row
 from privalytics.domain.rollups import Interval, Plan
 from privalytics.domain.sessions import SessionTotals
@@ -72,21 +73,27 @@ def _ranked(name: str, found: Plan, *, limited: bool, postgres: bool) -> Any:
     # Code-point order on both backends, as in Python.
     text = n.text.collate("C") if postgres else n.text
     statement = select(n.text, *(n[s] for s in SUMS)).order_by(
-        n.visitors.desc(), n.pageviews.desc(), case((n.text.is_(None), 1), else_=0), text
+        n.visitors.desc(),
+        n.events.desc(),
+        n.pageviews.desc(),
+        case((n.text.is_(None), 1), else_=0),
+        text,
     )
     return statement.limit(bindparam("limit", type_=Integer)) if limited else statement
 
 
-def _row(
-    text: str | None, sessions: Any, visitors: Any, pageviews: Any, bounces: Any, duration: Any
-) -> Row:
+def _row(row: Any, custom: bool) -> Row:
+    """A breakdown's row from (text, *SUMS); ``custom``: a custom event dimension's, which
+    counts its events."""
+    text, sessions, visitors, pageviews, bounces, duration, events = row
     totals = SessionTotals(
         sessions=int(sessions),
         pageviews=int(pageviews),
         bounces=int(bounces),
         duration=timedelta(milliseconds=int(duration)),
     )
-    return Row(value=text, figures=Figures(visitors=int(visitors), totals=totals))
+    figures = Figures(visitors=int(visitors), totals=totals)
+    return Row(value=text, figures=figures, events=int(events) if custom else None)
 
 
 class DimensionReader:
@@ -129,7 +136,8 @@ class DimensionReader:
                 "limit": limit,
             }
             rows = (await connection.execute(statement, values)).all()
-        return [_row(*row) for row in rows]
+        custom = dimension.scope is Scope.CUSTOM
+        return [_row(row, custom) for row in rows]
 
     async def cell_sizes(
         self, project_id: str, span: Interval, dimension: Dimension

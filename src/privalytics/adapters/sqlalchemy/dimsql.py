@@ -34,9 +34,10 @@ from privalytics.domain.sessions import PASSIVE_ACTIONS, SESSION_GAP
 
 _events = tables.events
 CODES = tables.DIMENSION_CODES
-# The figures of a value, in rollup_dimensions' column order.
-SUMS = ("sessions", "visitors", "pageviews", "bounces", "duration")
-_SESSION_KEY = ("day", "visitor", "n")
+# The figures of a value, in rollup_dimensions' column order (``events``: a custom event
+# name's events; 0 for every other dimension).
+SUMS = ("sessions", "visitors", "pageviews", "bounces", "duration", "events")
+SESSION_KEY = ("day", "visitor", "n")
 GAP_MS = SESSION_GAP // timedelta(milliseconds=1)
 
 
@@ -49,7 +50,7 @@ def _session_dimensions(names: Sequence[str]) -> list[Dimension]:
     return [DIMENSIONS[name] for name in names if DIMENSIONS[name].scope is Scope.SESSION]
 
 
-def _numbered(where: ColumnElement[bool], columns: Sequence[str]) -> Any:
+def numbered_events(where: ColumnElement[bool], columns: Sequence[str]) -> Any:
     """The selected events with their session's key (day, visitor, n) and ``tied``: more
     than one event of the session at its instant."""
     e = _events.c
@@ -80,11 +81,11 @@ def _numbered(where: ColumnElement[bool], columns: Sequence[str]) -> Any:
     return select(*n, tied.label("tied")).subquery()
 
 
-def _sessions(numbered: Any, project: Any, dimensions: Sequence[Dimension]) -> Any:
+def session_rows(numbered: Any, project: Any, dimensions: Sequence[Dimension]) -> Any:
     """One row per session: its key, ``views``, ``active``, ``length`` (ms) and, per
     session dimension, its value id (0: none) in the column of the dimension's name."""
     t = numbered.c
-    partition = [t[name] for name in _SESSION_KEY]
+    partition = [t[name] for name in SESSION_KEY]
 
     def when_tied(column: Any) -> Any:
         return case((t.tied, text_of(column, project)), else_=None)
@@ -131,15 +132,15 @@ def _sessions(numbered: Any, project: Any, dimensions: Sequence[Dimension]) -> A
     v = valued.c
     passive = [code(action) for action in PASSIVE_ACTIONS]
     return select(
-        *(v[name] for name in _SESSION_KEY),
+        *(v[name] for name in SESSION_KEY),
         func.count(case((v.action == code(Action.VISIT), 1))).label("views"),
         func.count(case((v.action.not_in(passive), 1))).label("active"),
         (func.max(v.ts) - func.min(v.ts)).label("length"),
         *(func.min(v[d.name]).label(d.name) for d in dimensions),
-    ).group_by(*(v[name] for name in _SESSION_KEY))
+    ).group_by(*(v[name] for name in SESSION_KEY))
 
 
-def _bounced(s: Any) -> Any:
+def bounced(s: Any) -> Any:
     return case(((s.views == 1) & (s.active == 0), 1), else_=0)
 
 
@@ -152,8 +153,9 @@ def _per_session_value(s: Any, dimension: Dimension) -> Any:
         func.count().label("sessions"),
         func.count(distinct(s.visitor)).label("visitors"),
         func.sum(s.views).label("pageviews"),
-        func.sum(_bounced(s)).label("bounces"),
+        func.sum(bounced(s)).label("bounces"),
         func.sum(s.length).label("duration"),
+        literal(0).label("events"),
     ).group_by(s.day, value)
 
 
@@ -161,13 +163,13 @@ def _per_page(numbered: Any, sessions: Any) -> Any:
     """The page's rows: a session counts under every page it viewed, with its views of it."""
     t, s = numbered.c, sessions.c
     views = (
-        select(*(t[name] for name in _SESSION_KEY), t.path, func.count().label("views"))
+        select(*(t[name] for name in SESSION_KEY), t.path, func.count().label("views"))
         .where(t.action == code(Action.VISIT))
-        .group_by(*(t[name] for name in _SESSION_KEY), t.path)
+        .group_by(*(t[name] for name in SESSION_KEY), t.path)
         .subquery()
     )
     w = views.c
-    joined = views.join(sessions, and_(*(w[name] == s[name] for name in _SESSION_KEY)))
+    joined = views.join(sessions, and_(*(w[name] == s[name] for name in SESSION_KEY)))
     return (
         select(
             w.day,
@@ -176,11 +178,43 @@ def _per_page(numbered: Any, sessions: Any) -> Any:
             func.count().label("sessions"),
             func.count(distinct(w.visitor)).label("visitors"),
             func.sum(w.views).label("pageviews"),
-            func.sum(_bounced(s)).label("bounces"),
+            func.sum(bounced(s)).label("bounces"),
             func.sum(s.length).label("duration"),
+            literal(0).label("events"),
         )
         .select_from(joined)
         .group_by(w.day, w.path)
+    )
+
+
+def _per_event(numbered: Any, sessions: Any) -> Any:
+    """The custom event names' rows: a session counts under every name among its custom
+    events, with all its page views (as the domain counts them) and its events of the name."""
+    t, s = numbered.c, sessions.c
+    # 0: no name (none is stored without one, but the column may hold NULL).
+    name = func.coalesce(t.name, 0).label("name")
+    done = (
+        select(*(t[key] for key in SESSION_KEY), name, func.count().label("times"))
+        .where(t.action == code(Action.CUSTOM))
+        .group_by(*(t[key] for key in SESSION_KEY), name)
+        .subquery()
+    )
+    d = done.c
+    joined = done.join(sessions, and_(*(d[name] == s[name] for name in SESSION_KEY)))
+    return (
+        select(
+            d.day,
+            literal(CODES["event"]).label("dimension"),
+            d.name.label("value"),
+            func.count().label("sessions"),
+            func.count(distinct(d.visitor)).label("visitors"),
+            func.sum(s.views).label("pageviews"),
+            func.sum(bounced(s)).label("bounces"),
+            func.sum(s.length).label("duration"),
+            func.sum(d.times).label("events"),
+        )
+        .select_from(joined)
+        .group_by(d.day, d.name)
     )
 
 
@@ -190,11 +224,14 @@ def dimension_rows(where: ColumnElement[bool], project: Any, name: str, tag: str
     parameter), for the texts compared among events at one instant; ``tag``: what makes
     the name of the page's common table expression unique in its statement."""
     dimension = DIMENSIONS[name]
-    columns = [] if dimension.scope is Scope.EVENT else [_column(dimension)]
-    numbered = _numbered(where, columns)
-    if dimension.scope is Scope.EVENT:
+    per_event = dimension.scope in (Scope.EVENT, Scope.CUSTOM)
+    columns = [] if per_event else [_column(dimension)]
+    numbered = numbered_events(where, columns)
+    if per_event:
         numbered = numbered.element.cte(f"numbered_{tag}")
-    sessions = _sessions(numbered, project, _session_dimensions([name])).subquery()
+    sessions = session_rows(numbered, project, _session_dimensions([name])).subquery()
+    if dimension.scope is Scope.CUSTOM:
+        return _per_event(numbered, sessions)
     if dimension.scope is Scope.EVENT:
         return _per_page(numbered, sessions)
     return _per_session_value(sessions.c, dimension)
@@ -205,8 +242,10 @@ def dimension_days(where: ColumnElement[bool], project: Any) -> Any:
     selects: the rows of ``rollup_dimensions`` of their days. The events are sessionized
     once (common table expressions, computed once by both engines)."""
     dimensions = _session_dimensions(list(CODES))
-    numbered = _numbered(where, sorted({_column(d) for d in dimensions})).element.cte("numbered")
-    sessions = _sessions(numbered, project, dimensions).cte("sessions")
+    numbered = numbered_events(where, sorted({_column(d) for d in dimensions})).element.cte(
+        "numbered"
+    )
+    sessions = session_rows(numbered, project, dimensions).cte("sessions")
     s = sessions.c
     selects = [_per_session_value(s, dimension) for dimension in dimensions]
-    return union_all(_per_page(numbered, sessions), *selects)
+    return union_all(_per_page(numbered, sessions), _per_event(numbered, sessions), *selects)

@@ -40,6 +40,7 @@ from privalytics.adapters.sqlalchemy.engine import (
 )
 from privalytics.adapters.sqlalchemy.expiry import expire_events
 from privalytics.adapters.sqlalchemy.filtered import SegmentReader
+from privalytics.adapters.sqlalchemy.goalrollups import GoalReader
 from privalytics.adapters.sqlalchemy.pgwriter import AsyncpgEventWriter
 from privalytics.adapters.sqlalchemy.planning import (
     code,
@@ -57,7 +58,7 @@ from privalytics.adapters.sqlalchemy.sqlitewriter import (
     SqliteEventWriter,
 )
 from privalytics.adapters.sqlalchemy.stored import read_events, read_page
-from privalytics.adapters.sqlalchemy.tables import from_millis, to_millis
+from privalytics.adapters.sqlalchemy.tables import DIMENSION_CODES, from_millis, to_millis
 from privalytics.domain import activity, insight
 from privalytics.domain.dimensions import Dimension, Scope
 from privalytics.domain.errors import StorageUnavailable
@@ -88,15 +89,21 @@ _T = TypeVar("_T")
 
 
 def _custom(dimension: Dimension | None, filters: Sequence[Filter]) -> bool:
-    """Whether a read involves custom events' names or properties, or goals, which
-    neither the dimension rollups nor the day segments hold: those reads take the range's
-    events and the reference computation (custom events are rare next to page views; a
-    goal's conversions depend on the project's goals, which may change at any time, so
-    nothing about them can be stored ahead)."""
+    """Whether a read involves custom events' names or properties, or goals, which the
+    day segments do not hold and the dimension rollups hold only for an unfiltered
+    breakdown by name (``event``): those reads take the range's events and the reference
+    computation (a property's values are not rolled up; a goal's conversions depend on the
+    project's goals, which may change at any time, so nothing about them can be stored
+    ahead)."""
     scoped = [f.scope for f in filters]
     if dimension is not None:
         scoped.append(dimension.scope)
     return Scope.CUSTOM in scoped or Scope.GOAL in scoped
+
+
+def _rolled_up(dimension: Dimension) -> bool:
+    """Whether ``rollup_dimensions`` holds the dimension (its unfiltered breakdowns)."""
+    return dimension.name in DIMENSION_CODES
 
 
 async def _off_loop(compute: Callable[..., _T], *args: object) -> _T:
@@ -121,6 +128,8 @@ class SqlAlchemyEventStore:
         # Unfiltered breakdowns from rollup_dimensions (exact under daily salts); filtered
         # ones over closed days' segments and the rest's events (filtered.py).
         self._dimensions = DimensionReader(engine, rollups.window)
+        # Unfiltered breakdowns by goal from rollup_goals (exact under daily salts too).
+        self._goals = GoalReader(engine)
         self._segments = SegmentReader(engine, rollups.window)
         # The hot insert bypasses SQLAlchemy's statement layer (sqlitewriter.py,
         # pgwriter.py); a SQLite database that a second connection cannot open (":memory:",
@@ -283,13 +292,17 @@ class SqlAlchemyEventStore:
         filters: Sequence[Filter],
         limit: int | None,
     ) -> list[Row]:
+        if not filters and self._dimensions.exact and _rolled_up(dimension):
+            return await self._dimensions.breakdown(project_id, interval_of(span), dimension, limit)
+        if not filters and self._dimensions.exact and dimension.scope is Scope.GOAL:
+            return await self._goals.breakdown(
+                project_id, interval_of(span), dimension.goals, limit
+            )
         if _custom(dimension, filters):
             events = await self._events_in(project_id, span)
             rows = await _off_loop(
                 insight.breakdown, events, dimension, filters, self.rollups.window
             )
-        elif not filters and self._dimensions.exact:
-            return await self._dimensions.breakdown(project_id, interval_of(span), dimension, limit)
         else:
             rows = await self._segments.breakdown(project_id, span, dimension, filters)
         return rows[:limit]
@@ -301,13 +314,15 @@ class SqlAlchemyEventStore:
         dimension: Dimension,
         filters: Sequence[Filter],
     ) -> dict[str | None, int]:
+        if not filters and self._dimensions.exact and _rolled_up(dimension):
+            return await self._dimensions.cell_sizes(project_id, interval_of(span), dimension)
+        if not filters and self._dimensions.exact and dimension.scope is Scope.GOAL:
+            return await self._goals.cell_sizes(project_id, interval_of(span), dimension.goals)
         if _custom(dimension, filters):
             events = await self._events_in(project_id, span)
             return await _off_loop(
                 insight.cell_sizes, events, dimension, filters, self.rollups.window
             )
-        if not filters and self._dimensions.exact:
-            return await self._dimensions.cell_sizes(project_id, interval_of(span), dimension)
         return await self._segments.cell_sizes(project_id, span, dimension, filters)
 
     async def selected_events(
@@ -362,7 +377,7 @@ class SqlAlchemyEventStore:
                 await connection.execute(delete(_events).where(_events.c.project == number))
             ).rowcount
             await connection.execute(delete(_texts).where(_texts.c.project == number))
-            for table in (tables.rollup_stale, *tables.ROLLUPS):
+            for table in (tables.rollup_stale, *tables.ROLLUPS, tables.rollup_goals):
                 await connection.execute(delete(table).where(table.c.project_id == project_id))
             await delete_segments(connection, project_id)
         self._dictionary.forget(project_id)

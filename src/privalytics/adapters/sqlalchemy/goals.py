@@ -85,9 +85,19 @@ class SqlAlchemyGoalStore:
         )
         async with unavailable_on_failure("delete a goal"), self.engine.begin() as connection:
             row = (await connection.execute(statement)).mappings().first()
+            # Its figures per day (goalrollups.py) go with it.
+            await connection.execute(
+                delete(tables.rollup_goals).where(
+                    (tables.rollup_goals.c.project_id == project_id)
+                    & (tables.rollup_goals.c.goal_id == goal_id)
+                )
+            )
         return None if row is None else _goal(row)
 
     async def delete_project_goals(self, project_id: str) -> int:
         statement = delete(_goals).where(_goals.c.project_id == project_id)
         async with unavailable_on_failure("delete goals"), self.engine.begin() as connection:
-            return (await connection.execute(statement)).rowcount
+            await connection.execute(
+                delete(tables.rollup_goals).where(tables.rollup_goals.c.project_id == project_id)
+            )
+            return int((await connection.execute(statement)).rowcount)

@@ -78,6 +78,14 @@ class RollupWriter:
                     if claimed:
                         await _recompute(c, project_id, claimed, self._postgres)
                         await write_segments(c, project_id, claimed)
+                        # The goals' rows of these days are computed again when next
+                        # read (goalrollups.py).
+                        await c.execute(
+                            delete(tables.rollup_goals).where(
+                                (tables.rollup_goals.c.project_id == project_id)
+                                & tables.rollup_goals.c.day.in_(claimed)
+                            )
+                        )
                 done += len(claimed)
         return done
 

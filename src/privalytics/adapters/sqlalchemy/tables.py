@@ -314,6 +314,8 @@ DIMENSION_CODES: dict[str, int] = {
     "os": 16,
     "os_version": 17,
     "device": 18,
+    # A custom event's name (migration 0017): its rows' ``events`` count its events.
+    "event": 19,
 }
 
 # Per dimension value (a ``texts`` id of the project; 0: no value), the figures of a
@@ -331,6 +333,29 @@ rollup_dimensions = _rollup(
     Column("pageviews", BigInteger, nullable=False),
     Column("bounces", BigInteger, nullable=False),
     Column("duration", BigInteger, nullable=False),
+    # A custom event name's events (dimension "event"); 0 for the other dimensions.
+    Column("events", BigInteger, nullable=False, server_default="0"),
+)
+
+# Per goal (its id) and UTC day, the figures of the goal's row of a breakdown by goal
+# (domain/insight.py): the sessions that converted it, their distinct visitors, page views,
+# bounces and summed lengths, and its conversions. Not a rollup the refresh keeps: a
+# goal's rows are computed when a read first needs a whole, up-to-date day of it (or by
+# the refresh's warming), a row of zeros where it had no conversion, and the refresh
+# deletes a day's rows when it recomputes the day. Migration 0018.
+rollup_goals = Table(
+    "rollup_goals",
+    metadata,
+    Column("project_id", String(32), primary_key=True),
+    Column("goal_id", String(32), primary_key=True),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("sessions", BigInteger, nullable=False),
+    Column("visitors", BigInteger, nullable=False),
+    Column("pageviews", BigInteger, nullable=False),
+    Column("bounces", BigInteger, nullable=False),
+    Column("duration", BigInteger, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 ROLLUPS = (

@@ -1,0 +1,129 @@
+"""The goals' day rows (rollup_goals) on a SQLite file and PostgreSQL: kept by the first
+read of a whole, up-to-date day, read back by the next, dropped when the refresh
+recomputes the day (a late event) and when the goal goes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from privalytics.adapters.sqlalchemy import open_stores, tables
+from privalytics.domain import insight
+from privalytics.domain.goals import Goal, GoalKind, goal_dimension
+from privalytics.domain.models import Action, Event, TimeRange
+
+DAY = datetime(2026, 11, 2, tzinfo=UTC)
+SPAN = TimeRange(start=DAY - timedelta(days=1), end=DAY + timedelta(days=2))
+
+
+def _goal(number: int, kind: GoalKind, **definition: object) -> Goal:
+    return Goal(
+        id=f"{number:016x}",
+        project_id="rg",
+        name=f"goal {number}",
+        kind=kind,
+        created_at=DAY,
+        **definition,  # type: ignore[arg-type]
+    )
+
+
+GOALS = (
+    _goal(1, GoalKind.PAGE, page="/blog/**"),
+    _goal(2, GoalKind.EVENT, event="Signup"),
+    _goal(3, GoalKind.SCROLL, page="/blog/*", depth=50),
+    _goal(4, GoalKind.PAGE, page="/nowhere"),
+)
+
+
+def _event(minutes: int, visitor: str, action: Action, path: str, **more: object) -> Event:
+    return Event(
+        project_id="rg",
+        action=action,
+        path=path,
+        timestamp=DAY + timedelta(minutes=minutes),
+        visitor_hash=visitor * 16,
+        **more,  # type: ignore[arg-type]
+    )
+
+
+EVENTS = [
+    _event(0, "1", Action.VISIT, "/blog/a"),
+    _event(1, "1", Action.SCROLL, "/blog/a", value=80.0),
+    _event(2, "1", Action.VISIT, "/blog/a/b"),
+    _event(3, "1", Action.CUSTOM, "/blog/a/b", name="Signup"),
+    _event(5, "2", Action.VISIT, "/"),
+    _event(6, "2", Action.CUSTOM, "/", name="Signup"),
+    _event(7, "2", Action.CUSTOM, "/", name="Signup"),
+    _event(90, "2", Action.VISIT, "/blog/c"),
+    _event(91, "2", Action.SCROLL, "/blog/c", value=20.0),
+]
+
+
+async def _rows(stores: object, goal_id: str) -> list[tuple[int, ...]]:
+    engine = stores.engine  # type: ignore[attr-defined]
+    r = tables.rollup_goals.c
+    async with engine.connect() as connection:
+        found = await connection.execute(
+            select(r.day, r.sessions, r.visitors, r.pageviews, r.bounces, r.events)
+            .where((r.project_id == "rg") & (r.goal_id == goal_id))
+            .order_by(r.day)
+        )
+        return [tuple(row) for row in found.all()]
+
+
+async def test_goal_rows_are_kept_read_back_and_dropped(sql_url: str) -> None:
+    stores = open_stores(sql_url)
+    dimension = goal_dimension(GOALS)
+    day = int(DAY.timestamp()) // 86_400
+    try:
+        await stores.events.add(EVENTS)
+        await stores.events.refresh(DAY + timedelta(days=1))
+        expected = insight.breakdown(EVENTS, dimension, (), timedelta(days=1))
+        assert [(row.value, row.figures.visitors, row.events) for row in expected] == [
+            ("goal 1", 2, 3),
+            ("goal 2", 2, 3),
+            ("goal 3", 1, 1),
+        ]
+        assert await _rows(stores, GOALS[0].id) == []
+        assert await stores.events.breakdown("rg", SPAN, dimension, (), None) == expected
+        # The first read kept the range's whole days, a row of zeros where the goal had
+        # no conversion: the blog goal's sessions are visitor 1's (2 views, both on the
+        # blog) and visitor 2's second (1 view, a bounce: a scroll is no interaction); the
+        # Signup goal's, visitor 1's and visitor 2's first (1 view and its 2 signups). No
+        # row for the goal that nothing stored converts.
+        nothing = (0, 0, 0, 0, 0)
+        assert await _rows(stores, GOALS[0].id) == [
+            (day - 1, *nothing),
+            (day, 2, 2, 3, 1, 3),
+            (day + 1, *nothing),
+        ]
+        assert await _rows(stores, GOALS[1].id) == [
+            (day - 1, *nothing),
+            (day, 2, 2, 3, 0, 3),
+            (day + 1, *nothing),
+        ]
+        assert await _rows(stores, GOALS[3].id) == []
+        # Read back (a wrong row would show): the same answer, and cell sizes.
+        assert await stores.events.breakdown("rg", SPAN, dimension, (), 2) == expected[:2]
+        assert await stores.events.cell_sizes("rg", SPAN, dimension, ()) == {
+            "goal 1": 2,
+            "goal 2": 2,
+            "goal 3": 1,
+        }
+        # A late event makes the day stale: read from the events, and its rows go when
+        # the refresh recomputes it; the next read keeps them again.
+        late = _event(200, "3", Action.VISIT, "/blog/late")
+        await stores.events.add([late])
+        expected = insight.breakdown([*EVENTS, late], dimension, (), timedelta(days=1))
+        assert await stores.events.breakdown("rg", SPAN, dimension, (), None) == expected
+        await stores.events.refresh(DAY + timedelta(days=1))
+        assert [row[0] for row in await _rows(stores, GOALS[0].id)] == [day - 1, day + 1]
+        assert await stores.events.breakdown("rg", SPAN, dimension, (), None) == expected
+        assert (day, 3, 3, 4, 2, 4) in await _rows(stores, GOALS[0].id)
+        # A goal's rows go with it.
+        await stores.goals.delete_goal("rg", GOALS[0].id)
+        assert await _rows(stores, GOALS[0].id) == []
+        assert await _rows(stores, GOALS[1].id) != []
+    finally:
+        await stores.dispose()
