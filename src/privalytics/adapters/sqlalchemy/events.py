@@ -207,7 +207,10 @@ class SqlAlchemyEventStore:
     async def refresh(self, before: datetime) -> int:
         if self.engine.dialect.name == "postgresql":
             await self._partitions.ensure(to_millis(before))
-        return await self._refresher.refresh(before)
+        done = await self._refresher.refresh(before)
+        # The goals' day rows of past days, ahead of the reads that need them.
+        await self._goals.warm(before)
+        return done
 
     async def expire(self, before: datetime, *, dry_run: bool = False) -> int:
         # Batched, never a stale day, no day marked stale; PostgreSQL drops whole months

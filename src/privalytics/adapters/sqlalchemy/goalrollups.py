@@ -3,8 +3,10 @@
 A range's whole, up-to-date days (:func:`.planning.read_plan`) are read from the goals'
 day rows; the days among them that a goal has no row for yet are computed from their
 events (:func:`.goalsql.goal_rows`) and stored, a row of zeros where the goal had no
-conversion, so the next read finds them. The rest of the range (its partial first and
-last days, stale days, today) is computed from the events on every read. The refresh
+conversion, so the next read finds them; the refresh warms them ahead
+(:meth:`GoalReader.warm`: a month of days per project and call, the newest first). The
+rest of the range (its partial first and last days, stale days, today) is computed from
+the events on every read. The refresh
 deletes the rows of the days it recomputes (their events changed), and the rows of a goal
 go with it (:meth:`privalytics.adapters.sqlalchemy.goals.SqlAlchemyGoalStore.remove`).
 
@@ -15,18 +17,19 @@ windows, as :class:`.dimrollups.DimensionReader`; the store reads the events oth
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
+from privalytics.adapters.sqlalchemy.goals import goal_of
 from privalytics.adapters.sqlalchemy.goalsql import GOAL_SUMS, Target, goal_rows, goal_targets
-from privalytics.adapters.sqlalchemy.planning import events_in, read_plan, runs
+from privalytics.adapters.sqlalchemy.planning import events_in, number_of, read_plan, runs
 from privalytics.domain.goals import Goal
 from privalytics.domain.insight import Figures, Row, rank
 from privalytics.domain.rollups import DAY_MS, Interval
@@ -37,6 +40,8 @@ _stale = tables.rollup_stale
 # Per (goal index, day): the goal's figures that day, in GOAL_SUMS' order.
 DayFigures = dict[tuple[int, int], tuple[int, ...]]
 _ZERO = (0,) * len(GOAL_SUMS)
+# Days per project whose goal rows one warming computes at most (see GoalReader.warm).
+WARM_DAYS = 31
 
 
 async def _computed(
@@ -73,13 +78,16 @@ class GoalReader:
         self.engine = engine
         self._postgres = engine.dialect.name == "postgresql"
 
-    async def _days(self, project_id: str, span: Interval, goals: Sequence[Goal]) -> DayFigures:
-        """Per goal (its index in ``goals``) and day of ``span``, the goal's figures
-        (days without a conversion may be left out)."""
+    async def _days(
+        self, project_id: str, span: Interval, goals: Sequence[Goal], *, raw: bool = True
+    ) -> tuple[DayFigures, int]:
+        """Per goal (its index in ``goals``) and day of ``span``, the goal's figures (days
+        without a conversion may be left out), and how many whole days were computed and
+        kept; ``raw``: the rest of the range too (else only its whole days)."""
         async with unavailable_on_failure("break down by goal"), self.engine.connect() as c:
             targets = await goal_targets(c, project_id, goals)
             if not targets:
-                return {}
+                return {}, 0
             found = await read_plan(c, project_id, span, max_level=0)
             days = sorted(block for _, block in found.blocks)
             figures: DayFigures = {}
@@ -101,15 +109,56 @@ class GoalReader:
             made = await _computed(
                 c, project_id, targets, [(a * DAY_MS, b * DAY_MS) for a, b in runs(missing)]
             )
-            raw = await _computed(c, project_id, targets, found.raw)
+            rest = await _computed(c, project_id, targets, found.raw) if raw else {}
         if missing:
             made_rows = {
                 (t.index, day): made.get((t.index, day), _ZERO) for t in targets for day in missing
             }
             await self._store(project_id, goals, made_rows)
             figures.update(made_rows)
-        figures.update(raw)
-        return figures
+        figures.update(rest)
+        return figures, len(missing)
+
+    async def warm(self, before: datetime, days: int = WARM_DAYS) -> int:
+        """Compute and keep, per project with goals, the goal rows of at most ``days``
+        past days that lack them, the newest first (run with the refresh, so that a
+        goal's history is ready before a long range is read); returns how many days were
+        computed."""
+        today = tables.to_millis(before) // DAY_MS
+        g = tables.goals.c
+        async with unavailable_on_failure("read goals"), self.engine.connect() as c:
+            rows = (
+                (await c.execute(select(tables.goals).order_by(g.project_id, g.created_at, g.id)))
+                .mappings()
+                .all()
+            )
+            by_project: dict[str, list[Goal]] = {}
+            for row in rows:
+                by_project.setdefault(row["project_id"], []).append(goal_of(row))
+            firsts = {
+                project_id: await c.scalar(
+                    select(func.min(tables.events.c.ts)).where(
+                        tables.events.c.project == number_of(project_id)
+                    )
+                )
+                for project_id in by_project
+            }
+        done = 0
+        for project_id, goals in by_project.items():
+            first = firsts[project_id]
+            if first is None:
+                continue
+            end = today
+            while end > first // DAY_MS:
+                start = max(first // DAY_MS, end - days)
+                _, computed = await self._days(
+                    project_id, (start * DAY_MS, end * DAY_MS), goals, raw=False
+                )
+                end = start
+                if computed:
+                    done += computed
+                    break
+        return done
 
     async def _store(self, project_id: str, goals: Sequence[Goal], rows: DayFigures) -> None:
         """Keep computed day rows, but for days made stale since (their events changed:
@@ -149,7 +198,8 @@ class GoalReader:
         if limit is not None and limit <= 0:
             return []
         totals: dict[int, tuple[int, ...]] = {}
-        for (index, _), sums in (await self._days(project_id, span, goals)).items():
+        found, _ = await self._days(project_id, span, goals)
+        for (index, _), sums in found.items():
             held = totals.get(index, _ZERO)
             totals[index] = tuple(a + b for a, b in zip(held, sums, strict=True))
         rows = sorted(
@@ -162,7 +212,8 @@ class GoalReader:
     ) -> dict[str | None, int]:
         """Per goal with a conversion in ``span``, its most distinct visitors in one day."""
         sizes: dict[str | None, int] = {}
-        for (index, _), sums in (await self._days(project_id, span, goals)).items():
+        found, _ = await self._days(project_id, span, goals)
+        for (index, _), sums in found.items():
             if sums[0]:
                 name = goals[index].name
                 sizes[name] = max(sizes.get(name, 0), sums[1])

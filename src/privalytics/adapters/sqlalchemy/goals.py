@@ -14,7 +14,8 @@ _goals = tables.goals
 _projects = tables.projects
 
 
-def _goal(row: RowMapping) -> Goal:
+def goal_of(row: RowMapping) -> Goal:
+    """A goal from its stored row."""
     return Goal(
         id=row["id"],
         project_id=row["project_id"],
@@ -75,7 +76,7 @@ class SqlAlchemyGoalStore:
         )
         async with unavailable_on_failure("read goals"), self.engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
-        return [_goal(row) for row in rows]
+        return [goal_of(row) for row in rows]
 
     async def delete_goal(self, project_id: str, goal_id: str) -> Goal | None:
         statement = (
@@ -92,7 +93,7 @@ class SqlAlchemyGoalStore:
                     & (tables.rollup_goals.c.goal_id == goal_id)
                 )
             )
-        return None if row is None else _goal(row)
+        return None if row is None else goal_of(row)
 
     async def delete_project_goals(self, project_id: str) -> int:
         statement = delete(_goals).where(_goals.c.project_id == project_id)
