@@ -7,10 +7,11 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from msgspec.structs import replace
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from privalytics.adapters.sqlalchemy import open_stores, tables
+from privalytics.adapters.sqlalchemy import BACKGROUND_TIMEOUT, open_stores, tables
 from privalytics.adapters.sqlalchemy.goalrollups import WARM_DAYS
 from privalytics.domain import insight
 from privalytics.domain.goals import Goal, GoalKind, goal_dimension
@@ -180,5 +181,25 @@ async def test_the_refresh_warms_a_stored_goals_history_a_month_per_call(sql_url
             await stores.events.breakdown(project_id, span, goal_dimension((goal,)), (), None)
             == expected
         )
+    finally:
+        await stores.dispose()
+
+
+@pytest.mark.postgres
+async def test_the_refresh_has_a_statement_bound_of_its_own_on_postgresql(
+    postgres_url: str,
+) -> None:
+    """A day of a busy site takes the refresh longer than a request may take: on
+    PostgreSQL the refresh and the goals' warming run on an engine whose statements may
+    last BACKGROUND_TIMEOUT, and a request's keep the configured bound."""
+    stores = open_stores(postgres_url, statement_timeout=2.0)
+    show = text("SHOW statement_timeout")
+    try:
+        async with stores.engine.connect() as connection:
+            assert await connection.scalar(show) == "2s"
+        for engine in (stores.events._refresher.engine, stores.events._warmer.engine):
+            assert engine is not stores.engine
+            async with engine.connect() as connection:
+                assert await connection.scalar(show) == f"{round(BACKGROUND_TIMEOUT / 60)}min"
     finally:
         await stores.dispose()

@@ -53,6 +53,11 @@ class SqlStores:
         await self.engine.dispose()
 
 
+# Seconds a background statement (the rollup refresh, the goals' warming) may last on
+# PostgreSQL.
+BACKGROUND_TIMEOUT = 1800.0
+
+
 def open_stores(
     url: str, visitor_window: timedelta = timedelta(days=1), statement_timeout: float | None = None
 ) -> SqlStores:
@@ -64,9 +69,18 @@ def open_stores(
     """
     engine = create_engine(url, statement_timeout)
     rollups = RollupReader(engine, visitor_window)
+    # The refresh's statements recompute days of events (many thousands each on a busy
+    # site): on PostgreSQL they get an engine of their own with a bound of their own, not
+    # the requests' (SQLite's bound is the wait for a writer's lock, the same for both).
+    background = None
+    if statement_timeout is not None and engine.dialect.name == "postgresql":
+        background = create_engine(url, max(statement_timeout, BACKGROUND_TIMEOUT))
+    events = SqlAlchemyEventStore(
+        engine, rollups, busy_timeout=statement_timeout, background=background
+    )
     return SqlStores(
         engine=engine,
-        events=SqlAlchemyEventStore(engine, rollups, busy_timeout=statement_timeout),
+        events=events,
         tokens=SqlAlchemyTokenStore(engine),
         salts=SqlAlchemySaltStore(engine),
         users=SqlAlchemyUserStore(engine),

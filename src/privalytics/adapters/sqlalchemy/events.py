@@ -119,17 +119,27 @@ class SqlAlchemyEventStore:
     """
 
     def __init__(
-        self, engine: AsyncEngine, rollups: RollupReader, *, busy_timeout: float | None = None
+        self,
+        engine: AsyncEngine,
+        rollups: RollupReader,
+        *,
+        busy_timeout: float | None = None,
+        background: AsyncEngine | None = None,
     ) -> None:
         self.engine = engine
         self.rollups = rollups
-        self._refresher = RollupWriter(engine)
+        # ``background``: the engine of the refresh and the goals' warming (open_stores:
+        # PostgreSQL's, with a longer statement bound); default ``engine``. Disposed by
+        # aclose().
+        self._background = background
+        self._refresher = RollupWriter(background or engine)
         self._partitions = partitions.Maintenance(engine)
         # Unfiltered breakdowns from rollup_dimensions (exact under daily salts); filtered
         # ones over closed days' segments and the rest's events (filtered.py).
         self._dimensions = DimensionReader(engine, rollups.window)
         # Unfiltered breakdowns by goal from rollup_goals (exact under daily salts too).
         self._goals = GoalReader(engine)
+        self._warmer = GoalReader(background or engine)
         self._segments = SegmentReader(engine, rollups.window)
         # The hot insert bypasses SQLAlchemy's statement layer (sqlitewriter.py,
         # pgwriter.py); a SQLite database that a second connection cannot open (":memory:",
@@ -192,6 +202,8 @@ class SqlAlchemyEventStore:
         """Release the insert path's own connection (before the engine is disposed)."""
         if self._writer is not None:
             await self._writer.aclose()
+        if self._background is not None:
+            await self._background.dispose()
 
     async def count_by_action(self, project_id: str, span: TimeRange) -> dict[Action, int]:
         return await self.rollups.count_by_action(project_id, interval_of(span))
@@ -209,7 +221,7 @@ class SqlAlchemyEventStore:
             await self._partitions.ensure(to_millis(before))
         done = await self._refresher.refresh(before)
         # The goals' day rows of past days, ahead of the reads that need them.
-        await self._goals.warm(before)
+        await self._warmer.warm(before)
         return done
 
     async def expire(self, before: datetime, *, dry_run: bool = False) -> int:
