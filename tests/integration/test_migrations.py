@@ -576,3 +576,21 @@ async def test_downgrading_funnels_drops_their_table_and_upgrading_makes_it_agai
             assert await connection.run_sync(_schema_diff) == []
     finally:
         await engine.dispose()
+
+
+async def test_downgrading_imports_drops_their_registry_and_upgrading_makes_it_again(
+    sql_url: str,
+) -> None:
+    """Migration 0017: the imports table goes with a downgrade (the imported events stay,
+    as events) and comes back, empty, with the upgrade; the schema then equals tables.py."""
+    engine = create_engine(sql_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0016"))
+            assert "imports" not in await connection.run_sync(_tables)
+            assert "funnels" in await connection.run_sync(_tables)
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), HEAD))
+            assert "imports" in await connection.run_sync(_tables)
+            assert await connection.run_sync(_schema_diff) == []
+    finally:
+        await engine.dispose()
