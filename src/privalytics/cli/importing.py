@@ -51,8 +51,16 @@ def _describe(summary: ImportSummary, name: str) -> str:
     default=None,
     help="The file's format (default: told from its first line).",
 )
+@click.option(
+    "--no-refresh",
+    is_flag=True,
+    help="Leave the imported days' daily figures to the server's next refresh (or "
+    "`privalytics rollup`) instead of computing them before returning.",
+)
 @click.pass_context
-def import_file(ctx: click.Context, project_id: str, file: Path, form: str | None) -> None:
+def import_file(
+    ctx: click.Context, project_id: str, file: Path, form: str | None, no_refresh: bool
+) -> None:
     """Import FILE's page views into a project: an nginx or Apache access log in the
     combined log format (gzip-compressed too), or a GoatCounter CSV export (version 2).
 
@@ -79,7 +87,7 @@ def import_file(ctx: click.Context, project_id: str, file: Path, form: str | Non
         summary = await services.importing.run(
             project_id, form=form, sha256=digest, read=lambda: parse(file, form)
         )
-        if not summary.already:
+        if not summary.already and not no_refresh:
             # The imported days' figures, now rather than at the server's next refresh.
             await services.refresh_rollups()
         return summary

@@ -20,18 +20,31 @@ from collections.abc import AsyncIterable, Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, delete, select, text, update
+from sqlalchemy import Connection, and_, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from privalytics.adapters.sqlalchemy import tables
-from privalytics.adapters.sqlalchemy.dictionary import Dictionary, event_values, resolve_postgres
+from privalytics.adapters.sqlalchemy.dictionary import (
+    Dictionary,
+    Known,
+    Values,
+    event_values,
+    resolve_postgres,
+    resolve_sqlite,
+)
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
-from privalytics.adapters.sqlalchemy.events import SqlAlchemyEventStore, _insert_plain
+from privalytics.adapters.sqlalchemy.events import SqlAlchemyEventStore
 from privalytics.adapters.sqlalchemy.pgwriter import _INSERT, _MARK_AGAIN, _columns
 from privalytics.adapters.sqlalchemy.planning import stale_marks
-from privalytics.adapters.sqlalchemy.sqlitewriter import HAS_STALE_TRIGGER, OLD_SCHEMA
+from privalytics.adapters.sqlalchemy.sqlitewriter import (
+    _CHUNK,
+    HAS_STALE_TRIGGER,
+    OLD_SCHEMA,
+    _flat,
+    _insert_sql,
+)
 from privalytics.adapters.sqlalchemy.tables import from_micros, from_millis, to_micros, to_millis
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.models import Event, ImportRecord, TimeRange
@@ -95,7 +108,7 @@ class SqlAlchemyImportStore:
                 if self._postgres:
                     unheld.update(await _insert_postgres(connection, values, local))
                 else:
-                    local.learn(*await connection.run_sync(_insert_plain, values, local))
+                    local.learn(*await connection.run_sync(_insert_sqlite, values, local))
                 count += len(batch)
             await connection.execute(
                 update(_imports).where(_imports.c.id == record.id).values(events=count)
@@ -163,3 +176,21 @@ async def _insert_postgres(
     projects, days = zip(*stale_marks(values), strict=True)
     rows = await driver.fetch(_INSERT, *_columns(stored), list(projects), list(days))
     return [(row[0], row[1]) for row in rows]
+
+
+def _insert_sqlite(
+    sync: Connection, values: Sequence[Values], local: Dictionary
+) -> tuple[dict[str, int], dict[int, Known]]:
+    """The writer thread's statements (sqlitewriter.py: multi-row inserts of 1,000 rows)
+    inside this transaction; the trigger of migration 0004 marks the days stale. Returns
+    what was resolved."""
+
+    def execute(sql: str, parameters: Sequence[object]) -> list[Any]:
+        result = sync.exec_driver_sql(sql, tuple(parameters))
+        return list(result.fetchall()) if result.returns_rows else []
+
+    stored, numbers, ids = resolve_sqlite(execute, values, local)
+    for start in range(0, len(stored), _CHUNK):
+        chunk = stored[start : start + _CHUNK]
+        sync.exec_driver_sql(_insert_sql(len(chunk)), tuple(_flat(chunk)))
+    return numbers, ids
