@@ -250,3 +250,9 @@ def test_a_version_1_export_or_another_csv_is_refused_at_its_header() -> None:
 def test_an_unclosed_quote_is_malformed() -> None:
     parsed = list(goatcounter_lines(io.StringIO(HEADER + '/x,"never closed\n')))
     assert isinstance(parsed[-1], Malformed)
+
+
+def test_times_west_of_utc_are_later_in_utc() -> None:
+    hit = access_log_line(1, line(when="31/Dec/2026:20:30:00 -0700"))
+    assert isinstance(hit, ImportedHit)
+    assert hit.timestamp == datetime(2027, 1, 1, 3, 30, tzinfo=UTC)

@@ -30,7 +30,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, cast
 
@@ -67,7 +67,8 @@ _MONTHS = {
         ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
     )
 }
-_QUOTED = r'"((?:[^"\\]|\\.)*)"'
+# "...", with \" and \\ inside; unrolled (no alternation per character): fast on long agents.
+_QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
 _COMBINED = re.compile(
     r"(\S+) \S+ \S+ \[([^\]]+)\] " + _QUOTED + r" (\d{3}) (?:\d+|-) " + _QUOTED + " " + _QUOTED
 )
@@ -132,27 +133,38 @@ def _unescape(text: str) -> str:
 
 
 def _log_time(text: str) -> datetime | None:
-    """``10/Oct/2026:13:55:36 -0700`` in UTC; None when it is not such a time."""
-    try:
-        day, month, rest = text.split("/", 2)
-        year, hour, minute, rest = rest.split(":", 3)
-        second, offset = rest.split(" ")
-        sign = -1 if offset[0] == "-" else 1
-        if offset[0] not in "+-" or len(offset) != 5:
-            return None
-        shift = timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
-        moment = datetime(
-            int(year),
-            _MONTHS[month],
-            int(day),
-            int(hour),
-            int(minute),
-            int(second),
-            tzinfo=timezone(sign * shift),
-        )
-    except (ValueError, KeyError, IndexError):
+    """``10/Oct/2026:13:55:36 -0700`` in UTC; None when it is not such a time. Fixed
+    positions, not strptime (locale-dependent month names, and ten times slower)."""
+    if (
+        len(text) != 26
+        or text[2] != "/"
+        or text[6] != "/"
+        or text[11] != ":"
+        or text[14] != ":"
+        or text[17] != ":"
+        or text[20] != " "
+        or text[21] not in "+-"
+    ):
         return None
-    return moment.astimezone(UTC)
+    month = _MONTHS.get(text[3:6])
+    digits = text[0:2] + text[7:11] + text[12:14] + text[15:17] + text[18:20] + text[22:26]
+    if month is None or not (digits.isascii() and digits.isdigit()):
+        return None
+    try:
+        moment = datetime(
+            int(text[7:11]),
+            month,
+            int(text[0:2]),
+            int(text[12:14]),
+            int(text[15:17]),
+            int(text[18:20]),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return None
+    shift = timedelta(hours=int(text[22:24]), minutes=int(text[24:26]))
+    # 13:55 at -0700 is 20:55 UTC.
+    return moment - shift if text[21] == "+" else moment + shift
 
 
 def _extension(target: str) -> str:
