@@ -167,6 +167,14 @@ def test_the_command_says_what_it_did_in_plain_lines(
     assert "10 lines read" in done.output
     assert "dropped: " in done.output
     assert "1 bot: Googlebot" in done.output
+    stored = b"".join(
+        path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("cli.db")
+    )
+    for ip, agent, *_ in REQUESTS:
+        assert ip.encode() not in stored
+        if agent != "-":
+            assert agent.encode() not in stored
+            assert agent.split(") ")[0].encode() not in stored
     again = run("import", project_id, str(log), "--format", "access-log")
     assert again.exit_code == 0
     assert "imported into" in again.output

@@ -93,7 +93,7 @@ class SqlAlchemyImportStore:
                     events=0,
                     imported_at=to_micros(record.imported_at),
                 )
-                .on_conflict_do_nothing()
+                .on_conflict_do_nothing(index_elements=["project_id", "sha256"])
             )
             if added.rowcount != 1:
                 return None
