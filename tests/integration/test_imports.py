@@ -200,3 +200,35 @@ def test_the_command_says_what_it_did_in_plain_lines(
         assert "81.2.69.142" not in result.output
         assert "secret-agent" not in result.output
         assert "Chrome/120" not in result.output
+
+
+async def test_a_goatcounter_export_is_imported(
+    world: tuple[Services, ManualClock], tmp_path: Path
+) -> None:
+    services, _ = world
+    project_id = (await services.admin.create_project("site")).project.id
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "2Path,Title,Event,UserAgent,Browser,System,Session,Bot,Referrer,Referrer scheme,"
+        "Screen size,Location,FirstVisit,Date\n"
+        '/a,A,false,,Firefox 121,Linux,s1,0,www.google.com/,h,"1920,1080,1",DE-BE,true,'
+        "2026-12-05T10:00:00Z\n"
+        '/b,B,false,,Firefox 121,Linux,s1,0,,,"1920,1080,1",DE-BE,false,2026-12-05T10:05:00Z\n'
+        '/a,A,false,,Safari 17,iOS 17.4,s2,0,,,"390,844,3",US,true,2026-12-05T11:00:00Z\n'
+        '/a,A,false,,Chrome 120,Linux,s3,7,,,"",,true,2026-12-05T12:00:00Z\n'
+    )
+    assert services.importing is not None
+    summary = await services.importing.run(
+        project_id,
+        form="goatcounter",
+        sha256=sha256_of(path),
+        read=lambda: parse(path, "goatcounter"),
+    )
+    assert summary.record.events == 3
+    assert summary.dropped == {"bot": 1}
+    day = TimeRange(start=DAY, end=DAY + timedelta(days=1))
+    stats = await services.reporting.stats(project_id, day)
+    assert (stats.visits, stats.unique_visitors, stats.sessions) == (3, 2, 2)
+    countries = await services.reporting.breakdown(project_id, day, "country")
+    assert [(row.value, row.figures.visitors) for row in countries.rows] == [("DE", 1), ("US", 1)]
+    assert countries.imported

@@ -256,3 +256,11 @@ def test_times_west_of_utc_are_later_in_utc() -> None:
     hit = access_log_line(1, line(when="31/Dec/2026:20:30:00 -0700"))
     assert isinstance(hit, ImportedHit)
     assert hit.timestamp == datetime(2027, 1, 1, 3, 30, tzinfo=UTC)
+
+
+def test_a_goatcounter_export_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text("\ufeff" + HEADER + gc_row(), encoding="utf-8")
+    assert detect(export) == GOATCOUNTER
+    (hit,) = list(parse(export, GOATCOUNTER))
+    assert isinstance(hit, ImportedHit)

@@ -99,7 +99,7 @@ def detect(path: Path) -> str | None:
     with _open(path) as file:
         for line in file:
             if line.strip():
-                if _is_goatcounter_header(next(csv.reader([line]))):
+                if _is_goatcounter_header(next(csv.reader([line.lstrip("\ufeff")]))):
                     return GOATCOUNTER
                 return ACCESS_LOG if _COMBINED.match(line) else None
     return None
@@ -301,6 +301,8 @@ def goatcounter_lines(lines: IO[str]) -> Iterator[Parsed]:
                 continue
             if not header_seen:
                 header_seen = True
+                # A byte-order mark, as a spreadsheet saving CSV writes one.
+                row = [row[0].lstrip("\ufeff"), *row[1:]]
                 if not _is_goatcounter_header(row):
                     yield Malformed(line=number, message="not a GoatCounter export's header")
                     return
