@@ -179,6 +179,11 @@ def test_the_command_says_what_it_did_in_plain_lines(
     assert again.exit_code == 0
     assert "imported into" in again.output
     assert "nothing was stored again" in again.output
+    listed = run("project", "imports", project_id)
+    assert listed.exit_code == 0
+    assert "access-log" in listed.output
+    assert "5 events" in listed.output
+    assert listed.output.count("imp_") == 1
     bad = tmp_path / "bad.log"
     bad.write_text(log_line(*REQUESTS[0]) + "81.2.69.142 secret-agent\n")
     refused = run("import", project_id, str(bad))

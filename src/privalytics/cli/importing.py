@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from privalytics.adapters.importformats import detect, parse, sha256_of
-from privalytics.cli.common import BadInput, run, settings, with_services
+from privalytics.cli.common import BadInput, echo_json, run, settings, with_services
 from privalytics.domain.importing import FORMATS, ImportSummary
+from privalytics.domain.models import ImportRecord
 from privalytics.domain.services import Services
 
 
@@ -97,3 +98,35 @@ def import_file(
     except OSError as error:
         raise BadInput(f"cannot read {file}: {error.strerror or 'not a readable file'}") from None
     click.echo(_describe(summary, str(file)))
+
+
+@click.command("imports", short_help="List the files imported into a project.")
+@click.argument("project_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def project_imports(ctx: click.Context, project_id: str, as_json: bool) -> None:
+    """List the files imported into a project (privalytics import), oldest first: the
+    import's id, format, first and last event, events stored, when, and the file's
+    SHA-256 (the same file is never imported twice)."""
+
+    async def read(services: Services) -> list[ImportRecord]:
+        if services.importing is None:
+            return []
+        return await services.importing.imports(project_id)
+
+    records = run(with_services(settings(ctx), read))
+    if as_json:
+        echo_json({"imports": records})
+        return
+    if not records:
+        click.echo(f"no imports yet: privalytics import {project_id} FILE")
+    for record in records:
+        span = (
+            "no events"
+            if record.first is None or record.last is None
+            else f"{record.first:%Y-%m-%d} to {record.last:%Y-%m-%d}"
+        )
+        click.echo(
+            f"{record.id}  {record.format}  {span}  {_plural(record.events, 'event')}  "
+            f"imported {record.imported_at:%Y-%m-%d %H:%M} UTC  sha256 {record.sha256[:16]}"
+        )

@@ -114,7 +114,7 @@ class SqlAlchemyImportStore:
                 update(_imports).where(_imports.c.id == record.id).values(events=count)
             )
         # Committed: what it resolved names texts now.
-        self._events._dictionary.learn(local.numbers, local.ids)
+        self._events.learn(local.numbers, local.ids)
         if unheld:
             marks = sorted(unheld)
             async with unavailable_on_failure("import events"), self._engine.begin() as again:
