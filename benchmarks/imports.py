@@ -107,7 +107,7 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
     return done
 
 
-def _import(url: str, log: Path) -> tuple[float, float, str, float]:
+def _import(url: str, log: Path, rollup: bool) -> tuple[float, float, str, float]:
     """Seconds, the child's peak RSS in MB, and the command's report, of one import into
     a new project of ``url`` (``--no-refresh``); then the seconds of ``privalytics
     rollup``, which computes the imported days' figures."""
@@ -122,6 +122,8 @@ def _import(url: str, log: Path) -> tuple[float, float, str, float]:
     seconds = time.perf_counter() - began
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     # ru_maxrss of the children is the largest any child reached (see benchmarks/export.py).
+    if not rollup:
+        return seconds, max(peak, before) / 1024, done.stdout.strip(), float("nan")
     began = time.perf_counter()
     _run(["rollup"], env)
     return seconds, max(peak, before) / 1024, done.stdout.strip(), time.perf_counter() - began
@@ -133,6 +135,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--folder", type=Path, default=None, help="default: a temporary one")
+    parser.add_argument("--no-rollup", action="store_true", help="do not time the rollup after")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
         log = Path(folder) / "access.log"
@@ -143,7 +146,7 @@ def main() -> None:
         results = []
         for run in range(args.runs):
             url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / f'import{run}.db'}"
-            results.append(_import(url, log))
+            results.append(_import(url, log, not args.no_rollup))
             print(results[-1][2], flush=True)
     seconds = statistics.median(r[0] for r in results)
     peak = max(r[1] for r in results)
