@@ -4,12 +4,15 @@ exports, parsed line by line into hits, dropped lines (with a reason) and malfor
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from privalytics.adapters.importformats import (
     access_log_line,
@@ -264,3 +267,17 @@ def test_a_goatcounter_export_saved_with_a_byte_order_mark_is_read(tmp_path: Pat
     assert detect(export) == GOATCOUNTER
     (hit,) = list(parse(export, GOATCOUNTER))
     assert isinstance(hit, ImportedHit)
+
+
+@given(st.text(max_size=300))
+def test_no_line_makes_the_access_log_parser_raise(text: str) -> None:
+    found = access_log_line(1, text)
+    assert found is None or isinstance(found, ImportedHit | Skipped | Malformed)
+
+
+@given(st.lists(st.text(max_size=40), min_size=14, max_size=14))
+def test_no_row_makes_the_goatcounter_parser_raise(cells: list[str]) -> None:
+    out = io.StringIO()
+    csv.writer(out).writerow(cells)
+    for found in goatcounter_lines(io.StringIO(HEADER + out.getvalue())):
+        assert isinstance(found, ImportedHit | Skipped | Malformed)
