@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from privalytics import bootstrap
 from privalytics.adapters.importformats import parse, sha256_of
 from privalytics.cli import main
+from privalytics.domain.errors import NotFound
 from privalytics.domain.importing import ACCESS_LOG, ImportSummary, MalformedFile
 from privalytics.domain.models import Action, ClientInfo, IncomingEvent, TimeRange, TokenKind
 from privalytics.domain.services import Services
@@ -237,3 +238,21 @@ async def test_a_goatcounter_export_is_imported(
     countries = await services.reporting.breakdown(project_id, day, "country")
     assert [(row.value, row.figures.visitors) for row in countries.rows] == [("DE", 1), ("US", 1)]
     assert countries.imported
+
+
+async def test_deleting_the_project_deletes_its_registry(
+    world: tuple[Services, ManualClock], tmp_path: Path
+) -> None:
+    services, _ = world
+    project_id = (await services.admin.create_project("site")).project.id
+    await _import(services, project_id, write_log(tmp_path / "access.log", REQUESTS))
+    await services.admin.delete_project(project_id)
+    assert services.importing is not None
+    with pytest.raises(NotFound):
+        await services.importing.imports(project_id)
+    # The registry's lines went with the project (a foreign key on SQL).
+    assert await services.importing._imports.list_imports(project_id) == []
+    recreated = (await services.admin.create_project("site")).project.id
+    # The same file into a new project: imported, not "already".
+    again = await _import(services, recreated, tmp_path / "access.log")
+    assert not again.already
