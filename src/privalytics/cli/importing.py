@@ -9,6 +9,7 @@ import click
 
 from privalytics.adapters.importformats import detect, parse, sha256_of
 from privalytics.cli.common import BadInput, echo_json, run, settings, with_services
+from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.importing import FORMATS, ImportSummary
 from privalytics.domain.models import ImportRecord
 from privalytics.domain.services import Services
@@ -82,6 +83,8 @@ def import_file(
     except OSError as error:
         raise BadInput(f"cannot read {file}: {error.strerror or 'not a readable file'}") from None
 
+    refreshed: list[str] = []
+
     async def work(services: Services) -> ImportSummary:
         if services.importing is None:
             raise click.ClickException("this storage keeps no imports")
@@ -89,8 +92,13 @@ def import_file(
             project_id, form=form, sha256=digest, read=lambda: parse(file, form)
         )
         if not summary.already and not no_refresh:
-            # The imported days' figures, now rather than at the server's next refresh.
-            await services.refresh_rollups()
+            # The imported days' figures, now rather than at the server's next refresh. The
+            # events are committed already: a refresh that fails (a statement over the
+            # timeout on a day of many events) is reported, not an import that failed.
+            try:
+                await services.refresh_rollups()
+            except StorageUnavailable as error:
+                refreshed.append(str(error))
         return summary
 
     try:
@@ -98,6 +106,13 @@ def import_file(
     except OSError as error:
         raise BadInput(f"cannot read {file}: {error.strerror or 'not a readable file'}") from None
     click.echo(_describe(summary, str(file)))
+    for failure in refreshed:
+        click.echo(
+            f"warning: the imported days' daily figures were not computed ({failure}); "
+            "the server's next refresh computes them, or run `privalytics rollup` (the "
+            "figures are read from the events until then)",
+            err=True,
+        )
 
 
 @click.command("imports", short_help="List the files imported into a project.")
