@@ -33,6 +33,7 @@ from privalytics.domain.ports import (
     FunnelStore,
     GeoLocator,
     GoalStore,
+    ImportStore,
     RateLimiter,
     SaltStore,
     SourceNamer,
@@ -61,6 +62,7 @@ class _Storage:
     bots: BotLogStore
     goals: GoalStore
     funnels: FunnelStore
+    imports: ImportStore
 
 
 def _memory_storage(url: str, visitor_window: timedelta, deadline: float) -> _Storage:
@@ -69,6 +71,7 @@ def _memory_storage(url: str, visitor_window: timedelta, deadline: float) -> _St
         InMemoryEventStore,
         InMemoryFunnelStore,
         InMemoryGoalStore,
+        InMemoryImportStore,
         InMemorySaltStore,
         InMemoryTokenStore,
         InMemoryUserStore,
@@ -85,6 +88,7 @@ def _memory_storage(url: str, visitor_window: timedelta, deadline: float) -> _St
         bots=InMemoryBotLogStore(),
         goals=InMemoryGoalStore(),
         funnels=InMemoryFunnelStore(),
+        imports=InMemoryImportStore(events),
     )
 
 
@@ -109,6 +113,7 @@ def _sql_storage(url: str, visitor_window: timedelta, deadline: float) -> _Stora
         bots=stores.bots,
         goals=stores.goals,
         funnels=stores.funnels,
+        imports=stores.imports,
     )
 
 
@@ -281,6 +286,7 @@ def build(
         bot_log=storage.bots,
         goals=storage.goals,
         funnels=storage.funnels,
+        imports=storage.imports,
     )
 
 

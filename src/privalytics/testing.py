@@ -14,6 +14,7 @@ from privalytics.adapters.memory import (
     InMemoryEventStore,
     InMemoryFunnelStore,
     InMemoryGoalStore,
+    InMemoryImportStore,
     InMemoryRateLimiter,
     InMemorySaltStore,
     InMemoryTokenStore,
@@ -79,8 +80,9 @@ def make_services(
     bot filter unless ``bots`` is given (e.g. :func:`bot_detector`)."""
     clock = clock or ManualClock()
     real = lookups()
+    events = InMemoryEventStore()
     return build_services(
-        events=InMemoryEventStore(),
+        events=events,
         tokens=InMemoryTokenStore(),
         salts=InMemorySaltStore(),
         limiter=InMemoryRateLimiter(clock),
@@ -95,6 +97,7 @@ def make_services(
         bot_log=InMemoryBotLogStore(),
         goals=InMemoryGoalStore(),
         funnels=InMemoryFunnelStore(),
+        imports=InMemoryImportStore(events),
     )
 
 

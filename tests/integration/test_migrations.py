@@ -25,7 +25,7 @@ from privalytics.domain.errors import ConfigError, StorageUnavailable
 from privalytics.domain.models import Action, Event, Ranked, TimeRange
 from tests.integration.conftest import UNREACHABLE_POSTGRES_URL, assert_discreet, sqlite_url
 
-HEAD = "0018"
+HEAD = "0019"
 TABLES = {
     "projects",
     "tokens",
@@ -638,3 +638,21 @@ async def test_upgrading_to_event_rollups_marks_the_days_with_custom_events_stal
         assert got == expected
     finally:
         await stores.dispose()
+
+
+async def test_downgrading_imports_drops_their_registry_and_upgrading_makes_it_again(
+    sql_url: str,
+) -> None:
+    """Migration 0019: the imports table goes with a downgrade (the imported events stay,
+    as events) and comes back, empty, with the upgrade; the schema then equals tables.py."""
+    engine = create_engine(sql_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0018"))
+            assert "imports" not in await connection.run_sync(_tables)
+            assert "rollup_goals" in await connection.run_sync(_tables)
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), HEAD))
+            assert "imports" in await connection.run_sync(_tables)
+            assert await connection.run_sync(_schema_diff) == []
+    finally:
+        await engine.dispose()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import msgspec
@@ -25,6 +25,7 @@ from privalytics.domain.models import (
     BotCount,
     Bucket,
     Event,
+    ImportRecord,
     PageStats,
     Project,
     Ranked,
@@ -474,3 +475,53 @@ class InMemoryFunnelStore:
 
     async def delete_project_funnels(self, project_id: str) -> int:
         return len(self._funnels.pop(project_id, []))
+
+
+class InMemoryImportStore:
+    """The imports registry beside an :class:`InMemoryEventStore`, whose events an import
+    adds all at once (after every batch was read) or not at all."""
+
+    def __init__(self, events: InMemoryEventStore) -> None:
+        self._events = events
+        self.records: list[ImportRecord] = []
+
+    async def import_events(
+        self, record: ImportRecord, batches: AsyncIterable[Sequence[Event]]
+    ) -> ImportRecord | None:
+        if await self.find_import(record.project_id, record.sha256) is not None:
+            return None
+        read: list[Event] = []
+        async for batch in batches:
+            read.extend(batch)
+        if await self.find_import(record.project_id, record.sha256) is not None:
+            return None
+        stored = msgspec.structs.replace(record, events=len(read))
+        await self._events.add(read)
+        self.records.append(stored)
+        return stored
+
+    async def find_import(self, project_id: str, sha256: str) -> ImportRecord | None:
+        for record in self.records:
+            if record.project_id == project_id and record.sha256 == sha256:
+                return record
+        return None
+
+    async def list_imports(self, project_id: str) -> list[ImportRecord]:
+        return [r for r in self.records if r.project_id == project_id]
+
+    async def imported_within(self, project_id: str, span: TimeRange) -> bool:
+        return any(
+            r.project_id == project_id
+            and r.first is not None
+            and r.last is not None
+            and r.events > 0
+            and r.first < span.end
+            and r.last >= span.start
+            for r in self.records
+        )
+
+    async def delete_project_imports(self, project_id: str) -> int:
+        kept = [r for r in self.records if r.project_id != project_id]
+        deleted = len(self.records) - len(kept)
+        self.records = kept
+        return deleted

@@ -207,6 +207,8 @@ class StatsOut(msgspec.Struct, frozen=True, kw_only=True):
     # True when the range starts before raw_from and some figures here need raw events
     # (filters, an hourly series, a day the range cuts): those cover raw_from..to only.
     partial: bool = False
+    # True when the range holds events of an imported file (privalytics import).
+    imported: bool = False
 
     @classmethod
     def of(cls, stats: Stats) -> StatsOut:
@@ -235,6 +237,7 @@ class StatsOut(msgspec.Struct, frozen=True, kw_only=True):
             filters=list(stats.filters),
             raw_from=stats.raw_from,
             partial=stats.partial,
+            imported=stats.imported,
         )
 
 
@@ -278,6 +281,8 @@ class BreakdownOut(msgspec.Struct, frozen=True, kw_only=True):
     # cover only raw_from..to (filters or a custom-event dimension over expired days).
     raw_from: datetime | None = None
     partial: bool = False
+    # As in the stats: whether the range holds imported events.
+    imported: bool = False
 
     @classmethod
     def of(cls, breakdown: Breakdown) -> BreakdownOut:
@@ -288,6 +293,7 @@ class BreakdownOut(msgspec.Struct, frozen=True, kw_only=True):
             results=[BreakdownRowOut.of(row) for row in breakdown.rows],
             raw_from=breakdown.raw_from,
             partial=breakdown.partial,
+            imported=breakdown.imported,
         )
 
 

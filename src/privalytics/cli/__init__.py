@@ -16,6 +16,7 @@ import click
 from privalytics.cli.admin import admin
 from privalytics.cli.database import backup, expire, migrate, rollup
 from privalytics.cli.exporting import export
+from privalytics.cli.importing import import_file, project_imports
 from privalytics.cli.projects import project
 from privalytics.cli.retention import retention
 from privalytics.cli.serve import _dashboard_hint as _dashboard_hint
@@ -41,6 +42,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     ctx.obj["database_url"] = database_url
 
 
-for command in (serve, migrate, rollup, expire, backup, export, project, admin, stats):
+for command in (serve, migrate, rollup, expire, backup, export, import_file, project, admin, stats):
     main.add_command(command)
 main.add_command(retention)
+project.add_command(project_imports)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
+import msgspec
+
 from privalytics.domain.devices import device_of, device_of_agent
 from privalytics.domain.models import Derived
 from privalytics.domain.ports import AgentParser, GeoLocator, SourceNamer
@@ -88,4 +90,38 @@ class Derivation:
             country=place.country,
             region=place.region,
             city=place.city,
+        )
+
+    def derive_known(
+        self,
+        *,
+        page: str,
+        referrer: str | None,
+        known: Derived,
+        allowed_origins: Iterable[str],
+    ) -> Derived:
+        """The derived fields of an imported event whose browser, system, device and
+        place another tool derived already (``known``; a GoatCounter export keeps no
+        address or agent): the source and campaign are derived here as for a live event
+        (from ``referrer``, a URL, as validation cleaned it; else ``known.source``)."""
+        campaign = campaign_of(page)
+        source = source_of(
+            referrer,
+            campaign,
+            _own_hosts(allowed_origins, page),
+            self._sources,
+            cleaned=True,
+        )
+        name = source.source
+        if name is None and referrer is None and campaign.utm_source is None:
+            name = known.source
+        return msgspec.structs.replace(
+            known,
+            source=name,
+            referrer=source.referrer,
+            utm_source=campaign.utm_source,
+            utm_medium=campaign.utm_medium,
+            utm_campaign=campaign.utm_campaign,
+            utm_term=campaign.utm_term,
+            utm_content=campaign.utm_content,
         )

@@ -273,6 +273,8 @@ class Stats(msgspec.Struct, frozen=True, kw_only=True):
     # (privalytics.domain.retention).
     raw_from: datetime | None = None
     partial: bool = False
+    # Whether the range holds events of an imported file (``privalytics import``).
+    imported: bool = False
 
 
 class RateDecision(msgspec.Struct, frozen=True, kw_only=True):
@@ -317,3 +319,20 @@ class BotReport(msgspec.Struct, frozen=True, kw_only=True):
     reasons: list[Ranked]
     # Per day and reason, oldest day first, then by reason.
     days: list[BotCount]
+
+
+class ImportRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One file imported into a project (``privalytics import``): the registry that makes
+    importing the same file again a no-op, and tells a range that holds imported events.
+    ``sha256``: the file's digest (hex); ``first``/``last``: the timestamps of its first
+    and last stored event (None: the file held no event to store); ``events``: how many
+    were stored."""
+
+    id: str
+    project_id: str
+    sha256: str
+    format: str
+    first: datetime | None
+    last: datetime | None
+    events: int
+    imported_at: datetime

@@ -6,7 +6,7 @@ cannot be reached, and writes all or nothing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
@@ -23,6 +23,7 @@ from privalytics.domain.models import (
     BotCount,
     Bucket,
     Event,
+    ImportRecord,
     PageStats,
     Project,
     Ranked,
@@ -408,4 +409,35 @@ class BotLogStore(Protocol):
 
     async def delete_project_bot_counts(self, project_id: str) -> int:
         """Delete the project's bot log; returns how many lines it had."""
+        ...
+
+
+class ImportStore(Protocol):
+    """The imports registry, and the one transaction that stores an imported file's
+    events with its registry line (``privalytics import``)."""
+
+    async def import_events(
+        self, record: ImportRecord, batches: AsyncIterable[Sequence[Event]]
+    ) -> ImportRecord | None:
+        """Store ``record`` and every event of ``batches`` in one transaction, through
+        the events' insert path (their days' rollups marked stale as for live events), or
+        nothing; ``record.events`` is not checked. None, with nothing stored and
+        ``batches`` not read, when the project already has an import of that file
+        (``sha256``); else the record stored."""
+        ...
+
+    async def find_import(self, project_id: str, sha256: str) -> ImportRecord | None:
+        """The project's import of the file with this digest, if any."""
+        ...
+
+    async def list_imports(self, project_id: str) -> list[ImportRecord]:
+        """The project's imports, oldest first."""
+        ...
+
+    async def imported_within(self, project_id: str, span: TimeRange) -> bool:
+        """Whether an import of the project stored events within ``span``."""
+        ...
+
+    async def delete_project_imports(self, project_id: str) -> int:
+        """Delete the project's registry lines (its events go with the project's)."""
         ...

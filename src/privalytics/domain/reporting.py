@@ -42,6 +42,7 @@ from privalytics.domain.ports import (
     EventStore,
     FunnelStore,
     GoalStore,
+    ImportStore,
     TokenStore,
 )
 from privalytics.domain.reports import (
@@ -94,6 +95,8 @@ class Breakdown(msgspec.Struct, frozen=True, kw_only=True):
     # As in Stats: where raw events begin, and whether the rows cover only that part.
     raw_from: datetime | None = None
     partial: bool = False
+    # As in Stats: whether the range holds imported events.
+    imported: bool = False
 
 
 def _floor_hour(moment: datetime) -> datetime:
@@ -113,6 +116,7 @@ class Reporting:
         retention: Retention | None = None,
         goals: GoalStore | None = None,
         funnels: FunnelStore | None = None,
+        imports: ImportStore | None = None,
     ) -> None:
         if min_cell_visitors < 1:
             raise InvalidInput("must be at least 1", field="min_cell_visitors")
@@ -127,6 +131,14 @@ class Reporting:
         self._goals = goals
         # The projects' funnels; None: no funnels are kept.
         self._funnels = funnels
+        # The imports registry; None: nothing is ever imported.
+        self._imports = imports
+
+    async def _imported(self, project_id: str, span: TimeRange) -> bool:
+        """Whether ``span`` holds events of a file imported into the project."""
+        if self._imports is None:
+            return False
+        return await self._imports.imported_within(project_id, span)
 
     def span(
         self,
@@ -212,7 +224,12 @@ class Reporting:
         partial = self._retention.partial(span, raw_from, raw=raw)
         if parsed:
             found = await self._filtered_stats(project_id, span, top, parsed)
-            return msgspec.structs.replace(found, raw_from=raw_from, partial=partial)
+            return msgspec.structs.replace(
+                found,
+                raw_from=raw_from,
+                partial=partial,
+                imported=await self._imported(project_id, span),
+            )
         counts = await self._events.count_by_action(project_id, span)
         actions = {action: counts.get(action, 0) for action in Action}
         recent_span = self._recent()
@@ -236,6 +253,7 @@ class Reporting:
             current_visitors=await self._events.unique_visitors(project_id, current),
             raw_from=raw_from,
             partial=partial,
+            imported=await self._imported(project_id, span),
         )
 
     async def _filtered_stats(
@@ -346,6 +364,7 @@ class Reporting:
             rows=rows,
             raw_from=raw_from,
             partial=self._retention.partial(span, raw_from, raw=raw),
+            imported=await self._imported(project_id, span),
         )
 
     async def export(

@@ -29,6 +29,7 @@ from privalytics.domain.funnelbook import Funnels
 from privalytics.domain.geography import DEFAULT_MIN_VISITORS
 from privalytics.domain.goalbook import Goals
 from privalytics.domain.hashing import visitor_hash
+from privalytics.domain.importing import Importing
 from privalytics.domain.models import (
     BotReport,
     ClientInfo,
@@ -47,6 +48,7 @@ from privalytics.domain.ports import (
     FunnelStore,
     GeoLocator,
     GoalStore,
+    ImportStore,
     RateLimiter,
     SaltStore,
     SecretHasher,
@@ -390,6 +392,8 @@ class Services:
     funnels: Funnels | None = None
     # Active visitors and cohort retention (None: a Services built without it).
     cohorts: CohortReporting | None = None
+    # Importing files of other tools (None: no imports registry was given).
+    importing: Importing | None = None
 
     async def health(self) -> None:
         """Return when every backend answers; raise StorageUnavailable otherwise."""
@@ -468,6 +472,7 @@ def build_services(
     bot_log: BotLogStore | None = None,
     goals: GoalStore | None = None,
     funnels: FunnelStore | None = None,
+    imports: ImportStore | None = None,
 ) -> Services:
     """Wire the use cases over the given ports. ``sources``, ``agents`` and ``places``
     name referrers, read user agents and locate addresses for every arriving event;
@@ -475,7 +480,7 @@ def build_services(
     as "(other)" (k-anonymity). ``bots``: the classifier of arriving events (None: no bot
     filter); ``bot_log``: where the bot log is written (None: kept in memory); ``goals``:
     where the projects' goals are kept (None: no goals, and no goal use cases); ``funnels``:
-    the same for funnels."""
+    the same for funnels; ``imports``: the imports registry (None: no imports)."""
     settings = settings or IngestSettings()
     feed = LiveFeed()
     log = BotLog(bot_log)
@@ -487,6 +492,7 @@ def build_services(
         projects=ProjectCache(tokens, clock, settings.cache_ttl),
     )
     retention = Retention(settings.event_retention_days, settings.salt_rotation)
+    derivation = Derivation(sources=sources, agents=agents, places=places)
     return Services(
         ingestion=Ingestion(
             events=events,
@@ -496,7 +502,7 @@ def build_services(
             clock=clock,
             settings=settings,
             privacy=privacy,
-            derivation=Derivation(sources=sources, agents=agents, places=places),
+            derivation=derivation,
             feed=feed,
             bots=bots,
             bot_log=log,
@@ -520,6 +526,7 @@ def build_services(
             retention=retention,
             goals=goals,
             funnels=funnels,
+            imports=imports,
         ),
         expiry=Expiry(events=events, clock=clock, retention=retention),
         health_checks=health_checks or (events.ping, limiter.ping),
@@ -536,6 +543,18 @@ def build_services(
             min_cell_visitors=min_cell_visitors,
             retention=retention,
             goals=goals,
+        ),
+        importing=(
+            None
+            if imports is None
+            else Importing(
+                imports=imports,
+                tokens=tokens,
+                clock=clock,
+                derivation=derivation,
+                bots=bots,
+                retention=retention,
+            )
         ),
         accounts=(
             None

@@ -12,6 +12,7 @@ from privalytics.adapters.sqlalchemy.engine import ACCEPTED_URLS, create_engine
 from privalytics.adapters.sqlalchemy.events import SqlAlchemyEventStore
 from privalytics.adapters.sqlalchemy.funnels import SqlAlchemyFunnelStore
 from privalytics.adapters.sqlalchemy.goals import SqlAlchemyGoalStore
+from privalytics.adapters.sqlalchemy.imports import SqlAlchemyImportStore
 from privalytics.adapters.sqlalchemy.migrate import current_revision, migrate
 from privalytics.adapters.sqlalchemy.rollups import RollupReader
 from privalytics.adapters.sqlalchemy.salts import SqlAlchemySaltStore
@@ -24,6 +25,7 @@ __all__ = [
     "SqlAlchemyEventStore",
     "SqlAlchemyFunnelStore",
     "SqlAlchemyGoalStore",
+    "SqlAlchemyImportStore",
     "SqlAlchemySaltStore",
     "SqlAlchemyTokenStore",
     "SqlAlchemyUserStore",
@@ -47,6 +49,7 @@ class SqlStores:
     bots: SqlAlchemyBotLogStore
     goals: SqlAlchemyGoalStore
     funnels: SqlAlchemyFunnelStore
+    imports: SqlAlchemyImportStore
 
     async def dispose(self) -> None:
         await self.events.aclose()
@@ -87,4 +90,5 @@ def open_stores(
         bots=SqlAlchemyBotLogStore(engine),
         goals=SqlAlchemyGoalStore(engine),
         funnels=SqlAlchemyFunnelStore(engine),
+        imports=SqlAlchemyImportStore(events),
     )

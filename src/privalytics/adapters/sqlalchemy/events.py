@@ -27,6 +27,7 @@ from privalytics.adapters.sqlalchemy import partitions, tables
 from privalytics.adapters.sqlalchemy.dictionary import (
     STORED_COLUMNS,
     Dictionary,
+    Known,
     Values,
     event_values,
     resolve_sqlite,
@@ -162,6 +163,11 @@ class SqlAlchemyEventStore:
         through the group commit in front, which tells it)."""
         if isinstance(self._writer, SqliteEventWriter):
             self._writer.observe(observer)
+
+    def learn(self, numbers: dict[str, int], ids: dict[int, Known]) -> None:
+        """Add to the insert path's dictionary what another transaction on this engine
+        resolved and committed (an import: adapters/sqlalchemy/imports.py)."""
+        self._dictionary.learn(numbers, ids)
 
     @property
     def commits_together(self) -> bool:

@@ -421,3 +421,25 @@ funnels = Table(
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("project_id", "name"),
 )
+
+# Files imported into a project (migration 0019): one line per file, so that the same file
+# is never imported twice, and a range can tell it holds imported events. ``first_ts`` /
+# ``last_ts``: epoch milliseconds of the first and last stored event (NULL: none stored).
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "project_id",
+        String(32),
+        ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("sha256", String(64), nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("first_ts", BigInteger, nullable=True),
+    Column("last_ts", BigInteger, nullable=True),
+    Column("events", BigInteger, nullable=False),
+    Column("imported_at", BigInteger, nullable=False),
+    UniqueConstraint("project_id", "sha256"),
+)
