@@ -48,6 +48,7 @@ from msgspec.structs import replace
 
 from benchmarks.breakdowns import _pg
 from benchmarks.dashboard import END, FixedClock, _create_projects
+from benchmarks.run import _machine
 from benchmarks.traffic import generate_events
 from privalytics.adapters.sqlalchemy import migrate, open_stores
 from privalytics.adapters.sqlalchemy.planning import events_in, interval_of
@@ -355,11 +356,13 @@ async def run(
         assert event_dimension is not None
         for period, length in RANGES.items():
             span = TimeRange(start=END - length, end=END)
+            began = time.perf_counter()
             inside = await _range_events(url, project, span)
+            read = time.perf_counter() - began
             customs = straight_event_counts(inside)
             notes.append(
                 f"{backend} {period}: {len(inside):,} events of the project in the range,"
-                f" {sum(customs.values()):,} custom"
+                f" {sum(customs.values()):,} custom (read back alone in {read * 1000:,.0f} ms)"
             )
             for name, found in (("goal", goal_dimension(goals)), ("event", event_dimension)):
 
@@ -420,7 +423,8 @@ def _same(same: bool) -> str:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.1f}")
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {_machine()}")
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     notes: list[str] = []
     table = [
         "| backend | range | call | p50 ms | p95 ms | runs | CPU p50 ms | target ms | |",
@@ -447,7 +451,7 @@ async def main_async(args: argparse.Namespace) -> None:
         notes += found[0]
         table += found[1]
     print("\n".join(["", *table, "", *notes]))
-    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+    print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 def main() -> None:
