@@ -51,6 +51,7 @@ from privalytics.domain.models import Action, Event
 from privalytics.domain.sessions import PASSIVE_ACTIONS, sessionize
 
 DAYS = 395
+_EPOCH_DAY = date(1970, 1, 1)
 # Every project after the first has a tenth of its traffic (as benchmarks/dashboard.py).
 OTHER_PROJECT_SHARE = 0.1
 PAGES = (400, 60)  # the first project's pages, every other one's
@@ -135,8 +136,11 @@ class _Project:
 class Traffic:
     """The generator's state: people, sites and sources; a day's events at a time."""
 
-    def __init__(self, project_ids: Sequence[str], seed: int, summary: Summary | None) -> None:
+    def __init__(
+        self, project_ids: Sequence[str], seed: int, summary: Summary | None, salt_days: int = 1
+    ) -> None:
         self.rng = random.Random(seed)
+        self.salt_days = salt_days
         self.population = Population(seed)
         self.sources = Sources(random.Random(f"{seed}:sources"))
         self.summary = summary
@@ -166,7 +170,10 @@ class Traffic:
         people = project.people
         recent = bisect.bisect_left(people, index - RETURN_DAYS + 1, key=_first_day)
         del people[:recent]
-        salt = shape.daily_salt(project.salt, index)
+        # Daily salts: the day's index (as ever). Longer ones: salt windows of whole UTC
+        # days aligned on the epoch, as privalytics.domain.hashing.window_of.
+        window = index if self.salt_days == 1 else (day - _EPOCH_DAY).days // self.salt_days
+        salt = shape.daily_salt(project.salt, window)
         weight = shape.mass(limit)
         out: list[Stamped] = []
         while len(out) < count:
@@ -315,15 +322,20 @@ def generate_events(
     days: int = DAYS,
     end: datetime,
     summary: Summary | None = None,
+    salt_days: int = 1,
 ) -> Iterator[list[Event]]:
     """Exactly ``total`` events over the ``days`` UTC days up to ``end`` (of its day only
     what comes before it), one list per day, oldest first, each in time order. The first
     project has the most; each other one a tenth as many. The same arguments give the same
     events. ``summary``, when given, counts what was made as it is made (which costs about
-    a quarter more time)."""
-    if total < 0 or days < 1 or not project_ids or end.tzinfo is None:
-        raise ValueError("need total >= 0, days >= 1, a project and a timezone-aware end")
-    traffic = Traffic(project_ids, seed, summary)
+    a quarter more time). ``salt_days``: how long a visitor keeps a hash (1: a new one
+    every UTC day; 30: within each epoch-aligned 30-day salt window, as
+    ``PRIVALYTICS_SALT_ROTATION=30d`` gives)."""
+    if total < 0 or days < 1 or salt_days < 1 or not project_ids or end.tzinfo is None:
+        raise ValueError(
+            "need total >= 0, days >= 1, salt_days >= 1, a project and a timezone-aware end"
+        )
+    traffic = Traffic(project_ids, seed, summary, salt_days)
     end = end.astimezone(UTC)
     last_day = (end - timedelta(microseconds=1)).date()
     first_day = last_day - timedelta(days=days - 1)
