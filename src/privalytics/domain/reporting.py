@@ -355,8 +355,11 @@ class Reporting:
         else:
             rows = await self._events.breakdown(project_id, span, found, chosen, limit)
         raw_from = self._retention.raw_from(self._clock.now())
-        # Filters, custom events' names and properties, and goals read events.
-        raw = bool(parsed) or found.scope in (Scope.CUSTOM, Scope.GOAL)
+        # Filters, custom events' properties and goals read events (a goal's day rows are
+        # computed from them: a goal added after its days expired has none); unfiltered
+        # custom event names, like every other dimension, are rolled up before expiry.
+        raw = bool(parsed) or found.scope is Scope.GOAL
+        raw = raw or (found.scope is Scope.CUSTOM and found.name != "event")
         return Breakdown(
             dimension=found.name,
             range=span,

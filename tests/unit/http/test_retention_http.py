@@ -65,8 +65,8 @@ def test_unfiltered_whole_days_before_raw_from_are_whole(kept: Api) -> None:
         # Filters read the events.
         ("stats", {"from": "2025-11-01T00:00:00Z", "filter": "page==/"}),
         ("breakdown/page", {"from": "2025-11-01T00:00:00Z", "filter": "page==/"}),
-        # Custom events' names and properties are read from the events.
-        ("breakdown/event", {"from": "2025-11-01T00:00:00Z"}),
+        # Custom events' properties and goals are read from the events (their names are
+        # rolled up: see test_a_breakdown_by_event_name_over_whole_days_is_not_partial).
         ("breakdown/prop:plan", {"from": "2025-11-01T00:00:00Z"}),
         # A cut day before raw_from is read from its events.
         ("stats", {"from": "2025-11-01T06:00:00Z"}),
@@ -82,6 +82,14 @@ def test_what_needs_expired_events_is_marked_partial(
     found = _get(kept, f"{project_id}/{route}", **params)
     assert found["raw_from"] == RAW_FROM
     assert found["partial"] is True
+
+
+def test_a_breakdown_by_event_name_over_whole_days_is_not_partial(kept: Api) -> None:
+    """Custom event names are rolled up like pages: their unfiltered breakdown over whole
+    days keeps every day, expired or not."""
+    project_id, _ = kept.create_project()
+    found = _get(kept, f"{project_id}/breakdown/event", **{"from": "2025-11-01T00:00:00Z"})
+    assert (found["raw_from"], found["partial"]) == (RAW_FROM, False)
 
 
 def _event(at: datetime) -> Event:
