@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -310,84 +311,81 @@ def _stop_serving(server: Server) -> None:
         server.process.wait(timeout=20)
 
 
-async def main_async(args: argparse.Namespace) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="privalytics-expiry-"))
-    if args.backend == "sqlite":
-        server = sqlite_server(folder, "uvicorn", 1, SRC)
-    else:
-        server = postgres_server("uvicorn", 1, SRC)
+async def main_async(args: argparse.Namespace, server: Server, folder: Path) -> None:
     url = server.env["PRIVALYTICS_DATABASE_URL"]
     old = list(range(OLDEST, OLDEST - args.rounds, -1))
+    project_id = await _prepare(url, args.events, args.recent, args.rounds)
+    spans = _spans(old)
+    before = await _stats(url, project_id, spans)
+    counts = [await _count(url, _midnight(ago), _midnight(ago - 1)) for ago in old]
+    total_before = await _count(url)
+    print(f"\n## Expiry under load: {args.backend}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
+    print(f"Machine: {_machine()}. Load average at the start (1/5/15 min): {_load()}.")
+    print(
+        f"Database: {total_before:,} events; old days of "
+        + ", ".join(f"{c:,}" for c in counts)
+        + f" events; {args.rate:g} single events/s from {args.clients} connections.\n"
+    )
+    server.start(folder / "server.log")
+    began_ms = _ms(datetime.now(UTC)) - 1
     try:
-        project_id = await _prepare(url, args.events, args.recent, args.rounds)
-        spans = _spans(old)
-        before = await _stats(url, project_id, spans)
-        counts = [await _count(url, _midnight(ago), _midnight(ago - 1)) for ago in old]
-        total_before = await _count(url)
-        print(f"\n## Expiry under load: {args.backend}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
-        print(f"Machine: {_machine()}. Load average at the start (1/5/15 min): {_load()}.")
-        print(
-            f"Database: {total_before:,} events; old days of "
-            + ", ".join(f"{c:,}" for c in counts)
-            + f" events; {args.rate:g} single events/s from {args.clients} connections.\n"
-        )
-        server.start(folder / "server.log")
-        began_ms = _ms(datetime.now(UTC)) - 1
-        try:
-            load, windows, outputs = await _drive(server, args)
-        finally:
-            _stop_serving(server)
-        after_load = datetime.now(UTC)
-        idle, idle_output = await _expire(server, OLDEST - args.rounds)
-        print(f"Load average at the end (1/5/15 min): {_load()}.\n")
-        print("| window | s | requests | p50 ms | p99 ms | max ms | not 202 |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        for window in windows:
-            print(_row(window, load.answers))
-        accepted = sum(a.status == 202 for a in load.answers)
-        statuses: dict[int, int] = {}
-        for answer in load.answers:
-            statuses[answer.status] = statuses.get(answer.status, 0) + 1
-        stored = await _count(url, datetime.fromtimestamp(began_ms / 1000, UTC), after_load)
-        left = [await _count(url, _midnight(ago), _midnight(ago - 1)) for ago in old]
-        total_after = await _count(url)
-        after = await _stats(url, project_id, spans)
-        changed = {name: _changed(before[name], after[name]) for name in spans}
-        print()
-        for output in outputs:
-            print(f"- `privalytics expire`: {output}")
-        print(f"- the same command with nothing left to delete: {idle_output} ({idle:.1f} s)")
-        print(
-            f"- answers over the whole run ({len(load.answers):,} requests): "
-            + ", ".join(f"{s or 'no answer'}: {c:,}" for s, c in sorted(statuses.items()))
-        )
-        print(
-            f"- events answered 202: {accepted:,}; stored since the load began: {stored:,}; "
-            f"lost: {max(0, accepted - stored):,}"
-        )
-        print(
-            f"- events in the database: {total_before:,} before, {total_after:,} after "
-            f"(expected {total_before + accepted - sum(counts):,})"
-        )
-        print("- old days' events left: " + ", ".join(f"{c:,}" for c in left))
-        for name, fields in changed.items():
-            stats = after[name]
-            hourly = (
-                ""
-                if stats.series_step != "hour"
-                else (
-                    "; hourly series "
-                    + ("kept" if before[name].series == stats.series else "not kept (raw-backed)")
-                )
-            )
-            print(
-                f"- unfiltered stats of {name} before and after: "
-                + (f"DIFFERENT ({', '.join(fields)})" if fields else "identical")
-                + f" (page views {stats.pageviews:,}, visitors {stats.unique_visitors:,}, "
-                f"sessions {stats.sessions:,}, bounce rate {stats.bounce_rate} %{hourly})"
-            )
+        load, windows, outputs = await _drive(server, args)
     finally:
-        server.stop()
+        _stop_serving(server)
+    after_load = datetime.now(UTC)
+    idle, idle_output = await _expire(server, OLDEST - args.rounds)
+    print(f"Load average at the end (1/5/15 min): {_load()}.\n")
+    print("| window | s | requests | p50 ms | p99 ms | max ms | not 202 |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for window in windows:
+        print(_row(window, load.answers))
+    accepted = sum(a.status == 202 for a in load.answers)
+    statuses: dict[int, int] = {}
+    for answer in load.answers:
+        statuses[answer.status] = statuses.get(answer.status, 0) + 1
+    stored = await _count(url, datetime.fromtimestamp(began_ms / 1000, UTC), after_load)
+    left = [await _count(url, _midnight(ago), _midnight(ago - 1)) for ago in old]
+    total_after = await _count(url)
+    after = await _stats(url, project_id, spans)
+    changed = {name: _changed(before[name], after[name]) for name in spans}
+    print()
+    for output in outputs:
+        print(f"- `privalytics expire`: {output}")
+    print(f"- the same command with nothing left to delete: {idle_output} ({idle:.1f} s)")
+    print(
+        f"- answers over the whole run ({len(load.answers):,} requests): "
+        + ", ".join(f"{s or 'no answer'}: {c:,}" for s, c in sorted(statuses.items()))
+    )
+    print(
+        f"- events answered 202: {accepted:,}; stored since the load began: {stored:,}; "
+        f"lost: {accepted - stored:,}"
+    )
+    print(
+        f"- events in the database: {total_before:,} before, {total_after:,} after "
+        f"(expected {total_before + accepted - sum(counts):,})"
+    )
+    print("- old days' events left: " + ", ".join(f"{c:,}" for c in left))
+    refused = len(load.answers) - accepted
+    lost = max(0, accepted - stored)
+    print(
+        f"- targets: answers other than 202: {refused} ("
+        + ("met" if refused == 0 else "missed")
+        + f"); events answered 202 and lost: {lost} ("
+        + ("met" if lost == 0 else "missed")
+        + ")"
+    )
+    for name, fields in changed.items():
+        stats = after[name]
+        hourly = ""
+        if stats.series_step == "hour":
+            kept = before[name].series == stats.series
+            hourly = "; hourly series " + ("kept" if kept else "gone (raw-backed)")
+        print(
+            f"- unfiltered stats of {name} before and after: "
+            + (f"DIFFERENT ({', '.join(fields)})" if fields else "identical")
+            + f" (page views {stats.pageviews:,}, visitors {stats.unique_visitors:,}, "
+            f"sessions {stats.sessions:,}, bounce rate {stats.bounce_rate} %{hourly})"
+        )
 
 
 def main() -> None:
@@ -399,7 +397,16 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000, help="single events per second")
     parser.add_argument("--clients", type=int, default=10, help="kept-alive connections")
     args = parser.parse_args()
-    asyncio.run(main_async(args))
+    folder = Path(tempfile.mkdtemp(prefix="privalytics-expiry-"))
+    if args.backend == "sqlite":
+        server = sqlite_server(folder, "uvicorn", 1, SRC)
+    else:
+        server = postgres_server("uvicorn", 1, SRC, database="privalytics_bench_expiry")
+    try:
+        asyncio.run(main_async(args, server, folder))
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
