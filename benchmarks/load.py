@@ -290,9 +290,10 @@ def postgres_server(
     *,
     base: bool = False,
     limiter: str = "",
+    database: str = BENCH_DATABASE,
 ) -> Server:
     admin = POSTGRES_ADMIN
-    database = BENCH_DATABASE + ("_base" if base else "")
+    database += "_base" if base else ""
     database += "" if asgi_server == "uvicorn" else f"_{asgi_server}"
     database += f"_{limiter}" if limiter else ""
     asyncio.run(_pg(admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
