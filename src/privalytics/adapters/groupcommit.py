@@ -19,6 +19,7 @@ from privalytics.adapters.observer import CommitObserver
 from privalytics.domain.dimensions import Dimension
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.filters import Filter
+from privalytics.domain.funnels import Step
 from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import Action, Bucket, Event, PageStats, Ranked, TimeRange
 from privalytics.domain.ports import EventStore
@@ -212,6 +213,15 @@ class GroupCommitEventStore:
         self, project_id: str, span: TimeRange, filters: Sequence[Filter]
     ) -> list[Event]:
         return await self._inner.selected_events(project_id, span, filters)
+
+    async def funnel_counts(
+        self,
+        project_id: str,
+        span: TimeRange,
+        steps: Sequence[Step],
+        filters: Sequence[Filter],
+    ) -> list[int]:
+        return await self._inner.funnel_counts(project_id, span, steps, filters)
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         return await self._inner.latest(project_id, span, limit)

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.observer import CommitObserver
-from privalytics.adapters.sqlalchemy import partitions, tables
+from privalytics.adapters.sqlalchemy import funnelsql, partitions, tables
 from privalytics.adapters.sqlalchemy.dictionary import (
     STORED_COLUMNS,
     Dictionary,
@@ -60,10 +60,11 @@ from privalytics.adapters.sqlalchemy.sqlitewriter import (
 )
 from privalytics.adapters.sqlalchemy.stored import read_events, read_page
 from privalytics.adapters.sqlalchemy.tables import DIMENSION_CODES, from_millis, to_millis
-from privalytics.domain import activity, insight
+from privalytics.domain import activity, funnels, insight
 from privalytics.domain.dimensions import Dimension, Scope
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.filters import Filter
+from privalytics.domain.funnels import Step
 from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import Action, Bucket, Event, PageStats, Ranked, TimeRange
 from privalytics.domain.rollups import DAY_MS
@@ -351,6 +352,22 @@ class SqlAlchemyEventStore:
     ) -> list[Event]:
         events = await self._events_in(project_id, span)
         return await _off_loop(activity.selected_events, events, filters, self.rollups.window)
+
+    async def funnel_counts(
+        self,
+        project_id: str,
+        span: TimeRange,
+        steps: Sequence[Step],
+        filters: Sequence[Filter],
+    ) -> list[int]:
+        window = self.rollups.window
+        if filters:
+            events = await self.selected_events(project_id, span, filters)
+            return await _off_loop(funnels.funnel_counts, events, steps, window)
+        async with unavailable_on_failure("count a funnel"), self.engine.connect() as connection:
+            return await funnelsql.funnel_counts(
+                connection, project_id, interval_of(span), steps, window
+            )
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         if limit <= 0:
