@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from privalytics.adapters.observer import CommitObserver
 from privalytics.domain.dimensions import Dimension
@@ -222,6 +222,9 @@ class GroupCommitEventStore:
         filters: Sequence[Filter],
     ) -> list[int]:
         return await self._inner.funnel_counts(project_id, span, steps, filters)
+
+    async def visitor_days(self, project_id: str, span: TimeRange) -> dict[date, set[str]]:
+        return await self._inner.visitor_days(project_id, span)
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         return await self._inner.latest(project_id, span, limit)

@@ -144,6 +144,11 @@ class EventStore(Protocol):
         :meth:`selected_events`."""
         ...
 
+    async def visitor_days(self, project_id: str, span: TimeRange) -> dict[date, set[str]]:
+        """Per UTC day, the visitor hashes of the project's events in ``span`` that day
+        (as :class:`privalytics.domain.cohorts.Tally` gathers them from every event)."""
+        ...
+
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         """The newest ``limit`` events in ``span``, newest first."""
         ...

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, case, delete, distinct, func, select, text
@@ -31,6 +31,7 @@ from privalytics.adapters.sqlalchemy.dictionary import (
     Values,
     event_values,
     resolve_sqlite,
+    visitor_text,
 )
 from privalytics.adapters.sqlalchemy.dimrollups import DimensionReader
 from privalytics.adapters.sqlalchemy.engine import (
@@ -368,6 +369,20 @@ class SqlAlchemyEventStore:
             return await funnelsql.funnel_counts(
                 connection, project_id, interval_of(span), steps, window
             )
+
+    async def visitor_days(self, project_id: str, span: TimeRange) -> dict[date, set[str]]:
+        e = _events.c
+        day = e.ts // DAY_MS
+        query = select(day, e.visitor).where(events_in(project_id, interval_of(span))).distinct()
+        seen: dict[int, set[str]] = {}
+        async with unavailable_on_failure("read visitor days"), self.engine.connect() as c:
+            for number, visitor in (await c.execute(query)).all():
+                found = seen.get(int(number))
+                if found is None:
+                    found = seen[int(number)] = set()
+                found.add(visitor_text(int(visitor)))
+        epoch = date(1970, 1, 1)
+        return {epoch + timedelta(days=number): found for number, found in seen.items()}
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         if limit <= 0:
