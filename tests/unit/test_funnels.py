@@ -29,6 +29,8 @@ from privalytics.domain.funnels import (
     Step,
     StepKind,
     check_funnel,
+    counts_of_runs,
+    does,
     figures,
     funnel_counts,
     parse_step,
@@ -258,3 +260,23 @@ async def test_a_report_reaching_before_raw_retention_says_it_is_partial() -> No
     assert NOON - 31 * DAILY <= report.raw_from <= NOON - 30 * DAILY
     recent = await reporting.funnel_report("p", funnel.id, TimeRange(start=NOON - DAILY, end=NOON))
     assert not recent.partial
+
+
+@given(strategies.funnel_events(), strategies.funnel_steps, st.booleans())
+def test_counts_of_runs_of_step_bits_equal_the_counts_of_the_events(
+    events: list[Event], steps: tuple[Step, ...], keep_idle: bool
+) -> None:
+    """What a store that reads only the events doing a step hands the domain: each
+    visitor's events in order as the steps each does (bits); the events that do none may
+    be there or not."""
+    runs: dict[tuple[int, str], list[Event]] = defaultdict(list)
+    for event in events:
+        runs[window_of(event.timestamp, DAILY), event.visitor_hash].append(event)
+    bits = []
+    for run in runs.values():
+        masks = [
+            sum(1 << n for n, step in enumerate(steps) if does(step, event))
+            for event in sorted(run, key=event_order)
+        ]
+        bits.append([m for m in masks if m or keep_idle])
+    assert counts_of_runs(bits, len(steps)) == funnel_counts(events, steps, DAILY)

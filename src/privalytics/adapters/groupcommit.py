@@ -13,12 +13,13 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from privalytics.adapters.observer import CommitObserver
 from privalytics.domain.dimensions import Dimension
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.filters import Filter
+from privalytics.domain.funnels import Step
 from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import Action, Bucket, Event, PageStats, Ranked, TimeRange
 from privalytics.domain.ports import EventStore
@@ -212,6 +213,18 @@ class GroupCommitEventStore:
         self, project_id: str, span: TimeRange, filters: Sequence[Filter]
     ) -> list[Event]:
         return await self._inner.selected_events(project_id, span, filters)
+
+    async def funnel_counts(
+        self,
+        project_id: str,
+        span: TimeRange,
+        steps: Sequence[Step],
+        filters: Sequence[Filter],
+    ) -> list[int]:
+        return await self._inner.funnel_counts(project_id, span, steps, filters)
+
+    async def visitor_days(self, project_id: str, span: TimeRange) -> dict[date, set[str]]:
+        return await self._inner.visitor_days(project_id, span)
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         return await self._inner.latest(project_id, span, limit)

@@ -13,10 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 
-from privalytics.domain import activity, insight
+from privalytics.domain import activity, funnels, insight
+from privalytics.domain.cohorts import Tally
 from privalytics.domain.dimensions import Dimension
 from privalytics.domain.filters import Filter
-from privalytics.domain.funnels import Funnel
+from privalytics.domain.funnels import Funnel, Step
 from privalytics.domain.goals import Goal
 from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import (
@@ -160,6 +161,21 @@ class InMemoryEventStore:
     ) -> list[Event]:
         chosen = [e for e in self.events if _in(e, project_id, span)]
         return activity.selected_events(chosen, filters, self._window)
+
+    async def funnel_counts(
+        self,
+        project_id: str,
+        span: TimeRange,
+        steps: Sequence[Step],
+        filters: Sequence[Filter],
+    ) -> list[int]:
+        events = await self.selected_events(project_id, span, filters)
+        return funnels.funnel_counts(events, steps, self._window)
+
+    async def visitor_days(self, project_id: str, span: TimeRange) -> dict[date, set[str]]:
+        tally = Tally()
+        tally.add(e for e in self.events if _in(e, project_id, span))
+        return tally.seen
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         found = [(e.timestamp, n, e) for n, e in enumerate(self.events) if _in(e, project_id, span)]

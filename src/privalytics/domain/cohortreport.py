@@ -24,8 +24,6 @@ from privalytics.domain.models import TimeRange
 from privalytics.domain.ports import Clock, EventStore, GoalStore, TokenStore
 from privalytics.domain.retention import Retention
 
-# Events per list of the stream read.
-CHUNK = 5000
 # A cohort table of more days than this is not read in one answer (a year of days is
 # already a table no one reads, and the read costs every event of the range).
 MAX_DAYS = 400
@@ -86,8 +84,7 @@ class CohortReporting:
             chosen = await anonymous_filters(self._events, project_id, read, parsed, self._k)
             tally.add(await self._events.selected_events(project_id, read, chosen))
         else:
-            async for chunk in self._events.stream(project_id, read, CHUNK):
-                tally.add(chunk)
+            tally.seen = await self._events.visitor_days(project_id, read)
         raw_from = self._retention.raw_from(self._clock.now())
         whole = whole_days(span)
         return RetentionReport(

@@ -200,6 +200,23 @@ def reached(run: Sequence[Event], steps: Sequence[Step]) -> int:
     return done
 
 
+def counts_of_runs(runs: Iterable[Iterable[int]], size: int) -> list[int]:
+    """Per step of a funnel of ``size`` steps, the runs that did steps 1 to it in order;
+    a run is one visitor's events in order as the steps each does (bit n: step n+1),
+    events that do no step left out or not (they change nothing)."""
+    counts = [0] * size
+    for run in runs:
+        done = 0
+        for mask in run:
+            if mask >> done & 1:
+                done += 1
+                if done == size:
+                    break
+        for index in range(done):
+            counts[index] += 1
+    return counts
+
+
 def funnel_counts(events: Iterable[Event], steps: Sequence[Step], rotation: timedelta) -> list[int]:
     """Per step, the visitors (per salt window) who did steps 1 to it in order, among
     ``events`` (in any order)."""

@@ -13,7 +13,7 @@ from typing import Protocol
 from privalytics.domain.devices import Agent
 from privalytics.domain.dimensions import Dimension
 from privalytics.domain.filters import Filter
-from privalytics.domain.funnels import Funnel
+from privalytics.domain.funnels import Funnel, Step
 from privalytics.domain.geography import Location
 from privalytics.domain.goals import Goal
 from privalytics.domain.insight import Figures, Row
@@ -129,6 +129,24 @@ class EventStore(Protocol):
         """The project's events in ``span`` that ``filters`` select: equal (as a multiset)
         to :func:`privalytics.domain.activity.selected_events` over those events. A
         filtered stats answer counts its series, actions and top lists from them."""
+        ...
+
+    async def funnel_counts(
+        self,
+        project_id: str,
+        span: TimeRange,
+        steps: Sequence[Step],
+        filters: Sequence[Filter],
+    ) -> list[int]:
+        """Per step, the visitors (per salt window) who did steps 1 to it in order among
+        the project's events in ``span`` that ``filters`` select: equal to
+        :func:`privalytics.domain.funnels.funnel_counts` over
+        :meth:`selected_events`."""
+        ...
+
+    async def visitor_days(self, project_id: str, span: TimeRange) -> dict[date, set[str]]:
+        """Per UTC day, the visitor hashes of the project's events in ``span`` that day
+        (as :class:`privalytics.domain.cohorts.Tally` gathers them from every event)."""
         ...
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:

@@ -24,7 +24,7 @@ from privalytics.domain.errors import (
     NotFound,
 )
 from privalytics.domain.filters import Filter, parse_filters
-from privalytics.domain.funnels import FunnelReport, funnel_counts, funnel_report
+from privalytics.domain.funnels import FunnelReport, funnel_report
 from privalytics.domain.geography import DEFAULT_MIN_VISITORS
 from privalytics.domain.goals import Goal, goal_dimension
 from privalytics.domain.insight import Figures, Row, custom_keys
@@ -447,9 +447,7 @@ class Reporting:
         if funnel is None:
             raise NotFound(f"no funnel {funnel_id!r} in project {project_id!r}")
         chosen = await self._anonymous(project_id, span, parsed)
-        events = await self._events.selected_events(project_id, span, chosen)
-        # The visitor windows are the salt windows, which retention knows the length of.
-        counts = funnel_counts(events, funnel.steps, self._retention.salt_rotation)
+        counts = await self._events.funnel_counts(project_id, span, funnel.steps, chosen)
         raw_from = self._retention.raw_from(self._clock.now())
         return funnel_report(
             funnel,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, case, delete, distinct, func, select, text
@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from privalytics.adapters.observer import CommitObserver
-from privalytics.adapters.sqlalchemy import partitions, tables
+from privalytics.adapters.sqlalchemy import funnelsql, partitions, tables
 from privalytics.adapters.sqlalchemy.dictionary import (
     STORED_COLUMNS,
     Dictionary,
@@ -31,6 +31,7 @@ from privalytics.adapters.sqlalchemy.dictionary import (
     Values,
     event_values,
     resolve_sqlite,
+    visitor_text,
 )
 from privalytics.adapters.sqlalchemy.dimrollups import DimensionReader
 from privalytics.adapters.sqlalchemy.engine import (
@@ -60,10 +61,11 @@ from privalytics.adapters.sqlalchemy.sqlitewriter import (
 )
 from privalytics.adapters.sqlalchemy.stored import read_events, read_page
 from privalytics.adapters.sqlalchemy.tables import DIMENSION_CODES, from_millis, to_millis
-from privalytics.domain import activity, insight
+from privalytics.domain import activity, funnels, insight
 from privalytics.domain.dimensions import Dimension, Scope
 from privalytics.domain.errors import StorageUnavailable
 from privalytics.domain.filters import Filter
+from privalytics.domain.funnels import Step
 from privalytics.domain.insight import Figures, Row
 from privalytics.domain.models import Action, Bucket, Event, PageStats, Ranked, TimeRange
 from privalytics.domain.rollups import DAY_MS
@@ -351,6 +353,36 @@ class SqlAlchemyEventStore:
     ) -> list[Event]:
         events = await self._events_in(project_id, span)
         return await _off_loop(activity.selected_events, events, filters, self.rollups.window)
+
+    async def funnel_counts(
+        self,
+        project_id: str,
+        span: TimeRange,
+        steps: Sequence[Step],
+        filters: Sequence[Filter],
+    ) -> list[int]:
+        window = self.rollups.window
+        if filters:
+            events = await self.selected_events(project_id, span, filters)
+            return await _off_loop(funnels.funnel_counts, events, steps, window)
+        async with unavailable_on_failure("count a funnel"), self.engine.connect() as connection:
+            return await funnelsql.funnel_counts(
+                connection, project_id, interval_of(span), steps, window
+            )
+
+    async def visitor_days(self, project_id: str, span: TimeRange) -> dict[date, set[str]]:
+        e = _events.c
+        day = e.ts // DAY_MS
+        query = select(day, e.visitor).where(events_in(project_id, interval_of(span))).distinct()
+        seen: dict[int, set[str]] = {}
+        async with unavailable_on_failure("read visitor days"), self.engine.connect() as c:
+            for number, visitor in (await c.execute(query)).all():
+                found = seen.get(int(number))
+                if found is None:
+                    found = seen[int(number)] = set()
+                found.add(visitor_text(int(visitor)))
+        epoch = date(1970, 1, 1)
+        return {epoch + timedelta(days=number): found for number, found in seen.items()}
 
     async def latest(self, project_id: str, span: TimeRange, limit: int) -> list[Event]:
         if limit <= 0:

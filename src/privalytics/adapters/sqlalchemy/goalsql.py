@@ -45,19 +45,32 @@ class Target:
     depth: int | None = None
 
 
-async def _ids(connection: AsyncConnection, number: Any, goal: Goal) -> tuple[int, ...]:
+async def texts_matching(
+    connection: AsyncConnection, number: Any, text: str, *, pattern: bool
+) -> dict[int, str]:
+    """The project's texts (by id) equal to ``text`` or, with ``pattern``, that the page
+    pattern ``text`` matches (:func:`privalytics.domain.goals.matches_pattern`): the
+    texts sharing its literal beginning, tested one by one."""
     t = _texts.c
     query = select(t.id, t.text).where(t.project == number)
-    pattern = goal.event if goal.kind is GoalKind.EVENT else goal.page
-    assert pattern is not None
-    if goal.kind is GoalKind.EVENT or "*" not in pattern:
-        query = query.where(t.text == pattern)
-        return tuple(sorted(row[0] for row in (await connection.execute(query)).all()))
-    prefix = pattern.split("*", 1)[0]
+    if not pattern or "*" not in text:
+        query = query.where(t.text == text)
+        return {int(id_): str(found) for id_, found in (await connection.execute(query)).all()}
+    prefix = text.split("*", 1)[0]
     if prefix:
         query = query.where(func.substr(t.text, 1, len(prefix)) == prefix)
     rows = (await connection.execute(query)).all()
-    return tuple(sorted(id_ for id_, text in rows if matches_pattern(pattern, text)))
+    return {int(id_): str(found) for id_, found in rows if matches_pattern(text, found)}
+
+
+async def _ids(connection: AsyncConnection, number: Any, goal: Goal) -> tuple[int, ...]:
+    if goal.kind is GoalKind.EVENT:
+        assert goal.event is not None
+        found = await texts_matching(connection, number, goal.event, pattern=False)
+    else:
+        assert goal.page is not None
+        found = await texts_matching(connection, number, goal.page, pattern=True)
+    return tuple(sorted(found))
 
 
 async def goal_targets(
