@@ -12,9 +12,9 @@ their ``repr``, this by number: the two differ only between two values of the sa
 at the same millisecond, with the same action, path, referrer and target, of different
 digit counts, which no tracker sends.)
 
-The refresh writes a day's rows of every dimension with :func:`dimension_days`
-(``rollup_dimensions``); the reader computes one dimension's rows of the parts of a range
-that are not rolled up with :func:`dimension_rows`. Values are ``texts`` ids, 0 for none.
+The reader computes one dimension's rows of the parts of a range that are not rolled up
+with :func:`dimension_rows` (the refresh computes the rolled-up days' rows from its day
+segments' sessions, dayfigures.py). Values are ``texts`` ids, 0 for none.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, select, union_all
+from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, select
 
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.planning import code, text_of
@@ -235,17 +235,3 @@ def dimension_rows(where: ColumnElement[bool], project: Any, name: str, tag: str
     if dimension.scope is Scope.EVENT:
         return _per_page(numbered, sessions)
     return _per_session_value(sessions.c, dimension)
-
-
-def dimension_days(where: ColumnElement[bool], project: Any) -> Any:
-    """SQL: (day, dimension, value, *SUMS) of every dimension over the events ``where``
-    selects: the rows of ``rollup_dimensions`` of their days. The events are sessionized
-    once (common table expressions, computed once by both engines)."""
-    dimensions = _session_dimensions(list(CODES))
-    numbered = numbered_events(where, sorted({_column(d) for d in dimensions})).element.cte(
-        "numbered"
-    )
-    sessions = session_rows(numbered, project, dimensions).cte("sessions")
-    s = sessions.c
-    selects = [_per_session_value(s, dimension) for dimension in dimensions]
-    return union_all(_per_page(numbered, sessions), _per_event(numbered, sessions), *selects)

@@ -4,8 +4,10 @@ of every block above it (:mod:`privalytics.domain.rollups`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, case, delete, distinct, func, select
@@ -14,7 +16,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from privalytics.adapters.sqlalchemy import tables
-from privalytics.adapters.sqlalchemy.dimsql import dimension_days
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
 from privalytics.adapters.sqlalchemy.planning import action_name, code, events_in, runs, text_of
 from privalytics.adapters.sqlalchemy.ranking import ranked
@@ -33,9 +34,15 @@ _referrers = tables.rollup_referrers
 _targets = tables.rollup_targets
 _sessions = tables.rollup_sessions
 
-# Days recomputed per transaction (see RollupWriter).
+# Days recomputed per transaction at first (see RollupWriter); then the batch doubles
+# while its transactions take under half of the time aimed at, and halves while they take
+# over twice as long, between 1 and MAX_REFRESH_BATCH days: a backfill of small days
+# (after an import or an upgrade) goes many at a time, a big day alone.
 REFRESH_BATCH_SQLITE = 2
 REFRESH_BATCH_POSTGRES = 8
+REFRESH_SECONDS_SQLITE = 0.25
+REFRESH_SECONDS_POSTGRES = 1.0
+MAX_REFRESH_BATCH = 64
 # The PostgreSQL advisory lock that lets one instance at a time recompute rollups (two
 # adding to the same block rows in different orders could deadlock). The number is
 # arbitrary and fixed: "privalytics rollups".
@@ -52,6 +59,7 @@ class RollupWriter:
         # it reads its days' events; on PostgreSQL only the days' own marks are locked,
         # and more days share the cost of recomputing the blocks above them.
         self._batch = REFRESH_BATCH_POSTGRES if self._postgres else REFRESH_BATCH_SQLITE
+        self._seconds = REFRESH_SECONDS_POSTGRES if self._postgres else REFRESH_SECONDS_SQLITE
 
     async def refresh(self, before: datetime) -> int:
         """Recompute the days that were stale and over at ``before`` when the call began,
@@ -71,13 +79,17 @@ class RollupWriter:
         for project_id, day in rows:
             by_project.setdefault(project_id, []).append(day)
         done = 0
+        batch = self._batch
         for project_id, days in by_project.items():
-            for start in range(0, len(days), self._batch):
+            start = 0
+            while start < len(days):
+                began = time.perf_counter()
                 async with unavailable_on_failure("compute rollups"), self.engine.begin() as c:
-                    claimed = await self._claim(c, project_id, days[start : start + self._batch])
+                    claimed = await self._claim(c, project_id, days[start : start + batch])
                     if claimed:
-                        await _recompute(c, project_id, claimed, self._postgres)
-                        await write_segments(c, project_id, claimed)
+                        # The dimensions' rows come from the segments' sessions.
+                        dimensions = await write_segments(c, project_id, claimed)
+                        await _recompute(c, project_id, claimed, self._postgres, dimensions)
                         # The goals' rows of these days are computed again when next
                         # read (goalrollups.py).
                         await c.execute(
@@ -87,6 +99,12 @@ class RollupWriter:
                             )
                         )
                 done += len(claimed)
+                start += batch
+                took = time.perf_counter() - began
+                if took < self._seconds / 2:
+                    batch = min(batch * 2, MAX_REFRESH_BATCH)
+                elif took > self._seconds * 2:
+                    batch = max(batch // 2, 1)
         return done
 
     async def _claim(
@@ -111,21 +129,28 @@ Figures = dict[tuple[Any, ...], tuple[float, ...]]
 
 
 async def _recompute(
-    connection: AsyncConnection, project_id: str, days: Sequence[int], postgres: bool
+    connection: AsyncConnection,
+    project_id: str,
+    days: Sequence[int],
+    postgres: bool,
+    dimensions: Mapping[tuple[int, int, int], tuple[int, ...]],
 ) -> None:
     """Bring the rows of ``days`` and of every block above them up to date with the days'
     events: compute the days' figures, subtract what the rows held for them, and add the
     difference to the day rows and to each block above (``ON CONFLICT`` adds it to a row
     that is there). A day an event was added to changes in a few rows per level, however
-    many paths the blocks above it hold."""
+    many paths the blocks above it hold. ``dimensions``: the days' rows of
+    ``rollup_dimensions``, computed by the caller (write_segments)."""
     intervals = [(first * DAY_MS, end * DAY_MS) for first, end in runs(days)]
-    insert = postgresql_insert if postgres else sqlite_insert
     for table, query in _day_queries(project_id).items():
         keys, sums = _keys(table), _sums(table)
         new: Figures = {}
-        for interval in intervals:
-            for row in (await connection.execute(query(interval))).all():
-                new[tuple(row[: 1 + len(keys)])] = tuple(row[1 + len(keys) :])
+        if query is None:
+            new.update(dimensions.items())
+        else:
+            for interval in intervals:
+                for row in (await connection.execute(query(interval))).all():
+                    new[tuple(row[: 1 + len(keys)])] = tuple(row[1 + len(keys) :])
         held = select(table.c.block, *[table.c[k] for k in keys], *[table.c[k] for k in sums])
         old: Figures = {
             tuple(row[: 1 + len(keys)]): tuple(row[1 + len(keys) :])
@@ -142,36 +167,33 @@ async def _recompute(
         change = _difference(new, old, len(sums))
         if not change:
             continue
-        upsert = insert(table)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[c.name for c in table.primary_key.columns],
-            set_={name: table.c[name] + upsert.excluded[name] for name in sums},
+        # Every level's rows in one statement, its parameters given to the driver as
+        # they are: a backfill adds millions of block rows, and SQLAlchemy's work per row
+        # of a compiled statement's parameters was most of its time.
+        by_level = _levels(change)
+        sql, pick = _upsert_of(connection, table, postgres)
+        await connection.exec_driver_sql(
+            sql,
+            [
+                pick((project_id, level, *key, *values))
+                for level, rows in by_level.items()
+                for key, values in rows.items()
+            ],
         )
-        for level in range(MAX_LEVEL + 1):
-            rows = _at_level(change, level)
-            await connection.execute(
-                upsert,
-                [
-                    {
-                        "project_id": project_id,
-                        "level": level,
-                        "block": key[0],
-                        **dict(zip(keys, key[1:], strict=True)),
-                        **dict(zip(sums, values, strict=True)),
-                    }
-                    for key, values in rows.items()
-                ],
-            )
-            # A row whose count fell to nothing (events deleted by hand) is no row: the
-            # events alone would not show its key.
-            await connection.execute(
-                delete(table).where(
-                    (table.c.project_id == project_id)
-                    & (table.c.level == level)
-                    & table.c.block.in_(sorted({key[0] for key in rows}))
-                    & (table.c[sums[0]] == 0)
+        # A row whose count fell to nothing (events deleted by hand) is no row: the
+        # events alone would not show its key. Only a row whose count went down can
+        # have (a backfill, adding to nothing, deletes nothing).
+        for level, rows in by_level.items():
+            fell = sorted({key[0] for key, values in rows.items() if values[0] < 0})
+            if fell:
+                await connection.execute(
+                    delete(table).where(
+                        (table.c.project_id == project_id)
+                        & (table.c.level == level)
+                        & table.c.block.in_(fell)
+                        & (table.c[sums[0]] == 0)
+                    )
                 )
-            )
 
 
 def _difference(new: Figures, old: Figures, width: int) -> Figures:
@@ -187,16 +209,51 @@ def _difference(new: Figures, old: Figures, width: int) -> Figures:
     return change
 
 
-def _at_level(change: Figures, level: int) -> Figures:
-    """The change of each block at ``level``: the changes of its days added up."""
-    blocks: Figures = {}
-    for (day, *rest), values in change.items():
-        key = (day >> level, *rest)
-        held = blocks.get(key)
-        blocks[key] = (
-            values if held is None else tuple(a + b for a, b in zip(held, values, strict=True))
-        )
-    return blocks
+def _levels(change: Figures) -> dict[int, Figures]:
+    """The change of each block at every level: the days' at level 0, and each block's
+    above, its two halves' added up."""
+    levels = {0: change}
+    for level in range(1, MAX_LEVEL + 1):
+        blocks: Figures = {}
+        for (block, *rest), values in levels[level - 1].items():
+            key = (block >> 1, *rest)
+            held = blocks.get(key)
+            blocks[key] = (
+                values if held is None else tuple(a + b for a, b in zip(held, values, strict=True))
+            )
+        levels[level] = blocks
+    return levels
+
+
+# Per dialect and table, the upsert that adds a row's figures to the row there, and
+# where each parameter is in (project_id, level, block, *keys, *sums).
+_UPSERTS: dict[tuple[str, str], tuple[str, Callable[[tuple[Any, ...]], tuple[Any, ...]]]] = {}
+
+
+def _upsert_of(
+    connection: AsyncConnection, table: Table, postgres: bool
+) -> tuple[str, Callable[[tuple[Any, ...]], tuple[Any, ...]]]:
+    """The driver's SQL of the upsert of ``table``'s rows, and what makes its parameters
+    of a row given as (project_id, level, block, *keys, *sums)."""
+    dialect = connection.dialect
+    cached = _UPSERTS.get((dialect.name, table.name))
+    if cached is not None:
+        return cached
+    sums = _sums(table)
+    names = ["project_id", "level", "block", *_keys(table), *sums]
+    insert = (postgresql_insert if postgres else sqlite_insert)(table)
+    upsert = insert.on_conflict_do_update(
+        index_elements=[c.name for c in table.primary_key.columns],
+        set_={name: table.c[name] + insert.excluded[name] for name in sums},
+    )
+    compiled = upsert.compile(dialect=dialect, column_keys=names)
+    positions = compiled.positiontup
+    if positions is None or sorted(positions) != sorted(names):
+        raise RuntimeError(f"the upsert of {table.name} takes unexpected parameters")
+    order = [names.index(name) for name in positions]
+    made = (str(compiled), itemgetter(*order))
+    _UPSERTS[dialect.name, table.name] = made
+    return made
 
 
 def _keys(table: Table) -> list[str]:
@@ -213,7 +270,7 @@ def _sums(table: Table) -> list[str]:
     return [column.name for column in table.columns if not column.primary_key]
 
 
-def _day_queries(project_id: str) -> dict[Table, Callable[[Interval], Any]]:
+def _day_queries(project_id: str) -> dict[Table, Callable[[Interval], Any] | None]:
     """Per rollup table, the query of the figures of the whole days of an interval from its
     events: (day, *key columns, *summed columns), as in the table. Grouped by the stored
     integers; texts looked up once per group."""
@@ -261,5 +318,6 @@ def _day_queries(project_id: str) -> dict[Table, Callable[[Interval], Any]]:
             .group_by(day, e.action, e.target)
         ),
         _sessions: lambda interval: session_totals(where(interval), by_day=True),
-        tables.rollup_dimensions: lambda interval: dimension_days(where(interval), project_id),
+        # Computed from the days' sessions (write_segments).
+        tables.rollup_dimensions: None,
     }

@@ -31,6 +31,7 @@ from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from privalytics.adapters.sqlalchemy import tables
+from privalytics.adapters.sqlalchemy.dayfigures import Figures, dimension_figures, texts_of
 from privalytics.adapters.sqlalchemy.planning import events_in, number_of
 from privalytics.adapters.sqlalchemy.stored import read_events
 from privalytics.domain.dimensions import DIMENSIONS, Scope
@@ -147,11 +148,16 @@ async def id_texts(
     return found
 
 
-async def write_segments(connection: AsyncConnection, project_id: str, days: Sequence[int]) -> None:
+async def write_segments(
+    connection: AsyncConnection, project_id: str, days: Sequence[int]
+) -> dict[tuple[int, int, int], Figures]:
     """Replace the segments of ``days`` (closed days being refreshed, in the caller's
-    transaction) with those of their events now."""
+    transaction) with those of their events now, and return the days' rows of
+    ``rollup_dimensions`` ((day, dimension code, value id) -> figures, dayfigures.py):
+    one reading and sessionizing of a day's events serves both."""
+    figures: dict[tuple[int, int, int], Figures] = {}
     if not days:
-        return
+        return figures
     await connection.execute(
         delete(_segments).where(
             (_segments.c.project_id == project_id) & _segments.c.day.in_(list(days))
@@ -165,14 +171,18 @@ async def write_segments(connection: AsyncConnection, project_id: str, days: Seq
         if not events:
             continue
         sessions = sessionize(events)
-        ids = await text_ids(connection, project_id, day_texts(sessions))
+        ids = await text_ids(connection, project_id, day_texts(sessions) | texts_of(sessions))
         columns = day_columns(sessions, ids)
         rows.extend(
             {"project_id": project_id, "field": field, "day": day, "data": encode(values)}
             for field, values in columns.items()
         )
+        figures.update(
+            ((day, *key), values) for key, values in dimension_figures(sessions, ids).items()
+        )
     if rows:
         await connection.execute(_segments.insert(), rows)
+    return figures
 
 
 async def delete_segments(
