@@ -28,7 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from privalytics.adapters.sqlalchemy import tables
 from privalytics.adapters.sqlalchemy.engine import unavailable_on_failure
 from privalytics.adapters.sqlalchemy.goals import goal_of
-from privalytics.adapters.sqlalchemy.goalsql import GOAL_SUMS, Target, goal_rows, goal_targets
+from privalytics.adapters.sqlalchemy.goalsql import (
+    GOAL_SUMS,
+    Target,
+    TargetCache,
+    goal_rows,
+    goal_targets,
+)
 from privalytics.adapters.sqlalchemy.planning import events_in, number_of, read_plan, runs
 from privalytics.domain.goals import Goal
 from privalytics.domain.insight import Figures, Row, rank
@@ -77,6 +83,7 @@ class GoalReader:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._postgres = engine.dialect.name == "postgresql"
+        self._targets = TargetCache()
 
     async def _days(
         self, project_id: str, span: Interval, goals: Sequence[Goal], *, raw: bool = True
@@ -85,7 +92,7 @@ class GoalReader:
         without a conversion may be left out), and how many whole days were computed and
         kept; ``raw``: the rest of the range too (else only its whole days)."""
         async with unavailable_on_failure("break down by goal"), self.engine.connect() as c:
-            targets = await goal_targets(c, project_id, goals)
+            targets = await goal_targets(c, project_id, goals, self._targets)
             if not targets:
                 return {}, 0
             found = await read_plan(c, project_id, span, max_level=0)

@@ -25,7 +25,7 @@ from privalytics.adapters.sqlalchemy.dimsql import (
     numbered_events,
     session_rows,
 )
-from privalytics.adapters.sqlalchemy.planning import code, number_of
+from privalytics.adapters.sqlalchemy.planning import code
 from privalytics.domain.goals import Goal, GoalKind, matches_pattern
 from privalytics.domain.models import Action
 
@@ -46,13 +46,14 @@ class Target:
 
 
 async def texts_matching(
-    connection: AsyncConnection, number: Any, text: str, *, pattern: bool
+    connection: AsyncConnection, number: Any, text: str, *, pattern: bool, after: int = 0
 ) -> dict[int, str]:
     """The project's texts (by id) equal to ``text`` or, with ``pattern``, that the page
     pattern ``text`` matches (:func:`privalytics.domain.goals.matches_pattern`): the
-    texts sharing its literal beginning, tested one by one."""
+    texts sharing its literal beginning, tested one by one; ``after``: only texts with a
+    greater id (added since)."""
     t = _texts.c
-    query = select(t.id, t.text).where(t.project == number)
+    query = select(t.id, t.text).where((t.project == number) & (t.id > after))
     if not pattern or "*" not in text:
         query = query.where(t.text == text)
         return {int(id_): str(found) for id_, found in (await connection.execute(query)).all()}
@@ -63,25 +64,54 @@ async def texts_matching(
     return {int(id_): str(found) for id_, found in rows if matches_pattern(text, found)}
 
 
-async def _ids(connection: AsyncConnection, number: Any, goal: Goal) -> tuple[int, ...]:
-    if goal.kind is GoalKind.EVENT:
-        assert goal.event is not None
-        found = await texts_matching(connection, number, goal.event, pattern=False)
-    else:
-        assert goal.page is not None
-        found = await texts_matching(connection, number, goal.page, pattern=True)
-    return tuple(sorted(found))
+class TargetCache:
+    """The ids a goal's name or pattern matches, kept between reads: a project's texts
+    are only ever added (ids grow, never reused; they go only with the project), so a read
+    tests only the texts added since the last (for a pattern over many paths, a scan of
+    the project's texts became one index lookup)."""
+
+    def __init__(self) -> None:
+        # Per (project number, text, is a pattern): the ids handed out when last looked
+        # at, and the matching ids then.
+        self._held: dict[tuple[int, str, bool], tuple[int, tuple[int, ...]]] = {}
+
+    async def ids(
+        self, connection: AsyncConnection, number: int, handed_out: int, text: str, pattern: bool
+    ) -> tuple[int, ...]:
+        """The ids matching ``text``, ``handed_out`` being the project's ids so far."""
+        key = (number, text, pattern)
+        seen, ids = self._held.get(key, (0, ()))
+        if handed_out > seen:
+            found = await texts_matching(connection, number, text, pattern=pattern, after=seen)
+            ids = tuple(sorted({*ids, *found}))
+            self._held[key] = (handed_out, ids)
+        return ids
 
 
 async def goal_targets(
-    connection: AsyncConnection, project_id: str, goals: Sequence[Goal]
+    connection: AsyncConnection,
+    project_id: str,
+    goals: Sequence[Goal],
+    cache: TargetCache | None = None,
 ) -> list[Target]:
     """The targets of ``goals`` (numbered in their order), those that nothing stored can
-    convert left out."""
-    number = number_of(project_id)
+    convert left out; ``cache``: the ids found by earlier reads."""
+    n = tables.project_numbers.c
+    numbered = (
+        await connection.execute(select(n.number, n.texts).where(n.project_id == project_id))
+    ).first()
+    if numbered is None:
+        return []
+    number, handed_out = int(numbered[0]), int(numbered[1])
+    cache = cache or TargetCache()
     found: list[Target] = []
     for index, goal in enumerate(goals):
-        ids = await _ids(connection, number, goal)
+        if goal.kind is GoalKind.EVENT:
+            assert goal.event is not None
+            ids = await cache.ids(connection, number, handed_out, goal.event, False)
+        else:
+            assert goal.page is not None
+            ids = await cache.ids(connection, number, handed_out, goal.page, True)
         if ids:
             found.append(Target(index=index, kind=goal.kind, ids=ids, depth=goal.depth))
     return found
