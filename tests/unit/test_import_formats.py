@@ -218,9 +218,11 @@ def test_goatcounter_generated_referrers_are_source_names_and_events_are_named()
     assert second.name == "signup-click"
 
 
-def test_goatcounter_bots_are_dropped() -> None:
+def test_goatcounter_bots_are_dropped_with_their_time_for_the_bot_log() -> None:
     parsed = list(goatcounter_lines(io.StringIO(HEADER + gc_row(bot="150"))))
-    assert parsed == [Skipped(line=2, reason="bot")]
+    assert parsed == [
+        Skipped(line=2, reason="bot", bot_at=datetime(2026, 12, 5, 10, 0, tzinfo=UTC))
+    ]
 
 
 @pytest.mark.parametrize(

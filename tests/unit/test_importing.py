@@ -26,6 +26,7 @@ from privalytics.domain.services import IngestSettings, Services
 from privalytics.testing import ManualClock, bot_detector, make_services
 
 DAY = datetime(2026, 12, 5, tzinfo=UTC)
+DAY_LENGTH = timedelta(days=1)
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/120.0.0.0 Safari/537.36"
@@ -218,6 +219,34 @@ async def test_a_malformed_line_stores_nothing_and_names_its_line(
     assert await services.importing.imports(project_id) == []
 
 
+async def test_the_bots_of_an_imported_file_are_counted_in_the_bot_log_once(
+    services: Services, tmp_path: Path
+) -> None:
+    """As live bots are: per UTC day and reason, and only for a file that was stored
+    (a refused file counts nothing, the same file again nothing more)."""
+    project_id = await new_project(services)
+    early_bot = ("66.249.66.1", GOOGLEBOT, -60 * 9, "/", 200, "-")  # 23:00 the day before
+    span = TimeRange(start=DAY - DAY_LENGTH, end=DAY + DAY_LENGTH)
+    bad = tmp_path / "bad.log"
+    bad.write_text("".join(log_line(*r) for r in [*REQUESTS, early_bot]) + "not a log line\n")
+    with pytest.raises(MalformedFile):
+        await import_file(services, project_id, bad)
+    assert (await services.bot_report(project_id, span)).total == 0
+    good = write_log(tmp_path / "good.log", [*REQUESTS, early_bot])
+    await import_file(services, project_id, good)
+    await services.flush_bot_log()
+    expected = [
+        ((DAY - DAY_LENGTH).date(), "Googlebot", 1),
+        (DAY.date(), "Googlebot", 1),
+        (DAY.date(), "empty user agent", 1),
+    ]
+    report = await services.bot_report(project_id, span)
+    assert [(d.day, d.reason, d.count) for d in report.days] == expected
+    assert (await import_file(services, project_id, good)).already
+    report = await services.bot_report(project_id, span)
+    assert [(d.day, d.reason, d.count) for d in report.days] == expected
+
+
 async def test_a_path_validation_refuses_is_a_malformed_line(
     services: Services, tmp_path: Path
 ) -> None:
@@ -295,6 +324,9 @@ async def test_a_goatcounter_export_is_imported_with_its_sessions_as_visitors(
     )
     summary = await import_file(services, project_id, path, GOATCOUNTER)
     assert summary.dropped == {"bot": 1}
+    # GoatCounter's own bot flag: counted in the bot log on its day, as a live bot.
+    report = await services.bot_report(project_id, TimeRange(start=DAY, end=DAY + DAY_LENGTH))
+    assert [(d.day, d.reason, d.count) for d in report.days] == [(DAY.date(), "bot", 1)]
     events = await stored(services, project_id)
     assert [(e.action, e.path, e.name) for e in events] == [
         (Action.VISIT, "/a", None),

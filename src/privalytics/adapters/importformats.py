@@ -249,7 +249,7 @@ def _goatcounter_row(number: int, row: list[str]) -> Parsed:
     if moment.tzinfo is None:
         return Malformed(line=number, message="Date has no offset")
     if bot.strip() not in ("", "0"):
-        return Skipped(line=number, reason="bot")
+        return Skipped(line=number, reason="bot", bot_at=moment)
     if event not in ("true", "false"):
         return Malformed(line=number, message="Event is neither true nor false")
     url: str | None = None

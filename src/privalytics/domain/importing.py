@@ -14,7 +14,8 @@ All or nothing per file: a first pass parses and validates every line and stores
 a malformed line is reported with its number and the file is refused. A second pass reads
 the file again and stores its events in batches within one transaction with the file's
 line in the imports registry (:class:`~privalytics.domain.ports.ImportStore`), which makes
-importing the same file (same SHA-256) again a no-op.
+importing the same file (same SHA-256) again a no-op. The bots a stored file held are
+counted in the project's bot log (per UTC day and reason), as live bots are.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import msgspec
 
+from privalytics.domain.bots import EMPTY_AGENT, MAX_REASON, BotLog, day_of
 from privalytics.domain.derivation import Derivation
 from privalytics.domain.errors import InvalidInput, NotFound
 from privalytics.domain.hashing import SALT_BYTES, visitor_hash, window_of
@@ -41,6 +43,8 @@ FORMATS = (ACCESS_LOG, GOATCOUNTER)
 BATCH = 5000
 # Malformed lines named in the refusal (all are counted).
 MAX_REPORTED = 20
+# What begins the drop reason of a line the bot classifier refused (then its reason).
+BOT = "bot: "
 
 
 class ImportedHit(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,6 +71,8 @@ class Skipped(msgspec.Struct, frozen=True, kw_only=True):
 
     line: int
     reason: str
+    # A bot's line: its time, to count it in the project's bot log as live bots are.
+    bot_at: datetime | None = None
 
 
 class Malformed(msgspec.Struct, frozen=True, kw_only=True):
@@ -123,6 +129,7 @@ class Importing:
         derivation: Derivation,
         bots: BotDetector | None,
         retention: Retention,
+        bot_log: BotLog | None = None,
     ) -> None:
         self._imports = imports
         self._tokens = tokens
@@ -130,6 +137,7 @@ class Importing:
         self._derivation = derivation
         self._bots = bots
         self._retention = retention
+        self._bot_log = bot_log
 
     async def imports(self, project_id: str) -> list[ImportRecord]:
         """The project's imports, oldest first."""
@@ -144,11 +152,11 @@ class Importing:
         malformed line's message)."""
         if hit.user_agent is not None:
             if not hit.user_agent.strip():
-                return None, "bot: empty user agent", None
+                return None, BOT + EMPTY_AGENT, None
             if self._bots is not None:
                 reason = self._bots.classify(hit.user_agent)
                 if reason is not None:
-                    return None, f"bot: {reason}", None
+                    return None, BOT + reason[:MAX_REASON], None
         try:
             return clean_event(_incoming(hit), now, None), None, None
         except InvalidInput as error:
@@ -173,7 +181,7 @@ class Importing:
         if earlier is not None:
             return ImportSummary(record=earlier, already=True)
         now = self._clock.now()
-        lines, dropped, first, last = self._validate(read(), now)
+        lines, dropped, first, last, bots = self._validate(read(), now)
         raw_from = self._retention.raw_from(now)
         if raw_from is not None and first is not None and first < raw_from:
             raise InvalidInput(
@@ -199,14 +207,21 @@ class Importing:
             earlier = await self._imports.find_import(project_id, sha256)
             assert earlier is not None
             return ImportSummary(record=earlier, already=True)
+        # The file's bots go into the bot log as live ones do, once it is imported.
+        if self._bot_log is not None:
+            for (day, reason), count in bots.items():
+                self._bot_log.note(project_id, day, reason, count)
         return ImportSummary(record=stored, already=False, lines=lines, dropped=dict(dropped))
 
     def _validate(
         self, parsed: Iterable[Parsed], now: datetime
-    ) -> tuple[int, Counter[str], datetime | None, datetime | None]:
+    ) -> tuple[int, Counter[str], datetime | None, datetime | None, Counter[tuple[date, str]]]:
+        """The lines, the dropped ones per reason, the first and last event's times, and
+        the bots per UTC day and bot log reason; MalformedFile if any line is."""
         bad: list[tuple[int, str]] = []
         count = lines = 0
         dropped: Counter[str] = Counter()
+        bots: Counter[tuple[date, str]] = Counter()
         first: datetime | None = None
         last: datetime | None = None
         for item in parsed:
@@ -218,10 +233,14 @@ class Importing:
                 continue
             if isinstance(item, Skipped):
                 dropped[item.reason] += 1
+                if item.bot_at is not None:
+                    bots[day_of(item.bot_at), item.reason] += 1
                 continue
             cleaned, reason, message = self._check(item, now)
             if reason is not None:
                 dropped[reason] += 1
+                if reason.startswith(BOT):
+                    bots[day_of(item.timestamp), reason.removeprefix(BOT)] += 1
             elif message is not None:
                 count += 1
                 if len(bad) < MAX_REPORTED:
@@ -236,7 +255,7 @@ class Importing:
                     last = moment
         if count:
             raise MalformedFile(bad, count)
-        return lines, dropped, first, last
+        return lines, dropped, first, last, bots
 
     async def _batches(
         self,

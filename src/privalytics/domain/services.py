@@ -554,6 +554,7 @@ def build_services(
                 derivation=derivation,
                 bots=bots,
                 retention=retention,
+                bot_log=log,
             )
         ),
         accounts=(
