@@ -19,22 +19,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import privalytics
-from benchmarks.breakdowns import _pg
 from benchmarks.conversions import _load
 from benchmarks.dashboard import END, _create_projects
+from benchmarks.databases import fresh_database
 from benchmarks.run import _machine
 from privalytics.adapters.sqlalchemy import migrate, open_stores, tables
 from privalytics.domain.rollups import DAY_MS
 
-POSTGRES_ADMIN = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 DATABASE = "privalytics_backfill"
 
 
@@ -97,22 +94,8 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     lines: list[str] = []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-        if backend == "sqlite":
-            folder = Path(tempfile.mkdtemp(prefix="privalytics-backfill-"))
-            try:
-                url = f"sqlite+aiosqlite:///{folder / 'b.db'}"
-                lines += await run(backend, url, args.events, args.repeats)
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-        else:
-            await _pg(POSTGRES_ADMIN, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-            await _pg(POSTGRES_ADMIN, f'CREATE DATABASE "{DATABASE}"')
-            dsn = POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{DATABASE}"
-            url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-            try:
-                lines += await run(backend, url, args.events, args.repeats)
-            finally:
-                await _pg(POSTGRES_ADMIN, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        async with fresh_database(backend, DATABASE) as url:
+            lines += await run(backend, url, args.events, args.repeats)
     print("\n".join(["", *lines]))
     print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 

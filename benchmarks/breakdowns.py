@@ -18,15 +18,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import asyncpg
-
+from benchmarks.databases import fresh_database
 from benchmarks.traffic import generate_events
 from privalytics.adapters.sqlalchemy import migrate, open_stores
 from privalytics.adapters.sqlalchemy.planning import events_in, interval_of
@@ -38,21 +34,12 @@ from privalytics.domain.models import TimeRange
 END = datetime(2026, 11, 30, 14, 37, tzinfo=UTC)
 RANGES = {"24h": timedelta(hours=24), "30d": timedelta(days=30), "12m": timedelta(days=365)}
 PROJECTS = ("bench-big", "bench-small")
-POSTGRES_ADMIN = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 DATABASE = "privalytics_breakdowns"
 
 
 def _p(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-async def _pg(dsn: str, statement: str) -> None:
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 async def run(url: str, events: int, repeats: int) -> list[str]:
@@ -105,26 +92,8 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.1f}")
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         print(f"--- {backend}", flush=True)
-        if backend == "sqlite":
-            folder = Path(tempfile.mkdtemp(prefix="privalytics-breakdowns-"))
-            try:
-                lines = await run(
-                    f"sqlite+aiosqlite:///{folder / 'b.db'}", args.events, args.repeats
-                )
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-        else:
-            await _pg(POSTGRES_ADMIN, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-            await _pg(POSTGRES_ADMIN, f'CREATE DATABASE "{DATABASE}"')
-            dsn = POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{DATABASE}"
-            try:
-                lines = await run(
-                    dsn.replace("postgresql://", "postgresql+asyncpg://", 1),
-                    args.events,
-                    args.repeats,
-                )
-            finally:
-                await _pg(POSTGRES_ADMIN, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        async with fresh_database(backend, DATABASE) as url:
+            lines = await run(url, args.events, args.repeats)
         print(lines[-1])
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 

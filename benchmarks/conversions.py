@@ -36,20 +36,17 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
 import statistics
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from msgspec.structs import replace
 
-from benchmarks.breakdowns import _pg
 from benchmarks.dashboard import END, FixedClock, _create_projects
+from benchmarks.databases import fresh_database
 from benchmarks.run import _machine
 from benchmarks.traffic import generate_events
 from privalytics.adapters.sqlalchemy import migrate, open_stores
@@ -70,7 +67,6 @@ ROTATION = timedelta(days=30)
 DAILY = timedelta(days=1)
 # Refresh calls after the first: each warms a month of the goals' day rows (13 months).
 WARMING_CALLS = 14
-POSTGRES_ADMIN = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 DATABASE = "privalytics_conversions"
 TARGETS_MS = {"breakdown": 50.0, "funnel": 1000.0, "retention": 1000.0}
 
@@ -451,22 +447,8 @@ async def main_async(args: argparse.Namespace) -> None:
     ]
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         print(f"--- {backend}", flush=True)
-        if backend == "sqlite":
-            folder = Path(tempfile.mkdtemp(prefix="privalytics-conversions-"))
-            try:
-                url = f"sqlite+aiosqlite:///{folder / 'c.db'}"
-                found = await run(backend, url, args.events, args.repeats, args.budget)
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-        else:
-            await _pg(POSTGRES_ADMIN, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-            await _pg(POSTGRES_ADMIN, f'CREATE DATABASE "{DATABASE}"')
-            dsn = POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{DATABASE}"
-            url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-            try:
-                found = await run(backend, url, args.events, args.repeats, args.budget)
-            finally:
-                await _pg(POSTGRES_ADMIN, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        async with fresh_database(backend, DATABASE) as url:
+            found = await run(backend, url, args.events, args.repeats, args.budget)
         notes += found[0]
         table += found[1]
     print("\n".join(["", *table, "", *notes]))
