@@ -11,7 +11,6 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, case, delete, distinct, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -171,15 +170,20 @@ async def _recompute(
         # they are: a backfill adds millions of block rows, and SQLAlchemy's work per row
         # of a compiled statement's parameters was most of its time.
         by_level = _levels(change)
-        sql, pick = _upsert_of(connection, table, postgres)
-        await connection.exec_driver_sql(
-            sql,
-            [
-                pick((project_id, level, *key, *values))
-                for level, rows in by_level.items()
-                for key, values in rows.items()
-            ],
-        )
+        written = [
+            (project_id, level, *key, *values)
+            for level, rows in by_level.items()
+            for key, values in rows.items()
+        ]
+        if postgres:
+            # One statement over arrays: an executemany runs the upsert once a row.
+            await connection.exec_driver_sql(
+                _bulk_upsert_of(connection, table),
+                tuple(list(column) for column in zip(*written, strict=True)),
+            )
+        else:
+            sql, pick = _upsert_of(connection, table)
+            await connection.exec_driver_sql(sql, [pick(row) for row in written])
         # A row whose count fell to nothing (events deleted by hand) is no row: the
         # events alone would not show its key. Only a row whose count went down can
         # have (a backfill, adding to nothing, deletes nothing).
@@ -231,9 +235,9 @@ _UPSERTS: dict[tuple[str, str], tuple[str, Callable[[tuple[Any, ...]], tuple[Any
 
 
 def _upsert_of(
-    connection: AsyncConnection, table: Table, postgres: bool
+    connection: AsyncConnection, table: Table
 ) -> tuple[str, Callable[[tuple[Any, ...]], tuple[Any, ...]]]:
-    """The driver's SQL of the upsert of ``table``'s rows, and what makes its parameters
+    """SQLite: the driver's SQL of the upsert of ``table``'s rows, and what makes its parameters
     of a row given as (project_id, level, block, *keys, *sums)."""
     dialect = connection.dialect
     cached = _UPSERTS.get((dialect.name, table.name))
@@ -241,7 +245,7 @@ def _upsert_of(
         return cached
     sums = _sums(table)
     names = ["project_id", "level", "block", *_keys(table), *sums]
-    insert = (postgresql_insert if postgres else sqlite_insert)(table)
+    insert = sqlite_insert(table)
     upsert = insert.on_conflict_do_update(
         index_elements=[c.name for c in table.primary_key.columns],
         set_={name: table.c[name] + insert.excluded[name] for name in sums},
@@ -253,6 +257,31 @@ def _upsert_of(
     order = [names.index(name) for name in positions]
     made = (str(compiled), itemgetter(*order))
     _UPSERTS[dialect.name, table.name] = made
+    return made
+
+
+_BULK: dict[str, str] = {}
+
+
+def _bulk_upsert_of(connection: AsyncConnection, table: Table) -> str:
+    """PostgreSQL: the upsert of ``table``'s rows given as one array a column, in the order
+    (project_id, level, block, *keys, *sums); it adds a row's sums to the row there."""
+    cached = _BULK.get(table.name)
+    if cached is not None:
+        return cached
+    sums = _sums(table)
+    names = ["project_id", "level", "block", *_keys(table), *sums]
+    arrays = ", ".join(
+        f"${n}::{table.c[name].type.compile(dialect=connection.dialect)}[]"
+        for n, name in enumerate(names, start=1)
+    )
+    keys = ", ".join(c.name for c in table.primary_key.columns)
+    added = ", ".join(f"{name} = {table.name}.{name} + excluded.{name}" for name in sums)
+    made = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})"  # noqa: S608
+        f" ON CONFLICT ({keys}) DO UPDATE SET {added}"
+    )
+    _BULK[table.name] = made
     return made
 
 
