@@ -50,6 +50,13 @@ def _session_dimensions(names: Sequence[str]) -> list[Dimension]:
     return [DIMENSIONS[name] for name in names if DIMENSIONS[name].scope is Scope.SESSION]
 
 
+def with_visitors_of(where: ColumnElement[bool], doing: ColumnElement[bool]) -> Any:
+    """SQL: whether an event's visitor has an event that ``where`` and ``doing`` select
+    (both over the events table, evaluated in a subquery of its own)."""
+    e = _events.c
+    return e.visitor.in_(select(e.visitor).where(where & doing).correlate(None).scalar_subquery())
+
+
 def numbered_events(where: ColumnElement[bool], columns: Sequence[str]) -> Any:
     """The selected events with their session's key (day, visitor, n) and ``tied``: more
     than one event of the session at its instant."""
@@ -226,6 +233,10 @@ def dimension_rows(where: ColumnElement[bool], project: Any, name: str, tag: str
     dimension = DIMENSIONS[name]
     per_event = dimension.scope in (Scope.EVENT, Scope.CUSTOM)
     columns = [] if per_event else [_column(dimension)]
+    if dimension.scope is Scope.CUSTOM:
+        # Only the sessions of visitors with a custom event count: the others' events
+        # need no numbering (a few percent of a day's events are custom).
+        where = where & with_visitors_of(where, _events.c.action == code(Action.CUSTOM))
     numbered = numbered_events(where, columns)
     if per_event:
         numbered = numbered.element.cte(f"numbered_{tag}")

@@ -15,7 +15,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, distinct, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from privalytics.adapters.sqlalchemy import tables
@@ -24,12 +34,14 @@ from privalytics.adapters.sqlalchemy.dimsql import (
     bounced,
     numbered_events,
     session_rows,
+    with_visitors_of,
 )
 from privalytics.adapters.sqlalchemy.planning import code
 from privalytics.domain.goals import Goal, GoalKind, matches_pattern
 from privalytics.domain.models import Action
 
 _texts = tables.texts
+_events = tables.events
 # A goal's figures, in rollup_goals' column order.
 GOAL_SUMS = ("sessions", "visitors", "pageviews", "bounces", "duration", "events")
 
@@ -142,6 +154,10 @@ def goal_rows(where: ColumnElement[bool], project: Any, targets: Sequence[Target
     goal with a conversion (``goal``: its target's index); ``project``: its id, for the
     texts compared among events at one instant; ``tag``: what makes the name of the
     common table expression unique in its statement. ``targets`` must not be empty."""
+    # Only the sessions of visitors who converted a goal count: the others' events need
+    # no numbering.
+    converting = or_(*(_converts(_events.c, target) for target in targets))
+    where = where & with_visitors_of(where, converting)
     numbered = numbered_events(where, []).element.cte(f"goal_numbered_{tag}")
     sessions = session_rows(numbered, project, []).subquery()
     t, s = numbered.c, sessions.c
