@@ -33,15 +33,19 @@ _referrers = tables.rollup_referrers
 _targets = tables.rollup_targets
 _sessions = tables.rollup_sessions
 
-# Days recomputed per transaction at first (see RollupWriter); then the batch doubles
-# while its transactions take under half of the time aimed at, and halves while they take
-# over twice as long, between 1 and MAX_REFRESH_BATCH days: a backfill of small days
-# (after an import or an upgrade) goes many at a time, a big day alone.
+# Days recomputed per transaction at first, for each project (see RollupWriter); then the
+# batch doubles while its transactions take under half of the time aimed at, and halves
+# while they take over twice as long, between 1 and MAX_REFRESH_BATCH days, and a batch
+# never holds more than MAX_BATCH_EVENTS events (a day with more goes alone): a backfill
+# of small days (after an import or an upgrade) goes many at a time, a big day alone,
+# whatever came before it.
 REFRESH_BATCH_SQLITE = 2
 REFRESH_BATCH_POSTGRES = 8
 REFRESH_SECONDS_SQLITE = 0.25
 REFRESH_SECONDS_POSTGRES = 1.0
 MAX_REFRESH_BATCH = 64
+MAX_BATCH_EVENTS_SQLITE = 10_000
+MAX_BATCH_EVENTS_POSTGRES = 50_000
 # The PostgreSQL advisory lock that lets one instance at a time recompute rollups (two
 # adding to the same block rows in different orders could deadlock). The number is
 # arbitrary and fixed: "privalytics rollups".
@@ -59,6 +63,7 @@ class RollupWriter:
         # and more days share the cost of recomputing the blocks above them.
         self._batch = REFRESH_BATCH_POSTGRES if self._postgres else REFRESH_BATCH_SQLITE
         self._seconds = REFRESH_SECONDS_POSTGRES if self._postgres else REFRESH_SECONDS_SQLITE
+        self._events = MAX_BATCH_EVENTS_POSTGRES if self._postgres else MAX_BATCH_EVENTS_SQLITE
 
     async def refresh(self, before: datetime) -> int:
         """Recompute the days that were stale and over at ``before`` when the call began,
@@ -78,13 +83,15 @@ class RollupWriter:
         for project_id, day in rows:
             by_project.setdefault(project_id, []).append(day)
         done = 0
-        batch = self._batch
         for project_id, days in by_project.items():
+            counts = await self._day_events(project_id, days)
+            batch = self._batch
             start = 0
             while start < len(days):
+                chosen = _next_batch(days[start:], counts, batch, self._events)
                 began = time.perf_counter()
                 async with unavailable_on_failure("compute rollups"), self.engine.begin() as c:
-                    claimed = await self._claim(c, project_id, days[start : start + batch])
+                    claimed = await self._claim(c, project_id, chosen)
                     if claimed:
                         # The dimensions' rows come from the segments' sessions.
                         dimensions = await write_segments(c, project_id, claimed)
@@ -98,13 +105,25 @@ class RollupWriter:
                             )
                         )
                 done += len(claimed)
-                start += batch
+                start += len(chosen)
                 took = time.perf_counter() - began
                 if took < self._seconds / 2:
                     batch = min(batch * 2, MAX_REFRESH_BATCH)
                 elif took > self._seconds * 2:
                     batch = max(batch // 2, 1)
         return done
+
+    async def _day_events(self, project_id: str, days: Sequence[int]) -> dict[int, int]:
+        """The events of each of ``days`` (sorted) of the project (a day without is left
+        out): one count over the index, before any transaction."""
+        day = (_events.c.ts // DAY_MS).label("day")
+        query = (
+            select(day, func.count())
+            .where(events_in(project_id, (days[0] * DAY_MS, (days[-1] + 1) * DAY_MS)))
+            .group_by(day)
+        )
+        async with unavailable_on_failure("count events"), self.engine.connect() as c:
+            return {int(d): int(n) for d, n in (await c.execute(query)).all()}
 
     async def _claim(
         self, connection: AsyncConnection, project_id: str, days: Sequence[int]
@@ -121,6 +140,21 @@ class RollupWriter:
             .returning(_stale.c.day)
         )
         return sorted((await connection.execute(statement)).scalars().all())
+
+
+def _next_batch(
+    days: Sequence[int], counts: Mapping[int, int], most: int, events: int
+) -> Sequence[int]:
+    """The first of ``days`` to recompute in one transaction: at most ``most`` days and, but
+    for the first day, at most ``events`` events in all."""
+    held = counts.get(days[0], 0)
+    taken = 1
+    while taken < min(most, len(days)):
+        held += counts.get(days[taken], 0)
+        if held > events:
+            break
+        taken += 1
+    return days[:taken]
 
 
 # A day's figures for one table: (day, *key values) -> sums, in the table's column order.
