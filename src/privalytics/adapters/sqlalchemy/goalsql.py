@@ -76,6 +76,10 @@ async def texts_matching(
     return {int(id_): str(found) for id_, found in rows if matches_pattern(text, found)}
 
 
+# Names and patterns a TargetCache keeps at most (of every project).
+MAX_HELD = 4096
+
+
 class TargetCache:
     """The ids a goal's name or pattern matches, kept between reads: a project's texts
     are only ever added (ids grow, never reused; they go only with the project), so a read
@@ -96,6 +100,9 @@ class TargetCache:
         if handed_out > seen:
             found = await texts_matching(connection, number, text, pattern=pattern, after=seen)
             ids = tuple(sorted({*ids, *found}))
+            if len(self._held) >= MAX_HELD and key not in self._held:
+                # Goals renamed or deleted leave entries behind: start again.
+                self._held.clear()
             self._held[key] = (handed_out, ids)
         return ids
 
