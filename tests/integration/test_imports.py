@@ -5,6 +5,7 @@ command's messages are plain lines, never a traceback."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 from privalytics import bootstrap
 from privalytics.adapters.importformats import parse, sha256_of
 from privalytics.cli import main
+from privalytics.config import Settings
 from privalytics.domain.errors import NotFound
 from privalytics.domain.importing import ACCESS_LOG, ImportSummary, MalformedFile
 from privalytics.domain.models import Action, ClientInfo, IncomingEvent, TimeRange, TokenKind
@@ -149,6 +151,17 @@ async def test_a_large_import_is_stored_in_batches_in_one_go(
     assert stats.unique_visitors == 12_000
 
 
+async def _bot_days(url: str, project_id: str) -> list[tuple[object, str, int]]:
+    services = bootstrap.build(Settings(database_url=url))
+    try:
+        report = await services.bot_report(
+            project_id, TimeRange(start=DAY, end=DAY + timedelta(days=1))
+        )
+        return [(d.day, d.reason, d.count) for d in report.days]
+    finally:
+        await services.aclose()
+
+
 def test_the_command_says_what_it_did_in_plain_lines(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -180,6 +193,11 @@ def test_the_command_says_what_it_did_in_plain_lines(
     assert again.exit_code == 0
     assert "imported into" in again.output
     assert "nothing was stored again" in again.output
+    # The file's bots were written to the stored bot log by the command, once.
+    assert asyncio.run(_bot_days(url, project_id)) == [
+        (DAY.date(), "Googlebot", 1),
+        (DAY.date(), "empty user agent", 1),
+    ]
     listed = run("project", "imports", project_id)
     assert listed.exit_code == 0
     assert "access-log" in listed.output
